@@ -1,0 +1,5 @@
+import sys
+
+from bloodview.cli.main import main
+
+sys.exit(main())

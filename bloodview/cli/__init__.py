@@ -1,0 +1,1 @@
+"""The ``bloodview`` command. Each sub-command lives in its own ``cmd_*.py`` module."""

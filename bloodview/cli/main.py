@@ -1,0 +1,87 @@
+"""Entry point of the ``bloodview`` command.
+
+Sub-commands are modules ``bloodview.cli.cmd_<name>`` with ``register(subparsers)``
+that adds a parser whose default ``func(args) -> int`` runs it. Those modules must
+import nothing heavy at module level (TensorFlow, Qt): ``bloodview --help`` and
+``bloodview info`` stay fast, and the GUI window appears before TensorFlow loads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from bloodview import __version__
+from bloodview.errors import BloodviewError
+
+# Order shown in --help. Add a module here when adding a command.
+COMMANDS: tuple[str, ...] = (
+    "gui",
+    "info",
+    "convert",
+    "bootstrap",
+    "train",
+    "predict",
+    "evaluate",
+    "models",
+)
+
+log = logging.getLogger("bloodview")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bloodview",
+        description="Segment, classify and review blood cells in smear images.",
+    )
+    parser.add_argument("--version", action="version", version=f"bloodview {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks and debug logs")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"bloodview.cli.cmd_{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"bloodview.cli.cmd_{name}":
+                continue  # command not part of this build
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    if not any(a for a in argv if not a.startswith("-")) and "--help" not in argv and "-h" not in argv \
+            and "--version" not in argv:
+        argv = ["gui", *argv] if "gui" in parser._subparsers._group_actions[0].choices else argv  # noqa: SLF001
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.debug else logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s" if args.debug else "%(message)s",
+    )
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except BloodviewError as exc:
+        if args.debug:
+            raise
+        print(f"bloodview: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("bloodview: interrupted", file=sys.stderr)
+        return 130
+    except OSError as exc:
+        if args.debug:
+            raise
+        name = f" {exc.filename}" if getattr(exc, "filename", None) else ""
+        print(f"bloodview: error:{name} {exc.strerror or exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,197 @@
+"""The cell class catalogue: names, stable ids, colours and keyboard keys.
+
+Ids are stable per catalogue: 1..8 for the PBC classes in the order of the PBC
+folders (id 0 is reserved for background in the model). Colours come from Paul
+Tol's "muted" palette, designed to stay distinguishable for colour-blind readers.
+A project may add classes (e.g. ``rbc``); added classes get the next free id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from bloodview.errors import UnknownClassError
+
+RGB = tuple[int, int, int]
+
+# Paul Tol "muted" (colour-blind safe), plus its pale grey for extra classes.
+TOL_MUTED: tuple[RGB, ...] = (
+    (0x88, 0xCC, 0xEE),  # cyan
+    (0xCC, 0x66, 0x77),  # rose
+    (0xDD, 0xCC, 0x77),  # sand
+    (0x11, 0x77, 0x33),  # green
+    (0x33, 0x22, 0x88),  # indigo
+    (0xAA, 0x44, 0x99),  # purple
+    (0x44, 0xAA, 0x99),  # teal
+    (0x99, 0x99, 0x33),  # olive
+    (0x88, 0x22, 0x55),  # wine
+)
+
+
+@dataclass(frozen=True)
+class CellClass:
+    """One kind of cell the lab counts.
+
+    ``white_cell`` says whether the class counts towards the leukocyte
+    differential ("per 100 white cells"); erythroblasts and platelets do not.
+    """
+
+    id: int
+    name: str
+    display_name: str
+    color: RGB
+    key: str | None = None
+    white_cell: bool = True
+
+    def __post_init__(self) -> None:
+        if self.id < 1:
+            raise ValueError(f"class id must be >= 1 (0 is background), got {self.id}")
+        if not self.name or self.name != self.name.strip():
+            raise ValueError(f"class name must be non-empty without outer spaces: {self.name!r}")
+
+
+PBC_CLASSES: tuple[CellClass, ...] = (
+    CellClass(1, "basophil", "Basophil", TOL_MUTED[4], "1"),
+    CellClass(2, "eosinophil", "Eosinophil", TOL_MUTED[1], "2"),
+    CellClass(3, "erythroblast", "Erythroblast", TOL_MUTED[8], "3", white_cell=False),
+    CellClass(4, "ig", "Immature granulocyte", TOL_MUTED[2], "4"),
+    CellClass(5, "lymphocyte", "Lymphocyte", TOL_MUTED[0], "5"),
+    CellClass(6, "monocyte", "Monocyte", TOL_MUTED[6], "6"),
+    CellClass(7, "neutrophil", "Neutrophil", TOL_MUTED[3], "7"),
+    CellClass(8, "platelet", "Platelet", TOL_MUTED[7], "8", white_cell=False),
+)
+
+# Names other tools and data sets use for our classes (lower-cased look-up).
+ALIASES: dict[str, str] = {
+    "immature granulocyte": "ig",
+    "immature_granulocyte": "ig",
+    "platelets": "platelet",
+    "erythroblasts": "erythroblast",
+    "neutrophils": "neutrophil",
+    "lymphocytes": "lymphocyte",
+    "monocytes": "monocyte",
+    "eosinophils": "eosinophil",
+    "basophils": "basophil",
+}
+
+
+class ClassCatalogue:
+    """An ordered set of :class:`CellClass`, looked up by name, id or key."""
+
+    def __init__(self, classes: Iterable[CellClass] = PBC_CLASSES):
+        self._classes: list[CellClass] = []
+        for cell_class in classes:
+            self._insert(cell_class)
+
+    @classmethod
+    def pbc(cls) -> ClassCatalogue:
+        return cls(PBC_CLASSES)
+
+    def _insert(self, cell_class: CellClass) -> None:
+        if any(c.name == cell_class.name for c in self._classes):
+            raise ValueError(f"duplicate class name {cell_class.name!r}")
+        if any(c.id == cell_class.id for c in self._classes):
+            raise ValueError(f"duplicate class id {cell_class.id}")
+        self._classes.append(cell_class)
+
+    def add(
+        self,
+        name: str,
+        display_name: str | None = None,
+        color: RGB | None = None,
+        key: str | None = None,
+        white_cell: bool = False,
+    ) -> CellClass:
+        """Add a project class (e.g. ``rbc``) with the next free id; return it.
+
+        Adding a name that exists returns the existing class unchanged.
+        """
+        name = name.strip()
+        if name in self:
+            return self[name]
+        new_id = max((c.id for c in self._classes), default=0) + 1
+        if color is None:
+            color = TOL_MUTED[(new_id - 1) % len(TOL_MUTED)]
+        used_keys = {c.key for c in self._classes}
+        if key is None and str(new_id) not in used_keys and new_id <= 9:
+            key = str(new_id)
+        cell_class = CellClass(new_id, name, display_name or name.capitalize(), color, key, white_cell)
+        self._insert(cell_class)
+        return cell_class
+
+    def resolve(self, name: str) -> str:
+        """Map a name as another tool spells it to our class name, or raise."""
+        key = name.strip()
+        if key in self:
+            return key
+        lowered = key.lower()
+        if lowered in self:
+            return lowered
+        alias = ALIASES.get(lowered)
+        if alias is not None and alias in self:
+            return alias
+        for c in self._classes:
+            if c.display_name.lower() == lowered:
+                return c.name
+        raise UnknownClassError(name, self.names)
+
+    def __getitem__(self, name_or_id: str | int) -> CellClass:
+        for c in self._classes:
+            if (isinstance(name_or_id, int) and c.id == name_or_id) or c.name == name_or_id:
+                return c
+        raise UnknownClassError(str(name_or_id), self.names)
+
+    def by_key(self, key: str) -> CellClass | None:
+        return next((c for c in self._classes if c.key == key), None)
+
+    def __contains__(self, name: object) -> bool:
+        return any(c.name == name for c in self._classes)
+
+    def __iter__(self) -> Iterator[CellClass]:
+        return iter(self._classes)
+
+    def __len__(self) -> int:
+        return len(self._classes)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ClassCatalogue) and self._classes == other._classes
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self._classes]
+
+    def index(self, name: str) -> int:
+        """0-based position of ``name`` (the model's class index is this + 1)."""
+        return self.names.index(self.resolve(name))
+
+    def to_list(self) -> list[dict]:
+        return [
+            {
+                "id": c.id,
+                "name": c.name,
+                "display_name": c.display_name,
+                "color": "#%02x%02x%02x" % c.color,
+                "key": c.key,
+                "white_cell": c.white_cell,
+            }
+            for c in self._classes
+        ]
+
+    @classmethod
+    def from_list(cls, items: list[dict]) -> ClassCatalogue:
+        classes = []
+        for item in items:
+            color = item.get("color", "#888888").lstrip("#")
+            rgb = (int(color[0:2], 16), int(color[2:4], 16), int(color[4:6], 16))
+            classes.append(
+                CellClass(
+                    int(item["id"]),
+                    str(item["name"]),
+                    str(item.get("display_name", item["name"])),
+                    rgb,
+                    item.get("key"),
+                    bool(item.get("white_cell", True)),
+                )
+            )
+        return cls(classes)
