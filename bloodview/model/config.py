@@ -1,0 +1,172 @@
+"""The one configuration of a Mask R-CNN model, saved next to every trained model.
+
+Defaults are the paper's Table 2 (Atıcı & Koçer 2023) where it gives a value,
+and Matterport/He et al. 2017 defaults otherwise. Field names are the paper's
+upper-case names in snake case (``IMAGE_MIN_DIM`` -> ``image_min_dim``).
+This module imports no TensorFlow: the GUI and CLI read and edit configs freely.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from bloodview.core.classes import PBC_CLASSES
+from bloodview.errors import FormatError
+
+
+@dataclass
+class MaskRCNNConfig:
+    # --- the paper's Table 2 -------------------------------------------
+    image_min_dim: int = 512
+    image_max_dim: int = 512
+    train_rois_per_image: int = 100
+    max_gt_instances: int = 50
+    images_per_gpu: int = 2
+    gpu_count: int = 1  # replicas; set from the machine at training time
+    num_classes: int = 9  # including background
+    steps_per_epoch: int = 100
+    epochs: int = 240
+    detection_min_confidence: float = 0.75
+
+    # --- classes (background excluded), in model index order 1..N ------
+    class_names: list[str] = field(default_factory=lambda: [c.name for c in PBC_CLASSES])
+
+    # --- backbone ------------------------------------------------------
+    backbone: str = "resnet101"
+    backbone_strides: list[int] = field(default_factory=lambda: [4, 8, 16, 32, 64])
+    batchnorm_momentum: float = 0.9  # keras.applications' 0.999 is too slow from scratch
+    train_backbone_bn: bool = True
+    top_down_pyramid_size: int = 256
+
+    # --- anchors and RPN -----------------------------------------------
+    rpn_anchor_scales: list[int] = field(default_factory=lambda: [32, 64, 128, 256, 512])
+    rpn_anchor_ratios: list[float] = field(default_factory=lambda: [0.5, 1.0, 2.0])
+    rpn_anchor_stride: int = 1
+    rpn_nms_threshold: float = 0.7
+    rpn_train_anchors_per_image: int = 256
+    pre_nms_limit: int = 6000
+    post_nms_rois_training: int = 2000
+    post_nms_rois_inference: int = 1000
+    rpn_bbox_std_dev: list[float] = field(default_factory=lambda: [0.1, 0.1, 0.2, 0.2])
+
+    # --- ROI heads -----------------------------------------------------
+    roi_positive_ratio: float = 0.33
+    pool_size: int = 7
+    mask_pool_size: int = 14
+    mask_shape: list[int] = field(default_factory=lambda: [28, 28])
+    mini_mask_shape: list[int] = field(default_factory=lambda: [56, 56])
+    use_mini_mask: bool = True
+    fpn_classif_fc_layers_size: int = 1024
+    bbox_std_dev: list[float] = field(default_factory=lambda: [0.1, 0.1, 0.2, 0.2])
+    detection_max_instances: int = 100
+    detection_nms_threshold: float = 0.3
+
+    # --- optimisation --------------------------------------------------
+    learning_rate: float = 0.001
+    learning_momentum: float = 0.9
+    weight_decay: float = 0.0001
+    gradient_clip_norm: float = 5.0
+    loss_weights: dict[str, float] = field(
+        default_factory=lambda: {
+            "rpn_class_loss": 1.0,
+            "rpn_bbox_loss": 1.0,
+            "class_loss": 1.0,
+            "bbox_loss": 1.0,
+            "mask_loss": 1.0,
+        }
+    )
+    validation_steps: int = 50
+    mixed_precision: bool = False
+
+    # --- augmentation (smear-appropriate) ------------------------------
+    augment_flips: bool = True
+    augment_rot90: bool = True
+    augment_scale_range: list[float] = field(default_factory=lambda: [0.9, 1.1])
+    augment_color_jitter: float = 0.1
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    # --- derived -------------------------------------------------------
+    @property
+    def batch_size(self) -> int:
+        """Global batch: images per GPU times replicas (the paper's 2 x 2)."""
+        return self.images_per_gpu * max(1, self.gpu_count)
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        """Square padded model input (H, W, 3); ``image_max_dim`` must be a multiple of 64."""
+        return (self.image_max_dim, self.image_max_dim, 3)
+
+    def validate(self) -> None:
+        if self.image_max_dim % 64:
+            raise ValueError(
+                f"image_max_dim must be a multiple of 64 (FPN down to stride 64), got {self.image_max_dim}"
+            )
+        if self.image_min_dim > self.image_max_dim:
+            raise ValueError("image_min_dim must not exceed image_max_dim")
+        if self.num_classes != len(self.class_names) + 1:
+            raise ValueError(
+                f"num_classes ({self.num_classes}) must be the number of class names "
+                f"({len(self.class_names)}) plus one for background"
+            )
+        if len(self.rpn_anchor_scales) != len(self.backbone_strides):
+            raise ValueError("one anchor scale per pyramid level (P2..P6) is needed")
+        if not 0.0 <= self.detection_min_confidence <= 1.0:
+            raise ValueError("detection_min_confidence must be between 0 and 1")
+
+    # --- (de)serialisation ---------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any], source: str | Path | None = None) -> MaskRCNNConfig:
+        """Build from a dict, accepting upper-case paper names; unknown keys are an error."""
+        known = {f.name for f in fields(cls)}
+        clean: dict[str, Any] = {}
+        for key, value in values.items():
+            name = key.lower()
+            if name not in known:
+                raise FormatError(source, f"unknown Mask R-CNN config field {key!r}")
+            clean[name] = value
+        if "class_names" in clean and "num_classes" not in clean:
+            clean["num_classes"] = len(clean["class_names"]) + 1
+        try:
+            return cls(**clean)
+        except (TypeError, ValueError) as exc:
+            raise FormatError(source, f"invalid Mask R-CNN config: {exc}") from exc
+
+    def with_overrides(self, overrides: dict[str, Any]) -> MaskRCNNConfig:
+        values = self.to_dict()
+        values.update({k.lower(): v for k, v in overrides.items()})
+        return MaskRCNNConfig.from_dict(values)
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2), encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: str | Path) -> MaskRCNNConfig:
+        path = Path(path)
+        try:
+            values = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise FormatError(path, f"not valid JSON ({exc.msg} at line {exc.lineno})") from exc
+        if not isinstance(values, dict):
+            raise FormatError(path, "a config file must hold a JSON object")
+        return cls.from_dict(values, source=path)
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """``"image_max_dim=256"`` -> ``("image_max_dim", 256)``; values are JSON when they parse."""
+    if "=" not in text:
+        raise ValueError(f"expected FIELD=VALUE, got {text!r}")
+    key, raw = text.split("=", 1)
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        value = raw
+    return key.strip(), value
