@@ -51,12 +51,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _default_to_gui(parser: argparse.ArgumentParser, argv: list[str]) -> list[str]:
+    """``bloodview`` and ``bloodview PATH`` mean ``bloodview gui [PATH]``."""
+    commands = set()
+    for action in parser._actions:  # noqa: SLF001 - argparse offers no public accessor
+        if isinstance(action, argparse._SubParsersAction):  # noqa: SLF001
+            commands = set(action.choices)
+    if "gui" not in commands or any(a in ("-h", "--help", "--version") for a in argv):
+        return argv
+    positional = [a for a in argv if not a.startswith("-")]
+    if positional and positional[0] in commands:
+        return argv
+    rest = [a for a in argv if a != "--debug"]
+    return (["--debug"] if "--debug" in argv else []) + ["gui", *rest]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    if not any(a for a in argv if not a.startswith("-")) and "--help" not in argv and "-h" not in argv \
-            and "--version" not in argv:
-        argv = ["gui", *argv] if "gui" in parser._subparsers._group_actions[0].choices else argv  # noqa: SLF001
+    argv = _default_to_gui(parser, argv)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.debug else logging.INFO,
