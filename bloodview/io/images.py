@@ -1,0 +1,182 @@
+"""Reading smear images into one predictable array type.
+
+Whatever the file holds (JPEG/PNG/TIFF/BMP; 8- or 16-bit; grey, RGB or RGBA;
+rotated by an EXIF orientation tag), :func:`load_image` returns a ``uint8``
+array of shape ``(height, width, 3)`` in RGB order, as the image is *shown*
+(EXIF orientation applied). Annotation coordinates always refer to that
+displayed orientation, and :func:`read_image_size` reports the same size
+without decoding pixels.
+
+Conversions: grey is repeated to three channels; RGBA is composited on white
+(slides are bright, so transparent parts read as background); 16-bit data is
+scaled by ``255 / 65535``; float data in ``[0, 1]`` by 255, other float ranges
+are stretched min..max.
+
+Images above :data:`MAX_IMAGE_PIXELS` are refused before decoding (a
+"decompression bomb" would otherwise fill memory), with an :class:`ImageError`.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from bloodview.errors import FormatError, ImageError
+
+log = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES: frozenset[str] = frozenset({".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp"})
+
+# ~179 megapixels (Pillow's own hard limit): a 13,000 x 13,000 field still opens.
+MAX_IMAGE_PIXELS = 178_956_970
+
+# EXIF orientations 5..8 rotate by 90 degrees, so width and height swap.
+_EXIF_ORIENTATION = 0x0112
+_SWAPPING_ORIENTATIONS = {5, 6, 7, 8}
+
+
+def read_image_size(path: str | Path, max_pixels: int = MAX_IMAGE_PIXELS) -> tuple[int, int]:
+    """``(width, height)`` as displayed (EXIF orientation applied), from the header only."""
+    path = Path(path)
+    with _open(path) as image:
+        width, height = image.size
+        _check_pixels(path, width, height, max_pixels)
+        if _orientation(image) in _SWAPPING_ORIENTATIONS:
+            width, height = height, width
+    return int(width), int(height)
+
+
+def load_image(path: str | Path, max_pixels: int = MAX_IMAGE_PIXELS) -> np.ndarray:
+    """Decode an image file to a ``uint8`` ``(H, W, 3)`` RGB array (see module doc).
+
+    Raises :class:`ImageError` naming the file when it is missing, not an image,
+    truncated/corrupt or larger than ``max_pixels``.
+    """
+    path = Path(path)
+    with _open(path) as image:
+        _check_pixels(path, image.size[0], image.size[1], max_pixels)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                image.load()
+                image = ImageOps.exif_transpose(image)
+                array = _to_rgb8(image)
+        except (OSError, ValueError, SyntaxError) as exc:
+            raise ImageError(path, f"image is corrupt or truncated ({exc})") from exc
+    return array
+
+
+def list_images(folder: str | Path, recursive: bool = True) -> list[Path]:
+    """Image files under ``folder`` (by suffix, case-insensitive), sorted by path.
+
+    Hidden files (``.name``, e.g. macOS ``._`` resource forks) are skipped.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ImageError(folder, "is not a folder of images")
+    try:
+        entries: Iterable[Path] = folder.rglob("*") if recursive else folder.iterdir()
+        found = [
+            p for p in entries
+            if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".") and p.is_file()
+        ]
+    except PermissionError as exc:
+        raise ImageError(exc.filename or folder, "cannot be read (permission denied)") from exc
+    return sorted(found)
+
+
+def is_image_file(path: str | Path) -> bool:
+    return Path(path).suffix.lower() in IMAGE_SUFFIXES
+
+
+# --- helpers -------------------------------------------------------------
+def _open(path: Path) -> Image.Image:
+    if not path.exists():
+        raise ImageError(path, "image file not found")
+    if path.is_dir():
+        raise ImageError(path, "is a folder, not an image file")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            return Image.open(path)
+    except Image.DecompressionBombError as exc:
+        raise ImageError(path, f"image is too large to open safely ({exc})") from exc
+    except UnidentifiedImageError as exc:
+        raise ImageError(path, "is not a readable image (unknown or corrupt format)") from exc
+    except PermissionError as exc:
+        raise ImageError(path, "image cannot be read (permission denied)") from exc
+    except OSError as exc:
+        raise ImageError(path, f"image cannot be read ({exc})") from exc
+
+
+def _check_pixels(path: Path, width: int, height: int, max_pixels: int) -> None:
+    if width <= 0 or height <= 0:
+        raise ImageError(path, f"image has an empty size {width}x{height}")
+    if width * height > max_pixels:
+        raise ImageError(
+            path,
+            f"image is {width}x{height} = {width * height:,} pixels, above the limit of "
+            f"{max_pixels:,} (refused as a possible decompression bomb)",
+        )
+
+
+def _orientation(image: Image.Image) -> int:
+    try:
+        return int(image.getexif().get(_EXIF_ORIENTATION, 1))
+    except (AttributeError, OSError, ValueError, SyntaxError):
+        return 1  # no or broken EXIF: shown as stored
+
+
+def _to_rgb8(image: Image.Image) -> np.ndarray:
+    mode = image.mode
+    if mode in ("RGB", "L", "P", "RGBA", "LA", "PA", "CMYK", "YCbCr", "1", "LAB", "HSV", "La", "RGBa"):
+        if mode in ("RGBA", "LA", "PA", "La", "RGBa") or (mode == "P" and "transparency" in image.info):
+            rgba = image.convert("RGBA")
+            background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+            return np.asarray(Image.alpha_composite(background, rgba).convert("RGB"))
+        return np.asarray(image.convert("RGB"))
+    # 16-bit or 32-bit integer / float single-channel modes ("I;16", "I", "F", ...)
+    return _grey_to_rgb8(np.asarray(image))
+
+
+def _grey_to_rgb8(array: np.ndarray) -> np.ndarray:
+    scaled = _scale_to_uint8(array)
+    if scaled.ndim == 2:
+        scaled = np.repeat(scaled[:, :, None], 3, axis=2)
+    return np.ascontiguousarray(scaled)
+
+
+def _scale_to_uint8(array: np.ndarray) -> np.ndarray:
+    if array.dtype == np.uint8:
+        return array
+    if np.issubdtype(array.dtype, np.floating):
+        finite = np.nan_to_num(array.astype(np.float64))
+        low, high = float(finite.min()), float(finite.max())
+        if low >= 0.0 and high <= 1.0:
+            return np.round(finite * 255).astype(np.uint8)
+        span = high - low or 1.0
+        return np.round((finite - low) / span * 255).astype(np.uint8)
+    # Integers: 16-bit full range (Pillow gives 16-bit PNGs as 32-bit "I" images).
+    return np.round(np.clip(array.astype(np.float64), 0, 65535) * (255.0 / 65535.0)).astype(np.uint8)
+
+
+def check_image_size(path: str | Path, width: int, height: int, source: str | Path) -> None:
+    """Refuse an annotation whose stated image size differs from the image file.
+
+    Does nothing when the file is absent (annotations can be converted without
+    their images). Raises :class:`FormatError` naming ``source`` otherwise.
+    """
+    path = Path(path)
+    if not path.is_file():
+        return
+    actual = read_image_size(path)
+    if actual != (int(width), int(height)):
+        raise FormatError(
+            source,
+            f"says {path.name} is {width}x{height} but the image file is {actual[0]}x{actual[1]}",
+        )

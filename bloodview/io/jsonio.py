@@ -1,0 +1,53 @@
+"""Reading JSON annotation files with errors a person can act on."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from bloodview.errors import FormatError
+
+
+def read_json(path: str | Path, what: str = "annotation file") -> Any:
+    """Parse ``path`` as UTF-8 JSON (a BOM is tolerated).
+
+    Raises :class:`FormatError` naming the file for a missing/unreadable file,
+    for bytes that are not UTF-8 and for malformed or truncated JSON (with the
+    line and column where parsing stopped).
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise FormatError(path, f"{what} not found") from exc
+    except IsADirectoryError as exc:
+        raise FormatError(path, f"is a folder, not a JSON {what}") from exc
+    except PermissionError as exc:
+        raise FormatError(path, f"{what} cannot be read (permission denied)") from exc
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise FormatError(path, f"is not a UTF-8 text file (byte {exc.start} is invalid)") from exc
+    if not text.strip():
+        raise FormatError(path, f"{what} is empty")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        hint = " (the file looks truncated)" if exc.pos >= len(text.rstrip()) else ""
+        raise FormatError(
+            path, f"is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}{hint}"
+        ) from exc
+
+
+def require(condition: bool, path: str | Path, reason: str) -> None:
+    """Raise :class:`FormatError` with ``reason`` unless ``condition`` holds."""
+    if not condition:
+        raise FormatError(path, reason)
+
+
+def as_number(value: Any, path: str | Path, what: str) -> float:
+    """``value`` as a float, or a FormatError saying which field is not a number."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise FormatError(path, f"{what} must be a number, got {value!r}")
+    return float(value)

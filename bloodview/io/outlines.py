@@ -1,0 +1,62 @@
+"""Checking outlines read from other tools before they become :class:`Instance`s.
+
+Contract: polygons are ``(N, 2)`` float64 ``(x, y)`` arrays in image pixels.
+An outline with fewer than 3 distinct points is refused (:class:`FormatError`
+naming the file and the region). An outline that crosses the image border is
+clipped to ``[0, width] x [0, height]`` with a logged warning; one that lies
+wholly outside the image is refused.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from bloodview.core.geometry import as_polygon, clip_polygon, polygon_area
+from bloodview.errors import FormatError, GeometryError
+
+log = logging.getLogger(__name__)
+
+
+def polygon_from_points(points: object, source: str | Path, where: str) -> np.ndarray:
+    """A polygon from a flat ``[x0, y0, x1, y1, ...]`` list or ``[[x, y], ...]`` pairs."""
+    try:
+        polygon = as_polygon(points)  # type: ignore[arg-type]
+    except (GeometryError, ValueError, TypeError) as exc:
+        raise FormatError(source, f"{where}: outline is not a list of numbers ({exc})") from exc
+    if len(np.unique(polygon, axis=0)) < 3:
+        raise FormatError(source, f"{where}: outline has {len(polygon)} point(s); a cell outline needs at least 3")
+    return polygon
+
+
+def polygon_from_xy(xs: object, ys: object, source: str | Path, where: str) -> np.ndarray:
+    """A polygon from separate x and y lists (VIA ``all_points_x/all_points_y``)."""
+    if not isinstance(xs, Sequence) or not isinstance(ys, Sequence) or len(xs) != len(ys):
+        raise FormatError(source, f"{where}: all_points_x and all_points_y must be lists of the same length")
+    return polygon_from_points([[x, y] for x, y in zip(xs, ys)], source, where)
+
+
+def fit_to_image(
+    polygons: Sequence[np.ndarray], width: int, height: int, source: str | Path, where: str
+) -> list[np.ndarray]:
+    """Clip outlines to the image; refuse ones with no area inside it."""
+    fitted: list[np.ndarray] = []
+    for polygon in polygons:
+        inside = (
+            polygon[:, 0].min() >= 0 and polygon[:, 1].min() >= 0
+            and polygon[:, 0].max() <= width and polygon[:, 1].max() <= height
+        )
+        if inside:
+            fitted.append(polygon)
+            continue
+        clipped = [p for p in clip_polygon(polygon, width, height) if polygon_area(p) > 0]
+        if not clipped:
+            raise FormatError(
+                source, f"{where}: outline lies outside the {width}x{height} image"
+            )
+        log.warning("%s: %s: outline crosses the image border; clipped to the image", source, where)
+        fitted.extend(clipped)
+    return fitted

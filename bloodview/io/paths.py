@@ -1,0 +1,72 @@
+"""Rules for file names written inside annotation files.
+
+An annotation file (COCO, VIA, LabelMe, ...) names its images relative to a data
+folder. Those names come from other people's files, so they are checked: an
+absolute path or a ``..`` that climbs out of the data folder is refused with a
+:class:`FormatError` (a crafted file must not make bloodview read or overwrite
+files elsewhere). Backslashes (Windows tools) are read as folder separators.
+
+The project file is different: it may point at images beside the project
+(``../images/a.jpg``) because labs keep images apart from annotations; see
+:mod:`bloodview.io.project`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path, PurePosixPath, PureWindowsPath
+
+from bloodview.core.annotation import Dataset, ImageAnnotation
+from bloodview.errors import FormatError
+
+
+def member_path(name: str, source: str | Path, what: str = "image") -> Path:
+    """A relative, normalised path for ``name`` that stays inside the data folder.
+
+    ``source`` is the annotation file quoted in the error message.
+    """
+    if not isinstance(name, str) or not name.strip():
+        raise FormatError(source, f"an {what} has an empty or missing file name")
+    text = name.strip().replace("\\", "/")
+    if PurePosixPath(text).is_absolute() or PureWindowsPath(name).is_absolute() or PureWindowsPath(name).drive:
+        raise FormatError(source, f"{what} file name {name!r} is an absolute path; only paths inside the data folder are allowed")
+    parts: list[str] = []
+    for part in PurePosixPath(text).parts:
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if not parts:
+                raise FormatError(source, f"{what} file name {name!r} points outside the data folder")
+            parts.pop()
+        else:
+            parts.append(part)
+    if not parts:
+        raise FormatError(source, f"an {what} has an empty file name {name!r}")
+    return Path(*parts)
+
+
+def image_name_for_export(dataset: Dataset, image: ImageAnnotation, images_root: Path | None) -> str:
+    """The name to write for ``image`` in a file whose images live in ``images_root``.
+
+    A relative ``image_path`` is written as is (it is relative to the dataset's
+    image folder, which readers pass as their images folder). An absolute path is
+    made relative to ``images_root`` when it lies inside; otherwise only the file
+    name is written.
+    """
+    path = image.image_path
+    if not path.is_absolute():
+        return path.as_posix()
+    if images_root is not None:
+        try:
+            return Path(os.path.relpath(path, images_root)).as_posix() if _inside(path, images_root) else path.name
+        except ValueError:  # different drives on Windows
+            return path.name
+    return path.name
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        path.resolve().relative_to(folder.resolve())
+    except ValueError:
+        return False
+    return True
