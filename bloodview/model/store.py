@@ -1,0 +1,206 @@
+"""The model store: one folder per trained model, described by ``model.json``.
+
+This module is TensorFlow-free, so the GUI and ``bloodview models`` can list and
+describe models without loading TensorFlow. Writing and reading the weights
+lives in :mod:`bloodview.model.store_io`.
+
+Layout of one model folder::
+
+    <model_dir>/
+        model.json          # ModelInfo: name, backbone, classes, config, training summary, ...
+        model.weights.h5    # Keras 3 weights (HDF5), loaded by name into a freshly built network
+        logs/               # TensorBoard event files (models made by ``bloodview train``)
+        checkpoints/        # last epoch's weights + state, for ``bloodview train --resume``
+
+Nothing in a model folder is ever unpickled or executed: the network is rebuilt
+from the config in ``model.json`` and only numbers are read from the weights file.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bloodview.errors import ModelError
+
+log = logging.getLogger(__name__)
+
+MODEL_JSON = "model.json"
+WEIGHTS_FILE = "model.weights.h5"
+FORMAT = "bloodview-maskrcnn"
+FORMAT_VERSION = 1
+STORE_ENV = "BLOODVIEW_MODEL_STORE"
+DEFAULT_MODEL_ENV = "BLOODVIEW_DEFAULT_MODEL"
+
+_REQUIRED = ("name", "backbone", "class_names", "config")
+
+
+@dataclass
+class ModelInfo:
+    """What ``model.json`` says about one trained model.
+
+    ``class_names`` are in model index order (index 1..N; 0 is background).
+    ``class_colors`` are ``(r, g, b)`` 0..255, one per class. ``image_size`` is the
+    square model input side in pixels. ``training`` summarises the training data
+    (``images``, ``val_images``, ``instances_per_class``, ``data``, ``epochs``, ...),
+    ``final_losses`` the last epoch's losses (``val_*`` included when there was a
+    validation split), ``metrics`` anything an evaluation added later (mAP, F1, ...).
+    ``date`` is ISO 8601 UTC; ``versions`` holds bloodview/keras/tensorflow versions.
+    ``path`` is the folder it was read from (not stored in the file).
+    """
+
+    name: str
+    backbone: str
+    class_names: list[str]
+    config: dict[str, Any]
+    class_colors: list[tuple[int, int, int]] = field(default_factory=list)
+    image_size: int = 0
+    training: dict[str, Any] = field(default_factory=dict)
+    final_losses: dict[str, float] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    date: str = ""
+    versions: dict[str, str] = field(default_factory=dict)
+    format: str = FORMAT
+    format_version: int = FORMAT_VERSION
+    path: Path | None = None
+
+    @property
+    def origin(self) -> str:
+        """How predicted instances name this model: ``"<name>@<date>"``."""
+        return f"{self.name}@{self.date}" if self.date else self.name
+
+    @property
+    def weights_path(self) -> Path:
+        if self.path is None:
+            raise ModelError("this model description was not read from a model folder")
+        return self.path / WEIGHTS_FILE
+
+    def to_config(self):
+        """The :class:`MaskRCNNConfig` the model was built with."""
+        from bloodview.model.config import MaskRCNNConfig  # TF-free
+
+        return MaskRCNNConfig.from_dict(self.config, source=self._json_path())
+
+    def to_dict(self) -> dict[str, Any]:
+        values = asdict(self)
+        values.pop("path")
+        values["class_colors"] = [list(c) for c in self.class_colors]
+        order = ["format", "format_version"]
+        return {k: values[k] for k in order} | {k: v for k, v in values.items() if k not in order}
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any], path: Path | None = None) -> ModelInfo:
+        where = path / MODEL_JSON if path is not None else None
+        if not isinstance(values, dict):
+            raise ModelError(f"{where}: model.json must hold a JSON object")
+        missing = [k for k in _REQUIRED if k not in values]
+        if missing:
+            raise ModelError(f"{where}: model.json lacks {', '.join(missing)}")
+        if values.get("format", FORMAT) != FORMAT:
+            raise ModelError(f"{where}: not a bloodview model (format {values.get('format')!r})")
+        if int(values.get("format_version", 1)) > FORMAT_VERSION:
+            raise ModelError(
+                f"{where}: made by a newer bloodview (model format {values['format_version']}); update bloodview"
+            )
+        known = {f for f in cls.__dataclass_fields__ if f != "path"}
+        clean = {k: v for k, v in values.items() if k in known}
+        try:
+            info = cls(**clean, path=path)
+            info.class_names = [str(n) for n in info.class_names]
+            info.class_colors = [tuple(int(v) for v in c) for c in info.class_colors]  # type: ignore[misc]
+            info.image_size = int(info.image_size or info.config.get("image_max_dim", 0))
+        except (TypeError, ValueError) as exc:
+            raise ModelError(f"{where}: model.json has a malformed field ({exc})") from exc
+        if not isinstance(info.config, dict):
+            raise ModelError(f"{where}: model.json 'config' must be an object")
+        return info
+
+    def _json_path(self) -> Path | None:
+        return self.path / MODEL_JSON if self.path is not None else None
+
+
+def read_model_info(model_dir: str | Path) -> ModelInfo:
+    """Read ``<model_dir>/model.json``; a missing or broken file raises :class:`ModelError` naming it."""
+    model_dir = Path(model_dir)
+    path = model_dir / MODEL_JSON
+    if not model_dir.is_dir():
+        raise ModelError(f"{model_dir}: model folder does not exist")
+    if not path.is_file():
+        raise ModelError(f"{path}: missing; {model_dir} is not a bloodview model folder")
+    try:
+        values = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ModelError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}); the file is damaged") from exc
+    except UnicodeDecodeError as exc:
+        raise ModelError(f"{path}: not a text file; the file is damaged") from exc
+    return ModelInfo.from_dict(values, path=model_dir)
+
+
+def write_model_info(info: ModelInfo, model_dir: str | Path) -> Path:
+    """Write ``model.json`` atomically (the previous one is kept as ``model.json.bak``)."""
+    from bloodview.io.atomic import atomic_write_json
+
+    model_dir = Path(model_dir)
+    model_dir.mkdir(parents=True, exist_ok=True)
+    info.path = model_dir
+    return atomic_write_json(model_dir / MODEL_JSON, info.to_dict(), backup=False)
+
+
+def is_model_dir(path: str | Path) -> bool:
+    return (Path(path) / MODEL_JSON).is_file()
+
+
+def default_model_dir() -> Path:
+    """The model used when none is named: ``$BLOODVIEW_DEFAULT_MODEL`` or ``<repo>/resources/models/default``."""
+    env = os.environ.get(DEFAULT_MODEL_ENV)
+    if env:
+        return Path(env).expanduser()
+    return Path(__file__).resolve().parents[2] / "resources" / "models" / "default"
+
+
+def user_store_dir() -> Path:
+    """Where trained models go: ``$BLOODVIEW_MODEL_STORE`` or ``~/.local/share/bloodview/models``."""
+    env = os.environ.get(STORE_ENV)
+    if env:
+        return Path(env).expanduser()
+    data_home = os.environ.get("XDG_DATA_HOME")
+    base = Path(data_home).expanduser() if data_home else Path.home() / ".local" / "share"
+    return base / "bloodview" / "models"
+
+
+def list_models(store_root: str | Path | None = None) -> list[ModelInfo]:
+    """Models in ``store_root`` (its sub-folders, or itself if it is a model folder).
+
+    Without ``store_root``: the default model (if present) then the user store.
+    Folders whose ``model.json`` is broken are skipped with a warning naming the file.
+    """
+    if store_root is not None:
+        roots = [Path(store_root)]
+        candidates = _model_folders(roots[0])
+    else:
+        candidates = [default_model_dir()] if is_model_dir(default_model_dir()) else []
+        candidates += _model_folders(user_store_dir())
+    models: list[ModelInfo] = []
+    seen: set[Path] = set()
+    for folder in candidates:
+        resolved = folder.resolve()
+        if resolved in seen:
+            continue
+        seen.add(resolved)
+        try:
+            models.append(read_model_info(folder))
+        except ModelError as exc:
+            log.warning("skipping model folder: %s", exc)
+    return models
+
+
+def _model_folders(root: Path) -> list[Path]:
+    if not root.is_dir():
+        return []
+    if is_model_dir(root):
+        return [root]
+    return sorted(p for p in root.iterdir() if p.is_dir() and is_model_dir(p))
