@@ -1,0 +1,305 @@
+"""Mask R-CNN (He et al. 2017) as a Keras 3 model: wiring only, every stage is its own module.
+
+backbone -> :mod:`fpn` -> :mod:`rpn` + :mod:`anchors` -> :mod:`proposals` ->
+(training: :mod:`targets`) -> :mod:`roi_align` -> :mod:`heads` -> :mod:`losses`
+or :mod:`detection`.
+
+Tensors inside the model use ``(y1, x1, y2, x2)`` pixels of the padded square input.
+The training batch and the :meth:`MaskRCNN.detect` outputs are described in
+notes/MODEL_CONTRACT.md. Build with :func:`build_maskrcnn`; under a
+``tf.distribute`` strategy call it inside ``strategy.scope()``.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import keras
+import numpy as np
+from keras import ops
+
+from bloodview.model import ops as tfops
+from bloodview.model.anchors import pyramid_anchors
+from bloodview.model.config import MaskRCNNConfig
+from bloodview.model.detection import refine_detections
+from bloodview.model.fpn import FeaturePyramid
+from bloodview.model.heads import BoxHead, MaskHead
+from bloodview.model.losses import (
+    LOSS_NAMES,
+    bbox_loss,
+    class_loss,
+    mask_loss,
+    rpn_bbox_loss,
+    rpn_class_loss,
+    total_loss,
+    weight_penalty,
+)
+from bloodview.model.proposals import generate_proposals
+from bloodview.model.roi_align import batched_roi_align, pyramid_roi_align
+from bloodview.model.settings import NetworkSettings, settings_from_config
+from bloodview.model.targets import detection_targets, rpn_targets
+from bloodview.model.rpn import RPNHead
+
+log = logging.getLogger(__name__)
+
+ROI_STRIDES = (4, 8, 16, 32)  # P2..P5 feed the ROI heads; P6 only the RPN
+
+
+class MaskRCNN(keras.Model):
+    """Backbone + FPN + RPN + box and mask heads.
+
+    Args:
+        backbone: keras.Model mapping float32 RGB 0..255 images [B, S, S, 3] to
+            ``[C2, C3, C4, C5]`` (strides 4, 8, 16, 32).
+        settings: the network's hyper-parameters (:func:`settings_from_config`).
+
+    ``model(inputs)`` with ``inputs = {"images", "windows"}`` returns the detection
+    tensors; :meth:`detect` is the compiled NumPy-in/NumPy-out version.
+    """
+
+    def __init__(self, backbone: keras.Model, settings: NetworkSettings, **kwargs):
+        super().__init__(**kwargs)
+        self.settings = settings
+        rpn = settings.rpn
+        self.backbone = backbone
+        self.fpn = FeaturePyramid(settings.pyramid_channels, name="fpn")
+        self.rpn_head = RPNHead(len(rpn.anchor_ratios), rpn.anchor_stride, settings.pyramid_channels, name="rpn")
+        self.box_head = BoxHead(settings.num_classes, settings.heads.fc_size, name="box_head")
+        self.mask_head = MaskHead(settings.num_classes, settings.pyramid_channels, name="mask_head")
+        self.anchors = pyramid_anchors(
+            settings.image_size, rpn.anchor_scales, rpn.anchor_ratios, rpn.strides, rpn.anchor_stride
+        )
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in ("loss",) + LOSS_NAMES}
+        self._detect_function = None
+
+    # === Build ===
+    def build(self, input_shape=None):
+        size = self.settings.image_size
+        channels = [int(t.shape[-1]) for t in self.backbone.outputs]
+        shapes = [(None, size // s, size // s, c) for s, c in zip(ROI_STRIDES, channels)]
+        self.fpn.build(shapes)
+        width = self.settings.pyramid_channels
+        self.rpn_head.build([(None, size // 4, size // 4, width)])
+        pool, mask_pool = self.settings.heads.pool_size, self.settings.heads.mask_pool_size
+        self.box_head.build((None, pool, pool, width))
+        self.mask_head.build((None, mask_pool, mask_pool, width))
+        self.built = True
+
+    # === Shared stages ===
+    def _pyramid(self, images, training: bool):
+        bn_training = bool(training and self.settings.train.train_backbone_bn)
+        features = self.backbone(images, training=bn_training)
+        return self.fpn(list(features))
+
+    def _box_head(self, pyramid, rois):
+        pool = self.settings.heads.pool_size
+        pooled = batched_roi_align(pyramid[:4], rois, (pool, pool), ROI_STRIDES)
+        batch, per_image = ops.shape(rois)[0], rois.shape[1]
+        logits, deltas = self.box_head(ops.reshape(pooled, (-1, pool, pool, pooled.shape[-1])))
+        classes = self.settings.num_classes
+        return ops.reshape(logits, (batch, per_image, classes)), ops.reshape(deltas, (batch, per_image, classes, 4))
+
+    def _mask_logits(self, pyramid, boxes, batch_indices):
+        size = self.settings.heads.mask_pool_size
+        pooled = pyramid_roi_align(pyramid[:4], boxes, batch_indices, (size, size), ROI_STRIDES)
+        # TF's CPU 1x1 convolution mishandles an empty batch (it returns its input), and
+        # images without cells give one: run the head on one extra zero ROI, then drop it.
+        padded = ops.concatenate([pooled, ops.zeros((1,) + tuple(pooled.shape[1:]), pooled.dtype)], axis=0)
+        return self.mask_head(padded)[:-1]
+
+    # === Inference ===
+    def call(self, inputs, training=False):
+        return self._detect_graph(inputs["images"], inputs["windows"], self.settings.detection.min_confidence)
+
+    def _detect_graph(self, images, windows, min_confidence):
+        rpn, det = self.settings.rpn, self.settings.detection
+        pyramid = self._pyramid(images, training=False)
+        rpn_logits, rpn_deltas = self.rpn_head(pyramid)
+        proposals, valid = generate_proposals(
+            rpn_logits,
+            rpn_deltas,
+            self.anchors,
+            windows,
+            pre_nms_limit=rpn.pre_nms_limit,
+            count=rpn.post_nms_inference,
+            nms_threshold=rpn.nms_threshold,
+            std_dev=rpn.std_dev,
+        )
+        class_logits, deltas = self._box_head(pyramid, proposals)
+        found = refine_detections(
+            proposals,
+            valid,
+            class_logits,
+            deltas,
+            windows,
+            std_dev=self.settings.heads.std_dev,
+            max_instances=det.max_instances,
+            nms_threshold=det.nms_threshold,
+            min_confidence=min_confidence,
+        )
+        # The mask head runs only on the rows that hold a detection.
+        rows = tfops.true_indices(ops.arange(det.max_instances)[None, :] < found["counts"][:, None])
+        logits = self._mask_logits(pyramid, tfops.gather_rows(found["boxes"], rows), rows[:, 0])
+        class_ids = tfops.gather_rows(found["class_ids"], rows)
+        one_hot = ops.one_hot(class_ids, self.settings.num_classes, dtype=logits.dtype)
+        masks = ops.sigmoid(ops.sum(logits * one_hot[:, None, None, :], axis=-1))
+        mask_h, mask_w = self.settings.heads.mask_shape
+        found["masks"] = tfops.scatter_rows(rows, masks, (ops.shape(images)[0], det.max_instances, mask_h, mask_w))
+        return found
+
+    def detect(self, images, windows, min_confidence: float | None = None) -> dict[str, np.ndarray]:
+        """Detect cells in a batch of padded model inputs.
+
+        Args:
+            images: float32 [B, S, S, 3] RGB 0..255 (S = ``image_max_dim``).
+            windows: float32 [B, 4] ``(y1, x1, y2, x2)`` of the real image in the padding.
+            min_confidence: class probability to keep a cell (default: the config's).
+
+        Returns:
+            NumPy ``boxes`` [B, D, 4], ``class_ids`` [B, D] int32 (0 = empty row),
+            ``scores`` [B, D], ``masks`` [B, D, 28, 28] probabilities of the detected
+            class inside its box, ``counts`` [B]; rows sorted by score.
+        """
+        if self._detect_function is None:
+            size = self.settings.image_size
+            self._detect_function = tfops.compiled(
+                self._detect_graph,
+                input_signature=[
+                    tfops.tensor_spec((None, size, size, 3), "float32"),
+                    tfops.tensor_spec((None, 4), "float32"),
+                    tfops.tensor_spec((), "float32"),
+                ],
+            )
+        if min_confidence is None:
+            min_confidence = self.settings.detection.min_confidence
+        images = np.asarray(images, dtype=np.float32)
+        windows = np.asarray(windows, dtype=np.float32)
+        found = self._detect_function(images, windows, np.float32(min_confidence))
+        return {key: np.asarray(value) for key, value in found.items()}
+
+    # === Training ===
+    def compute_losses(self, batch: dict, training: bool) -> dict:
+        """The five losses of one (per-replica) batch, each a mean over that batch."""
+        rpn, heads = self.settings.rpn, self.settings.heads
+        gt_class_ids = ops.cast(batch["gt_class_ids"], "int32")
+        gt_boxes = ops.cast(batch["gt_boxes"], "float32")
+        pyramid = self._pyramid(ops.cast(batch["images"], "float32"), training=training)
+        rpn_logits, rpn_deltas = self.rpn_head(pyramid)
+        match, anchor_deltas = rpn_targets(
+            self.anchors,
+            gt_boxes,
+            gt_class_ids,
+            anchors_per_image=rpn.train_anchors_per_image,
+            std_dev=rpn.std_dev,
+        )
+        proposals, valid = generate_proposals(
+            rpn_logits,
+            rpn_deltas,
+            self.anchors,
+            ops.cast(batch["windows"], "float32"),
+            pre_nms_limit=rpn.pre_nms_limit,
+            count=rpn.post_nms_training,
+            nms_threshold=rpn.nms_threshold,
+            std_dev=rpn.std_dev,
+        )
+        targets = detection_targets(
+            proposals,
+            valid,
+            gt_class_ids,
+            gt_boxes,
+            batch["gt_masks"],
+            rois_per_image=heads.rois_per_image,
+            positive_ratio=heads.positive_ratio,
+            std_dev=heads.std_dev,
+            mask_shape=heads.mask_shape,
+        )
+        class_logits, deltas = self._box_head(pyramid, targets["rois"])
+        # The mask head (the costliest part per ROI) runs on positive ROIs only.
+        positives = tfops.true_indices(targets["class_ids"] > 0)
+        mask_logits = self._mask_logits(pyramid, tfops.gather_rows(targets["rois"], positives), positives[:, 0])
+        return {
+            "rpn_class_loss": rpn_class_loss(match, rpn_logits),
+            "rpn_bbox_loss": rpn_bbox_loss(match, anchor_deltas, rpn_deltas),
+            "class_loss": class_loss(targets["class_ids"], class_logits, targets["valid"]),
+            "bbox_loss": bbox_loss(targets["class_ids"], targets["deltas"], deltas),
+            "mask_loss": mask_loss(
+                tfops.gather_rows(targets["class_ids"], positives),
+                tfops.gather_rows(targets["masks"], positives),
+                mask_logits,
+            ),
+        }
+
+    def _decayed_kernels(self):
+        return [v for v in self.trainable_variables if len(v.shape) > 1]
+
+    def _record(self, losses: dict) -> dict:
+        for name, value in losses.items():
+            self.trackers[name].update_state(value)
+        return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+    def train_step(self, data):
+        batch = data[0] if isinstance(data, tuple) else data
+        train = self.settings.train
+        variables = self.trainable_variables
+        replicas = tfops.num_replicas()
+        with tfops.GradientTape() as tape:
+            losses = self.compute_losses(batch, training=True)
+            loss = total_loss(losses, train.loss_weights) + weight_penalty(self._decayed_kernels(), train.weight_decay)
+            # Each replica's loss is its local mean; the optimizer sums replica gradients.
+            scaled = loss / replicas
+        grads = tape.gradient(scaled, variables)
+        pairs = [(g, v) for g, v in zip(grads, variables) if g is not None]
+        grads = [g for g, _ in pairs]
+        if train.gradient_clip_norm and train.gradient_clip_norm > 0:
+            # Clip the gradient of the whole (global) batch, like Keras' per-variable clipnorm.
+            grads = tfops.all_reduce_sum(grads)
+            grads = [tfops.clip_by_norm(g, train.gradient_clip_norm) / replicas for g in grads]
+        self.optimizer.apply(grads, [v for _, v in pairs])
+        return self._record({"loss": loss, **losses})
+
+    def test_step(self, data):
+        batch = data[0] if isinstance(data, tuple) else data
+        losses = self.compute_losses(batch, training=False)
+        loss = total_loss(losses, self.settings.train.loss_weights)
+        return self._record({"loss": loss, **losses})
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+
+def maskrcnn_from_config(config: MaskRCNNConfig, backbone: keras.Model) -> MaskRCNN:
+    """A built (not compiled) :class:`MaskRCNN` around ``backbone`` with ``config``'s settings."""
+    model = MaskRCNN(backbone, settings_from_config(config), name="mask_rcnn")
+    model.build()
+    return model
+
+
+def build_maskrcnn(config: MaskRCNNConfig, backbone_weights=None, backbone: keras.Model | None = None) -> MaskRCNN:
+    """Build and compile the network described by ``config``.
+
+    Args:
+        config: the model configuration (``backbone`` names a registered backbone).
+        backbone_weights: None, "imagenet" or a path, passed to ``build_backbone``.
+        backbone: an already built backbone model to use instead (tests, custom nets).
+
+    Returns:
+        A built :class:`MaskRCNN` (``load_weights`` works at once), compiled with SGD
+        (``learning_rate``, ``learning_momentum``). Gradient clipping and weight decay
+        are applied by ``train_step`` from the config, not by the optimizer.
+    """
+    if backbone is None:
+        from bloodview.model.backbones import build_backbone
+
+        backbone = build_backbone(
+            config.backbone,
+            input_shape=config.image_shape,
+            weights=backbone_weights,
+            batchnorm_momentum=config.batchnorm_momentum,
+        )
+    model = maskrcnn_from_config(config, backbone)
+    model.compile(
+        optimizer=keras.optimizers.SGD(learning_rate=config.learning_rate, momentum=config.learning_momentum),
+        jit_compile=False,
+    )
+    return model
