@@ -99,6 +99,11 @@ def whole_number(value: float) -> int | float:
     return value
 
 
+def json_number(value: float, digits: int = 4) -> int | float:
+    """A coordinate for JSON: rounded to ``digits`` decimals, whole numbers as ints."""
+    return whole_number(round(float(value), digits))
+
+
 def _keep_backup(path: Path) -> None:
     bak = backup_path(path)
     try:

@@ -33,7 +33,7 @@ from bloodview.core.annotation import Dataset, ImageAnnotation
 from bloodview.core.classes import ClassCatalogue
 from bloodview.core.geometry import mask_to_polygons, polygons_bbox, rectangle
 from bloodview.core.instance import Instance
-from bloodview.io.atomic import atomic_write_json, whole_number
+from bloodview.io.atomic import atomic_write_json, json_number
 from bloodview.io.images import check_image_size
 from bloodview.io.jsonio import as_number, read_json, require
 from bloodview.io.labels import ClassResolver
@@ -255,8 +255,8 @@ def instance_annotation(
         "image_id": image_id,
         "category_id": classes[classes.resolve(instance.class_name)].id,
         "segmentation": segmentation,
-        "area": whole_number(round(instance.area, 4)),
-        "bbox": [whole_number(round(v, 4)) for v in (x1, y1, x2 - x1, y2 - y1)],
+        "area": json_number(instance.area),
+        "bbox": [json_number(v) for v in (x1, y1, x2 - x1, y2 - y1)],
         "iscrowd": int(crowd),
         "bloodview": instance_record(instance),
     }
@@ -264,7 +264,7 @@ def instance_annotation(
 
 def flat_coordinates(polygon: np.ndarray) -> list[int | float]:
     """``[x0, y0, x1, y1, ...]`` with whole numbers written as ints."""
-    return [whole_number(round(float(v), 4)) for v in np.asarray(polygon).reshape(-1)]
+    return [json_number(v) for v in np.asarray(polygon).reshape(-1)]
 
 
 def save_coco(dataset: Dataset, path: str | Path, images_root: str | Path | None = None) -> Path:

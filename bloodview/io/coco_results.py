@@ -17,7 +17,7 @@ from typing import Any
 from bloodview.core.annotation import Dataset, ImageAnnotation
 from bloodview.core.geometry import mask_to_polygons, polygons_bbox, rectangle
 from bloodview.core.instance import Instance, Source
-from bloodview.io.atomic import atomic_write_json, whole_number
+from bloodview.io.atomic import atomic_write_json, json_number
 from bloodview.io.jsonio import as_number, read_json, require
 from bloodview.io.outlines import fit_to_image, polygon_from_points
 from bloodview.io.rle import mask_to_rle, rle_to_mask
@@ -97,7 +97,7 @@ def coco_results_list(dataset: Dataset) -> list[dict[str, Any]]:
                 "image_id": image_id,
                 "category_id": dataset.classes[dataset.classes.resolve(instance.class_name)].id,
                 "segmentation": mask_to_rle(instance.to_mask(image.height, image.width)),
-                "bbox": [whole_number(round(v, 4)) for v in (x1, y1, x2 - x1, y2 - y1)],
+                "bbox": [json_number(v) for v in (x1, y1, x2 - x1, y2 - y1)],
                 "score": 1.0 if instance.score is None else float(instance.score),
             })
     return results

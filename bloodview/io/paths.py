@@ -70,3 +70,19 @@ def _inside(path: Path, folder: Path) -> bool:
     except ValueError:
         return False
     return True
+
+
+def flat_export_names(dataset: Dataset) -> list[str]:
+    """One name per image for tools without folders (MakeSense): the base file name.
+
+    MakeSense knows images only by file name; when two images share a name, the
+    relative path is written for those instead (with ``/``), so none is lost.
+    """
+    names = [image.image_path.name for image in dataset.images]
+    seen: dict[str, int] = {}
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+    return [
+        name if seen[name] == 1 else image_name_for_export(dataset, image, dataset.root)
+        for name, image in zip(names, dataset.images)
+    ]

@@ -1,0 +1,172 @@
+"""VGG Image Annotator (VIA) polygon JSON, written exactly as MakeSense's "VGG JSON" export.
+
+What we write (compact JSON, as MakeSense's ``JSON.stringify``)::
+
+    {"<file name>": {"fileref": "", "size": <file bytes>, "filename": "<file name>",
+                     "base64_img_data": "", "file_attributes": {},
+                     "regions": {"0": {"shape_attributes": {"name": "polygon",
+                                        "all_points_x": [x0, ..., x0], "all_points_y": [y0, ..., y0]},
+                                       "region_attributes": {"label": "<class>"}}}}}
+
+The first vertex is repeated at the end; images without outlines are left out;
+each polygon of a cell is its own region (VIA has no multi-part regions);
+``size`` is -1 when the image file is not at hand (VIA's value for unknown sizes).
+
+What we read: that layout, VIA 1/2 files keyed by file name + size, ``regions``
+as an object or a list (VIA 2), a VIA 2 project (``_via_img_metadata``); shapes
+``polygon``, ``rect`` (a box-only cell), ``circle`` and ``ellipse`` (as 32-gons);
+points and polylines are skipped with a warning. The label is the region
+attribute ``label`` (MakeSense), else the only text attribute. VIA files do not
+store image sizes, so the images must be at hand (``images_root``, by default
+the JSON file's folder).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bloodview.core.annotation import Dataset, ImageAnnotation
+from bloodview.core.classes import ClassCatalogue
+from bloodview.core.geometry import rectangle
+from bloodview.errors import FormatError, ImageError
+from bloodview.io.atomic import atomic_write_json, json_number
+from bloodview.io.images import read_image_size
+from bloodview.io.jsonio import as_number, read_json, require
+from bloodview.io.labels import ClassResolver
+from bloodview.io.outlines import fit_to_image, polygon_from_xy
+from bloodview.io.paths import flat_export_names, member_path
+
+log = logging.getLogger(__name__)
+
+ELLIPSE_VERTICES = 32
+
+
+def load_via(
+    path: str | Path,
+    images_root: str | Path | None = None,
+    classes: ClassCatalogue | None = None,
+    add_unknown_classes: bool = False,
+) -> Dataset:
+    """Read a VIA / MakeSense VGG polygon file into a Dataset rooted at ``images_root``."""
+    path = Path(path)
+    data = read_json(path, "VIA file")
+    if isinstance(data, dict) and isinstance(data.get("_via_img_metadata"), dict):
+        data = data["_via_img_metadata"]
+    require(isinstance(data, dict) and all(isinstance(v, dict) for v in data.values()), path,
+            "is not a VIA/VGG annotation file (expected an object of image entries)")
+    root = Path(images_root) if images_root is not None else path.parent
+    classes = classes if classes is not None else ClassCatalogue.pbc()
+    resolver = ClassResolver(classes, add_unknown_classes, path)
+    images = []
+    for key, entry in data.items():
+        name = entry.get("filename", key)
+        relative = member_path(name, path)
+        try:
+            width, height = read_image_size(root / relative)
+        except ImageError as exc:
+            raise ImageError(root / relative, f"{exc.reason}; VIA files do not store image sizes, "
+                             f"so {path.name} needs its images (give the images folder)") from exc
+        image = ImageAnnotation(relative, width, height)
+        regions = entry.get("regions", [])
+        if isinstance(regions, dict):
+            regions = list(regions.values())
+        require(isinstance(regions, list), path, f"{name}: 'regions' must be an object or a list")
+        for index, region in enumerate(regions):
+            instance = _region_instance(region, image, resolver, path, f"{name} region {index}")
+            if instance is not None:
+                image.instances.append(instance)
+        images.append(image)
+    return Dataset(images, classes, root)
+
+
+def _region_instance(region: Any, image: ImageAnnotation, resolver: ClassResolver, path: Path, where: str):
+    from bloodview.core.instance import Instance
+
+    require(isinstance(region, dict), path, f"{where} is not an object")
+    shape = region.get("shape_attributes") or {}
+    kind = shape.get("name")
+    box_only = False
+    if kind == "polygon":
+        polygon = polygon_from_xy(shape.get("all_points_x"), shape.get("all_points_y"), path, where)
+    elif kind == "rect":
+        x, y, w, h = (as_number(shape.get(k), path, f"{where} {k}") for k in ("x", "y", "width", "height"))
+        require(w > 0 and h > 0, path, f"{where}: rectangle has no area")
+        polygon, box_only = rectangle(x, y, x + w, y + h), True
+    elif kind in ("circle", "ellipse"):
+        polygon = _ellipse(shape, path, where)
+    else:
+        log.warning("%s: %s: %s shapes are not cell outlines; skipped", path, where, kind)
+        return None
+    label = _label(region.get("region_attributes") or {}, path, where)
+    polygons = fit_to_image([polygon], image.width, image.height, path, where)
+    return Instance(polygons, resolver(label), box_only=box_only)
+
+
+def _label(attributes: dict[str, Any], path: Path, where: str) -> str:
+    if "label" in attributes:
+        return attributes["label"]
+    texts = [v for v in attributes.values() if isinstance(v, str) and v.strip()]
+    if len(texts) == 1:
+        return texts[0]
+    raise FormatError(path, f"{where} has no 'label' region attribute to take the cell class from")
+
+
+def _ellipse(shape: dict[str, Any], path: Path, where: str) -> np.ndarray:
+    cx, cy = as_number(shape.get("cx"), path, f"{where} cx"), as_number(shape.get("cy"), path, f"{where} cy")
+    if shape.get("name") == "circle":
+        rx = ry = as_number(shape.get("r"), path, f"{where} r")
+        theta = 0.0
+    else:
+        rx, ry = as_number(shape.get("rx"), path, f"{where} rx"), as_number(shape.get("ry"), path, f"{where} ry")
+        theta = float(shape.get("theta", 0.0) or 0.0)
+    require(rx > 0 and ry > 0, path, f"{where}: ellipse has no area")
+    t = np.linspace(0, 2 * math.pi, ELLIPSE_VERTICES, endpoint=False)
+    x, y = rx * np.cos(t), ry * np.sin(t)
+    c, s = math.cos(theta), math.sin(theta)
+    return np.stack([cx + c * x - s * y, cy + s * x + c * y], axis=1)
+
+
+def via_dict(dataset: Dataset) -> dict[str, Any]:
+    """The dataset laid out as MakeSense's VGG export (see module doc)."""
+    out: dict[str, Any] = {}
+    for name, image in zip(flat_export_names(dataset), dataset.images):
+        regions: dict[str, Any] = {}
+        for instance in image.instances:
+            if instance.extra.get("iscrowd"):
+                continue  # a crowd region is not one cell outline
+            for polygon in instance.polygons:
+                xs = [json_number(v) for v in polygon[:, 0]]
+                ys = [json_number(v) for v in polygon[:, 1]]
+                regions[str(len(regions))] = {
+                    "shape_attributes": {"name": "polygon", "all_points_x": xs + xs[:1], "all_points_y": ys + ys[:1]},
+                    "region_attributes": {"label": instance.class_name},
+                }
+        if not regions:
+            continue
+        out[name] = {
+            "fileref": "",
+            "size": _file_size(dataset.resolve_image(image)),
+            "filename": name,
+            "base64_img_data": "",
+            "file_attributes": {},
+            "regions": regions,
+        }
+    return out
+
+
+def save_via(dataset: Dataset, path: str | Path) -> Path:
+    """Write the MakeSense VGG JSON atomically (old file kept as ``.bak``)."""
+    return atomic_write_json(Path(path), via_dict(dataset), compact=True)
+
+
+def _file_size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        log.warning("%s: image file not found; writing size -1 in the VIA file", path)
+        return -1
