@@ -1,0 +1,265 @@
+"""Scene items: one :class:`InstanceItem` per cell, plus its floating :class:`LabelItem`.
+
+Items are views of core :class:`Instance` objects: the canvas calls
+:meth:`InstanceItem.set_instance` when the core changes and nothing else writes
+to them. Geometry is in image pixels (scene units); outlines, handles and labels
+are sized in screen pixels so they look the same at every zoom.
+
+Speed: pens, brushes and the path are built when the instance or the style
+changes, never in ``paint``; only the changed item is updated on an edit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PyQt6.QtCore import QPointF, QRectF, Qt
+from PyQt6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen, QPolygonF
+from PyQt6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
+
+from bloodview.core.instance import Instance
+from bloodview.gui.canvas.style import (
+    HANDLE_EDGE,
+    HANDLE_FILL,
+    HANDLE_HOT,
+    SELECTION_HALO,
+    UNIDENTIFIED_COLOR,
+    CanvasStyle,
+)
+
+INSTANCE_Z = 0.0
+SELECTED_Z = 1e6
+LABEL_Z = 2e6
+
+
+def polygon_path(polygons: list[np.ndarray]) -> QPainterPath:
+    """A closed path with one sub-path per polygon part (odd-even fill)."""
+    path = QPainterPath()
+    path.setFillRule(Qt.FillRule.OddEvenFill)
+    for polygon in polygons:
+        if len(polygon) >= 2:
+            path.addPolygon(QPolygonF([QPointF(float(x), float(y)) for x, y in polygon]))
+            path.closeSubpath()
+    return path
+
+
+def _cosmetic_pen(color: QColor, width: float, dashed: bool = False) -> QPen:
+    pen = QPen(color, width)
+    pen.setCosmetic(True)
+    pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
+    if dashed:
+        pen.setStyle(Qt.PenStyle.DashLine)
+    return pen
+
+
+class InstanceItem(QGraphicsItem):
+    """A cell outline filled in its class colour; selected: thick outline and vertex handles."""
+
+    def __init__(self, instance: Instance, style: CanvasStyle):
+        super().__init__()
+        self._style = style
+        self._selected = False
+        self._hovered = False
+        self._hot_vertex: tuple[int, int] | None = None
+        self._label: LabelItem | None = None
+        self.setAcceptHoverEvents(True)
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges, False)
+        self.instance = instance
+        self._path = QPainterPath()
+        self._bounds = QRectF()
+        self.set_instance(instance)
+
+    # --- state from the canvas ---------------------------------------------
+    @property
+    def instance_id(self) -> str:
+        return self.instance.id
+
+    def set_instance(self, instance: Instance) -> None:
+        """Show a new version of the cell (same id); rebuilds the path once."""
+        self.prepareGeometryChange()
+        self.instance = instance
+        self._path = polygon_path(instance.polygons)
+        self._bounds = self._path.boundingRect()
+        self._vertices = np.concatenate(instance.polygons) if instance.polygons else np.zeros((0, 2))
+        if self._hot_vertex is not None:
+            part, index = self._hot_vertex
+            if part >= len(instance.polygons) or index >= len(instance.polygons[part]):
+                self._hot_vertex = None
+        # Smaller cells on top, so a platelet over a red cell stays clickable.
+        self.setZValue((SELECTED_Z if self._selected else INSTANCE_Z) - min(instance.area, 1e5) * 1e-3)
+        self.refresh_style()
+
+    def refresh_style(self) -> None:
+        """Rebuild pens/brushes after the style (opacity, threshold, class colours) changed."""
+        style = self._style
+        unidentified = style.is_unidentified(self.instance.score)
+        color = QColor(UNIDENTIFIED_COLOR) if unidentified else style.class_color(self.instance.class_name)
+        fill = QColor(color)
+        fill.setAlphaF(max(0.0, min(1.0, style.opacity * (0.4 if unidentified else 1.0))))
+        self._brush = QBrush(fill) if fill.alpha() > 0 else QBrush(Qt.BrushStyle.NoBrush)
+        self._pen = _cosmetic_pen(color, style.outline_px, dashed=unidentified)
+        self._hover_pen = _cosmetic_pen(color.lighter(130), style.selected_outline_px, dashed=unidentified)
+        self._selected_pen = _cosmetic_pen(color, style.selected_outline_px, dashed=unidentified)
+        self._halo_pen = _cosmetic_pen(SELECTION_HALO, style.selected_outline_px + 2.5)
+        if self._label is not None:
+            self._label.set_text(self.label_text(), color)
+        self._sync_label()
+        self.update()
+
+    def set_selected(self, selected: bool) -> None:
+        if selected == self._selected:
+            return
+        self.prepareGeometryChange()
+        self._selected = selected
+        self._hot_vertex = None
+        self.setZValue(self.zValue() + (SELECTED_Z if selected else -SELECTED_Z))
+        self._sync_label()
+        self.update()
+
+    def is_selected(self) -> bool:
+        return self._selected
+
+    def set_hot_vertex(self, vertex: tuple[int, int] | None) -> None:
+        """Highlight the handle the mouse is over (``(part, index)``)."""
+        if vertex != self._hot_vertex:
+            self._hot_vertex = vertex
+            self.update()
+
+    def scale_changed(self) -> None:
+        """The zoom changed: handles (screen-sized) cover a different scene area."""
+        if self._selected:
+            self.prepareGeometryChange()
+
+    def label_text(self) -> str:
+        instance = self.instance
+        if self._style.is_unidentified(instance.score):
+            name = "Unidentified"
+        else:
+            name = self._style.display_name(instance.class_name)
+        if instance.score is not None:
+            name += f" {instance.score:.2f}"
+        if instance.reviewed:
+            name += " \u2713"
+        return name
+
+    # --- QGraphicsItem ----------------------------------------------------------
+    def boundingRect(self) -> QRectF:  # noqa: N802 - Qt's name
+        if self._selected:
+            margin = (self._style.handle_px + self._style.selected_outline_px + 3) * self._style.pixel
+        else:
+            margin = self._style.selected_outline_px * self._style.pixel
+        return self._bounds.adjusted(-margin, -margin, margin, margin)
+
+    def shape(self) -> QPainterPath:
+        return self._path
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        if self._selected:
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.setPen(self._halo_pen)
+            painter.drawPath(self._path)
+            painter.setBrush(self._brush)
+            painter.setPen(self._selected_pen)
+            painter.drawPath(self._path)
+            self._paint_handles(painter)
+        else:
+            painter.setBrush(self._brush)
+            painter.setPen(self._hover_pen if self._hovered else self._pen)
+            painter.drawPath(self._path)
+
+    def _paint_handles(self, painter: QPainter) -> None:
+        pixel = self._style.pixel
+        half = self._style.handle_px * pixel / 2.0
+        handle_pen = _cosmetic_pen(HANDLE_EDGE, 1.0)
+        painter.setPen(handle_pen)
+        painter.setBrush(HANDLE_FILL)
+        rects = [QRectF(x - half, y - half, 2 * half, 2 * half) for x, y in self._vertices]
+        painter.drawRects(rects)
+        if self._hot_vertex is not None:
+            part, index = self._hot_vertex
+            x, y = self.instance.polygons[part][index]
+            painter.setBrush(HANDLE_HOT)
+            big = half * 1.5
+            painter.drawEllipse(QRectF(x - big, y - big, 2 * big, 2 * big))
+
+    def hoverEnterEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        self._hovered = True
+        self._sync_label()
+        self.update()
+
+    def hoverLeaveEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        self._hovered = False
+        self._sync_label()
+        self.update()
+
+    def itemChange(self, change, value):  # noqa: N802 - Qt's name
+        if change == QGraphicsItem.GraphicsItemChange.ItemVisibleHasChanged:
+            self._sync_label()
+        elif change == QGraphicsItem.GraphicsItemChange.ItemSceneChange and value is None:
+            self._drop_label()
+        return super().itemChange(change, value)
+
+    # --- label --------------------------------------------------------------------
+    def _sync_label(self) -> None:
+        want = self.isVisible() and (self._style.labels_visible or self._hovered or self._selected)
+        if want and self._label is None and self.scene() is not None:
+            color = self._pen.color()
+            self._label = LabelItem(self.label_text(), color, self._style.label_point_size)
+            self.scene().addItem(self._label)
+        if self._label is not None:
+            x1, y1, _, _ = self.instance.bbox
+            self._label.setPos(QPointF(x1, y1))
+            self._label.setVisible(want)
+
+    def _drop_label(self) -> None:
+        if self._label is not None and self._label.scene() is not None:
+            self._label.scene().removeItem(self._label)
+        self._label = None
+
+    def label_item(self) -> LabelItem | None:
+        return self._label
+
+
+class LabelItem(QGraphicsItem):
+    """Class name and score in a small tag just above a cell's top-left corner.
+
+    Ignores the view's zoom (fixed screen size) and sits *outside* the cell, so
+    even a platelet a few pixels wide stays visible under its label.
+    """
+
+    PAD = 2.0
+
+    def __init__(self, text: str, color: QColor, point_size: float = 8.0):
+        super().__init__()
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations, True)
+        self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+        self.setZValue(LABEL_Z)
+        self._font = QFont()
+        self._font.setPointSizeF(point_size)
+        self.set_text(text, color)
+
+    def set_text(self, text: str, color: QColor) -> None:
+        self.prepareGeometryChange()
+        self.text = text
+        metrics = QFontMetricsF(self._font)
+        width = metrics.horizontalAdvance(text) + 2 * self.PAD
+        height = metrics.height() + self.PAD
+        self._rect = QRectF(0.0, -height - 1.0, width, height)
+        background = QColor(color)
+        background.setAlpha(225)
+        self._background = background
+        luminance = 0.299 * color.red() + 0.587 * color.green() + 0.114 * color.blue()
+        self._text_color = QColor(20, 20, 20) if luminance > 140 else QColor(255, 255, 255)
+        self.update()
+
+    def boundingRect(self) -> QRectF:  # noqa: N802 - Qt's name
+        return self._rect
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(self._background)
+        painter.drawRoundedRect(self._rect, 2.0, 2.0)
+        painter.setFont(self._font)
+        painter.setPen(self._text_color)
+        painter.drawText(self._rect, Qt.AlignmentFlag.AlignCenter, self.text)

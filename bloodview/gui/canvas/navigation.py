@@ -1,0 +1,92 @@
+"""Zoom and pan for a ``QGraphicsView`` showing one image (mixin of :class:`CanvasView`).
+
+Zoom is a uniform scale (1.0 = one image pixel per screen pixel) kept around a
+point on screen: the image point under the cursor stays under the cursor.
+"""
+
+from __future__ import annotations
+
+from PyQt6.QtCore import QPoint, QPointF, QRectF, Qt
+from PyQt6.QtGui import QTransform
+
+MIN_ZOOM = 0.02
+MAX_ZOOM = 64.0
+STEP = 1.25
+
+
+class NavigationMixin:
+    """Needs ``self`` to be a QGraphicsView with ``_image_rect`` and ``_zoom_changed()``."""
+
+    _zoom = 1.0
+    _fitted = False  # True while the view shows the fitted image (refit on resize)
+
+    def zoom(self) -> float:
+        """Screen pixels per image pixel."""
+        return self._zoom
+
+    def set_zoom(self, zoom: float, anchor: QPointF | None = None) -> None:
+        """Zoom to ``zoom`` keeping the image point at viewport position ``anchor`` still."""
+        zoom = min(max(float(zoom), MIN_ZOOM), MAX_ZOOM)
+        if anchor is None:
+            anchor = QPointF(self.viewport().rect().center())
+        before = self.mapToScene(anchor.toPoint())
+        self.setTransform(QTransform.fromScale(zoom, zoom))
+        self._zoom = zoom
+        self._fitted = False
+        after = self.mapFromScene(before)
+        delta = after - anchor.toPoint()
+        self.pan_by(-delta.x(), -delta.y())
+        self._zoom_changed()
+
+    def zoom_by(self, factor: float, anchor: QPointF | None = None) -> None:
+        self.set_zoom(self._zoom * factor, anchor)
+
+    def _cursor_anchor(self) -> QPointF | None:
+        pos = self.viewport().mapFromGlobal(self.cursor().pos())
+        return QPointF(pos) if self.viewport().rect().contains(pos) else None
+
+    def zoom_in(self) -> None:
+        """One step in, around the mouse when it is over the canvas."""
+        self.zoom_by(STEP, self._cursor_anchor())
+
+    def zoom_out(self) -> None:
+        self.zoom_by(1.0 / STEP, self._cursor_anchor())
+
+    def fit(self) -> None:
+        """Show the whole image, centred, with a small margin."""
+        rect: QRectF = self._image_rect
+        if rect.isEmpty():
+            return
+        view = self.viewport().rect()
+        margin = 8
+        zoom = min((view.width() - 2 * margin) / rect.width(), (view.height() - 2 * margin) / rect.height())
+        self.setTransform(QTransform.fromScale(max(zoom, MIN_ZOOM), max(zoom, MIN_ZOOM)))
+        self._zoom = max(min(zoom, MAX_ZOOM), MIN_ZOOM)
+        self.centerOn(rect.center())
+        self._fitted = True
+        self._zoom_changed()
+
+    def pan_by(self, dx: float, dy: float) -> None:
+        """Move the image by ``(dx, dy)`` screen pixels (positive: image moves right/down)."""
+        h = self.horizontalScrollBar()
+        v = self.verticalScrollBar()
+        h.setValue(h.value() - int(round(dx)))
+        v.setValue(v.value() - int(round(dy)))
+        self._fitted = False
+
+    def center_on_rect(self, rect: QRectF, min_screen_px: float = 80.0) -> None:
+        """Centre ``rect``; zoom in when it would look smaller than ``min_screen_px``."""
+        size = max(rect.width(), rect.height(), 1.0)
+        if size * self._zoom < min_screen_px:
+            self.set_zoom(min_screen_px / size)
+        self.centerOn(rect.center())
+        self._fitted = False
+
+    def _start_pan(self, pos: QPoint) -> None:
+        self._pan_last = pos
+        self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
+
+    def _pan_to(self, pos: QPoint) -> None:
+        delta = pos - self._pan_last
+        self._pan_last = pos
+        self.pan_by(delta.x(), delta.y())

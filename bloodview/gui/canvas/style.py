@@ -1,0 +1,49 @@
+"""Drawing settings shared by every item on one canvas (one object, read at paint time).
+
+Sizes ending in ``_px`` are screen (device) pixels; ``pixel`` is the size of one
+screen pixel in image pixels at the current zoom, kept up to date by the view.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from PyQt6.QtGui import QColor
+
+from bloodview.core.classes import ClassCatalogue
+
+UNIDENTIFIED_COLOR = QColor(150, 150, 150)
+FALLBACK_COLOR = QColor(200, 200, 200)
+SELECTION_HALO = QColor(255, 255, 255)
+HANDLE_FILL = QColor(255, 255, 255)
+HANDLE_HOT = QColor(255, 196, 0)
+HANDLE_EDGE = QColor(20, 20, 20)
+
+
+@dataclass
+class CanvasStyle:
+    """What every :class:`InstanceItem` needs to know to draw itself."""
+
+    classes: ClassCatalogue = field(default_factory=ClassCatalogue.pbc)
+    opacity: float = 0.35
+    labels_visible: bool = False
+    min_score: float | None = None
+    pixel: float = 1.0
+    outline_px: float = 1.5
+    selected_outline_px: float = 2.5
+    handle_px: float = 7.0
+    label_point_size: float = 8.0
+
+    def class_color(self, class_name: str) -> QColor:
+        if class_name in self.classes:
+            return QColor(*self.classes[class_name].color)
+        return QColor(FALLBACK_COLOR)
+
+    def display_name(self, class_name: str) -> str:
+        if class_name in self.classes:
+            return self.classes[class_name].display_name
+        return class_name
+
+    def is_unidentified(self, score: float | None) -> bool:
+        """Below the score threshold the model's class is not trusted."""
+        return self.min_score is not None and score is not None and score < self.min_score

@@ -1,0 +1,433 @@
+"""The image canvas: a ``QGraphicsView`` that draws one image's cells and edits them.
+
+The core :class:`ImageAnnotation` is the single source of truth: the canvas
+subscribes to it and keeps one :class:`InstanceItem` per cell in step with every
+``instance_added/removed/changed`` and ``instances_reset`` notification, whoever
+caused it. Edits are never made on items; tools push commands
+(:mod:`bloodview.gui.commands`) on the image's ``QUndoStack``.
+
+Embedding (the main window does this)::
+
+    canvas = CanvasView()
+    canvas.set_image(annotation, rgb_array_or_qimage, catalogue, undo_stack)
+    canvas.selectionChanged.connect(panel.show_cells)
+    canvas.set_tool("draw"); canvas.set_active_class("platelet")
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+from PyQt6.QtCore import QPointF, QRectF, Qt, pyqtSignal
+from PyQt6.QtGui import (
+    QColor,
+    QImage,
+    QKeyEvent,
+    QMouseEvent,
+    QPainter,
+    QPixmap,
+    QTransform,
+    QUndoCommand,
+    QUndoStack,
+    QWheelEvent,
+)
+from PyQt6.QtWidgets import QFrame, QGraphicsPixmapItem, QGraphicsScene, QGraphicsView, QWidget
+
+from bloodview.core.annotation import ImageAnnotation
+from bloodview.core.classes import ClassCatalogue
+from bloodview.core.instance import Instance
+from bloodview.errors import ImageError
+from bloodview.gui.canvas.items import InstanceItem
+from bloodview.gui.canvas.navigation import STEP, NavigationMixin
+from bloodview.gui.canvas.style import CanvasStyle
+from bloodview.gui.canvas.tools import BrushTool, DrawTool, SelectTool, Tool
+from bloodview.gui.qt_image import load_qimage, to_qimage
+
+log = logging.getLogger(__name__)
+
+BACKGROUND = QColor(38, 40, 43)
+PIXELATED_ZOOM = 3.0  # from this zoom on, image pixels are drawn as sharp squares
+
+
+class CanvasView(NavigationMixin, QGraphicsView):
+    """Shows an image with its cells; select, reshape, draw, paint and erase them."""
+
+    selectionChanged = pyqtSignal(list)
+    instanceActivated = pyqtSignal(str)
+    statusMessage = pyqtSignal(str)
+    zoomChanged = pyqtSignal(float)
+
+    TOOL_NAMES = ("select", "draw", "brush", "eraser")
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setScene(QGraphicsScene(self))
+        self.style = CanvasStyle()
+        self.annotation: ImageAnnotation | None = None
+        self.undo_stack: QUndoStack = QUndoStack(self)
+        self.active_class: str = self.style.classes.names[0]
+        self._items: dict[str, InstanceItem] = {}
+        self._selected: list[str] = []
+        self._hidden_classes: set[str] = set()
+        self._unsubscribe = None
+        self._image_rect = QRectF()
+        self._pixmap_item: QGraphicsPixmapItem | None = None
+        self._panning = False
+        self._space_held = False
+        self._last_status = ""
+        self._tools: dict[str, Tool] = {
+            "select": SelectTool(self),
+            "draw": DrawTool(self),
+            "brush": BrushTool(self, erase=False),
+            "eraser": BrushTool(self, erase=True),
+        }
+        self._tool: Tool = self._tools["select"]
+        self._setup_view()
+
+    def _setup_view(self) -> None:
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setBackgroundBrush(BACKGROUND)
+        self.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        self.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.NoAnchor)
+        self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.MinimalViewportUpdate)
+        self.setOptimizationFlag(QGraphicsView.OptimizationFlag.DontSavePainterState, True)
+        self.setDragMode(QGraphicsView.DragMode.NoDrag)
+        self.setMouseTracking(True)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.scene().setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
+
+    # --- image and annotation ------------------------------------------------------
+    def set_image(
+        self,
+        annotation: ImageAnnotation,
+        image: QImage | np.ndarray | None,
+        classes: ClassCatalogue,
+        undo_stack: QUndoStack,
+    ) -> None:
+        """Show ``annotation`` over ``image`` (``None``: read ``annotation.image_path``).
+
+        The canvas listens to ``annotation`` until :meth:`clear` or the next
+        ``set_image``; edits go on ``undo_stack``.
+        """
+        self.clear()
+        self.annotation = annotation
+        self.undo_stack = undo_stack
+        self.style.classes = classes
+        if self.active_class not in classes and len(classes):
+            self.active_class = classes.names[0]
+        qimage = self._image_for(annotation, image)
+        self._image_rect = QRectF(0, 0, annotation.width, annotation.height)
+        self._pixmap_item = QGraphicsPixmapItem(QPixmap.fromImage(qimage))
+        self._pixmap_item.setZValue(-1e9)
+        self._pixmap_item.setShapeMode(QGraphicsPixmapItem.ShapeMode.BoundingRectShape)
+        self._pixmap_item.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+        if qimage.width() != annotation.width or qimage.height() != annotation.height:
+            log.warning("image %s is %dx%d but its annotation says %dx%d; scaling the picture",
+                        annotation.image_path, qimage.width(), qimage.height(), annotation.width, annotation.height)
+            self._pixmap_item.setTransform(
+                QTransform.fromScale(annotation.width / max(qimage.width(), 1), annotation.height / max(qimage.height(), 1))
+            )
+        self.scene().addItem(self._pixmap_item)
+        self.scene().setSceneRect(self._image_rect)
+        for instance in annotation.instances:
+            self._add_item(instance)
+        self._unsubscribe = annotation.subscribe(self._on_annotation_event)
+        self.fit()
+        self._tool.activate()
+
+    def _image_for(self, annotation: ImageAnnotation, image: QImage | np.ndarray | None) -> QImage:
+        if image is not None:
+            return to_qimage(image)
+        try:
+            return load_qimage(annotation.image_path)
+        except ImageError as error:
+            log.warning("%s", error)
+            self.show_status(str(error))
+            blank = QImage(max(annotation.width, 1), max(annotation.height, 1), QImage.Format.Format_RGB32)
+            blank.fill(QColor(90, 90, 90))
+            return blank
+
+    def clear(self) -> None:
+        """Forget the image: stop listening, drop every item, keep the settings."""
+        self._tool.deactivate()
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        self.annotation = None
+        self._items.clear()
+        self.scene().clear()
+        self._pixmap_item = None
+        self._image_rect = QRectF()
+        if self._selected:
+            self._selected = []
+            self.selectionChanged.emit([])
+
+    def _on_annotation_event(self, kind: str, payload: Any) -> None:
+        if kind == "instance_added":
+            self._add_item(payload)
+        elif kind == "instance_removed":
+            self._remove_item(payload.id)
+        elif kind == "instance_changed":
+            item = self._items.get(payload.id)
+            if item is None:
+                self._add_item(payload)
+            else:
+                item.set_instance(payload)
+                self._apply_visibility(item)
+        elif kind == "instances_reset":
+            for instance_id in list(self._items):
+                self._remove_item(instance_id, notify=False)
+            for instance in self.annotation.instances:
+                self._add_item(instance)
+            self._set_selection([i for i in self._selected if i in self._items])
+        self._tool.annotation_changed(kind, payload)
+
+    def _add_item(self, instance: Instance) -> None:
+        item = InstanceItem(instance, self.style)
+        self._items[instance.id] = item
+        self.scene().addItem(item)
+        self._apply_visibility(item)
+
+    def _remove_item(self, instance_id: str, notify: bool = True) -> None:
+        item = self._items.pop(instance_id, None)
+        if item is not None:
+            self.scene().removeItem(item)
+        if notify and instance_id in self._selected:
+            self._set_selection([i for i in self._selected if i != instance_id])
+
+    def _apply_visibility(self, item: InstanceItem) -> None:
+        visible = item.instance.class_name not in self._hidden_classes
+        if item.isVisible() != visible:
+            item.setVisible(visible)
+        if item.is_selected() != (item.instance_id in self._selected):
+            item.set_selected(item.instance_id in self._selected)
+
+    # --- selection ------------------------------------------------------------------
+    def select(self, ids: list[str]) -> None:
+        """Select these cells (unknown ids are ignored); emits ``selectionChanged``."""
+        self._set_selection(list(ids))
+
+    def selected_ids(self) -> list[str]:
+        return list(self._selected)
+
+    def set_selection(self, ids: list[str]) -> None:
+        """For tools: same as :meth:`select`."""
+        self._set_selection(list(ids))
+
+    def _set_selection(self, ids: list[str]) -> None:
+        ids = [i for i in dict.fromkeys(ids) if i in self._items and self._items[i].isVisible()]
+        if ids == self._selected:
+            return
+        for instance_id in set(self._selected) - set(ids):
+            item = self._items.get(instance_id)
+            if item is not None:
+                item.set_selected(False)
+        for instance_id in ids:
+            self._items[instance_id].set_selected(True)
+        self._selected = ids
+        self.selectionChanged.emit(list(ids))
+
+    # --- look-ups for tools ---------------------------------------------------------------
+    def instance_item(self, instance_id: str) -> InstanceItem | None:
+        return self._items.get(instance_id)
+
+    def instance_at(self, pos: QPointF) -> str | None:
+        """The visible cell under ``pos`` (scene coordinates); the smallest on top wins."""
+        for item in self.scene().items(pos, Qt.ItemSelectionMode.IntersectsItemShape,
+                                       Qt.SortOrder.DescendingOrder):
+            if isinstance(item, InstanceItem) and item.isVisible():
+                return item.instance_id
+        return None
+
+    def instances_in_rect(self, rect: QRectF) -> list[str]:
+        """Visible cells whose outline lies entirely inside ``rect`` (scene coordinates)."""
+        found = []
+        for item in self.scene().items(rect, Qt.ItemSelectionMode.IntersectsItemBoundingRect):
+            if isinstance(item, InstanceItem) and item.isVisible():
+                x1, y1, x2, y2 = item.instance.bbox
+                if rect.contains(QRectF(x1, y1, x2 - x1, y2 - y1)):
+                    found.append(item.instance_id)
+        return found
+
+    def push(self, command: QUndoCommand) -> None:
+        self.undo_stack.push(command)
+
+    def show_status(self, message: str) -> None:
+        if message != self._last_status:
+            self._last_status = message
+            self.statusMessage.emit(message)
+
+    # --- display settings -------------------------------------------------------------
+    def set_opacity(self, value: float) -> None:
+        """Fill opacity of the cells, 0 (outlines only) .. 1."""
+        self.style.opacity = float(min(max(value, 0.0), 1.0))
+        self._restyle()
+
+    def set_class_visible(self, class_name: str, visible: bool) -> None:
+        if visible:
+            self._hidden_classes.discard(class_name)
+        else:
+            self._hidden_classes.add(class_name)
+        for item in self._items.values():
+            if item.instance.class_name == class_name:
+                self._apply_visibility(item)
+        self._set_selection([i for i in self._selected if self._items[i].isVisible()])
+
+    def is_class_visible(self, class_name: str) -> bool:
+        return class_name not in self._hidden_classes
+
+    def set_labels_visible(self, visible: bool) -> None:
+        """Class name and score above every cell (otherwise only on hover and selection)."""
+        self.style.labels_visible = bool(visible)
+        self._restyle()
+
+    def set_min_score(self, value: float | None) -> None:
+        """Cells scored below ``value`` are drawn as "unidentified" (dashed grey)."""
+        self.style.min_score = None if value is None else float(value)
+        self._restyle()
+
+    def _restyle(self) -> None:
+        for item in self._items.values():
+            item.refresh_style()
+
+    # --- navigation -------------------------------------------------------------------------
+    def center_on(self, instance_id: str) -> None:
+        item = self._items.get(instance_id)
+        if item is not None:
+            x1, y1, x2, y2 = item.instance.bbox
+            self.center_on_rect(QRectF(x1, y1, x2 - x1, y2 - y1))
+
+    def _zoom_changed(self) -> None:
+        self.style.pixel = 1.0 / self._zoom
+        if self._pixmap_item is not None:
+            mode = (Qt.TransformationMode.FastTransformation if self._zoom >= PIXELATED_ZOOM
+                    else Qt.TransformationMode.SmoothTransformation)
+            if self._pixmap_item.transformationMode() != mode:
+                self._pixmap_item.setTransformationMode(mode)
+        for instance_id in self._selected:
+            self._items[instance_id].scale_changed()
+        self._tool.zoom_changed()
+        self.zoomChanged.emit(self._zoom)
+
+    def render_view(self) -> QImage:
+        """What is on screen now, as an image (for "export PNG of the current view")."""
+        return self.viewport().grab().toImage()
+
+    # --- tools ------------------------------------------------------------------------------
+    def set_tool(self, name: str) -> None:
+        if name not in self._tools:
+            raise ValueError(f"unknown canvas tool {name!r}; known: {', '.join(self.TOOL_NAMES)}")
+        if self._tools[name] is self._tool:
+            return
+        self._tool.deactivate()
+        self._tool = self._tools[name]
+        self.viewport().setCursor(self._tool.cursor)
+        self._tool.activate()
+
+    def current_tool(self) -> str:
+        return self._tool.name
+
+    def tool(self, name: str | None = None) -> Tool:
+        """The tool object (the current one by default), e.g. to set the brush radius."""
+        return self._tool if name is None else self._tools[name]
+
+    def set_active_class(self, class_name: str) -> None:
+        """Class given to newly drawn or painted cells."""
+        self.active_class = class_name
+
+    # --- events ----------------------------------------------------------------------------
+    def _scene_pos(self, event: QMouseEvent) -> QPointF:
+        return self.mapToScene(event.position().toPoint())
+
+    def _offer(self, handler, event: QMouseEvent) -> bool:
+        """Give a mouse event to the current tool; True when it used it."""
+        if self.annotation is None or not handler(event, self._scene_pos(event)):
+            return False
+        event.accept()
+        return True
+
+    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 - Qt's name
+        delta = event.angleDelta().y() or event.angleDelta().x()
+        if delta:
+            self.zoom_by(STEP ** (delta / 120.0), event.position())
+        event.accept()
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt's name
+        self.setFocus(Qt.FocusReason.MouseFocusReason)
+        button = event.button()
+        if button in (Qt.MouseButton.MiddleButton, Qt.MouseButton.RightButton) or (
+            button == Qt.MouseButton.LeftButton and self._space_held
+        ):
+            self._panning = True
+            self._start_pan(event.position().toPoint())
+            event.accept()
+            return
+        if not self._offer(self._tool.mouse_press, event):
+            super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt's name
+        if self._panning:
+            self._pan_to(event.position().toPoint())
+            event.accept()
+            return
+        super().mouseMoveEvent(event)  # hover highlighting of items
+        self._offer(self._tool.mouse_move, event)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt's name
+        if self._panning:
+            if event.buttons() & (Qt.MouseButton.MiddleButton | Qt.MouseButton.RightButton | Qt.MouseButton.LeftButton):
+                return
+            self._panning = False
+            self.viewport().setCursor(Qt.CursorShape.OpenHandCursor if self._space_held else self._tool.cursor)
+            event.accept()
+            return
+        if not self._offer(self._tool.mouse_release, event):
+            super().mouseReleaseEvent(event)
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt's name
+        if not self._offer(self._tool.mouse_double_click, event):
+            super().mouseDoubleClickEvent(event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt's name
+        key = event.key()
+        if key == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space_held = True
+            self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
+            event.accept()
+            return
+        if self.annotation is not None and self._tool.key_press(event):
+            event.accept()
+            return
+        if key in (Qt.Key.Key_Plus, Qt.Key.Key_Equal):
+            self.zoom_in()
+        elif key == Qt.Key.Key_Minus:
+            self.zoom_out()
+        elif key == Qt.Key.Key_0:
+            self.fit()
+        else:
+            super().keyPressEvent(event)
+            return
+        event.accept()
+
+    def keyReleaseEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt's name
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space_held = False
+            self.viewport().setCursor(self._tool.cursor)
+            event.accept()
+            return
+        super().keyReleaseEvent(event)
+
+    def leaveEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        self._tool.leave()
+        super().leaveEvent(event)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        if self._fitted:
+            self.fit()

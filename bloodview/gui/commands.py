@@ -1,0 +1,193 @@
+"""Every edit of an image's cells as one ``QUndoCommand`` on that image's ``QUndoStack``.
+
+Commands change the *core* objects through :class:`ImageAnnotation` mutators
+(``add``/``remove``/``replace``/``set_instances``), which notify listeners; the
+canvas and the panels redraw from the core. Commands keep whole :class:`Instance`
+objects (instances are replaced, never mutated in place), so undo restores the
+exact arrays and provenance that were there before.
+
+Provenance: a geometry or class edit by a person sets ``corrected=True`` on cells
+that a model or the bootstrap segmenter made (``source`` and ``origin`` stay, so
+"model X, corrected by a person" can be shown). Cells a person drew keep
+``corrected`` as it was.
+
+Continuous drags (vertex drag, move) push one :class:`ReplaceInstanceCommand`
+per mouse move with the same ``merge_key``; Qt merges them into ONE undo step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable, Sequence
+
+from PyQt6.QtGui import QUndoCommand
+
+from bloodview.core.annotation import ImageAnnotation
+from bloodview.core.instance import Instance, Source
+
+REPLACE_MERGE_ID = 0x62760001  # "bv" + 1: QUndoCommand.id() for mergeable geometry edits
+
+
+def mark_corrected(instance: Instance) -> Instance:
+    """``instance`` with ``corrected=True`` when a machine made it (same object otherwise)."""
+    if instance.source != Source.HUMAN and not instance.corrected:
+        return instance.copy(corrected=True)
+    return instance
+
+
+def _require(annotation: ImageAnnotation, instance_id: str) -> Instance:
+    instance = annotation.find(instance_id)
+    if instance is None:
+        raise KeyError(f"no cell with id {instance_id!r} in {annotation.image_path.name}")
+    return instance
+
+
+class AddInstanceCommand(QUndoCommand):
+    """Add one cell (drawn or painted by a person). Undo removes it."""
+
+    def __init__(self, annotation: ImageAnnotation, instance: Instance, text: str | None = None):
+        super().__init__(text or f"Add {instance.class_name}")
+        self._annotation = annotation
+        self._instance = instance
+
+    @property
+    def instance(self) -> Instance:
+        return self._instance
+
+    def redo(self) -> None:
+        self._annotation.add(self._instance)
+
+    def undo(self) -> None:
+        self._annotation.remove(self._instance.id)
+
+
+class RemoveInstancesCommand(QUndoCommand):
+    """Delete cells by id; undo puts them back at their old positions in the list."""
+
+    def __init__(self, annotation: ImageAnnotation, ids: Iterable[str], text: str | None = None):
+        ids = list(dict.fromkeys(ids))
+        super().__init__(text or (f"Delete {len(ids)} cells" if len(ids) != 1 else "Delete cell"))
+        self._annotation = annotation
+        self._ids = [i for i in ids if annotation.find(i) is not None]
+        self._removed: list[tuple[int, Instance]] = []
+
+    def redo(self) -> None:
+        positions = sorted((self._annotation.index_of(i), i) for i in self._ids)
+        self._removed = [(index, self._annotation.find(i)) for index, i in positions]
+        for _, instance_id in reversed(positions):
+            self._annotation.remove(instance_id)
+
+    def undo(self) -> None:
+        for index, instance in self._removed:
+            self._annotation.add(instance, index)
+
+
+class ReplaceInstanceCommand(QUndoCommand):
+    """Replace a cell by a new version with the same id (outline edits).
+
+    ``merge_key``: commands with equal non-``None`` keys pushed one after the other
+    merge into one undo step (a whole drag). The tool makes a fresh key per drag.
+    ``by_person`` marks model cells as ``corrected``.
+    """
+
+    def __init__(
+        self,
+        annotation: ImageAnnotation,
+        new_instance: Instance,
+        text: str = "Edit outline",
+        merge_key: Hashable | None = None,
+        by_person: bool = True,
+    ):
+        super().__init__(text)
+        self._annotation = annotation
+        self._old = _require(annotation, new_instance.id)
+        self._new = mark_corrected(new_instance) if by_person else new_instance
+        self._merge_key = merge_key
+
+    @property
+    def old_instance(self) -> Instance:
+        return self._old
+
+    @property
+    def new_instance(self) -> Instance:
+        return self._new
+
+    def id(self) -> int:  # noqa: A003 - Qt's name
+        return REPLACE_MERGE_ID if self._merge_key is not None else -1
+
+    def mergeWith(self, other: QUndoCommand) -> bool:  # noqa: N802 - Qt's name
+        if not isinstance(other, ReplaceInstanceCommand) or other._merge_key != self._merge_key:
+            return False
+        if other._new.id != self._new.id or other._annotation is not self._annotation:
+            return False
+        self._new = other._new
+        return True
+
+    def redo(self) -> None:
+        self._annotation.replace(self._new)
+
+    def undo(self) -> None:
+        self._annotation.replace(self._old)
+
+
+class _ReplaceManyCommand(QUndoCommand):
+    """Replace several cells at once by changed copies (one undo step)."""
+
+    def __init__(self, annotation: ImageAnnotation, pairs: Sequence[tuple[Instance, Instance]], text: str):
+        super().__init__(text)
+        self._annotation = annotation
+        self._pairs = [(old, new) for old, new in pairs if old is not new]
+
+    @property
+    def changed_count(self) -> int:
+        return len(self._pairs)
+
+    def redo(self) -> None:
+        for _, new in self._pairs:
+            self._annotation.replace(new)
+
+    def undo(self) -> None:
+        for old, _ in reversed(self._pairs):
+            self._annotation.replace(old)
+
+
+class ChangeClassCommand(_ReplaceManyCommand):
+    """Give several cells one class; cells already of that class are left alone."""
+
+    def __init__(self, annotation: ImageAnnotation, ids: Iterable[str], class_name: str):
+        pairs = []
+        for instance_id in dict.fromkeys(ids):
+            old = _require(annotation, instance_id)
+            if old.class_name != class_name:
+                pairs.append((old, mark_corrected(old.copy(class_name=class_name))))
+        count = len(pairs)
+        super().__init__(annotation, pairs, f"Change {count} cell{'s' if count != 1 else ''} to {class_name}")
+
+
+class SetReviewedCommand(_ReplaceManyCommand):
+    """Mark cells as confirmed by a person (or take that back)."""
+
+    def __init__(self, annotation: ImageAnnotation, ids: Iterable[str], reviewed: bool):
+        pairs = []
+        for instance_id in dict.fromkeys(ids):
+            old = _require(annotation, instance_id)
+            if old.reviewed != bool(reviewed):
+                pairs.append((old, old.copy(reviewed=bool(reviewed))))
+        verb = "Confirm" if reviewed else "Unconfirm"
+        count = len(pairs)
+        super().__init__(annotation, pairs, f"{verb} {count} cell{'s' if count != 1 else ''}")
+
+
+class SetInstancesCommand(QUndoCommand):
+    """Replace the whole cell list (e.g. merging new predictions); undo restores the old list."""
+
+    def __init__(self, annotation: ImageAnnotation, instances: Iterable[Instance], text: str = "Replace cells"):
+        super().__init__(text)
+        self._annotation = annotation
+        self._old = list(annotation.instances)
+        self._new = list(instances)
+
+    def redo(self) -> None:
+        self._annotation.set_instances(self._new)
+
+    def undo(self) -> None:
+        self._annotation.set_instances(self._old)

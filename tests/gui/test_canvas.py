@@ -1,0 +1,145 @@
+"""CanvasView on a real BCCD field: drawing from the core, selection, display settings."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PyQt6.QtCore import QPoint, QPointF, Qt
+from PyQt6.QtGui import QImage, QUndoStack
+from PyQt6.QtTest import QTest
+
+from bloodview.core.annotation import ImageAnnotation
+from bloodview.core.instance import Instance
+from bloodview.gui.canvas import CanvasView
+from bloodview.gui.canvas.items import InstanceItem
+from bloodview.gui.canvas.sample import bccd_field, demo_catalogue, ellipse
+from bloodview.gui.commands import AddInstanceCommand, ChangeClassCommand
+from bloodview.gui.qt_image import qimage_to_numpy
+
+pytestmark = pytest.mark.gui
+
+@pytest.fixture
+def canvas(qtbot, bccd_dir):
+    """An 800 x 600 canvas showing a real BCCD field with box-shaped cells."""
+    view = CanvasView()
+    qtbot.addWidget(view)
+    view.resize(800, 600)
+    view.show()
+    view.set_image(bccd_field(bccd_dir), None, demo_catalogue(), QUndoStack(view))
+    return view
+
+
+@pytest.fixture
+def field(canvas):
+    return canvas.annotation
+
+
+def screen_point(view: CanvasView, x: float, y: float) -> QPoint:
+    return view.mapFromScene(QPointF(x, y))
+
+
+def test_every_cell_has_an_item_and_the_real_image_is_shown(canvas, field):
+    items = [i for i in canvas.scene().items() if isinstance(i, InstanceItem)]
+    assert sorted(i.instance_id for i in items) == sorted(c.id for c in field.instances)
+    shot = qimage_to_numpy(canvas.render_view())
+    assert shot.shape[:2] == (canvas.viewport().height(), canvas.viewport().width())
+    assert shot.std() > 10  # a smear, not a blank background
+
+
+def test_click_selects_the_cell_under_the_mouse_and_ctrl_click_adds(canvas, field, qtbot):
+    first, second = field.instances[0], field.instances[1]
+    with qtbot.waitSignal(canvas.selectionChanged) as signal:
+        QTest.mouseClick(canvas.viewport(), Qt.MouseButton.LeftButton, pos=screen_point(canvas, *first.centroid))
+    assert signal.args == [[canvas.instance_at(QPointF(*first.centroid))]]
+    QTest.mouseClick(canvas.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ControlModifier,
+                     screen_point(canvas, *second.centroid))
+    assert len(canvas.selected_ids()) == 2
+    QTest.mouseClick(canvas.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(2, 2))  # empty margin
+    assert canvas.selected_ids() == []
+
+
+def test_rubber_band_selects_cells_inside(canvas, field):
+    QTest.mousePress(canvas.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ShiftModifier,
+                     screen_point(canvas, 0, 0))
+    QTest.mouseMove(canvas.viewport(), screen_point(canvas, 320, 480))
+    QTest.mouseRelease(canvas.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ShiftModifier,
+                       screen_point(canvas, 320, 480))
+    expected = {c.id for c in field.instances if c.bbox[2] <= 320}
+    assert expected and set(canvas.selected_ids()) == expected
+
+
+def test_canvas_follows_commands_pushed_by_someone_else(canvas, field):
+    stack = canvas.undo_stack
+    new = Instance([ellipse(10, 10, 30, 30)], "platelet")
+    stack.push(AddInstanceCommand(field, new))
+    assert canvas.instance_item(new.id) is not None
+    target = field.instances[0].id
+    stack.push(ChangeClassCommand(field, [target], "lymphocyte"))
+    assert canvas.instance_item(target).instance.class_name == "lymphocyte"
+    stack.undo()
+    stack.undo()
+    assert canvas.instance_item(new.id) is None
+    assert canvas.instance_item(target).instance.class_name == field.find(target).class_name
+
+
+def test_class_visibility_hides_items_and_drops_them_from_the_selection(canvas, field):
+    rbc = [c.id for c in field.instances if c.class_name == "rbc"]
+    canvas.select(rbc[:2])
+    canvas.set_class_visible("rbc", False)
+    assert all(not canvas.instance_item(i).isVisible() for i in rbc)
+    assert canvas.selected_ids() == []
+    assert canvas.instance_at(QPointF(*field.find(rbc[0]).centroid)) in (None, *[c.id for c in field.instances if c.class_name != "rbc"])
+    canvas.set_class_visible("rbc", True)
+    assert all(canvas.instance_item(i).isVisible() for i in rbc)
+
+
+def test_opacity_changes_what_is_drawn(canvas, field):
+    canvas.set_opacity(0.0)
+    plain = qimage_to_numpy(canvas.render_view()).astype(int)
+    canvas.set_opacity(0.9)
+    filled = qimage_to_numpy(canvas.render_view()).astype(int)
+    centre = screen_point(canvas, *field.instances[0].centroid)
+    assert np.abs(plain[centre.y(), centre.x()] - filled[centre.y(), centre.x()]).sum() > 30
+
+
+def test_labels_toggle_and_low_scores_are_unidentified(canvas, field):
+    canvas.set_min_score(0.99)
+    canvas.set_labels_visible(True)
+    labels = [canvas.instance_item(c.id).label_item() for c in field.instances]
+    assert all(label is not None and label.isVisible() for label in labels)
+    assert all(label.text.startswith("Unidentified") for label in labels)
+    canvas.set_labels_visible(False)
+    assert not any(label.isVisible() for label in labels)
+
+
+def test_zoom_keeps_the_point_under_the_mouse(canvas, qtbot):
+    anchor = QPointF(200, 150)
+    before = canvas.mapToScene(anchor.toPoint())
+    with qtbot.waitSignal(canvas.zoomChanged):
+        canvas.zoom_by(3.0, anchor)
+    after = canvas.mapToScene(anchor.toPoint())
+    assert abs(before.x() - after.x()) < 1.0 and abs(before.y() - after.y()) < 1.0
+    canvas.fit()
+    assert canvas.mapToScene(canvas.viewport().rect()).boundingRect().contains(canvas.sceneRect())
+
+
+def test_center_on_brings_a_cell_to_the_middle(canvas, field):
+    canvas.zoom_by(4.0)
+    cell = field.instances[-1]
+    canvas.center_on(cell.id)
+    centre = canvas.mapToScene(canvas.viewport().rect().center())
+    x1, y1, x2, y2 = cell.bbox
+    assert abs(centre.x() - (x1 + x2) / 2) < 2 and abs(centre.y() - (y1 + y2) / 2) < 2
+
+
+def test_array_image_and_clear(qtbot, bccd_dir):
+    field = bccd_field(bccd_dir)
+    view = CanvasView()
+    qtbot.addWidget(view)
+    rgb = np.zeros((480, 640, 3), dtype=np.uint8)
+    rgb[:, :, 0] = 200
+    view.set_image(field, rgb, demo_catalogue(), QUndoStack(view))
+    assert isinstance(view.render_view(), QImage)
+    view.clear()
+    assert view.annotation is None and view.scene().items() == []
+    field.add(Instance([ellipse(1, 1, 9, 9)], "platelet"))  # no longer listened to: nothing breaks
