@@ -1,0 +1,165 @@
+"""``bloodview evaluate``: the paper's Tables 4 and 5 for a model or a predictions file.
+
+    bloodview evaluate --gt GT --pred PRED.json --out REPORT_DIR
+    bloodview evaluate --gt GT --model MODEL_DIR [--images DIR] --out REPORT_DIR
+    bloodview evaluate --compare REPORT_DIR [REPORT_DIR ...] [--out FILE.md]
+
+GT is anything the io layer reads (COCO, VOC, YOLO, LabelMe, MakeSense, PBC class
+folders, a project). PRED is a COCO results list (image ids as in GT) or any
+annotation file with scores. With ``--model`` the images are predicted first
+(TensorFlow loads only then) and the predictions are kept as
+``REPORT_DIR/predictions.json``. Definitions: docs/evaluation.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from bloodview.errors import BloodviewError
+
+PREDICT_BATCH = 8
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "evaluate",
+        help="mask/box mAP, mAR, F1 and per-class classification figures against ground truth",
+        description=__doc__.split("\n\n")[0],
+    )
+    parser.add_argument("--gt", type=Path, help="ground-truth annotations (any format bloodview reads)")
+    parser.add_argument("--gt-format", dest="gt_format", help="format of --gt when it cannot be detected")
+    parser.add_argument("--pred", type=Path, help="predictions: COCO results JSON or annotations with scores")
+    parser.add_argument("--model", type=Path, help="model folder: predict the images first")
+    parser.add_argument("--images", type=Path, help="image folder (for --gt formats without image paths, "
+                        "and the images --model predicts; default: the ground truth's images)")
+    parser.add_argument("--out", type=Path, help="report folder (with --compare: a Markdown file)")
+    parser.add_argument("--min-score", type=float, default=None,
+                        help="ignore predictions scoring below this (default: use all)")
+    parser.add_argument("--compare", nargs="+", type=Path, metavar="REPORT_DIR",
+                        help="print a side-by-side table of earlier reports")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.compare:
+        return _compare(args)
+    if args.gt is None or args.out is None:
+        raise BloodviewError("evaluate needs --gt and --out (or --compare REPORT_DIR ...)")
+    if (args.pred is None) == (args.model is None):
+        raise BloodviewError("evaluate needs exactly one of --pred PRED.json or --model MODEL_DIR")
+    from bloodview.evaluation.evaluate import evaluate
+    from bloodview.evaluation.reports import write_report
+    from bloodview.io.detect import load_annotations
+
+    gt = load_annotations(args.gt, images=args.images, fmt=args.gt_format)
+    describe = {"ground_truth": str(args.gt)}
+    if args.pred is not None:
+        pred = _load_predictions(args.pred, args.gt, gt)
+        describe["predictions"] = str(args.pred)
+    else:
+        pred = _predict(args.model, args.images, gt)
+        describe.update(model=str(args.model), images_folder=str(args.images) if args.images else None)
+    report = evaluate(gt, pred, min_score=args.min_score, source=args.pred, describe=describe)
+    if args.model is not None:
+        _save_predictions(gt, pred, args.out, report)
+    write_report(report, args.out)
+    _print_headline(report, args.out)
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from bloodview.evaluation.compare import compare_reports
+    from bloodview.evaluation.reports import load_report
+    from bloodview.io.atomic import atomic_write_text
+
+    reports = [(Path(folder).name or str(folder), load_report(folder)) for folder in args.compare]
+    text = compare_reports([(_name(report, name), report) for name, report in reports])
+    print(text, end="")
+    if args.out is not None:
+        atomic_write_text(args.out, text)
+    return 0
+
+
+def _name(report: dict, fallback: str) -> str:
+    from bloodview.evaluation.compare import report_name
+
+    return report_name(report, fallback)
+
+
+def _load_predictions(path: Path, gt_path: Path, gt):
+    """A COCO results list (ids of the GT COCO file, or GT positions 1..N), else any annotation file."""
+    from bloodview.io.coco import load_coco_results
+    from bloodview.io.detect import load_annotations
+
+    if path.suffix.lower() == ".json" and _is_json_list(path):
+        reference = gt_path if gt_path.is_file() and gt_path.suffix.lower() == ".json" else gt
+        return load_coco_results(path, reference)
+    return load_annotations(path)
+
+
+def _is_json_list(path: Path) -> bool:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            head = handle.read(4096).lstrip()
+    except UnicodeDecodeError:
+        return False
+    return head.startswith("[")
+
+
+def _predict(model_dir: Path, images_dir: Path | None, gt):
+    """Run the model on the images (``images_dir`` or the ground truth's own) -> Dataset."""
+    from tqdm import tqdm
+
+    from bloodview.core.annotation import Dataset, ImageAnnotation
+    from bloodview.io.images import list_images, read_image_size
+    from bloodview.model.predict import Predictor
+
+    paths = list_images(images_dir) if images_dir is not None else [gt.resolve_image(i) for i in gt.images]
+    predictor = Predictor.load(model_dir)
+    images = []
+    with tqdm(total=len(paths), desc="predicting", unit="image", file=sys.stderr) as progress:
+        for start in range(0, len(paths), PREDICT_BATCH):
+            batch = paths[start : start + PREDICT_BATCH]
+            for path, instances in zip(batch, predictor.predict(batch)):
+                width, height = read_image_size(path)
+                images.append(ImageAnnotation(Path(path), width, height, list(instances)))
+            progress.update(len(batch))
+    return Dataset(images, gt.classes)
+
+
+def _save_predictions(gt, pred, out: Path, report: dict) -> None:
+    """predictions.json in GT order (image ids 1..N), so the run can be re-evaluated with --pred."""
+    from bloodview.core.annotation import Dataset, ImageAnnotation
+    from bloodview.evaluation.inputs import align
+    from bloodview.io.coco import save_coco_results
+
+    out.mkdir(parents=True, exist_ok=True)
+    pairs = align(gt, pred).pairs
+    ordered = Dataset([ImageAnnotation(g.image_path, g.width, g.height, p) for g, p in pairs], gt.classes)
+    save_coco_results(ordered, out / "predictions.json")
+    report["predictions"] = str(out / "predictions.json")
+
+
+def _print_headline(report: dict, out: Path) -> None:
+    from bloodview.evaluation.markdown import number
+
+    for kind in ("mask", "box"):
+        figures = report.get(kind)
+        if figures:
+            print(
+                f"{kind:<5} mAP@0.5 {number(figures['mAP50'])}  mAP@0.7 {number(figures['mAP70'])}  "
+                f"mAP@0.9 {number(figures['mAP90'])}  mAP@0.5:0.95 {number(figures['mAP50_95'])}  "
+                f"mAR {number(figures['mAR'])}  F1 {number(figures['F1'])}"
+            )
+    cls = report["classification"]
+    print(
+        f"classification accuracy {number(cls['accuracy'])}  macro F1 {number(cls['macro']['f1'])}  "
+        f"(cells: {cls['matched']} matched, {cls['missed']} missed, {cls['spurious']} spurious)"
+    )
+    for line in report.get("notes", []):
+        print(f"note: {line}")
+    for line in report.get("warnings", []):
+        print(f"warning: {line}", file=sys.stderr)
+    print(f"report: {out / 'report.md'}")

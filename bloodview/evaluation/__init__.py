@@ -1,0 +1,12 @@
+"""Evaluation: the figures of Atıcı & Koçer 2023 (Tables 4 and 5) for any model and data.
+
+Reads core objects (or report files), never the model or Qt. Entry points:
+``evaluate(gt, pred) -> report dict``, ``write_report(report, folder)``,
+``load_report(folder)``, ``compare_reports(reports)``, ``summary_for_model_json(report)``.
+Definitions of every figure: docs/evaluation.md.
+"""
+
+from bloodview.evaluation.evaluate import evaluate
+from bloodview.evaluation.reports import load_report, summary_for_model_json, write_report
+
+__all__ = ["evaluate", "load_report", "summary_for_model_json", "write_report"]

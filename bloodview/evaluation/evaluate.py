@@ -1,0 +1,162 @@
+"""Evaluate predictions against ground truth: the paper's Tables 4 and 5 as one dict.
+
+``evaluate(gt, pred)`` takes two core ``Dataset``s (any format the io layer reads)
+and returns the report as a JSON-ready dict (written by ``reports``):
+
+* ``mask`` / ``box``: Table 4 (see ``coco_metrics``), or ``None`` with a note
+  when it cannot be computed (no annotated cells; box-only ground truth for masks);
+* ``classification``: Table 5 (see ``classification`` and ``matching``);
+* ``notes`` (what was evaluated how) and ``warnings`` (input that was ignored).
+
+Which image counts where:
+
+* an image with annotated cells -> mask/box COCOeval and instance matching;
+  its masks are evaluated only when neither its ground truth nor its
+  predictions are box-only (VOC/YOLO rectangles are not outlines);
+* an image with only an image label (PBC class folders) -> the cell-of-interest
+  rule (``matching.cell_of_interest``), not part of mAP;
+* an image with neither -> COCOeval and matching too (all its predictions are
+  false positives / spurious).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from pathlib import Path
+
+from pycocotools.coco import COCO
+
+from bloodview import __version__
+from bloodview.core.annotation import Dataset, ImageAnnotation
+from bloodview.core.instance import Instance
+from bloodview.evaluation.classification import class_metrics, confusion_matrix
+from bloodview.evaluation.coco_metrics import detection_metrics
+from bloodview.evaluation.cocoindex import EncodedImage, encode, gt_index, results_index, results_list
+from bloodview.evaluation.inputs import align
+from bloodview.evaluation.matching import MATCH_IOU, TIE_TOLERANCE, cell_of_interest, iou_matrix, match_instances
+from bloodview.evaluation.reference import PAPER_RESNET101
+
+Event = tuple[str | None, str | None]
+
+
+def evaluate(
+    gt: Dataset,
+    pred: Dataset,
+    min_score: float | None = None,
+    source: Path | str | None = None,
+    tie_tolerance: float = TIE_TOLERANCE,
+    describe: dict | None = None,
+) -> dict:
+    """The full report (see the module docstring). ``describe`` adds e.g. file names, model."""
+    alignment = align(gt, pred, min_score=min_score, source=Path(source) if source else None)
+    instance_pairs = [(g, p) for g, p in alignment.pairs if g.instances or g.image_label is None]
+    label_pairs = [(g, p) for g, p in alignment.pairs if not g.instances and g.image_label is not None]
+    encoded = encode(instance_pairs)
+    notes: list[str] = []
+    warnings = _warnings(alignment)
+
+    box, mask = None, None
+    if any(e.gt.instances for e in encoded):
+        ground_truth = gt_index(encoded, gt.classes)
+        box = _table4(encoded, ground_truth, gt, "bbox", [e.image_id for e in encoded])
+        mask_ids = [e.image_id for e in encoded if not (e.gt_box_only or e.pred_box_only)]
+        if mask_ids:
+            mask = _table4(encoded, ground_truth, gt, "segm", mask_ids)
+        if len(mask_ids) < len(encoded):
+            notes.append(_box_only_note(encoded, len(mask_ids)))
+    else:
+        notes.append("no image has annotated cells: mask and box mAP are not computed (class labels only)")
+
+    events = _instance_events(encoded) + _label_events(label_pairs, tie_tolerance)
+    classification = class_metrics(confusion_matrix(events, gt.classes.names))
+    classification["images_by_instances"] = len(encoded)
+    classification["images_by_label"] = len(label_pairs)
+    if label_pairs:
+        notes.append(
+            f"{len(label_pairs)} images have only an image label: each is compared with the class of "
+            f"the model's cell of interest (highest score; scores within {tie_tolerance} of it are "
+            "near-ties, broken by the box centre nearest the image centre)"
+        )
+
+    report = {
+        "bloodview_version": __version__,
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        **(describe or {}),
+        "settings": {"min_score": min_score, "match_iou": MATCH_IOU, "tie_tolerance": tie_tolerance},
+        "counts": {
+            "images": len(alignment.pairs),
+            "ground_truth_cells": sum(len(g.instances) for g, _ in alignment.pairs),
+            "labelled_images": len(label_pairs),
+            "predictions": sum(len(p) for _, p in alignment.pairs),
+        },
+        "mask": mask,
+        "box": box,
+        "classification": classification,
+        "notes": notes,
+        "warnings": warnings,
+        "reference": PAPER_RESNET101,
+    }
+    return report
+
+
+def _table4(
+    encoded: list[EncodedImage], ground_truth: COCO, gt: Dataset, iou_type: str, image_ids: list[int]
+) -> dict:
+    results = results_index(ground_truth, results_list(encoded, gt.classes, iou_type))
+    return detection_metrics(ground_truth, results, gt.classes, iou_type, image_ids).to_dict()
+
+
+def _instance_events(encoded: list[EncodedImage]) -> list[Event]:
+    events: list[Event] = []
+    for image in encoded:
+        truth: list[Instance] = image.gt.instances
+        predicted = image.predictions
+        ious = iou_matrix(
+            image.gt_rles, image.pred_rles, image.gt_boxes, image.pred_boxes,
+            use_boxes=image.gt_box_only or image.pred_box_only,
+        )
+        matches = match_instances(ious, [p.score for p in predicted])
+        matched_gt = {m.gt for m in matches}
+        matched_pred = {m.pred for m in matches}
+        events += [(truth[m.gt].class_name, predicted[m.pred].class_name) for m in matches]
+        events += [(t.class_name, None) for k, t in enumerate(truth) if k not in matched_gt]
+        events += [(None, p.class_name) for k, p in enumerate(predicted) if k not in matched_pred]
+    return events
+
+
+def _label_events(pairs: list[tuple[ImageAnnotation, list[Instance]]], tolerance: float) -> list[Event]:
+    events: list[Event] = []
+    for image, predicted in pairs:
+        chosen = cell_of_interest(predicted, image.width, image.height, tolerance)
+        events.append((image.image_label, None if chosen is None else predicted[chosen].class_name))
+    return events
+
+
+def _box_only_note(encoded: list[EncodedImage], mask_images: int) -> str:
+    gt_box = sum(1 for e in encoded if e.gt_box_only)
+    pred_box = sum(1 for e in encoded if e.pred_box_only)
+    if mask_images == 0:
+        return (
+            "box-only outlines (VOC/YOLO rectangles) in the ground truth or predictions: "
+            "boxes are evaluated, masks are not"
+        )
+    return (
+        f"masks evaluated on {mask_images} of {len(encoded)} images; the others have box-only "
+        f"ground truth ({gt_box}) or box-only predictions ({pred_box}) and count for boxes only"
+    )
+
+
+def _warnings(alignment) -> list[str]:
+    out = []
+    if alignment.unknown_images:
+        shown = ", ".join(alignment.unknown_images[:5])
+        more = "" if len(alignment.unknown_images) <= 5 else ", …"
+        out.append(
+            f"{len(alignment.unknown_images)} predicted images are not in the ground truth and were "
+            f"ignored: {shown}{more}"
+        )
+    if alignment.dropped_low_score:
+        out.append(f"{alignment.dropped_low_score} predictions below min_score were dropped")
+    if alignment.unscored:
+        out.append(f"{alignment.unscored} predictions had no score and count as score 1.0")
+    return out

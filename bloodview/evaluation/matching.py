@@ -1,0 +1,104 @@
+"""Which prediction belongs to which ground-truth cell (for the paper's Table 5).
+
+Instance matching (images with annotated cells) is class-agnostic and one-to-one:
+predictions are taken in descending score order (ties: input order); each claims
+the still-unclaimed ground-truth cell it overlaps most, provided that IoU is at
+least ``MATCH_IOU`` (0.5). So each ground-truth cell gets the best-scoring
+prediction that covers it, the class plays no part in the matching (a wrong
+class is a classification error, not a miss), and a prediction never counts
+twice. IoU is mask IoU (pycocotools RLE) unless the image's ground truth or
+predictions are box-only, then box IoU.
+
+Cell of interest (class-only images, e.g. PBC folders: one centred cell whose
+class is the image label, other cells at the edges unlabelled): among the
+predictions, those within ``TIE_TOLERANCE`` (0.02) of the highest score are
+near-ties; of these, the one whose box centre is nearest the image centre is the
+cell of interest. No prediction -> the image's cell is missed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from pycocotools import mask as mask_utils
+
+from bloodview.core.instance import Instance
+
+MATCH_IOU = 0.5
+TIE_TOLERANCE = 0.02
+
+
+@dataclass(frozen=True)
+class Match:
+    """Indices of a matched pair (``gt``, ``pred``) and their IoU."""
+
+    gt: int
+    pred: int
+    iou: float
+
+
+def iou_matrix(
+    gt_rles: Sequence[dict],
+    pred_rles: Sequence[dict],
+    gt_boxes: np.ndarray,
+    pred_boxes: np.ndarray,
+    use_boxes: bool,
+) -> np.ndarray:
+    """``(num_pred, num_gt)`` IoU of predictions against ground truth.
+
+    Boxes are COCO ``[x, y, w, h]``; masks compressed RLEs of one image.
+    """
+    if len(pred_boxes) == 0 or len(gt_boxes) == 0:
+        return np.zeros((len(pred_boxes), len(gt_boxes)))
+    crowd = [0] * len(gt_boxes)
+    if use_boxes:
+        ious = mask_utils.iou(
+            np.asarray(pred_boxes, dtype=np.float64), np.asarray(gt_boxes, dtype=np.float64), crowd
+        )
+    else:
+        ious = mask_utils.iou(list(pred_rles), list(gt_rles), crowd)
+    return np.asarray(ious, dtype=np.float64).reshape(len(pred_boxes), len(gt_boxes))
+
+
+def match_instances(ious: np.ndarray, scores: Sequence[float], threshold: float = MATCH_IOU) -> list[Match]:
+    """Greedy one-to-one matching by descending score (see the module docstring).
+
+    ``ious`` is ``(num_pred, num_gt)``; ``scores`` has ``num_pred`` entries.
+    """
+    num_pred, num_gt = ious.shape
+    order = np.argsort(-np.asarray(scores, dtype=np.float64), kind="stable")
+    claimed = np.zeros(num_gt, dtype=bool)
+    matches = []
+    for p in order:
+        if num_gt == 0:
+            break
+        candidates = np.where(claimed, -1.0, ious[p])
+        g = int(np.argmax(candidates))
+        if candidates[g] >= threshold:
+            claimed[g] = True
+            matches.append(Match(gt=g, pred=int(p), iou=float(ious[p, g])))
+    return matches
+
+
+def cell_of_interest(
+    predictions: Sequence[Instance], width: int, height: int, tolerance: float = TIE_TOLERANCE
+) -> int | None:
+    """Index of the prediction that stands for a class-only image's cell, or ``None``.
+
+    Highest score wins; predictions within ``tolerance`` of it are near-ties,
+    broken by the distance of the box centre from the image centre (nearest wins).
+    """
+    if not predictions:
+        return None
+    scores = np.array([p.score for p in predictions], dtype=np.float64)
+    best = scores.max()
+    near = np.flatnonzero(scores >= best - tolerance)
+    centre = np.array([width / 2.0, height / 2.0])
+
+    def distance(index: int) -> float:
+        x1, y1, x2, y2 = predictions[index].bbox
+        return float(np.hypot((x1 + x2) / 2.0 - centre[0], (y1 + y2) / 2.0 - centre[1]))
+
+    return int(min(near, key=lambda i: (distance(int(i)), -scores[i])))

@@ -1,0 +1,107 @@
+"""Report files: report.json, report.md, confusion_matrix.csv/.png, precision_recall.png.
+
+Every file is written atomically (``bloodview.io.atomic``). ``load_report`` reads
+report.json back (for ``--compare``); ``summary_for_model_json`` gives the small
+dict the model store keeps in model.json.
+"""
+
+from __future__ import annotations
+
+import csv
+import io as _stdio
+import json
+from pathlib import Path
+
+from bloodview.core.classes import ClassCatalogue
+from bloodview.errors import FormatError
+from bloodview.evaluation.markdown import render
+from bloodview.evaluation.reference import lookup
+from bloodview.evaluation.plots import confusion_image, png_bytes, pr_curve_image
+from bloodview.io.atomic import atomic_write_bytes, atomic_write_json, atomic_write_text
+
+REPORT_JSON = "report.json"
+SUMMARY_KEYS = (
+    "mask.mAP50", "mask.mAP70", "mask.mAP90", "mask.mAP50_95", "mask.mAR", "mask.F1",
+    "box.mAP50", "box.mAP50_95", "box.mAR", "box.F1",
+    "classification.accuracy", "classification.macro.f1", "classification.weighted.f1",
+)
+
+
+def confusion_csv(confusion: dict) -> str:
+    """CSV text: header ``true\\predicted,<columns…>``, one line per row label."""
+    buffer = _stdio.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["true\\predicted", *confusion["columns"]])
+    for label, values in zip(confusion["rows"], confusion["matrix"]):
+        writer.writerow([label, *values])
+    return buffer.getvalue()
+
+
+def _class_colors(names: list[str]) -> dict[str, tuple[int, int, int]]:
+    pbc = ClassCatalogue.pbc()
+    return {name: pbc[name].color for name in names if name in pbc}
+
+
+def write_report(report: dict, out_dir: str | Path) -> dict[str, Path]:
+    """Write all report files into ``out_dir`` (created if needed); return name -> path.
+
+    Adds ``report["files"]`` (name -> what it holds) before writing report.json.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    blobs: dict[str, tuple[bytes | str, str]] = {}
+    confusion = (report.get("classification") or {}).get("confusion_matrix")
+    if confusion:
+        blobs["confusion_matrix.csv"] = (confusion_csv(confusion), "confusion matrix, rows true, columns predicted")
+        image = confusion_image(confusion["rows"], confusion["columns"], confusion["matrix"])
+        blobs["confusion_matrix.png"] = (png_bytes(image), "confusion matrix as a picture")
+    kind = "mask" if report.get("mask") else "box" if report.get("box") else None
+    if kind:
+        curve = report[kind]["pr_curve_iou50"]
+        image = pr_curve_image(
+            curve["recall"], curve["precision"], _class_colors(list(curve["precision"])),
+            title=f"Precision-recall at IoU 0.5 ({kind})",
+        )
+        blobs["precision_recall.png"] = (png_bytes(image), f"{kind} precision-recall curves at IoU 0.5, per class")
+    report["files"] = {
+        REPORT_JSON: "every figure, machine-readable",
+        "report.md": "the paper's Tables 4 and 5 filled in",
+        **{name: what for name, (_, what) in blobs.items()},
+    }
+    written = {REPORT_JSON: atomic_write_json(out / REPORT_JSON, report)}
+    written["report.md"] = atomic_write_text(out / "report.md", render(report))
+    for name, (data, _) in blobs.items():
+        path = out / name
+        written[name] = atomic_write_text(path, data) if isinstance(data, str) else atomic_write_bytes(path, data)
+    return written
+
+
+def load_report(path: str | Path) -> dict:
+    """report.json from a report folder (or the file itself)."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / REPORT_JSON
+    try:
+        report = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise FormatError(path, "no evaluation report here (run `bloodview evaluate` first)") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise FormatError(path, f"not a readable report.json ({exc})") from None
+    if not isinstance(report, dict) or "classification" not in report:
+        raise FormatError(path, "not a bloodview evaluation report (no 'classification' section)")
+    return report
+
+
+def summary_for_model_json(report: dict) -> dict:
+    """The headline figures for model.json: flat ``{"mask.mAP50": 0.91, …}`` plus context.
+
+    Keys missing from the report (e.g. mask figures for box-only data) are left out.
+    """
+    figures = {key: lookup(report, key) for key in SUMMARY_KEYS}
+    return {
+        "evaluated": report.get("created"),
+        "ground_truth": report.get("ground_truth"),
+        "images": (report.get("counts") or {}).get("images"),
+        "figures": {k: round(v, 4) for k, v in figures.items() if v is not None},
+        "notes": list(report.get("notes", [])),
+    }
