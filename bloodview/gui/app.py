@@ -1,0 +1,73 @@
+"""Starting the desktop application: ``bloodview`` / ``bloodview gui [PATH...]``.
+
+Imports nothing heavy before the window shows; TensorFlow loads only when
+detection first runs (in a worker thread). ``screenshot`` renders the window
+(after detection finishes when ``detect`` is set) to a PNG and quits.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+def create_application(argv: Sequence[str] | None = None):
+    from PyQt6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(list(argv or sys.argv[:1]))
+        app.setApplicationName("bloodview")
+        app.setOrganizationName("bloodview")
+        app.setApplicationDisplayName("bloodview")
+    return app
+
+
+def run(
+    paths: Sequence[str | Path] = (),
+    screenshot: Path | None = None,
+    detect: bool = False,
+    size: tuple[int, int] = (1400, 900),
+) -> int:
+    """Show the main window (open ``paths`` if given); return the exit code."""
+    app = create_application()
+    from PyQt6.QtCore import QTimer
+
+    from bloodview.gui.main_window import MainWindow
+    from bloodview.gui.prompts import Prompts
+
+    window = MainWindow(prompts=Prompts(non_interactive=screenshot is not None))
+    window.resize(*size)
+    window.show()
+    exit_code = [0]
+
+    def grab_and_quit() -> None:
+        app.processEvents()
+        image = window.grab()
+        if not image.save(str(screenshot), "PNG"):
+            log.error("could not write %s", screenshot)
+            exit_code[0] = 1
+        else:
+            print(f"screenshot written to {screenshot}")
+        app.quit()
+
+    def start() -> None:
+        if paths and not window.files.open(list(paths)):
+            if screenshot is not None:
+                exit_code[0] = 1
+        if screenshot is None:
+            return
+        if detect and window.session.dataset.images:
+            window.detectionFinished.connect(lambda _c: QTimer.singleShot(200, grab_and_quit))
+            if window.models.detect("all"):
+                return
+            exit_code[0] = 1
+        QTimer.singleShot(300, grab_and_quit)
+
+    QTimer.singleShot(0, start)
+    code = app.exec()
+    return exit_code[0] or code

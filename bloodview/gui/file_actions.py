@@ -1,0 +1,227 @@
+"""File menu work: open, recent files, save (with retry), import, export, recovery.
+
+Never lose work: a failed save leaves every edit in memory and the session dirty,
+and offers to retry or pick another folder; a malformed file being opened or
+imported loads nothing and changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PyQt6.QtCore import QSettings
+from PyQt6.QtGui import QAction
+from PyQt6.QtWidgets import QMenu
+
+from bloodview.errors import BloodviewError
+from bloodview.gui.opening import OpenResult, open_annotations, open_paths
+from bloodview.gui.session import recovery_for
+
+if TYPE_CHECKING:
+    from bloodview.gui.main_window import MainWindow
+
+log = logging.getLogger(__name__)
+
+RECENT_KEY = "recent"
+RECENT_MAX = 10
+OPEN_FILTER = ("Images, projects and annotations (*.jpg *.jpeg *.png *.tif *.tiff *.bmp *.json);;"
+               "All files (*)")
+# menu action -> (io.detect format name, file filter, is a folder)
+EXPORTS: dict[str, tuple[str, str, bool]] = {
+    "export_coco": ("coco", "COCO JSON (*.json)", False),
+    "export_makesense_vgg": ("makesense-vgg", "MakeSense VGG JSON (*.json)", False),
+    "export_makesense_coco": ("makesense-coco", "MakeSense COCO JSON (*.json)", False),
+    "export_labelme": ("labelme", "", True),
+}
+
+
+class FileActions:
+    def __init__(self, window: MainWindow, settings: QSettings):
+        self.window = window
+        self.settings = settings
+        self.recent_menu = QMenu("Open &recent", window)
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
+
+    # --- opening --------------------------------------------------------------------
+    def ask_open(self) -> None:
+        paths = self.window.prompts.open_paths(self.window, "Open", OPEN_FILTER)
+        if paths:
+            self.open(paths)
+
+    def ask_open_folder(self) -> None:
+        folder = self.window.prompts.folder(self.window, "open_folder", "Open a folder of images",
+                                            Path.home())
+        if folder:
+            self.open([folder])
+
+    def open(self, paths: Sequence[str | Path]) -> bool:
+        """Open ``paths`` replacing what is open (after asking about unsaved work)."""
+        if not self.confirm_discard():
+            return False
+        try:
+            result = open_paths(paths)
+        except BloodviewError as exc:
+            self.window.prompts.error(self.window, "Cannot open", str(exc))
+            return False
+        self._load(result)
+        return True
+
+    def _load(self, result: OpenResult) -> None:
+        window = self.window
+        window.session.load(result)
+        self.add_recent(result.sources[0] if len(result.sources) == 1 else result.sources[0].parent)
+        broken = len(result.broken)
+        note = f" — {broken} image(s) cannot be read (marked with a warning)" if broken else ""
+        window.show_status(f"Opened {len(result.dataset.images)} images{note}")
+        self.offer_recovery()
+
+    def offer_recovery(self) -> None:
+        session = self.window.session
+        meta = recovery_for(session.recovery_dir, session.sources)
+        if meta is None:
+            return
+        when = _age_text(meta.get("saved_at"))
+        if self.window.prompts.ask(
+            self.window, "recover", "Recover unsaved work?",
+            f"bloodview found autosaved changes for these images from {when} that were never "
+            "saved (the program may have closed unexpectedly). Restore them?", default=True,
+        ):
+            try:
+                count = session.restore_recovery()
+            except (BloodviewError, OSError, ValueError) as exc:
+                self.window.prompts.error(self.window, "Cannot recover", str(exc))
+                return
+            self.window.show_status(f"Restored autosaved cells in {count} image(s)")
+        else:
+            session.discard_recovery()
+
+    def import_annotations(self) -> None:
+        """Import an annotation file for the open images (or open it if nothing is open)."""
+        paths = self.window.prompts.open_paths(
+            self.window, "Import annotations", "Annotations (*.json);;All files (*)")
+        if not paths:
+            return
+        session = self.window.session
+        if not session.dataset.images:
+            self.open(paths[:1])
+            return
+        try:
+            imported = open_annotations(paths[0], images_root=session.dataset.root)
+        except BloodviewError as exc:
+            self.window.prompts.error(self.window, "Cannot import", str(exc))
+            return
+        from bloodview.gui.commands import SetInstancesCommand
+
+        matched = 0
+        for index, image in enumerate(session.dataset.images):
+            other = imported.dataset.find(image.image_path)
+            if other is not None:
+                session.push(index, SetInstancesCommand(image, other.instances, "Import annotations"))
+                matched += 1
+        self.window.show_status(f"Imported cells for {matched} of {len(session.dataset.images)} images")
+
+    # --- recent -------------------------------------------------------------------------
+    def recent(self) -> list[str]:
+        value = self.settings.value(RECENT_KEY, [])
+        if isinstance(value, str):
+            value = [value]
+        return [str(v) for v in (value or [])]
+
+    def add_recent(self, path: Path) -> None:
+        items = [str(path)] + [p for p in self.recent() if p != str(path)]
+        self.settings.setValue(RECENT_KEY, items[:RECENT_MAX])
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        for path in self.recent():
+            action = QAction(path, self.recent_menu)
+            action.triggered.connect(lambda _c=False, p=path: self.open([p]))
+            self.recent_menu.addAction(action)
+        if not self.recent_menu.actions():
+            self.recent_menu.addAction("(none yet)").setEnabled(False)
+
+    # --- saving ---------------------------------------------------------------------------
+    def confirm_discard(self) -> bool:
+        """True when it is fine to drop what is open (saved, or the user said so)."""
+        session = self.window.session
+        if not session.is_dirty():
+            return True
+        choice = self.window.prompts.choose(
+            self.window, "unsaved", "Unsaved changes",
+            "The open images have unsaved changes.", ["Save", "Discard", "Cancel"], "Cancel")
+        if choice == "Save":
+            return self.save()
+        if choice == "Discard":
+            session.discard_recovery()
+            return True
+        return False
+
+    def save(self) -> bool:
+        session = self.window.session
+        if session.project_path is None:
+            return self.save_as()
+        return self._save_to(session.project_path)
+
+    def save_as(self) -> bool:
+        folder = self.window.prompts.folder(self.window, "project_folder",
+                                            "Save the project in a folder",
+                                            self.window.session.suggested_project_folder())
+        return bool(folder) and self._save_to(folder)
+
+    def _save_to(self, folder: Path) -> bool:
+        """Save; on failure keep the edits in memory and offer retry / another folder."""
+        session = self.window.session
+        while True:
+            try:
+                session.save_project(folder)
+            except (BloodviewError, OSError) as exc:
+                log.warning("save failed: %s", exc)
+                session.autosave()
+                choice = self.window.prompts.choose(
+                    self.window, "save_failed", "Could not save",
+                    f"The project could not be saved to {folder}:\n{exc}\n\nYour changes are "
+                    "still open and were not lost.", ["Retry", "Save elsewhere…", "Cancel"], "Cancel")
+                if choice == "Retry":
+                    continue
+                if choice.startswith("Save elsewhere"):
+                    return self.save_as()
+                self.window.show_status("Not saved — your changes are still open")
+                return False
+            self.window.show_status(f"Saved project to {folder}")
+            self.add_recent(folder)
+            return True
+
+    # --- export -------------------------------------------------------------------------------
+    def export(self, action_name: str, path: Path | None = None) -> Path | None:
+        fmt, file_filter, is_folder = EXPORTS[action_name]
+        session = self.window.session
+        if path is None:
+            start = session.suggested_project_folder()
+            if is_folder:
+                path = self.window.prompts.folder(self.window, action_name, "Export into a folder", start)
+            else:
+                path = self.window.prompts.save_path(self.window, action_name, "Export annotations",
+                                                     start / f"annotations-{fmt}.json", file_filter)
+        if path is None:
+            return None
+        from bloodview.io.detect import save_annotations
+
+        try:
+            save_annotations(session.dataset, path, fmt)
+        except (BloodviewError, OSError) as exc:
+            self.window.prompts.error(self.window, "Export failed", str(exc))
+            return None
+        self.window.show_status(f"Exported {fmt} to {path}")
+        return Path(path)
+
+
+def _age_text(saved_at: object) -> str:
+    import datetime as dt
+
+    try:
+        return dt.datetime.fromtimestamp(float(saved_at)).strftime("%Y-%m-%d %H:%M")  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return "an earlier session"

@@ -1,0 +1,409 @@
+"""The main window: canvas in the middle, docks around it; wiring only.
+
+The work lives in the controllers (:mod:`file_actions`, :mod:`model_actions`,
+:mod:`review_actions`) and the panels; this module connects signals and keeps
+the panels in step with the session and the canvas selection.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PyQt6.QtCore import QSettings, Qt, QTimer, pyqtSignal
+from PyQt6.QtGui import QImage
+from PyQt6.QtWidgets import (
+    QAbstractItemView,
+    QDockWidget,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QProgressBar,
+    QToolBar,
+    QUndoView,
+    QWidget,
+)
+
+from bloodview.errors import BloodviewError
+from bloodview.gui.canvas import CanvasView
+from bloodview.gui.actions import TOOLBAR, build_actions, build_menus, class_actions
+from bloodview.gui.file_actions import EXPORTS, FileActions
+from bloodview.gui.model_actions import ModelActions
+from bloodview.gui.panels.class_legend import ClassLegendPanel
+from bloodview.gui.panels.differential import DifferentialPanel
+from bloodview.gui.panels.gallery import GalleryPanel
+from bloodview.gui.panels.image_list import ImageListPanel
+from bloodview.gui.panels.instance_list import InstanceListPanel
+from bloodview.gui.panels.review_queue import ReviewQueuePanel
+from bloodview.gui.prompts import Prompts
+from bloodview.gui.review import DEFAULT_UNIDENTIFIED_THRESHOLD
+from bloodview.gui.review_actions import ReviewActions
+from bloodview.gui.session import Session
+from bloodview.gui.workers.detect_worker import PredictorFactory
+
+log = logging.getLogger(__name__)
+
+
+class MainWindow(QMainWindow):
+    detectionFinished = pyqtSignal(bool)
+
+    def __init__(
+        self,
+        settings: QSettings | None = None,
+        prompts: Prompts | None = None,
+        predictor_factory: PredictorFactory | None = None,
+        recovery_dir: Path | None = None,
+        autosave_interval_s: float = 60.0,
+    ):
+        super().__init__()
+        self.setObjectName("bloodviewMain")
+        self.setWindowTitle("bloodview")
+        self.setAcceptDrops(True)
+        self.settings = settings or QSettings("bloodview", "bloodview")
+        self.prompts = prompts or Prompts()
+        self.threshold = DEFAULT_UNIDENTIFIED_THRESHOLD
+        self.session = Session(self, recovery_dir, autosave_interval_s)
+        self.qimage: QImage | None = None
+        self.canvas = CanvasView(self)
+        self.setCentralWidget(self.canvas)
+        self.actions = build_actions(self)
+        self.files = FileActions(self, self.settings)
+        self.review = ReviewActions(self)
+        self._build_status_bar()
+        self.models = ModelActions(self, predictor_factory)
+        self._build_docks()
+        self._class_menu = QMenu("Set &class", self)
+        self._build_toolbar()
+        build_menus(self, self.actions, {"recent": self.files.recent_menu, "classes": self._class_menu,
+                                         "docks": self._dock_menu, "models": self._model_menu()})
+        self._connect()
+        self._refresh_timer = QTimer(self)
+        self._refresh_timer.setSingleShot(True)
+        self._refresh_timer.setInterval(30)
+        self._refresh_timer.timeout.connect(self.refresh_panels)
+        self._install_classes()
+        self.resize(1400, 900)
+        self.update_enabled()
+        self.show_status("Open images, a folder or a project (Ctrl+O), or drop them here")
+
+    # --- building -------------------------------------------------------------------------
+    def _build_status_bar(self) -> None:
+        self.status_label = QLabel()
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(220)
+        self.progress.hide()
+        self.statusBar().addWidget(self.status_label, 1)
+        self.statusBar().addPermanentWidget(self.progress)
+
+    def _dock(self, widget: QWidget, title: str, name: str, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock_{name}")
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        self._dock_menu.addAction(dock.toggleViewAction())
+        return dock
+
+    def _build_docks(self) -> None:
+        self._dock_menu = QMenu("&Panels", self)
+        left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
+        self.image_list = ImageListPanel(self.session)
+        self.image_list.list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.legend = ClassLegendPanel()
+        self.instances = InstanceListPanel()
+        self.differential = DifferentialPanel()
+        self.gallery = GalleryPanel()
+        self.queue = ReviewQueuePanel(self.threshold)
+        self.undo_view = QUndoView(self.session.undo_group)
+        self.undo_view.setEmptyLabel("Opened")
+        self.docks = {
+            "images": self._dock(self.image_list, "Images", "images", left),
+            "classes": self._dock(self.legend, "Classes", "classes", left),
+            "differential": self._dock(self.differential, "Differential count", "differential", left),
+            "review": self._dock(self.queue, "Review", "review", right),
+            "instances": self._dock(self.instances, "Cells", "instances", right),
+            "gallery": self._dock(self.gallery, "Gallery", "gallery", right),
+            "history": self._dock(self.undo_view, "History", "history", right),
+        }
+        self.tabifyDockWidget(self.docks["instances"], self.docks["gallery"])
+        self.tabifyDockWidget(self.docks["gallery"], self.docks["history"])
+        self.docks["instances"].raise_()
+        for widget in (self.instances, self.gallery.list):
+            widget.addAction(self.actions["delete"])
+
+    def _model_menu(self) -> QMenu:
+        return QMenu("Model", self)  # placeholder sub-menu slot; the selector is on the toolbar
+
+    def _build_toolbar(self) -> None:
+        bar = QToolBar("Main", self)
+        bar.setObjectName("mainToolbar")
+        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        for name in TOOLBAR:
+            if name == "-":
+                bar.addSeparator()
+            elif name == "MODEL":
+                bar.addWidget(QLabel(" Model "))
+                bar.addWidget(self.models.selector)
+            else:
+                bar.addAction(self.actions[name])
+        for name in TOOLBAR:
+            if name.startswith("tool_") or name in ("prev_image", "next_image", "fit", "undo", "redo"):
+                widget = bar.widgetForAction(self.actions[name])
+                if widget is not None:
+                    widget.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
+        self.addToolBar(bar)
+
+    def _install_classes(self) -> None:
+        for action in self._class_menu.actions():
+            self.removeAction(action)
+        self._class_menu.clear()
+        for action in class_actions(self, self.review.set_class):
+            self._class_menu.addAction(action)
+        classes = self.session.dataset.classes
+        self.legend.set_classes(classes)
+        self.gallery.set_classes(classes)
+
+    def _connect(self) -> None:
+        a, s = self.actions, self.session
+        a["open"].triggered.connect(self.files.ask_open)
+        a["open_folder"].triggered.connect(self.files.ask_open_folder)
+        a["import_annotations"].triggered.connect(self.files.import_annotations)
+        a["save"].triggered.connect(self.files.save)
+        a["save_as"].triggered.connect(self.files.save_as)
+        for name in EXPORTS:
+            a[name].triggered.connect(lambda _c=False, n=name: self.files.export(n))
+        a["export_report"].triggered.connect(self.export_report)
+        a["export_view"].triggered.connect(self.export_view)
+        a["quit"].triggered.connect(self.close)
+        a["undo"].triggered.connect(s.undo_group.undo)
+        a["redo"].triggered.connect(s.undo_group.redo)
+        s.undo_group.canUndoChanged.connect(a["undo"].setEnabled)
+        s.undo_group.canRedoChanged.connect(a["redo"].setEnabled)
+        a["delete"].triggered.connect(self.review.delete_selected)
+        a["select_all"].triggered.connect(self.review.select_all)
+        a["accept"].triggered.connect(self.review.accept_and_next)
+        a["next_cell"].triggered.connect(lambda: self.review.next_cell())
+        a["prev_cell"].triggered.connect(self.review.prev_cell)
+        a["sign_off"].triggered.connect(self.review.sign_off)
+        a["next_image"].triggered.connect(lambda: self.review.step_image(1))
+        a["prev_image"].triggered.connect(lambda: self.review.step_image(-1))
+        a["fit"].triggered.connect(self.canvas.fit)
+        a["zoom_in"].triggered.connect(self.canvas.zoom_in)
+        a["zoom_out"].triggered.connect(self.canvas.zoom_out)
+        a["toggle_labels"].toggled.connect(self.legend.labels.setChecked)
+        for tool in ("select", "draw", "brush", "eraser"):
+            a[f"tool_{tool}"].triggered.connect(lambda _c=False, t=tool: self.set_tool(t))
+        a["detect"].triggered.connect(lambda: self.models.detect("current"))
+        a["detect_selected"].triggered.connect(lambda: self.models.detect("selected"))
+        a["detect_all"].triggered.connect(lambda: self.models.detect("all"))
+        a["cancel_detect"].triggered.connect(self.models.cancel)
+        a["retrain"].triggered.connect(self.models.retrain)
+        a["evaluate"].triggered.connect(self.models.evaluate)
+        a["refresh_models"].triggered.connect(lambda: self.models.refresh_models())
+        a["shortcuts"].triggered.connect(self.show_shortcuts)
+        a["about"].triggered.connect(self.show_about)
+
+        s.opened.connect(self._opened)
+        s.currentChanged.connect(self.show_image)
+        s.imageChanged.connect(self._image_changed)
+        s.dirtyChanged.connect(lambda _d: self._update_title())
+        s.autosaveFailed.connect(self.show_status)
+        self.image_list.imageActivated.connect(s.set_current)
+
+        c = self.canvas
+        c.selectionChanged.connect(self._canvas_selection)
+        c.statusMessage.connect(self.show_status)
+        c.instanceActivated.connect(lambda i: self.select_cells([i], center=True))
+        self.instances.selectionChangedIds.connect(lambda ids: self.select_cells(ids, center=False))
+        self.instances.instanceActivated.connect(lambda i: self.select_cells([i], center=True))
+        self.gallery.selectionChangedIds.connect(lambda ids: self.select_cells(ids, center=False))
+        self.gallery.instanceActivated.connect(lambda i: self.select_cells([i], center=True))
+        self.legend.visibilityChanged.connect(c.set_class_visible)
+        self.legend.opacityChanged.connect(c.set_opacity)
+        self.legend.labelsVisibleChanged.connect(self._labels_visible)
+        self.legend.activeClassChanged.connect(c.set_active_class)
+        self.differential.scopeChanged.connect(lambda _i: self.refresh_panels())
+        self.differential.exportRequested.connect(self.export_report)
+        self.queue.thresholdChanged.connect(self.set_threshold)
+        self.queue.entryActivated.connect(self.go_to_cell)
+        self.queue.signOffRequested.connect(self.review.sign_off)
+
+    # --- state → widgets ---------------------------------------------------------------------
+    def _opened(self) -> None:
+        self._install_classes()
+        self._update_title()
+        if not self.session.dataset.images:
+            self.canvas.clear()
+        self.schedule_refresh()
+        self.update_enabled()
+
+    def show_image(self, index: int) -> None:
+        session = self.session
+        image = session.current_image
+        if image is None:
+            return
+        self.qimage = None
+        if index not in session.broken:
+            try:
+                from bloodview.gui.qt_image import numpy_to_qimage
+                from bloodview.io.images import load_image
+
+                self.qimage = numpy_to_qimage(load_image(session.image_path(index)))
+            except (BloodviewError, OSError) as exc:
+                session.mark_broken(index, str(exc))
+        if self.qimage is None:
+            self.canvas.clear()
+            self.show_status(f"Cannot show {image.image_path.name}: {session.broken.get(index, '')}")
+        else:
+            self.canvas.set_image(image, self.qimage, session.dataset.classes, session.stack(index))
+            self.canvas.set_min_score(self.threshold)
+            self.canvas.fit()
+        self._update_title()
+        self.refresh_panels()
+        self.update_enabled()
+
+    def _image_changed(self, index: int) -> None:
+        self.schedule_refresh()
+
+    def schedule_refresh(self) -> None:
+        self._refresh_timer.start()
+
+    def refresh_panels(self) -> None:
+        session, image = self.session, self.session.current_image
+        classes = session.dataset.classes
+        self.instances.show_image(image, classes, self.threshold)
+        self.legend.update_counts(image)
+        self.gallery.show_image(image, self.qimage, self.threshold)
+        scope = session.dataset.images if self.differential.whole_project else ([image] if image else [])
+        self.differential.show_count(session.dataset, scope, self.threshold)
+        self.queue.refresh(session.dataset, session.current_index)
+        selected = self.canvas.selected_ids()
+        self.instances.select_ids(selected)
+        self.gallery.select_ids(selected)
+
+    def _canvas_selection(self, ids: list) -> None:
+        self.instances.select_ids(ids)
+        self.gallery.select_ids(ids)
+
+    def select_cells(self, ids: list, center: bool) -> None:
+        self.canvas.select(list(ids))
+        self.instances.select_ids(ids)
+        self.gallery.select_ids(ids)
+        if center and ids:
+            self.canvas.center_on(ids[0])
+
+    def go_to_cell(self, image_index: int, instance_id: str) -> None:
+        self.session.set_current(image_index)
+        self.select_cells([instance_id], center=True)
+
+    def set_threshold(self, value: float) -> None:
+        self.threshold = float(value)
+        self.canvas.set_min_score(self.threshold)
+        self.schedule_refresh()
+
+    def set_tool(self, name: str) -> None:
+        self.canvas.set_tool(name)
+        for tool in ("select", "draw", "brush", "eraser"):
+            self.actions[f"tool_{tool}"].setChecked(tool == self.canvas.current_tool())
+
+    def _labels_visible(self, visible: bool) -> None:
+        self.canvas.set_labels_visible(visible)
+        self.actions["toggle_labels"].setChecked(visible)
+
+    def update_enabled(self) -> None:
+        has_images = bool(self.session.dataset.images)
+        has_model = getattr(self, "models", None) is not None and self.models.model_dir() is not None
+        for name in ("save", "save_as", "export_coco", "export_makesense_vgg", "export_makesense_coco",
+                     "export_labelme", "export_report", "export_view", "next_image", "prev_image",
+                     "accept", "next_cell", "prev_cell", "sign_off", "retrain", "select_all"):
+            self.actions[name].setEnabled(has_images)
+        for name in ("detect", "detect_selected", "detect_all", "evaluate"):
+            self.actions[name].setEnabled(has_images and has_model)
+
+    def _update_title(self) -> None:
+        session = self.session
+        where = session.project_path or (session.sources[0] if session.sources else None)
+        name = f" — {where.name}" if where else ""
+        image = session.current_image
+        position = f" [{session.current_index + 1}/{len(session.dataset.images)} {image.image_path.name}]" \
+            if image is not None else ""
+        self.setWindowTitle(f"bloodview{name}{position}")
+        self.setWindowModified(session.is_dirty())
+        if session.is_dirty():
+            self.setWindowTitle(self.windowTitle() + " *")
+
+    def show_status(self, text: str) -> None:
+        self.status_label.setText(text)
+
+    # --- misc commands --------------------------------------------------------------------
+    def export_report(self, path: Path | None = None) -> Path | None:
+        from bloodview.gui.report import report_html, write_report
+
+        session = self.session
+        whole = self.differential.whole_project or session.current_image is None
+        images = session.dataset.images if whole else [session.current_image]
+        if path is None:
+            start = session.suggested_project_folder() / "differential.html"
+            path = self.prompts.save_path(self, "export_report", "Export differential count report",
+                                          start, "HTML (*.html);;PDF (*.pdf)")
+        if path is None:
+            return None
+        text = report_html(session.dataset, images, self.threshold,
+                           model_name=self.models.selector.currentText())
+        try:
+            write_report(Path(path), text)
+        except (BloodviewError, OSError) as exc:
+            self.prompts.error(self, "Report not written", str(exc))
+            return None
+        self.show_status(f"Report written to {path}")
+        return Path(path)
+
+    def export_view(self, path: Path | None = None) -> Path | None:
+        if path is None:
+            path = self.prompts.save_path(self, "export_view", "Export the view as PNG",
+                                          self.session.suggested_project_folder() / "view.png",
+                                          "PNG (*.png)")
+        if path is None:
+            return None
+        if not self.canvas.render_view().save(str(path), "PNG"):
+            self.prompts.error(self, "PNG not written", f"{path}: could not be written")
+            return None
+        self.show_status(f"View saved to {path}")
+        return Path(path)
+
+    def show_shortcuts(self) -> None:
+        from bloodview.gui.dialogs.shortcuts_dialog import ShortcutsDialog
+
+        ShortcutsDialog(self).exec()
+
+    def show_about(self) -> None:
+        from bloodview import __version__
+
+        self.prompts.info(self, "About bloodview",
+                          f"bloodview {__version__}\nBlood smear cell segmentation, classification "
+                          "and review (Mask R-CNN, Atıcı & Koçer 2023).")
+
+    # --- drag and drop, closing --------------------------------------------------------------
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt API
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802 - Qt API
+        paths = [Path(u.toLocalFile()) for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.files.open(paths)
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        if not self.files.confirm_discard():
+            event.ignore()
+            return
+        dialog = self.models.retrain_dialog
+        if dialog is not None and dialog.process.is_running():
+            if not self.prompts.ask(self, "stop_training", "Training is running",
+                                    "Stop the training and quit?", default=False):
+                event.ignore()
+                return
+            dialog.process.kill()
+        self.models.runner.cancel()
+        self.models.runner.wait(5000)
+        event.accept()

@@ -1,0 +1,207 @@
+"""Model menu work: the model selector, detection runs, retrain and evaluate.
+
+Detection merges predictions with :func:`bloodview.gui.merge.merge_predictions`
+through one undoable :class:`SetInstancesCommand` per image. The model is asked
+for cells down to :data:`DETECT_MIN_CONFIDENCE`; those under the review
+threshold land in the "unidentified" bucket instead of being thrown away.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PyQt6.QtWidgets import QComboBox
+
+from bloodview.gui.merge import merge_predictions
+from bloodview.gui.workers.detect_worker import DetectJob, DetectRunner, PredictorFactory
+
+if TYPE_CHECKING:
+    from bloodview.gui.main_window import MainWindow
+
+log = logging.getLogger(__name__)
+
+DETECT_MIN_CONFIDENCE = 0.5
+
+
+class ModelActions:
+    def __init__(self, window: MainWindow, predictor_factory: PredictorFactory | None = None):
+        self.window = window
+        self.selector = QComboBox(window)
+        self.selector.setObjectName("modelSelector")
+        self.selector.setMinimumContentsLength(18)
+        self.selector.setToolTip("Model used by Detect")
+        self.runner = DetectRunner(window, predictor_factory)
+        self.runner.status.connect(window.show_status)
+        self.runner.progress.connect(self._progress)
+        self.runner.imageDone.connect(self._image_done)
+        self.runner.imageFailed.connect(self._image_failed)
+        self.runner.failed.connect(self._failed)
+        self.runner.finished.connect(self._finished)
+        self.retrain_dialog = None
+        self.evaluate_dialog = None
+        self._summary = [0, 0, 0]  # added, kept, images
+        self.refresh_models()
+
+    # --- model store --------------------------------------------------------------------
+    def refresh_models(self, select: Path | None = None) -> None:
+        from bloodview.model.store import list_models  # TF-free
+
+        current = select or self.model_dir()
+        self.selector.blockSignals(True)
+        self.selector.clear()
+        try:
+            models = list_models()
+        except Exception as exc:  # noqa: BLE001 - a broken store must not stop the editor
+            log.exception("listing models failed")
+            models = []
+            self.window.show_status(f"Cannot list models: {exc}")
+        for info in models:
+            self.selector.addItem(info.name, str(info.path))
+            self.selector.setItemData(self.selector.count() - 1, _describe(info), 3)  # ToolTipRole
+        if not models:
+            self.selector.addItem("No model — Model → Retrain…", None)
+        if current is not None:
+            index = self.selector.findData(str(current))
+            if index >= 0:
+                self.selector.setCurrentIndex(index)
+        self.selector.blockSignals(False)
+        self.window.update_enabled()
+
+    def model_dir(self) -> Path | None:
+        data = self.selector.currentData()
+        return Path(data) if data else None
+
+    def model_info(self):
+        from bloodview.model.store import read_model_info
+
+        path = self.model_dir()
+        return read_model_info(path) if path is not None else None
+
+    # --- detection -------------------------------------------------------------------------
+    def detect(self, scope: str = "current") -> bool:
+        """Detect cells in the current image, the selected images or all images."""
+        window, session = self.window, self.window.session
+        model_dir = self.model_dir()
+        if model_dir is None:
+            window.prompts.error(window, "No model", "No model is installed. Train one with Model → Retrain…")
+            return False
+        if self.runner.is_running():
+            window.show_status("Detection is already running")
+            return False
+        if scope == "all":
+            indices = list(range(len(session.dataset.images)))
+        elif scope == "selected":
+            indices = window.image_list.selected_rows() or [session.current_index]
+        else:
+            indices = [session.current_index]
+        jobs = [DetectJob(i, session.image_path(i)) for i in indices
+                if i >= 0 and i not in session.broken]
+        if not jobs:
+            window.show_status("No readable image to detect cells in")
+            return False
+        self._summary = [0, 0, 0]
+        window.progress.setRange(0, len(jobs))
+        window.progress.setValue(0)
+        window.progress.show()
+        window.actions["cancel_detect"].setEnabled(True)
+        return self.runner.start(jobs, model_dir, DETECT_MIN_CONFIDENCE)
+
+    def cancel(self) -> None:
+        self.runner.cancel()
+        self.window.show_status("Cancelling detection after the current image…")
+
+    def _progress(self, done: int, total: int) -> None:
+        self.window.progress.setRange(0, total)
+        self.window.progress.setValue(done)
+
+    def _image_done(self, index: int, predictions: list) -> None:
+        from bloodview.gui.commands import SetInstancesCommand
+
+        session = self.window.session
+        image = session.dataset.images[index]
+        result = merge_predictions(image.instances, predictions)
+        session.push(index, SetInstancesCommand(image, result.instances, f"Detect cells ({result.added})"))
+        self._summary[0] += result.added
+        self._summary[1] += result.kept
+        self._summary[2] += 1
+        log.info("%s: %s", image.image_path.name, result.summary())
+
+    def _image_failed(self, index: int, message: str) -> None:
+        self.window.session.mark_broken(index, message)
+
+    def _failed(self, message: str) -> None:
+        self.window.prompts.error(self.window, "Detection failed", message)
+
+    def _finished(self, cancelled: bool) -> None:
+        window = self.window
+        window.progress.hide()
+        window.actions["cancel_detect"].setEnabled(False)
+        added, kept, images = self._summary
+        what = "Detection cancelled" if cancelled else "Detection finished"
+        window.show_status(f"{what}: {added} cells found in {images} image(s); {kept} checked cells kept")
+        window.detectionFinished.emit(cancelled)
+
+    # --- retrain and evaluate ----------------------------------------------------------------------
+    def retrain(self) -> None:
+        from bloodview.gui.dialogs.retrain_dialog import RetrainDialog
+        from bloodview.model.store import user_store_dir
+
+        if self.retrain_dialog is not None and self.retrain_dialog.process.is_running():
+            self.retrain_dialog.show()
+            self.retrain_dialog.raise_()
+            return
+        session = self.window.session
+        info = self._safe_info()
+        work = session.project_path / ".bloodview-training" if session.project_path else None
+        dialog = RetrainDialog(
+            session.dataset, user_store_dir(), current_model=self.model_dir(),
+            current_backbone=info.backbone if info else None, work_dir=work,
+            broken=tuple(session.broken), parent=self.window)
+        dialog.modelTrained.connect(self._model_trained)
+        self.retrain_dialog = dialog
+        dialog.show()
+
+    def _safe_info(self):
+        try:
+            return self.model_info()
+        except Exception:  # noqa: BLE001 - only for defaults in a dialog
+            return None
+
+    def _model_trained(self, model_dir: str) -> None:
+        path = Path(model_dir)
+        self.refresh_models()
+        index = self.selector.findData(str(path))
+        if index < 0:
+            self.window.show_status(f"The new model in {path} was not found in the model store")
+            return
+        if self.window.prompts.ask(self.window, "switch_model", "New model ready",
+                                   f"Training finished: {self.selector.itemText(index)}.\n"
+                                   f"{self.selector.itemData(index, 3)}\n\nUse it for detection now?",
+                                   default=True):
+            self.selector.setCurrentIndex(index)
+
+    def evaluate(self) -> None:
+        from bloodview.gui.dialogs.evaluate_dialog import EvaluateDialog
+
+        if self.model_dir() is None:
+            self.window.prompts.error(self.window, "No model", "Choose a model to evaluate first.")
+            return
+        dialog = EvaluateDialog(self.window.session.dataset, self.model_dir(),
+                                broken=tuple(self.window.session.broken), parent=self.window)
+        self.evaluate_dialog = dialog
+        dialog.show()
+
+
+def _describe(info) -> str:
+    lines = [f"{info.name} — backbone {info.backbone}"]
+    if info.date:
+        lines.append(f"trained {info.date}")
+    metrics = info.metrics or {}
+    for key in ("mask_map50", "mask_mAP@0.5", "map50", "f1"):
+        if key in metrics and isinstance(metrics[key], (int, float)):
+            lines.append(f"{key} {metrics[key]:.3f}")
+    if info.final_losses.get("loss") is not None:
+        lines.append(f"final loss {info.final_losses['loss']:.3f}")
+    return "\n".join(lines)

@@ -1,0 +1,134 @@
+"""Turning what the user opened (paths) into a :class:`Dataset` (Qt-free).
+
+Accepted: image files, a folder of images, a project folder (or its
+``project.json``), or an annotation file in a format :mod:`bloodview.io.detect`
+recognises (COCO, MakeSense VGG/VIA or COCO, LabelMe). Images whose header
+cannot be read are still listed, with their error in ``OpenResult.broken`` (the
+rest of the set works); annotation files that cannot be parsed raise the io
+layer's :class:`FormatError` and nothing is loaded.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bloodview.core.annotation import Dataset, ImageAnnotation
+from bloodview.errors import BloodviewError, FormatError
+
+log = logging.getLogger(__name__)
+
+PROJECT_FILE = "project.json"
+
+
+@dataclass
+class OpenResult:
+    """What was opened. ``broken`` maps image index -> one-sentence error."""
+
+    dataset: Dataset
+    kind: str  # "images" | "folder" | "project" | "annotations"
+    project_path: Path | None = None
+    sources: list[Path] = field(default_factory=list)
+    broken: dict[int, str] = field(default_factory=dict)
+
+
+def open_paths(paths: Sequence[str | Path]) -> OpenResult:
+    """Open ``paths`` (see module doc). Raises :class:`BloodviewError` on bad input."""
+    paths = [Path(p).expanduser().resolve() for p in paths]
+    if not paths:
+        raise FormatError(None, "nothing to open")
+    for path in paths:
+        if not path.exists():
+            raise FormatError(path, "no such file or folder")
+    if len(paths) == 1:
+        path = paths[0]
+        if path.is_dir() and (path / PROJECT_FILE).is_file():
+            return open_project(path)
+        if path.is_file() and path.name == PROJECT_FILE:
+            return open_project(path.parent)
+        if path.is_dir():
+            return open_folder(path)
+        if path.suffix.lower() == ".json":
+            return open_annotations(path)
+    from bloodview.io.images import is_image_file
+
+    not_images = [p for p in paths if not (p.is_file() and is_image_file(p))]
+    if not_images:
+        raise FormatError(not_images[0], "open one folder, one annotation file or image files")
+    return _from_image_paths(paths, root=None, kind="images")
+
+
+def open_folder(folder: Path) -> OpenResult:
+    from bloodview.io.images import list_images
+
+    images = list_images(folder)
+    if not images:
+        raise FormatError(folder, "no image files (.jpg, .png, .tif, .bmp) in this folder")
+    return _from_image_paths(images, root=folder, kind="folder")
+
+
+def open_project(folder: Path) -> OpenResult:
+    from bloodview.io.project import load_project
+
+    dataset = _as_dataset(load_project(folder))
+    result = OpenResult(dataset, "project", project_path=folder, sources=[folder])
+    result.broken = check_images(dataset)
+    return result
+
+
+def open_annotations(path: Path, images_root: Path | None = None) -> OpenResult:
+    """Import an annotation file; image paths resolve against its folder by default."""
+    from bloodview.io.detect import load_annotations
+
+    dataset = load_annotations(path, images=images_root)
+    if dataset.root is None:
+        dataset.root = images_root or path.parent
+    result = OpenResult(dataset, "annotations", sources=[path])
+    result.broken = check_images(dataset)
+    return result
+
+
+def _as_dataset(loaded: object) -> Dataset:
+    """``load_project`` may return a Dataset or a project record holding one."""
+    if isinstance(loaded, Dataset):
+        return loaded
+    dataset = getattr(loaded, "dataset", None)
+    if isinstance(dataset, Dataset):
+        return dataset
+    raise TypeError(f"load_project returned {type(loaded).__name__}, not a Dataset")
+
+
+def _from_image_paths(paths: Sequence[Path], root: Path | None, kind: str) -> OpenResult:
+    from bloodview.io.images import read_image_size
+
+    images: list[ImageAnnotation] = []
+    broken: dict[int, str] = {}
+    for index, path in enumerate(paths):
+        try:
+            width, height = read_image_size(path)
+        except BloodviewError as exc:
+            width, height = 0, 0
+            broken[index] = str(exc)
+            log.warning("%s", exc)
+        shown = path.relative_to(root) if root is not None else path
+        images.append(ImageAnnotation(shown, width, height))
+    dataset = Dataset(images, root=root)
+    return OpenResult(dataset, kind, sources=list(paths) if root is None else [root], broken=broken)
+
+
+def check_images(dataset: Dataset) -> dict[int, str]:
+    """Index -> error for every image whose file is missing or has an unreadable header."""
+    from bloodview.io.images import read_image_size
+
+    broken = {}
+    for index, image in enumerate(dataset.images):
+        path = dataset.resolve_image(image)
+        try:
+            read_image_size(path)
+        except BloodviewError as exc:
+            broken[index] = str(exc)
+        except OSError as exc:
+            broken[index] = f"{path}: {exc.strerror or exc}"
+    return broken

@@ -1,0 +1,99 @@
+"""Image list dock: every open image, checked/total cells, sign-off and broken marks."""
+
+from __future__ import annotations
+
+from PyQt6.QtCore import pyqtSignal
+from PyQt6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
+
+from bloodview.gui.review import is_checked
+from bloodview.gui.session import Session
+from bloodview.gui.style import OK_COLOUR, WARNING_COLOUR, icon
+
+
+class ImageListPanel(QWidget):
+    """Click an image to show it; a warning icon marks images that cannot be read."""
+
+    imageActivated = pyqtSignal(int)
+
+    def __init__(self, session: Session, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.session = session
+        self.list = QListWidget()
+        self.list.setObjectName("imageList")
+        self.list.setUniformItemSizes(True)
+        self.summary = QLabel()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addWidget(self.list)
+        layout.addWidget(self.summary)
+        self.list.currentRowChanged.connect(self._row_changed)
+        session.opened.connect(self.rebuild)
+        session.imageChanged.connect(self.update_row)
+        session.currentChanged.connect(self._select_row)
+
+    def rebuild(self) -> None:
+        self.list.blockSignals(True)
+        self.list.clear()
+        for index in range(len(self.session.dataset.images)):
+            self.list.addItem(QListWidgetItem())
+            self._fill(index)
+        self.list.blockSignals(False)
+        self._update_summary()
+
+    def update_row(self, index: int) -> None:
+        if 0 <= index < self.list.count():
+            self._fill(index)
+            self._update_summary()
+
+    def _fill(self, index: int) -> None:
+        image = self.session.dataset.images[index]
+        item = self.list.item(index)
+        checked = sum(is_checked(i) for i in image.instances)
+        name = image.image_path.name
+        if index in self.session.broken:
+            item.setIcon(icon("mdi.alert", WARNING_COLOUR))
+            item.setText(f"{name}  — cannot be read")
+            item.setToolTip(self.session.broken[index])
+            return
+        if image.signed_off:
+            item.setIcon(icon("mdi.check-decagram", OK_COLOUR))
+        elif image.instances and checked == len(image.instances):
+            item.setIcon(icon("mdi.check-all", "#555555"))
+        else:
+            item.setIcon(icon("mdi.image-outline", "#777777"))
+        item.setText(f"{name}   {checked}/{len(image.instances)}")
+        item.setToolTip(
+            f"{image.image_path}\n{checked} of {len(image.instances)} cells checked"
+            + ("\nsigned off" if image.signed_off else "")
+        )
+
+    def _update_summary(self) -> None:
+        images = self.session.dataset.images
+        signed = sum(i.signed_off for i in images)
+        broken = len(self.session.broken)
+        text = f"{len(images)} images · {signed} signed off"
+        if broken:
+            text += f" · {broken} unreadable"
+        self.summary.setText(text)
+
+    def _row_changed(self, row: int) -> None:
+        if row >= 0:
+            self.imageActivated.emit(row)
+
+    def _select_row(self, index: int) -> None:
+        self.list.blockSignals(True)
+        self.list.setCurrentRow(index)
+        self.list.blockSignals(False)
+        item = self.list.item(index)
+        if item is not None:
+            self.list.scrollToItem(item, QListWidget.ScrollHint.EnsureVisible)
+
+    def selected_rows(self) -> list[int]:
+        return sorted(index.row() for index in self.list.selectedIndexes())
+
+    def item_text(self, index: int) -> str:
+        return self.list.item(index).text()
+
+    def is_marked_broken(self, index: int) -> bool:
+        return "cannot be read" in self.list.item(index).text()
+

@@ -1,0 +1,92 @@
+"""Instance list dock: the cells of the current image with class, score, source, check state."""
+
+from __future__ import annotations
+
+from PyQt6.QtCore import Qt, pyqtSignal
+from PyQt6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
+
+from bloodview.core.annotation import ImageAnnotation
+from bloodview.core.classes import ClassCatalogue
+from bloodview.gui.review import is_checked, is_unidentified, provenance, reading_order
+from bloodview.gui.style import icon, swatch
+
+COLUMNS = ("Class", "Score", "Source", "Checked")
+
+
+class InstanceListPanel(QTableWidget):
+    """Rows in reading order; selection is kept in step with the canvas."""
+
+    selectionChangedIds = pyqtSignal(list)
+    instanceActivated = pyqtSignal(str)
+
+    def __init__(self, parent=None):
+        super().__init__(0, len(COLUMNS), parent)
+        self.setObjectName("instanceList")
+        self.setHorizontalHeaderLabels(COLUMNS)
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.verticalHeader().setVisible(False)
+        self.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self._ids: list[str] = []
+        self.itemSelectionChanged.connect(self._emit_selection)
+        self.cellDoubleClicked.connect(lambda row, _col: self.instanceActivated.emit(self._ids[row]))
+
+    def show_image(
+        self, image: ImageAnnotation | None, classes: ClassCatalogue, threshold: float
+    ) -> None:
+        selected = set(self.selected_ids())
+        self.blockSignals(True)
+        self.setRowCount(0)
+        self._ids = []
+        if image is not None:
+            ordered = reading_order(image.instances)
+            self.setRowCount(len(ordered))
+            for row, cell in enumerate(ordered):
+                self._ids.append(cell.id)
+                self._fill_row(row, cell, classes, threshold)
+        self.blockSignals(False)
+        self.select_ids(selected)
+
+    def _fill_row(self, row, cell, classes: ClassCatalogue, threshold: float) -> None:
+        name_item = QTableWidgetItem(cell.class_name)
+        if cell.class_name in classes:
+            cls = classes[cell.class_name]
+            name_item.setText(cls.display_name)
+            name_item.setIcon(swatch(cls))
+        if is_unidentified(cell, threshold):
+            name_item.setText(f"{name_item.text()} (unidentified)")
+            name_item.setIcon(icon("mdi.help-circle", "#c98a00"))
+        score = "" if cell.score is None else f"{cell.score:.2f}"
+        checked = "corrected" if cell.corrected else ("yes" if is_checked(cell) else "")
+        items = [name_item, QTableWidgetItem(score), QTableWidgetItem(cell.source.value),
+                 QTableWidgetItem(checked)]
+        items[1].setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        tip = provenance(cell)
+        for column, item in enumerate(items):
+            item.setToolTip(tip)
+            item.setData(Qt.ItemDataRole.UserRole, cell.id)
+            self.setItem(row, column, item)
+
+    def selected_ids(self) -> list[str]:
+        rows = sorted({index.row() for index in self.selectedIndexes()})
+        return [self._ids[r] for r in rows if r < len(self._ids)]
+
+    def select_ids(self, ids) -> None:
+        wanted = set(ids)
+        self.blockSignals(True)
+        self.clearSelection()
+        mode = self.selectionMode()
+        self.setSelectionMode(QAbstractItemView.SelectionMode.MultiSelection)
+        first = None
+        for row, cell_id in enumerate(self._ids):
+            if cell_id in wanted:
+                self.selectRow(row)
+                first = row if first is None else first
+        self.setSelectionMode(mode)
+        if first is not None:
+            self.scrollToItem(self.item(first, 0))
+        self.blockSignals(False)
+
+    def _emit_selection(self) -> None:
+        self.selectionChangedIds.emit(self.selected_ids())

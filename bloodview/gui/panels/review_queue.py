@@ -1,0 +1,102 @@
+"""Review queue dock: unchecked cells over the project, least certain first; sign-off."""
+
+from __future__ import annotations
+
+from PyQt6.QtCore import Qt, pyqtSignal
+from PyQt6.QtWidgets import (
+    QAbstractItemView,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from bloodview.core.annotation import Dataset
+from bloodview.gui.review import review_queue, sign_off_check
+from bloodview.gui.style import icon
+
+QUEUE_LIMIT = 500
+
+
+class ReviewQueuePanel(QWidget):
+    thresholdChanged = pyqtSignal(float)
+    entryActivated = pyqtSignal(int, str)  # image index, instance id
+    signOffRequested = pyqtSignal()
+
+    def __init__(self, threshold: float, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.threshold = QDoubleSpinBox()
+        self.threshold.setRange(0.0, 1.0)
+        self.threshold.setSingleStep(0.05)
+        self.threshold.setDecimals(2)
+        self.threshold.setValue(threshold)
+        self.threshold.setToolTip("Machine cells below this score are 'unidentified' and not counted")
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        self.sign_off = QPushButton(icon("mdi.check-decagram"), "Sign off image")
+        self.table = QTableWidget(0, 3)
+        self.table.setObjectName("reviewQueue")
+        self.table.setHorizontalHeaderLabels(("Image", "Class", "Certainty"))
+        self.table.verticalHeader().setVisible(False)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        form = QFormLayout()
+        form.addRow("Unidentified below", self.threshold)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addLayout(form)
+        layout.addWidget(self.status)
+        layout.addWidget(self.sign_off)
+        layout.addWidget(self.table)
+        self._entries = []
+        self.threshold.valueChanged.connect(self.thresholdChanged)
+        self.sign_off.clicked.connect(self.signOffRequested)
+        self.table.cellActivated.connect(self._activate)
+        self.table.cellClicked.connect(self._activate)
+
+    def refresh(self, dataset: Dataset, current_index: int) -> None:
+        threshold = self.threshold.value()
+        self._entries = review_queue(dataset.images, threshold, limit=QUEUE_LIMIT)
+        self.table.setRowCount(len(self._entries))
+        for row, entry in enumerate(self._entries):
+            name = dataset.images[entry.image_index].image_path.name
+            cls = entry.class_name
+            if cls in dataset.classes:
+                cls = dataset.classes[cls].display_name
+            items = [QTableWidgetItem(name), QTableWidgetItem(cls),
+                     QTableWidgetItem(f"{entry.certainty:.2f}")]
+            if entry.unidentified:
+                items[1].setIcon(icon("mdi.help-circle", "#c98a00"))
+            items[2].setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            for column, item in enumerate(items):
+                self.table.setItem(row, column, item)
+        if 0 <= current_index < len(dataset.images):
+            image = dataset.images[current_index]
+            check = sign_off_check(image, threshold)
+            if image.signed_off:
+                self.status.setText("This image is signed off.")
+                self.sign_off.setText("Withdraw sign-off")
+                self.sign_off.setEnabled(True)
+            else:
+                self.status.setText(
+                    "Ready to sign off." if check.ok else f"Cannot sign off yet: {check.reason}."
+                )
+                self.sign_off.setText("Sign off image")
+                self.sign_off.setEnabled(check.ok)
+        else:
+            self.status.setText("")
+            self.sign_off.setEnabled(False)
+
+    def entries(self):
+        return list(self._entries)
+
+    def _activate(self, row: int, _column: int) -> None:
+        if 0 <= row < len(self._entries):
+            entry = self._entries[row]
+            self.entryActivated.emit(entry.image_index, entry.instance_id)

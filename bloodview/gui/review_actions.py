@@ -1,0 +1,115 @@
+"""Keyboard review: class keys, confirm-and-next, next unchecked cell, sign-off, paging."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bloodview.gui.review import is_checked, next_unchecked, reading_order, sign_off_check
+from bloodview.gui.session import SignOffCommand
+
+if TYPE_CHECKING:
+    from bloodview.gui.main_window import MainWindow
+
+
+class ReviewActions:
+    def __init__(self, window: MainWindow):
+        self.window = window
+
+    @property
+    def _image(self):
+        return self.window.session.current_image
+
+    def selected(self) -> list[str]:
+        return list(self.window.canvas.selected_ids())
+
+    def set_class(self, class_name: str) -> None:
+        """Give the selected cells ``class_name`` (a person's correction)."""
+        from bloodview.gui.commands import ChangeClassCommand
+
+        ids, image = self.selected(), self._image
+        if image is None or not ids:
+            self.window.show_status("Select cells first (click, or Tab for the next unchecked one)")
+            return
+        session = self.window.session
+        session.push(session.current_index, ChangeClassCommand(image, ids, class_name))
+        display = session.dataset.classes[class_name].display_name
+        self.window.show_status(f"{len(ids)} cell(s) set to {display}")
+
+    def accept_and_next(self) -> None:
+        """Space: confirm the selected cells, then select the next unchecked cell."""
+        from bloodview.gui.commands import SetReviewedCommand
+
+        ids, image = self.selected(), self._image
+        if image is None:
+            return
+        session = self.window.session
+        unconfirmed = [i for i in ids if image.find(i) is not None and not image.find(i).reviewed]
+        if unconfirmed:
+            session.push(session.current_index, SetReviewedCommand(image, unconfirmed, True))
+        self.next_cell(after=ids[-1] if ids else None)
+
+    def next_cell(self, after: str | None = None) -> None:
+        image = self._image
+        if image is None:
+            return
+        if after is None:
+            current = self.selected()
+            after = current[-1] if current else None
+        cell = next_unchecked(image, after)
+        if cell is None:
+            check = sign_off_check(image, self.window.threshold)
+            hint = " — press Ctrl+Enter to sign off" if check.ok and not image.signed_off else ""
+            self.window.show_status(f"Every cell in this image is checked{hint}")
+            return
+        self.window.select_cells([cell.id], center=True)
+
+    def prev_cell(self) -> None:
+        image = self._image
+        if image is None or not image.instances:
+            return
+        ordered = reading_order(image.instances)
+        ids = [i.id for i in ordered]
+        current = self.selected()
+        index = ids.index(current[0]) - 1 if current and current[0] in ids else len(ids) - 1
+        self.window.select_cells([ids[index % len(ids)]], center=True)
+
+    def select_all(self) -> None:
+        image = self._image
+        if image is not None:
+            self.window.select_cells([i.id for i in image.instances], center=False)
+
+    def delete_selected(self) -> None:
+        from bloodview.gui.commands import RemoveInstancesCommand
+
+        ids, image = self.selected(), self._image
+        if image is not None and ids:
+            session = self.window.session
+            session.push(session.current_index, RemoveInstancesCommand(image, ids))
+
+    def sign_off(self) -> bool:
+        image, session = self._image, self.window.session
+        if image is None:
+            return False
+        if image.signed_off:
+            session.push(session.current_index, SignOffCommand(image, False))
+            self.window.show_status("Sign-off withdrawn")
+            return True
+        check = sign_off_check(image, self.window.threshold)
+        if not check.ok:
+            self.window.show_status(f"Cannot sign off: {check.reason}")
+            return False
+        session.push(session.current_index, SignOffCommand(image, True))
+        self.window.show_status(f"{image.image_path.name} signed off")
+        return True
+
+    def step_image(self, step: int) -> None:
+        session = self.window.session
+        count = len(session.dataset.images)
+        if count:
+            session.set_current(min(max(session.current_index + step, 0), count - 1))
+
+    def checked_fraction(self) -> tuple[int, int]:
+        image = self._image
+        if image is None:
+            return 0, 0
+        return sum(is_checked(i) for i in image.instances), len(image.instances)

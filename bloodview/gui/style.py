@@ -1,0 +1,36 @@
+"""Small shared look-and-feel helpers: icons (QtAwesome) and class colour swatches."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from PyQt6.QtGui import QColor, QIcon, QPixmap
+
+from bloodview.core.classes import CellClass
+
+WARNING_COLOUR = "#c98a00"
+OK_COLOUR = "#2e7d32"
+
+
+@lru_cache(maxsize=128)
+def icon(name: str, color: str | None = None) -> QIcon:
+    """A QtAwesome icon (cached; QtAwesome icons are slowish to build)."""
+    import qtawesome as qta
+
+    return qta.icon(name, color=color) if color else qta.icon(name)
+
+
+def swatch(cell_class: CellClass, size: int = 14) -> QIcon:
+    return QIcon(swatch_pixmap(cell_class.color, size))
+
+
+@lru_cache(maxsize=128)
+def swatch_pixmap(rgb: tuple[int, int, int], size: int = 14) -> QPixmap:
+    pixmap = QPixmap(size, size)
+    pixmap.fill(QColor(*rgb))
+    return pixmap
+
+
+def class_label(cell_class: CellClass) -> str:
+    key = f"  [{cell_class.key}]" if cell_class.key else ""
+    return f"{cell_class.display_name}{key}"

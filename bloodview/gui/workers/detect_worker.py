@@ -1,0 +1,166 @@
+"""Cell detection off the GUI thread.
+
+:class:`DetectWorker` runs in a :class:`QThread`; it imports :mod:`bloodview.model`
+(and so TensorFlow) only inside :meth:`DetectWorker.run`, so the window shows
+before TensorFlow loads. The loaded predictor is cached per model folder for
+the next run. Tests (and anyone without a model) pass ``predictor_factory``, a
+callable ``model_dir -> object with .predict(images, min_confidence=...)``
+returning one list of :class:`Instance` per image, exactly like
+``bloodview.model.predict.Predictor``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PyQt6.QtCore import QObject, QThread, pyqtSignal, pyqtSlot
+
+from bloodview.errors import BloodviewError
+
+log = logging.getLogger(__name__)
+
+PredictorFactory = Callable[[Path], Any]
+_PREDICTORS: dict[str, Any] = {}  # model folder -> loaded predictor (TF models load once)
+_LOCK = threading.Lock()
+
+
+def load_predictor(model_dir: Path) -> Any:
+    """The real predictor (imports TensorFlow): cached per folder."""
+    key = str(Path(model_dir).resolve())
+    with _LOCK:
+        if key not in _PREDICTORS:
+            from bloodview.model.predict import Predictor
+
+            _PREDICTORS[key] = Predictor.load(model_dir)
+        return _PREDICTORS[key]
+
+
+@dataclass(frozen=True)
+class DetectJob:
+    image_index: int
+    path: Path
+
+
+class DetectWorker(QObject):
+    """Runs a list of :class:`DetectJob`; emits per-image results; cancellable between images."""
+
+    status = pyqtSignal(str)
+    progress = pyqtSignal(int, int)  # images done, images in the job
+    imageDone = pyqtSignal(int, list)  # image index, list[Instance]
+    imageFailed = pyqtSignal(int, str)
+    failed = pyqtSignal(str)  # the whole run failed (model would not load)
+    finished = pyqtSignal(bool)  # True when cancelled
+
+    def __init__(
+        self,
+        jobs: Sequence[DetectJob],
+        model_dir: Path,
+        min_confidence: float | None = None,
+        predictor_factory: PredictorFactory | None = None,
+    ):
+        super().__init__()
+        self.jobs = list(jobs)
+        self.model_dir = Path(model_dir)
+        self.min_confidence = min_confidence
+        self.predictor_factory = predictor_factory or load_predictor
+        self._cancel = threading.Event()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    @pyqtSlot()
+    def run(self) -> None:
+        try:
+            self._run()
+        except Exception as exc:  # noqa: BLE001 - reported to the user; the editor carries on
+            log.exception("detection failed")
+            message = str(exc) if isinstance(exc, BloodviewError) else f"{type(exc).__name__}: {exc}"
+            self.failed.emit(message)
+            self.finished.emit(self._cancel.is_set())
+
+    def _run(self) -> None:
+        self.status.emit(f"Loading model {self.model_dir.name} (first time loads TensorFlow)…")
+        started = time.perf_counter()
+        predictor = self.predictor_factory(self.model_dir)
+        log.info("model ready in %.1f s", time.perf_counter() - started)
+        from bloodview.io.images import load_image
+
+        total = len(self.jobs)
+        self.progress.emit(0, total)
+        for done, job in enumerate(self.jobs, start=1):
+            if self._cancel.is_set():
+                break
+            self.status.emit(f"Detecting cells in {job.path.name} ({done}/{total})…")
+            try:
+                pixels = load_image(job.path)
+                instances = predictor.predict([pixels], min_confidence=self.min_confidence)[0]
+            except BloodviewError as exc:
+                self.imageFailed.emit(job.image_index, str(exc))
+            else:
+                self.imageDone.emit(job.image_index, list(instances))
+            self.progress.emit(done, total)
+        self.finished.emit(self._cancel.is_set())
+
+
+class DetectRunner(QObject):
+    """Owns the thread of the current detection run (one at a time)."""
+
+    status = pyqtSignal(str)
+    progress = pyqtSignal(int, int)
+    imageDone = pyqtSignal(int, list)
+    imageFailed = pyqtSignal(int, str)
+    failed = pyqtSignal(str)
+    finished = pyqtSignal(bool)
+
+    def __init__(self, parent: QObject | None = None,
+                 predictor_factory: PredictorFactory | None = None):
+        super().__init__(parent)
+        self.predictor_factory = predictor_factory
+        self._thread: QThread | None = None
+        self._worker: DetectWorker | None = None
+
+    def is_running(self) -> bool:
+        return self._thread is not None
+
+    def start(self, jobs: Sequence[DetectJob], model_dir: Path,
+              min_confidence: float | None = None) -> bool:
+        if self.is_running():
+            return False
+        worker = DetectWorker(jobs, model_dir, min_confidence, self.predictor_factory)
+        thread = QThread(self)
+        worker.moveToThread(thread)
+        thread.started.connect(worker.run)
+        worker.status.connect(self.status)
+        worker.progress.connect(self.progress)
+        worker.imageDone.connect(self.imageDone)
+        worker.imageFailed.connect(self.imageFailed)
+        worker.failed.connect(self.failed)
+        worker.finished.connect(self._finish)
+        self._thread, self._worker = thread, worker
+        thread.start()
+        return True
+
+    def cancel(self) -> None:
+        if self._worker is not None:
+            self._worker.cancel()
+
+    def wait(self, ms: int = 30000) -> None:
+        if self._thread is not None:
+            self._thread.wait(ms)
+
+    def _finish(self, cancelled: bool) -> None:
+        thread, worker = self._thread, self._worker
+        self._thread = self._worker = None
+        if thread is not None:
+            thread.quit()
+            thread.wait(10000)
+            thread.deleteLater()
+        if worker is not None:
+            worker.deleteLater()
+        self.finished.emit(cancelled)
