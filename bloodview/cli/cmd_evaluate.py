@@ -19,9 +19,6 @@ from pathlib import Path
 
 from bloodview.errors import BloodviewError
 
-PREDICT_BATCH = 8
-
-
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "evaluate",
@@ -118,14 +115,12 @@ def _predict(model_dir: Path, images_dir: Path | None, gt):
 
     paths = list_images(images_dir) if images_dir is not None else [gt.resolve_image(i) for i in gt.images]
     predictor = Predictor.load(model_dir)
+    with tqdm(total=len(paths), desc="predicting", unit="image", file=sys.stderr) as bar:
+        found = predictor.predict(paths, progress=lambda done, _total: bar.update(done - bar.n))
     images = []
-    with tqdm(total=len(paths), desc="predicting", unit="image", file=sys.stderr) as progress:
-        for start in range(0, len(paths), PREDICT_BATCH):
-            batch = paths[start : start + PREDICT_BATCH]
-            for path, instances in zip(batch, predictor.predict(batch)):
-                width, height = read_image_size(path)
-                images.append(ImageAnnotation(Path(path), width, height, list(instances)))
-            progress.update(len(batch))
+    for path, instances in zip(paths, found):
+        width, height = read_image_size(path)
+        images.append(ImageAnnotation(Path(path), width, height, list(instances)))
     return Dataset(images, gt.classes)
 
 

@@ -31,6 +31,7 @@ from pycocotools.coco import COCO
 from bloodview.core.annotation import Dataset, ImageAnnotation
 from bloodview.core.classes import ClassCatalogue
 from bloodview.core.instance import Instance
+from bloodview.errors import FormatError
 from bloodview.io.coco import coco_dict
 
 
@@ -82,6 +83,8 @@ def encode(pairs: Sequence[tuple[ImageAnnotation, list[Instance]]]) -> list[Enco
     encoded = []
     for image_id, (gt, predictions) in enumerate(pairs, start=1):
         h, w = gt.height, gt.width
+        if h <= 0 or w <= 0:
+            raise FormatError(gt.image_path, f"the image size is unknown ({w}x{h}); evaluation needs it")
         encoded.append(
             EncodedImage(
                 image_id=image_id,

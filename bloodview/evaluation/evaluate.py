@@ -89,6 +89,7 @@ def evaluate(
             "labelled_images": len(label_pairs),
             "predictions": sum(len(p) for _, p in alignment.pairs),
         },
+        "classes": gt.classes.to_list(),
         "mask": mask,
         "box": box,
         "classification": classification,

@@ -37,9 +37,11 @@ def confusion_csv(confusion: dict) -> str:
     return buffer.getvalue()
 
 
-def _class_colors(names: list[str]) -> dict[str, tuple[int, int, int]]:
-    pbc = ClassCatalogue.pbc()
-    return {name: pbc[name].color for name in names if name in pbc}
+def _class_colors(report: dict) -> dict[str, tuple[int, int, int]]:
+    """Each class's catalogue colour (the report's own catalogue, else the PBC one)."""
+    items = report.get("classes")
+    catalogue = ClassCatalogue.from_list(items) if items else ClassCatalogue.pbc()
+    return {c.name: c.color for c in catalogue}
 
 
 def write_report(report: dict, out_dir: str | Path) -> dict[str, Path]:
@@ -59,7 +61,7 @@ def write_report(report: dict, out_dir: str | Path) -> dict[str, Path]:
     if kind:
         curve = report[kind]["pr_curve_iou50"]
         image = pr_curve_image(
-            curve["recall"], curve["precision"], _class_colors(list(curve["precision"])),
+            curve["recall"], curve["precision"], _class_colors(report),
             title=f"Precision-recall at IoU 0.5 ({kind})",
         )
         blobs["precision_recall.png"] = (png_bytes(image), f"{kind} precision-recall curves at IoU 0.5, per class")
