@@ -25,6 +25,10 @@ log = logging.getLogger(__name__)
 
 BACKUP_SUFFIX = ".bak"
 
+# The process umask, read once (os.umask can only be read by setting it).
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
 
 def backup_path(path: str | Path) -> Path:
     """Where the previous good version of ``path`` is kept."""
@@ -51,6 +55,8 @@ def atomic_write_bytes(path: str | Path, data: bytes, backup: bool = True) -> Pa
             _copy_mode(path, tmp)
             if backup:
                 _keep_backup(path)
+        else:
+            os.chmod(tmp, 0o666 & ~_UMASK)  # as open() would create it, not mkstemp's 0600
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)

@@ -86,3 +86,15 @@ def flat_export_names(dataset: Dataset) -> list[str]:
         name if seen[name] == 1 else image_name_for_export(dataset, image, dataset.root)
         for name, image in zip(names, dataset.images)
     ]
+
+
+def output_relative(image_path: Path) -> Path:
+    """Where an image's own annotation file goes under an output folder.
+
+    The image's relative path (so sub-folders are mirrored and names cannot
+    collide); a path that is absolute or climbs out with ``..`` gives the bare
+    file name, so nothing is ever written outside the output folder.
+    """
+    if image_path.is_absolute() or ".." in image_path.parts:
+        return Path(image_path.name)
+    return image_path

@@ -74,3 +74,10 @@ def test_json_compact_numpy_and_unicode(tmp_path):
 def test_whole_number():
     assert whole_number(3.0) == 3 and isinstance(whole_number(3.0), int)
     assert whole_number(2.5) == 2.5
+
+
+def test_new_files_get_normal_permissions(tmp_path):
+    path = atomic_write_text(tmp_path / "shared.json", "{}")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask

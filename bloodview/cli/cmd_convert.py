@@ -1,0 +1,43 @@
+"""``bloodview convert INPUT OUTPUT --to FMT``: rewrite annotations in another format.
+
+The input format is detected unless ``--from`` names it. File formats (coco,
+via, makesense-coco) write OUTPUT as a file (or ``OUTPUT/<format>.json`` when
+OUTPUT is a folder); labelme, voc, yolo, mask-png and project write into the
+OUTPUT folder. Every file is written atomically, an existing one kept as ``.bak``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from bloodview.cli.cmd_info import add_input_options, read_input
+
+TO_FORMATS = ("coco", "via", "makesense-coco", "labelme", "voc", "yolo", "mask-png", "project")
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "convert",
+        help="convert annotations between formats",
+        description="Read INPUT (format detected unless --from) and write it to OUTPUT in the format --to.",
+    )
+    parser.add_argument("input", type=Path, metavar="INPUT", help="annotation file or folder to read")
+    parser.add_argument("output", type=Path, metavar="OUTPUT", help="file or folder to write")
+    parser.add_argument("--to", required=True, choices=TO_FORMATS, metavar="FMT",
+                        help=f"output format: {', '.join(TO_FORMATS)} (via = MakeSense VGG JSON)")
+    add_input_options(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from bloodview.errors import FormatError
+    from bloodview.io.detect import save_annotations
+
+    if args.output.exists() and args.output.resolve() == args.input.resolve():
+        raise FormatError(args.output, "is the input; choose another output so the original is not overwritten")
+    dataset, fmt = read_input(args)
+    written = save_annotations(dataset, args.output, args.to)
+    print(f"{args.input} ({fmt}) -> {written} ({args.to}): {len(dataset.images)} images, "
+          f"{dataset.instance_count} cells")
+    return 0

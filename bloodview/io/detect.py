@@ -1,0 +1,202 @@
+"""Recognise an annotation file or folder and read or write it in the right format.
+
+Files (JSON): a list is a COCO *results* file; ``_via_img_metadata`` or image
+entries with ``regions`` is VIA/MakeSense VGG; ``shapes`` + ``imagePath`` is
+LabelMe; ``schema_version`` + ``classes`` + ``images`` is our project file; an
+``images`` list is COCO, and MakeSense's COCO when it has MakeSense's marks
+(``info`` with only a ``description``, no ``supercategory``, annotation ids from
+0). An ``.xml`` file is Pascal VOC.
+
+Folders, in this order: a project (``project.json``), Pascal VOC (``*.xml`` or
+``Annotations/``), YOLO (``labels/`` or ``*.txt`` with ``classes.txt``/
+``data.yaml``), LabelMe (``*.json`` with ``shapes``), image + mask PNG pairs,
+class folders (sub-folders of images).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bloodview.core.annotation import Dataset
+from bloodview.core.classes import ClassCatalogue
+from bloodview.errors import FormatError
+from bloodview.io.jsonio import read_json
+
+log = logging.getLogger(__name__)
+
+# Formats we read; those we write are the keys of SAVERS below.
+LOAD_FORMATS: tuple[str, ...] = (
+    "coco", "makesense-coco", "coco-results", "via", "labelme", "voc", "yolo",
+    "class-folders", "mask-png", "project",
+)
+SAVE_FORMATS: tuple[str, ...] = ("coco", "via", "makesense-coco", "labelme", "voc", "yolo", "mask-png", "project")
+FILE_FORMATS: frozenset[str] = frozenset({"coco", "via", "makesense-coco"})
+ALIASES = {
+    "vgg": "via", "makesense-vgg": "via", "makesense": "via", "masks": "mask-png", "mask": "mask-png",
+    "folders": "class-folders", "pascal-voc": "voc", "coco-makesense": "makesense-coco",
+}
+
+
+def canonical_format(fmt: str) -> str:
+    name = fmt.strip().lower().replace("_", "-")
+    name = ALIASES.get(name, name)
+    if name not in LOAD_FORMATS:
+        raise FormatError(None, f"unknown annotation format {fmt!r}; known formats: {', '.join(LOAD_FORMATS)}")
+    return name
+
+
+def detect_format(path: str | Path) -> str:
+    """The format name of ``path`` (see module doc), or a FormatError saying what was looked for."""
+    path = Path(path)
+    if not path.exists():
+        raise FormatError(path, "not found")
+    if path.is_dir():
+        return _folder_format(path)
+    if path.suffix.lower() == ".xml":
+        return "voc"
+    if path.suffix.lower() != ".json":
+        raise FormatError(path, "is not an annotation file bloodview reads (expected .json or .xml, or a folder)")
+    return json_format(read_json(path), path)
+
+
+def json_format(data: Any, path: Path) -> str:
+    if isinstance(data, list):
+        return "coco-results"
+    if not isinstance(data, dict):
+        raise FormatError(path, "is JSON but not an annotation file (expected an object or a list)")
+    if isinstance(data.get("_via_img_metadata"), dict):
+        return "via"
+    if "schema_version" in data and "classes" in data and "images" in data:
+        return "project"
+    if isinstance(data.get("shapes"), list) and "imagePath" in data:
+        return "labelme"
+    if isinstance(data.get("images"), list):
+        return "makesense-coco" if _looks_like_makesense(data) else "coco"
+    if data and all(isinstance(v, dict) and "regions" in v for v in data.values()):
+        return "via"
+    raise FormatError(path, "is JSON but not COCO, MakeSense, VIA or LabelMe (no 'images', 'regions' or 'shapes')")
+
+
+def _looks_like_makesense(data: dict[str, Any]) -> bool:
+    info = data.get("info")
+    annotations = data.get("annotations") or []
+    categories = data.get("categories") or []
+    return (
+        isinstance(info, dict) and set(info) == {"description"}
+        and "licenses" not in data
+        and all(isinstance(c, dict) and "supercategory" not in c for c in categories)
+        and (not annotations or (isinstance(annotations[0], dict) and annotations[0].get("id") == 0))
+    )
+
+
+def _folder_format(folder: Path) -> str:
+    from bloodview.io.class_folders import class_subfolders
+    from bloodview.io.labelme import is_labelme
+    from bloodview.io.mask_png import is_mask_folder
+    from bloodview.io.yolo import NAME_FILES
+
+    try:
+        names = {p.name for p in folder.iterdir()}
+    except PermissionError as exc:
+        raise FormatError(folder, "folder cannot be read (permission denied)") from exc
+    if "project.json" in names:
+        return "project"
+    if (folder / "Annotations").is_dir() or any(n.lower().endswith(".xml") for n in names):
+        return "voc"
+    has_names = any(n in names for n in NAME_FILES) or any((folder.parent / n).is_file() for n in NAME_FILES)
+    if (folder / "labels").is_dir() or (has_names and any(n.endswith(".txt") and n not in NAME_FILES for n in names)):
+        return "yolo"
+    for json_file in sorted(folder.rglob("*.json"))[:20]:
+        try:
+            if is_labelme(read_json(json_file)):
+                return "labelme"
+        except FormatError:
+            continue
+    if is_mask_folder(folder):
+        return "mask-png"
+    if class_subfolders(folder):
+        return "class-folders"
+    raise FormatError(folder, "is not a recognised annotation folder (looked for project.json, VOC .xml files, "
+                      "YOLO labels, LabelMe .json files, image + mask PNG pairs, class sub-folders of images)")
+
+
+def load_annotations(
+    path: str | Path,
+    images: str | Path | None = None,
+    fmt: str | None = None,
+    classes: ClassCatalogue | None = None,
+    add_unknown_classes: bool | None = None,
+) -> Dataset:
+    """Read ``path`` in format ``fmt`` (detected when ``None``) into a Dataset.
+
+    ``images`` is the images folder for formats whose files name images
+    (COCO, VIA, LabelMe, VOC, YOLO); ``add_unknown_classes=None`` keeps each
+    format's default (add for VOC/YOLO box data, refuse elsewhere).
+    """
+    path = Path(path)
+    name = canonical_format(fmt) if fmt else detect_format(path)
+    if name == "coco-results":
+        raise FormatError(path, "is a COCO results file (detections only): it needs the ground truth that "
+                          "numbers its images, so open it with the ground truth (bloodview evaluate)")
+    options: dict[str, Any] = {"classes": classes}
+    if add_unknown_classes is not None:
+        options["add_unknown_classes"] = add_unknown_classes
+    log.debug("reading %s as %s", path, name)
+    return _loader(name)(path, images, options)
+
+
+def _loader(name: str) -> Callable[[Path, Any, dict[str, Any]], Dataset]:
+    from bloodview.io import class_folders, coco, labelme, makesense_coco, mask_png, project, via, voc, yolo
+
+    def project_loader(path: Path, images: Any, options: dict[str, Any]) -> Dataset:
+        return project.load_project(path).dataset
+
+    table: dict[str, Callable[[Path, Any, dict[str, Any]], Dataset]] = {
+        "coco": lambda p, i, o: coco.load_coco(p, i, **o),
+        "makesense-coco": lambda p, i, o: makesense_coco.load_makesense_coco(p, i, **o),
+        "via": lambda p, i, o: via.load_via(p, i, **o),
+        "labelme": lambda p, i, o: labelme.load_labelme(p, i, **o),
+        "voc": lambda p, i, o: voc.load_voc(p, i, **o),
+        "yolo": lambda p, i, o: yolo.load_yolo(p, i, **o),
+        "class-folders": lambda p, i, o: class_folders.load_class_folders(p, **o),
+        "mask-png": lambda p, i, o: mask_png.load_mask_pngs(p, **o),
+        "project": project_loader,
+    }
+    return table[name]
+
+
+def save_annotations(dataset: Dataset, path: str | Path, fmt: str) -> Path:
+    """Write ``dataset`` to ``path`` in ``fmt``; return the file or folder written.
+
+    File formats (coco, via, makesense-coco) given an existing folder write
+    ``<folder>/<format>.json``; folder formats create the folder.
+    """
+    from bloodview.io import coco, labelme, makesense_coco, mask_png, project, via, voc, yolo
+
+    name = canonical_format(fmt)
+    if name not in SAVE_FORMATS:
+        raise FormatError(None, f"cannot write {name!r}; formats bloodview writes: {', '.join(SAVE_FORMATS)}")
+    path = Path(path)
+    if name in FILE_FORMATS:
+        if path.is_dir():
+            path = path / f"{name}.json"
+        if not path.parent.is_dir():
+            raise FormatError(path, "cannot be written: its folder does not exist")
+        {"coco": coco.save_coco, "via": via.save_via, "makesense-coco": makesense_coco.save_makesense_coco}[name](
+            dataset, path)
+        return path
+    if path.exists() and not path.is_dir():
+        raise FormatError(path, f"is a file; {name} annotations are written into a folder")
+    writers: dict[str, Callable[[Dataset, Path], Any]] = {
+        "labelme": labelme.save_labelme,
+        "voc": voc.save_voc,
+        "yolo": yolo.save_yolo,
+        "mask-png": mask_png.save_mask_pngs,
+        "project": project.save_project,
+    }
+    path.mkdir(parents=True, exist_ok=True)
+    writers[name](dataset, path)
+    return path

@@ -1,0 +1,182 @@
+"""LabelMe JSON: one file per image.
+
+What we read: ``shapes`` of type ``polygon``, ``rectangle`` (two corners; a
+box-only cell) and ``circle`` (centre + a point on the rim; a 32-gon); shapes
+sharing a ``group_id`` and label become one multi-part cell; other shape types
+(points, lines, masks) are skipped with a warning. ``imagePath`` is relative to
+the JSON file and must stay inside the data folder (the folder loaded, or
+``images_root``); ``imageWidth``/``imageHeight`` are checked against the image
+file when it is there. Embedded ``imageData`` is ignored.
+
+What we write: for each image with cells, ``<image path>.json`` under the output
+folder (mirroring sub-folders), LabelMe 5 keys (``version``, ``flags``,
+``shapes``, ``imagePath``, ``imageData: null``, ``imageHeight``, ``imageWidth``),
+polygons as ``[[x, y], ...]``, and per shape a ``"bloodview"`` provenance record
+(LabelMe keeps unknown shape keys when it saves).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bloodview.core.annotation import Dataset, ImageAnnotation
+from bloodview.core.classes import ClassCatalogue
+from bloodview.core.geometry import rectangle
+from bloodview.errors import FormatError
+from bloodview.io.atomic import atomic_write_json, json_number
+from bloodview.io.images import check_image_size
+from bloodview.io.jsonio import read_json, require
+from bloodview.io.labels import ClassResolver
+from bloodview.io.outlines import fit_to_image, polygon_from_points
+from bloodview.io.paths import member_path, output_relative
+from bloodview.io.provenance import instance_record, make_instance
+
+log = logging.getLogger(__name__)
+
+LABELME_VERSION = "5.5.0"
+CIRCLE_VERTICES = 32
+
+
+def is_labelme(data: Any) -> bool:
+    return isinstance(data, dict) and isinstance(data.get("shapes"), list) and "imagePath" in data
+
+
+def load_labelme(
+    path: str | Path,
+    images_root: str | Path | None = None,
+    classes: ClassCatalogue | None = None,
+    add_unknown_classes: bool = False,
+    check_images: bool = True,
+) -> Dataset:
+    """Read one LabelMe file or every LabelMe ``*.json`` under a folder."""
+    path = Path(path)
+    if path.is_dir():
+        files = sorted(path.rglob("*.json"))
+        root = Path(images_root) if images_root is not None else path
+    else:
+        files = [path]
+        root = Path(images_root) if images_root is not None else path.parent
+    classes = classes if classes is not None else ClassCatalogue.pbc()
+    images = []
+    for file in files:
+        data = read_json(file, "LabelMe file")
+        if not is_labelme(data):
+            if len(files) == 1:
+                raise FormatError(file, "is not a LabelMe file (no 'shapes' and 'imagePath')")
+            log.warning("%s: not a LabelMe file; skipped", file)
+            continue
+        resolver = ClassResolver(classes, add_unknown_classes, file)
+        images.append(_read_file(file, data, root, resolver, check_images))
+    return Dataset(images, classes, root)
+
+
+def _read_file(file: Path, data: dict[str, Any], root: Path, resolver: ClassResolver, check: bool) -> ImageAnnotation:
+    try:
+        base = file.parent.resolve().relative_to(root.resolve())
+    except ValueError:
+        base = Path()  # the JSON lives outside the images folder: imagePath is taken from there
+    image_path = data.get("imagePath")
+    require(isinstance(image_path, str) and image_path.strip(), file, "has no 'imagePath'")
+    relative = member_path((base / image_path.replace("\\", "/")).as_posix(), file)
+    width, height = data.get("imageWidth"), data.get("imageHeight")
+    require(isinstance(width, int) and isinstance(height, int) and width > 0 and height > 0, file,
+            f"needs positive integer 'imageWidth' and 'imageHeight', got {width!r} x {height!r}")
+    if check:
+        check_image_size(root / relative, width, height, file)
+    image = ImageAnnotation(relative, width, height)
+    groups: dict[tuple[str, Any], Any] = {}
+    for index, shape in enumerate(data["shapes"]):
+        where = f"shape {index}"
+        require(isinstance(shape, dict), file, f"{where} is not an object")
+        polygon, box_only = _shape_polygon(shape, file, where)
+        if polygon is None:
+            continue
+        class_name = resolver(shape.get("label"))
+        polygons = fit_to_image([polygon], width, height, file, where)
+        key = (class_name, shape.get("group_id"))
+        if key[1] is not None and key in groups:
+            groups[key].polygons.extend(polygons)
+            continue
+        instance = make_instance(polygons, class_name, shape.get("bloodview"), file, box_only=box_only)
+        image.instances.append(instance)
+        groups[key] = instance
+    return image
+
+
+def _shape_polygon(shape: dict[str, Any], file: Path, where: str) -> tuple[np.ndarray | None, bool]:
+    kind = shape.get("shape_type") or "polygon"
+    points = shape.get("points")
+    if kind == "polygon":
+        return polygon_from_points(points, file, where), False
+    if kind in ("rectangle", "circle"):
+        require(isinstance(points, list) and len(points) == 2, file, f"{where}: a {kind} needs 2 points")
+        (xa, ya), (xb, yb) = (polygon_from_xy_pair(p, file, where) for p in points)
+        if kind == "rectangle":
+            require(xa != xb and ya != yb, file, f"{where}: rectangle has no area")
+            return rectangle(min(xa, xb), min(ya, yb), max(xa, xb), max(ya, yb)), True
+        radius = math.hypot(xb - xa, yb - ya)
+        require(radius > 0, file, f"{where}: circle has no area")
+        t = np.linspace(0, 2 * math.pi, CIRCLE_VERTICES, endpoint=False)
+        return np.stack([xa + radius * np.cos(t), ya + radius * np.sin(t)], axis=1), False
+    log.warning("%s: %s: %s shapes are not cell outlines; skipped", file, where, kind)
+    return None, False
+
+
+def polygon_from_xy_pair(point: Any, file: Path, where: str) -> tuple[float, float]:
+    ok = isinstance(point, list) and len(point) == 2 and all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) for v in point)
+    require(ok, file, f"{where}: a point must be [x, y], got {point!r}")
+    return float(point[0]), float(point[1])
+
+
+def labelme_dict(image: ImageAnnotation, image_path: str) -> dict[str, Any]:
+    """One image as a LabelMe file whose ``imagePath`` is ``image_path``."""
+    shapes = []
+    for group, instance in enumerate(image.instances, start=1):
+        if instance.extra.get("iscrowd"):
+            continue
+        several = len(instance.polygons) > 1
+        for polygon in instance.polygons:
+            shapes.append({
+                "label": instance.class_name,
+                "points": [[json_number(x), json_number(y)] for x, y in polygon],
+                "group_id": group if several else None,
+                "description": "",
+                "shape_type": "polygon",
+                "flags": {},
+                "mask": None,
+                "bloodview": instance_record(instance),
+            })
+    return {
+        "version": LABELME_VERSION,
+        "flags": {},
+        "shapes": shapes,
+        "imagePath": image_path,
+        "imageData": None,
+        "imageHeight": image.height,
+        "imageWidth": image.width,
+    }
+
+
+def save_labelme(dataset: Dataset, folder: str | Path) -> list[Path]:
+    """Write one LabelMe JSON per image with cells under ``folder``; return the files."""
+    folder = Path(folder)
+    written = []
+    for image in dataset.images:
+        if not image.instances:
+            continue
+        target = folder / output_relative(image.image_path).with_suffix(".json")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        source = dataset.resolve_image(image)
+        if source.is_absolute() or dataset.root is not None:
+            image_path = Path(os.path.relpath(source.absolute(), target.parent.absolute())).as_posix()
+        else:
+            image_path = image.image_path.name
+        written.append(atomic_write_json(target, labelme_dict(image, image_path)))
+    return written

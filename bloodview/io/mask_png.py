@@ -1,0 +1,203 @@
+"""Label-image PNG masks (e.g. the Zheng WBC set) to cell outlines and back.
+
+A mask PNG has the image's size; 0 is background and any other value is cell
+(Zheng: 128 cytoplasm, 255 nucleus; the whole cell is ``mask > 0``). Each
+8-connected foreground component becomes one :class:`Instance` whose outline is
+traced with :func:`bloodview.core.geometry.mask_to_polygons` (holes are not
+kept). With ``by_value=True`` each distinct non-zero value is one instance
+instead (instance-label images).
+
+Pairs are found by name: ``NNN.bmp`` + ``NNN.png`` in one folder, or
+``name.ext`` + ``name_mask.png``, or ``masks_dir/<stem>.png``. The class comes
+from a labels CSV (``image,class`` rows; the image as file name, stem or number;
+the class as a name or a number 1..K into ``label_names``); the Zheng file
+``Class Labels of Dataset 1.csv`` (1..5 = neutrophil, lymphocyte, monocyte,
+eosinophil, basophil) is found beside or above the folder. Without a CSV every
+cell gets ``default_class``. Writing gives 0/255 PNGs (or instance numbers).
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from bloodview.core.annotation import Dataset, ImageAnnotation
+from bloodview.core.classes import ClassCatalogue
+from bloodview.core.geometry import mask_to_polygons, translate
+from bloodview.core.instance import Instance
+from bloodview.errors import FormatError, ImageError
+from bloodview.io.atomic import atomic_write_bytes
+from bloodview.io.images import IMAGE_SUFFIXES, list_images, read_image_size
+from bloodview.io.labels import ClassResolver
+from bloodview.io.paths import output_relative
+
+log = logging.getLogger(__name__)
+
+ZHENG_CLASSES: tuple[str, ...] = ("neutrophil", "lymphocyte", "monocyte", "eosinophil", "basophil")
+MASK_SUFFIXES = ("_mask", "-mask")
+
+
+def find_mask_pairs(folder: Path, masks_dir: Path | None = None) -> list[tuple[Path, Path]]:
+    """``(image, mask)`` pairs under ``folder`` (see module doc), sorted by image."""
+    files = list_images(folder, recursive=False)
+    by_stem: dict[str, list[Path]] = {}
+    for file in files:
+        by_stem.setdefault(file.stem, []).append(file)
+    pairs = []
+    for file in files:
+        if masks_dir is not None:
+            mask = masks_dir / f"{file.stem}.png"
+            if mask.is_file():
+                pairs.append((file, mask))
+            continue
+        if file.suffix.lower() != ".png":
+            mask = next((f for f in by_stem[file.stem] if f.suffix.lower() == ".png"), None)
+        else:
+            mask = next((folder / f"{file.stem}{s}.png" for s in MASK_SUFFIXES
+                         if (folder / f"{file.stem}{s}.png").is_file()), None)
+        if mask is not None:
+            pairs.append((file, mask))
+    return pairs
+
+
+def find_labels_csv(folder: Path) -> Path | None:
+    """A ``*.csv`` beside or above ``folder`` whose name mentions the folder (Zheng layout)."""
+    for place in (folder, folder.parent):
+        for csv_file in sorted(place.glob("*.csv")):
+            if folder.name.lower() in csv_file.stem.lower():
+                return csv_file
+    return None
+
+
+def read_labels_csv(path: Path, label_names: tuple[str, ...] | list[str] | None = None) -> dict[str, str]:
+    """``image key -> class name`` where the key is a file stem or ``str(int)`` number."""
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        rows = [r for r in csv.reader(handle) if r and any(c.strip() for c in r)]
+    if not rows:
+        raise FormatError(path, "is empty")
+    header, body = rows[0], rows[1:]
+    if label_names is None and [h.strip().lower() for h in header[:2]] == ["image id", "class label"]:
+        label_names = ZHENG_CLASSES
+    labels: dict[str, str] = {}
+    for number, row in enumerate(body, start=2):
+        if len(row) < 2:
+            raise FormatError(path, f"line {number}: expected 'image,class', got {row}")
+        key, value = _image_key(row[0].strip()), row[1].strip()
+        if value.isdigit():
+            if not label_names or not 1 <= int(value) <= len(label_names):
+                raise FormatError(path, f"line {number}: class number {value} has no name (give label names)")
+            value = label_names[int(value) - 1]
+        labels[key] = value
+    return labels
+
+
+def _image_key(text: str) -> str:
+    stem = Path(text).stem
+    return str(int(stem)) if stem.isdigit() else stem
+
+
+def load_mask_pngs(
+    folder: str | Path,
+    labels_csv: str | Path | None = None,
+    label_names: list[str] | None = None,
+    classes: ClassCatalogue | None = None,
+    add_unknown_classes: bool = False,
+    default_class: str = "cell",
+    masks_dir: str | Path | None = None,
+    by_value: bool = False,
+    min_area: int = 16,
+) -> Dataset:
+    """Read image + mask PNG pairs as outlined cells (see module doc)."""
+    folder = Path(folder)
+    pairs = find_mask_pairs(folder, Path(masks_dir) if masks_dir else None)
+    if not pairs:
+        raise FormatError(folder, "has no image + mask PNG pairs (NNN.bmp + NNN.png, or name_mask.png)")
+    csv_path = Path(labels_csv) if labels_csv else find_labels_csv(folder)
+    labels = read_labels_csv(csv_path, label_names) if csv_path else {}
+    classes = classes if classes is not None else ClassCatalogue.pbc()
+    resolver = ClassResolver(classes, add_unknown_classes, csv_path or folder)
+    images = []
+    for image_file, mask_file in pairs:
+        width, height = read_image_size(image_file)
+        label_image = read_label_image(mask_file)
+        if label_image.shape != (height, width):
+            raise FormatError(mask_file, f"mask is {label_image.shape[1]}x{label_image.shape[0]} "
+                              f"but its image {image_file.name} is {width}x{height}")
+        label = labels.get(_image_key(image_file.name))
+        if label is not None:
+            class_name = resolver(label)
+        else:
+            class_name = default_class if default_class in classes else classes.add(default_class).name
+        instances = mask_instances(label_image, class_name, by_value, min_area)
+        images.append(ImageAnnotation(image_file.relative_to(folder), width, height, instances,
+                                      image_label=class_name if label is not None else None))
+    return Dataset(images, classes, folder)
+
+
+def read_label_image(path: Path) -> np.ndarray:
+    """A mask file as a 2-D integer array (colour masks: any non-zero channel is cell)."""
+    try:
+        with Image.open(path) as image:
+            array = np.asarray(image)
+    except OSError as exc:
+        raise ImageError(path, f"mask cannot be read ({exc})") from exc
+    if array.ndim == 3:
+        array = array[..., :3].max(axis=2)
+    return array.astype(np.int64)
+
+
+def mask_instances(label_image: np.ndarray, class_name: str, by_value: bool = False, min_area: int = 16) -> list[Instance]:
+    """One instance per connected component (or per value), largest first."""
+    if by_value:
+        parts = [label_image == v for v in np.unique(label_image) if v != 0]
+    else:
+        count, components = cv2.connectedComponents((label_image > 0).astype(np.uint8), connectivity=8)
+        parts = [components == k for k in range(1, count)]
+    instances = []
+    for part in parts:
+        if part.sum() < min_area:
+            continue
+        rows, cols = np.nonzero(part)
+        y0, x0 = rows.min(), cols.min()
+        crop = part[y0:rows.max() + 1, x0:cols.max() + 1]
+        polygons = [translate(p, x0, y0) for p in mask_to_polygons(crop)]
+        if polygons:
+            instances.append(Instance(polygons, class_name))
+    instances.sort(key=lambda i: -i.area)
+    return instances
+
+
+def label_image_of(image: ImageAnnotation, by_instance: bool = False) -> np.ndarray:
+    """0 background, 255 cell (or 1..N per instance, 16-bit above 255 instances)."""
+    dtype = np.uint16 if by_instance and len(image.instances) > 255 else np.uint8
+    out = np.zeros((image.height, image.width), dtype=dtype)
+    for number, instance in enumerate(image.instances, start=1):
+        out[instance.to_mask(image.height, image.width)] = number if by_instance else 255
+    return out
+
+
+def save_mask_pngs(dataset: Dataset, folder: str | Path, by_instance: bool = False) -> list[Path]:
+    """Write one mask PNG per image (``<image path>.png``; ``_mask.png`` if that is the image)."""
+    folder = Path(folder)
+    written = []
+    for image in dataset.images:
+        target = folder / output_relative(image.image_path).with_suffix(".png")
+        if target.resolve() == dataset.resolve_image(image).resolve() or image.image_path.suffix.lower() == ".png":
+            target = target.with_name(f"{target.stem}{MASK_SUFFIXES[0]}.png")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        ok, encoded = cv2.imencode(".png", label_image_of(image, by_instance))
+        if not ok:
+            raise ImageError(target, "mask could not be encoded as PNG")
+        written.append(atomic_write_bytes(target, encoded.tobytes()))
+    return written
+
+
+def is_mask_folder(folder: Path) -> bool:
+    """Whether ``folder`` looks like image + mask pairs (cheap check for detection)."""
+    files = [p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES] if folder.is_dir() else []
+    return bool(files) and bool(find_mask_pairs(folder))

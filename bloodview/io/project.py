@@ -1,0 +1,237 @@
+"""The bloodview project folder: what the GUI opens, autosaves and reopens.
+
+Layout (never a copy of the images)::
+
+    my-project/
+      project.json                      schema_version, classes, images, settings
+      annotations/<image stem>-<hash>.json   one file per image: its cells
+
+``project.json``::
+
+    {"schema_version": 1, "bloodview_version": "...", "classes": [...catalogue...],
+     "images": [{"path": "../smears/a.jpg", "annotation": "annotations/a-1f2e3d4c.json"}, ...],
+     "settings": {...}}
+
+Image paths are relative to the project folder, and may climb out with ``..``
+(labs keep images apart from projects); an image on another drive is stored
+absolute. Annotation file names must stay inside ``annotations/``.
+
+Each annotation file holds everything that changes while editing one image::
+
+    {"schema_version": 1, "image": "../smears/a.jpg", "width": W, "height": H,
+     "split": null, "image_label": null, "signed_off": false,
+     "instances": [{"id", "class", "polygons": [[[x, y], ...], ...], "score", "source",
+                    "reviewed", "box_only", "quality", "origin", "corrected", "extra"}]}
+
+One file per image keeps autosave cheap (only the edited image is written) and
+limits what a damaged file can take with it. Every write is atomic and keeps
+``<name>.bak`` (see :mod:`bloodview.io.atomic`). A project written by a newer
+bloodview (higher ``schema_version``) is refused with a :class:`ProjectError`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bloodview import __version__
+from bloodview.core.annotation import Dataset, ImageAnnotation
+from bloodview.core.classes import ClassCatalogue
+from bloodview.errors import FormatError, ProjectError, UnknownClassError
+from bloodview.io.atomic import atomic_write_json, backup_path, json_number
+from bloodview.io.jsonio import read_json
+from bloodview.io.outlines import polygon_from_points
+from bloodview.io.paths import member_path
+from bloodview.io.provenance import instance_record, make_instance
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+PROJECT_FILE = "project.json"
+ANNOTATIONS_DIR = "annotations"
+
+
+@dataclass
+class Project:
+    """A project folder loaded in memory: its dataset (rooted at the folder) and settings."""
+
+    folder: Path
+    dataset: Dataset
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def project_file(self) -> Path:
+        return self.folder / PROJECT_FILE
+
+
+def is_project(path: str | Path) -> bool:
+    path = Path(path)
+    return (path / PROJECT_FILE).is_file() or (path.name == PROJECT_FILE and path.is_file())
+
+
+def annotation_file_name(image_path: Path) -> str:
+    """``annotations/<stem>-<8 hex of the path>.json``: stable, unique per image path."""
+    digest = hashlib.sha1(image_path.as_posix().encode("utf-8")).hexdigest()[:8]
+    return f"{ANNOTATIONS_DIR}/{image_path.stem}-{digest}.json"
+
+
+def project_image_path(dataset: Dataset, image: ImageAnnotation, folder: Path) -> Path:
+    """The image's path relative to the project folder (absolute if on another drive)."""
+    source = dataset.resolve_image(image)
+    if not source.is_absolute():
+        source = source.absolute()
+    try:
+        return Path(os.path.relpath(source, folder.absolute()))
+    except ValueError:
+        return source
+
+
+# --- saving ---------------------------------------------------------------
+def save_project(
+    dataset: Dataset,
+    folder: str | Path,
+    settings: dict[str, Any] | None = None,
+    images: list[ImageAnnotation] | None = None,
+) -> Project:
+    """Write ``dataset`` as a project in ``folder`` (created if needed).
+
+    ``images`` limits which annotation files are written (autosave of the edited
+    image); ``project.json`` is always rewritten. Returns a :class:`Project`
+    wrapping the same ``dataset`` object (its root is left as it was; paths are
+    made relative to ``folder`` only in the files).
+    """
+    folder = Path(folder)
+    try:
+        (folder / ANNOTATIONS_DIR).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ProjectError(f"{folder}: cannot create the project folder ({exc.strerror or exc})") from exc
+    entries = []
+    chosen = None if images is None else {id(i) for i in images}
+    for image in dataset.images:
+        relative = project_image_path(dataset, image, folder)
+        annotation = annotation_file_name(relative)
+        entries.append({"path": relative.as_posix(), "annotation": annotation})
+        if chosen is None or id(image) in chosen:
+            atomic_write_json(folder / annotation, image_record(image, relative))
+    settings = dict(settings or {})
+    atomic_write_json(folder / PROJECT_FILE, {
+        "schema_version": SCHEMA_VERSION,
+        "bloodview_version": __version__,
+        "classes": dataset.classes.to_list(),
+        "images": entries,
+        "settings": settings,
+    })
+    return Project(folder, dataset, settings)
+
+
+def save_image(project: Project, image: ImageAnnotation) -> Path:
+    """Autosave one image's annotation file (atomic, ``.bak`` kept)."""
+    relative = project_image_path(project.dataset, image, project.folder)
+    return atomic_write_json(project.folder / annotation_file_name(relative), image_record(image, relative))
+
+
+def image_record(image: ImageAnnotation, relative: Path) -> dict[str, Any]:
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "image": relative.as_posix(),
+        "width": image.width,
+        "height": image.height,
+        "split": image.split,
+        "image_label": image.image_label,
+        "signed_off": image.signed_off,
+        "instances": [
+            {
+                "class": instance.class_name,
+                "polygons": [[[json_number(x), json_number(y)] for x, y in p] for p in instance.polygons],
+                **instance_record(instance),
+            }
+            for instance in image.instances
+        ],
+    }
+
+
+# --- loading --------------------------------------------------------------
+def load_project(path: str | Path) -> Project:
+    """Open a project folder (or its ``project.json``)."""
+    path = Path(path)
+    folder = path.parent if path.name == PROJECT_FILE and path.is_file() else path
+    project_file = folder / PROJECT_FILE
+    if not project_file.is_file():
+        raise ProjectError(f"{folder}: not a bloodview project (no {PROJECT_FILE})")
+    data = _read(project_file)
+    version = data.get("schema_version")
+    if not isinstance(version, int):
+        raise ProjectError(f"{project_file}: has no integer schema_version")
+    if version > SCHEMA_VERSION:
+        raise ProjectError(
+            f"{project_file}: was written by a newer bloodview (project format {version}, this version "
+            f"reads up to {SCHEMA_VERSION}); update bloodview to open it"
+        )
+    try:
+        classes = ClassCatalogue.from_list(data.get("classes") or [])
+    except (KeyError, ValueError, TypeError) as exc:
+        raise ProjectError(f"{project_file}: the class list is damaged ({exc})") from exc
+    images = [_load_image(folder, entry, project_file, classes) for entry in data.get("images") or []]
+    settings = data.get("settings") or {}
+    return Project(folder, Dataset(images, classes, folder), dict(settings))
+
+
+def _load_image(folder: Path, entry: Any, project_file: Path, classes: ClassCatalogue) -> ImageAnnotation:
+    if not isinstance(entry, dict) or not isinstance(entry.get("path"), str):
+        raise ProjectError(f"{project_file}: an image entry has no 'path': {entry!r}")
+    image_path = Path(entry["path"])
+    try:
+        annotation = member_path(entry.get("annotation") or annotation_file_name(image_path), project_file,
+                                 "annotation")
+    except FormatError as exc:
+        raise ProjectError(str(exc)) from exc
+    file = folder / annotation
+    if not file.is_file():
+        log.info("%s: no annotation file yet for %s", project_file, image_path)
+        return _unannotated(folder, image_path)
+    record = _read(file)
+    try:
+        instances = [_instance(item, file, classes) for item in record.get("instances") or []]
+        return ImageAnnotation(
+            image_path, int(record["width"]), int(record["height"]), instances,
+            image_label=record.get("image_label"), split=record.get("split"),
+            signed_off=bool(record.get("signed_off", False)),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ProjectError(f"{file}: annotation file is damaged ({exc}){_backup_hint(file)}") from exc
+
+
+def _instance(item: dict[str, Any], file: Path, classes: ClassCatalogue):
+    polygons = [polygon_from_points(p, file, f"instance {item.get('id')}") for p in item["polygons"]]
+    if item["class"] not in classes:
+        raise UnknownClassError(str(item["class"]), classes.names, file)
+    return make_instance(polygons, str(item["class"]), item, file)
+
+
+def _unannotated(folder: Path, image_path: Path) -> ImageAnnotation:
+    from bloodview.io.images import read_image_size
+
+    width, height = read_image_size(folder / image_path)
+    return ImageAnnotation(image_path, width, height)
+
+
+def _read(file: Path) -> dict[str, Any]:
+    try:
+        data = read_json(file, "project file")
+    except FormatError as exc:
+        raise ProjectError(f"{exc}{_backup_hint(file)}") from exc
+    if not isinstance(data, dict):
+        raise ProjectError(f"{file}: is not a bloodview project file (expected an object){_backup_hint(file)}")
+    if isinstance(data.get("schema_version"), int) and data["schema_version"] > SCHEMA_VERSION:
+        raise ProjectError(f"{file}: was written by a newer bloodview (format {data['schema_version']}); "
+                           "update bloodview to open it")
+    return data
+
+
+def _backup_hint(file: Path) -> str:
+    bak = backup_path(file)
+    return f"; the previous version is in {bak.name}" if bak.is_file() else ""

@@ -1,0 +1,164 @@
+"""YOLO text labels: boxes (``class cx cy w h``) or polygons (``class x1 y1 x2 y2 ...``).
+
+Coordinates are fractions of the image width/height. Class numbers index the
+names in ``classes.txt`` (one per line) or ``data.yaml`` (``names:`` as a list,
+a block list or a ``0: name`` mapping), looked for beside the labels and one
+folder up. Labels sit in ``labels/`` beside ``images/`` or next to the images.
+
+What we read: every ``*.txt`` label file whose image (same stem) is found;
+boxes become box-only rectangles, polygons become outlines; images without a
+label file are included with no cells. Image sizes come from the image files.
+What we write: ``labels/<stem>.txt`` boxes (or polygons with
+``polygons=True``) and ``classes.txt`` in catalogue order.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+import numpy as np
+
+from bloodview.core.annotation import Dataset, ImageAnnotation
+from bloodview.core.classes import ClassCatalogue
+from bloodview.core.geometry import rectangle
+from bloodview.core.instance import Instance
+from bloodview.errors import FormatError
+from bloodview.io.atomic import atomic_write_text
+from bloodview.io.images import list_images, read_image_size
+from bloodview.io.labels import ClassResolver
+from bloodview.io.outlines import fit_to_image, polygon_from_points
+from bloodview.io.paths import output_relative
+
+log = logging.getLogger(__name__)
+
+NAME_FILES = ("classes.txt", "obj.names", "data.yaml", "dataset.yaml")
+
+
+def yolo_folders(path: Path, images_root: Path | None) -> tuple[Path, Path]:
+    """``(labels folder, images folder)`` for a YOLO data set or labels folder."""
+    labels = path / "labels" if (path / "labels").is_dir() else path
+    if images_root is not None:
+        return labels, images_root
+    sibling = labels.parent / "images"
+    return labels, sibling if labels.name == "labels" and sibling.is_dir() else labels
+
+
+def find_class_names(labels: Path) -> list[str] | None:
+    for folder in (labels, labels.parent):
+        for name in NAME_FILES:
+            if (folder / name).is_file():
+                return read_class_names(folder / name)
+    return None
+
+
+def read_class_names(path: Path) -> list[str]:
+    """Class names from ``classes.txt``/``obj.names`` or the ``names`` of a data.yaml."""
+    text = path.read_text(encoding="utf-8")
+    if path.suffix not in (".yaml", ".yml"):
+        return [line.strip() for line in text.splitlines() if line.strip()]
+    lines = text.splitlines()
+    for index, line in enumerate(lines):
+        match = re.match(r"^names\s*:\s*(.*)$", line)
+        if not match:
+            continue
+        inline = match.group(1).strip()
+        if inline.startswith("["):
+            return [_unquote(v) for v in inline.strip("[]").split(",") if v.strip()]
+        names: dict[int, str] = {}
+        for item in lines[index + 1:]:
+            if item.strip() and not item.startswith((" ", "\t", "-")):
+                break
+            listed = re.match(r"^\s*-\s*(.+)$", item)
+            keyed = re.match(r"^\s*(\d+)\s*:\s*(.+)$", item)
+            if listed:
+                names[len(names)] = _unquote(listed.group(1))
+            elif keyed:
+                names[int(keyed.group(1))] = _unquote(keyed.group(2))
+        return [names[k] for k in sorted(names)]
+    raise FormatError(path, "has no 'names:' list of class names")
+
+
+def _unquote(text: str) -> str:
+    return text.split("#")[0].strip().strip("'\"")
+
+
+def load_yolo(
+    path: str | Path,
+    images_root: str | Path | None = None,
+    classes: ClassCatalogue | None = None,
+    add_unknown_classes: bool = True,
+    class_names: list[str] | None = None,
+) -> Dataset:
+    """Read a YOLO data set (see module doc) into a Dataset rooted at the images folder."""
+    labels, root = yolo_folders(Path(path), Path(images_root) if images_root else None)
+    names = class_names or find_class_names(labels)
+    if names is None:
+        raise FormatError(labels, "has YOLO labels but no classes.txt or data.yaml naming the classes")
+    classes = classes if classes is not None else ClassCatalogue.pbc()
+    resolver = ClassResolver(classes, add_unknown_classes, labels)
+    resolved = [resolver(n) for n in names]
+    images = []
+    for image_file in list_images(root):
+        relative = image_file.relative_to(root)
+        width, height = read_image_size(image_file)
+        image = ImageAnnotation(relative, width, height)
+        label_file = labels / relative.with_suffix(".txt")
+        if label_file.is_file():
+            image.instances = _read_labels(label_file, resolved, width, height)
+        images.append(image)
+    return Dataset(images, classes, root)
+
+
+def _read_labels(label_file: Path, names: list[str], width: int, height: int) -> list[Instance]:
+    instances = []
+    for number, line in enumerate(label_file.read_text(encoding="utf-8").splitlines(), start=1):
+        fields = line.split()
+        if not fields:
+            continue
+        where = f"line {number}"
+        try:
+            index, values = int(fields[0]), [float(v) for v in fields[1:]]
+        except ValueError as exc:
+            raise FormatError(label_file, f"{where}: expected a class number and fractions, got {line.strip()!r}") from exc
+        if not 0 <= index < len(names):
+            raise FormatError(label_file, f"{where}: class number {index} is not in the {len(names)} class names")
+        if len(values) == 4:
+            cx, cy, w, h = values
+            if w <= 0 or h <= 0:
+                log.warning("%s: %s: empty box skipped", label_file, where)
+                continue
+            box = rectangle((cx - w / 2) * width, (cy - h / 2) * height, (cx + w / 2) * width, (cy + h / 2) * height)
+            polygons, box_only = [box], True
+        elif len(values) >= 6 and len(values) % 2 == 0:
+            points = np.asarray(values).reshape(-1, 2) * [width, height]
+            polygons, box_only = [polygon_from_points(points, label_file, where)], False
+        else:
+            raise FormatError(label_file, f"{where}: expected 4 box values or an even number (>= 6) of polygon values")
+        polygons = fit_to_image(polygons, width, height, label_file, where)
+        instances.append(Instance(polygons, names[index], box_only=box_only))
+    return instances
+
+
+def save_yolo(dataset: Dataset, folder: str | Path, polygons: bool = False) -> list[Path]:
+    """Write ``labels/<image path>.txt`` and ``classes.txt`` under ``folder``."""
+    folder = Path(folder)
+    (folder / "labels").mkdir(parents=True, exist_ok=True)
+    written = [atomic_write_text(folder / "classes.txt", "\n".join(dataset.classes.names) + "\n")]
+    for image in dataset.images:
+        target = folder / "labels" / output_relative(image.image_path).with_suffix(".txt")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        lines = [_line(dataset, image, instance, polygons) for instance in image.instances]
+        written.append(atomic_write_text(target, "".join(line + "\n" for line in lines)))
+    return written
+
+
+def _line(dataset: Dataset, image: ImageAnnotation, instance: Instance, polygons: bool) -> str:
+    index = dataset.classes.index(instance.class_name)
+    if polygons and not instance.box_only:
+        points = instance.polygons[0] / [image.width, image.height]
+        return f"{index} " + " ".join(f"{v:.6f}" for v in points.reshape(-1))
+    x1, y1, x2, y2 = instance.bbox
+    values = ((x1 + x2) / 2 / image.width, (y1 + y2) / 2 / image.height, (x2 - x1) / image.width, (y2 - y1) / image.height)
+    return f"{index} " + " ".join(f"{v:.6f}" for v in values)
