@@ -79,7 +79,7 @@ class MainWindow(QMainWindow):
         self._connect()
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setSingleShot(True)
-        self._refresh_timer.setInterval(30)
+        self._refresh_timer.setInterval(0)  # coalesce a burst of changes into one refresh
         self._refresh_timer.timeout.connect(self.refresh_panels)
         self._install_classes()
         self.resize(1400, 900)
@@ -326,10 +326,8 @@ class MainWindow(QMainWindow):
         image = session.current_image
         position = f" [{session.current_index + 1}/{len(session.dataset.images)} {image.image_path.name}]" \
             if image is not None else ""
-        self.setWindowTitle(f"bloodview{name}{position}")
+        self.setWindowTitle(f"bloodview{name}{position}[*]")
         self.setWindowModified(session.is_dirty())
-        if session.is_dirty():
-            self.setWindowTitle(self.windowTitle() + " *")
 
     def show_status(self, text: str) -> None:
         self.status_label.setText(text)

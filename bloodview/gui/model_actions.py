@@ -41,6 +41,7 @@ class ModelActions:
         self.runner.finished.connect(self._finished)
         self.retrain_dialog = None
         self.evaluate_dialog = None
+        self.cli_command: list[str] | None = None  # tests put a fake `bloodview` here
         self._summary = [0, 0, 0]  # added, kept, images
         self.refresh_models()
 
@@ -146,6 +147,7 @@ class ModelActions:
     # --- retrain and evaluate ----------------------------------------------------------------------
     def retrain(self) -> None:
         from bloodview.gui.dialogs.retrain_dialog import RetrainDialog
+        from bloodview.gui.workers.train_process import TrainProcess
         from bloodview.model.store import user_store_dir
 
         if self.retrain_dialog is not None and self.retrain_dialog.process.is_running():
@@ -158,7 +160,8 @@ class ModelActions:
         dialog = RetrainDialog(
             session.dataset, user_store_dir(), current_model=self.model_dir(),
             current_backbone=info.backbone if info else None, work_dir=work,
-            broken=tuple(session.broken), parent=self.window)
+            broken=tuple(session.broken), process=TrainProcess(command=self.cli_command),
+            parent=self.window)
         dialog.modelTrained.connect(self._model_trained)
         self.retrain_dialog = dialog
         dialog.show()
@@ -189,7 +192,8 @@ class ModelActions:
             self.window.prompts.error(self.window, "No model", "Choose a model to evaluate first.")
             return
         dialog = EvaluateDialog(self.window.session.dataset, self.model_dir(),
-                                broken=tuple(self.window.session.broken), parent=self.window)
+                                broken=tuple(self.window.session.broken), command=self.cli_command,
+                                parent=self.window)
         self.evaluate_dialog = dialog
         dialog.show()
 

@@ -242,7 +242,7 @@ class Session(QObject):
         from bloodview.io.coco import load_coco
 
         data_path, meta_path = recovery_files(self.recovery_dir, self.sources)
-        recovered = load_coco(data_path, images_root=self.dataset.root)
+        recovered = load_coco(data_path, images_root=self.dataset.root, check_images=False)
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         signed = set(meta.get("signed_off", []))
         restored = 0
@@ -276,7 +276,9 @@ def write_recovery(recovery_dir: Path, sources: list[Path], dataset: Dataset, ki
 
     recovery_dir.mkdir(parents=True, exist_ok=True)
     data_path, meta_path = recovery_files(recovery_dir, sources)
-    save_coco(dataset, data_path)
+    # unreadable images have no size (0 x 0), which COCO cannot hold; they have no cells either
+    sized = [i for i in dataset.images if i.width > 0 and i.height > 0]
+    save_coco(Dataset(sized, dataset.classes, dataset.root), data_path)
     meta = {
         "sources": [str(s) for s in sources],
         "kind": kind,

@@ -1,0 +1,121 @@
+"""The main window with a real widget tree on real BCCD smears (offscreen)."""
+
+from __future__ import annotations
+
+import pytest
+from PyQt6.QtCore import Qt
+from PyQt6.QtTest import QTest
+
+from bloodview.core.instance import Source
+
+pytestmark = pytest.mark.gui
+
+
+def press(window, key, modifier=Qt.KeyboardModifier.NoModifier):
+    """A key on the canvas, then one turn of the event loop (panels refresh after changes)."""
+    QTest.keyClick(window.canvas, key, modifier)
+    QTest.qWait(5)
+
+
+def test_folder_opens_with_corrupt_image_marked_and_the_rest_usable(window, qtbot):
+    names = [i.image_path.name for i in window.session.dataset.images]
+    assert names[0] == "BloodImage_00000.jpg" and "broken.jpg" in names
+    broken = names.index("broken.jpg")
+    assert window.image_list.is_marked_broken(broken)
+    assert not window.image_list.is_marked_broken(0)
+    assert window.qimage is not None and window.qimage.width() == 640
+    window.session.set_current(broken)
+    assert "Cannot show broken.jpg" in window.status_label.text()
+    window.session.set_current(1)
+    assert window.qimage is not None and window.canvas.annotation is window.session.dataset.images[1]
+
+
+def test_detect_fills_panels_and_unidentified_cells_are_not_counted(window, detect_current):
+    detect_current(window)
+    image = window.session.current_image
+    assert len(image.instances) == 3
+    assert window.instances.rowCount() == 3
+    # lymphocyte at 0.60 is below the 0.75 threshold: unidentified, not in the count
+    assert window.differential.value("neutrophil") == "1"
+    assert window.differential.value("lymphocyte") == "0"
+    assert "1 unidentified" in window.differential.totals.text()
+    assert window.image_list.item_text(0).endswith("0/3")
+    assert len(window.queue.entries()) == 3 and window.queue.entries()[0].certainty == pytest.approx(0.6)
+    assert not window.queue.sign_off.isEnabled()
+
+
+def test_class_key_space_and_tab_review_a_whole_image(window, detect_current):
+    detect_current(window)
+    image = window.session.current_image
+    window.canvas.setFocus()
+    press(window, Qt.Key.Key_Tab)
+    first = window.canvas.selected_ids()
+    assert len(first) == 1
+    press(window, Qt.Key.Key_2)  # eosinophil
+    changed = image.find(first[0])
+    assert changed.class_name == "eosinophil" and changed.corrected
+    press(window, Qt.Key.Key_Space)  # confirm, go to the next unchecked
+    assert image.find(first[0]).reviewed
+    assert window.canvas.selected_ids() != first
+    press(window, Qt.Key.Key_Space)
+    press(window, Qt.Key.Key_Space)
+    assert all(i.reviewed for i in image.instances)
+    assert window.queue.sign_off.isEnabled()
+    press(window, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert image.signed_off
+    assert window.differential.value("eosinophil") == "1"
+
+
+def test_undo_and_redo_a_class_change(window, detect_current):
+    detect_current(window)
+    image = window.session.current_image
+    target = image.instances[0].id
+    window.select_cells([target], center=False)
+    press(window, Qt.Key.Key_5)
+    assert image.find(target).class_name == "lymphocyte"
+    press(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert image.find(target).class_name == "neutrophil"
+    press(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert image.find(target).class_name == "lymphocyte"
+    assert window.undo_view.stack() is window.session.stack(0)
+
+
+def test_detect_again_keeps_checked_cells(window, detect_current):
+    detect_current(window)
+    image = window.session.current_image
+    keep = image.instances[0].id
+    window.select_cells([keep], center=False)
+    press(window, Qt.Key.Key_1)  # basophil, corrected
+    detect_current(window)
+    assert image.find(keep).class_name == "basophil"
+    assert len(image.instances) == 3  # the overlapping new neutrophil was not added
+    assert sum(i.source == Source.MODEL and not i.corrected for i in image.instances) == 2
+
+
+def test_n_and_p_page_through_images(window, qtbot):
+    press(window, Qt.Key.Key_N)
+    assert window.session.current_index == 1
+    press(window, Qt.Key.Key_PageDown)
+    assert window.session.current_index == 2
+    press(window, Qt.Key.Key_P)
+    assert window.session.current_index == 1
+
+
+def test_gallery_multi_select_and_reclassify_at_once(window, detect_current):
+    detect_current(window)
+    window.docks["gallery"].raise_()
+    gallery = window.gallery
+    assert len(gallery.shown_ids()) == 3
+    gallery.set_filter("unidentified")
+    assert len(gallery.shown_ids()) == 1
+    gallery.set_filter("__all__")
+    gallery.list.selectAll()
+    assert sorted(window.canvas.selected_ids()) == sorted(gallery.shown_ids())
+    press(window, Qt.Key.Key_6)
+    assert {i.class_name for i in window.session.current_image.instances} == {"monocyte"}
+
+
+def test_window_title_shows_unsaved_changes(window, detect_current):
+    assert not window.isWindowModified()
+    detect_current(window)
+    assert window.isWindowModified()

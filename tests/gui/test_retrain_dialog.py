@@ -1,0 +1,99 @@
+"""Model → Retrain… in the window with a FAKE trainer (see test_train_process.py)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.gui
+
+REPO = str(Path(__file__).resolve().parents[2])
+
+FAKE_BLOODVIEW = """
+import json, sys, time, argparse
+from pathlib import Path
+sys.path.insert(0, %(repo)r)
+p = argparse.ArgumentParser(); p.add_argument("cmd")
+for a in ("--data", "--images", "--backbone", "--epochs", "--out", "--progress", "--steps-per-epoch", "--init"):
+    p.add_argument(a)
+args = p.parse_args()
+Path(%(seen)r).write_text(json.dumps(vars(args)))
+def say(**o): print(json.dumps(o), flush=True)
+say(event="start", epochs=1, steps=1)
+say(event="step", epoch=1, epochs=1, step=1, steps=1, losses={"loss": 1.0}, eta_s=1)
+if %(hang)r:
+    time.sleep(60)
+from bloodview.model.store import ModelInfo, write_model_info
+out = Path(args.out); out.mkdir(parents=True)
+write_model_info(ModelInfo(name=out.name, backbone=args.backbone, class_names=["neutrophil"], config={},
+                           final_losses={"loss": 0.5}, date="2026-11-25"), out)
+say(event="epoch", epoch=1, epochs=1, losses={"loss": 0.5}, val_losses=None, eta_s=0)
+say(event="done", model_dir=str(out), final_losses={"loss": 0.5})
+"""
+
+
+def fake_cli(tmp_path: Path, hang: bool = False) -> tuple[list[str], Path]:
+    seen = tmp_path / "trainer_args.json"
+    script = tmp_path / "fake_bloodview.py"
+    script.write_text(textwrap.dedent(FAKE_BLOODVIEW % {"repo": REPO, "seen": str(seen), "hang": hang}))
+    return [sys.executable, str(script)], seen
+
+
+def review_first_image(window, detect_current):
+    detect_current(window)
+    image = window.session.current_image
+    window.select_cells([i.id for i in image.instances], center=False)
+    window.review.accept_and_next()
+    return image
+
+
+def test_retrain_writes_reviewed_images_and_the_new_model_appears_selected(
+        window, detect_current, qtbot, tmp_path, model_store):
+    image = review_first_image(window, detect_current)
+    window.models.cli_command, seen = fake_cli(tmp_path)
+    window.models.retrain()
+    dialog = window.models.retrain_dialog
+    assert "1 images with 3 cells" in dialog.summary.text()
+    dialog.name.setText("retrained-1")
+    with qtbot.waitSignal(dialog.process.finished, timeout=20000):
+        dialog.start()
+    assert dialog.outcome.ok, dialog.outcome.message
+    args = json.loads(seen.read_text())
+    assert Path(args["out"]) == model_store / "retrained-1" and args["progress"] == "jsonl"
+    coco = json.loads(Path(args["data"]).read_text())
+    assert [i["file_name"] for i in coco["images"]] == [image.image_path.as_posix()]
+    assert (Path(args["images"]) / coco["images"][0]["file_name"]).is_file()
+    assert len(coco["annotations"]) == 3
+    assert window.models.selector.currentText() == "retrained-1"  # the user said yes to switching
+    assert dialog.plot.series["loss"] and dialog.bar.value() == 1000
+
+
+def test_killing_the_trainer_leaves_the_editor_working_and_cells_intact(
+        window, detect_current, qtbot, tmp_path):
+    image = review_first_image(window, detect_current)
+    before = [(i.id, i.class_name, i.reviewed) for i in image.instances]
+    window.models.cli_command, _seen = fake_cli(tmp_path, hang=True)
+    window.models.retrain()
+    dialog = window.models.retrain_dialog
+    dialog.start()
+    qtbot.waitUntil(lambda: bool(dialog.plot.series["loss"]), timeout=10000)
+    with qtbot.waitSignal(dialog.process.finished, timeout=10000):
+        dialog.process.kill()
+    assert not dialog.outcome.ok
+    assert [(i.id, i.class_name, i.reviewed) for i in image.instances] == before
+    window.select_cells([image.instances[0].id], center=False)
+    window.review.set_class("monocyte")  # still editing
+    assert image.instances[0].class_name == "monocyte"
+    assert window.models.selector.currentText() == "fake-model"
+
+
+def test_nothing_to_train_on_disables_start(make_window, smears):
+    window = make_window()
+    window.files.open([smears])
+    window.models.retrain()
+    dialog = window.models.retrain_dialog
+    assert "0 images" in dialog.summary.text() and not dialog.start_button.isEnabled()

@@ -1,0 +1,97 @@
+"""Never lose work: autosave, crash recovery, bad files that load nothing."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+pytestmark = pytest.mark.gui
+
+
+def test_autosave_file_appears_on_timer_and_holds_the_edits(make_window, smears, detect_current, qtbot,
+                                                            tmp_path):
+    window = make_window(autosave_interval_s=0.05)
+    window.files.open([smears])
+    recovery = window.session.recovery_file
+    assert not recovery.exists()  # nothing changed yet, nothing written
+    detect_current(window)
+    qtbot.waitUntil(recovery.exists, timeout=3000)
+    saved = json.loads(recovery.read_text())
+    assert len(saved["annotations"]) == 3
+    assert {a["bloodview"]["source"] for a in saved["annotations"]} == {"model"}
+
+
+def test_changing_image_autosaves(make_window, smears, detect_current):
+    window = make_window(autosave_interval_s=0)  # timer off: only the image change saves
+    window.files.open([smears])
+    detect_current(window)
+    assert not window.session.recovery_file.exists()
+    window.session.set_current(1)
+    assert window.session.recovery_file.exists()
+
+
+def test_recovery_is_offered_after_a_crash_and_restores_the_cells(make_window, smears, detect_current):
+    crashed = make_window(autosave_interval_s=0)
+    crashed.files.open([smears])
+    detect_current(crashed)
+    image = crashed.session.current_image
+    crashed.select_cells([image.instances[0].id], center=False)
+    crashed.review.set_class("basophil")
+    crashed.session.autosave()
+    before = [(i.id, i.class_name, i.corrected) for i in image.instances]
+    # the program "crashes": nothing saved; a new window opens the same folder
+    again = make_window()
+    assert again.files.open([smears])
+    restored = again.session.dataset.images[0]
+    assert [(i.id, i.class_name, i.corrected) for i in restored.instances] == before
+    assert again.session.is_dirty()  # restored edits are not saved yet
+    again.session.undo_group.undo()  # the restore itself can be undone
+    assert again.session.dataset.images[0].instances == []
+
+
+def test_declined_recovery_is_discarded(make_window, smears, detect_current):
+    first = make_window(autosave_interval_s=0)
+    first.files.open([smears])
+    detect_current(first)
+    first.session.autosave()
+    second = make_window()
+    second.prompts.answers["recover"] = False
+    second.files.open([smears])
+    assert second.session.dataset.images[0].instances == []
+    assert not second.session.recovery_file.exists()
+
+
+def test_malformed_annotation_file_loads_nothing_and_is_not_touched(make_window, smears, tmp_path):
+    window = make_window()
+    window.files.open([smears])
+    opened = window.session.dataset
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"images": [{"id": 1, "file_name": "x.jpg"', encoding="utf-8")
+    assert not window.files.open([bad])
+    assert window.session.dataset is opened
+    assert bad.read_text(encoding="utf-8") == '{"images": [{"id": 1, "file_name": "x.jpg"'
+    title, text = window.prompts.messages[-1]
+    assert title == "Cannot open" and "bad.json" in text
+
+
+def test_missing_path_gives_a_message(make_window, tmp_path):
+    window = make_window()
+    assert not window.files.open([tmp_path / "nowhere"])
+    assert "no such file or folder" in window.prompts.messages[-1][1]
+
+
+def test_unsaved_changes_block_opening_something_else_until_answered(make_window, smears, detect_current,
+                                                                    tmp_path):
+    window = make_window()
+    window.files.open([smears])
+    detect_current(window)
+    window.prompts.answers["unsaved"] = "Cancel"
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "a.jpg").write_bytes((smears / "BloodImage_00000.jpg").read_bytes())
+    assert not window.files.open([other])
+    assert len(window.session.dataset.images) == 4
+    window.prompts.answers["unsaved"] = "Discard"
+    assert window.files.open([other])
+    assert len(window.session.dataset.images) == 1
