@@ -23,7 +23,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "evaluate",
         help="mask/box mAP, mAR, F1 and per-class classification figures against ground truth",
-        description=__doc__.split("\n\n")[0],
+        description="Fill in the paper's Table 4 (mask/box mAP@0.5/0.7/0.9/0.5:0.95, mAR, F1) and Table 5 "
+        "(per-class accuracy, precision, recall, F1, specificity, confusion matrix) for a model or a "
+        "predictions file, or compare earlier reports.",
+        epilog="examples:\n" + "\n".join(line for line in __doc__.splitlines() if "bloodview evaluate --" in line)
+        + "\n\nDefinitions of every figure: docs/evaluation.md",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--gt", type=Path, help="ground-truth annotations (any format bloodview reads)")
     parser.add_argument("--gt-format", dest="gt_format", help="format of --gt when it cannot be detected")
@@ -47,18 +52,21 @@ def run(args: argparse.Namespace) -> int:
     if (args.pred is None) == (args.model is None):
         raise BloodviewError("evaluate needs exactly one of --pred PRED.json or --model MODEL_DIR")
     from bloodview.evaluation.evaluate import evaluate
+    from bloodview.evaluation.predictions_file import load_predictions
     from bloodview.evaluation.reports import write_report
     from bloodview.io.detect import load_annotations
 
     gt = load_annotations(args.gt, images=args.images, fmt=args.gt_format)
     describe = {"ground_truth": str(args.gt)}
+    input_warnings: list[str] = []
     if args.pred is not None:
-        pred = _load_predictions(args.pred, args.gt, gt)
+        pred, input_warnings = load_predictions(args.pred, gt, gt_path=args.gt, images=args.images)
         describe["predictions"] = str(args.pred)
     else:
         pred = _predict(args.model, args.images, gt)
         describe.update(model=str(args.model), images_folder=str(args.images) if args.images else None)
-    report = evaluate(gt, pred, min_score=args.min_score, source=args.pred, describe=describe)
+    report = evaluate(gt, pred, min_score=args.min_score, source=args.pred, describe=describe,
+                      input_warnings=input_warnings)
     if args.model is not None:
         _save_predictions(gt, pred, args.out, report)
     write_report(report, args.out)
@@ -83,26 +91,6 @@ def _name(report: dict, fallback: str) -> str:
     from bloodview.evaluation.compare import report_name
 
     return report_name(report, fallback)
-
-
-def _load_predictions(path: Path, gt_path: Path, gt):
-    """A COCO results list (ids of the GT COCO file, or GT positions 1..N), else any annotation file."""
-    from bloodview.io.coco import load_coco_results
-    from bloodview.io.detect import load_annotations
-
-    if path.suffix.lower() == ".json" and _is_json_list(path):
-        reference = gt_path if gt_path.is_file() and gt_path.suffix.lower() == ".json" else gt
-        return load_coco_results(path, reference)
-    return load_annotations(path)
-
-
-def _is_json_list(path: Path) -> bool:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            head = handle.read(4096).lstrip()
-    except UnicodeDecodeError:
-        return False
-    return head.startswith("[")
 
 
 def _predict(model_dir: Path, images_dir: Path | None, gt):

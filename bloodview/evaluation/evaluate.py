@@ -46,14 +46,19 @@ def evaluate(
     source: Path | str | None = None,
     tie_tolerance: float = TIE_TOLERANCE,
     describe: dict | None = None,
+    input_warnings: list[str] | None = None,
 ) -> dict:
-    """The full report (see the module docstring). ``describe`` adds e.g. file names, model."""
+    """The full report (see the module docstring).
+
+    ``describe`` adds e.g. file names and the model; ``input_warnings`` are added
+    to the report's warnings (e.g. detections a reader left out).
+    """
     alignment = align(gt, pred, min_score=min_score, source=Path(source) if source else None)
     instance_pairs = [(g, p) for g, p in alignment.pairs if g.instances or g.image_label is None]
     label_pairs = [(g, p) for g, p in alignment.pairs if not g.instances and g.image_label is not None]
     encoded = encode(instance_pairs)
     notes: list[str] = []
-    warnings = _warnings(alignment)
+    warnings = list(input_warnings or []) + _warnings(alignment)
 
     box, mask = None, None
     if any(e.gt.instances for e in encoded):

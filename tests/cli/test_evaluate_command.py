@@ -1,0 +1,151 @@
+"""`bloodview evaluate` end to end on files in tmp_path."""
+
+from __future__ import annotations
+
+import json
+import sys
+import types
+
+import cv2
+import numpy as np
+import pytest
+
+from bloodview.cli.main import main
+from bloodview.core.annotation import Dataset, ImageAnnotation
+from bloodview.core.classes import ClassCatalogue
+from bloodview.core.geometry import rectangle
+from bloodview.core.instance import Instance, Source
+from bloodview.io.coco import save_coco, save_coco_results
+
+
+def _cell(x: float, size: float, name: str, score: float | None = None) -> Instance:
+    source = Source.HUMAN if score is None else Source.MODEL
+    return Instance([rectangle(x, 10, x + size, 10 + size)], name, score=score, source=source)
+
+
+@pytest.fixture
+def files(tmp_path):
+    """GT: two neutrophils in a.png, one lymphocyte in b.png. Predictions miss one neutrophil."""
+    gt = Dataset([
+        ImageAnnotation("a.png", 100, 100, [_cell(0, 20, "neutrophil"), _cell(50, 20, "neutrophil")]),
+        ImageAnnotation("b.png", 100, 100, [_cell(10, 30, "lymphocyte")]),
+    ], ClassCatalogue.pbc())
+    pred = Dataset([
+        ImageAnnotation("a.png", 100, 100, [_cell(0, 20, "neutrophil", 0.9)]),
+        ImageAnnotation("b.png", 100, 100, [_cell(10, 30, "lymphocyte", 0.8)]),
+    ], ClassCatalogue.pbc())
+    save_coco(gt, tmp_path / "gt.json")
+    save_coco_results(pred, tmp_path / "pred.json")
+    return tmp_path
+
+
+def _results(path, entries):
+    path.write_text(json.dumps(entries))
+    return path
+
+
+def test_evaluate_writes_the_report_and_prints_the_headline(files, capsys):
+    out = files / "report"
+    code = main(["evaluate", "--gt", str(files / "gt.json"), "--pred", str(files / "pred.json"), "--out", str(out)])
+    assert code == 0
+    printed = capsys.readouterr().out
+    for name in ("report.json", "report.md", "confusion_matrix.csv", "confusion_matrix.png", "precision_recall.png"):
+        assert (out / name).is_file(), name
+    report = json.loads((out / "report.json").read_text())
+    # neutrophil: AP 51/101 (recall 0.5), lymphocyte: AP 1  -> mean
+    assert report["mask"]["mAP50"] == pytest.approx((51 / 101 + 1.0) / 2)
+    assert report["classification"]["accuracy"] == pytest.approx(2 / 3)
+    assert f"mAP@0.5 {report['mask']['mAP50']:.3f}" in printed
+    assert "classification accuracy 0.667" in printed and "1 missed" in printed
+
+
+def test_compare_prints_and_writes_a_table(files, capsys):
+    for name in ("m1", "m2"):
+        assert main(["evaluate", "--gt", str(files / "gt.json"), "--pred", str(files / "pred.json"),
+                     "--out", str(files / name)]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", "--compare", str(files / "m1"), str(files / "m2"), "--out", str(files / "cmp.md")]) == 0
+    printed = capsys.readouterr().out
+    assert "| m1 |" in printed and "| m2 |" in printed and "| paper ResNet101 |" in printed
+    assert (files / "cmp.md").read_text() == printed
+
+
+def test_empty_predictions_give_zeros(files, capsys):
+    pred = _results(files / "none.json", [])
+    assert main(["evaluate", "--gt", str(files / "gt.json"), "--pred", str(pred), "--out", str(files / "r")]) == 0
+    report = json.loads((files / "r" / "report.json").read_text())
+    assert report["mask"]["mAP50_95"] == 0.0 and report["classification"]["missed"] == 3
+
+
+def test_detections_for_unknown_image_ids_are_reported_and_ignored(files, capsys):
+    entries = json.loads((files / "pred.json").read_text())
+    entries.append(dict(entries[0], image_id=99))
+    pred = _results(files / "extra.json", entries)
+    assert main(["evaluate", "--gt", str(files / "gt.json"), "--pred", str(pred), "--out", str(files / "r")]) == 0
+    report = json.loads((files / "r" / "report.json").read_text())
+    assert report["counts"]["predictions"] == 2
+    assert any("ids 99" in w and "ignored" in w for w in report["warnings"])
+    assert "ids 99" in capsys.readouterr().err
+
+
+def test_unknown_category_is_an_error_listing_both_sets(files, capsys):
+    entries = json.loads((files / "pred.json").read_text())
+    entries[0]["category_id"] = 42
+    pred = _results(files / "badcat.json", entries)
+    assert main(["evaluate", "--gt", str(files / "gt.json"), "--pred", str(pred), "--out", str(files / "r")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("bloodview: error: ") and "badcat.json" in err
+    assert "id 42" in err and "7 neutrophil" in err and "5 lymphocyte" in err
+    assert not (files / "r" / "report.json").exists()
+
+
+def test_nan_score_is_an_error_naming_the_file(files, capsys):
+    text = (files / "pred.json").read_text().replace('"score":0.9', '"score":NaN')
+    assert "NaN" in text
+    (files / "nan.json").write_text(text)
+    assert main(["evaluate", "--gt", str(files / "gt.json"), "--pred", str(files / "nan.json"),
+                 "--out", str(files / "r")]) == 1
+    err = capsys.readouterr().err
+    assert "nan.json" in err and "not a finite number" in err
+
+
+def test_missing_arguments_are_explained(files, capsys):
+    assert main(["evaluate", "--gt", str(files / "gt.json"), "--out", str(files / "r")]) == 1
+    assert "exactly one of --pred" in capsys.readouterr().err
+
+
+class _FakePredictor:
+    """Stands in for bloodview.model.predict.Predictor (no TensorFlow): finds one neutrophil."""
+
+    loaded_from = None
+
+    @classmethod
+    def load(cls, model_dir):
+        cls.loaded_from = model_dir
+        return cls()
+
+    def predict(self, images, progress=None):
+        found = [[_cell(0, 20, "neutrophil", 0.95)] for _ in images]
+        if progress is not None:
+            progress(len(images), len(images))
+        return found
+
+
+def test_model_predicts_first_and_keeps_its_predictions(files, monkeypatch, capsys):
+    for name in ("a.png", "b.png"):
+        cv2.imwrite(str(files / name), np.zeros((100, 100, 3), np.uint8))
+    fake = types.ModuleType("bloodview.model.predict")
+    fake.Predictor = _FakePredictor
+    monkeypatch.setitem(sys.modules, "bloodview.model.predict", fake)
+    out = files / "by_model"
+    assert main(["evaluate", "--gt", str(files / "gt.json"), "--model", str(files / "model"), "--out", str(out)]) == 0
+    assert _FakePredictor.loaded_from == files / "model"
+    report = json.loads((out / "report.json").read_text())
+    assert report["model"] == str(files / "model")
+    # a.png: one of two neutrophils found; b.png: the lymphocyte missed, a spurious neutrophil
+    cls = report["classification"]
+    assert (cls["matched"], cls["missed"], cls["spurious"]) == (1, 2, 1)
+    again = files / "again"
+    assert main(["evaluate", "--gt", str(files / "gt.json"), "--pred", str(out / "predictions.json"),
+                 "--out", str(again)]) == 0
+    assert json.loads((again / "report.json").read_text())["mask"] == report["mask"]
