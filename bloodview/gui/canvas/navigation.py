@@ -15,7 +15,8 @@ STEP = 1.25
 
 
 class NavigationMixin:
-    """Needs ``self`` to be a QGraphicsView with ``_image_rect`` and ``_zoom_changed()``."""
+    """Needs ``self`` to be a QGraphicsView with ``_image_rect``, ``_zoom_changed()``
+    and ``_moving()`` (called on every pan step)."""
 
     _zoom = 1.0
     _fitted = False  # True while the view shows the fitted image (refit on resize)
@@ -73,6 +74,7 @@ class NavigationMixin:
         h.setValue(h.value() - int(round(dx)))
         v.setValue(v.value() - int(round(dy)))
         self._fitted = False
+        self._moving()
 
     def center_on_rect(self, rect: QRectF, min_screen_px: float = 80.0) -> None:
         """Centre ``rect``; zoom in when it would look smaller than ``min_screen_px``."""

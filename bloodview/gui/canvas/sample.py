@@ -55,6 +55,8 @@ def box_cells(xml_path: Path, seed: int = 0) -> list[Instance]:
 
 def grid_cells(count: int, width: int, height: int, class_names: list[str], vertices: int = 32) -> list[Instance]:
     """``count`` round cells on a regular grid filling ``width x height``."""
+    if count <= 0:
+        return []
     columns = int(np.ceil(np.sqrt(count * width / height)))
     rows = int(np.ceil(count / columns))
     step_x, step_y = width / columns, height / rows

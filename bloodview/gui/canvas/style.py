@@ -29,7 +29,8 @@ class CanvasStyle:
     labels_visible: bool = False
     min_score: float | None = None
     pixel: float = 1.0
-    outline_px: float = 1.5
+    moving: bool = False  # True while the view pans/zooms: cells drawn without antialiasing
+    outline_px: float = 1.0  # 1 px cosmetic pens take Qt's fast antialiased path
     selected_outline_px: float = 2.5
     handle_px: float = 7.0
     label_point_size: float = 8.0

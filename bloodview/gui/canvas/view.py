@@ -20,7 +20,7 @@ import logging
 from typing import Any
 
 import numpy as np
-from PyQt6.QtCore import QPointF, QRectF, Qt, pyqtSignal
+from PyQt6.QtCore import QPointF, QRectF, Qt, QTimer, pyqtSignal
 from PyQt6.QtGui import (
     QColor,
     QImage,
@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 
 BACKGROUND = QColor(38, 40, 43)
 PIXELATED_ZOOM = 3.0  # from this zoom on, image pixels are drawn as sharp squares
+SETTLE_MS = 150  # after the last pan/zoom step, redraw with antialiasing
 
 
 class CanvasView(NavigationMixin, QGraphicsView):
@@ -84,6 +85,10 @@ class CanvasView(NavigationMixin, QGraphicsView):
             "eraser": BrushTool(self, erase=True),
         }
         self._tool: Tool = self._tools["select"]
+        self._settle_timer = QTimer(self)
+        self._settle_timer.setSingleShot(True)
+        self._settle_timer.setInterval(SETTLE_MS)
+        self._settle_timer.timeout.connect(self._settle)
         self._setup_view()
 
     def _setup_view(self) -> None:
@@ -303,7 +308,17 @@ class CanvasView(NavigationMixin, QGraphicsView):
             x1, y1, x2, y2 = item.instance.bbox
             self.center_on_rect(QRectF(x1, y1, x2 - x1, y2 - y1))
 
+    def _moving(self) -> None:
+        """A pan/zoom step: draw fast until the view has been still for SETTLE_MS."""
+        self.style.moving = True
+        self._settle_timer.start()
+
+    def _settle(self) -> None:
+        self.style.moving = False
+        self.viewport().update()
+
     def _zoom_changed(self) -> None:
+        self._moving()
         self.style.pixel = 1.0 / self._zoom
         if self._pixmap_item is not None:
             mode = (Qt.TransformationMode.FastTransformation if self._zoom >= PIXELATED_ZOOM
