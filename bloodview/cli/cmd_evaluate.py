@@ -6,7 +6,8 @@
 
 GT is anything the io layer reads (COCO, VOC, YOLO, LabelMe, MakeSense, PBC class
 folders, a project). PRED is a COCO results list (image ids as in GT) or any
-annotation file with scores. With ``--model`` the images are predicted first
+annotation file with scores. With ``--model`` the ground truth's images (in
+``--images`` when given) are predicted first
 (TensorFlow loads only then) and the predictions are kept as
 ``REPORT_DIR/predictions.json``. Definitions: docs/evaluation.md.
 """
@@ -18,6 +19,7 @@ import sys
 from pathlib import Path
 
 from bloodview.errors import BloodviewError
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -34,8 +36,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--gt-format", dest="gt_format", help="format of --gt when it cannot be detected")
     parser.add_argument("--pred", type=Path, help="predictions: COCO results JSON or annotations with scores")
     parser.add_argument("--model", type=Path, help="model folder: predict the images first")
-    parser.add_argument("--images", type=Path, help="image folder (for --gt formats without image paths, "
-                        "and the images --model predicts; default: the ground truth's images)")
+    parser.add_argument("--images", type=Path, help="folder the ground truth's images are in (default: as "
+                        "the --gt format says, e.g. beside a COCO file); --model predicts those images")
     parser.add_argument("--out", type=Path, help="report folder (with --compare: a Markdown file)")
     parser.add_argument("--min-score", type=float, default=None,
                         help="ignore predictions scoring below this (default: use all)")
@@ -63,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
         pred, input_warnings = load_predictions(args.pred, gt, gt_path=args.gt, images=args.images)
         describe["predictions"] = str(args.pred)
     else:
-        pred = _predict(args.model, args.images, gt)
+        pred = _predict(args.model, gt)
         describe.update(model=str(args.model), images_folder=str(args.images) if args.images else None)
     report = evaluate(gt, pred, min_score=args.min_score, source=args.pred, describe=describe,
                       input_warnings=input_warnings)
@@ -93,22 +95,29 @@ def _name(report: dict, fallback: str) -> str:
     return report_name(report, fallback)
 
 
-def _predict(model_dir: Path, images_dir: Path | None, gt):
-    """Run the model on the images (``images_dir`` or the ground truth's own) -> Dataset."""
+def _predict(model_dir: Path, gt):
+    """Run the model on the ground truth's images (found through ``--images``) -> Dataset.
+
+    Only images with ground truth are predicted: others could not be scored.
+    """
     from tqdm import tqdm
 
     from bloodview.core.annotation import Dataset, ImageAnnotation
-    from bloodview.io.images import list_images, read_image_size
+    from bloodview.errors import ImageError
     from bloodview.model.predict import Predictor
 
-    paths = list_images(images_dir) if images_dir is not None else [gt.resolve_image(i) for i in gt.images]
+    paths = [Path(gt.resolve_image(i)) for i in gt.images]
+    missing = [p for p in paths if not p.is_file()]
+    if missing:
+        raise ImageError(missing[0], f"image not found ({len(missing)} of {len(paths)} ground-truth images "
+                         "are missing; give their folder with --images)")
     predictor = Predictor.load(model_dir)
     with tqdm(total=len(paths), desc="predicting", unit="image", file=sys.stderr) as bar:
         found = predictor.predict(paths, progress=lambda done, _total: bar.update(done - bar.n))
-    images = []
-    for path, instances in zip(paths, found):
-        width, height = read_image_size(path)
-        images.append(ImageAnnotation(Path(path), width, height, list(instances)))
+    images = [
+        ImageAnnotation(path, image.width, image.height, list(instances))
+        for path, image, instances in zip(paths, gt.images, found)
+    ]
     return Dataset(images, gt.classes)
 
 

@@ -149,3 +149,14 @@ def test_model_predicts_first_and_keeps_its_predictions(files, monkeypatch, caps
     assert main(["evaluate", "--gt", str(files / "gt.json"), "--pred", str(out / "predictions.json"),
                  "--out", str(again)]) == 0
     assert json.loads((again / "report.json").read_text())["mask"] == report["mask"]
+
+
+def test_model_run_with_missing_images_names_one(files, monkeypatch, capsys):
+    fake = types.ModuleType("bloodview.model.predict")
+    fake.Predictor = _FakePredictor
+    monkeypatch.setitem(sys.modules, "bloodview.model.predict", fake)
+    code = main(["evaluate", "--gt", str(files / "gt.json"), "--model", str(files / "model"),
+                 "--images", str(files / "nowhere"), "--out", str(files / "r")])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "a.png" in err and "2 of 2 ground-truth images are missing" in err
