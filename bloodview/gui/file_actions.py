@@ -18,7 +18,7 @@ from PyQt6.QtWidgets import QMenu
 
 from bloodview.errors import BloodviewError
 from bloodview.gui.opening import OpenResult, open_annotations, open_paths
-from bloodview.gui.session import recovery_for
+from bloodview.gui.session import recovery_for, sized_dataset
 
 if TYPE_CHECKING:
     from bloodview.gui.main_window import MainWindow
@@ -210,7 +210,7 @@ class FileActions:
         from bloodview.io.detect import save_annotations
 
         try:
-            save_annotations(session.dataset, path, fmt)
+            save_annotations(sized_dataset(session.dataset), path, fmt)
         except (BloodviewError, OSError) as exc:
             self.window.prompts.error(self.window, "Export failed", str(exc))
             return None

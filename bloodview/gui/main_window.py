@@ -229,6 +229,9 @@ class MainWindow(QMainWindow):
 
     # --- state → widgets ---------------------------------------------------------------------
     def _opened(self) -> None:
+        saved = self.session.settings.get("unidentified_threshold")
+        if isinstance(saved, (int, float)):
+            self.queue.threshold.setValue(float(saved))
         self._install_classes()
         self._update_title()
         if not self.session.dataset.images:
@@ -297,6 +300,7 @@ class MainWindow(QMainWindow):
 
     def set_threshold(self, value: float) -> None:
         self.threshold = float(value)
+        self.session.settings["unidentified_threshold"] = self.threshold
         self.canvas.set_min_score(self.threshold)
         self.schedule_refresh()
 

@@ -32,6 +32,7 @@ class OpenResult:
     project_path: Path | None = None
     sources: list[Path] = field(default_factory=list)
     broken: dict[int, str] = field(default_factory=dict)
+    settings: dict = field(default_factory=dict)  # a project's saved settings
 
 
 def open_paths(paths: Sequence[str | Path]) -> OpenResult:
@@ -60,8 +61,27 @@ def open_paths(paths: Sequence[str | Path]) -> OpenResult:
     return _from_image_paths(paths, root=None, kind="images")
 
 
+# folder formats whose annotations come with the images when a folder is opened
+FOLDER_FORMATS = ("labelme", "voc", "yolo", "class-folders", "mask-png")
+
+
 def open_folder(folder: Path) -> OpenResult:
+    """A folder of images; its annotations too when it is a LabelMe/VOC/YOLO/class/mask folder."""
+    from bloodview.io.detect import detect_format, load_annotations
     from bloodview.io.images import list_images
+
+    try:
+        fmt = detect_format(folder)
+    except FormatError:
+        fmt = None
+    if fmt in FOLDER_FORMATS:
+        dataset = load_annotations(folder, images=folder, fmt=fmt)
+        if dataset.root is None:
+            dataset.root = folder
+        _add_unannotated(dataset, list_images(folder), folder)
+        result = OpenResult(dataset, "folder", sources=[folder])
+        result.broken = check_images(dataset)
+        return result
 
     images = list_images(folder)
     if not images:
@@ -72,8 +92,10 @@ def open_folder(folder: Path) -> OpenResult:
 def open_project(folder: Path) -> OpenResult:
     from bloodview.io.project import load_project
 
-    dataset = _as_dataset(load_project(folder))
-    result = OpenResult(dataset, "project", project_path=folder, sources=[folder])
+    project = load_project(folder)
+    dataset = _as_dataset(project)
+    result = OpenResult(dataset, "project", project_path=folder, sources=[folder],
+                        settings=dict(getattr(project, "settings", {}) or {}))
     result.broken = check_images(dataset)
     return result
 
@@ -88,6 +110,22 @@ def open_annotations(path: Path, images_root: Path | None = None) -> OpenResult:
     result = OpenResult(dataset, "annotations", sources=[path])
     result.broken = check_images(dataset)
     return result
+
+
+def _add_unannotated(dataset: Dataset, image_files: Sequence[Path], folder: Path) -> None:
+    """Append the folder's images that have no annotation file yet (sorted by path)."""
+    from bloodview.io.images import read_image_size
+
+    known = {dataset.resolve_image(i).resolve() for i in dataset.images}
+    for path in image_files:
+        if path.resolve() in known:
+            continue
+        try:
+            width, height = read_image_size(path)
+        except BloodviewError:
+            width, height = 0, 0
+        dataset.images.append(ImageAnnotation(path.relative_to(folder), width, height))
+    dataset.images.sort(key=lambda i: str(i.image_path))
 
 
 def _as_dataset(loaded: object) -> Dataset:

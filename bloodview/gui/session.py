@@ -84,6 +84,7 @@ class Session(QObject):
         self.project_path: Path | None = None
         self.sources: list[Path] = []
         self.broken: dict[int, str] = {}
+        self.settings: dict = {}  # saved in project.json (e.g. the review threshold)
         self.current_index = -1
         self.undo_group = QUndoGroup(self)
         self._stacks: dict[int, QUndoStack] = {}
@@ -105,6 +106,7 @@ class Session(QObject):
         self.project_path = result.project_path
         self.sources = list(result.sources)
         self.broken = dict(result.broken)
+        self.settings = dict(result.settings)
         for index, image in enumerate(self.dataset.images):
             self._unsubscribe.append(image.subscribe(self._listener(index)))
         self.current_index = -1
@@ -188,10 +190,11 @@ class Session(QObject):
         folder = Path(folder or self.project_path or "")
         if not str(folder):
             raise ValueError("no project folder chosen")
-        save_project(self.dataset, folder)
+        save_project(self.dataset, folder, settings=self.settings)
+        self.mark_saved()  # discards the recovery file of the old sources
         self.project_path = folder
+        self.sources = [folder]  # autosave from now on belongs to the project
         self.kind = "project"
-        self.mark_saved()
         return folder
 
     def suggested_project_folder(self) -> Path:
@@ -265,6 +268,13 @@ def _same_cells(a: ImageAnnotation, b: ImageAnnotation) -> bool:
     return all(i.id in others and i.same_as(others[i.id]) for i in a.instances)
 
 
+def sized_dataset(dataset: Dataset) -> Dataset:
+    """The images with a known size (same objects): unreadable images have 0 x 0, which
+    annotation formats cannot hold, and no cells to lose."""
+    sized = [i for i in dataset.images if i.width > 0 and i.height > 0]
+    return Dataset(sized, dataset.classes, dataset.root)
+
+
 def recovery_files(recovery_dir: Path, sources: list[Path]) -> tuple[Path, Path]:
     key = sources_key(sources)
     return recovery_dir / f"{key}.coco.json", recovery_dir / f"{key}.meta.json"
@@ -276,9 +286,7 @@ def write_recovery(recovery_dir: Path, sources: list[Path], dataset: Dataset, ki
 
     recovery_dir.mkdir(parents=True, exist_ok=True)
     data_path, meta_path = recovery_files(recovery_dir, sources)
-    # unreadable images have no size (0 x 0), which COCO cannot hold; they have no cells either
-    sized = [i for i in dataset.images if i.width > 0 and i.height > 0]
-    save_coco(Dataset(sized, dataset.classes, dataset.root), data_path)
+    save_coco(sized_dataset(dataset), data_path)
     meta = {
         "sources": [str(s) for s in sources],
         "kind": kind,
