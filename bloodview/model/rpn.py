@@ -28,7 +28,9 @@ class RPNHead(layers.Layer):
         self.shared = layers.Conv2D(
             channels, 3, strides=anchor_stride, padding="same", activation="relu", name="rpn_conv_shared"
         )
-        self.objectness = layers.Conv2D(anchors_per_location, 1, name="rpn_class_logits")
+        self.objectness = layers.Conv2D(
+            anchors_per_location, 1, kernel_initializer=initializers.RandomNormal(stddev=0.01), name="rpn_class_logits"
+        )
         self.deltas = layers.Conv2D(
             4 * anchors_per_location, 1, kernel_initializer=initializers.RandomNormal(stddev=0.01), name="rpn_bbox_pred"
         )

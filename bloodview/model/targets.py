@@ -64,7 +64,8 @@ def rpn_targets(
         ``(match [B, A] int32: 1 positive, -1 negative, 0 ignored; deltas [B, A, 4]``
         encoded with ``std_dev``, zero except for positives).
     """
-    anchors = ops.convert_to_tensor(anchors)
+    anchors = ops.convert_to_tensor(anchors, "float32")
+    gt_boxes = ops.cast(gt_boxes, "float32")
     gt_valid = gt_class_ids > 0
     iou = _masked_iou(ops.expand_dims(anchors, 0), gt_boxes, gt_valid)  # [B, A, G]
     best_iou = ops.max(iou, axis=2)
@@ -113,6 +114,7 @@ def detection_targets(
         [B, R, h, w] float 0/1 (zero for negatives). Positives come first in each row.
     """
     gt_valid = gt_class_ids > 0
+    gt_boxes = ops.cast(gt_boxes, "float32")
     candidates = ops.concatenate([ops.cast(proposals, "float32"), gt_boxes], axis=1)
     valid = ops.concatenate([proposal_valid, gt_valid], axis=1)
     iou = _masked_iou(candidates, gt_boxes, gt_valid)
