@@ -268,14 +268,14 @@ def flat_coordinates(polygon: np.ndarray) -> list[int | float]:
 
 
 def save_coco(dataset: Dataset, path: str | Path, images_root: str | Path | None = None) -> Path:
-    """Write ``dataset`` as a COCO instances file, atomically (old file kept as ``.bak``).
+    """Write ``dataset`` as a compact COCO instances file, atomically (old file kept as ``.bak``).
 
     ``file_name`` entries are relative to ``images_root`` (default: the dataset's
     image folder for relative paths; see :func:`image_name_for_export`).
     """
     path = Path(path)
     root = Path(images_root) if images_root is not None else path.parent
-    return atomic_write_json(path, coco_dict(dataset, root))
+    return atomic_write_json(path, coco_dict(dataset, root), compact=True)
 
 
 # Results files live in their own module; re-exported here as part of the COCO API.

@@ -162,7 +162,9 @@ def _loader(name: str) -> Callable[[Path, Any, dict[str, Any]], Dataset]:
         "voc": lambda p, i, o: voc.load_voc(p, i, **o),
         "yolo": lambda p, i, o: yolo.load_yolo(p, i, **o),
         "class-folders": lambda p, i, o: class_folders.load_class_folders(p, **o),
-        "mask-png": lambda p, i, o: mask_png.load_mask_pngs(p, **o),
+        # masks in their own folder: PATH holds the masks, --images the images
+        "mask-png": lambda p, i, o: (mask_png.load_mask_pngs(i, masks_dir=p, **o) if i is not None
+                                     else mask_png.load_mask_pngs(p, **o)),
         "project": project_loader,
     }
     return table[name]

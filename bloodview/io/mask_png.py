@@ -182,12 +182,13 @@ def label_image_of(image: ImageAnnotation, by_instance: bool = False) -> np.ndar
 
 
 def save_mask_pngs(dataset: Dataset, folder: str | Path, by_instance: bool = False) -> list[Path]:
-    """Write one mask PNG per image (``<image path>.png``; ``_mask.png`` if that is the image)."""
+    """Write one mask PNG per image: ``<image path>.png``, or ``<stem>_mask.png`` where that
+    name is the image itself (masks written into a folder of PNG images)."""
     folder = Path(folder)
     written = []
     for image in dataset.images:
         target = folder / output_relative(image.image_path).with_suffix(".png")
-        if target.resolve() == dataset.resolve_image(image).resolve() or image.image_path.suffix.lower() == ".png":
+        if target.resolve() == dataset.resolve_image(image).resolve():
             target = target.with_name(f"{target.stem}{MASK_SUFFIXES[0]}.png")
         target.parent.mkdir(parents=True, exist_ok=True)
         ok, encoded = cv2.imencode(".png", label_image_of(image, by_instance))

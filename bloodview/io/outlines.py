@@ -27,7 +27,7 @@ def polygon_from_points(points: object, source: str | Path, where: str) -> np.nd
         polygon = as_polygon(points)  # type: ignore[arg-type]
     except (GeometryError, ValueError, TypeError) as exc:
         raise FormatError(source, f"{where}: outline is not a list of numbers ({exc})") from exc
-    if len(np.unique(polygon, axis=0)) < 3:
+    if len({(x, y) for x, y in polygon.tolist()}) < 3:
         raise FormatError(source, f"{where}: outline has {len(polygon)} point(s); a cell outline needs at least 3")
     return polygon
 

@@ -1,0 +1,91 @@
+"""Format detection for files and folders, and the load/save entry points."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from PIL import Image
+
+from bloodview.core.annotation import Dataset, ImageAnnotation
+from bloodview.core.geometry import rectangle
+from bloodview.core.instance import Instance
+from bloodview.errors import FormatError
+from bloodview.io.detect import SAVE_FORMATS, detect_format, load_annotations, save_annotations
+
+
+@pytest.fixture
+def smear(tmp_path):
+    (tmp_path / "imgs").mkdir()
+    Image.new("RGB", (40, 30)).save(tmp_path / "imgs" / "a.png")
+    cell = Instance(rectangle(2, 3, 12, 13), "lymphocyte")
+    return Dataset([ImageAnnotation("a.png", 40, 30, [cell])], root=tmp_path / "imgs")
+
+
+@pytest.mark.parametrize("fmt", SAVE_FORMATS)
+def test_every_written_format_is_detected_and_read_back(tmp_path, smear, fmt):
+    out = tmp_path / "out"
+    out.mkdir()
+    written = save_annotations(smear, out, fmt)
+    if fmt == "mask-png":  # a folder of masks alone is not told from a folder of images
+        dataset = load_annotations(written, images=tmp_path / "imgs", fmt=fmt)
+    else:
+        assert detect_format(written) == fmt
+        images = None if fmt == "project" else tmp_path / "imgs"
+        if fmt == "labelme":
+            images = tmp_path  # LabelMe points at ../imgs/a.png from out/
+        dataset = load_annotations(written, images=images)
+    (cell,) = dataset.images[0].instances
+    assert cell.bbox == pytest.approx((2, 3, 12, 13), abs=1e-3)  # YOLO keeps 6 decimals of a fraction
+
+
+def test_makesense_coco_and_plain_coco_told_apart(tmp_path, smear):
+    save_annotations(smear, tmp_path / "ms.json", "makesense-coco")
+    save_annotations(smear, tmp_path / "c.json", "coco")
+    assert detect_format(tmp_path / "ms.json") == "makesense-coco"
+    assert detect_format(tmp_path / "c.json") == "coco"
+
+
+def test_results_file_needs_ground_truth(tmp_path):
+    (tmp_path / "r.json").write_text(json.dumps([{"image_id": 1, "category_id": 1, "bbox": [1, 1, 2, 2], "score": 1}]))
+    assert detect_format(tmp_path / "r.json") == "coco-results"
+    with pytest.raises(FormatError, match="is a COCO results file"):
+        load_annotations(tmp_path / "r.json")
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("x.json", '{"a": 1}', "is JSON but not COCO, MakeSense, VIA or LabelMe"),
+        ("x.json", '{"images": [{"id": 1,', "is not valid JSON"),
+        ("x.txt", "hello", "expected .json or .xml"),
+        ("x.json", "[1, 2", "looks truncated"),
+    ],
+)
+def test_unrecognised_files(tmp_path, name, content, message):
+    (tmp_path / name).write_text(content)
+    with pytest.raises(FormatError, match=message):
+        load_annotations(tmp_path / name)
+
+
+def test_unknown_folder_and_format_name(tmp_path):
+    (tmp_path / "notes.txt").write_text("x")
+    with pytest.raises(FormatError, match="is not a recognised annotation folder"):
+        detect_format(tmp_path)
+    with pytest.raises(FormatError, match="unknown annotation format 'cvat'; known formats: coco"):
+        load_annotations(tmp_path, fmt="cvat")
+    with pytest.raises(FormatError, match="not found"):
+        detect_format(tmp_path / "missing")
+
+
+def test_real_folders_detected(bccd_dir, pbc_dir, zheng_dir):
+    assert detect_format(bccd_dir) == "voc"
+    assert detect_format(bccd_dir / "Annotations") == "voc"
+    assert detect_format(pbc_dir) == "class-folders"
+    assert detect_format(zheng_dir) == "mask-png"
+
+
+def test_file_format_into_existing_folder_and_missing_parent(tmp_path, smear):
+    assert save_annotations(smear, tmp_path, "via") == tmp_path / "via.json"
+    with pytest.raises(FormatError, match="its folder does not exist"):
+        save_annotations(smear, tmp_path / "no" / "x.json", "coco")

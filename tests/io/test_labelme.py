@@ -1,0 +1,94 @@
+"""LabelMe files: one JSON per image, relative imagePath, imageData null."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from bloodview.core.annotation import Dataset, ImageAnnotation
+from bloodview.core.geometry import rectangle
+from bloodview.core.instance import Instance, Source
+from bloodview.errors import FormatError
+from bloodview.io.labelme import load_labelme, save_labelme
+
+
+def _labelme(shapes, image_path="a.jpg", w=80, h=60):
+    return {"version": "5.4.1", "flags": {}, "shapes": shapes, "imagePath": image_path,
+            "imageData": None, "imageHeight": h, "imageWidth": w}
+
+
+def _shape(label, points, kind="polygon", group=None):
+    return {"label": label, "points": points, "group_id": group, "description": "", "shape_type": kind, "flags": {}}
+
+
+def test_reads_polygons_rectangles_circles_and_groups(tmp_path):
+    shapes = [
+        _shape("Neutrophil", [[10, 10], [30, 10], [30, 30]]),
+        _shape("lymphocyte", [[50, 40], [40, 30]], kind="rectangle"),
+        _shape("monocyte", [[60, 20], [60, 28]], kind="circle"),
+        _shape("ig", [[1, 40], [5, 40], [5, 45]], group=3),
+        _shape("ig", [[10, 40], [15, 40], [15, 45]], group=3),
+        _shape("ig", [[1, 1]], kind="point"),
+    ]
+    (tmp_path / "a.json").write_text(json.dumps(_labelme(shapes)))
+    (image,) = load_labelme(tmp_path / "a.json")
+    names = [i.class_name for i in image]
+    assert names == ["neutrophil", "lymphocyte", "monocyte", "ig"]
+    rect, circle, grouped = image.instances[1:]
+    assert rect.box_only and rect.bbox == (40, 30, 50, 40)
+    assert circle.area == pytest.approx(np.pi * 64, rel=0.02)
+    assert len(grouped.polygons) == 2
+
+
+def test_round_trip_through_files_beside_the_images(tmp_path):
+    for name in ("a.png", "sub/b.png"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        Image.new("RGB", (40, 30)).save(tmp_path / name)
+    cell = Instance([rectangle(1, 1, 9, 9), rectangle(12, 1, 20, 9)], "eosinophil", score=0.7,
+                    source=Source.MODEL, reviewed=True)
+    dataset = Dataset([ImageAnnotation("a.png", 40, 30, [cell]),
+                       ImageAnnotation("sub/b.png", 40, 30, [Instance(rectangle(2, 2, 8, 8), "platelet")]),
+                       ImageAnnotation("c.png", 40, 30)], root=tmp_path)
+    written = save_labelme(dataset, tmp_path)
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in written) == ["a.json", "sub/b.json"]
+    data = json.loads((tmp_path / "sub" / "b.json").read_text())
+    assert data["imagePath"] == "b.png" and data["imageData"] is None
+    assert (data["imageWidth"], data["imageHeight"]) == (40, 30)
+    assert data["shapes"][0]["points"] == [[2, 2], [8, 2], [8, 8], [2, 8]]
+    back = load_labelme(tmp_path)
+    assert [i.image_path.as_posix() for i in back] == ["a.png", "sub/b.png"]
+    (restored,) = back.images[0].instances
+    assert restored.same_as(cell) and restored.id == cell.id
+
+
+def test_export_to_other_folder_points_back_at_images(tmp_path):
+    (tmp_path / "imgs").mkdir()
+    Image.new("RGB", (40, 30)).save(tmp_path / "imgs" / "a.png")
+    dataset = Dataset([ImageAnnotation("a.png", 40, 30, [Instance(rectangle(2, 2, 8, 8), "platelet")])],
+                      root=tmp_path / "imgs")
+    save_labelme(dataset, tmp_path / "out")
+    assert json.loads((tmp_path / "out" / "a.json").read_text())["imagePath"] == "../imgs/a.png"
+    with pytest.raises(FormatError, match="points outside the data folder"):
+        load_labelme(tmp_path / "out")
+    (image,) = load_labelme(tmp_path / "out", images_root=tmp_path)
+    assert image.image_path.as_posix() == "imgs/a.png"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (_labelme([_shape("ig", [[1, 1], [2, 2]])]), r"shape 0: outline has 2 point"),
+        (_labelme([_shape("ig", [[1, 1], [5, 1], [5, 5]])], image_path="/etc/a.jpg"), "is an absolute path"),
+        (_labelme([_shape("ig", [[1, 1], [5, 1], [5, 5]])], w=None), "needs positive integer 'imageWidth'"),
+        (_labelme([_shape("rbc", [[1, 1], [5, 1], [5, 5]])]), "unknown cell class 'rbc'"),
+        (_labelme([_shape("ig", [[1, 1], [5, 5]], kind="rectangle")])["shapes"], "is not a LabelMe file"),
+    ],
+)
+def test_bad_input(tmp_path, content, message):
+    (tmp_path / "a.json").write_text(json.dumps(content))
+    with pytest.raises(Exception, match=message) as info:
+        load_labelme(tmp_path / "a.json")
+    assert "a.json" in str(info.value)

@@ -1,0 +1,87 @@
+"""Label-image masks to outlines and back (hand-made and the Zheng WBC set)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from bloodview.core.geometry import mask_iou
+from bloodview.errors import FormatError
+from bloodview.io.coco import load_coco, save_coco
+from bloodview.io.mask_png import load_mask_pngs, read_label_image, save_mask_pngs
+
+
+def _pair(folder, stem, mask, image_suffix=".bmp"):
+    Image.new("RGB", (mask.shape[1], mask.shape[0])).save(folder / f"{stem}{image_suffix}")
+    Image.fromarray(mask).save(folder / f"{stem}.png")
+
+
+def test_components_become_instances_with_csv_classes(tmp_path):
+    mask = np.zeros((40, 50), np.uint8)
+    mask[5:15, 5:20] = 128
+    mask[8:12, 8:12] = 255  # nucleus inside the same cell
+    mask[25:35, 30:45] = 255  # a second cell
+    mask[0, 49] = 255  # 1-pixel speck: below min_area
+    _pair(tmp_path, "007", mask)
+    (tmp_path / "labels.csv").write_text("image ID,class label\n7,3\n")
+    dataset = load_mask_pngs(tmp_path, labels_csv=tmp_path / "labels.csv")
+    (image,) = dataset
+    assert [i.class_name for i in image] == ["monocyte", "monocyte"] and image.image_label == "monocyte"
+    assert image.instances[0].bbox == (5, 5, 20, 15)
+    union = image.instances[0].to_mask(40, 50) | image.instances[1].to_mask(40, 50)
+    expected = mask > 0
+    expected[0, 49] = False
+    np.testing.assert_array_equal(union, expected)
+
+
+def test_without_csv_uses_default_class_and_by_value(tmp_path):
+    mask = np.zeros((20, 20), np.uint8)
+    mask[2:8, 2:8] = 1
+    mask[2:8, 8:14] = 2  # touching, different instance value
+    _pair(tmp_path, "a", mask, ".jpg")
+    assert len(load_mask_pngs(tmp_path).images[0]) == 1
+    dataset = load_mask_pngs(tmp_path, by_value=True)
+    assert [i.class_name for i in dataset.images[0]] == ["cell", "cell"] and "cell" in dataset.classes
+
+
+def test_mask_of_wrong_size_and_no_pairs(tmp_path):
+    Image.new("RGB", (20, 20)).save(tmp_path / "a.bmp")
+    Image.fromarray(np.zeros((10, 20), np.uint8)).save(tmp_path / "a.png")
+    with pytest.raises(FormatError, match=r"a.png: mask is 20x10 but its image a.bmp is 20x20"):
+        load_mask_pngs(tmp_path)
+    (tmp_path / "empty").mkdir()
+    Image.new("RGB", (20, 20)).save(tmp_path / "empty" / "lonely.jpg")
+    with pytest.raises(FormatError, match="has no image \\+ mask PNG pairs"):
+        load_mask_pngs(tmp_path / "empty")
+
+
+def test_save_never_overwrites_a_png_image(tmp_path):
+    mask = np.zeros((20, 20), np.uint8)
+    mask[2:8, 2:8] = 255
+    Image.new("RGB", (20, 20)).save(tmp_path / "a.png")
+    Image.fromarray(mask).save(tmp_path / "a_mask.png")
+    dataset = load_mask_pngs(tmp_path)
+    before = (tmp_path / "a.png").read_bytes()
+    (written,) = save_mask_pngs(dataset, tmp_path)
+    assert written.name == "a_mask.png" and (tmp_path / "a.png").read_bytes() == before
+    np.testing.assert_array_equal(read_label_image(written) > 0, mask > 0)
+
+
+def test_zheng_masks_to_coco_and_back_keep_iou(zheng_dir, tmp_path):
+    """Done-when check: Zheng masks -> COCO -> masks keeps IoU >= 0.98 on all 300."""
+    dataset = load_mask_pngs(zheng_dir)
+    assert len(dataset) == 300 and dataset.instance_count == 300
+    assert dataset.class_counts() == {"neutrophil": 176, "lymphocyte": 53, "monocyte": 48, "eosinophil": 22,
+                                      "basophil": 1}
+    save_coco(dataset, tmp_path / "zheng.json")
+    back = load_coco(tmp_path / "zheng.json", images_root=zheng_dir)
+    save_mask_pngs(back, tmp_path / "masks")
+    ious = [
+        mask_iou(read_label_image(zheng_dir / f"{i.image_path.stem}.png") > 0,
+                 read_label_image(tmp_path / "masks" / f"{i.image_path.stem}.png") > 0)
+        for i in back
+    ]
+    assert len(ious) == 300
+    assert min(ious) >= 0.98
+    print(f"Zheng masks -> COCO -> masks IoU: min {min(ious):.4f}, mean {np.mean(ious):.4f}")

@@ -1,0 +1,119 @@
+"""The project folder: project.json + one annotation file per image, atomic with backups."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from bloodview.core.annotation import Dataset, ImageAnnotation
+from bloodview.core.classes import ClassCatalogue
+from bloodview.core.geometry import rectangle
+from bloodview.core.instance import Instance, Source
+from bloodview.errors import ProjectError, UnknownClassError
+from bloodview.io.project import SCHEMA_VERSION, load_project, save_image, save_project
+
+
+@pytest.fixture
+def lab(tmp_path):
+    """Images kept beside (not inside) the project folder, as labs do."""
+    (tmp_path / "smears").mkdir()
+    for name in ("a.jpg", "b.jpg"):
+        Image.new("RGB", (64, 48)).save(tmp_path / "smears" / name)
+    classes = ClassCatalogue.pbc()
+    classes.add("rbc")
+    cell = Instance([rectangle(1, 1, 9, 9), np.array([[20, 20], [30, 22.5], [25, 30]])], "rbc", score=0.8,
+                    source=Source.MODEL, quality=0.4, origin="resnet50 v2", extra={"note": "x"})
+    images = [
+        ImageAnnotation("a.jpg", 64, 48, [cell, Instance(rectangle(2, 2, 8, 8), "ig", reviewed=True, corrected=True)],
+                        split="train", signed_off=True),
+        ImageAnnotation("b.jpg", 64, 48, image_label="neutrophil"),
+    ]
+    return tmp_path, Dataset(images, classes, tmp_path / "smears")
+
+
+def test_round_trip_with_images_outside_the_project(lab):
+    tmp_path, dataset = lab
+    save_project(dataset, tmp_path / "proj", settings={"backbone": "resnet50"})
+    data = json.loads((tmp_path / "proj" / "project.json").read_text())
+    assert data["schema_version"] == SCHEMA_VERSION
+    assert [e["path"] for e in data["images"]] == ["../smears/a.jpg", "../smears/b.jpg"]
+    assert all(e["annotation"].startswith("annotations/a-") or e["annotation"].startswith("annotations/b-")
+               for e in data["images"])
+    assert not list((tmp_path / "proj").glob("*.jpg"))  # images are never copied
+    project = load_project(tmp_path / "proj")
+    assert project.settings == {"backbone": "resnet50"}
+    assert project.dataset.classes == dataset.classes
+    loaded = project.dataset
+    assert loaded.resolve_image(loaded.images[0]).resolve() == (tmp_path / "smears" / "a.jpg").resolve()
+    for before, after in zip(dataset, loaded):
+        assert (after.split, after.image_label, after.signed_off) == (before.split, before.image_label, before.signed_off)
+        for x, y in zip(before, after):
+            assert x.same_as(y) and (x.id, x.quality, x.origin, x.extra) == (y.id, y.quality, y.origin, y.extra)
+
+
+def test_autosave_of_one_image_keeps_backup_and_other_files(lab):
+    tmp_path, dataset = lab
+    project = save_project(dataset, tmp_path / "proj")
+    files = sorted((tmp_path / "proj" / "annotations").glob("*.json"))
+    other = files[1].read_text()
+    dataset.images[0].instances.pop()
+    written = save_image(project, dataset.images[0])
+    assert written == files[0]
+    assert len(json.loads(written.read_text())["instances"]) == 1
+    assert len(json.loads(written.with_name(written.name + ".bak").read_text())["instances"]) == 2
+    assert files[1].read_text() == other
+    assert len(load_project(tmp_path / "proj").dataset.images[0]) == 1
+
+
+def test_newer_schema_is_refused(lab):
+    tmp_path, dataset = lab
+    save_project(dataset, tmp_path / "proj")
+    data = json.loads((tmp_path / "proj" / "project.json").read_text())
+    data["schema_version"] = SCHEMA_VERSION + 1
+    (tmp_path / "proj" / "project.json").write_text(json.dumps(data))
+    with pytest.raises(ProjectError, match=r"project.json: was written by a newer bloodview .*update bloodview"):
+        load_project(tmp_path / "proj")
+
+
+def test_damaged_files_name_the_backup(lab):
+    tmp_path, dataset = lab
+    save_project(dataset, tmp_path / "proj")
+    save_project(dataset, tmp_path / "proj")  # second save leaves .bak files
+    annotation = sorted((tmp_path / "proj" / "annotations").glob("a-*.json"))[0]
+    annotation.write_text(annotation.read_text()[:50])
+    with pytest.raises(ProjectError, match=r"a-.*\.json: is not valid JSON.*previous version is in a-.*\.json\.bak"):
+        load_project(tmp_path / "proj")
+    with pytest.raises(ProjectError, match="not a bloodview project"):
+        load_project(tmp_path / "smears")
+
+
+def test_annotation_path_may_not_escape(lab):
+    tmp_path, dataset = lab
+    save_project(dataset, tmp_path / "proj")
+    data = json.loads((tmp_path / "proj" / "project.json").read_text())
+    data["images"][0]["annotation"] = "../../elsewhere.json"
+    (tmp_path / "proj" / "project.json").write_text(json.dumps(data))
+    with pytest.raises(ProjectError, match="points outside the data folder"):
+        load_project(tmp_path / "proj")
+
+
+def test_class_missing_from_catalogue(lab):
+    tmp_path, dataset = lab
+    save_project(dataset, tmp_path / "proj")
+    data = json.loads((tmp_path / "proj" / "project.json").read_text())
+    data["classes"] = [c for c in data["classes"] if c["name"] != "rbc"]
+    (tmp_path / "proj" / "project.json").write_text(json.dumps(data))
+    with pytest.raises(UnknownClassError, match="unknown cell class 'rbc'"):
+        load_project(tmp_path / "proj")
+
+
+def test_image_without_annotation_file_is_opened_empty(lab):
+    tmp_path, dataset = lab
+    save_project(dataset, tmp_path / "proj")
+    for file in (tmp_path / "proj" / "annotations").glob("b-*.json"):
+        file.unlink()
+    image = load_project(tmp_path / "proj").dataset.images[1]
+    assert (image.width, image.height, len(image)) == (64, 48, 0)
