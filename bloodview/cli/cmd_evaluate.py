@@ -81,18 +81,12 @@ def _compare(args: argparse.Namespace) -> int:
     from bloodview.evaluation.reports import load_report
     from bloodview.io.atomic import atomic_write_text
 
-    reports = [(Path(folder).name or str(folder), load_report(folder)) for folder in args.compare]
-    text = compare_reports([(_name(report, name), report) for name, report in reports])
+    reports = [(Path(folder).resolve().name, load_report(folder)) for folder in args.compare]
+    text = compare_reports(reports)
     print(text, end="")
     if args.out is not None:
         atomic_write_text(args.out, text)
     return 0
-
-
-def _name(report: dict, fallback: str) -> str:
-    from bloodview.evaluation.compare import report_name
-
-    return report_name(report, fallback)
 
 
 def _predict(model_dir: Path, gt):

@@ -1,6 +1,7 @@
 """Side-by-side table of several evaluation reports (one row per model), in Markdown.
 
-Rows are in the order given, then the paper's ResNet101 row for reference. A report
+One row per report (its folder name and the model or predictions file it
+evaluated), in the order given, then the paper's ResNet101 row for reference. A report
 without a figure (e.g. masks on box-only data) shows "—". Reports evaluated on
 different ground truth are flagged under the table, since their figures are not
 comparable.
@@ -27,22 +28,23 @@ COLUMNS: tuple[tuple[str, str], ...] = (
 )
 
 
-def report_name(report: dict, fallback: str) -> str:
-    """The model's name if the report has one, else ``fallback`` (the folder name)."""
-    model = report.get("model")
-    if model:
-        return str(model).rstrip("/").replace("\\", "/").split("/")[-1]
-    return fallback
+def model_name(report: dict) -> str:
+    """The model folder's name, or the predictions file's, or "—"."""
+    source = report.get("model") or report.get("predictions")
+    if not source:
+        return "—"
+    return str(source).rstrip("/").replace("\\", "/").split("/")[-1]
 
 
 def compare_reports(reports: Sequence[tuple[str, dict]]) -> str:
-    """Markdown comparing ``(name, report)`` pairs, plus the paper's row."""
-    header = ["model", "images", *(label for _, label in COLUMNS)]
+    """Markdown comparing ``(name, report)`` pairs (name: e.g. the report folder), plus the paper's row."""
+    header = ["report", "model", "images", *(label for _, label in COLUMNS)]
     rows = [
-        [name, number((report.get("counts") or {}).get("images")), *(number(lookup(report, key)) for key, _ in COLUMNS)]
+        [name, model_name(report), number((report.get("counts") or {}).get("images")),
+         *(number(lookup(report, key)) for key, _ in COLUMNS)]
         for name, report in reports
     ]
-    rows.append(["paper ResNet101", "—", *(number(PAPER_RESNET101.get(key)) for key, _ in COLUMNS)])
+    rows.append(["paper", "ResNet101", "—", *(number(PAPER_RESNET101.get(key)) for key, _ in COLUMNS)])
     lines = ["# Model comparison", ""] + table(header, rows) + ["", f"Paper figures: {PAPER_CITATION}."]
     sources = {str(report.get("ground_truth")) for _, report in reports}
     if len(sources) > 1:

@@ -70,7 +70,7 @@ def evaluate(
         if len(mask_ids) < len(encoded):
             notes.append(_box_only_note(encoded, len(mask_ids)))
     else:
-        notes.append("no image has annotated cells: mask and box mAP are not computed (class labels only)")
+        notes.append("no image has annotated cells: mask and box mAP are not computed")
 
     events = _instance_events(encoded) + _label_events(label_pairs, tie_tolerance)
     classification = class_metrics(confusion_matrix(events, gt.classes.names))

@@ -66,7 +66,7 @@ def test_compare_prints_and_writes_a_table(files, capsys):
     capsys.readouterr()
     assert main(["evaluate", "--compare", str(files / "m1"), str(files / "m2"), "--out", str(files / "cmp.md")]) == 0
     printed = capsys.readouterr().out
-    assert "| m1 |" in printed and "| m2 |" in printed and "| paper ResNet101 |" in printed
+    assert "| m1 | pred.json |" in printed and "| m2 | pred.json |" in printed and "| paper | ResNet101 |" in printed
     assert (files / "cmp.md").read_text() == printed
 
 
@@ -160,3 +160,15 @@ def test_model_run_with_missing_images_names_one(files, monkeypatch, capsys):
     assert code == 1
     err = capsys.readouterr().err
     assert "a.png" in err and "2 of 2 ground-truth images are missing" in err
+
+
+def test_predictions_as_a_coco_instances_file_are_paired_by_image_name(files, capsys):
+    pred = Dataset([
+        ImageAnnotation("b.png", 100, 100, [_cell(10, 30, "lymphocyte", 0.8)]),  # other order, one image
+    ], ClassCatalogue.pbc())
+    save_coco(pred, files / "pred_instances.json")
+    assert main(["evaluate", "--gt", str(files / "gt.json"), "--pred", str(files / "pred_instances.json"),
+                 "--out", str(files / "r")]) == 0
+    report = json.loads((files / "r" / "report.json").read_text())
+    assert report["classification"]["per_class"]["lymphocyte"]["recall"] == 1.0
+    assert report["classification"]["per_class"]["neutrophil"]["recall"] == 0.0

@@ -15,12 +15,12 @@ def _report(make, shift: int, gt_name: str = "gt.json") -> dict:
 def test_one_row_per_model_plus_the_paper(make):
     text = compare_reports([("a", _report(make, 0)), ("b", _report(make, 10))])
     lines = text.splitlines()
-    header = next(line for line in lines if line.startswith("| model"))
+    header = next(line for line in lines if line.startswith("| report"))
     assert "mask mAP@0.5" in header and "accuracy" in header
     rows = [line for line in lines if line.startswith("| ")][1:]
-    assert rows[0].startswith("| a | 1 | 1.000 | 1.000 | 1.000 |")
-    assert rows[1].startswith("| b | 1 | 1.000 | 0.000 | 0.000 |")  # IoU 0.6 shift
-    assert rows[2].startswith("| paper ResNet101 | — | 0.914 |")
+    assert rows[0].startswith("| a | shift0 | 1 | 1.000 | 1.000 | 1.000 |")
+    assert rows[1].startswith("| b | shift10 | 1 | 1.000 | 0.000 | 0.000 |")  # IoU 0.6 shift
+    assert rows[2].startswith("| paper | ResNet101 | — | 0.914 |")
     assert "Not comparable" not in text
 
 
