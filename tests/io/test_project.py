@@ -68,14 +68,20 @@ def test_autosave_of_one_image_keeps_backup_and_other_files(lab):
     assert len(load_project(tmp_path / "proj").dataset.images[0]) == 1
 
 
-def test_newer_schema_is_refused(lab):
+def _saved_then_edited(lab, edit):
+    """Save the project, change project.json by hand with ``edit(data)``; return the folder."""
     tmp_path, dataset = lab
     save_project(dataset, tmp_path / "proj")
     data = json.loads((tmp_path / "proj" / "project.json").read_text())
-    data["schema_version"] = SCHEMA_VERSION + 1
+    edit(data)
     (tmp_path / "proj" / "project.json").write_text(json.dumps(data))
+    return tmp_path / "proj"
+
+
+def test_newer_schema_is_refused(lab):
+    folder = _saved_then_edited(lab, lambda d: d.update(schema_version=SCHEMA_VERSION + 1))
     with pytest.raises(ProjectError, match=r"project.json: was written by a newer bloodview .*update bloodview"):
-        load_project(tmp_path / "proj")
+        load_project(folder)
 
 
 def test_damaged_files_name_the_backup(lab):
@@ -91,23 +97,15 @@ def test_damaged_files_name_the_backup(lab):
 
 
 def test_annotation_path_may_not_escape(lab):
-    tmp_path, dataset = lab
-    save_project(dataset, tmp_path / "proj")
-    data = json.loads((tmp_path / "proj" / "project.json").read_text())
-    data["images"][0]["annotation"] = "../../elsewhere.json"
-    (tmp_path / "proj" / "project.json").write_text(json.dumps(data))
+    folder = _saved_then_edited(lab, lambda d: d["images"][0].update(annotation="../../elsewhere.json"))
     with pytest.raises(ProjectError, match="points outside the data folder"):
-        load_project(tmp_path / "proj")
+        load_project(folder)
 
 
 def test_class_missing_from_catalogue(lab):
-    tmp_path, dataset = lab
-    save_project(dataset, tmp_path / "proj")
-    data = json.loads((tmp_path / "proj" / "project.json").read_text())
-    data["classes"] = [c for c in data["classes"] if c["name"] != "rbc"]
-    (tmp_path / "proj" / "project.json").write_text(json.dumps(data))
+    folder = _saved_then_edited(lab, lambda d: d.update(classes=[c for c in d["classes"] if c["name"] != "rbc"]))
     with pytest.raises(UnknownClassError, match="unknown cell class 'rbc'"):
-        load_project(tmp_path / "proj")
+        load_project(folder)
 
 
 def test_image_without_annotation_file_is_opened_empty(lab):
