@@ -108,7 +108,7 @@ def star_clip(mask: np.ndarray, centre: tuple[float, float], rays: int = 72,
     cx, cy = centre
     max_r = int(np.hypot(h, w)) + 1
     polar = cv2.warpPolar(mask.astype(np.uint8) * 255, (max_r, rays), (cx, cy), max_r,
-                          cv2.WARP_POLAR_LINEAR + cv2.INTER_NEAREST)
+                          cv2.WARP_POLAR_LINEAR + cv2.INTER_NEAREST + cv2.WARP_FILL_OUTLIERS)
     inside = polar > 127
     idx = np.arange(max_r)
     radius = np.where(inside.any(axis=1), (inside * idx).max(axis=1) + 1, 0).astype(np.float32)
@@ -137,31 +137,43 @@ def resize_mask(mask: np.ndarray, width: int, height: int, smooth: float = 0.0) 
     return soft >= 0.5
 
 
-def flood_markers(relief: np.ndarray, markers: np.ndarray, allowed: np.ndarray, levels: int = 48) -> np.ndarray:
+def flood_markers(relief: np.ndarray, markers: np.ndarray, allowed: np.ndarray, levels: int = 32) -> np.ndarray:
     """Marker-controlled watershed by immersion on a scalar ``relief`` (low floods first).
 
     ``markers`` is an int32 ``(H, W)`` array (0 = unlabelled, 1..K labels);
-    labels grow, level by level, into 4/8-connected ``allowed`` pixels whose
+    labels grow, level by level, into 8-connected ``allowed`` pixels whose
     relief is at or below the current level; where labels meet, the one that
     arrives first keeps the pixel. Returns the filled label image (pixels never
     reached keep 0). OpenCV's own ``cv2.watershed`` floods by local colour steps
-    instead, which leaks through soft (blurred) cell edges.
+    instead, which leaks through soft (blurred) cell edges. The work is done in
+    the bounding box of ``allowed`` (plus one pixel), where labels can change.
     """
     labels = markers.astype(np.int32).copy()
-    ids = [int(i) for i in np.unique(labels) if i > 0]
+    if not allowed.any():
+        return labels
+    ys, xs = np.nonzero(allowed)
+    y0, y1 = max(0, ys.min() - 1), min(allowed.shape[0], ys.max() + 2)
+    x0, x1 = max(0, xs.min() - 1), min(allowed.shape[1], xs.max() + 2)
+    sub = labels[y0:y1, x0:x1]
+    free = allowed[y0:y1, x0:x1] & (sub == 0)
+    ridge = relief[y0:y1, x0:x1]
+    ids = [int(i) for i in np.unique(sub) if i > 0]
     if not ids:
         return labels
-    low, high = float(relief[allowed].min(initial=0.0)), float(relief[allowed].max(initial=0.0))
     kernel = np.ones((3, 3), np.uint8)
+    region = [(sub == i).astype(np.uint8) for i in ids]
+    low, high = float(ridge[free].min()), float(ridge[free].max())
     for level in np.linspace(low, high, levels):
-        open_ = allowed & (labels == 0) & (relief <= level)
-        while True:
+        open_ = free & (ridge <= level)
+        while open_.any():
             grew = False
-            for i in ids:
-                front = cv2.dilate((labels == i).astype(np.uint8), kernel).astype(bool) & open_
+            for i, current in zip(ids, region):
+                front = cv2.dilate(current, kernel).astype(bool) & open_
                 if front.any():
-                    labels[front] = i
+                    current[front] = 1
+                    sub[front] = i
                     open_ &= ~front
+                    free &= ~front
                     grew = True
             if not grew:
                 break

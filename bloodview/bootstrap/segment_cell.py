@@ -114,9 +114,10 @@ def segment_cell(
         return CellSegmentation(empty, empty, False, "no stained cell near the image centre", scale)
     cell, nucleus, alternative, details = result
     smooth = 0.5 / scale
+    mask = morph.largest_component(morph.resize_mask(cell, width, height, smooth))
     return CellSegmentation(
-        mask=morph.largest_component(morph.resize_mask(cell, width, height, smooth)),
-        nucleus=morph.resize_mask(nucleus, width, height, smooth),
+        mask=mask,
+        nucleus=morph.resize_mask(nucleus, width, height, smooth) & mask,
         found=True,
         scale=scale,
         alternative=morph.resize_mask(alternative, width, height, smooth),
@@ -128,7 +129,7 @@ def segment_features(
     f: StainFeatures, prior: CellPrior, params: CellParams
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, float]] | None:
     """Working-resolution core: ``(cell, nucleus, alternative, details)`` or None."""
-    foreground = _foreground(f.total)
+    foreground = foreground_mask(f.total)
     blob = _central_blob(foreground, params)
     if blob is None:
         return None
@@ -139,7 +140,7 @@ def segment_features(
     group_radius = float(np.sqrt(group.sum() / np.pi))
     markers = _markers(foreground, nuclei, group, group_radius, prior, params)
     markers[(markers == 0) & _red_cells(f, foreground, group, group_radius, params)] = 2
-    relief = _relief(f, foreground, params)
+    relief = flooding_relief(f, foreground, params)
     relief[morph.dilate(group, params.nucleus_rim) & (markers == 0)] = relief.min()
     labels = morph.flood_markers(relief, markers, foreground & (markers == 0))
     cell = labels == 1
@@ -166,7 +167,7 @@ def _red_cells(
     read from blob cores far from the nucleus; when there are too few of them
     (a crop filled by the cell) or they do not look like red cells, nothing is marked.
     """
-    inner = _inside_distance_glass_border(foreground)
+    inner = inside_distance_glass_border(foreground)
     far = foreground & (morph.distance_to(group) > params.rbc_reference_distance * group_radius) & (inner > 2)
     if far.sum() < params.rbc_min_reference:
         return np.zeros_like(foreground)
@@ -181,19 +182,19 @@ def _red_cells(
     return morph.erode(red_like, 1)
 
 
-def _inside_distance_glass_border(foreground: np.ndarray) -> np.ndarray:
+def inside_distance_glass_border(foreground: np.ndarray) -> np.ndarray:
     """Distance to glass, counting the image border as glass (cut red cells stay small)."""
     padded = cv2.copyMakeBorder(foreground.astype(np.uint8), 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
     return morph.inside_distance(padded)[1:-1, 1:-1]
 
 
-def _relief(f: StainFeatures, foreground: np.ndarray, params: CellParams) -> np.ndarray:
+def flooding_relief(f: StainFeatures, foreground: np.ndarray, params: CellParams) -> np.ndarray:
     """Flooding relief: deep inside round blobs floods first, stain edges last.
 
     ``-distance-to-glass`` splits touching round cells at their neck; the OD
     gradient (Sobel, summed over channels) moves the line onto the visible edge.
     """
-    inner = _inside_distance_glass_border(foreground)
+    inner = inside_distance_glass_border(foreground)
     scale = max(float(inner.max()), 1.0)
     grad = np.zeros(foreground.shape, np.float32)
     for c in range(3):
@@ -204,7 +205,7 @@ def _relief(f: StainFeatures, foreground: np.ndarray, params: CellParams) -> np.
     return -inner / scale + params.edge_weight * np.minimum(grad / g_scale, 1.5)
 
 
-def _foreground(total: np.ndarray) -> np.ndarray:
+def foreground_mask(total: np.ndarray) -> np.ndarray:
     """Stained matter vs glass, holes filled.
 
     Otsu below the first (dark) Otsu split gives a confident level; pale
@@ -259,29 +260,32 @@ def _nucleus_group(nuclei: np.ndarray, params: CellParams) -> np.ndarray | None:
     if count <= 1:
         return None
     h, w = nuclei.shape
-    yy, xx = np.mgrid[0:h, 0:w]
-    centre_dist = np.hypot(xx - (w - 1) / 2.0, yy - (h - 1) / 2.0)
-    best, best_cost = None, np.inf
-    for label in range(1, count):
-        area = stats[label, cv2.CC_STAT_AREA]
-        if area < params.min_nucleus_area:
-            continue
-        near = float(centre_dist[labels == label].min())
-        cost = near - 0.3 * np.sqrt(area / np.pi)
-        if near <= params.max_centre_distance * max(h, w) and cost < best_cost:
-            best, best_cost = label, cost
-    if best is None:
+    areas = stats[:, cv2.CC_STAT_AREA].astype(np.float64)
+    large = areas >= params.min_nucleus_area
+    large[0] = False
+    nearest = np.full(count, np.inf)
+    cx, cy = (w - 1) / 2.0, (h - 1) / 2.0
+    for label in np.nonzero(large)[0]:
+        x, y, bw, bh = stats[label, :4]
+        ys, xs = np.nonzero(labels[y:y + bh, x:x + bw] == label)
+        nearest[label] = float(np.hypot(xs + x - cx, ys + y - cy).min())
+    cost = nearest - 0.3 * np.sqrt(areas / np.pi)
+    usable = large & (nearest <= params.max_centre_distance * max(h, w))
+    if not usable.any():
         return None
-    group = labels == best
-    seed_radius = np.sqrt(stats[best, cv2.CC_STAT_AREA] / np.pi)
-    reach = max(3.0, params.lobe_reach * seed_radius)
-    large = np.isin(labels, [i for i in range(1, count) if stats[i, cv2.CC_STAT_AREA] >= params.min_nucleus_area])
+    best = int(np.argmin(np.where(usable, cost, np.inf)))
+    members = np.zeros(count, bool)
+    members[best] = True
+    reach = max(3.0, params.lobe_reach * float(np.sqrt(areas[best] / np.pi)))
     for _ in range(4):
-        grown = morph.keep_touching(large, morph.dilate(group, reach)) | group
-        if grown.sum() == group.sum():
+        touched = np.unique(labels[morph.dilate(members[labels], reach)])
+        grown = members.copy()
+        grown[touched] = True
+        grown &= large | members
+        if grown.sum() == members.sum():
             break
-        group = grown
-    return group
+        members = grown
+    return members[labels]
 
 
 def _markers(
@@ -298,7 +302,7 @@ def _markers(
     others = nuclei & ~group
     to_group = morph.distance_to(group)
     others &= to_group > max(3.0, params.foreign_nucleus * group_radius)
-    inner = _inside_distance_glass_border(foreground)
+    inner = inside_distance_glass_border(foreground)
     window = morph.disk(params.peak_window // 2)
     peaks = (inner >= cv2.dilate(inner, window)) & (inner >= params.min_peak_radius)
     # A peak whose inscribed disc reaches the nucleus belongs to the cell of interest.

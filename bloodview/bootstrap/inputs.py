@@ -1,0 +1,135 @@
+"""What to segment: work items from a class-folder data set or from box annotations.
+
+Class folders (PBC layout): ``INPUT/<class>/<image>``; ``INPUT/manifest.csv``
+(``file,class,split``) gives splits when present. Folder names are resolved
+against the class catalogue (aliases such as ``platelets`` work); unknown names
+stop the run with a message listing the known classes unless they were added
+with ``--classes``. Files that are not images are counted and skipped.
+
+Boxes: any box file/folder that :mod:`bloodview.io` reads (Pascal VOC folder or
+XML, COCO JSON, YOLO); each box becomes one :class:`BoxItem` target.
+
+Paths in items are absolute; ``image_path`` of the output is relative to the
+input root.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bloodview.core.annotation import Dataset
+from bloodview.core.classes import ClassCatalogue
+from bloodview.errors import FormatError, UnknownClassError
+from bloodview.io.images import IMAGE_SUFFIXES
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    """One image to segment: its file, the path to store, class, split, boxes.
+
+    ``boxes`` is empty for class-folder images (segment the centred cell), else
+    a tuple of ``(class_name, (x1, y1, x2, y2))`` in image pixels.
+    """
+
+    path: Path
+    relative: Path
+    class_name: str | None
+    split: str | None = None
+    boxes: tuple[tuple[str, tuple[float, float, float, float]], ...] = ()
+
+
+@dataclass
+class InputScan:
+    items: list[WorkItem]
+    classes: ClassCatalogue
+    root: Path
+    skipped_files: Counter[str] = field(default_factory=Counter)
+
+
+def scan_class_folders(root: str | Path, classes: ClassCatalogue, extra_classes: list[str] = ()) -> InputScan:
+    """Items for every image in ``root/<class>/`` (see module doc)."""
+    root = Path(root)
+    if not root.is_dir():
+        raise FormatError(root, "is not a folder (expected class folders such as basophil/, platelet/)")
+    for name in extra_classes:
+        classes.add(name.strip())
+    folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not folders:
+        raise FormatError(root, "holds no class folders (expected e.g. basophil/, platelet/ with images inside)")
+    names: dict[Path, str] = {}
+    for folder in folders:
+        try:
+            names[folder] = classes.resolve(folder.name)
+        except UnknownClassError as exc:
+            raise UnknownClassError(folder.name, classes.names, folder).with_traceback(None) from exc
+    splits = read_manifest(root)
+    scan = InputScan([], classes, root)
+    for folder in folders:
+        for path in sorted(folder.rglob("*")):
+            if not path.is_file() or path.name.startswith("."):
+                continue
+            if path.suffix.lower() not in IMAGE_SUFFIXES:
+                scan.skipped_files["not an image"] += 1
+                log.debug("%s: not an image file; skipped", path)
+                continue
+            relative = path.relative_to(root)
+            scan.items.append(WorkItem(path, relative, names[folder], splits.get(path.name)))
+    if not scan.items:
+        raise FormatError(root, "holds no image files in its class folders")
+    return scan
+
+
+def read_manifest(root: Path) -> dict[str, str]:
+    """``file name -> split`` from ``root/manifest.csv`` (empty when absent)."""
+    manifest = root / "manifest.csv"
+    if not manifest.is_file():
+        return {}
+    splits: dict[str, str] = {}
+    with manifest.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        if reader.fieldnames is None or "file" not in reader.fieldnames:
+            raise FormatError(manifest, "has no 'file' column (expected file,class,split)")
+        for row in reader:
+            split = (row.get("split") or "").strip()
+            if split:
+                splits[Path(row["file"].strip()).name] = split
+    return splits
+
+
+def scan_boxes(source: str | Path, images: str | Path | None, classes: ClassCatalogue) -> InputScan:
+    """Items (one per image, with its boxes) from a box annotation file or folder."""
+    dataset = _load_boxes(Path(source), Path(images) if images else None, classes)
+    scan = InputScan([], dataset.classes, dataset.root or Path(source).parent)
+    for image in dataset.images:
+        boxes = tuple((inst.class_name, inst.bbox) for inst in image.instances)
+        path = dataset.resolve_image(image)
+        if not path.is_file():
+            scan.skipped_files["image missing"] += 1
+            log.warning("%s: image file not found; its %d boxes are skipped", path, len(boxes))
+            continue
+        scan.items.append(WorkItem(path, image.image_path, image.image_label, image.split, boxes))
+    if not scan.items:
+        raise FormatError(source, "names no image that exists on disk")
+    return scan
+
+
+def _load_boxes(source: Path, images: Path | None, classes: ClassCatalogue) -> Dataset:
+    try:
+        from bloodview.io.detect import load_annotations  # type: ignore[import-not-found]
+    except ImportError:
+        load_annotations = None
+    if load_annotations is not None:
+        return load_annotations(source, images=images)
+    if source.suffix.lower() == ".json":
+        from bloodview.io.coco import load_coco
+
+        return load_coco(source, images_root=images, classes=classes, add_unknown_classes=True)
+    from bloodview.io.voc import load_voc
+
+    return load_voc(source, images_root=images, classes=classes, add_unknown_classes=True)
