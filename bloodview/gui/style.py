@@ -31,6 +31,19 @@ def swatch_pixmap(rgb: tuple[int, int, int], size: int = 14) -> QPixmap:
     return pixmap
 
 
+def compact_table(table, stretch: int = 0) -> None:
+    """Tight rows, no row numbers, column ``stretch`` takes the spare width, others fit."""
+    from PyQt6.QtWidgets import QAbstractItemView, QHeaderView
+
+    table.verticalHeader().setVisible(False)
+    table.verticalHeader().setDefaultSectionSize(22)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    header = table.horizontalHeader()
+    for column in range(table.columnCount()):
+        mode = QHeaderView.ResizeMode.Stretch if column == stretch else QHeaderView.ResizeMode.ResizeToContents
+        header.setSectionResizeMode(column, mode)
+
+
 def class_label(cell_class: CellClass) -> str:
     key = f"  [{cell_class.key}]" if cell_class.key else ""
     return f"{cell_class.display_name}{key}"

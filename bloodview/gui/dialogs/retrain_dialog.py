@@ -75,6 +75,7 @@ class RetrainDialog(QDialog):
         self.process.setParent(self)
         self.outcome: TrainOutcome | None = None
         self._epochs = 1
+        self._step_epochs: set[int | None] = set()  # epochs whose loss is plotted per step
 
         self.name = QLineEdit(f"bloodview-{_dt.datetime.now():%Y%m%d-%H%M}")
         self.start_from = QComboBox()
@@ -181,6 +182,7 @@ class RetrainDialog(QDialog):
             return
         self._epochs = request.epochs
         self.plot.clear()
+        self._step_epochs.clear()
         self.plot.epochs = request.epochs
         self.bar.setValue(0)
         self.eta.setText("Starting the trainer (loading TensorFlow)…")
@@ -189,7 +191,7 @@ class RetrainDialog(QDialog):
         self.process.start(request.args())
 
     def _on_event(self, event: ProgressEvent) -> None:
-        if event.event == "start" and event.epochs:
+        if event.epochs:
             self._epochs = event.epochs
             self.plot.epochs = event.epochs
         fraction = event.fraction
@@ -197,8 +199,9 @@ class RetrainDialog(QDialog):
             self.bar.setValue(int(fraction * 1000))
         if event.event == "step" and "loss" in event.losses and fraction is not None:
             self.plot.add_point("loss", fraction * self._epochs, event.losses["loss"])
+            self._step_epochs.add(event.epoch)
         if event.event == "epoch":
-            if "loss" in event.losses:
+            if "loss" in event.losses and event.epoch not in self._step_epochs:
                 self.plot.add_point("loss", float(event.epoch or 0), event.losses["loss"])
             if event.val_losses and "loss" in event.val_losses:
                 self.plot.add_point("val_loss", float(event.epoch or 0), event.val_losses["loss"])

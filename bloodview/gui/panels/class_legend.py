@@ -7,7 +7,6 @@ from PyQt6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QSlider,
     QTableWidget,
@@ -18,7 +17,7 @@ from PyQt6.QtWidgets import (
 
 from bloodview.core.annotation import ImageAnnotation
 from bloodview.core.classes import ClassCatalogue
-from bloodview.gui.style import swatch
+from bloodview.gui.style import compact_table, swatch
 
 
 class ClassLegendPanel(QWidget):
@@ -34,11 +33,9 @@ class ClassLegendPanel(QWidget):
         self.table = QTableWidget(0, 3)
         self.table.setObjectName("classLegend")
         self.table.setHorizontalHeaderLabels(("Class", "Key", "Cells"))
-        self.table.verticalHeader().setVisible(False)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        compact_table(self.table)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.opacity = QSlider(Qt.Orientation.Horizontal)
         self.opacity.setRange(0, 100)
         self.opacity.setValue(45)

@@ -6,10 +6,8 @@ from collections.abc import Sequence
 
 from PyQt6.QtCore import Qt, pyqtSignal
 from PyQt6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QPushButton,
     QTableWidget,
@@ -20,7 +18,7 @@ from PyQt6.QtWidgets import (
 
 from bloodview.core.annotation import Dataset, ImageAnnotation
 from bloodview.gui.report import differential_for
-from bloodview.gui.style import icon, swatch
+from bloodview.gui.style import compact_table, icon, swatch
 
 SCOPES = ("This image", "Whole project")
 
@@ -40,9 +38,7 @@ class DifferentialPanel(QWidget):
         self.table = QTableWidget(0, 4)
         self.table.setObjectName("differential")
         self.table.setHorizontalHeaderLabels(("Class", "Count", "%", "/100 WBC"))
-        self.table.verticalHeader().setVisible(False)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        compact_table(self.table)
         self.totals = QLabel()
         top = QHBoxLayout()
         top.addWidget(self.scope, 1)

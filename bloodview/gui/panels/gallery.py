@@ -24,6 +24,7 @@ from bloodview.core.classes import ClassCatalogue
 from bloodview.gui.review import UNIDENTIFIED, is_checked, is_unidentified, reading_order
 
 THUMB = 72
+MIN_CROP = 40  # image pixels: a platelet thumbnail still shows its surroundings
 ALL = "__all__"
 
 
@@ -43,6 +44,8 @@ class GalleryPanel(QWidget):
         self.list.setMovement(QListView.Movement.Static)
         self.list.setSpacing(4)
         self.list.setUniformItemSizes(True)
+        self.list.setGridSize(QSize(THUMB + 16, THUMB + 22))
+        self.list.setWordWrap(False)
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
@@ -95,11 +98,13 @@ class GalleryPanel(QWidget):
                     continue
                 if wanted not in (ALL, UNIDENTIFIED) and cell.class_name != wanted:
                     continue
-                item = QListWidgetItem(self._thumbnail(cell, unidentified), "")
+                short = self._classes[cell.class_name].display_name.split()[0][:10] \
+                    if cell.class_name in self._classes else cell.class_name
+                score = "" if cell.score is None else f" {cell.score:.2f}"
+                item = QListWidgetItem(self._thumbnail(cell, unidentified), f"{short}{score}")
                 item.setData(Qt.ItemDataRole.UserRole, cell.id)
                 name = self._classes[cell.class_name].display_name if cell.class_name in self._classes \
                     else cell.class_name
-                score = "" if cell.score is None else f" {cell.score:.2f}"
                 item.setToolTip(f"{name}{score}{' · checked' if is_checked(cell) else ''}")
                 self.list.addItem(item)
                 item.setSelected(cell.id in selected)
@@ -115,7 +120,7 @@ class GalleryPanel(QWidget):
         painter = QPainter(pixmap)
         if self._qimage is not None and not self._qimage.isNull():
             x1, y1, x2, y2 = cell.bbox
-            side = max(x2 - x1, y2 - y1) * 1.15 + 4
+            side = max(x2 - x1, y2 - y1, MIN_CROP) * 1.15 + 4
             cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
             rect = QRect(int(cx - side / 2), int(cy - side / 2), int(side), int(side))
             crop = self._qimage.copy(rect).scaled(

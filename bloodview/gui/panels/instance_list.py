@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from PyQt6.QtCore import Qt, pyqtSignal
-from PyQt6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
+from PyQt6.QtWidgets import QAbstractItemView, QTableWidget, QTableWidgetItem
 
 from bloodview.core.annotation import ImageAnnotation
 from bloodview.core.classes import ClassCatalogue
 from bloodview.gui.review import is_checked, is_unidentified, provenance, reading_order
-from bloodview.gui.style import icon, swatch
+from bloodview.gui.style import compact_table, icon, swatch
 
 COLUMNS = ("Class", "Score", "Source", "Checked")
 
@@ -25,9 +25,7 @@ class InstanceListPanel(QTableWidget):
         self.setHorizontalHeaderLabels(COLUMNS)
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.verticalHeader().setVisible(False)
-        self.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        compact_table(self)
         self._ids: list[str] = []
         self.itemSelectionChanged.connect(self._emit_selection)
         self.cellDoubleClicked.connect(lambda row, _col: self.instanceActivated.emit(self._ids[row]))
@@ -54,15 +52,15 @@ class InstanceListPanel(QTableWidget):
             cls = classes[cell.class_name]
             name_item.setText(cls.display_name)
             name_item.setIcon(swatch(cls))
-        if is_unidentified(cell, threshold):
-            name_item.setText(f"{name_item.text()} (unidentified)")
+        unidentified = is_unidentified(cell, threshold)
+        if unidentified:
             name_item.setIcon(icon("mdi.help-circle", "#c98a00"))
         score = "" if cell.score is None else f"{cell.score:.2f}"
         checked = "corrected" if cell.corrected else ("yes" if is_checked(cell) else "")
         items = [name_item, QTableWidgetItem(score), QTableWidgetItem(cell.source.value),
                  QTableWidgetItem(checked)]
         items[1].setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        tip = provenance(cell)
+        tip = provenance(cell) + ("\nunidentified: below the threshold, not counted" if unidentified else "")
         for column, item in enumerate(items):
             item.setToolTip(tip)
             item.setData(Qt.ItemDataRole.UserRole, cell.id)

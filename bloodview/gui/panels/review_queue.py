@@ -7,7 +7,6 @@ from PyQt6.QtWidgets import (
     QAbstractItemView,
     QDoubleSpinBox,
     QFormLayout,
-    QHeaderView,
     QLabel,
     QPushButton,
     QTableWidget,
@@ -18,7 +17,7 @@ from PyQt6.QtWidgets import (
 
 from bloodview.core.annotation import Dataset
 from bloodview.gui.review import review_queue, sign_off_check
-from bloodview.gui.style import icon
+from bloodview.gui.style import compact_table, icon
 
 QUEUE_LIMIT = 500
 
@@ -41,11 +40,9 @@ class ReviewQueuePanel(QWidget):
         self.sign_off = QPushButton(icon("mdi.check-decagram"), "Sign off image")
         self.table = QTableWidget(0, 3)
         self.table.setObjectName("reviewQueue")
-        self.table.setHorizontalHeaderLabels(("Image", "Class", "Certainty"))
-        self.table.verticalHeader().setVisible(False)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setHorizontalHeaderLabels(("Class", "Certainty", "Image #"))
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        compact_table(self.table, stretch=0)
         form = QFormLayout()
         form.addRow("Unidentified below", self.threshold)
         layout = QVBoxLayout(self)
@@ -65,21 +62,29 @@ class ReviewQueuePanel(QWidget):
         self._entries = review_queue(dataset.images, threshold, limit=QUEUE_LIMIT)
         self.table.setRowCount(len(self._entries))
         for row, entry in enumerate(self._entries):
-            name = dataset.images[entry.image_index].image_path.name
+            path = dataset.images[entry.image_index].image_path
+            name = str(entry.image_index + 1)
             cls = entry.class_name
             if cls in dataset.classes:
                 cls = dataset.classes[cls].display_name
-            items = [QTableWidgetItem(name), QTableWidgetItem(cls),
-                     QTableWidgetItem(f"{entry.certainty:.2f}")]
+            items = [QTableWidgetItem(cls), QTableWidgetItem(f"{entry.certainty:.2f}"),
+                     QTableWidgetItem(name)]
             if entry.unidentified:
-                items[1].setIcon(icon("mdi.help-circle", "#c98a00"))
-            items[2].setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                items[0].setIcon(icon("mdi.help-circle", "#c98a00"))
+                items[0].setToolTip("unidentified: below the threshold, not counted until checked")
+            for item in items[1:]:
+                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            items[2].setToolTip(str(path))
             for column, item in enumerate(items):
                 self.table.setItem(row, column, item)
         if 0 <= current_index < len(dataset.images):
             image = dataset.images[current_index]
             check = sign_off_check(image, threshold)
-            if image.signed_off:
+            if not image.instances and not image.signed_off:
+                self.status.setText("No cells in this image yet (D detects, W draws).")
+                self.sign_off.setText("Sign off image")
+                self.sign_off.setEnabled(True)
+            elif image.signed_off:
                 self.status.setText("This image is signed off.")
                 self.sign_off.setText("Withdraw sign-off")
                 self.sign_off.setEnabled(True)
