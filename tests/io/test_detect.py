@@ -89,3 +89,15 @@ def test_file_format_into_existing_folder_and_missing_parent(tmp_path, smear):
     assert save_annotations(smear, tmp_path, "via") == tmp_path / "via.json"
     with pytest.raises(FormatError, match="its folder does not exist"):
         save_annotations(smear, tmp_path / "no" / "x.json", "coco")
+
+
+def test_unreadable_folder_is_one_sentence(tmp_path, monkeypatch):
+    # Tests may run as root, where chmod 000 does not stop reading; simulate the refusal.
+    import pathlib
+
+    def refuse(self):
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(pathlib.Path, "iterdir", refuse)
+    with pytest.raises(FormatError, match=r"folder cannot be read \(permission denied\)"):
+        load_annotations(tmp_path)
