@@ -139,3 +139,11 @@ def test_image_with_no_cells_makes_every_prediction_spurious(make):
     assert report["classification"]["spurious"] == 1
     # the false positive scores higher than the true one: precision 0.5 at recall 1
     assert report["mask"]["mAP50"] == pytest.approx(0.5)
+
+
+def test_image_without_a_size_is_refused_by_name(make):
+    gt = make.dataset(make.image("a.png", [make.cell(10, 10, 20, "platelet")]))
+    gt.images[0].width = 0
+    pred = make.dataset(make.image("a.png", [make.cell(10, 10, 20, "platelet", 0.9)]))
+    with pytest.raises(FormatError, match=r"a\.png: the image size is unknown"):
+        evaluate(gt, pred)
