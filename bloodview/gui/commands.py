@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Sequence
 
+import numpy as np
 from PyQt6.QtGui import QUndoCommand
 
 from bloodview.core.annotation import ImageAnnotation
@@ -32,6 +33,12 @@ def mark_corrected(instance: Instance) -> Instance:
     if instance.source != Source.HUMAN and not instance.corrected:
         return instance.copy(corrected=True)
     return instance
+
+
+def _same_outline(a: Instance, b: Instance) -> bool:
+    return a.class_name == b.class_name and len(a.polygons) == len(b.polygons) and all(
+        pa.shape == pb.shape and np.array_equal(pa, pb) for pa, pb in zip(a.polygons, b.polygons)
+    )
 
 
 def _require(annotation: ImageAnnotation, instance_id: str) -> Instance:
@@ -120,6 +127,10 @@ class ReplaceInstanceCommand(QUndoCommand):
         if other._new.id != self._new.id or other._annotation is not self._annotation:
             return False
         self._new = other._new
+        if _same_outline(self._old, self._new):
+            # Dragged back to the start: no change is left, so no undo step either.
+            self._annotation.replace(self._old)
+            self.setObsolete(True)
         return True
 
     def redo(self) -> None:

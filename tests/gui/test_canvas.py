@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PyQt6.QtCore import QPoint, QPointF, Qt
+from PyQt6.QtCore import QPoint, QPointF, QRectF, Qt
 from PyQt6.QtGui import QImage, QUndoStack
 from PyQt6.QtTest import QTest
 
@@ -102,14 +102,32 @@ def test_opacity_changes_what_is_drawn(canvas, field):
     assert np.abs(plain[centre.y(), centre.x()] - filled[centre.y(), centre.x()]).sum() > 30
 
 
-def test_labels_toggle_and_low_scores_are_unidentified(canvas, field):
+def screen_rect(view: CanvasView, label) -> QRectF:
+    return label.deviceTransform(view.viewportTransform()).mapRect(label.boundingRect())
+
+
+def test_labels_toggle_without_overlapping_and_low_scores_are_unidentified(canvas, field):
     canvas.set_min_score(0.99)
     canvas.set_labels_visible(True)
     labels = [canvas.instance_item(c.id).label_item() for c in field.instances]
-    assert all(label is not None and label.isVisible() for label in labels)
-    assert all(label.text.startswith("Unidentified") for label in labels)
+    shown = [label for label in labels if label is not None and label.isVisible()]
+    assert len(shown) >= len(labels) // 2
+    assert all(label.text.startswith("Unidentified") for label in shown)
+    rects = [screen_rect(canvas, label) for label in shown]
+    assert not any(a.intersects(b) for k, a in enumerate(rects) for b in rects[k + 1:])
     canvas.set_labels_visible(False)
-    assert not any(label.isVisible() for label in labels)
+    assert not any(label.isVisible() for label in labels if label is not None)
+
+
+def test_a_platelet_label_never_covers_the_platelet(canvas, field, qtbot):
+    platelet = Instance([ellipse(300, 300, 306, 305)], "platelet", score=0.9)
+    canvas.undo_stack.push(AddInstanceCommand(field, platelet))
+    canvas.select([platelet.id])  # selected: its label is shown
+    label = canvas.instance_item(platelet.id).label_item()
+    assert label is not None and label.isVisible()
+    x1, y1, x2, y2 = platelet.bbox
+    cell_on_screen = canvas.mapFromScene(QRectF(x1, y1, x2 - x1, y2 - y1)).boundingRect()
+    assert not screen_rect(canvas, label).intersects(QRectF(cell_on_screen))
 
 
 def test_zoom_keeps_the_point_under_the_mouse(canvas, qtbot):

@@ -102,3 +102,11 @@ def test_reviewed_and_set_instances(image, stack):
     stack.undo()
     stack.undo()
     assert snapshot(image) == before
+
+
+def test_a_drag_back_to_the_start_leaves_no_undo_step_and_no_correction(image, stack):
+    cell = image.instances[0]
+    stack.push(ReplaceInstanceCommand(image, cell.copy(polygons=[cell.polygons[0] + 2]), merge_key="drag"))
+    stack.push(ReplaceInstanceCommand(image, cell.copy(), merge_key="drag"))
+    assert stack.count() == 0
+    assert image.find(cell.id) is cell and not cell.corrected

@@ -213,3 +213,38 @@ def test_brush_on_empty_image_paints_a_new_cell(canvas, field):
     count = len(field)
     drag(canvas, at(canvas, 600, 440), at(canvas, 620, 440))
     assert len(field) == count + 1 and field.instances[-1].class_name == "platelet"
+
+
+def test_tool_keys_win_over_window_shortcuts_only_while_they_matter(qtbot, field):
+    from PyQt6.QtGui import QAction, QKeySequence
+    from PyQt6.QtWidgets import QApplication, QMainWindow
+
+    window = QMainWindow()
+    qtbot.addWidget(window)
+    view = CanvasView()
+    window.setCentralWidget(view)
+    fired = []
+    for key in ("Esc", "Del"):
+        action = QAction(key, window)
+        action.setShortcut(QKeySequence(key))
+        action.triggered.connect(lambda _c=False, k=key: fired.append(k))
+        window.addAction(action)
+    window.resize(900, 640)
+    window.show()
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)  # shortcuts need an active window
+    view.set_image(field, None, demo_catalogue(), QUndoStack(view))
+    view.setFocus()
+    view.set_tool("draw")
+    click_points(view, [(600, 20), (630, 20)])
+    QTest.keyClick(view, Qt.Key.Key_Escape)
+    assert view.tool().points == [] and fired == []  # Esc cancelled the drawing
+    QTest.keyClick(view, Qt.Key.Key_Escape)
+    assert fired == ["Esc"]  # nothing to cancel: the window's action runs
+    view.set_tool("select")
+    cell = field.instances[0]
+    view.select([cell.id])
+    vertex = at(view, *cell.polygons[0][0])
+    QTest.mouseMove(view.viewport(), vertex)
+    QTest.keyClick(view, Qt.Key.Key_Delete)
+    assert len(field.find(cell.id).polygons[0]) == len(cell.polygons[0]) - 1 and fired == ["Esc"]

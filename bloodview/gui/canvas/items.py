@@ -1,4 +1,4 @@
-"""Scene items: one :class:`InstanceItem` per cell, plus its floating :class:`LabelItem`.
+"""Scene items: one :class:`InstanceItem` per cell (its label is a :class:`LabelItem`).
 
 Items are views of core :class:`Instance` objects: the canvas calls
 :meth:`InstanceItem.set_instance` when the core changes and nothing else writes
@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import numpy as np
 from PyQt6.QtCore import QPointF, QRectF, Qt
-from PyQt6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen, QPolygonF
+from PyQt6.QtGui import QBrush, QColor, QPainter, QPainterPath, QPen, QPolygonF
 from PyQt6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from bloodview.core.instance import Instance
+from bloodview.gui.canvas.labels import LabelItem
 from bloodview.gui.canvas.style import (
     HANDLE_EDGE,
     HANDLE_FILL,
@@ -28,7 +29,6 @@ from bloodview.gui.canvas.style import (
 
 INSTANCE_Z = 0.0
 SELECTED_Z = 1e6
-LABEL_Z = 2e6
 
 
 def polygon_path(polygons: list[np.ndarray]) -> QPainterPath:
@@ -61,6 +61,7 @@ class InstanceItem(QGraphicsItem):
         self._hovered = False
         self._hot_vertex: tuple[int, int] | None = None
         self._label: LabelItem | None = None
+        self._label_place: str | None = "auto"
         self.setAcceptHoverEvents(True)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges, False)
         self.instance = instance
@@ -80,6 +81,8 @@ class InstanceItem(QGraphicsItem):
         self._path = polygon_path(instance.polygons)
         self._bounds = self._path.boundingRect()
         self._vertices = np.concatenate(instance.polygons) if instance.polygons else np.zeros((0, 2))
+        steps = [np.hypot(*np.diff(np.vstack([p, p[:1]]), axis=0).T) for p in instance.polygons if len(p) > 1]
+        self._vertex_spacing = float(np.median(np.concatenate(steps))) if steps else 0.0
         if self._hot_vertex is not None:
             part, index = self._hot_vertex
             if part >= len(instance.polygons) or index >= len(instance.polygons[part]):
@@ -184,7 +187,9 @@ class InstanceItem(QGraphicsItem):
 
     def _paint_handles(self, painter: QPainter) -> None:
         pixel = self._style.pixel
-        half = self._style.handle_px * pixel / 2.0
+        # Dense outlines (e.g. after the brush) get smaller handles so they do not merge.
+        size_px = min(self._style.handle_px, max(3.0, 0.7 * self._vertex_spacing / pixel))
+        half = size_px * pixel / 2.0
         handle_pen = _cosmetic_pen(HANDLE_EDGE, 1.0)
         painter.setPen(handle_pen)
         painter.setBrush(HANDLE_FILL)
@@ -194,7 +199,7 @@ class InstanceItem(QGraphicsItem):
             part, index = self._hot_vertex
             x, y = self.instance.polygons[part][index]
             painter.setBrush(HANDLE_HOT)
-            big = half * 1.5
+            big = self._style.handle_px * pixel * 0.75
             painter.drawEllipse(QRectF(x - big, y - big, 2 * big, 2 * big))
 
     def hoverEnterEvent(self, event) -> None:  # noqa: N802 - Qt's name
@@ -216,15 +221,35 @@ class InstanceItem(QGraphicsItem):
 
     # --- label --------------------------------------------------------------------
     def _sync_label(self) -> None:
-        want = self.isVisible() and (self._style.labels_visible or self._hovered or self._selected)
+        forced = self._hovered or self._selected
+        want = self.isVisible() and (forced or (self._style.labels_visible and self._label_place is not None))
         if want and self._label is None and self.scene() is not None:
             color = self._pen.color()
             self._label = LabelItem(self.label_text(), color, self._style.label_point_size)
             self.scene().addItem(self._label)
         if self._label is not None:
-            x1, y1, _, _ = self.instance.bbox
-            self._label.setPos(QPointF(x1, y1))
+            place = self._label_place or "auto"
+            x1, y1, x2, y2 = self.instance.bbox
+            if place == "auto":  # above the cell, below when there is no room (image top)
+                below = y1 < self._label.height() * self._style.pixel
+            else:
+                below = place == "below"
+            self._label.set_below(below)
+            self._label.setPos(QPointF((x1 + x2) / 2.0, y2 if below else y1))
             self._label.setVisible(want)
+
+    def set_label_place(self, place: str | None) -> None:
+        """``"above"``, ``"below"``, ``"auto"``, or ``None``: no label unless hovered/selected.
+
+        Set by the label de-cluttering (:func:`bloodview.gui.canvas.labels.declutter`).
+        """
+        if place != self._label_place:
+            self._label_place = place
+            self._sync_label()
+
+    def label_anchor(self, below: bool) -> QPointF:
+        x1, y1, x2, y2 = self.instance.bbox
+        return QPointF((x1 + x2) / 2.0, y2 if below else y1)
 
     def _drop_label(self) -> None:
         if self._label is not None and self._label.scene() is not None:
@@ -233,48 +258,3 @@ class InstanceItem(QGraphicsItem):
 
     def label_item(self) -> LabelItem | None:
         return self._label
-
-
-class LabelItem(QGraphicsItem):
-    """Class name and score in a small tag just above a cell's top-left corner.
-
-    Ignores the view's zoom (fixed screen size) and sits *outside* the cell, so
-    even a platelet a few pixels wide stays visible under its label.
-    """
-
-    PAD = 2.0
-
-    def __init__(self, text: str, color: QColor, point_size: float = 8.0):
-        super().__init__()
-        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations, True)
-        self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
-        self.setZValue(LABEL_Z)
-        self._font = QFont()
-        self._font.setPointSizeF(point_size)
-        self.set_text(text, color)
-
-    def set_text(self, text: str, color: QColor) -> None:
-        self.prepareGeometryChange()
-        self.text = text
-        metrics = QFontMetricsF(self._font)
-        width = metrics.horizontalAdvance(text) + 2 * self.PAD
-        height = metrics.height() + self.PAD
-        self._rect = QRectF(0.0, -height - 1.0, width, height)
-        background = QColor(color)
-        background.setAlpha(225)
-        self._background = background
-        luminance = 0.299 * color.red() + 0.587 * color.green() + 0.114 * color.blue()
-        self._text_color = QColor(20, 20, 20) if luminance > 140 else QColor(255, 255, 255)
-        self.update()
-
-    def boundingRect(self) -> QRectF:  # noqa: N802 - Qt's name
-        return self._rect
-
-    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(self._background)
-        painter.drawRoundedRect(self._rect, 2.0, 2.0)
-        painter.setFont(self._font)
-        painter.setPen(self._text_color)
-        painter.drawText(self._rect, Qt.AlignmentFlag.AlignCenter, self.text)

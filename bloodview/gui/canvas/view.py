@@ -20,7 +20,7 @@ import logging
 from typing import Any
 
 import numpy as np
-from PyQt6.QtCore import QPointF, QRectF, Qt, QTimer, pyqtSignal
+from PyQt6.QtCore import QEvent, QPointF, QRectF, Qt, QTimer, pyqtSignal
 from PyQt6.QtGui import (
     QColor,
     QImage,
@@ -40,6 +40,7 @@ from bloodview.core.classes import ClassCatalogue
 from bloodview.core.instance import Instance
 from bloodview.errors import ImageError
 from bloodview.gui.canvas.items import InstanceItem
+from bloodview.gui.canvas.labels import declutter
 from bloodview.gui.canvas.navigation import STEP, NavigationMixin
 from bloodview.gui.canvas.style import CanvasStyle
 from bloodview.gui.canvas.tools import BrushTool, DrawTool, SelectTool, Tool
@@ -192,6 +193,8 @@ class CanvasView(NavigationMixin, QGraphicsView):
                 self._add_item(instance)
             self._set_selection([i for i in self._selected if i in self._items])
         self._tool.annotation_changed(kind, payload)
+        if self.style.labels_visible:
+            self._settle_timer.start()  # re-place labels once edits pause
 
     def _add_item(self, instance: Instance) -> None:
         item = InstanceItem(instance, self.style)
@@ -291,6 +294,8 @@ class CanvasView(NavigationMixin, QGraphicsView):
         """Class name and score above every cell (otherwise only on hover and selection)."""
         self.style.labels_visible = bool(visible)
         self._restyle()
+        if visible:
+            self._declutter_labels()
 
     def set_min_score(self, value: float | None) -> None:
         """Cells scored below ``value`` are drawn as "unidentified" (dashed grey)."""
@@ -315,7 +320,20 @@ class CanvasView(NavigationMixin, QGraphicsView):
 
     def _settle(self) -> None:
         self.style.moving = False
+        if self.style.labels_visible:
+            self._declutter_labels()
         self.viewport().update()
+
+    def _declutter_labels(self) -> None:
+        classes = self.style.classes
+
+        def priority(item: InstanceItem) -> tuple:
+            name = item.instance.class_name
+            white = name in classes and classes[name].white_cell
+            return (not item.is_selected(), not white, -item.instance.area)
+
+        visible = sorted((i for i in self._items.values() if i.isVisible()), key=priority)
+        declutter(visible, self.viewportTransform().map, QRectF(self.viewport().rect()))
 
     def _zoom_changed(self) -> None:
         self._moving()
@@ -408,6 +426,14 @@ class CanvasView(NavigationMixin, QGraphicsView):
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt's name
         if not self._offer(self._tool.mouse_double_click, event):
             super().mouseDoubleClickEvent(event)
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.ShortcutOverride:
+            # QGraphicsView would hand it to the scene, which swallows it; decide here.
+            wanted = self.annotation is not None and self._tool.wants_key(event)
+            event.setAccepted(wanted)
+            return wanted
+        return super().event(event)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt's name
         key = event.key()

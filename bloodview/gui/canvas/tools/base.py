@@ -52,6 +52,15 @@ class Tool:
     def key_press(self, event: QKeyEvent) -> bool:
         return False
 
+    def wants_key(self, event: QKeyEvent) -> bool:
+        """True when this key means something to the tool *now* (e.g. Esc while drawing).
+
+        The view then claims the key before a window shortcut with the same key
+        (Qt's ShortcutOverride), so Esc cancels a drawing instead of, say, clearing
+        the selection, and Delete removes the point under the mouse.
+        """
+        return False
+
     def leave(self) -> None:
         """The mouse left the canvas."""
 

@@ -9,7 +9,8 @@ ONE :class:`ReplaceInstanceCommand`.
 Which cell: the selected one (when exactly one is selected), else the cell under
 the mouse at the start of the stroke. A brush stroke on empty image starts a new
 cell of the active class. ``[`` and ``]`` change the radius (image pixels).
-Holes are not kept (outlines are outer boundaries only).
+Holes are not kept (outlines are outer boundaries only). The traced outline is
+simplified within :data:`OUTLINE_TOLERANCE` pixels so it stays easy to edit.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from bloodview.gui.commands import AddInstanceCommand, ReplaceInstanceCommand
 MIN_RADIUS = 1.0
 MAX_RADIUS = 200.0
 RADIUS_STEP = 1.25
+OUTLINE_TOLERANCE = 1.0  # pixels: smooths the pixel staircase of the painted mask
 
 
 def paint_stroke(mask: np.ndarray, points: np.ndarray, radius: float, value: bool) -> None:
@@ -84,7 +86,7 @@ def apply_stroke(
     offset = np.array([x0, y0], dtype=np.float64)
     mask = polygons_to_mask([p - offset for p in polygons], y1 - y0, x1 - x0)
     paint_stroke(mask, points - offset, radius, not erase)
-    return [p + offset for p in mask_to_polygons(mask)]
+    return [p + offset for p in mask_to_polygons(mask, tolerance=OUTLINE_TOLERANCE)]
 
 
 class BrushTool(Tool):
@@ -219,6 +221,12 @@ class BrushTool(Tool):
             self.view.show_status("Stroke cancelled")
             return True
         return False
+
+    def wants_key(self, event: QKeyEvent) -> bool:
+        key = event.key()
+        return key in (Qt.Key.Key_BracketLeft, Qt.Key.Key_BracketRight) or (
+            key == Qt.Key.Key_Escape and self._stroke is not None
+        )
 
     def leave(self) -> None:
         if self._cursor_item is not None:

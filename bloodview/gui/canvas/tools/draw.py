@@ -106,6 +106,10 @@ class DrawTool(Tool):
             return True
         return False
 
+    def wants_key(self, event: QKeyEvent) -> bool:
+        keys = (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Escape, Qt.Key.Key_Backspace)
+        return bool(self._points) and event.key() in keys and not event.modifiers() & Qt.KeyboardModifier.ControlModifier
+
     def cancel(self) -> None:
         self._points = []
         self._refresh()

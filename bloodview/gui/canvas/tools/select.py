@@ -289,6 +289,9 @@ class SelectTool(Tool):
             return True
         return False
 
+    def wants_key(self, event: QKeyEvent) -> bool:
+        return self._hot is not None and event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace)
+
     def leave(self) -> None:
         self._set_hot(None)
 
