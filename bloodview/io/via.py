@@ -108,12 +108,21 @@ def _region_instance(region: Any, image: ImageAnnotation, resolver: ClassResolve
 
 
 def _label(attributes: dict[str, Any], path: Path, where: str) -> str:
-    if "label" in attributes:
-        return attributes["label"]
-    texts = [v for v in attributes.values() if isinstance(v, str) and v.strip()]
+    """The class: attribute ``label``, else the only text or ticked-checkbox attribute.
+
+    VIA 2 stores a checkbox attribute as ``{"option": true, ...}``.
+    """
+    values = [attributes["label"]] if "label" in attributes else list(attributes.values())
+    texts = []
+    for value in values:
+        if isinstance(value, dict):
+            ticked = [k for k, v in value.items() if v]
+            value = ticked[0] if len(ticked) == 1 else None
+        if isinstance(value, str) and value.strip():
+            texts.append(value)
     if len(texts) == 1:
         return texts[0]
-    raise FormatError(path, f"{where} has no 'label' region attribute to take the cell class from")
+    raise FormatError(path, f"{where} has no single 'label' region attribute to take the cell class from")
 
 
 def _ellipse(shape: dict[str, Any], path: Path, where: str) -> np.ndarray:

@@ -119,15 +119,18 @@ def test_import_via2_project_with_list_regions_and_size_keys(tmp_path):
                      "region_attributes": {"type": "basophil"}},
                     {"shape_attributes": {"name": "point", "cx": 3, "cy": 3},
                      "region_attributes": {"type": "basophil"}},
+                    {"shape_attributes": {"name": "ellipse", "cx": 40, "cy": 10, "rx": 6, "ry": 3, "theta": 0.5},
+                     "region_attributes": {"type": {"ig": True, "monocyte": False}}},
                 ],
             }
         },
     }
     (tmp_path / "via.json").write_text(json.dumps(project))
     (image,) = load_via(tmp_path / "via.json")
-    box, circle = image.instances
+    box, circle, ellipse = image.instances
     assert box.box_only and box.bbox == (5, 6, 15, 18) and box.class_name == "monocyte"
     assert circle.class_name == "basophil" and circle.area == pytest.approx(np.pi * 64, rel=0.02)
+    assert ellipse.class_name == "ig" and ellipse.area == pytest.approx(np.pi * 18, rel=0.02)
 
 
 def test_via_needs_images_and_known_labels(tmp_path):
