@@ -150,7 +150,7 @@ def _read_image_entry(entry: Any, path: Path) -> ImageAnnotation:
     width, height = entry.get("width"), entry.get("height")
     require(isinstance(width, int) and isinstance(height, int) and width > 0 and height > 0, path,
             f"image {name!r} needs positive integer 'width' and 'height', got {width!r} x {height!r}")
-    record = entry.get("bloodview") or {}
+    record = entry.get("bloodview") if isinstance(entry.get("bloodview"), dict) else {}
     return ImageAnnotation(
         relative, width, height,
         image_label=record.get("image_label"),

@@ -249,3 +249,12 @@ def test_results_against_ground_truth_file_ids(tmp_path):
     (tmp_path / "res.json").write_text(json.dumps(results))
     with pytest.raises(FormatError, match="image id 1, which is not in the ground truth"):
         load_coco_results(tmp_path / "res.json", tmp_path / "gt.json")
+
+
+def test_coco_dict_rle_gives_our_exact_pixels_to_pycocotools():
+    dataset = _dataset()
+    coco = COCO()
+    coco.dataset = coco_dict(dataset, rle=True)
+    coco.createIndex()
+    for ann, instance in zip(coco.loadAnns(coco.getAnnIds(imgIds=[1])), dataset.images[0].instances):
+        np.testing.assert_array_equal(coco.annToMask(ann).astype(bool), instance.to_mask(96, 64))
