@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     report = evaluate(gt, pred, min_score=args.min_score, source=args.pred, describe=describe,
                       input_warnings=input_warnings)
     if args.model is not None:
-        _save_predictions(gt, pred, args.out, report)
+        _save_predictions(gt, pred, args.out, report, args.gt)
     write_report(report, args.out)
     _print_headline(report, args.out)
     return 0
@@ -115,17 +115,12 @@ def _predict(model_dir: Path, gt):
     return Dataset(images, gt.classes)
 
 
-def _save_predictions(gt, pred, out: Path, report: dict) -> None:
-    """predictions.json in GT order (image ids 1..N), so the run can be re-evaluated with --pred."""
-    from bloodview.core.annotation import Dataset, ImageAnnotation
-    from bloodview.evaluation.inputs import align
-    from bloodview.io.coco import save_coco_results
+def _save_predictions(gt, pred, out: Path, report: dict, gt_path: Path) -> None:
+    """predictions.json, readable with ``--pred`` against the same ground truth."""
+    from bloodview.evaluation.predictions_file import save_predictions
 
     out.mkdir(parents=True, exist_ok=True)
-    pairs = align(gt, pred).pairs
-    ordered = Dataset([ImageAnnotation(g.image_path, g.width, g.height, p) for g, p in pairs], gt.classes)
-    save_coco_results(ordered, out / "predictions.json")
-    report["predictions"] = str(out / "predictions.json")
+    report["predictions"] = str(save_predictions(gt, pred, out / "predictions.json", gt_path))
 
 
 def _print_headline(report: dict, out: Path) -> None:

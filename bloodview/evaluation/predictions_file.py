@@ -1,4 +1,4 @@
-"""Read a predictions file for evaluation, leaving out (and reporting) what has no ground truth.
+"""Read (and write) a predictions file for evaluation; what has no ground truth is reported and left out.
 
 A COCO *results* list refers to the ground truth by ids: image ids and category
 ids of the ground-truth COCO file, or, for ground truth in another format,
@@ -21,9 +21,11 @@ import json
 import tempfile
 from pathlib import Path
 
-from bloodview.core.annotation import Dataset
-from bloodview.evaluation.inputs import CategoryMismatchError
+from bloodview.core.annotation import Dataset, ImageAnnotation
+from bloodview.evaluation.inputs import CategoryMismatchError, align
+from bloodview.io.atomic import atomic_write_json
 from bloodview.io.coco import load_coco_results, load_coco_with_ids
+from bloodview.io.coco_results import coco_results_list
 from bloodview.io.detect import detect_format, load_annotations
 from bloodview.io.jsonio import read_json
 
@@ -39,9 +41,7 @@ def load_predictions(
     path = Path(path)
     if detect_format(path) != "coco-results":
         return load_annotations(path, images=images, add_unknown_classes=True), []
-    reference: Dataset | Path = gt
-    if gt_path is not None and Path(gt_path).is_file() and detect_format(Path(gt_path)) == "coco":
-        reference = Path(gt_path)
+    reference = _reference(gt, gt_path)
     image_ids, categories = _reference_ids(reference)
     entries = read_json(path, "COCO results file")
     if isinstance(entries, dict):  # a COCO file with only detections in "annotations"
@@ -59,6 +59,30 @@ def load_predictions(
         filtered = Path(folder) / path.name
         filtered.write_text(json.dumps(kept), encoding="utf-8")
         return load_coco_results(filtered, reference), [warning]
+
+
+def save_predictions(gt: Dataset, pred: Dataset, path: str | Path, gt_path: str | Path | None = None) -> Path:
+    """Write ``pred`` as a COCO results list that :func:`load_predictions` reads back against ``gt``.
+
+    Image ids are those of the ground-truth COCO file when ``gt_path`` is one
+    (results files refer to its ids), else positions ``1..N`` in ``gt``.
+    """
+    pairs = align(gt, pred).pairs
+    ordered = Dataset([ImageAnnotation(g.image_path, g.width, g.height, p) for g, p in pairs], gt.classes)
+    results = coco_results_list(ordered)
+    reference = _reference(gt, gt_path)
+    if isinstance(reference, Path):
+        _, by_id, _ = load_coco_with_ids(reference, check_images=False, add_unknown_classes=True)
+        file_ids = list(by_id)
+        for entry in results:
+            entry["image_id"] = file_ids[entry["image_id"] - 1]
+    return atomic_write_json(Path(path), results, compact=True)
+
+
+def _reference(gt: Dataset, gt_path: str | Path | None) -> Dataset | Path:
+    if gt_path is not None and Path(gt_path).is_file() and detect_format(Path(gt_path)) == "coco":
+        return Path(gt_path)
+    return gt
 
 
 def _known(image_id: object, image_ids: set[int]) -> bool:

@@ -172,3 +172,28 @@ def test_predictions_as_a_coco_instances_file_are_paired_by_image_name(files, ca
     report = json.loads((files / "r" / "report.json").read_text())
     assert report["classification"]["per_class"]["lymphocyte"]["recall"] == 1.0
     assert report["classification"]["per_class"]["neutrophil"]["recall"] == 0.0
+
+
+def test_kept_predictions_use_the_ground_truth_files_own_image_ids(files, monkeypatch, capsys):
+    data = json.loads((files / "gt.json").read_text())
+    new_id = {1: 10, 2: 20}
+    for image in data["images"]:
+        image["id"] = new_id[image["id"]]
+    for annotation in data["annotations"]:
+        annotation["image_id"] = new_id[annotation["image_id"]]
+    (files / "gt_ids.json").write_text(json.dumps(data))
+    for name in ("a.png", "b.png"):
+        cv2.imwrite(str(files / name), np.zeros((100, 100, 3), np.uint8))
+    fake = types.ModuleType("bloodview.model.predict")
+    fake.Predictor = _FakePredictor
+    monkeypatch.setitem(sys.modules, "bloodview.model.predict", fake)
+    out = files / "by_model"
+    assert main(["evaluate", "--gt", str(files / "gt_ids.json"), "--model", "m", "--out", str(out)]) == 0
+    kept = json.loads((out / "predictions.json").read_text())
+    assert sorted(entry["image_id"] for entry in kept) == [10, 20]
+    assert main(["evaluate", "--gt", str(files / "gt_ids.json"), "--pred", str(out / "predictions.json"),
+                 "--out", str(files / "again")]) == 0
+    first = json.loads((out / "report.json").read_text())
+    again = json.loads((files / "again" / "report.json").read_text())
+    assert again["classification"]["confusion_matrix"] == first["classification"]["confusion_matrix"]
+    assert again["warnings"] == []
