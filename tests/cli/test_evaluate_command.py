@@ -131,15 +131,21 @@ class _FakePredictor:
         return found
 
 
-def test_model_predicts_first_and_keeps_its_predictions(files, monkeypatch, capsys):
+@pytest.fixture
+def fake_model(files, monkeypatch):
+    """Blank a.png and b.png on disk, and the stand-in predictor in place of the real module."""
     for name in ("a.png", "b.png"):
         cv2.imwrite(str(files / name), np.zeros((100, 100, 3), np.uint8))
     fake = types.ModuleType("bloodview.model.predict")
     fake.Predictor = _FakePredictor
     monkeypatch.setitem(sys.modules, "bloodview.model.predict", fake)
+    return _FakePredictor
+
+
+def test_model_predicts_first_and_keeps_its_predictions(files, fake_model, capsys):
     out = files / "by_model"
     assert main(["evaluate", "--gt", str(files / "gt.json"), "--model", str(files / "model"), "--out", str(out)]) == 0
-    assert _FakePredictor.loaded_from == files / "model"
+    assert fake_model.loaded_from == files / "model"
     report = json.loads((out / "report.json").read_text())
     assert report["model"] == str(files / "model")
     # a.png: one of two neutrophils found; b.png: the lymphocyte missed, a spurious neutrophil
@@ -151,10 +157,7 @@ def test_model_predicts_first_and_keeps_its_predictions(files, monkeypatch, caps
     assert json.loads((again / "report.json").read_text())["mask"] == report["mask"]
 
 
-def test_model_run_with_missing_images_names_one(files, monkeypatch, capsys):
-    fake = types.ModuleType("bloodview.model.predict")
-    fake.Predictor = _FakePredictor
-    monkeypatch.setitem(sys.modules, "bloodview.model.predict", fake)
+def test_model_run_with_missing_images_names_one(files, fake_model, capsys):
     code = main(["evaluate", "--gt", str(files / "gt.json"), "--model", str(files / "model"),
                  "--images", str(files / "nowhere"), "--out", str(files / "r")])
     assert code == 1
@@ -174,7 +177,7 @@ def test_predictions_as_a_coco_instances_file_are_paired_by_image_name(files, ca
     assert report["classification"]["per_class"]["neutrophil"]["recall"] == 0.0
 
 
-def test_kept_predictions_use_the_ground_truth_files_own_image_ids(files, monkeypatch, capsys):
+def test_kept_predictions_use_the_ground_truth_files_own_image_ids(files, fake_model, capsys):
     data = json.loads((files / "gt.json").read_text())
     new_id = {1: 10, 2: 20}
     for image in data["images"]:
@@ -182,11 +185,6 @@ def test_kept_predictions_use_the_ground_truth_files_own_image_ids(files, monkey
     for annotation in data["annotations"]:
         annotation["image_id"] = new_id[annotation["image_id"]]
     (files / "gt_ids.json").write_text(json.dumps(data))
-    for name in ("a.png", "b.png"):
-        cv2.imwrite(str(files / name), np.zeros((100, 100, 3), np.uint8))
-    fake = types.ModuleType("bloodview.model.predict")
-    fake.Predictor = _FakePredictor
-    monkeypatch.setitem(sys.modules, "bloodview.model.predict", fake)
     out = files / "by_model"
     assert main(["evaluate", "--gt", str(files / "gt_ids.json"), "--model", "m", "--out", str(out)]) == 0
     kept = json.loads((out / "predictions.json").read_text())
