@@ -10,9 +10,10 @@ instead (instance-label images).
 Pairs are found by name: ``NNN.bmp`` + ``NNN.png`` in one folder, or
 ``name.ext`` + ``name_mask.png``, or ``masks_dir/<stem>.png``. The class comes
 from a labels CSV (``image,class`` rows; the image as file name, stem or number;
-the class as a name or a number 1..K into ``label_names``); the Zheng file
-``Class Labels of Dataset 1.csv`` (1..5 = neutrophil, lymphocyte, monocyte,
-eosinophil, basophil) is found beside or above the folder. Without a CSV every
+the class as a name or a number 1..K into ``label_names``): ``labels.csv`` in the
+folder, or a CSV beside or above it whose name ends with the folder's name, such
+as the Zheng file ``Class Labels of Dataset 1.csv`` (1..5 = neutrophil,
+lymphocyte, monocyte, eosinophil, basophil). Without a CSV every
 cell gets ``default_class``. Writing gives 0/255 PNGs (or instance numbers).
 """
 
@@ -66,10 +67,14 @@ def find_mask_pairs(folder: Path, masks_dir: Path | None = None) -> list[tuple[P
 
 
 def find_labels_csv(folder: Path) -> Path | None:
-    """A ``*.csv`` beside or above ``folder`` whose name mentions the folder (Zheng layout)."""
+    """A labels CSV beside or above ``folder``: one whose name ends with the folder's name
+    (Zheng: ``Class Labels of Dataset 1.csv`` for ``Dataset 1/``), or ``labels.csv``
+    inside the folder."""
+    if (folder / "labels.csv").is_file():
+        return folder / "labels.csv"
     for place in (folder, folder.parent):
         for csv_file in sorted(place.glob("*.csv")):
-            if folder.name.lower() in csv_file.stem.lower():
+            if csv_file.stem.lower().endswith(folder.name.lower()):
                 return csv_file
     return None
 
