@@ -65,7 +65,7 @@ def _header(report: dict) -> list[str]:
             lines.append(f"- {key.replace('_', ' ')}: `{report[key]}`")
     lines.append(
         f"- images: {counts.get('images', 0)} ({counts.get('labelled_images', 0)} with an image label only), "
-        f"ground-truth cells: {counts.get('ground_truth_cells', 0)}, predictions: {counts.get('predictions', 0)}"
+        f"outlined ground-truth cells: {counts.get('ground_truth_cells', 0)}, predictions: {counts.get('predictions', 0)}"
     )
     settings = report.get("settings", {})
     lines.append(

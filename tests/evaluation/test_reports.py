@@ -87,3 +87,13 @@ def test_summary_leaves_out_mask_figures_for_box_only_data(make):
     pred = make.dataset(make.image("a.png", [make.cell(10, 10, 30, "platelet", 0.9)]))
     figures = summary_for_model_json(evaluate(gt, pred))["figures"]
     assert "mask.mAP50" not in figures and figures["box.mAP50"] == pytest.approx(1.0)
+
+
+def test_class_only_report_has_table_5_and_no_curve(make, tmp_path):
+    gt = make.dataset(make.image("NE_1.jpg", label="neutrophil"), make.image("LY_1.jpg", label="lymphocyte"))
+    pred = make.dataset(make.image("NE_1.jpg", [make.cell(30, 30, 40, "neutrophil", 0.9)]))
+    written = write_report(evaluate(gt, pred), tmp_path)
+    assert "precision_recall.png" not in written and (tmp_path / "confusion_matrix.png").is_file()
+    text = (tmp_path / "report.md").read_text()
+    assert "| mask (this model) | — |" in text
+    assert "Overall accuracy: **0.500**" in text and "missed 1" in text
