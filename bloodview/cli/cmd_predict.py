@@ -1,0 +1,100 @@
+"""``bloodview predict``: find and classify cells in images with a stored model.
+
+Writes a COCO instances file (images with ``file_name`` as given on the command
+line, or relative to a given folder; categories by class name; polygon
+segmentation, bbox, area, score) or, with ``--format results``, the bare COCO
+results list that COCOeval reads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from bloodview.errors import ImageError, ModelError
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "predict",
+        help="find and classify cells with a trained model",
+        description="Run a stored Mask R-CNN on images and write the cells as COCO.",
+    )
+    parser.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help="image files and/or folders")
+    parser.add_argument("--model", type=Path, metavar="MODEL_DIR", help="model folder (default: the default model)")
+    parser.add_argument("--out", required=True, type=Path, metavar="OUT.json")
+    parser.add_argument("--format", choices=["coco", "results"], default="coco",
+                        help="coco: instances file (default); results: bare COCO results list")
+    parser.add_argument("--min-confidence", type=float, metavar="X",
+                        help="keep cells at least this confident (default: the model's threshold)")
+    parser.add_argument("--batch-size", type=int, metavar="N", help="images per network call")
+    parser.set_defaults(func=run)
+
+
+def collect_images(inputs: list[Path]) -> list[tuple[Path, Path]]:
+    """``(file to read, name to write)`` for each image: files as given, folder contents relative to the folder."""
+    from bloodview.io.images import is_image_file, list_images
+
+    found: list[tuple[Path, Path]] = []
+    for item in inputs:
+        if item.is_dir():
+            images = list_images(item)
+            if not images:
+                raise ImageError(item, "folder holds no images (.jpg, .png, .tif, .bmp)")
+            found.extend((path, path.relative_to(item)) for path in images)
+        elif item.is_file():
+            if not is_image_file(item):
+                raise ImageError(item, "is not an image file (.jpg, .png, .tif, .bmp)")
+            found.append((item, item))
+        else:
+            raise ImageError(item, "no such file or folder")
+    return found
+
+
+def run(args: argparse.Namespace) -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from bloodview.model.store import default_model_dir, is_model_dir
+
+    model_dir = args.model
+    if model_dir is None:
+        model_dir = default_model_dir()
+        if not is_model_dir(model_dir):
+            raise ModelError(
+                f"{model_dir}: no default model yet; train one (bloodview train ... --out DIR) and pass --model DIR"
+            )
+    if args.min_confidence is not None and not 0.0 <= args.min_confidence <= 1.0:
+        raise ModelError(f"--min-confidence must be between 0 and 1, got {args.min_confidence}")
+    images = collect_images(args.inputs)
+
+    from tqdm import tqdm
+
+    from bloodview.core.annotation import Dataset, ImageAnnotation
+    from bloodview.core.classes import ClassCatalogue
+    from bloodview.io.coco import save_coco, save_coco_results
+    from bloodview.io.images import load_image
+    from bloodview.model.predict import Predictor
+
+    predictor = Predictor.load(model_dir)
+    catalogue = ClassCatalogue([])
+    for name, colour in zip(predictor.class_names, predictor.info.class_colors or [None] * len(predictor.class_names)):
+        catalogue.add(name, color=tuple(colour) if colour else None)
+    batch = args.batch_size or predictor.config.images_per_gpu
+    annotations: list[ImageAnnotation] = []
+    with tqdm(total=len(images), desc="predict", unit="image", file=sys.stderr) as bar:
+        for start in range(0, len(images), batch):
+            chunk = images[start : start + batch]
+            arrays = [load_image(path) for path, _ in chunk]
+            found = predictor.predict(arrays, batch_size=batch, min_confidence=args.min_confidence)
+            for (_, name), array, instances in zip(chunk, arrays, found):
+                annotations.append(ImageAnnotation(name, array.shape[1], array.shape[0], instances))
+            bar.update(len(chunk))
+    dataset = Dataset(annotations, catalogue, root=None)
+    if args.format == "results":
+        save_coco_results(dataset, args.out)
+    else:
+        save_coco(dataset, args.out, images_root=Path.cwd())
+    cells = sum(len(a.instances) for a in annotations)
+    print(f"{cells} cells in {len(annotations)} images -> {args.out}", file=sys.stderr)
+    return 0

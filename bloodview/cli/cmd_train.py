@@ -1,0 +1,118 @@
+"""``bloodview train``: train or fine-tune a Mask R-CNN on a COCO instances file.
+
+With ``--progress jsonl`` stdout carries only JSON lines (see
+bloodview.model.callbacks); everything else goes to stderr. SIGINT/SIGTERM stop
+after the current step with a checkpoint (exit code 130); ``--resume`` goes on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+from bloodview.errors import BloodviewError
+
+log = logging.getLogger(__name__)
+
+EXIT_STOPPED = 130
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "train",
+        help="train a Mask R-CNN on annotated images (COCO instances file)",
+        description="Train or fine-tune a Mask R-CNN. Writes the model folder (weights + model.json), "
+        "TensorBoard logs in OUT/logs and a checkpoint every epoch in OUT/checkpoints.",
+    )
+    parser.add_argument("--data", required=True, type=Path, metavar="COCO.json", help="COCO instances file")
+    parser.add_argument("--images", type=Path, metavar="DIR", help="image folder (default: the COCO file's folder)")
+    parser.add_argument("--backbone", metavar="NAME", help="backbone (see `bloodview models --backbones`)")
+    parser.add_argument("--epochs", type=int, metavar="N")
+    parser.add_argument("--steps-per-epoch", type=int, metavar="N")
+    parser.add_argument("--init", type=Path, metavar="MODEL_DIR", help="fine-tune from this model's weights")
+    parser.add_argument("--reinit-heads", action="store_true",
+                        help="with --init: take the classes from the data and start the class-specific outputs afresh")
+    parser.add_argument("--config", type=Path, metavar="FILE", help="JSON config (all or some fields)")
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                        help="override one config field, e.g. --set image_max_dim=256 (repeatable)")
+    parser.add_argument("--out", required=True, type=Path, metavar="MODEL_DIR", help="model folder to write")
+    parser.add_argument("--name", help="model name (default: the --out folder's name)")
+    parser.add_argument("--progress", choices=["jsonl"], help="machine-readable progress on stdout")
+    parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoints")
+    parser.add_argument("--val-ratio", type=float, metavar="R",
+                        help="share of images for validation (default: the data's own split, else 0.1 from 10 images)")
+    parser.add_argument("--backbone-weights", metavar="imagenet|FILE",
+                        help="initial backbone weights (imagenet needs internet once)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.set_defaults(func=run)
+
+
+def _options(args: argparse.Namespace):
+    from bloodview.model.config import parse_override
+    from bloodview.model.train import TrainOptions
+
+    overrides = {}
+    for text in args.set:
+        try:
+            key, value = parse_override(text)
+        except ValueError as exc:
+            raise BloodviewError(f"--set {text}: {exc}") from exc
+        overrides[key] = value
+    return TrainOptions(
+        data=args.data, out=args.out, images=args.images, backbone=args.backbone, epochs=args.epochs,
+        steps_per_epoch=args.steps_per_epoch, init=args.init, config_file=args.config, overrides=overrides,
+        resume=args.resume, val_ratio=args.val_ratio, reinit_heads=args.reinit_heads, name=args.name,
+        seed=args.seed, backbone_weights=args.backbone_weights,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if not args.progress:
+        return _run_plain(args)
+    # JSON lines only on the real stdout; anything else printed goes to stderr.
+    stream, sys.stdout = sys.stdout, sys.stderr
+    from bloodview.model.callbacks import ProgressWriter
+
+    writer = ProgressWriter(stream)
+    try:
+        return _train(args, writer)
+    except BloodviewError as exc:
+        writer.emit("error", message=str(exc))
+        print(f"bloodview: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        writer.emit("error", message="training aborted (second interrupt); the last epoch's checkpoint is kept")
+        return EXIT_STOPPED
+    except Exception as exc:
+        writer.emit("error", message=f"{type(exc).__name__}: {exc}")
+        raise
+    finally:
+        sys.stdout = stream
+
+
+def _run_plain(args: argparse.Namespace) -> int:
+    return _train(args, None)
+
+
+def _train(args: argparse.Namespace, writer) -> int:
+    from bloodview.model.callbacks import TrainingInterrupted
+    from bloodview.model.train import train
+
+    options = _options(args)
+    try:
+        result = train(options, progress=writer, show_bar=writer is None)
+    except TrainingInterrupted as exc:
+        message = (f"training stopped during epoch {exc.epoch}; checkpoint saved in "
+                   f"{options.out / 'checkpoints'}; continue with --resume")
+        if writer is not None:
+            writer.emit("error", message=message)
+        print(f"bloodview: {message}", file=sys.stderr)
+        return EXIT_STOPPED
+    if writer is None:
+        losses = ", ".join(f"{k}={v:.4f}" for k, v in result.final_losses.items() if v is not None)
+        print(f"model written to {result.model_dir} ({losses})")
+    return 0

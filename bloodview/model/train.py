@@ -1,0 +1,312 @@
+"""Training a Mask R-CNN from a COCO instances file (``bloodview train``).
+
+Flow: read the data -> settle the config (defaults < ``--init`` model < ``--config``
+file < ``--backbone``/``--epochs``/``--steps-per-epoch`` < ``--set``; class names
+from the data's categories unless ``--init``/``--config`` fix them) -> split
+train/val -> choose the distribution strategy (several GPUs: MirroredStrategy)
+-> build the network (from ``--init`` weights, or the ``--resume`` checkpoint)
+-> ``model.fit`` with progress, TensorBoard, checkpoint and stop callbacks ->
+write the model folder (weights + ``model.json``).
+
+Output folder ``--out``::
+
+    model.weights.h5, model.json     the finished model (see bloodview.model.store)
+    logs/                            TensorBoard: loss, val_loss, rpn_class_loss, ...
+    checkpoints/                     last epoch: weights, optimizer, state.json, config.json
+
+Fine-tuning (``--init``) keeps the init model's backbone and classes. When the
+data has classes the init model lacks, training stops with a message naming both
+lists, unless ``reinit_heads`` (``--reinit-heads``) is given: then the classes
+come from the data and the class-specific output layers (class logits, box
+deltas, mask logits) start afresh while everything else is loaded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import signal
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bloodview.core.annotation import Dataset
+from bloodview.errors import FormatError, ModelError
+from bloodview.io.atomic import atomic_write_json
+from bloodview.model import callbacks as cb
+from bloodview.model.config import MaskRCNNConfig
+from bloodview.model.data import data_summary, make_dataset, prepare_records, split_images
+from bloodview.model.store import MODEL_JSON, ModelInfo, read_model_info
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainOptions:
+    """Everything ``bloodview train`` takes; paths as given by the user."""
+
+    data: Path
+    out: Path
+    images: Path | None = None
+    backbone: str | None = None
+    epochs: int | None = None
+    steps_per_epoch: int | None = None
+    init: Path | None = None
+    config_file: Path | None = None
+    overrides: dict[str, Any] = field(default_factory=dict)
+    resume: bool = False
+    val_ratio: float | None = None
+    reinit_heads: bool = False
+    name: str | None = None
+    seed: int = 0
+    backbone_weights: str | None = None
+    devices: list[str] | None = None  # explicit replicas (tests); None = this machine's GPUs
+
+
+@dataclass
+class TrainResult:
+    model_dir: Path
+    info: ModelInfo
+    final_losses: dict[str, float | None]
+    epochs_done: int
+
+
+# --- data and config ----------------------------------------------------------------------
+def load_training_data(options: TrainOptions) -> tuple[Dataset, list[str]]:
+    """The dataset and its category names (resolved to our class names, file order)."""
+    from bloodview.io.coco import load_coco_with_ids
+
+    dataset, _, categories = load_coco_with_ids(
+        options.data, images_root=options.images, add_unknown_classes=True, check_images=False
+    )
+    names: list[str] = []
+    for raw in categories.values():
+        name = dataset.classes.resolve(raw)
+        if name not in names:
+            names.append(name)
+    if not dataset.images:
+        raise FormatError(options.data, "holds no images to train on")
+    return dataset, names
+
+
+def _with_classes(config: MaskRCNNConfig, names: list[str]) -> MaskRCNNConfig:
+    return config.with_overrides({"class_names": list(names), "num_classes": len(names) + 1})
+
+
+def resolve_config(options: TrainOptions, data_classes: list[str], init: ModelInfo | None) -> MaskRCNNConfig:
+    """Defaults < init model < config file < command-line options < ``--set`` (see module doc)."""
+    config = init.to_config() if init is not None else MaskRCNNConfig()
+    classes_fixed = init is not None and not options.reinit_heads
+    if options.config_file is not None:
+        raw = _read_config_file(options.config_file)
+        if "class_names" in {k.lower() for k in raw}:
+            classes_fixed = True
+            raw.setdefault("num_classes", len(raw.get("class_names", raw.get("CLASS_NAMES", []))) + 1)
+        try:
+            config = config.with_overrides(raw)
+        except FormatError as exc:
+            raise FormatError(options.config_file, exc.reason) from exc
+    if not classes_fixed:
+        if not data_classes:
+            raise FormatError(options.data, "has no categories, so the model's classes are unknown")
+        config = _with_classes(config, data_classes)
+    changes: dict[str, Any] = {}
+    if options.backbone:
+        if init is not None and options.backbone != init.backbone:
+            raise ModelError(
+                f"--init model {init.path} uses backbone {init.backbone!r}; fine-tuning keeps it "
+                f"(leave out --backbone or start without --init to train {options.backbone!r})"
+            )
+        changes["backbone"] = options.backbone
+    elif init is None and options.config_file is None:
+        raise ModelError("name a backbone with --backbone (see `bloodview models --backbones`)")
+    if options.epochs is not None:
+        changes["epochs"] = int(options.epochs)
+    if options.steps_per_epoch is not None:
+        changes["steps_per_epoch"] = int(options.steps_per_epoch)
+    changes.update(options.overrides)
+    if "class_names" in changes and "num_classes" not in changes:
+        changes["num_classes"] = len(changes["class_names"]) + 1
+    return config.with_overrides(changes) if changes else config
+
+
+def _read_config_file(path: Path) -> dict[str, Any]:
+    try:
+        values = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise FormatError(path, "config file not found") from exc
+    except json.JSONDecodeError as exc:
+        raise FormatError(path, f"not valid JSON ({exc.msg} at line {exc.lineno})") from exc
+    if not isinstance(values, dict):
+        raise FormatError(path, "a config file must hold a JSON object")
+    return values
+
+
+def check_output_folder(out: Path, resume: bool) -> None:
+    """Never train over a finished model or an unfinished run by accident."""
+    state = out / cb.CHECKPOINT_DIR / cb.STATE_FILE
+    if resume:
+        if not state.is_file():
+            raise ModelError(f"{state}: no checkpoint to resume from (run without --resume first)")
+        return
+    if (out / MODEL_JSON).is_file():
+        raise ModelError(f"{out}: already holds a model; choose another --out, or --resume to train it further")
+    if state.is_file():
+        raise ModelError(f"{out}: holds an unfinished training run; continue it with --resume or choose another --out")
+
+
+# --- weights --------------------------------------------------------------------------------
+def class_specific_variables(model) -> set[int]:
+    """ids of the output layers' variables whose size depends on the number of classes."""
+    n = int(model.settings.num_classes)
+    heads = [getattr(model, "box_head", None), getattr(model, "mask_head", None)]
+    return {id(v) for head in heads if head is not None for v in head.weights if int(v.shape[-1]) in (n, 4 * n)}
+
+
+def load_init_weights(model, init: ModelInfo, config: MaskRCNNConfig, reinit_heads: bool) -> None:
+    """Start from ``init``'s weights; with ``reinit_heads`` copy all but the class-specific outputs."""
+    from bloodview.model.store_io import build_from_info, load_weights_checked
+
+    if list(init.class_names) == list(config.class_names) and not reinit_heads:
+        load_weights_checked(model, init.weights_path)
+        return
+    source = build_from_info(init)
+    load_weights_checked(source, init.weights_path)
+    skip = class_specific_variables(model)
+    if len(source.weights) != len(model.weights):
+        raise ModelError(f"{init.path}: its network does not match the one being trained")
+    copied = 0
+    for target, weights in zip(model.weights, source.weights):
+        if id(target) in skip or tuple(target.shape) != tuple(weights.shape):
+            continue
+        target.assign(weights)
+        copied += 1
+    log.info("fine-tuning from %s: %d of %d weight tensors loaded, class-specific outputs start afresh",
+             init.name, copied, len(model.weights))
+
+
+# --- signals --------------------------------------------------------------------------------
+@contextlib.contextmanager
+def stop_on_signals(stop: threading.Event):
+    """SIGINT/SIGTERM set ``stop`` (training saves a checkpoint and ends); a second SIGINT aborts at once."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        if stop.is_set() and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        log.warning("%s received: stopping after the current step and saving a checkpoint",
+                    signal.Signals(signum).name)
+        stop.set()
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+
+# --- the run --------------------------------------------------------------------------------
+def train(options: TrainOptions, progress: cb.ProgressWriter | None = None,
+          stop: threading.Event | None = None, show_bar: bool = False) -> TrainResult:
+    """Train as :class:`TrainOptions` says; raises ``cb.TrainingInterrupted`` after a stop's checkpoint."""
+    out = Path(options.out)
+    check_output_folder(out, options.resume)
+    checkpoints = out / cb.CHECKPOINT_DIR
+    dataset, data_classes = load_training_data(options)
+
+    init = read_model_info(options.init) if options.init is not None else None
+    if options.resume:
+        config = MaskRCNNConfig.load(checkpoints / cb.CONFIG_FILE)
+        resumed = {k: v for k, v in (("epochs", options.epochs), ("steps_per_epoch", options.steps_per_epoch)) if v}
+        config = config.with_overrides(resumed) if resumed else config
+        state = cb.read_checkpoint_state(checkpoints)
+    else:
+        config = resolve_config(options, data_classes, init)
+        state = None
+
+    train_images, val_images = split_images(dataset.images, options.val_ratio, options.seed)
+    if not train_images:
+        raise FormatError(options.data, "has no training images left after the validation split")
+    hint = "fine-tune with --reinit-heads to take the classes from the data" if init is not None else ""
+    train_records = prepare_records(train_images, dataset.resolve_image, config, data_classes, hint=hint)
+    val_records = prepare_records(val_images, dataset.resolve_image, config, data_classes, hint=hint)
+
+    from bloodview.model.distribute import configure_precision, select_strategy
+    from bloodview.model.maskrcnn import build_maskrcnn
+
+    strategy = select_strategy(options.devices)
+    replicas = int(strategy.num_replicas_in_sync)
+    if replicas != config.gpu_count:
+        config = config.with_overrides({"gpu_count": replicas})
+    configure_precision(config.mixed_precision)
+    with strategy.scope():
+        model = build_maskrcnn(config, backbone_weights=options.backbone_weights if not (init or state) else None)
+        if state is not None:
+            state = cb.restore_checkpoint(model, checkpoints)
+        elif init is not None:
+            load_init_weights(model, init, config, options.reinit_heads)
+    initial_epoch = int(state["epoch"]) if state else 0
+
+    out.mkdir(parents=True, exist_ok=True)
+    checkpoints.mkdir(parents=True, exist_ok=True)
+    if state is None:
+        atomic_write_json(checkpoints / cb.CONFIG_FILE, config.to_dict(), backup=False)
+
+    epochs, steps = int(config.epochs), int(config.steps_per_epoch)
+    batch = config.batch_size
+    log.info("training %s (%s) on %d images (%d val), %d replica(s), batch %d, epochs %d..%d of %d steps",
+             config.backbone, ", ".join(config.class_names), len(train_records), len(val_records), replicas, batch,
+             initial_epoch + 1, epochs, steps)
+    train_data = make_dataset(None, None, config, training=True, seed=options.seed + initial_epoch,
+                              batch_size=batch, records=train_records)
+    val_data, val_steps = None, None
+    if val_records:
+        val_data = make_dataset(None, None, config, training=False, repeat=True, batch_size=batch,
+                                records=val_records)
+        val_steps = max(1, min(int(config.validation_steps), -(-len(val_records) // batch)))
+
+    stop = stop or threading.Event()
+    clock = cb.StepClock(epochs, steps, batch, initial_epoch)
+    callbacks: list = [cb.LossGuard(), cb.TensorBoardLosses(out / "logs")]
+    if progress is not None:
+        callbacks.append(cb.ProgressLines(progress, clock, config.backbone, out))
+    if show_bar:
+        callbacks.append(cb.TqdmProgress(epochs, steps))
+    callbacks.append(cb.Checkpointer(checkpoints, epochs, stop, clock))
+
+    final: dict[str, float | None] = {}
+    if initial_epoch < epochs:
+        with stop_on_signals(stop):
+            history = model.fit(
+                train_data, epochs=epochs, initial_epoch=initial_epoch, steps_per_epoch=steps,
+                validation_data=val_data, validation_steps=val_steps, callbacks=callbacks, verbose=0,
+            )
+        final = {k: (v[-1] if v else None) for k, v in history.history.items()}
+        final = {**cb.clean_losses(final), **{f"val_{k}": v for k, v in cb.clean_losses(final, "val_").items()}}
+    elif state is not None:
+        log.info("the checkpoint already has all %d epochs; writing the model", epochs)
+        final = {**(state.get("losses") or {}), **{f"val_{k}": v for k, v in (state.get("val_losses") or {}).items()}}
+
+    from bloodview.model.store_io import save_model
+
+    summary = {
+        "data": str(options.data),
+        "images_root": str(options.images) if options.images else None,
+        "train": data_summary(train_images),
+        "val": data_summary(val_images),
+        "epochs": epochs,
+        "steps_per_epoch": steps,
+        "batch_size": batch,
+        "replicas": replicas,
+        "init": str(options.init) if options.init else None,
+    }
+    info = save_model(model, config, out, name=options.name or out.name, training=summary,
+                      final_losses={k: v for k, v in final.items() if v is not None})
+    if progress is not None:
+        progress.emit("done", model_dir=str(out), final_losses=final)
+    return TrainResult(out, info, final, epochs)

@@ -1,0 +1,75 @@
+"""Detections in the model input -> outlines in the original image."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bloodview.core.geometry import mask_iou, polygons_to_mask
+from bloodview.core.instance import Source
+from bloodview.model.postprocess import detections_to_instances, paste_mask, paste_mask_crop
+
+
+def detections(boxes, class_ids, scores, masks, count=None):
+    return {
+        "boxes": np.asarray(boxes, dtype=np.float32),
+        "class_ids": np.asarray(class_ids, dtype=np.int32),
+        "scores": np.asarray(scores, dtype=np.float32),
+        "masks": np.asarray(masks, dtype=np.float32),
+        "count": len(boxes) if count is None else count,
+    }
+
+
+def test_full_mask_becomes_its_box_in_original_pixels():
+    # Original 300 x 200 (h x w) scaled by 0.5 into a 256 input: window (0, 0, 150, 100).
+    full = np.ones((28, 28))
+    found = detections_to_instances(
+        detections([[10, 20, 60, 70]], [2], [0.9], [full]), (0, 0, 150, 100), 300, 200,
+        ["neutrophil", "platelet"], origin="m@d",
+    )
+    (cell,) = found
+    assert cell.class_name == "platelet" and cell.score == pytest.approx(0.9)
+    assert cell.source is Source.MODEL and cell.origin == "m@d"
+    np.testing.assert_allclose(cell.bbox, (40, 20, 140, 120))
+
+
+def test_disc_mask_pastes_back_with_its_shape():
+    yy, xx = np.mgrid[0:28, 0:28] + 0.5
+    disc = ((yy - 14) ** 2 + (xx - 14) ** 2 <= 13 ** 2).astype(np.float32)
+    box = (12.3, 30.6, 52.3, 70.6)
+    pasted = paste_mask(disc, box, 80, 100)
+    cy, cx, r = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2, 20 * 13 / 14
+    ys, xs = np.mgrid[0:80, 0:100] + 0.5
+    expected = (ys - cy) ** 2 + (xs - cx) ** 2 <= r ** 2
+    assert mask_iou(pasted, expected) >= 0.93
+
+
+def test_rows_that_are_padding_unsure_or_empty_are_dropped():
+    full, empty = np.ones((28, 28)), np.zeros((28, 28))
+    found = detections_to_instances(
+        detections(
+            [[0, 0, 10, 10], [0, 0, 10, 10], [20, 20, 40, 40], [5, 5, 9, 9], [1, 1, 5, 5]],
+            [1, 0, 1, 2, 1],
+            [0.95, 0.9, 0.3, 0.99, 0.99],
+            [full, full, full, empty, full],
+            count=4,
+        ),
+        (0, 0, 64, 64), 64, 64, ["neutrophil", "platelet"], min_confidence=0.5,
+    )
+    assert len(found) == 1 and found[0].bbox == (0, 0, 10, 10)
+
+
+def test_box_outside_the_image_is_clipped_to_it():
+    crop, x0, y0 = paste_mask_crop(np.ones((28, 28)), (-5, -5, 10, 10), 8, 8)
+    assert (x0, y0) == (0, 0) and crop.shape == (8, 8) and crop.all()
+    crop, _, _ = paste_mask_crop(np.ones((28, 28)), (20, 20, 30, 30), 8, 8)
+    assert crop.size == 0
+
+
+def test_outline_follows_pixel_edges():
+    mask = np.zeros((28, 28))
+    mask[:, :14] = 1.0  # left half of a 20 x 20 box
+    (cell,) = detections_to_instances(
+        detections([[0, 0, 20, 20]], [1], [0.8], [mask]), (0, 0, 20, 20), 20, 20, ["neutrophil", "platelet"]
+    )
+    assert mask_iou(polygons_to_mask(cell.polygons, 20, 20), np.pad(np.ones((20, 10), bool), ((0, 0), (0, 10)))) == 1.0

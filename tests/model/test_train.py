@@ -1,0 +1,204 @@
+"""Training runs end to end on a tiny network: outputs, progress lines, resume, stop, fine-tuning."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from bloodview.core.annotation import Dataset, ImageAnnotation
+from bloodview.core.classes import ClassCatalogue
+from bloodview.core.instance import Instance
+from bloodview.errors import ModelError
+from bloodview.io.coco import save_coco
+
+REPO = Path(__file__).resolve().parents[2]
+TINY = Path(__file__).with_name("tiny_model.json")
+LOSSES = {"loss", "rpn_class_loss", "rpn_bbox_loss", "class_loss", "bbox_loss", "mask_loss"}
+
+
+def disc(cx: float, cy: float, r: float) -> np.ndarray:
+    t = np.linspace(0, 2 * np.pi, 32, endpoint=False)
+    return np.stack([cx + r * np.cos(t), cy + r * np.sin(t)], axis=1)
+
+
+def write_smears(folder: Path, classes=("neutrophil", "platelet"), extra_class: str | None = None) -> Path:
+    """Four small synthetic smears (one without cells) and their COCO file."""
+    import cv2
+
+    folder.mkdir(parents=True, exist_ok=True)
+    catalogue = ClassCatalogue([])
+    for name in (*classes, *([extra_class] if extra_class else [])):
+        catalogue.add(name)
+    images = []
+    layouts = [(80, 60, [(20, 20, 10, 0), (55, 35, 6, 1)]), (64, 64, [(30, 30, 12, 0)]), (50, 70, []),
+               (90, 60, [(25, 30, 9, 1), (65, 30, 11, 0)])]
+    for k, (w, h, cells) in enumerate(layouts):
+        image = np.full((h, w, 3), (235, 215, 225), np.uint8)
+        instances = []
+        for cx, cy, r, c in cells:
+            cv2.circle(image, (cx, cy), r, (120, 60, 160) if c == 0 else (200, 90, 90), -1)
+            name = extra_class if (extra_class and k == 0) else classes[c]
+            instances.append(Instance(disc(cx + 0.5, cy + 0.5, r + 0.5), name))
+        Image.fromarray(image).save(folder / f"smear{k}.png")
+        images.append(ImageAnnotation(Path(f"smear{k}.png"), w, h, instances))
+    return save_coco(Dataset(images, catalogue, folder), folder / "train.json")
+
+
+def options(data: Path, out: Path, **changes):
+    from bloodview.model.backbones import DEFAULT_FAST_BACKBONE
+    from bloodview.model.train import TrainOptions
+
+    values = dict(data=data, out=out, backbone=DEFAULT_FAST_BACKBONE, config_file=TINY, epochs=1,
+                  steps_per_epoch=2, val_ratio=0.25)
+    values.update(changes)
+    return TrainOptions(**values)
+
+
+def events(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    from bloodview.model.callbacks import ProgressWriter
+    from bloodview.model.train import train
+
+    root = tmp_path_factory.mktemp("train")
+    data = write_smears(root / "data")
+    stream = io.StringIO()
+    result = train(options(data, root / "model"), progress=ProgressWriter(stream))
+    return result, data, stream.getvalue()
+
+
+def test_one_epoch_writes_model_checkpoint_logs_and_progress(trained):
+    result, _, text = trained
+    out = result.model_dir
+    assert (out / "model.weights.h5").stat().st_size > 0
+    info = json.loads((out / "model.json").read_text())
+    assert info["class_names"] == ["neutrophil", "platelet"] and info["image_size"] == 64
+    assert info["training"]["train"]["images"] == 3 and info["training"]["val"]["images"] == 1
+    assert set(info["versions"]) >= {"bloodview", "keras", "tensorflow"}
+    assert LOSSES | {"val_loss"} <= set(info["final_losses"])
+    state = json.loads((out / "checkpoints" / "state.json").read_text())
+    assert state["epoch"] == 1 and state["optimizer_step"] == 2 and not state["interrupted"]
+    assert (out / "checkpoints" / "last.weights.h5").is_file() and (out / "checkpoints" / "optimizer.npz").is_file()
+    assert list((out / "logs").glob("events.out.tfevents.*"))
+    lines = events(text)
+    assert [e["event"] for e in lines] == ["start", "step", "step", "epoch", "done"]
+    start, step, _, epoch, done = lines
+    assert start == {"event": "start", "epochs": 1, "steps": 2, "backbone": info["backbone"], "model_dir": str(out)}
+    assert set(step) == {"event", "epoch", "epochs", "step", "steps", "losses", "images_per_s", "eta_s"}
+    assert step["epoch"] == 1 and step["step"] == 1 and set(step["losses"]) == LOSSES
+    assert set(epoch) == {"event", "epoch", "epochs", "losses", "val_losses", "eta_s"}
+    assert set(epoch["val_losses"]) == LOSSES and epoch["eta_s"] == 0
+    assert done["model_dir"] == str(out) and done["final_losses"]["loss"] == pytest.approx(info["final_losses"]["loss"])
+
+
+def test_tensorboard_has_the_paper_curves(trained):
+    from bloodview.model.callbacks import read_event_scalars
+
+    (path,) = (trained[0].model_dir / "logs").glob("events.out.tfevents.*")
+    scalars = read_event_scalars(path)
+    assert LOSSES | {"val_loss", "val_mask_loss"} <= set(scalars)
+    assert scalars["loss"][0][0] == 1  # one point per epoch, 1-based
+    info = json.loads((trained[0].model_dir / "model.json").read_text())
+    assert scalars["loss"][-1][1] == pytest.approx(info["final_losses"]["loss"], rel=1e-5)
+
+
+def test_resume_continues_at_epoch_two(trained, tmp_path):
+    from bloodview.model.callbacks import ProgressWriter
+    from bloodview.model.train import train
+
+    result, data, _ = trained
+    out = tmp_path / "model"
+    shutil.copytree(result.model_dir, out)
+    stream = io.StringIO()
+    train(options(data, out, resume=True, epochs=2), progress=ProgressWriter(stream))
+    lines = events(stream.getvalue())
+    assert {e["epoch"] for e in lines if e["event"] in ("step", "epoch")} == {2}
+    state = json.loads((out / "checkpoints" / "state.json").read_text())
+    assert state["epoch"] == 2 and state["optimizer_step"] == 4  # the optimizer went on counting
+
+
+def test_existing_model_is_not_overwritten(trained):
+    from bloodview.model.train import train
+
+    result, data, _ = trained
+    with pytest.raises(ModelError, match="already holds a model"):
+        train(options(data, result.model_dir))
+
+
+def test_class_unknown_to_the_init_model_is_refused(trained, tmp_path):
+    from bloodview.model.data import ClassMismatchError
+    from bloodview.model.train import train
+
+    data = write_smears(tmp_path / "data", extra_class="lymphocyte")
+    with pytest.raises(ClassMismatchError) as err:
+        train(options(data, tmp_path / "tuned", init=trained[0].model_dir, backbone=None, config_file=None))
+    message = str(err.value)
+    assert "'lymphocyte'" in message and "neutrophil, platelet" in message and "--reinit-heads" in message
+
+
+def test_reinit_heads_keeps_shared_weights_and_renews_class_outputs(trained):
+    from bloodview.model.maskrcnn import build_maskrcnn
+    from bloodview.model.store import read_model_info
+    from bloodview.model.train import _with_classes, class_specific_variables, load_init_weights
+
+    init = read_model_info(trained[0].model_dir)
+    config = _with_classes(init.to_config(), ["neutrophil", "platelet", "lymphocyte"])
+    model = build_maskrcnn(config)
+    load_init_weights(model, init, config, reinit_heads=True)
+    source = build_maskrcnn(init.to_config())
+    source.load_weights(str(init.weights_path))
+    renewed = class_specific_variables(model)
+    assert renewed and len(renewed) < len(model.weights)
+    for new, old in zip(model.weights, source.weights):
+        if id(new) not in renewed:
+            assert np.array_equal(np.asarray(new), np.asarray(old)), new.path
+        else:
+            assert new.shape != old.shape or not np.array_equal(np.asarray(new), np.asarray(old))
+
+
+def test_sigterm_stops_with_a_checkpoint(tmp_path):
+    from bloodview.model.backbones import DEFAULT_FAST_BACKBONE
+
+    data = write_smears(tmp_path / "data")
+    out = tmp_path / "model"
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONUNBUFFERED": "1"}
+    command = [sys.executable, "-m", "bloodview", "train", "--data", str(data), "--backbone", DEFAULT_FAST_BACKBONE,
+               "--config", str(TINY), "--epochs", "3", "--steps-per-epoch", "1000", "--out", str(out),
+               "--progress", "jsonl", "--val-ratio", "0"]
+    process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                               text=True)
+    lines = []
+    deadline = time.monotonic() + 240
+    try:
+        for line in process.stdout:
+            lines.append(json.loads(line))
+            if lines[-1]["event"] == "step" and lines[-1]["step"] == 2:
+                process.send_signal(signal.SIGTERM)
+                break
+            assert time.monotonic() < deadline, "no training step within 4 minutes"
+        rest = process.stdout.read()
+        code = process.wait(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    lines += events(rest)
+    assert code == 130
+    assert lines[-1]["event"] == "error" and "--resume" in lines[-1]["message"]
+    state = json.loads((out / "checkpoints" / "state.json").read_text())
+    assert state["interrupted"] and state["epoch"] == 0 and state["optimizer_step"] >= 2
+    assert (out / "checkpoints" / "last.weights.h5").stat().st_size > 0
+    assert not (out / "model.json").exists()
