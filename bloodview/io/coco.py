@@ -263,8 +263,13 @@ def instance_annotation(
 
 
 def flat_coordinates(polygon: np.ndarray) -> list[int | float]:
-    """``[x0, y0, x1, y1, ...]`` with whole numbers written as ints."""
-    return [json_number(v) for v in np.asarray(polygon).reshape(-1)]
+    """``[x0, y0, x1, y1, ...]`` rounded to 4 decimals, whole numbers written as ints.
+
+    Rounds the whole array at once: files with tens of thousands of cells stay fast.
+    """
+    values = np.round(np.asarray(polygon, dtype=np.float64).reshape(-1), 4)
+    whole = values == np.floor(values)
+    return [int(v) if w else float(v) for v, w in zip(values.tolist(), whole.tolist())]
 
 
 def save_coco(dataset: Dataset, path: str | Path, images_root: str | Path | None = None) -> Path:
