@@ -7,6 +7,7 @@ import pytest
 from PyQt6.QtCore import QPoint, QPointF, QRectF, Qt
 from PyQt6.QtGui import QImage, QUndoStack
 from PyQt6.QtTest import QTest
+from PyQt6.QtWidgets import QApplication
 
 from bloodview.core.annotation import ImageAnnotation
 from bloodview.core.instance import Instance
@@ -150,14 +151,56 @@ def test_center_on_brings_a_cell_to_the_middle(canvas, field):
     assert abs(centre.x() - (x1 + x2) / 2) < 2 and abs(centre.y() - (y1 + y2) / 2) < 2
 
 
-def test_array_image_and_clear(qtbot, bccd_dir):
+def test_array_image_is_shown_at_every_zoom_and_clear_forgets_it(qtbot, bccd_dir):
     field = bccd_field(bccd_dir)
     view = CanvasView()
     qtbot.addWidget(view)
-    rgb = np.zeros((480, 640, 3), dtype=np.uint8)
-    rgb[:, :, 0] = 200
-    view.set_image(field, rgb, demo_catalogue(), QUndoStack(view))
-    assert isinstance(view.render_view(), QImage)
+    view.resize(400, 300)
+    big = ImageAnnotation(field.image_path, 3000, 2000, [])
+    rgb = np.zeros((2000, 3000, 3), dtype=np.uint8)
+    rgb[:, :1500] = (200, 30, 30)
+    rgb[:, 1500:] = (30, 30, 200)
+    view.set_image(big, rgb, demo_catalogue(), QUndoStack(view))
+    for zoom in (0.05, 0.13, 0.5, 4.0):  # pyramid levels and sharp pixels
+        view.set_zoom(zoom)
+        view.centerOn(1500, 1000)
+        shot = qimage_to_numpy(view.render_view()).astype(int)
+        left = shot[150, view.mapFromScene(QPointF(1500 - 6 / zoom, 1000)).x()]
+        right = shot[150, view.mapFromScene(QPointF(1500 + 6 / zoom, 1000)).x()]
+        assert abs(left - (200, 30, 30)).max() < 12 and abs(right - (30, 30, 200)).max() < 12
     view.clear()
     assert view.annotation is None and view.scene().items() == []
     field.add(Instance([ellipse(1, 1, 9, 9)], "platelet"))  # no longer listened to: nothing breaks
+
+
+def test_wheel_zooms_and_right_or_middle_drag_pans(canvas, qtbot):
+    from PyQt6.QtCore import QPoint as P
+    from PyQt6.QtGui import QWheelEvent
+
+    port = canvas.viewport()
+    zoom = canvas.zoom()
+    pos = QPointF(300, 200)
+    wheel = QWheelEvent(pos, QPointF(canvas.mapToGlobal(pos.toPoint())), P(0, 0), P(0, 240),
+                        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+    QApplication.sendEvent(port, wheel)
+    assert canvas.zoom() == pytest.approx(zoom * 1.25 ** 2)
+    for button in (Qt.MouseButton.RightButton, Qt.MouseButton.MiddleButton):
+        before = canvas.mapToScene(P(400, 300))
+        QTest.mousePress(port, button, Qt.KeyboardModifier.NoModifier, P(400, 300))
+        QTest.mouseMove(port, P(350, 280))
+        QTest.mouseRelease(port, button, Qt.KeyboardModifier.NoModifier, P(350, 280))
+        after = canvas.mapToScene(P(400, 300))
+        assert after.x() - before.x() == pytest.approx(50 / canvas.zoom(), abs=1.0)
+        assert canvas.undo_stack.count() == 0 and canvas.selected_ids() == []
+
+
+def test_hovering_an_edge_of_the_selected_cell_hints_how_to_insert_a_point(canvas, field):
+    cell = field.instances[0]
+    canvas.select([cell.id])
+    messages = []
+    canvas.statusMessage.connect(messages.append)
+    middle = (cell.polygons[0][0] + cell.polygons[0][1]) / 2
+    QTest.mouseMove(canvas.viewport(), screen_point(canvas, *middle))
+    assert messages[-1] == "Double-click edge: insert point · Alt-click/Delete: remove point"
+    QTest.mouseMove(canvas.viewport(), screen_point(canvas, *cell.polygons[0][0]))
+    assert "remove point" in messages[-1] and canvas.instance_item(cell.id)._hot_vertex == (0, 0)

@@ -27,18 +27,17 @@ from PyQt6.QtGui import (
     QKeyEvent,
     QMouseEvent,
     QPainter,
-    QPixmap,
-    QTransform,
     QUndoCommand,
     QUndoStack,
     QWheelEvent,
 )
-from PyQt6.QtWidgets import QFrame, QGraphicsPixmapItem, QGraphicsScene, QGraphicsView, QWidget
+from PyQt6.QtWidgets import QFrame, QGraphicsScene, QGraphicsView, QWidget
 
 from bloodview.core.annotation import ImageAnnotation
 from bloodview.core.classes import ClassCatalogue
 from bloodview.core.instance import Instance
 from bloodview.errors import ImageError
+from bloodview.gui.canvas.image_item import ImageItem
 from bloodview.gui.canvas.items import InstanceItem
 from bloodview.gui.canvas.labels import declutter
 from bloodview.gui.canvas.navigation import STEP, NavigationMixin
@@ -49,7 +48,6 @@ from bloodview.gui.qt_image import load_qimage, to_qimage
 log = logging.getLogger(__name__)
 
 BACKGROUND = QColor(38, 40, 43)
-PIXELATED_ZOOM = 3.0  # from this zoom on, image pixels are drawn as sharp squares
 SETTLE_MS = 150  # after the last pan/zoom step, redraw with antialiasing
 
 
@@ -75,7 +73,7 @@ class CanvasView(NavigationMixin, QGraphicsView):
         self._hidden_classes: set[str] = set()
         self._unsubscribe = None
         self._image_rect = QRectF()
-        self._pixmap_item: QGraphicsPixmapItem | None = None
+        self._image_item: ImageItem | None = None
         self._panning = False
         self._space_held = False
         self._last_status = ""
@@ -129,17 +127,11 @@ class CanvasView(NavigationMixin, QGraphicsView):
             self.active_class = classes.names[0]
         qimage = self._image_for(annotation, image)
         self._image_rect = QRectF(0, 0, annotation.width, annotation.height)
-        self._pixmap_item = QGraphicsPixmapItem(QPixmap.fromImage(qimage))
-        self._pixmap_item.setZValue(-1e9)
-        self._pixmap_item.setShapeMode(QGraphicsPixmapItem.ShapeMode.BoundingRectShape)
-        self._pixmap_item.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
         if qimage.width() != annotation.width or qimage.height() != annotation.height:
-            log.warning("image %s is %dx%d but its annotation says %dx%d; scaling the picture",
+            log.warning("image %s is %dx%d but its annotation says %dx%d; stretching the picture",
                         annotation.image_path, qimage.width(), qimage.height(), annotation.width, annotation.height)
-            self._pixmap_item.setTransform(
-                QTransform.fromScale(annotation.width / max(qimage.width(), 1), annotation.height / max(qimage.height(), 1))
-            )
-        self.scene().addItem(self._pixmap_item)
+        self._image_item = ImageItem(qimage, annotation.width, annotation.height)
+        self.scene().addItem(self._image_item)
         self.scene().setSceneRect(self._image_rect)
         for instance in annotation.instances:
             self._add_item(instance)
@@ -168,7 +160,7 @@ class CanvasView(NavigationMixin, QGraphicsView):
         self.annotation = None
         self._items.clear()
         self.scene().clear()
-        self._pixmap_item = None
+        self._image_item = None
         self._image_rect = QRectF()
         if self._selected:
             self._selected = []
@@ -186,6 +178,8 @@ class CanvasView(NavigationMixin, QGraphicsView):
             else:
                 item.set_instance(payload)
                 self._apply_visibility(item)
+                if not item.isVisible() and payload.id in self._selected:  # moved to a hidden class
+                    self._set_selection([i for i in self._selected if i != payload.id])
         elif kind == "instances_reset":
             for instance_id in list(self._items):
                 self._remove_item(instance_id, notify=False)
@@ -338,11 +332,6 @@ class CanvasView(NavigationMixin, QGraphicsView):
     def _zoom_changed(self) -> None:
         self._moving()
         self.style.pixel = 1.0 / self._zoom
-        if self._pixmap_item is not None:
-            mode = (Qt.TransformationMode.FastTransformation if self._zoom >= PIXELATED_ZOOM
-                    else Qt.TransformationMode.SmoothTransformation)
-            if self._pixmap_item.transformationMode() != mode:
-                self._pixmap_item.setTransformationMode(mode)
         for instance_id in self._selected:
             self._items[instance_id].scale_changed()
         self._tool.zoom_changed()
