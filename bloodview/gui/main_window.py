@@ -66,7 +66,7 @@ class MainWindow(QMainWindow):
         self.qimage: QImage | None = None
         self.canvas = CanvasView(self)
         self.setCentralWidget(self.canvas)
-        self.actions = build_actions(self)
+        self.acts = build_actions(self)
         self.files = FileActions(self, self.settings)
         self.review = ReviewActions(self)
         self._build_status_bar()
@@ -74,7 +74,7 @@ class MainWindow(QMainWindow):
         self._build_docks()
         self._class_menu = QMenu("Set &class", self)
         self._build_toolbar()
-        build_menus(self, self.actions, {"recent": self.files.recent_menu, "classes": self._class_menu,
+        build_menus(self, self.acts, {"recent": self.files.recent_menu, "classes": self._class_menu,
                                          "docks": self._dock_menu, "models": self._model_menu()})
         self._connect()
         self._refresh_timer = QTimer(self)
@@ -128,7 +128,7 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.docks["gallery"], self.docks["history"])
         self.docks["instances"].raise_()
         for widget in (self.instances, self.gallery.list):
-            widget.addAction(self.actions["delete"])
+            widget.addAction(self.acts["delete"])
 
     def _model_menu(self) -> QMenu:
         return QMenu("Model", self)  # placeholder sub-menu slot; the selector is on the toolbar
@@ -144,10 +144,10 @@ class MainWindow(QMainWindow):
                 bar.addWidget(QLabel(" Model "))
                 bar.addWidget(self.models.selector)
             else:
-                bar.addAction(self.actions[name])
+                bar.addAction(self.acts[name])
         for name in TOOLBAR:
             if name.startswith("tool_") or name in ("prev_image", "next_image", "fit", "undo", "redo"):
-                widget = bar.widgetForAction(self.actions[name])
+                widget = bar.widgetForAction(self.acts[name])
                 if widget is not None:
                     widget.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
         self.addToolBar(bar)
@@ -163,7 +163,7 @@ class MainWindow(QMainWindow):
         self.gallery.set_classes(classes)
 
     def _connect(self) -> None:
-        a, s = self.actions, self.session
+        a, s = self.acts, self.session
         a["open"].triggered.connect(self.files.ask_open)
         a["open_folder"].triggered.connect(self.files.ask_open_folder)
         a["import_annotations"].triggered.connect(self.files.import_annotations)
@@ -318,11 +318,11 @@ class MainWindow(QMainWindow):
     def set_tool(self, name: str) -> None:
         self.canvas.set_tool(name)
         for tool in ("select", "draw", "brush", "eraser"):
-            self.actions[f"tool_{tool}"].setChecked(tool == self.canvas.current_tool())
+            self.acts[f"tool_{tool}"].setChecked(tool == self.canvas.current_tool())
 
     def _labels_visible(self, visible: bool) -> None:
         self.canvas.set_labels_visible(visible)
-        self.actions["toggle_labels"].setChecked(visible)
+        self.acts["toggle_labels"].setChecked(visible)
 
     def update_enabled(self) -> None:
         has_images = bool(self.session.dataset.images)
@@ -330,9 +330,9 @@ class MainWindow(QMainWindow):
         for name in ("save", "save_as", "export_coco", "export_makesense_vgg", "export_makesense_coco",
                      "export_labelme", "export_report", "export_view", "next_image", "prev_image",
                      "accept", "next_cell", "prev_cell", "sign_off", "retrain", "select_all"):
-            self.actions[name].setEnabled(has_images)
+            self.acts[name].setEnabled(has_images)
         for name in ("detect", "detect_selected", "detect_all", "evaluate"):
-            self.actions[name].setEnabled(has_images and has_model)
+            self.acts[name].setEnabled(has_images and has_model)
 
     def _update_title(self) -> None:
         session = self.session

@@ -106,7 +106,7 @@ class ModelActions:
         window.progress.setRange(0, len(jobs))
         window.progress.setValue(0)
         window.progress.show()
-        window.actions["cancel_detect"].setEnabled(True)
+        window.acts["cancel_detect"].setEnabled(True)
         return self.runner.start(jobs, model_dir, DETECT_MIN_CONFIDENCE)
 
     def cancel(self) -> None:
@@ -138,7 +138,7 @@ class ModelActions:
     def _finished(self, cancelled: bool) -> None:
         window = self.window
         window.progress.hide()
-        window.actions["cancel_detect"].setEnabled(False)
+        window.acts["cancel_detect"].setEnabled(False)
         added, kept, images = self._summary
         what = "Detection cancelled" if cancelled else "Detection finished"
         window.show_status(f"{what}: {added} cells found in {images} image(s); {kept} checked cells kept")

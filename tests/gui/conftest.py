@@ -3,7 +3,7 @@
 The fake predictor stands in for ``bloodview.model.predict.Predictor`` (same
 ``predict(images, min_confidence=…)`` contract) so detection tests need no
 TensorFlow and no trained model; it finds three square "cells" per image with
-scores 0.95, 0.60 and 0.85.
+scores 0.95, 0.60 and 0.85 (boxes scaled to the image size).
 """
 
 from __future__ import annotations
@@ -32,10 +32,11 @@ class FakePredictor:
     def predict(self, images, min_confidence=None, **_kw):
         self.calls += 1
         out = []
-        for _image in images:
+        for image in images:  # boxes are for a 640 x 480 BCCD field, scaled to the image
+            sx, sy = image.shape[1] / 640, image.shape[0] / 480
             out.append([
-                Instance([rectangle(*box)], cls, score=score, source=Source.MODEL,
-                         origin=f"{self.model_dir.name}@test")
+                Instance([rectangle(box[0] * sx, box[1] * sy, box[2] * sx, box[3] * sy)], cls, score=score,
+                         source=Source.MODEL, origin=f"{self.model_dir.name}@test")
                 for box, cls, score in FAKE_CELLS
                 if min_confidence is None or score >= min_confidence
             ])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import logging
+import shlex
 import tempfile
 from pathlib import Path
 
@@ -93,6 +94,9 @@ class RetrainDialog(QDialog):
         self.steps.setRange(1, 10000)
         self.steps.setValue(100)
         self.steps.setToolTip("Training steps per epoch (the paper used 100)")
+        self.overrides = QLineEdit()
+        self.overrides.setPlaceholderText("e.g. image_max_dim=256 learning_rate=0.002")
+        self.overrides.setToolTip("Config fields to change (bloodview train --set FIELD=VALUE)")
         self.reviewed_only = QCheckBox("Only reviewed images (every cell checked by a person)")
         self.reviewed_only.setChecked(True)
         self.summary = QLabel()
@@ -102,6 +106,7 @@ class RetrainDialog(QDialog):
         form.addRow("Backbone", self.backbone)
         form.addRow("Epochs", self.epochs)
         form.addRow("Steps per epoch", self.steps)
+        form.addRow("Settings", self.overrides)
         form.addRow("Images", self.reviewed_only)
         form.addRow("", self.summary)
 
@@ -165,6 +170,7 @@ class RetrainDialog(QDialog):
             epochs=self.epochs.value(),
             steps_per_epoch=self.steps.value(),
             init_model=self.current_model if finetune else None,
+            extra=[arg for item in shlex.split(self.overrides.text()) for arg in ("--set", item)],
         )
 
     # --- running ------------------------------------------------------------------
