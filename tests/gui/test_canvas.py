@@ -204,3 +204,14 @@ def test_hovering_an_edge_of_the_selected_cell_hints_how_to_insert_a_point(canva
     assert messages[-1] == "Double-click edge: insert point · Alt-click/Delete: remove point"
     QTest.mouseMove(canvas.viewport(), screen_point(canvas, *cell.polygons[0][0]))
     assert "remove point" in messages[-1] and canvas.instance_item(cell.id)._hot_vertex == (0, 0)
+
+
+def test_labels_switched_on_before_the_image_are_shown(qtbot, bccd_dir):
+    view = CanvasView()
+    qtbot.addWidget(view)
+    view.resize(800, 600)
+    view.set_labels_visible(True)
+    field = bccd_field(bccd_dir)
+    view.set_image(field, None, demo_catalogue(), QUndoStack(view))
+    shown = [view.instance_item(c.id).label_item() for c in field.instances]
+    assert sum(1 for label in shown if label is not None and label.isVisible()) >= len(shown) // 2

@@ -248,3 +248,23 @@ def test_tool_keys_win_over_window_shortcuts_only_while_they_matter(qtbot, field
     QTest.mouseMove(view.viewport(), vertex)
     QTest.keyClick(view, Qt.Key.Key_Delete)
     assert len(field.find(cell.id).polygons[0]) == len(cell.polygons[0]) - 1 and fired == ["Esc"]
+
+
+def test_double_click_just_outside_an_edge_inserts_and_an_edge_drag_pulls_a_new_point(canvas, field):
+    cell = field.instances[0]
+    canvas.select([cell.id])
+    a, b = cell.polygons[0][0], cell.polygons[0][1]
+    normal = np.array([b[1] - a[1], a[0] - b[0]]) / np.hypot(*(b - a))
+    middle = (a + b) / 2
+    outside = middle + normal * 2.0 * np.sign(np.dot(normal, middle - np.array(cell.centroid)))
+    QTest.mouseDClick(canvas.viewport(), LEFT, NO_MOD, at(canvas, *outside))
+    assert canvas.selected_ids() == [cell.id]
+    assert len(field.find(cell.id).polygons[0]) == len(cell.polygons[0]) + 1
+    canvas.undo_stack.undo()
+    start = at(canvas, *middle)
+    end = at(canvas, *(middle + (outside - middle) * 10))  # pull the edge 20 px outwards
+    drag(canvas, start, end)
+    pulled = field.find(cell.id).polygons[0]
+    assert len(pulled) == len(cell.polygons[0]) + 1
+    np.testing.assert_allclose(pulled[1], [canvas.mapToScene(end).x(), canvas.mapToScene(end).y()])
+    assert canvas.undo_stack.count() == 1 and canvas.undo_stack.index() == 1

@@ -217,6 +217,8 @@ class InstanceItem(QGraphicsItem):
             self._sync_label()
         elif change == QGraphicsItem.GraphicsItemChange.ItemSceneChange and value is None:
             self._drop_label()
+        elif change == QGraphicsItem.GraphicsItemChange.ItemSceneHasChanged and value is not None:
+            self._sync_label()  # labels switched on before the item joined the scene
         return super().itemChange(change, value)
 
     # --- label --------------------------------------------------------------------

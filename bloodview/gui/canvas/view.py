@@ -137,6 +137,8 @@ class CanvasView(NavigationMixin, QGraphicsView):
             self._add_item(instance)
         self._unsubscribe = annotation.subscribe(self._on_annotation_event)
         self.fit()
+        if self.style.labels_visible:
+            self._declutter_labels()
         self._tool.activate()
 
     def _image_for(self, annotation: ImageAnnotation, image: QImage | np.ndarray | None) -> QImage:

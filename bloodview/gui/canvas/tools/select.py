@@ -6,6 +6,7 @@ Mouse (left button):
 * drag on empty image: pan; click on empty image: clear the selection;
 * drag a handle of a selected cell: move that point; Alt-click a handle: remove it;
 * double-click (or Ctrl-click) an edge of a selected cell: insert a point there;
+  dragging an edge inserts a point and drags it;
 * drag inside a cell: move the whole cell; double-click a cell: ``instanceActivated``.
 Keys: Delete/Backspace removes the point under the mouse, else the selected cells;
 Esc clears the selection.
@@ -41,7 +42,7 @@ HINT_EDGE = "Double-click edge: insert point · Alt-click/Delete: remove point"
 
 @dataclass
 class _Drag:
-    kind: str  # "vertex", "move", "rubber", "pan"
+    kind: str  # "vertex", "edge" (may become "vertex"), "move", "rubber", "pan"
     instance_id: str | None = None
     part: int = 0
     index: int = 0
@@ -63,6 +64,7 @@ class SelectTool(Tool):
         self._drag: _Drag | None = None
         self._hot: tuple[str, int, int] | None = None  # hovered vertex (id, part, index)
         self._rubber: QRubberBand | None = None
+        self._edge_foot: tuple[float, float] = (0.0, 0.0)
 
     # --- hit tests --------------------------------------------------------------
     def _selected_instances(self) -> list[Instance]:
@@ -109,9 +111,10 @@ class SelectTool(Tool):
             return
         self.view.push(ReplaceInstanceCommand(annotation, instance.copy(polygons=polygons), text, merge_key=key))
 
-    def _insert_vertex(self, instance_id: str, part: int, index: int, xy: tuple[float, float]) -> None:
+    def _insert_vertex(self, instance_id: str, part: int, index: int, xy: tuple[float, float], key=None) -> None:
         instance = self.view.annotation.find(instance_id)
-        self._push_geometry(instance, editing.insert_vertex(instance.polygons, part, index, xy), "Insert point")
+        polygons = editing.insert_vertex(instance.polygons, part, index, xy)
+        self._push_geometry(instance, polygons, "Insert point", key)
         self._set_hot((instance_id, part, index))
 
     def _delete_vertex(self, instance_id: str, part: int, index: int) -> None:
@@ -161,11 +164,17 @@ class SelectTool(Tool):
             self._drag = _Drag("vertex", vertex[0], vertex[1], vertex[2], instance, pos, screen,
                                key=("vertex", next(_drag_serial)))
             return True
-        if ctrl:
-            edge = self._edge_at(pos)
-            if edge is not None:
-                self._insert_vertex(edge[0], edge[1], edge[2], edge[3])
+        edge = self._edge_at(pos) if not shift else None
+        if edge is not None:
+            if ctrl:
+                self._insert_vertex(*edge)
                 return True
+            # Pressed on an outline: a click keeps the selection (first half of a
+            # double-click), a drag inserts a point there and drags it (one undo step).
+            self._drag = _Drag("edge", edge[0], edge[1], edge[2], self.view.annotation.find(edge[0]), pos, screen,
+                               key=("vertex", next(_drag_serial)))
+            self._edge_foot = edge[3]
+            return True
         instance_id = self.view.instance_at(pos)
         if instance_id is not None and not shift:
             selected = self.view.selected_ids()
@@ -201,6 +210,9 @@ class SelectTool(Tool):
             return True
         drag.moved = True
         annotation = self.view.annotation
+        if drag.kind == "edge":
+            self._insert_vertex(drag.instance_id, drag.part, drag.index, self._edge_foot, drag.key)
+            drag.kind = "vertex"
         if drag.kind == "vertex":
             xy = editing.clamp_point((pos.x(), pos.y()), annotation.width, annotation.height)
             current = annotation.find(drag.instance_id)
@@ -248,7 +260,7 @@ class SelectTool(Tool):
         if self._vertex_at(pos) is None:
             edge = self._edge_at(pos)
             if edge is not None:
-                self._insert_vertex(edge[0], edge[1], edge[2], edge[3])
+                self._insert_vertex(*edge)
                 return True
         instance_id = self.view.instance_at(pos)
         if instance_id is not None:
