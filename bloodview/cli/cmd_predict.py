@@ -53,6 +53,18 @@ def collect_images(inputs: list[Path]) -> list[tuple[Path, Path]]:
     return found
 
 
+def write_coco_with_scores(dataset, path: Path) -> None:
+    """COCO instances file with each annotation's ``score`` at top level too (as detection tools expect)."""
+    from bloodview.io.atomic import atomic_write_json
+    from bloodview.io.coco import coco_dict
+
+    data = coco_dict(dataset, Path.cwd())
+    instances = [i for image in dataset.images for i in image.instances]
+    for annotation, instance in zip(data["annotations"], instances):
+        annotation["score"] = instance.score
+    atomic_write_json(path, data)
+
+
 def run(args: argparse.Namespace) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from bloodview.model.store import default_model_dir, is_model_dir
@@ -72,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
 
     from bloodview.core.annotation import Dataset, ImageAnnotation
     from bloodview.core.classes import ClassCatalogue
-    from bloodview.io.coco import save_coco, save_coco_results
+    from bloodview.io.coco import save_coco_results
     from bloodview.io.images import load_image
     from bloodview.model.predict import Predictor
 
@@ -94,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "results":
         save_coco_results(dataset, args.out)
     else:
-        save_coco(dataset, args.out, images_root=Path.cwd())
+        write_coco_with_scores(dataset, args.out)
     cells = sum(len(a.instances) for a in annotations)
     print(f"{cells} cells in {len(annotations)} images -> {args.out}", file=sys.stderr)
     return 0
