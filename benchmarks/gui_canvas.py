@@ -8,7 +8,8 @@ Shows a real BCCD field scaled up (or a grey image when the data is not there)
 with ``--cells`` round cells of 32 vertices on a grid, then times with
 ``QElapsedTimer``:
 
-* pan: ``pan_by`` + ``viewport().repaint()`` (full repaint of the window);
+* pan: ``pan_by`` + ``viewport().repaint()`` (full repaint of the window), and
+  ``pan_by`` + event processing (what Qt does on screen: scroll, repaint strips);
 * zoom: ``zoom_by`` in and out around the centre + full repaint;
 * vertex drag: a simulated mouse move that drags one point of a selected cell
   (undo command, core change, item update) + full repaint, and the same with
@@ -104,7 +105,13 @@ def main(argv: list[str] | None = None) -> int:
         view.zoom_by(1.03 if (k // 5) % 2 == 0 else 1 / 1.03)
         port.repaint()
 
+    def pan_on_screen(k: int) -> None:
+        step = 6 if (k // 10) % 2 == 0 else -6
+        view.pan_by(step, step / 2)
+        app.processEvents()  # Qt scrolls the pixels and repaints only the uncovered strips
+
     report("pan (full repaint)", timed(pan, args.frames))
+    report("pan (as on screen)", timed(pan_on_screen, args.frames))
     view.fit()
     view.zoom_by(1.02)
     report("zoom (full repaint)", timed(zoom, args.frames))

@@ -33,6 +33,7 @@ class NavigationMixin:
         before = self.mapToScene(anchor.toPoint())
         self.setTransform(QTransform.fromScale(zoom, zoom))
         self._zoom = zoom
+        self._update_scene_rect()
         self._fitted = False
         after = self.mapFromScene(before)
         delta = after - anchor.toPoint()
@@ -63,9 +64,19 @@ class NavigationMixin:
         zoom = min((view.width() - 2 * margin) / rect.width(), (view.height() - 2 * margin) / rect.height())
         self.setTransform(QTransform.fromScale(max(zoom, MIN_ZOOM), max(zoom, MIN_ZOOM)))
         self._zoom = max(min(zoom, MAX_ZOOM), MIN_ZOOM)
+        self._update_scene_rect()
         self.centerOn(rect.center())
         self._fitted = True
         self._zoom_changed()
+
+    def _update_scene_rect(self) -> None:
+        """Let the image be panned until its edge reaches the middle of the window."""
+        rect: QRectF = self._image_rect
+        if rect.isEmpty():
+            return
+        mx = self.viewport().width() / 2.0 / self._zoom
+        my = self.viewport().height() / 2.0 / self._zoom
+        self.setSceneRect(rect.adjusted(-mx, -my, mx, my))
 
     def pan_by(self, dx: float, dy: float) -> None:
         """Move the image by ``(dx, dy)`` screen pixels (positive: image moves right/down)."""

@@ -132,7 +132,6 @@ class CanvasView(NavigationMixin, QGraphicsView):
                         annotation.image_path, qimage.width(), qimage.height(), annotation.width, annotation.height)
         self._image_item = ImageItem(qimage, annotation.width, annotation.height)
         self.scene().addItem(self._image_item)
-        self.scene().setSceneRect(self._image_rect)
         for instance in annotation.instances:
             self._add_item(instance)
         self._unsubscribe = annotation.subscribe(self._on_annotation_event)
@@ -463,3 +462,5 @@ class CanvasView(NavigationMixin, QGraphicsView):
         super().resizeEvent(event)
         if self._fitted:
             self.fit()
+        else:
+            self._update_scene_rect()
