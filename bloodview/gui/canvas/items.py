@@ -51,6 +51,19 @@ def _cosmetic_pen(color: QColor, width: float, dashed: bool = False) -> QPen:
     return pen
 
 
+def _spread_vertices(vertices: np.ndarray, gap: float) -> tuple[list, list]:
+    """Split vertices into those at least ``gap`` from the previous kept one, and the rest."""
+    full, dots = [], []
+    last = None
+    for x, y in vertices:
+        if last is None or abs(x - last[0]) + abs(y - last[1]) >= gap:
+            full.append((x, y))
+            last = (x, y)
+        else:
+            dots.append((x, y))
+    return full, dots
+
+
 class InstanceItem(QGraphicsItem):
     """A cell outline filled in its class colour; selected: thick outline and vertex handles."""
 
@@ -81,8 +94,6 @@ class InstanceItem(QGraphicsItem):
         self._path = polygon_path(instance.polygons)
         self._bounds = self._path.boundingRect()
         self._vertices = np.concatenate(instance.polygons) if instance.polygons else np.zeros((0, 2))
-        steps = [np.hypot(*np.diff(np.vstack([p, p[:1]]), axis=0).T) for p in instance.polygons if len(p) > 1]
-        self._vertex_spacing = float(np.median(np.concatenate(steps))) if steps else 0.0
         if self._hot_vertex is not None:
             part, index = self._hot_vertex
             if part >= len(instance.polygons) or index >= len(instance.polygons[part]):
@@ -187,14 +198,14 @@ class InstanceItem(QGraphicsItem):
 
     def _paint_handles(self, painter: QPainter) -> None:
         pixel = self._style.pixel
-        # Dense outlines (e.g. after the brush) get smaller handles so they do not merge.
-        size_px = min(self._style.handle_px, max(3.0, 0.7 * self._vertex_spacing / pixel))
-        half = size_px * pixel / 2.0
-        handle_pen = _cosmetic_pen(HANDLE_EDGE, 1.0)
-        painter.setPen(handle_pen)
+        half = self._style.handle_px * pixel / 2.0
+        full, dots = _spread_vertices(self._vertices, 1.6 * self._style.handle_px * pixel)
+        painter.setPen(_cosmetic_pen(HANDLE_EDGE, 1.0))
         painter.setBrush(HANDLE_FILL)
-        rects = [QRectF(x - half, y - half, 2 * half, 2 * half) for x, y in self._vertices]
-        painter.drawRects(rects)
+        # Crowded points (pixel-staircase outlines) get small dots, not overlapping squares.
+        painter.drawRects([QRectF(x - half, y - half, 2 * half, 2 * half) for x, y in full])
+        dot = 1.5 * pixel
+        painter.drawRects([QRectF(x - dot, y - dot, 2 * dot, 2 * dot) for x, y in dots])
         if self._hot_vertex is not None:
             part, index = self._hot_vertex
             x, y = self.instance.polygons[part][index]
