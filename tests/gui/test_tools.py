@@ -268,3 +268,15 @@ def test_double_click_just_outside_an_edge_inserts_and_an_edge_drag_pulls_a_new_
     assert len(pulled) == len(cell.polygons[0]) + 1
     np.testing.assert_allclose(pulled[1], [canvas.mapToScene(end).x(), canvas.mapToScene(end).y()])
     assert canvas.undo_stack.count() == 1 and canvas.undo_stack.index() == 1
+
+
+def test_exported_view_leaves_out_the_brush_circle(canvas, field):
+    from bloodview.gui.qt_image import qimage_to_numpy
+
+    plain = qimage_to_numpy(canvas.render_view())
+    canvas.set_tool("brush")
+    canvas.tool().set_radius(30)
+    QTest.mouseMove(canvas.viewport(), QPoint(5, 5))  # the dark margin: no cell to highlight
+    assert canvas.tool()._cursor_item.isVisible()
+    np.testing.assert_array_equal(qimage_to_numpy(canvas.render_view()), plain)
+    assert canvas.tool()._cursor_item.isVisible()

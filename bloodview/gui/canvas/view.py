@@ -41,6 +41,7 @@ from bloodview.gui.canvas.image_item import ImageItem
 from bloodview.gui.canvas.items import InstanceItem
 from bloodview.gui.canvas.labels import declutter
 from bloodview.gui.canvas.navigation import STEP, NavigationMixin
+from bloodview.gui.canvas.overlays import OVERLAY_Z
 from bloodview.gui.canvas.style import CanvasStyle
 from bloodview.gui.canvas.tools import BrushTool, DrawTool, SelectTool, Tool
 from bloodview.gui.qt_image import load_qimage, to_qimage
@@ -126,11 +127,13 @@ class CanvasView(NavigationMixin, QGraphicsView):
         if self.active_class not in classes and len(classes):
             self.active_class = classes.names[0]
         qimage = self._image_for(annotation, image)
-        self._image_rect = QRectF(0, 0, annotation.width, annotation.height)
-        if qimage.width() != annotation.width or qimage.height() != annotation.height:
+        width = annotation.width if annotation.width > 0 else qimage.width()
+        height = annotation.height if annotation.height > 0 else qimage.height()
+        self._image_rect = QRectF(0, 0, width, height)
+        if (qimage.width(), qimage.height()) != (width, height):
             log.warning("image %s is %dx%d but its annotation says %dx%d; stretching the picture",
-                        annotation.image_path, qimage.width(), qimage.height(), annotation.width, annotation.height)
-        self._image_item = ImageItem(qimage, annotation.width, annotation.height)
+                        annotation.image_path, qimage.width(), qimage.height(), width, height)
+        self._image_item = ImageItem(qimage, width, height)
         self.scene().addItem(self._image_item)
         for instance in annotation.instances:
             self._add_item(instance)
@@ -258,6 +261,10 @@ class CanvasView(NavigationMixin, QGraphicsView):
                     found.append(item.instance_id)
         return found
 
+    def image_size(self) -> tuple[int, int]:
+        """``(width, height)`` of the shown image in image pixels."""
+        return int(self._image_rect.width()), int(self._image_rect.height())
+
     def push(self, command: QUndoCommand) -> None:
         self.undo_stack.push(command)
 
@@ -339,8 +346,18 @@ class CanvasView(NavigationMixin, QGraphicsView):
         self.zoomChanged.emit(self._zoom)
 
     def render_view(self) -> QImage:
-        """What is on screen now, as an image (for "export PNG of the current view")."""
-        return self.viewport().grab().toImage()
+        """What is on screen now, as an image (for "export PNG of the current view").
+
+        The tools' temporary marks (brush circle, unfinished outline) are left out.
+        """
+        overlays = [i for i in self.scene().items() if i.zValue() >= OVERLAY_Z and i.isVisible()]
+        for item in overlays:
+            item.setVisible(False)
+        try:
+            return self.viewport().grab().toImage()
+        finally:
+            for item in overlays:
+                item.setVisible(True)
 
     # --- tools ------------------------------------------------------------------------------
     def set_tool(self, name: str) -> None:

@@ -189,7 +189,7 @@ class BrushTool(Tool):
         target = annotation.find(self._target) if self._target is not None else None
         self._end_stroke()
         polygons = target.polygons if target is not None else []
-        result = apply_stroke(polygons, points, self.radius, self.erase, annotation.width, annotation.height)
+        result = apply_stroke(polygons, points, self.radius, self.erase, *self.view.image_size())
         if not result:
             if target is not None:
                 self.view.show_status("Not erased: nothing of the cell would be left (press Delete to remove it)")

@@ -59,7 +59,7 @@ class DrawTool(Tool):
 
     def _clamped(self, pos: QPointF) -> QPointF:
         annotation = self.view.annotation
-        x, y = editing.clamp_point((pos.x(), pos.y()), annotation.width, annotation.height)
+        x, y = editing.clamp_point((pos.x(), pos.y()), *self.view.image_size())
         return QPointF(x, y)
 
     def mouse_press(self, event: QMouseEvent, pos: QPointF) -> bool:

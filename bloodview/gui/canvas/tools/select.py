@@ -214,7 +214,7 @@ class SelectTool(Tool):
             self._insert_vertex(drag.instance_id, drag.part, drag.index, self._edge_foot, drag.key)
             drag.kind = "vertex"
         if drag.kind == "vertex":
-            xy = editing.clamp_point((pos.x(), pos.y()), annotation.width, annotation.height)
+            xy = editing.clamp_point((pos.x(), pos.y()), *self.view.image_size())
             current = annotation.find(drag.instance_id)
             if current is not None:
                 polygons = editing.move_vertex(current.polygons, drag.part, drag.index, xy)
@@ -222,7 +222,7 @@ class SelectTool(Tool):
         elif drag.kind == "move":
             dx, dy = editing.clamp_shift(
                 drag.original.bbox, pos.x() - drag.start.x(), pos.y() - drag.start.y(),
-                annotation.width, annotation.height,
+                *self.view.image_size(),
             )
             current = annotation.find(drag.instance_id)
             if current is not None:
