@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PyQt6.QtCore import QPoint, QPointF, QRectF, Qt
-from PyQt6.QtGui import QImage, QUndoStack
+from PyQt6.QtGui import QUndoStack
 from PyQt6.QtTest import QTest
 from PyQt6.QtWidgets import QApplication
 
@@ -215,3 +215,13 @@ def test_labels_switched_on_before_the_image_are_shown(qtbot, bccd_dir):
     view.set_image(field, None, demo_catalogue(), QUndoStack(view))
     shown = [view.instance_item(c.id).label_item() for c in field.instances]
     assert sum(1 for label in shown if label is not None and label.isVisible()) >= len(shown) // 2
+
+
+def test_hovering_a_cell_shows_its_label_and_leaving_hides_it(canvas, field):
+    cell = next(c for c in field.instances if c.class_name == "neutrophil")
+    item = canvas.instance_item(cell.id)
+    QTest.mouseMove(canvas.viewport(), screen_point(canvas, *cell.centroid))
+    label = item.label_item()
+    assert label is not None and label.isVisible() and label.text == f"Neutrophil {cell.score:.2f}"
+    QTest.mouseMove(canvas.viewport(), QPoint(2, 2))
+    assert not label.isVisible()

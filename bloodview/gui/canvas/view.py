@@ -20,17 +20,8 @@ import logging
 from typing import Any
 
 import numpy as np
-from PyQt6.QtCore import QEvent, QPointF, QRectF, Qt, QTimer, pyqtSignal
-from PyQt6.QtGui import (
-    QColor,
-    QImage,
-    QKeyEvent,
-    QMouseEvent,
-    QPainter,
-    QUndoCommand,
-    QUndoStack,
-    QWheelEvent,
-)
+from PyQt6.QtCore import QPointF, QRectF, Qt, QTimer, pyqtSignal
+from PyQt6.QtGui import QColor, QImage, QPainter, QUndoCommand, QUndoStack
 from PyQt6.QtWidgets import QFrame, QGraphicsScene, QGraphicsView, QWidget
 
 from bloodview.core.annotation import ImageAnnotation
@@ -40,7 +31,8 @@ from bloodview.errors import ImageError
 from bloodview.gui.canvas.image_item import ImageItem
 from bloodview.gui.canvas.items import InstanceItem
 from bloodview.gui.canvas.labels import declutter
-from bloodview.gui.canvas.navigation import STEP, NavigationMixin
+from bloodview.gui.canvas.input import InputMixin
+from bloodview.gui.canvas.navigation import NavigationMixin
 from bloodview.gui.canvas.overlays import OVERLAY_Z
 from bloodview.gui.canvas.style import CanvasStyle
 from bloodview.gui.canvas.tools import BrushTool, DrawTool, SelectTool, Tool
@@ -52,7 +44,7 @@ BACKGROUND = QColor(38, 40, 43)
 SETTLE_MS = 150  # after the last pan/zoom step, redraw with antialiasing
 
 
-class CanvasView(NavigationMixin, QGraphicsView):
+class CanvasView(InputMixin, NavigationMixin, QGraphicsView):
     """Shows an image with its cells; select, reshape, draw, paint and erase them."""
 
     selectionChanged = pyqtSignal(list)
@@ -380,100 +372,6 @@ class CanvasView(NavigationMixin, QGraphicsView):
     def set_active_class(self, class_name: str) -> None:
         """Class given to newly drawn or painted cells."""
         self.active_class = class_name
-
-    # --- events ----------------------------------------------------------------------------
-    def _scene_pos(self, event: QMouseEvent) -> QPointF:
-        return self.mapToScene(event.position().toPoint())
-
-    def _offer(self, handler, event: QMouseEvent) -> bool:
-        """Give a mouse event to the current tool; True when it used it."""
-        if self.annotation is None or not handler(event, self._scene_pos(event)):
-            return False
-        event.accept()
-        return True
-
-    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 - Qt's name
-        delta = event.angleDelta().y() or event.angleDelta().x()
-        if delta:
-            self.zoom_by(STEP ** (delta / 120.0), event.position())
-        event.accept()
-
-    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt's name
-        self.setFocus(Qt.FocusReason.MouseFocusReason)
-        button = event.button()
-        if button in (Qt.MouseButton.MiddleButton, Qt.MouseButton.RightButton) or (
-            button == Qt.MouseButton.LeftButton and self._space_held
-        ):
-            self._panning = True
-            self._start_pan(event.position().toPoint())
-            event.accept()
-            return
-        if not self._offer(self._tool.mouse_press, event):
-            super().mousePressEvent(event)
-
-    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt's name
-        if self._panning:
-            self._pan_to(event.position().toPoint())
-            event.accept()
-            return
-        super().mouseMoveEvent(event)  # hover highlighting of items
-        self._offer(self._tool.mouse_move, event)
-
-    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt's name
-        if self._panning:
-            if event.buttons() & (Qt.MouseButton.MiddleButton | Qt.MouseButton.RightButton | Qt.MouseButton.LeftButton):
-                return
-            self._panning = False
-            self.viewport().setCursor(Qt.CursorShape.OpenHandCursor if self._space_held else self._tool.cursor)
-            event.accept()
-            return
-        if not self._offer(self._tool.mouse_release, event):
-            super().mouseReleaseEvent(event)
-
-    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt's name
-        if not self._offer(self._tool.mouse_double_click, event):
-            super().mouseDoubleClickEvent(event)
-
-    def event(self, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.ShortcutOverride:
-            # QGraphicsView would hand it to the scene, which swallows it; decide here.
-            wanted = self.annotation is not None and self._tool.wants_key(event)
-            event.setAccepted(wanted)
-            return wanted
-        return super().event(event)
-
-    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt's name
-        key = event.key()
-        if key == Qt.Key.Key_Space and not event.isAutoRepeat():
-            self._space_held = True
-            self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
-            event.accept()
-            return
-        if self.annotation is not None and self._tool.key_press(event):
-            event.accept()
-            return
-        if key in (Qt.Key.Key_Plus, Qt.Key.Key_Equal):
-            self.zoom_in()
-        elif key == Qt.Key.Key_Minus:
-            self.zoom_out()
-        elif key == Qt.Key.Key_0:
-            self.fit()
-        else:
-            super().keyPressEvent(event)
-            return
-        event.accept()
-
-    def keyReleaseEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt's name
-        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
-            self._space_held = False
-            self.viewport().setCursor(self._tool.cursor)
-            event.accept()
-            return
-        super().keyReleaseEvent(event)
-
-    def leaveEvent(self, event) -> None:  # noqa: N802 - Qt's name
-        self._tool.leave()
-        super().leaveEvent(event)
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().resizeEvent(event)

@@ -58,7 +58,6 @@ class DrawTool(Tool):
         self._draft.set_state(self._points, self._mouse, close_hot)
 
     def _clamped(self, pos: QPointF) -> QPointF:
-        annotation = self.view.annotation
         x, y = editing.clamp_point((pos.x(), pos.y()), *self.view.image_size())
         return QPointF(x, y)
 
