@@ -1,0 +1,152 @@
+"""Inference speed and memory per backbone (prints a table; not a test).
+
+For each backbone: seconds per 360x363 smear image (the PBC size) through
+``Predictor.predict`` (resize, network, paste-back, polygons) at the configured
+input size (default 512, the paper's), batch 1 and batch 8, and the peak RSS of
+the process. Each backbone runs in its own subprocess so peak RSS is its own.
+Weights are random (speed does not depend on them; the detection count does a
+little, so it is printed). Optionally compares with torchvision's
+``maskrcnn_resnet50_fpn(weights=None)`` at the same input size, run from a
+separate virtual environment that has torch (never a bloodview dependency).
+
+    .venv/bin/python benchmarks/inference.py [--backbones mobilenetv3large resnet50] [--size 512]
+        [--torch-python /work/benchvenv/bin/python] [--threads 2]
+
+Targets (issue "Mask R-CNN engine"): the fast default backbone >= 3x faster than
+torchvision R50-FPN; our ResNet50 within 1.3x of it; peak RSS < 2 GiB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+TORCH_SCRIPT = Path(__file__).with_name("torchvision_reference.py")
+HEIGHT, WIDTH = 363, 360
+
+
+def smears(count: int, seed: int = 0):
+    """Real PBC images when ../shared/data is there (realistic content), else noise of the same size."""
+    import numpy as np
+
+    pbc = REPO.parent / "shared" / "data" / "pbc" / "neutrophil"
+    if pbc.is_dir():
+        from bloodview.io.images import load_image
+
+        files = sorted(pbc.glob("*.jpg"))[:count]
+        images = [load_image(f)[:HEIGHT, :WIDTH] for f in files]
+        images = [i for i in images if i.shape[:2] == (HEIGHT, WIDTH)]
+        if len(images) == count:
+            return images
+    rng = np.random.default_rng(seed)
+    return [rng.integers(0, 255, (HEIGHT, WIDTH, 3), dtype=np.uint8) for _ in range(count)]
+
+
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def measure_one(backbone: str, size: int, repeats: int) -> dict:
+    """Runs inside the subprocess: build, warm up, time batch 1 and batch 8."""
+    sys.path.insert(0, str(REPO))
+    from bloodview.model.config import MaskRCNNConfig
+    from bloodview.model.maskrcnn import build_maskrcnn
+    from bloodview.model.predict import Predictor
+    from bloodview.model.store import ModelInfo
+
+    config = MaskRCNNConfig(image_min_dim=size, image_max_dim=size, backbone=backbone)
+    start = time.perf_counter()
+    model = build_maskrcnn(config)
+    build_s = time.perf_counter() - start
+    info = ModelInfo(name=f"bench-{backbone}", backbone=backbone, class_names=config.class_names,
+                     config=config.to_dict(), image_size=size)
+    predictor = Predictor(model, info, config)
+    images = smears(8)
+    start = time.perf_counter()
+    predictor.predict(images[:1], batch_size=1)  # traces the graph
+    warm_s = time.perf_counter() - start
+    one = []
+    for k in range(repeats):
+        start = time.perf_counter()
+        predictor.predict([images[k % 8]], batch_size=1)
+        one.append(time.perf_counter() - start)
+    start = time.perf_counter()
+    found8 = predictor.predict(images, batch_size=8)
+    eight = (time.perf_counter() - start) / 8
+    return {
+        "backbone": backbone, "size": size, "build_s": round(build_s, 2), "first_call_s": round(warm_s, 2),
+        "s_per_image_batch1": round(sorted(one)[len(one) // 2], 3), "s_per_image_batch8": round(eight, 3),
+        "detections_per_image": round(sum(len(f) for f in found8) / 8, 1), "peak_rss_mib": round(peak_rss_mib()),
+        "weights_m": round(sum(int(w.numpy().size) for w in model.weights) / 1e6, 1)
+    }
+
+
+def run_subprocess(command: list[str], threads: int | None) -> dict | None:
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    if threads:
+        env.update({"OMP_NUM_THREADS": str(threads), "TF_NUM_INTRAOP_THREADS": str(threads)})
+    run = subprocess.run(command, cwd=REPO, capture_output=True, text=True, env=env)
+    if run.returncode != 0:
+        print(f"  failed: {' '.join(command[-3:])}\n{run.stderr[-1500:]}", file=sys.stderr)
+        return None
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backbones", nargs="*")
+    parser.add_argument("--size", type=int, default=512)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--torch-python", default="/work/benchvenv/bin/python")
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads for both frameworks")
+    parser.add_argument("--one", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.one:
+        print(json.dumps(measure_one(args.one, args.size, args.repeats)))
+        return 0
+
+    sys.path.insert(0, str(REPO))
+    from bloodview.model.backbones import DEFAULT_FAST_BACKBONE, available_backbones
+
+    backbones = args.backbones or [DEFAULT_FAST_BACKBONE] + [b for b in available_backbones() if b != DEFAULT_FAST_BACKBONE]
+    rows = []
+    reference = None
+    if Path(args.torch_python).exists():
+        print("torchvision maskrcnn_resnet50_fpn ...", file=sys.stderr, flush=True)
+        reference = run_subprocess([args.torch_python, str(TORCH_SCRIPT), "--size", str(args.size),
+                                    "--repeats", str(args.repeats)], args.threads)
+    else:
+        print(f"note: {args.torch_python} not found; torchvision comparison skipped", file=sys.stderr)
+    for name in backbones:
+        print(f"{name} ...", file=sys.stderr, flush=True)
+        row = run_subprocess([sys.executable, __file__, "--one", name, "--size", str(args.size),
+                              "--repeats", str(args.repeats)], args.threads)
+        if row:
+            rows.append(row)
+    if reference:
+        rows.append(reference)
+
+    base = reference["s_per_image_batch1"] if reference else None
+    print(f"\ninput {args.size}x{args.size}, image {WIDTH}x{HEIGHT}, {os.cpu_count()} CPUs"
+          + (f", {args.threads} threads" if args.threads else ""))
+    header = f"{'backbone':<26}{'s/img b1':>10}{'s/img b8':>10}{'vs tv-R50':>11}{'peak RSS MiB':>14}{'params M':>10}{'dets/img':>10}"
+    print(header)
+    for row in rows:
+        ratio = f"{base / row['s_per_image_batch1']:.2f}x" if base else "-"
+        print(f"{row['backbone']:<26}{row['s_per_image_batch1']:>10.3f}{row['s_per_image_batch8']:>10.3f}{ratio:>11}"
+              f"{row['peak_rss_mib']:>14}{row.get('weights_m', '-'):>10}{row['detections_per_image']:>10}")
+    print("(vs tv-R50 = torchvision R50-FPN seconds / ours at batch 1: >1 means ours is faster)")
+    print(json.dumps(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
