@@ -225,3 +225,12 @@ def test_hovering_a_cell_shows_its_label_and_leaving_hides_it(canvas, field):
     assert label is not None and label.isVisible() and label.text == f"Neutrophil {cell.score:.2f}"
     QTest.mouseMove(canvas.viewport(), QPoint(2, 2))
     assert not label.isVisible()
+
+
+def test_double_click_inside_a_cell_activates_it(canvas, field, qtbot):
+    cell = field.instances[0]
+    with qtbot.waitSignal(canvas.instanceActivated) as signal:
+        QTest.mouseDClick(canvas.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                          screen_point(canvas, *cell.centroid))
+    assert signal.args == [canvas.instance_at(QPointF(*cell.centroid))]
+    assert canvas.undo_stack.count() == 0  # a double-click changes nothing

@@ -280,3 +280,11 @@ def test_exported_view_leaves_out_the_brush_circle(canvas, field):
     assert canvas.tool()._cursor_item.isVisible()
     np.testing.assert_array_equal(qimage_to_numpy(canvas.render_view()), plain)
     assert canvas.tool()._cursor_item.isVisible()
+
+
+def test_a_shaky_click_on_a_cell_selects_it_without_moving_it(canvas, field):
+    cell = field.instances[2]
+    start = at(canvas, *cell.centroid)
+    drag(canvas, start, start + QPoint(3, 2), steps=2)
+    assert canvas.selected_ids() == [cell.id]
+    assert field.find(cell.id) is cell and canvas.undo_stack.count() == 0

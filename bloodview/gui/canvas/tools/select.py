@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 from PyQt6.QtCore import QPoint, QPointF, QRect, QSize, Qt
 from PyQt6.QtGui import QKeyEvent, QMouseEvent
-from PyQt6.QtWidgets import QRubberBand
+from PyQt6.QtWidgets import QApplication, QRubberBand
 
 from bloodview.core.instance import Instance
 from bloodview.errors import GeometryError
@@ -38,6 +38,13 @@ HINT_IDLE = "Click a cell to select it · Ctrl-click: add to selection · Shift-
 HINT_CELL = "Drag: move the cell · Double-click: open · Ctrl-click: add to selection"
 HINT_VERTEX = "Drag: move point · Alt-click/Delete: remove point"
 HINT_EDGE = "Double-click edge: insert point · Alt-click/Delete: remove point"
+
+
+def _threshold(kind: str) -> int:
+    """Screen pixels the mouse must travel before a press becomes a drag."""
+    if kind == "move":  # moving a whole cell by accident is the costly mistake
+        return QApplication.startDragDistance()
+    return 3
 
 
 @dataclass
@@ -206,8 +213,8 @@ class SelectTool(Tool):
             self._hover(pos)
             return False
         screen = event.position().toPoint()
-        if not drag.moved and (screen - drag.screen_start).manhattanLength() < 2:
-            return True
+        if not drag.moved and (screen - drag.screen_start).manhattanLength() < _threshold(drag.kind):
+            return True  # a click's jitter is not a drag
         drag.moved = True
         annotation = self.view.annotation
         if drag.kind == "edge":
