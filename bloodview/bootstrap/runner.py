@@ -1,6 +1,6 @@
 """Run the bootstrap segmenter over many images in parallel and build a Dataset.
 
-Workers (``multiprocessing``, ``spawn``-safe) get :class:`WorkItem` s and send
+Workers (``multiprocessing`` with ``spawn``) get :class:`WorkItem` s and send
 back small picklable :class:`ItemResult` s (polygons + quality cues, no masks).
 The parent then scores quality against each class's typical area (a second pass,
 since "typical" is only known once all masks are in) and makes
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
-import os
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -126,7 +125,9 @@ def run_items(
     if workers <= 1:
         yield from map(_worker, jobs)
         return
-    context = multiprocessing.get_context("spawn" if os.name == "nt" else "fork")
+    # "spawn", not "fork": forking a parent whose OpenCV thread pool has run
+    # deadlocks the children inside cv2 calls.
+    context = multiprocessing.get_context("spawn")
     with context.Pool(workers, initializer=_limit_threads) as pool:
         yield from pool.imap(_worker, jobs, chunksize=chunksize)
 
@@ -176,5 +177,6 @@ def build_dataset(
             summary.count[cell.class_name] += 1
             if quality < threshold:
                 summary.flagged[cell.class_name] += 1
-        images.append(image)
+        if image.instances:  # images without any mask are reported, not written
+            images.append(image)
     return Dataset(images, scan.classes, scan.root), summary
