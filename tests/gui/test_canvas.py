@@ -234,3 +234,17 @@ def test_double_click_inside_a_cell_activates_it(canvas, field, qtbot):
                           screen_point(canvas, *cell.centroid))
     assert signal.args == [canvas.instance_at(QPointF(*cell.centroid))]
     assert canvas.undo_stack.count() == 0  # a double-click changes nothing
+
+
+def test_box_only_and_low_score_cells_look_different(canvas, field):
+    from bloodview.core.geometry import rectangle
+
+    box = Instance([rectangle(600, 400, 630, 430)], "platelet", box_only=True)
+    canvas.undo_stack.push(AddInstanceCommand(field, box))
+    canvas.set_min_score(0.7)
+    styles = {c.id: canvas.instance_item(c.id).outline_style() for c in field.instances}
+    assert styles[box.id] == Qt.PenStyle.DotLine
+    low = [c.id for c in field.instances if c.score is not None and c.score < 0.7]
+    high = [c.id for c in field.instances if c.score is not None and c.score >= 0.7]
+    assert low and high
+    assert {styles[i] for i in low} == {Qt.PenStyle.DashLine} and {styles[i] for i in high} == {Qt.PenStyle.SolidLine}

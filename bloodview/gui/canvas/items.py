@@ -42,12 +42,11 @@ def polygon_path(polygons: list[np.ndarray]) -> QPainterPath:
     return path
 
 
-def _cosmetic_pen(color: QColor, width: float, dashed: bool = False) -> QPen:
+def _cosmetic_pen(color: QColor, width: float, line: Qt.PenStyle = Qt.PenStyle.SolidLine) -> QPen:
     pen = QPen(color, width)
     pen.setCosmetic(True)
     pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
-    if dashed:
-        pen.setStyle(Qt.PenStyle.DashLine)
+    pen.setStyle(line)
     return pen
 
 
@@ -107,17 +106,28 @@ class InstanceItem(QGraphicsItem):
         style = self._style
         unidentified = style.is_unidentified(self.instance.score)
         color = QColor(UNIDENTIFIED_COLOR) if unidentified else style.class_color(self.instance.class_name)
+        # Dashed: the model is unsure of the class. Dotted: only a box is known, not the outline.
+        line = Qt.PenStyle.SolidLine
+        if unidentified:
+            line = Qt.PenStyle.DashLine
+        elif self.instance.box_only:
+            line = Qt.PenStyle.DotLine
+        faint = unidentified or self.instance.box_only
         fill = QColor(color)
-        fill.setAlphaF(max(0.0, min(1.0, style.opacity * (0.4 if unidentified else 1.0))))
+        fill.setAlphaF(max(0.0, min(1.0, style.opacity * (0.4 if faint else 1.0))))
         self._brush = QBrush(fill) if fill.alpha() > 0 else QBrush(Qt.BrushStyle.NoBrush)
-        self._pen = _cosmetic_pen(color, style.outline_px, dashed=unidentified)
-        self._hover_pen = _cosmetic_pen(color.lighter(130), style.selected_outline_px, dashed=unidentified)
-        self._selected_pen = _cosmetic_pen(color, style.selected_outline_px, dashed=unidentified)
+        self._pen = _cosmetic_pen(color, style.outline_px, line)
+        self._hover_pen = _cosmetic_pen(color.lighter(130), style.selected_outline_px, line)
+        self._selected_pen = _cosmetic_pen(color, style.selected_outline_px, line)
         self._halo_pen = _cosmetic_pen(SELECTION_HALO, style.selected_outline_px + 2.5)
         if self._label is not None:
             self._label.set_text(self.label_text(), color)
         self._sync_label()
         self.update()
+
+    def outline_style(self) -> Qt.PenStyle:
+        """Solid, dashed (unidentified) or dotted (box only) - what a person sees."""
+        return self._pen.style()
 
     def set_selected(self, selected: bool) -> None:
         if selected == self._selected:
