@@ -82,11 +82,9 @@ TOOLBAR = ("open", "save", "-", "undo", "redo", "-", "prev_image", "next_image",
 
 
 def make_action(window: MainWindow, name: str) -> QAction:
-    text, icon_name = TEXTS[name]
+    text, _icon_name = TEXTS[name]
     action = QAction(text, window)
     action.setObjectName(f"action_{name}")
-    if icon_name:
-        action.setIcon(icon(icon_name))
     shortcut = BY_ACTION.get(name)
     if shortcut is not None:
         action.setShortcuts([QKeySequence(k) for k in shortcut.keys])
@@ -108,6 +106,14 @@ def build_actions(window: MainWindow) -> dict[str, QAction]:
     window.removeAction(actions["delete"])
     actions["delete"].setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
     return actions
+
+
+def apply_icons(actions: dict[str, QAction]) -> None:
+    """Set the QtAwesome icons; done after the window shows (importing QtAwesome takes ~0.3 s)."""
+    for name, action in actions.items():
+        icon_name = TEXTS[name][1]
+        if icon_name:
+            action.setIcon(icon(icon_name))
 
 
 def class_actions(window: MainWindow, on_class: Callable[[str], None]) -> list[QAction]:

@@ -26,7 +26,7 @@ from PyQt6.QtWidgets import (
 
 from bloodview.errors import BloodviewError
 from bloodview.gui.canvas import CanvasView
-from bloodview.gui.actions import TOOLBAR, build_actions, build_menus, class_actions
+from bloodview.gui.actions import TOOLBAR, apply_icons, build_actions, build_menus, class_actions
 from bloodview.gui.file_actions import EXPORTS, FileActions
 from bloodview.gui.model_actions import ModelActions
 from bloodview.gui.panels.class_legend import ClassLegendPanel
@@ -85,6 +85,12 @@ class MainWindow(QMainWindow):
         self.resize(1400, 900)
         self.update_enabled()
         self.show_status("Open images, a folder or a project (Ctrl+O), or drop them here")
+        QTimer.singleShot(100, self._apply_icons)  # after the first paint: the window shows sooner
+
+    def _apply_icons(self) -> None:
+        apply_icons(self.acts)
+        self.differential.apply_icons()
+        self.queue.apply_icons()
 
     # --- building -------------------------------------------------------------------------
     def _build_status_bar(self) -> None:

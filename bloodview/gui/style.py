@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from functools import lru_cache
 
 from PyQt6.QtGui import QColor, QIcon, QPixmap
@@ -42,6 +43,24 @@ def compact_table(table, stretch: int = 0) -> None:
     for column in range(table.columnCount()):
         mode = QHeaderView.ResizeMode.Stretch if column == stretch else QHeaderView.ResizeMode.ResizeToContents
         header.setSectionResizeMode(column, mode)
+
+
+@contextmanager
+def bulk_fill(table):
+    """Fill a table fast: ResizeToContents columns re-measure on *every* setItem (quadratic)."""
+    from PyQt6.QtWidgets import QHeaderView
+
+    header = table.horizontalHeader()
+    modes = [header.sectionResizeMode(c) for c in range(table.columnCount())]
+    for column in range(table.columnCount()):
+        header.setSectionResizeMode(column, QHeaderView.ResizeMode.Fixed)
+    table.setUpdatesEnabled(False)
+    try:
+        yield table
+    finally:
+        for column, mode in enumerate(modes):
+            header.setSectionResizeMode(column, mode)
+        table.setUpdatesEnabled(True)
 
 
 def class_label(cell_class: CellClass) -> str:

@@ -17,7 +17,7 @@ from PyQt6.QtWidgets import (
 
 from bloodview.core.annotation import ImageAnnotation
 from bloodview.core.classes import ClassCatalogue
-from bloodview.gui.style import compact_table, swatch
+from bloodview.gui.style import bulk_fill, compact_table, swatch
 
 
 class ClassLegendPanel(QWidget):
@@ -79,8 +79,9 @@ class ClassLegendPanel(QWidget):
     def update_counts(self, image: ImageAnnotation | None) -> None:
         counts = image.class_counts() if image is not None else {}
         self.table.blockSignals(True)
-        for row, name in enumerate(self._names):
-            self.table.item(row, 2).setText(str(counts.get(name, 0)))
+        with bulk_fill(self.table):
+            for row, name in enumerate(self._names):
+                self.table.item(row, 2).setText(str(counts.get(name, 0)))
         self.table.blockSignals(False)
 
     def hidden_classes(self) -> list[str]:

@@ -18,7 +18,7 @@ from PyQt6.QtWidgets import (
 
 from bloodview.core.annotation import Dataset, ImageAnnotation
 from bloodview.gui.report import differential_for
-from bloodview.gui.style import compact_table, icon, swatch
+from bloodview.gui.style import bulk_fill, compact_table, icon, swatch
 
 SCOPES = ("This image", "Whole project")
 
@@ -33,7 +33,7 @@ class DifferentialPanel(QWidget):
         super().__init__(parent)
         self.scope = QComboBox()
         self.scope.addItems(SCOPES)
-        self.export = QPushButton(icon("mdi.file-document-outline"), "Report…")
+        self.export = QPushButton("Report…")
         self.export.setToolTip("Export the differential count as HTML or PDF")
         self.table = QTableWidget(0, 4)
         self.table.setObjectName("differential")
@@ -51,6 +51,9 @@ class DifferentialPanel(QWidget):
         self.scope.currentIndexChanged.connect(self.scopeChanged)
         self.export.clicked.connect(self.exportRequested)
 
+    def apply_icons(self) -> None:
+        self.export.setIcon(icon("mdi.file-document-outline"))
+
     @property
     def whole_project(self) -> bool:
         return self.scope.currentIndex() == 1
@@ -59,20 +62,21 @@ class DifferentialPanel(QWidget):
         self, dataset: Dataset, images: Sequence[ImageAnnotation], threshold: float
     ) -> None:
         count, unidentified = differential_for(images, dataset, threshold)
-        self.table.setRowCount(len(count.rows))
-        right = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
-        for row, entry in enumerate(count.rows):
-            cls = dataset.classes[entry.class_name]
-            values = [
-                QTableWidgetItem(swatch(cls), entry.display_name),
-                QTableWidgetItem(str(entry.count)),
-                QTableWidgetItem(f"{entry.percent_of_all:.1f}"),
-                QTableWidgetItem("–" if entry.per_100_white is None else f"{entry.per_100_white:.1f}"),
-            ]
-            for column, item in enumerate(values):
-                if column:
-                    item.setTextAlignment(right)
-                self.table.setItem(row, column, item)
+        with bulk_fill(self.table):
+            self.table.setRowCount(len(count.rows))
+            right = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+            for row, entry in enumerate(count.rows):
+                cls = dataset.classes[entry.class_name]
+                values = [
+                    QTableWidgetItem(swatch(cls), entry.display_name),
+                    QTableWidgetItem(str(entry.count)),
+                    QTableWidgetItem(f"{entry.percent_of_all:.1f}"),
+                    QTableWidgetItem("–" if entry.per_100_white is None else f"{entry.per_100_white:.1f}"),
+                ]
+                for column, item in enumerate(values):
+                    if column:
+                        item.setTextAlignment(right)
+                    self.table.setItem(row, column, item)
         self.totals.setText(
             f"{count.total} counted · {count.white_total} white cells · "
             f"{unidentified} unidentified (not counted)"

@@ -8,7 +8,7 @@ from PyQt6.QtWidgets import QAbstractItemView, QTableWidget, QTableWidgetItem
 from bloodview.core.annotation import ImageAnnotation
 from bloodview.core.classes import ClassCatalogue
 from bloodview.gui.review import is_checked, is_unidentified, provenance, reading_order
-from bloodview.gui.style import compact_table, icon, swatch
+from bloodview.gui.style import bulk_fill, compact_table, icon, swatch
 
 COLUMNS = ("Class", "Score", "Source", "Checked")
 
@@ -35,14 +35,15 @@ class InstanceListPanel(QTableWidget):
     ) -> None:
         selected = set(self.selected_ids())
         self.blockSignals(True)
-        self.setRowCount(0)
-        self._ids = []
-        if image is not None:
-            ordered = reading_order(image.instances)
-            self.setRowCount(len(ordered))
-            for row, cell in enumerate(ordered):
-                self._ids.append(cell.id)
-                self._fill_row(row, cell, classes, threshold)
+        with bulk_fill(self):
+            self.setRowCount(0)
+            self._ids = []
+            if image is not None:
+                ordered = reading_order(image.instances)
+                self.setRowCount(len(ordered))
+                for row, cell in enumerate(ordered):
+                    self._ids.append(cell.id)
+                    self._fill_row(row, cell, classes, threshold)
         self.blockSignals(False)
         self.select_ids(selected)
 

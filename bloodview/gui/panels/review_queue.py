@@ -17,7 +17,7 @@ from PyQt6.QtWidgets import (
 
 from bloodview.core.annotation import Dataset
 from bloodview.gui.review import review_queue, sign_off_check
-from bloodview.gui.style import compact_table, icon
+from bloodview.gui.style import bulk_fill, compact_table, icon
 
 QUEUE_LIMIT = 500
 
@@ -37,7 +37,7 @@ class ReviewQueuePanel(QWidget):
         self.threshold.setToolTip("Machine cells below this score are 'unidentified' and not counted")
         self.status = QLabel()
         self.status.setWordWrap(True)
-        self.sign_off = QPushButton(icon("mdi.check-decagram"), "Sign off image")
+        self.sign_off = QPushButton("Sign off image")
         self.table = QTableWidget(0, 3)
         self.table.setObjectName("reviewQueue")
         self.table.setHorizontalHeaderLabels(("Class", "Certainty", "Image #"))
@@ -57,26 +57,30 @@ class ReviewQueuePanel(QWidget):
         self.table.cellActivated.connect(self._activate)
         self.table.cellClicked.connect(self._activate)
 
+    def apply_icons(self) -> None:
+        self.sign_off.setIcon(icon("mdi.check-decagram"))
+
     def refresh(self, dataset: Dataset, current_index: int) -> None:
         threshold = self.threshold.value()
         self._entries = review_queue(dataset.images, threshold, limit=QUEUE_LIMIT)
-        self.table.setRowCount(len(self._entries))
-        for row, entry in enumerate(self._entries):
-            path = dataset.images[entry.image_index].image_path
-            name = str(entry.image_index + 1)
-            cls = entry.class_name
-            if cls in dataset.classes:
-                cls = dataset.classes[cls].display_name
-            items = [QTableWidgetItem(cls), QTableWidgetItem(f"{entry.certainty:.2f}"),
-                     QTableWidgetItem(name)]
-            if entry.unidentified:
-                items[0].setIcon(icon("mdi.help-circle", "#c98a00"))
-                items[0].setToolTip("unidentified: below the threshold, not counted until checked")
-            for item in items[1:]:
-                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            items[2].setToolTip(str(path))
-            for column, item in enumerate(items):
-                self.table.setItem(row, column, item)
+        with bulk_fill(self.table):
+            self.table.setRowCount(len(self._entries))
+            for row, entry in enumerate(self._entries):
+                path = dataset.images[entry.image_index].image_path
+                name = str(entry.image_index + 1)
+                cls = entry.class_name
+                if cls in dataset.classes:
+                    cls = dataset.classes[cls].display_name
+                items = [QTableWidgetItem(cls), QTableWidgetItem(f"{entry.certainty:.2f}"),
+                         QTableWidgetItem(name)]
+                if entry.unidentified:
+                    items[0].setIcon(icon("mdi.help-circle", "#c98a00"))
+                    items[0].setToolTip("unidentified: below the threshold, not counted until checked")
+                for item in items[1:]:
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                items[2].setToolTip(str(path))
+                for column, item in enumerate(items):
+                    self.table.setItem(row, column, item)
         if 0 <= current_index < len(dataset.images):
             image = dataset.images[current_index]
             check = sign_off_check(image, threshold)
