@@ -248,3 +248,17 @@ def test_box_only_and_low_score_cells_look_different(canvas, field):
     high = [c.id for c in field.instances if c.score is not None and c.score >= 0.7]
     assert low and high
     assert {styles[i] for i in low} == {Qt.PenStyle.DashLine} and {styles[i] for i in high} == {Qt.PenStyle.SolidLine}
+
+
+def test_a_cell_a_few_screen_pixels_wide_is_still_drawn(qtbot, bccd_dir):
+    view = CanvasView()
+    qtbot.addWidget(view)
+    view.resize(400, 300)
+    tiny = Instance([ellipse(100, 100, 103, 103)], "platelet")
+    grey = np.full((300, 400, 3), 230, dtype=np.uint8)
+    view.set_image(ImageAnnotation(bccd_dir / "tiny.png", 400, 300, [tiny]), grey, demo_catalogue(), QUndoStack(view))
+    view.set_zoom(1.0)
+    view.centerOn(200, 150)
+    shot = qimage_to_numpy(view.render_view()).astype(int)
+    spot = view.mapFromScene(QPointF(101.5, 101.5))
+    assert abs(shot[spot.y(), spot.x()] - 230).max() > 40  # the platelet's colour, not the background

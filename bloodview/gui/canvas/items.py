@@ -29,6 +29,7 @@ from bloodview.gui.canvas.style import (
 
 INSTANCE_Z = 0.0
 SELECTED_Z = 1e6
+TINY_PX = 4.0  # cells smaller than this on screen are drawn as a plain square
 
 
 def polygon_path(polygons: list[np.ndarray]) -> QPainterPath:
@@ -188,6 +189,10 @@ class InstanceItem(QGraphicsItem):
             self._paint_handles(painter)
             return
         pen = self._hover_pen if self._hovered else self._pen
+        size_px = max(self._bounds.width(), self._bounds.height()) / self._style.pixel
+        if size_px < TINY_PX:  # a few screen pixels: a dot in the class colour is all one can see
+            painter.fillRect(self._bounds, pen.color())
+            return
         if self._style.moving:  # panning/zooming: no antialiasing at all
             painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
             painter.setPen(pen)
