@@ -91,13 +91,18 @@ class MaskRCNN(keras.Model):
         features = self.backbone(images, training=bn_training)
         return self.fpn(list(features))
 
+    def _rpn(self, pyramid):
+        logits, deltas = self.rpn_head(pyramid)
+        return ops.cast(logits, "float32"), ops.cast(deltas, "float32")
+
     def _box_head(self, pyramid, rois):
         pool = self.settings.heads.pool_size
         pooled = batched_roi_align(pyramid[:4], rois, (pool, pool), ROI_STRIDES)
         batch, per_image = ops.shape(rois)[0], rois.shape[1]
         logits, deltas = self.box_head(ops.reshape(pooled, (-1, pool, pool, pooled.shape[-1])))
         classes = self.settings.num_classes
-        return ops.reshape(logits, (batch, per_image, classes)), ops.reshape(deltas, (batch, per_image, classes, 4))
+        logits = ops.reshape(ops.cast(logits, "float32"), (batch, per_image, classes))
+        return logits, ops.reshape(ops.cast(deltas, "float32"), (batch, per_image, classes, 4))
 
     def _mask_logits(self, pyramid, boxes, batch_indices):
         size = self.settings.heads.mask_pool_size
@@ -105,7 +110,7 @@ class MaskRCNN(keras.Model):
         # TF's CPU 1x1 convolution mishandles an empty batch (it returns its input), and
         # images without cells give one: run the head on one extra zero ROI, then drop it.
         padded = ops.concatenate([pooled, ops.zeros((1,) + tuple(pooled.shape[1:]), pooled.dtype)], axis=0)
-        return self.mask_head(padded)[:-1]
+        return ops.cast(self.mask_head(padded)[:-1], "float32")
 
     # === Inference ===
     def call(self, inputs, training=False):
@@ -114,7 +119,7 @@ class MaskRCNN(keras.Model):
     def _detect_graph(self, images, windows, min_confidence):
         rpn, det = self.settings.rpn, self.settings.detection
         pyramid = self._pyramid(images, training=False)
-        rpn_logits, rpn_deltas = self.rpn_head(pyramid)
+        rpn_logits, rpn_deltas = self._rpn(pyramid)
         proposals, valid = generate_proposals(
             rpn_logits,
             rpn_deltas,
@@ -184,7 +189,7 @@ class MaskRCNN(keras.Model):
         gt_class_ids = ops.cast(batch["gt_class_ids"], "int32")
         gt_boxes = ops.cast(batch["gt_boxes"], "float32")
         pyramid = self._pyramid(ops.cast(batch["images"], "float32"), training=training)
-        rpn_logits, rpn_deltas = self.rpn_head(pyramid)
+        rpn_logits, rpn_deltas = self._rpn(pyramid)
         match, anchor_deltas = rpn_targets(
             self.anchors,
             gt_boxes,
@@ -246,14 +251,17 @@ class MaskRCNN(keras.Model):
             losses = self.compute_losses(batch, training=True)
             loss = total_loss(losses, train.loss_weights) + weight_penalty(self._decayed_kernels(), train.weight_decay)
             # Each replica's loss is its local mean; the optimizer sums replica gradients.
-            scaled = loss / replicas
+            # scale_loss is the identity unless mixed precision wrapped the optimizer.
+            scaled = self.optimizer.scale_loss(loss / replicas)
         grads = tape.gradient(scaled, variables)
         pairs = [(g, v) for g, v in zip(grads, variables) if g is not None]
         grads = [g for g, _ in pairs]
         if train.gradient_clip_norm and train.gradient_clip_norm > 0:
-            # Clip the gradient of the whole (global) batch, like Keras' per-variable clipnorm.
+            # Clip each variable's gradient of the whole (global) batch, like Keras' clipnorm
+            # in Matterport; gradients are still multiplied by the loss scale here.
+            limit = train.gradient_clip_norm * ops.cast(getattr(self.optimizer, "dynamic_scale", 1.0), "float32")
             grads = tfops.all_reduce_sum(grads)
-            grads = [tfops.clip_by_norm(g, train.gradient_clip_norm) / replicas for g in grads]
+            grads = [tfops.clip_by_norm(g, limit) / replicas for g in grads]
         self.optimizer.apply(grads, [v for _, v in pairs])
         return self._record({"loss": loss, **losses})
 
