@@ -217,6 +217,44 @@ class FileActions:
         self.window.show_status(f"Exported {fmt} to {path}")
         return Path(path)
 
+    # --- report and picture -------------------------------------------------------------
+    def export_report(self, path: Path | None = None) -> Path | None:
+        from bloodview.gui.report import report_html, write_report
+
+        window = self.window
+        session = window.session
+        whole = window.differential.whole_project or session.current_image is None
+        images = session.dataset.images if whole else [session.current_image]
+        if path is None:
+            start = session.suggested_project_folder() / "differential.html"
+            path = window.prompts.save_path(window, "export_report", "Export differential count report",
+                                            start, "HTML (*.html);;PDF (*.pdf)")
+        if path is None:
+            return None
+        text = report_html(session.dataset, images, window.threshold,
+                           model_name=window.models.selector.currentText())
+        try:
+            write_report(Path(path), text)
+        except (BloodviewError, OSError) as exc:
+            window.prompts.error(window, "Report not written", str(exc))
+            return None
+        window.show_status(f"Report written to {path}")
+        return Path(path)
+
+    def export_view(self, path: Path | None = None) -> Path | None:
+        window = self.window
+        if path is None:
+            path = window.prompts.save_path(window, "export_view", "Export the view as PNG",
+                                            window.session.suggested_project_folder() / "view.png",
+                                            "PNG (*.png)")
+        if path is None:
+            return None
+        if not window.canvas.render_view().save(str(path), "PNG"):
+            window.prompts.error(window, "PNG not written", f"{path}: could not be written")
+            return None
+        window.show_status(f"View saved to {path}")
+        return Path(path)
+
 
 def _age_text(saved_at: object) -> str:
     import datetime as dt

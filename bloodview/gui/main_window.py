@@ -177,8 +177,8 @@ class MainWindow(QMainWindow):
         a["save_as"].triggered.connect(self.files.save_as)
         for name in EXPORTS:
             a[name].triggered.connect(lambda _c=False, n=name: self.files.export(n))
-        a["export_report"].triggered.connect(self.export_report)
-        a["export_view"].triggered.connect(self.export_view)
+        a["export_report"].triggered.connect(lambda: self.files.export_report())
+        a["export_view"].triggered.connect(lambda: self.files.export_view())
         a["quit"].triggered.connect(self.close)
         a["undo"].triggered.connect(s.undo_group.undo)
         a["redo"].triggered.connect(s.undo_group.redo)
@@ -228,7 +228,7 @@ class MainWindow(QMainWindow):
         self.legend.labelsVisibleChanged.connect(self._labels_visible)
         self.legend.activeClassChanged.connect(c.set_active_class)
         self.differential.scopeChanged.connect(lambda _i: self.refresh_panels())
-        self.differential.exportRequested.connect(self.export_report)
+        self.differential.exportRequested.connect(lambda: self.files.export_report())
         self.queue.thresholdChanged.connect(self.set_threshold)
         self.queue.entryActivated.connect(self.go_to_cell)
         self.queue.signOffRequested.connect(self.review.sign_off)
@@ -354,41 +354,6 @@ class MainWindow(QMainWindow):
         self.status_label.setText(text)
 
     # --- misc commands --------------------------------------------------------------------
-    def export_report(self, path: Path | None = None) -> Path | None:
-        from bloodview.gui.report import report_html, write_report
-
-        session = self.session
-        whole = self.differential.whole_project or session.current_image is None
-        images = session.dataset.images if whole else [session.current_image]
-        if path is None:
-            start = session.suggested_project_folder() / "differential.html"
-            path = self.prompts.save_path(self, "export_report", "Export differential count report",
-                                          start, "HTML (*.html);;PDF (*.pdf)")
-        if path is None:
-            return None
-        text = report_html(session.dataset, images, self.threshold,
-                           model_name=self.models.selector.currentText())
-        try:
-            write_report(Path(path), text)
-        except (BloodviewError, OSError) as exc:
-            self.prompts.error(self, "Report not written", str(exc))
-            return None
-        self.show_status(f"Report written to {path}")
-        return Path(path)
-
-    def export_view(self, path: Path | None = None) -> Path | None:
-        if path is None:
-            path = self.prompts.save_path(self, "export_view", "Export the view as PNG",
-                                          self.session.suggested_project_folder() / "view.png",
-                                          "PNG (*.png)")
-        if path is None:
-            return None
-        if not self.canvas.render_view().save(str(path), "PNG"):
-            self.prompts.error(self, "PNG not written", f"{path}: could not be written")
-            return None
-        self.show_status(f"View saved to {path}")
-        return Path(path)
-
     def show_shortcuts(self) -> None:
         from bloodview.gui.dialogs.shortcuts_dialog import ShortcutsDialog
 

@@ -97,10 +97,14 @@ class ModelActions:
             indices = window.image_list.selected_rows() or [session.current_index]
         else:
             indices = [session.current_index]
+        signed = [i for i in indices if 0 <= i < len(session.dataset.images)
+                  and session.dataset.images[i].signed_off]
         jobs = [DetectJob(i, session.image_path(i)) for i in indices
-                if i >= 0 and i not in session.broken]
+                if i >= 0 and i not in session.broken and i not in signed]
         if not jobs:
-            window.show_status("No readable image to detect cells in")
+            why = "it is signed off (withdraw the sign-off first)" if signed else "it cannot be read"
+            window.show_status(f"No cells detected: {why}" if len(indices) == 1
+                               else "No readable, unsigned image to detect cells in")
             return False
         self._summary = [0, 0, 0]
         window.progress.setRange(0, len(jobs))

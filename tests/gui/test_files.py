@@ -91,16 +91,16 @@ def test_refused_save_keeps_edits_and_a_later_save_elsewhere_works(edited, tmp_p
 
 def test_report_html_and_pdf(edited, tmp_path):
     window = edited
-    html = window.export_report(tmp_path / "count.html")
+    html = window.files.export_report(tmp_path / "count.html")
     text = html.read_text(encoding="utf-8")
     assert "Basophil" in text and "Unidentified (not counted)" in text
-    pdf = window.export_report(tmp_path / "count.pdf")
+    pdf = window.files.export_report(tmp_path / "count.pdf")
     assert pdf.read_bytes()[:5] == b"%PDF-"
 
 
 def test_png_of_the_current_view(edited, tmp_path):
     from PyQt6.QtGui import QImage
 
-    path = edited.export_view(tmp_path / "view.png")
+    path = edited.files.export_view(tmp_path / "view.png")
     picture = QImage(str(path))
     assert not picture.isNull() and picture.width() == edited.canvas.viewport().width()

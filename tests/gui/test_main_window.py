@@ -119,3 +119,34 @@ def test_window_title_shows_unsaved_changes(window, detect_current):
     assert not window.isWindowModified()
     detect_current(window)
     assert window.isWindowModified()
+
+
+def test_detect_leaves_signed_off_images_alone(window, detect_current, qtbot):
+    detect_current(window)
+    image = window.session.current_image
+    window.select_cells([i.id for i in image.instances], center=False)
+    window.review.accept_and_next()
+    assert window.review.sign_off()
+    before = [(i.id, i.class_name) for i in image.instances]
+    assert not window.models.detect("current")
+    assert "signed off" in window.status_label.text()
+    with qtbot.waitSignal(window.detectionFinished, timeout=10000):
+        assert window.models.detect("all")  # the other images only
+    assert [(i.id, i.class_name) for i in image.instances] == before
+    assert len(window.session.dataset.images[1].instances) == 3
+
+
+def test_dropping_a_folder_opens_it_and_recent_remembers_it(make_window, smears, qtbot):
+    from PyQt6.QtCore import QMimeData, QPointF, QUrl
+    from PyQt6.QtGui import QDropEvent
+
+    window = make_window()
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(smears))])
+    event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                       Qt.KeyboardModifier.NoModifier)
+    window.dropEvent(event)
+    assert len(window.session.dataset.images) == 4
+    assert window.files.recent()[0] == str(smears)
+    window.files._fill_recent()
+    assert [a.text() for a in window.files.recent_menu.actions()][0] == str(smears)
