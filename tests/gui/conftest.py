@@ -119,3 +119,15 @@ def detect_current(qtbot):
 @pytest.fixture
 def fake_cells():
     return FAKE_CELLS
+
+
+@pytest.fixture
+def review_current(detect_current):
+    """Detect cells in the current image and confirm them all, like a technician would."""
+    def run(window):
+        detect_current(window)
+        image = window.session.current_image
+        window.select_cells([i.id for i in image.instances], center=False)
+        window.review.accept_and_next()
+        return image
+    return run

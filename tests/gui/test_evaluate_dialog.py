@@ -37,17 +37,9 @@ def fake_cli(tmp_path: Path, fail: bool = False):
     return [sys.executable, str(script)], seen
 
 
-def reviewed_window(window, detect_current):
-    detect_current(window)
-    image = window.session.current_image
-    window.select_cells([i.id for i in image.instances], center=False)
-    window.review.accept_and_next()
-    return window
-
-
-def test_evaluate_runs_on_reviewed_images_and_shows_the_tables(window, detect_current, qtbot, tmp_path,
+def test_evaluate_runs_on_reviewed_images_and_shows_the_tables(window, review_current, qtbot, tmp_path,
                                                                model_store):
-    reviewed_window(window, detect_current)
+    review_current(window)
     window.models.cli_command, seen = fake_cli(tmp_path)
     window.models.evaluate()
     dialog = window.models.evaluate_dialog
@@ -60,8 +52,8 @@ def test_evaluate_runs_on_reviewed_images_and_shows_the_tables(window, detect_cu
     assert "mAP@0.5" in dialog.tables.toPlainText() and "1 images, 3 cells" in dialog.tables.toPlainText()
 
 
-def test_failed_evaluation_shows_the_log(window, detect_current, qtbot, tmp_path):
-    reviewed_window(window, detect_current)
+def test_failed_evaluation_shows_the_log(window, review_current, qtbot, tmp_path):
+    review_current(window)
     window.models.cli_command, _seen = fake_cli(tmp_path, fail=True)
     window.models.evaluate()
     dialog = window.models.evaluate_dialog

@@ -43,17 +43,9 @@ def fake_cli(tmp_path: Path, hang: bool = False) -> tuple[list[str], Path]:
     return [sys.executable, str(script)], seen
 
 
-def review_first_image(window, detect_current):
-    detect_current(window)
-    image = window.session.current_image
-    window.select_cells([i.id for i in image.instances], center=False)
-    window.review.accept_and_next()
-    return image
-
-
 def test_retrain_writes_reviewed_images_and_the_new_model_appears_selected(
-        window, detect_current, qtbot, tmp_path, model_store):
-    image = review_first_image(window, detect_current)
+        window, review_current, qtbot, tmp_path, model_store):
+    image = review_current(window)
     window.models.cli_command, seen = fake_cli(tmp_path)
     window.models.retrain()
     dialog = window.models.retrain_dialog
@@ -73,8 +65,8 @@ def test_retrain_writes_reviewed_images_and_the_new_model_appears_selected(
 
 
 def test_killing_the_trainer_leaves_the_editor_working_and_cells_intact(
-        window, detect_current, qtbot, tmp_path):
-    image = review_first_image(window, detect_current)
+        window, review_current, qtbot, tmp_path):
+    image = review_current(window)
     before = [(i.id, i.class_name, i.reviewed) for i in image.instances]
     window.models.cli_command, _seen = fake_cli(tmp_path, hang=True)
     window.models.retrain()

@@ -14,7 +14,7 @@ from PIL import Image
 pytestmark = [pytest.mark.gui, pytest.mark.slow, pytest.mark.timeout(600)]
 
 
-def test_retrain_then_detect_with_the_new_model(make_window, tmp_path, bccd_dir, qtbot, detect_current):
+def test_retrain_then_detect_with_the_new_model(make_window, tmp_path, bccd_dir, qtbot, review_current):
     pytest.importorskip("bloodview.cli.cmd_train")
     folder = tmp_path / "tiny"
     folder.mkdir()
@@ -24,10 +24,7 @@ def test_retrain_then_detect_with_the_new_model(make_window, tmp_path, bccd_dir,
     assert window.files.open([folder])
     for index in range(2):  # fake-predicted cells, confirmed by "a person"
         window.session.set_current(index)
-        detect_current(window)
-        image = window.session.current_image
-        window.select_cells([i.id for i in image.instances], center=False)
-        window.review.accept_and_next()
+        review_current(window)
     window.models.retrain()
     dialog = window.models.retrain_dialog
     dialog.name.setText("tiny-retrained")
