@@ -56,6 +56,8 @@ def run(
         app.quit()
 
     def start() -> None:
+        if not paths and screenshot is None:
+            window.files.offer_startup_recovery()
         if paths and not window.files.open(list(paths)):
             if screenshot is not None:
                 exit_code[0] = 1

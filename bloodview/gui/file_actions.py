@@ -18,7 +18,7 @@ from PyQt6.QtWidgets import QMenu
 
 from bloodview.errors import BloodviewError
 from bloodview.gui.opening import OpenResult, open_annotations, open_paths
-from bloodview.gui.session import recovery_for, sized_dataset
+from bloodview.gui.session import pending_recoveries, recovery_for, sized_dataset
 
 if TYPE_CHECKING:
     from bloodview.gui.main_window import MainWindow
@@ -97,6 +97,27 @@ class FileActions:
             self.window.show_status(f"Restored autosaved cells in {count} image(s)")
         else:
             session.discard_recovery()
+
+    def offer_startup_recovery(self) -> bool:
+        """At a start without paths: offer to reopen what was being edited when bloodview stopped."""
+        pending = [m for m in pending_recoveries(self.window.session.recovery_dir)
+                   if all(Path(s).exists() for s in m["sources"])]
+        if not pending:
+            return False
+        meta = pending[0]
+        sources = [Path(s) for s in meta["sources"]]
+        names = ", ".join(s.name for s in sources[:3]) + (" …" if len(sources) > 3 else "")
+        if not self.window.prompts.ask(
+            self.window, "startup_recovery", "Unsaved work found",
+            f"bloodview stopped on {_age_text(meta.get('saved_at'))} with unsaved changes to {names}. "
+            "Open them again and restore the changes?", default=True,
+        ):
+            return False
+        self.window.prompts.answers.setdefault("recover", True)
+        try:
+            return self.open(sources)
+        finally:
+            self.window.prompts.answers.pop("recover", None)
 
     def import_annotations(self) -> None:
         """Import an annotation file for the open images (or open it if nothing is open)."""

@@ -297,6 +297,20 @@ def write_recovery(recovery_dir: Path, sources: list[Path], dataset: Dataset, ki
     return data_path
 
 
+def pending_recoveries(recovery_dir: Path) -> list[dict]:
+    """Every recovery meta in the folder whose data file exists, newest first."""
+    found = []
+    for meta_path in Path(recovery_dir).glob("*.meta.json"):
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            continue
+        if isinstance(meta, dict) and meta.get("sources") and \
+                meta_path.with_name(meta_path.name.replace(".meta.json", ".coco.json")).is_file():
+            found.append(meta)
+    return sorted(found, key=lambda m: m.get("saved_at") or 0, reverse=True)
+
+
 def recovery_for(recovery_dir: Path, sources: list[Path]) -> dict | None:
     """The recovery meta for these sources, or None when there is none."""
     data_path, meta_path = recovery_files(recovery_dir, sources)

@@ -95,3 +95,21 @@ def test_unsaved_changes_block_opening_something_else_until_answered(make_window
     window.prompts.answers["unsaved"] = "Discard"
     assert window.files.open([other])
     assert len(window.session.dataset.images) == 1
+
+
+def test_start_without_paths_offers_the_last_unsaved_work(make_window, smears, detect_current):
+    crashed = make_window(autosave_interval_s=0)
+    crashed.files.open([smears])
+    detect_current(crashed)
+    crashed.session.autosave()
+    fresh = make_window()
+    fresh.prompts.answers["startup_recovery"] = True
+    assert fresh.files.offer_startup_recovery()
+    assert len(fresh.session.dataset.images[0].instances) == 3
+    assert "recover" not in fresh.prompts.answers
+
+
+def test_nothing_to_recover_means_no_question(make_window):
+    window = make_window()
+    window.prompts.answers["startup_recovery"] = True
+    assert not window.files.offer_startup_recovery()
