@@ -262,3 +262,12 @@ def test_a_cell_a_few_screen_pixels_wide_is_still_drawn(qtbot, bccd_dir):
     shot = qimage_to_numpy(view.render_view()).astype(int)
     spot = view.mapFromScene(QPointF(101.5, 101.5))
     assert abs(shot[spot.y(), spot.x()] - 230).max() > 40  # the platelet's colour, not the background
+
+
+def test_right_click_on_a_cell_selects_it_and_asks_for_a_menu(canvas, field, qtbot):
+    cell = field.instances[1]
+    with qtbot.waitSignal(canvas.contextMenuRequested) as signal:
+        QTest.mouseClick(canvas.viewport(), Qt.MouseButton.RightButton, Qt.KeyboardModifier.NoModifier,
+                         screen_point(canvas, *cell.centroid))
+    ids, _where = signal.args
+    assert ids == canvas.selected_ids() == [canvas.instance_at(QPointF(*cell.centroid))]

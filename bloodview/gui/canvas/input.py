@@ -15,7 +15,7 @@ from bloodview.gui.canvas.navigation import STEP
 
 
 class InputMixin:
-    """Needs the view's ``annotation``, ``_tool``, ``_panning``, ``_space_held`` and navigation."""
+    """Needs the view's ``annotation``, ``_tool``, ``_pan_button``, ``_space_held`` and navigation."""
 
     def _scene_pos(self, event: QMouseEvent) -> QPointF:
         return self.mapToScene(event.position().toPoint())
@@ -39,7 +39,7 @@ class InputMixin:
         if button in (Qt.MouseButton.MiddleButton, Qt.MouseButton.RightButton) or (
             button == Qt.MouseButton.LeftButton and self._space_held
         ):
-            self._panning = True
+            self._pan_button = button
             self._start_pan(event.position().toPoint())
             event.accept()
             return
@@ -47,7 +47,7 @@ class InputMixin:
             super().mousePressEvent(event)
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt's name
-        if self._panning:
+        if self._pan_button is not None:
             self._pan_to(event.position().toPoint())
             event.accept()
             return
@@ -55,12 +55,14 @@ class InputMixin:
         self._offer(self._tool.mouse_move, event)
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt's name
-        if self._panning:
-            if event.buttons() & (Qt.MouseButton.MiddleButton | Qt.MouseButton.RightButton | Qt.MouseButton.LeftButton):
-                return
-            self._panning = False
+        if self._pan_button is not None:
+            if event.button() != self._pan_button:
+                return  # another button let go while panning: keep panning
+            self._pan_button = None
             self.viewport().setCursor(Qt.CursorShape.OpenHandCursor if self._space_held else self._tool.cursor)
             event.accept()
+            if event.button() == Qt.MouseButton.RightButton and self._pan_travel(event.position().toPoint()) < 3:
+                self._context_click(event)  # a right click, not a right drag
             return
         if not self._offer(self._tool.mouse_release, event):
             super().mouseReleaseEvent(event)
@@ -109,3 +111,12 @@ class InputMixin:
     def leaveEvent(self, event) -> None:  # noqa: N802 - Qt's name
         self._tool.leave()
         super().leaveEvent(event)
+
+    def _context_click(self, event: QMouseEvent) -> None:
+        """Right click: select the cell under the mouse (unless already selected), ask for a menu."""
+        if self.annotation is None:
+            return
+        under = self.instance_at(self._scene_pos(event))
+        if under is not None and under not in self.selected_ids():
+            self.select([under])
+        self.contextMenuRequested.emit(self.selected_ids(), event.globalPosition().toPoint())

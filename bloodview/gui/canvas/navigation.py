@@ -97,9 +97,14 @@ class NavigationMixin:
 
     def _start_pan(self, pos: QPoint) -> None:
         self._pan_last = pos
+        self._pan_start = pos
         self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
 
     def _pan_to(self, pos: QPoint) -> None:
         delta = pos - self._pan_last
         self._pan_last = pos
         self.pan_by(delta.x(), delta.y())
+
+    def _pan_travel(self, pos: QPoint) -> int:
+        """Screen pixels between where the pan started and ``pos``."""
+        return (pos - self._pan_start).manhattanLength()

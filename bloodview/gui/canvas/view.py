@@ -20,7 +20,7 @@ import logging
 from typing import Any
 
 import numpy as np
-from PyQt6.QtCore import QPointF, QRectF, Qt, QTimer, pyqtSignal
+from PyQt6.QtCore import QPoint, QPointF, QRectF, Qt, QTimer, pyqtSignal
 from PyQt6.QtGui import QColor, QImage, QPainter, QUndoCommand, QUndoStack
 from PyQt6.QtWidgets import QFrame, QGraphicsScene, QGraphicsView, QWidget
 
@@ -51,6 +51,7 @@ class CanvasView(InputMixin, NavigationMixin, QGraphicsView):
     instanceActivated = pyqtSignal(str)
     statusMessage = pyqtSignal(str)
     zoomChanged = pyqtSignal(float)
+    contextMenuRequested = pyqtSignal(list, QPoint)  # selected ids, global position (right click)
 
     TOOL_NAMES = ("select", "draw", "brush", "eraser")
 
@@ -67,7 +68,7 @@ class CanvasView(InputMixin, NavigationMixin, QGraphicsView):
         self._unsubscribe = None
         self._image_rect = QRectF()
         self._image_item: ImageItem | None = None
-        self._panning = False
+        self._pan_button: Qt.MouseButton | None = None  # the button that is panning
         self._space_held = False
         self._last_status = ""
         self._tools: dict[str, Tool] = {
