@@ -80,6 +80,7 @@ class InstanceItem(QGraphicsItem):
         self.instance = instance
         self._path = QPainterPath()
         self._bounds = QRectF()
+        self._margin_pixel = style.pixel
         self.set_instance(instance)
 
     # --- state from the canvas ---------------------------------------------
@@ -90,6 +91,7 @@ class InstanceItem(QGraphicsItem):
     def set_instance(self, instance: Instance) -> None:
         """Show a new version of the cell (same id); rebuilds the path once."""
         self.prepareGeometryChange()
+        self._margin_pixel = self._style.pixel
         self.instance = instance
         self._path = polygon_path(instance.polygons)
         self._bounds = self._path.boundingRect()
@@ -135,6 +137,7 @@ class InstanceItem(QGraphicsItem):
             return
         self.prepareGeometryChange()
         self._selected = selected
+        self._margin_pixel = self._style.pixel
         self._hot_vertex = None
         self.setZValue(self.zValue() + (SELECTED_Z if selected else -SELECTED_Z))
         self._sync_label()
@@ -150,9 +153,14 @@ class InstanceItem(QGraphicsItem):
             self.update()
 
     def scale_changed(self) -> None:
-        """The zoom changed: handles (screen-sized) cover a different scene area."""
-        if self._selected:
+        """The zoom changed: screen-sized outlines and handles cover a different scene area.
+
+        The bounding rectangle uses the pixel size given here (not the live one), so
+        it always matches what the scene's index was told.
+        """
+        if self._margin_pixel != self._style.pixel:
             self.prepareGeometryChange()
+            self._margin_pixel = self._style.pixel
 
     def label_text(self) -> str:
         instance = self.instance
@@ -169,9 +177,9 @@ class InstanceItem(QGraphicsItem):
     # --- QGraphicsItem ----------------------------------------------------------
     def boundingRect(self) -> QRectF:  # noqa: N802 - Qt's name
         if self._selected:
-            margin = (self._style.handle_px + self._style.selected_outline_px + 3) * self._style.pixel
+            margin = (self._style.handle_px + self._style.selected_outline_px + 3) * self._margin_pixel
         else:
-            margin = self._style.selected_outline_px * self._style.pixel
+            margin = self._style.selected_outline_px * self._margin_pixel
         return self._bounds.adjusted(-margin, -margin, margin, margin)
 
     def shape(self) -> QPainterPath:

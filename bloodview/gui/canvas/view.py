@@ -315,6 +315,8 @@ class CanvasView(InputMixin, NavigationMixin, QGraphicsView):
 
     def _settle(self) -> None:
         self.style.moving = False
+        for item in self._items.values():  # outline margins for the new zoom (selected: done already)
+            item.scale_changed()
         if self.style.labels_visible:
             self._declutter_labels()
         self.viewport().update()
