@@ -178,8 +178,14 @@ def shoot(smears: Path, out: Path, predictor, work: Path) -> int:
     QTest.qWait(50)
     save(window, out / "differential.png")
 
-    # the retrain dialog, fed the progress lines of a short sample run
+    # the retrain dialog, fed the progress lines of a short sample run; three PBC cells confirmed
     from bloodview.gui.workers.progress import parse_progress_line
+
+    for index in (2, 3, 4):
+        window.session.set_current(index)
+        window.select_cells([i.id for i in window.session.current_image.instances], center=False)
+        window.review.accept_and_next()
+    window.session.set_current(0)
 
     window.models.retrain()
     dialog = window.models.retrain_dialog

@@ -119,6 +119,7 @@ class RetrainDialog(QDialog):
         self.log.setReadOnly(True)
         self.log.setMaximumBlockCount(500)
         self.log.setMaximumHeight(90)
+        self.log.hide()  # shown when the trainer says something
         self.start_button = QPushButton("Start training")
         self.start_button.setDefault(True)
         self.cancel_button = QPushButton("Cancel training")
@@ -143,7 +144,7 @@ class RetrainDialog(QDialog):
         self.cancel_button.clicked.connect(self.process.cancel)
         self.close_button.clicked.connect(self.close)
         self.process.progressEvent.connect(self._on_event)
-        self.process.logLine.connect(self.log.appendPlainText)
+        self.process.logLine.connect(self._log_line)
         self.process.finished.connect(self._on_finished)
         self._mode_changed()
         self._update_summary()
@@ -195,6 +196,10 @@ class RetrainDialog(QDialog):
         self.start_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self.process.start(request.args())
+
+    def _log_line(self, line: str) -> None:
+        self.log.show()
+        self.log.appendPlainText(line)
 
     def _on_event(self, event: ProgressEvent) -> None:
         if event.epochs:
