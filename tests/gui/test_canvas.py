@@ -271,3 +271,14 @@ def test_right_click_on_a_cell_selects_it_and_asks_for_a_menu(canvas, field, qtb
                          screen_point(canvas, *cell.centroid))
     ids, _where = signal.args
     assert ids == canvas.selected_ids() == [canvas.instance_at(QPointF(*cell.centroid))]
+
+
+def test_a_deleted_canvas_stops_listening_to_the_annotation(qtbot, bccd_dir):
+    from PyQt6 import sip
+
+    field = bccd_field(bccd_dir)
+    view = CanvasView()
+    view.set_image(field, None, demo_catalogue(), QUndoStack())
+    sip.delete(view)  # the window went away without clear()
+    field.add(Instance([ellipse(1, 1, 9, 9)], "platelet"))  # must not touch the dead widget
+    assert field.instances[-1].class_name == "platelet"

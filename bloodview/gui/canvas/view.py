@@ -66,6 +66,10 @@ class CanvasView(InputMixin, NavigationMixin, QGraphicsView):
         self._selected: list[str] = []
         self._hidden_classes: set[str] = set()
         self._unsubscribe = None
+        # If the widget is deleted without clear(), stop listening (the annotation outlives it).
+        self._subscription: list = [None]
+        subscription = self._subscription
+        self.destroyed.connect(lambda *_: subscription[0] and subscription[0]())
         self._image_rect = QRectF()
         self._image_item: ImageItem | None = None
         self._pan_button: Qt.MouseButton | None = None  # the button that is panning
@@ -131,6 +135,7 @@ class CanvasView(InputMixin, NavigationMixin, QGraphicsView):
         for instance in annotation.instances:
             self._add_item(instance)
         self._unsubscribe = annotation.subscribe(self._on_annotation_event)
+        self._subscription[0] = self._unsubscribe
         self.fit()
         if self.style.labels_visible:
             self._declutter_labels()
@@ -154,6 +159,7 @@ class CanvasView(InputMixin, NavigationMixin, QGraphicsView):
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
+            self._subscription[0] = None
         self.annotation = None
         self._items.clear()
         self.scene().clear()
