@@ -156,13 +156,11 @@ def shoot(smears: Path, out: Path, predictor, work: Path) -> int:
     QTest.qWait(50)
     save(window, out / "main_window.png")
 
-    # editor: zoomed on a selected cell with the polygon tool's handles
+    # editor: the largest cell selected, zoomed so its outline handles show
     window.docks["review"].raise_()
-    target = window.review.selected() or ids[-1:]
-    window.select_cells(target, center=True)
-    for _ in range(3):
-        window.canvas.zoom_in()
-    window.canvas.center_on(target[0])
+    biggest = max(window.session.current_image.instances, key=lambda i: i.area)
+    window.select_cells([biggest.id], center=False)
+    window.canvas.center_on(biggest.id)
     QTest.qWait(50)
     save(window, out / "editor.png")
 
