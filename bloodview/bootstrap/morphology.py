@@ -124,6 +124,13 @@ def star_clip(mask: np.ndarray, centre: tuple[float, float], rays: int = 72,
     return mask & hull.astype(bool)
 
 
+def smooth(mask: np.ndarray, sigma: float) -> np.ndarray:
+    """Blur the 0/1 mask by ``sigma`` px and threshold at 0.5 (rounds ragged outlines)."""
+    if sigma <= 0:
+        return mask.astype(bool)
+    return cv2.GaussianBlur(mask.astype(np.float32), (0, 0), sigma) >= 0.5
+
+
 def resize_mask(mask: np.ndarray, width: int, height: int, smooth: float = 0.0) -> np.ndarray:
     """Resample a mask to ``(height, width)`` with a smooth outline.
 

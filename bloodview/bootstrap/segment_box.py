@@ -67,18 +67,20 @@ def segment_in_box(
     crop = np.ascontiguousarray(rgb[cy1:cy2, cx1:cx2])
     pad = (y1 - cy1, cy2 - y2, x1 - cx1, cx2 - x2)
     crop, offset = _centre_pad(crop, pad)
+    oy, ox = offset
+    ch, cw = cy2 - cy1, cx2 - cx1
+    keep = np.zeros((height, width), bool)
+    kx, ky = int(KEEP_MARGIN * (x2 - x1)) + 1, int(KEEP_MARGIN * (y2 - y1)) + 1
+    keep[max(0, y1 - ky):y2 + ky, max(0, x1 - kx):x2 + kx] = True
+    outside = np.ones(crop.shape[:2], bool)
+    outside[oy:oy + ch, ox:ox + cw] = ~keep[cy1:cy2, cx1:cx2]
     name = (class_name or "").lower()
     if name in ANUCLEATE:
         result = _segment_blob(crop, params)
     else:
-        result = segment_cell(crop, name, params)
-    oy, ox = offset
-    ch, cw = cy2 - cy1, cx2 - cx1
+        result = segment_cell(crop, name, params, exclude=outside)
     full = np.zeros((height, width), bool)
     if result.found:
-        keep = np.zeros((height, width), bool)
-        kx, ky = int(KEEP_MARGIN * (x2 - x1)) + 1, int(KEEP_MARGIN * (y2 - y1)) + 1
-        keep[max(0, y1 - ky):y2 + ky, max(0, x1 - kx):x2 + kx] = True
         full[cy1:cy2, cx1:cx2] = result.mask[oy:oy + ch, ox:ox + cw]
         full &= keep
         full = morph.largest_component(full) if full.any() else full

@@ -65,10 +65,11 @@ class CellParams:
     min_nucleus_area: float = 6.0
     max_centre_distance: float = 0.3  # seed must come this close to the centre (x image size)
     min_nucleus_od: float = 0.2
-    small_guard: float = 1.8  # platelets: body OD >= this x median OD of their blob
+    small_guard: float = 1.8  # platelets: body OD >= this x the red cells' median OD
     peak_window: int = 7
     min_peak_radius: float = 2.5
     lobe_reach: float = 1.5  # lobes within this x seed radius join the nucleus group
+    outline_smoothing: float = 1.5  # Gaussian (px) on the final white-cell mask: round, not ragged
     edge_weight: float = 0.5  # weight of stain edges vs blob shape in the flooding relief
     nucleus_rim: float = 2.0  # the nucleus edge is not a cell edge: flood across it first
     rbc_reference_distance: float = 2.5  # red-cell colour read beyond this x nucleus radius
@@ -100,15 +101,25 @@ class CellSegmentation:
 
 
 def segment_cell(
-    rgb: np.ndarray, class_name: str | None = None, params: CellParams = CellParams()
+    rgb: np.ndarray,
+    class_name: str | None = None,
+    params: CellParams = CellParams(),
+    exclude: np.ndarray | None = None,
 ) -> CellSegmentation:
-    """Segment the cell of interest (nucleus + cytoplasm) nearest the image centre."""
+    """Segment the cell of interest (nucleus + cytoplasm) nearest the image centre.
+
+    ``exclude`` (optional bool ``(H, W)``) marks pixels known not to belong to
+    the cell, e.g. everything outside a given box.
+    """
     height, width = rgb.shape[:2]
     scale = min(1.0, params.work_size / max(height, width))
     small = rgb if scale == 1.0 else cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     prior = CLASS_PRIORS.get(class_name or "", CellPrior())
     features = stain_features(small, params.sigma)
-    result = segment_features(features, prior, params)
+    if exclude is not None and scale != 1.0:
+        exclude = cv2.resize(exclude.astype(np.uint8), (small.shape[1], small.shape[0]),
+                             interpolation=cv2.INTER_NEAREST).astype(bool)
+    result = segment_features(features, prior, params, exclude)
     if result is None:
         empty = np.zeros((height, width), bool)
         return CellSegmentation(empty, empty, False, "no stained cell near the image centre", scale)
@@ -126,20 +137,22 @@ def segment_cell(
 
 
 def segment_features(
-    f: StainFeatures, prior: CellPrior, params: CellParams
+    f: StainFeatures, prior: CellPrior, params: CellParams, exclude: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, float]] | None:
     """Working-resolution core: ``(cell, nucleus, alternative, details)`` or None."""
     foreground = foreground_mask(f.total)
     blob = _central_blob(foreground, params)
     if blob is None:
         return None
-    nuclei = _nuclei(f.total, blob, prior, params)
+    nuclei = _nuclei(f.total, foreground, blob, prior, params)
     group = _nucleus_group(nuclei, params)
     if group is None:
         return None
     group_radius = float(np.sqrt(group.sum() / np.pi))
     markers = _markers(foreground, nuclei, group, group_radius, prior, params)
     markers[(markers == 0) & _red_cells(f, foreground, group, group_radius, params)] = 2
+    if exclude is not None:
+        markers[exclude & (markers == 0)] = 2
     relief = flooding_relief(f, foreground, params)
     relief[morph.dilate(group, params.nucleus_rim) & (markers == 0)] = relief.min()
     labels = morph.flood_markers(relief, markers, foreground & (markers == 0))
@@ -152,6 +165,7 @@ def segment_features(
         ys, xs = np.nonzero(cell)
         cell = morph.star_clip(cell, (float(xs.mean()), float(ys.mean()))) | group
         cell = morph.keep_touching(cell, group)
+        cell = morph.smooth(cell, params.outline_smoothing) | group
     alternative = _alternative(foreground, group, group_radius, prior)
     details = {"group_radius": group_radius}
     return cell, group, alternative, details
@@ -241,16 +255,21 @@ def _point(h: int, w: int, x: int, y: int) -> np.ndarray:
     return mask
 
 
-def _nuclei(total: np.ndarray, blob: np.ndarray, prior: CellPrior, params: CellParams) -> np.ndarray:
+def _nuclei(
+    total: np.ndarray, foreground: np.ndarray, blob: np.ndarray, prior: CellPrior, params: CellParams
+) -> np.ndarray:
     """Dark (nuclear, or platelet) regions: Otsu of the summed OD within the central blob.
 
-    Within one cell the nucleus is the darkest part, whatever the stain; for
-    small cells (platelets) the level must also clear the red cells around.
+    Within one cell the nucleus is the darkest part, whatever the stain. A
+    platelet has no nucleus: its whole body is the seed, so the level is capped
+    at ``small_guard`` x the red-cell level (median OD of the other blobs), which
+    the purple body clears and red cells do not.
     """
-    inside = total[blob]
-    t = max(otsu_threshold(inside), params.min_nucleus_od)
+    t = max(otsu_threshold(total[blob]), params.min_nucleus_od)
     if prior.small:
-        t = max(t, params.small_guard * float(np.median(inside)))
+        others = total[foreground & ~blob]
+        if others.size >= params.rbc_min_reference:
+            t = max(min(t, params.small_guard * float(np.median(others))), params.min_nucleus_od)
     return morph.open_(total > t, 1)
 
 
