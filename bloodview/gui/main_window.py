@@ -230,6 +230,7 @@ class MainWindow(QMainWindow):
         self.differential.scopeChanged.connect(lambda _i: self.refresh_panels())
         self.differential.exportRequested.connect(lambda: self.files.export_report())
         self.queue.thresholdChanged.connect(self.set_threshold)
+        self.queue.threshold.editingFinished.connect(self.canvas.setFocus)  # keys go back to review
         self.queue.entryActivated.connect(self.go_to_cell)
         self.queue.signOffRequested.connect(self.review.sign_off)
 

@@ -61,7 +61,8 @@ class ImageListPanel(QWidget):
             item.setIcon(icon("mdi.check-all", "#555555"))
         else:
             item.setIcon(icon("mdi.image-outline", "#777777"))
-        item.setText(f"{name}   {checked}/{len(image.instances)}")
+        label = f"  [{image.image_label}]" if image.image_label else ""
+        item.setText(f"{name}   {checked}/{len(image.instances)}{label}")
         item.setToolTip(
             f"{image.image_path}\n{checked} of {len(image.instances)} cells checked"
             + ("\nsigned off" if image.signed_off else "")
