@@ -65,7 +65,8 @@ class CellParams:
     min_nucleus_area: float = 6.0
     max_centre_distance: float = 0.3  # seed must come this close to the centre (x image size)
     min_nucleus_od: float = 0.2
-    small_guard: float = 1.8  # platelets: body OD >= this x the red cells' median OD
+    small_guard: float = 1.8  # platelets: seed level at most this x the red cells' median OD
+    small_floor: float = 1.3  # ... and at least this x (a red cell is never a platelet seed)
     peak_window: int = 7
     min_peak_radius: float = 2.5
     lobe_reach: float = 1.5  # lobes within this x seed radius join the nucleus group
@@ -261,15 +262,17 @@ def _nuclei(
     """Dark (nuclear, or platelet) regions: Otsu of the summed OD within the central blob.
 
     Within one cell the nucleus is the darkest part, whatever the stain. A
-    platelet has no nucleus: its whole body is the seed, so the level is capped
-    at ``small_guard`` x the red-cell level (median OD of the other blobs), which
-    the purple body clears and red cells do not.
+    platelet has no nucleus: its whole body is the seed, so the level is kept
+    between ``small_floor`` and ``small_guard`` x the red-cell level (median OD
+    of the other blobs), which the purple body clears and red cells do not.
     """
     t = max(otsu_threshold(total[blob]), params.min_nucleus_od)
     if prior.small:
         others = total[foreground & ~blob]
         if others.size >= params.rbc_min_reference:
-            t = max(min(t, params.small_guard * float(np.median(others))), params.min_nucleus_od)
+            red_level = float(np.median(others))
+            t = min(max(t, params.small_floor * red_level), params.small_guard * red_level)
+            t = max(t, params.min_nucleus_od)
     return morph.open_(total > t, 1)
 
 
