@@ -165,8 +165,8 @@ class MaskRCNN(keras.Model):
             ``scores`` [B, D], ``masks`` [B, D, 28, 28] probabilities of the detected
             class inside its box, ``counts`` [B]; rows sorted by score.
         """
+        size = self.settings.image_size
         if self._detect_function is None:
-            size = self.settings.image_size
             self._detect_function = tfops.compiled(
                 self._detect_graph,
                 input_signature=[
@@ -179,6 +179,10 @@ class MaskRCNN(keras.Model):
             min_confidence = self.settings.detection.min_confidence
         images = np.asarray(images, dtype=np.float32)
         windows = np.asarray(windows, dtype=np.float32)
+        if images.ndim != 4 or images.shape[1:] != (size, size, 3):
+            raise ValueError(f"detect() needs padded images of shape [B, {size}, {size}, 3], got {images.shape}")
+        if windows.shape != (images.shape[0], 4):
+            raise ValueError(f"detect() needs one (y1, x1, y2, x2) window per image, got {windows.shape}")
         found = self._detect_function(images, windows, np.float32(min_confidence))
         return {key: np.asarray(value) for key, value in found.items()}
 

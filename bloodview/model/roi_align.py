@@ -44,20 +44,20 @@ def pyramid_roi_align(
     """
     boxes = ops.stop_gradient(ops.cast(boxes, "float32"))
     levels = assign_levels(boxes, len(features))
-    channels = features[0].shape[-1]
-    num_boxes = ops.shape(boxes)[0]
-    pooled = None
+    crops, order = [], []
     for level, (feature, stride) in enumerate(zip(features, strides)):
         where = tfops.true_indices(levels == level)  # [K, 1]
-        crops = tfops.roi_align(
-            feature,
-            tfops.gather_rows(boxes, where) / float(stride),
-            tfops.gather_rows(batch_indices, where),
-            size,
+        crops.append(
+            tfops.roi_align(
+                feature,
+                tfops.gather_rows(boxes, where) / float(stride),
+                tfops.gather_rows(batch_indices, where),
+                size,
+            )
         )
-        part = tfops.scatter_rows(where, crops, (num_boxes, size[0], size[1], channels))
-        pooled = part if pooled is None else pooled + part
-    return pooled
+        order.append(where[:, 0])
+    # Crops come out grouped by level; one gather puts them back in box order.
+    return ops.take(ops.concatenate(crops, axis=0), ops.argsort(ops.concatenate(order, axis=0)), axis=0)
 
 
 def batched_roi_align(features: Sequence, rois, size: tuple[int, int], strides: Sequence[int] = (4, 8, 16, 32)):

@@ -170,3 +170,9 @@ def test_weights_round_trip_gives_identical_detections(trained, tmp_path):
     assert a["counts"].sum() > 0
     for key in a:
         np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+
+
+def test_detect_rejects_images_of_the_wrong_size(trained):
+    model, batch, _ = trained
+    with pytest.raises(ValueError, match="shape"):
+        model.detect(batch["images"][:, :64, :64], batch["windows"])
