@@ -164,10 +164,14 @@ def shoot(smears: Path, out: Path, predictor, work: Path) -> int:
     QTest.qWait(50)
     save(window, out / "editor.png")
 
-    # gallery: every cell of the field as thumbnails, several selected
+    # gallery: every cell of every image as thumbnails, the platelets selected
     window.canvas.fit()
     window.docks["gallery"].raise_()
-    window.docks["gallery"].widget().list.selectAll()
+    window.gallery.set_all_images(True)
+    QTest.qWait(50)
+    for row in range(window.gallery.list.count()):
+        item = window.gallery.list.item(row)
+        item.setSelected("Platelet" in item.text())
     QTest.qWait(50)
     save(window, out / "gallery.png")
 

@@ -24,7 +24,6 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from bloodview.errors import BloodviewError
 from bloodview.gui.canvas import CanvasView
 from bloodview.gui.actions import TOOLBAR, apply_icons, build_actions, build_menus, class_actions
 from bloodview.gui.file_actions import EXPORTS, FileActions
@@ -35,6 +34,7 @@ from bloodview.gui.panels.gallery import GalleryPanel
 from bloodview.gui.panels.image_list import ImageListPanel
 from bloodview.gui.panels.instance_list import InstanceListPanel
 from bloodview.gui.panels.review_queue import ReviewQueuePanel
+from bloodview.gui.pictures import PictureCache
 from bloodview.gui.prompts import Prompts
 from bloodview.gui.review import DEFAULT_UNIDENTIFIED_THRESHOLD
 from bloodview.gui.review_actions import ReviewActions
@@ -64,6 +64,8 @@ class MainWindow(QMainWindow):
         self.threshold = DEFAULT_UNIDENTIFIED_THRESHOLD
         self.session = Session(self, recovery_dir, autosave_interval_s)
         self.qimage: QImage | None = None
+        self.pictures = PictureCache(self.session)
+        self._selection_origin: QWidget | None = None
         self.canvas = CanvasView(self)
         self.setCentralWidget(self.canvas)
         self.acts = build_actions(self)
@@ -133,6 +135,7 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.docks["instances"], self.docks["gallery"])
         self.tabifyDockWidget(self.docks["gallery"], self.docks["history"])
         self.docks["instances"].raise_()
+        self.resizeDocks([self.docks["images"], self.docks["review"]], [300, 340], Qt.Orientation.Horizontal)
         for widget in (self.instances, self.gallery.list):
             widget.addAction(self.acts["delete"])
 
@@ -219,10 +222,10 @@ class MainWindow(QMainWindow):
         c.selectionChanged.connect(self._canvas_selection)
         c.statusMessage.connect(self.show_status)
         c.instanceActivated.connect(lambda i: self.select_cells([i], center=True))
-        self.instances.selectionChangedIds.connect(lambda ids: self.select_cells(ids, center=False))
+        self.instances.selectionChangedIds.connect(lambda ids: self.select_cells(ids, False, self.instances))
         self.instances.instanceActivated.connect(lambda i: self.select_cells([i], center=True))
-        self.gallery.selectionChangedIds.connect(lambda ids: self.select_cells(ids, center=False))
-        self.gallery.instanceActivated.connect(lambda i: self.select_cells([i], center=True))
+        self.gallery.selectionChangedIds.connect(lambda ids: self.select_cells(ids, False, self.gallery))
+        self.gallery.cellActivated.connect(self.go_to_cell)
         self.legend.visibilityChanged.connect(c.set_class_visible)
         self.legend.opacityChanged.connect(c.set_opacity)
         self.legend.labelsVisibleChanged.connect(self._labels_visible)
@@ -236,6 +239,7 @@ class MainWindow(QMainWindow):
 
     # --- state → widgets ---------------------------------------------------------------------
     def _opened(self) -> None:
+        self.pictures.clear()
         saved = self.session.settings.get("unidentified_threshold")
         if isinstance(saved, (int, float)):
             self.queue.threshold.setValue(float(saved))
@@ -251,15 +255,7 @@ class MainWindow(QMainWindow):
         image = session.current_image
         if image is None:
             return
-        self.qimage = None
-        if index not in session.broken:
-            try:
-                from bloodview.gui.qt_image import numpy_to_qimage
-                from bloodview.io.images import load_image
-
-                self.qimage = numpy_to_qimage(load_image(session.image_path(index)))
-            except (BloodviewError, OSError) as exc:
-                session.mark_broken(index, str(exc))
+        self.qimage = self.pictures.get(index)
         if self.qimage is None:
             self.canvas.clear()
             self.show_status(f"Cannot show {image.image_path.name}: {session.broken.get(index, '')}")
@@ -282,7 +278,7 @@ class MainWindow(QMainWindow):
         classes = session.dataset.classes
         self.instances.show_image(image, classes, self.threshold)
         self.legend.update_counts(image)
-        self.gallery.show_image(image, self.qimage, self.threshold)
+        self.gallery.show_cells(session.dataset, session.current_index, self.pictures.get, self.threshold)
         scope = session.dataset.images if self.differential.whole_project else ([image] if image else [])
         self.differential.show_count(session.dataset, scope, self.threshold)
         self.queue.refresh(session.dataset, session.current_index)
@@ -291,13 +287,20 @@ class MainWindow(QMainWindow):
         self.gallery.select_ids(selected)
 
     def _canvas_selection(self, ids: list) -> None:
-        self.instances.select_ids(ids)
-        self.gallery.select_ids(ids)
+        if self._selection_origin is None:
+            self.instances.select_ids(ids)
+            self.gallery.select_ids(ids)
 
-    def select_cells(self, ids: list, center: bool) -> None:
-        self.canvas.select(list(ids))
-        self.instances.select_ids(ids)
-        self.gallery.select_ids(ids)
+    def select_cells(self, ids: list, center: bool, origin: QWidget | None = None) -> None:
+        """Select cells of the current image everywhere but in ``origin`` (the panel that asked)."""
+        self._selection_origin = origin or self.canvas
+        try:
+            self.canvas.select(list(ids))
+        finally:
+            self._selection_origin = None
+        for panel in (self.instances, self.gallery):
+            if panel is not origin:
+                panel.select_ids(ids)
         if center and ids:
             self.reveal_cell(ids[0])
 

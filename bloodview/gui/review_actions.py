@@ -22,30 +22,49 @@ class ReviewActions:
     def selected(self) -> list[str]:
         return list(self.window.canvas.selected_ids())
 
+    def targets(self) -> dict[int, list[str]]:
+        """Image index -> selected cell ids: the gallery's selection across images when it
+        shows all images and has one, else the canvas selection (current image)."""
+        session, gallery = self.window.session, self.window.gallery
+        chosen = gallery.selected_cells() if gallery.all_images else []
+        if not chosen:
+            chosen = [(session.current_index, cell_id) for cell_id in self.selected()]
+        groups: dict[int, list[str]] = {}
+        for index, cell_id in chosen:
+            image = session.dataset.images[index] if 0 <= index < len(session.dataset.images) else None
+            if image is not None and image.find(cell_id) is not None:
+                groups.setdefault(index, []).append(cell_id)
+        return groups
+
     def set_class(self, class_name: str) -> None:
-        """Give the selected cells ``class_name`` (a person's correction)."""
+        """Give the selected cells ``class_name`` (a person's correction); one undo step per image."""
         from bloodview.gui.commands import ChangeClassCommand
 
-        ids, image = self.selected(), self._image
-        if image is None or not ids:
+        groups = self.targets()
+        if not groups:
             self.window.show_status("Select cells first (click, or Tab for the next unchecked one)")
             return
         session = self.window.session
-        session.push(session.current_index, ChangeClassCommand(image, ids, class_name))
+        for index, ids in groups.items():
+            session.push(index, ChangeClassCommand(session.dataset.images[index], ids, class_name))
         display = session.dataset.classes[class_name].display_name
-        self.window.show_status(f"{len(ids)} cell(s) set to {display}")
+        count = sum(len(ids) for ids in groups.values())
+        where = f" in {len(groups)} images" if len(groups) > 1 else ""
+        self.window.show_status(f"{count} cell(s) set to {display}{where}")
 
     def accept_and_next(self) -> None:
         """Space: confirm the selected cells, then select the next unchecked cell."""
         from bloodview.gui.commands import SetReviewedCommand
 
-        ids, image = self.selected(), self._image
+        image, session = self._image, self.window.session
         if image is None:
             return
-        session = self.window.session
-        unconfirmed = [i for i in ids if image.find(i) is not None and not image.find(i).reviewed]
-        if unconfirmed:
-            session.push(session.current_index, SetReviewedCommand(image, unconfirmed, True))
+        for index, ids in self.targets().items():
+            target = session.dataset.images[index]
+            unconfirmed = [i for i in ids if not target.find(i).reviewed]
+            if unconfirmed:
+                session.push(index, SetReviewedCommand(target, unconfirmed, True))
+        ids = self.selected()
         self.next_cell(after=ids[-1] if ids else None)
 
     def next_cell(self, after: str | None = None) -> None:

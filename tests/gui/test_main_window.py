@@ -150,3 +150,40 @@ def test_dropping_a_folder_opens_it_and_recent_remembers_it(make_window, smears,
     assert window.files.recent()[0] == str(smears)
     window.files._fill_recent()
     assert [a.text() for a in window.files.recent_menu.actions()][0] == str(smears)
+
+
+def test_gallery_over_all_images_reclassifies_by_class_and_jumps_between_images(window, qtbot):
+    with qtbot.waitSignal(window.detectionFinished, timeout=10000):
+        assert window.models.detect("all")
+    window.docks["gallery"].raise_()
+    gallery = window.gallery
+    gallery.set_all_images(True)
+    gallery.set_filter("neutrophil")
+    qtbot.wait(5)
+    assert len(gallery.shown_ids()) == 3  # one per readable image
+    gallery.list.selectAll()
+    press(window, Qt.Key.Key_4)  # immature granulocyte, in all three images
+    images = window.session.dataset.images
+    assert sum(i.class_name == "ig" for image in images for i in image.instances) == 3
+    press(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # undo is per image
+    assert sum(i.class_name == "ig" for image in images for i in image.instances) == 2
+    gallery.set_filter("lymphocyte")
+    qtbot.wait(5)
+    third = gallery.list.item(2)
+    wanted = third.data(Qt.ItemDataRole.UserRole)
+    QTest.mouseClick(gallery.list.viewport(), Qt.MouseButton.LeftButton,
+                     pos=gallery.list.visualItemRect(third).center())
+    qtbot.wait(5)
+    assert window.session.current_index == 2
+    assert window.canvas.selected_ids() == [wanted]
+
+
+def test_ctrl_click_in_the_gallery_adds_to_the_selection(window, detect_current, qtbot):
+    detect_current(window)
+    window.docks["gallery"].raise_()
+    items = [window.gallery.list.item(r) for r in range(window.gallery.list.count())]
+    for item, modifier in ((items[0], Qt.KeyboardModifier.NoModifier), (items[1], Qt.KeyboardModifier.ControlModifier)):
+        QTest.mouseClick(window.gallery.list.viewport(), Qt.MouseButton.LeftButton, modifier,
+                         window.gallery.list.visualItemRect(item).center())
+    qtbot.wait(5)
+    assert len(window.canvas.selected_ids()) == 2

@@ -1,17 +1,24 @@
-"""Cell gallery dock: thumbnails of the current image's cells, by class.
+"""Cell gallery dock: thumbnails of cells by class, for this image or all images.
 
-Click a thumbnail to jump to the cell; select several (Ctrl/Shift-click) and press
-a class key (1–8) to reclassify them at once (the window's class actions act on the
-shared selection, which the gallery keeps in step with the canvas).
+As on a CellaVision screen, the technician reviews cells class by class: pick a
+class (or "Unidentified") and a scope. A plain click jumps to the cell (switching
+image if needed); Ctrl/Shift-click selects several, and a class key (1–8) or
+Space then acts on all of them at once (the window asks :meth:`selected_cells`).
+In "This image" scope the selection is the canvas selection.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable, Iterator
 
 from PyQt6.QtCore import QRect, QSize, Qt, pyqtSignal
 from PyQt6.QtGui import QColor, QIcon, QImage, QPainter, QPen, QPixmap
 from PyQt6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QComboBox,
+    QHBoxLayout,
+    QLabel,
     QListView,
     QListWidget,
     QListWidgetItem,
@@ -19,23 +26,31 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from bloodview.core.annotation import ImageAnnotation
-from bloodview.core.classes import ClassCatalogue
+from bloodview.core.annotation import Dataset
+from bloodview.core.instance import Instance
 from bloodview.gui.review import UNIDENTIFIED, is_checked, is_unidentified, reading_order
 
 THUMB = 72
 MIN_CROP = 40  # image pixels: a platelet thumbnail still shows its surroundings
+MAX_CELLS = 400  # thumbnails shown in "All images" scope (a note says when there are more)
 ALL = "__all__"
+INDEX_ROLE = Qt.ItemDataRole.UserRole + 1
+
+Picture = Callable[[int], QImage | None]  # image index -> its pixels (None: unreadable)
 
 
 class GalleryPanel(QWidget):
-    selectionChangedIds = pyqtSignal(list)
-    instanceActivated = pyqtSignal(str)
+    selectionChangedIds = pyqtSignal(list)  # selected cell ids of the current image
+    cellActivated = pyqtSignal(int, str)  # image index, cell id (a plain click)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.filter = QComboBox()
         self.filter.setObjectName("galleryFilter")
+        self.scope = QComboBox()
+        self.scope.addItems(("This image", "All images"))
+        self.note = QLabel()
+        self.note.hide()
         self.list = QListWidget()
         self.list.setObjectName("gallery")
         self.list.setViewMode(QListView.ViewMode.IconMode)
@@ -47,23 +62,26 @@ class GalleryPanel(QWidget):
         self.list.setGridSize(QSize(THUMB + 16, THUMB + 22))
         self.list.setWordWrap(False)
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        top = QHBoxLayout()
+        top.addWidget(self.filter, 1)
+        top.addWidget(self.scope)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
-        layout.addWidget(self.filter)
+        layout.addLayout(top)
+        layout.addWidget(self.note)
         layout.addWidget(self.list)
-        self._image: ImageAnnotation | None = None
-        self._qimage: QImage | None = None
-        self._classes = ClassCatalogue.pbc()
+        self._dataset = Dataset()
+        self._current = -1
+        self._picture: Picture = lambda _index: None
         self._threshold = 0.75
         self._thumbs: dict[tuple, QIcon] = {}
         self.filter.currentIndexChanged.connect(lambda _i: self._rebuild())
+        self.scope.currentIndexChanged.connect(lambda _i: self._rebuild())
         self.list.itemSelectionChanged.connect(self._emit_selection)
-        self.list.itemClicked.connect(
-            lambda item: self.instanceActivated.emit(item.data(Qt.ItemDataRole.UserRole))
-        )
+        self.list.itemClicked.connect(self._clicked)
 
-    def set_classes(self, classes: ClassCatalogue) -> None:
-        self._classes = classes
+    # --- settings ----------------------------------------------------------------------
+    def set_classes(self, classes) -> None:
         current = self.filter.currentData()
         self.filter.blockSignals(True)
         self.filter.clear()
@@ -71,66 +89,95 @@ class GalleryPanel(QWidget):
         self.filter.addItem("Unidentified", UNIDENTIFIED)
         for cls in classes:
             self.filter.addItem(cls.display_name, cls.name)
-        index = self.filter.findData(current)
-        self.filter.setCurrentIndex(max(index, 0))
+        self.filter.setCurrentIndex(max(self.filter.findData(current), 0))
         self.filter.blockSignals(False)
 
     def set_filter(self, name: str) -> None:
         self.filter.setCurrentIndex(max(self.filter.findData(name), 0))
 
-    def show_image(
-        self, image: ImageAnnotation | None, qimage: QImage | None, threshold: float
-    ) -> None:
-        if image is not self._image or qimage is not self._qimage:
+    @property
+    def all_images(self) -> bool:
+        return self.scope.currentIndex() == 1
+
+    def set_all_images(self, value: bool) -> None:
+        self.scope.setCurrentIndex(1 if value else 0)
+
+    def show_cells(self, dataset: Dataset, current: int, picture: Picture, threshold: float) -> None:
+        """Show the cells of ``dataset`` (image ``current`` in this-image scope)."""
+        if dataset is not self._dataset:
             self._thumbs.clear()
-        self._image, self._qimage, self._threshold = image, qimage, threshold
+        self._dataset, self._current, self._picture, self._threshold = dataset, current, picture, threshold
         self._rebuild()
 
-    def _rebuild(self) -> None:
-        selected = set(self.selected_ids())
-        self.list.blockSignals(True)
-        self.list.clear()
+    def forget_pictures(self, image_index: int | None = None) -> None:
+        """Drop cached thumbnails (of one image), e.g. when its pixels could not be read."""
+        self._thumbs = {k: v for k, v in self._thumbs.items()
+                        if image_index is not None and k[0] != image_index}
+
+    # --- content ----------------------------------------------------------------------------
+    def _cells(self) -> Iterator[tuple[int, Instance]]:
+        images = self._dataset.images
+        indices = range(len(images)) if self.all_images else \
+            ([self._current] if 0 <= self._current < len(images) else [])
         wanted = self.filter.currentData() or ALL
-        if self._image is not None:
-            for cell in reading_order(self._image.instances):
+        for index in indices:
+            for cell in reading_order(images[index].instances):
                 unidentified = is_unidentified(cell, self._threshold)
                 if wanted == UNIDENTIFIED and not unidentified:
                     continue
                 if wanted not in (ALL, UNIDENTIFIED) and cell.class_name != wanted:
                     continue
-                short = self._classes[cell.class_name].display_name.split()[0][:10] \
-                    if cell.class_name in self._classes else cell.class_name
-                score = "" if cell.score is None else f" {cell.score:.2f}"
-                item = QListWidgetItem(self._thumbnail(cell, unidentified), f"{short}{score}")
-                item.setData(Qt.ItemDataRole.UserRole, cell.id)
-                name = self._classes[cell.class_name].display_name if cell.class_name in self._classes \
-                    else cell.class_name
-                item.setToolTip(f"{name}{score}{' · checked' if is_checked(cell) else ''}")
-                self.list.addItem(item)
-                item.setSelected(cell.id in selected)
-        self.list.blockSignals(False)
+                yield index, cell
 
-    def _thumbnail(self, cell, unidentified: bool) -> QIcon:
-        key = (cell.id, cell.class_name, is_checked(cell), unidentified, tuple(cell.bbox))
+    def _rebuild(self) -> None:
+        selected = set(self.selected_cells())
+        self.list.blockSignals(True)
+        self.list.clear()
+        shown = total = 0
+        for index, cell in self._cells():
+            total += 1
+            if shown >= MAX_CELLS:
+                continue
+            shown += 1
+            self.list.addItem(self._item(index, cell))
+            self.list.item(self.list.count() - 1).setSelected((index, cell.id) in selected)
+        self.list.blockSignals(False)
+        self.note.setVisible(total > shown)
+        self.note.setText(f"Showing the first {shown} of {total} cells; pick a class to see the rest.")
+
+    def _item(self, index: int, cell: Instance) -> QListWidgetItem:
+        classes = self._dataset.classes
+        name = classes[cell.class_name].display_name if cell.class_name in classes else cell.class_name
+        score = "" if cell.score is None else f" {cell.score:.2f}"
+        unidentified = is_unidentified(cell, self._threshold)
+        item = QListWidgetItem(self._thumbnail(index, cell, unidentified), f"{name.split()[0][:10]}{score}")
+        item.setData(Qt.ItemDataRole.UserRole, cell.id)
+        item.setData(INDEX_ROLE, index)
+        where = f" · image {index + 1} ({self._dataset.images[index].image_path.name})" if self.all_images else ""
+        item.setToolTip(f"{name}{score}{' · checked' if is_checked(cell) else ''}{where}")
+        return item
+
+    def _thumbnail(self, index: int, cell: Instance, unidentified: bool) -> QIcon:
+        key = (index, cell.id, cell.class_name, is_checked(cell), unidentified, tuple(cell.bbox))
         cached = self._thumbs.get(key)
         if cached is not None:
             return cached
         pixmap = QPixmap(THUMB, THUMB)
         pixmap.fill(QColor("#303030"))
         painter = QPainter(pixmap)
-        if self._qimage is not None and not self._qimage.isNull():
+        picture = self._picture(index)
+        if picture is not None and not picture.isNull():
             x1, y1, x2, y2 = cell.bbox
             side = max(x2 - x1, y2 - y1, MIN_CROP) * 1.15 + 4
             cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
             rect = QRect(int(cx - side / 2), int(cy - side / 2), int(side), int(side))
-            crop = self._qimage.copy(rect).scaled(
-                THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio,
-                Qt.TransformationMode.SmoothTransformation,
-            )
+            crop = picture.copy(rect).scaled(THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio,
+                                             Qt.TransformationMode.SmoothTransformation)
             painter.drawImage(0, 0, crop)
-        rgb = self._classes[cell.class_name].color if cell.class_name in self._classes else (136,) * 3
+        classes = self._dataset.classes
+        rgb = classes[cell.class_name].color if cell.class_name in classes else (136, 136, 136)
         pen = QPen(QColor("#c98a00") if unidentified else QColor(*rgb))
-        pen.setWidth(4 if not is_checked(cell) else 2)
+        pen.setWidth(2 if is_checked(cell) else 4)
         painter.setPen(pen)
         painter.drawRect(1, 1, THUMB - 3, THUMB - 3)
         if is_checked(cell):
@@ -141,15 +188,22 @@ class GalleryPanel(QWidget):
         self._thumbs[key] = result
         return result
 
+    # --- selection -----------------------------------------------------------------------------
+    def selected_cells(self) -> list[tuple[int, str]]:
+        """(image index, cell id) of every selected thumbnail."""
+        return [(item.data(INDEX_ROLE), item.data(Qt.ItemDataRole.UserRole)) for item in self.list.selectedItems()]
+
     def selected_ids(self) -> list[str]:
-        return [item.data(Qt.ItemDataRole.UserRole) for item in self.list.selectedItems()]
+        return [cell_id for index, cell_id in self.selected_cells() if index == self._current]
 
     def select_ids(self, ids) -> None:
+        """Follow the canvas: select exactly these cells of the current image."""
         wanted = set(ids)
         self.list.blockSignals(True)
         for row in range(self.list.count()):
             item = self.list.item(row)
-            item.setSelected(item.data(Qt.ItemDataRole.UserRole) in wanted)
+            item.setSelected(item.data(INDEX_ROLE) == self._current
+                             and item.data(Qt.ItemDataRole.UserRole) in wanted)
         self.list.blockSignals(False)
 
     def shown_ids(self) -> list[str]:
@@ -157,3 +211,7 @@ class GalleryPanel(QWidget):
 
     def _emit_selection(self) -> None:
         self.selectionChangedIds.emit(self.selected_ids())
+
+    def _clicked(self, item: QListWidgetItem) -> None:
+        if QApplication.keyboardModifiers() == Qt.KeyboardModifier.NoModifier:
+            self.cellActivated.emit(item.data(INDEX_ROLE), item.data(Qt.ItemDataRole.UserRole))
