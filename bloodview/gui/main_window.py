@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PyQt6.QtCore import QRectF, QSettings, Qt, QTimer, pyqtSignal
+from PyQt6.QtCore import QSettings, Qt, QTimer, pyqtSignal
 from PyQt6.QtGui import QImage
 from PyQt6.QtWidgets import (
     QAbstractItemView,
@@ -290,6 +290,7 @@ class MainWindow(QMainWindow):
         if self._selection_origin is None:
             self.instances.select_ids(ids)
             self.gallery.select_ids(ids)
+        self.review.describe(ids)
 
     def select_cells(self, ids: list, center: bool, origin: QWidget | None = None) -> None:
         """Select cells of the current image everywhere but in ``origin`` (the panel that asked)."""
@@ -302,18 +303,7 @@ class MainWindow(QMainWindow):
             if panel is not origin:
                 panel.select_ids(ids)
         if center and ids:
-            self.reveal_cell(ids[0])
-
-    def reveal_cell(self, instance_id: str) -> None:
-        """Bring a cell into view: pan/zoom only when it is not already fully visible."""
-        image = self.session.current_image
-        cell = image.find(instance_id) if image is not None else None
-        if cell is None:
-            return
-        visible = self.canvas.mapToScene(self.canvas.viewport().rect()).boundingRect()
-        x1, y1, x2, y2 = cell.bbox
-        if not visible.contains(QRectF(x1, y1, x2 - x1, y2 - y1)):
-            self.canvas.center_on(instance_id)
+            self.review.reveal(ids[0])
 
     def go_to_cell(self, image_index: int, instance_id: str) -> None:
         self.session.set_current(image_index)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bloodview.gui.review import is_checked, next_unchecked, reading_order, sign_off_check
+from PyQt6.QtCore import QRectF
+
+from bloodview.gui.review import is_checked, next_unchecked, provenance, reading_order, sign_off_check
 from bloodview.gui.session import SignOffCommand
 
 if TYPE_CHECKING:
@@ -91,6 +93,26 @@ class ReviewActions:
         current = self.selected()
         index = ids.index(current[0]) - 1 if current and current[0] in ids else len(ids) - 1
         self.window.select_cells([ids[index % len(ids)]], center=True)
+
+    def reveal(self, instance_id: str) -> None:
+        """Bring a cell into view: pan/zoom only when it is not already fully visible."""
+        image = self.window.session.current_image
+        cell = image.find(instance_id) if image is not None else None
+        if cell is None:
+            return
+        visible = self.window.canvas.mapToScene(self.window.canvas.viewport().rect()).boundingRect()
+        x1, y1, x2, y2 = cell.bbox
+        if not visible.contains(QRectF(x1, y1, x2 - x1, y2 - y1)):
+            self.window.canvas.center_on(instance_id)
+
+    def describe(self, ids: list) -> None:
+        """One selected cell: its class and provenance in the status bar."""
+        image = self.window.session.current_image
+        cell = image.find(ids[0]) if image is not None and len(ids) == 1 else None
+        if cell is not None:
+            classes = self.window.session.dataset.classes
+            name = classes[cell.class_name].display_name if cell.class_name in classes else cell.class_name
+            self.window.show_status(f"{name} — {provenance(cell)}")
 
     def select_all(self) -> None:
         image = self._image

@@ -187,3 +187,10 @@ def test_ctrl_click_in_the_gallery_adds_to_the_selection(window, detect_current,
                          window.gallery.list.visualItemRect(item).center())
     qtbot.wait(5)
     assert len(window.canvas.selected_ids()) == 2
+
+
+def test_selecting_one_cell_shows_its_provenance(window, detect_current):
+    detect_current(window)
+    cell = window.session.current_image.instances[0]
+    window.select_cells([cell.id], center=False)
+    assert "fake-model@test" in window.status_label.text() and "score 0.95" in window.status_label.text()
