@@ -25,6 +25,7 @@ TEXTS: dict[str, tuple[str, str | None]] = {
     "open": ("&Open…", "mdi.folder-open"),
     "open_folder": ("Open &folder…", "mdi.folder-multiple-image"),
     "import_annotations": ("&Import annotations (COCO, MakeSense, LabelMe)…", "mdi.file-import"),
+    "locate_images": ("&Locate images…", "mdi.folder-search"),
     "save": ("&Save project", "mdi.content-save"),
     "save_as": ("Save project &as…", "mdi.content-save-edit"),
     "export_coco": ("Export &COCO…", None),
@@ -64,7 +65,7 @@ TEXTS: dict[str, tuple[str, str | None]] = {
 }
 
 MENUS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("&File", ("open", "open_folder", "import_annotations", "recent", "-", "save", "save_as", "-",
+    ("&File", ("open", "open_folder", "import_annotations", "locate_images", "recent", "-", "save", "save_as", "-",
                "export_coco", "export_makesense_vgg", "export_makesense_coco", "export_labelme", "-",
                "export_report", "export_view", "-", "quit")),
     ("&Edit", ("undo", "redo", "-", "delete", "select_all", "-", "classes")),

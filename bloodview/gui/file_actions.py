@@ -75,6 +75,8 @@ class FileActions:
         self.add_recent(result.sources[0] if len(result.sources) == 1 else result.sources[0].parent)
         broken = len(result.broken)
         note = f" — {broken} image(s) cannot be read (marked with a warning)" if broken else ""
+        if broken and broken == len(result.dataset.images):
+            note = " — none of the images was found: File → Locate images… to say where they are"
         window.show_status(f"Opened {len(result.dataset.images)} images{note}")
         self.offer_recovery()
 
@@ -97,6 +99,25 @@ class FileActions:
             self.window.show_status(f"Restored autosaved cells in {count} image(s)")
         else:
             session.discard_recovery()
+
+    def locate_images(self, folder: Path | None = None) -> int:
+        """Point the open annotations at another image folder; return how many images now read."""
+        session = self.window.session
+        if folder is None:
+            folder = self.window.prompts.folder(self.window, "locate_images", "Where are the images?",
+                                                session.suggested_project_folder())
+        if folder is None or not session.dataset.images:
+            return 0
+        from bloodview.gui.opening import check_images
+
+        session.dataset.root = Path(folder)
+        session.broken = check_images(session.dataset)
+        self.window.pictures.clear()
+        self.window.image_list.rebuild()
+        found = len(session.dataset.images) - len(session.broken)
+        self.window.show_image(session.current_index)
+        self.window.show_status(f"{found} of {len(session.dataset.images)} images found in {folder}")
+        return found
 
     def offer_startup_recovery(self) -> bool:
         """At a start without paths: offer to reopen what was being edited when bloodview stopped."""

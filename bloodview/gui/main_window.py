@@ -176,6 +176,7 @@ class MainWindow(QMainWindow):
         a["open"].triggered.connect(self.files.ask_open)
         a["open_folder"].triggered.connect(self.files.ask_open_folder)
         a["import_annotations"].triggered.connect(self.files.import_annotations)
+        a["locate_images"].triggered.connect(lambda: self.files.locate_images())
         a["save"].triggered.connect(self.files.save)
         a["save_as"].triggered.connect(self.files.save_as)
         for name in EXPORTS:
@@ -329,7 +330,8 @@ class MainWindow(QMainWindow):
         has_model = getattr(self, "models", None) is not None and self.models.model_dir() is not None
         for name in ("save", "save_as", "export_coco", "export_makesense_vgg", "export_makesense_coco",
                      "export_labelme", "export_report", "export_view", "next_image", "prev_image",
-                     "accept", "next_cell", "prev_cell", "sign_off", "retrain", "select_all"):
+                     "accept", "next_cell", "prev_cell", "sign_off", "retrain", "select_all",
+                     "locate_images"):
             self.acts[name].setEnabled(has_images)
         for name in ("detect", "detect_selected", "detect_all", "evaluate"):
             self.acts[name].setEnabled(has_images and has_model)

@@ -104,3 +104,18 @@ def test_png_of_the_current_view(edited, tmp_path):
     path = edited.files.export_view(tmp_path / "view.png")
     picture = QImage(str(path))
     assert not picture.isNull() and picture.width() == edited.canvas.viewport().width()
+
+
+def test_annotation_file_away_from_its_images_then_locate_images(edited, tmp_path):
+    window = edited
+    elsewhere = tmp_path / "mail" / "from-colleague.json"
+    elsewhere.parent.mkdir()
+    window.files.export("export_coco", elsewhere)
+    smears = window.session.sources[0]
+    window.session.mark_saved()
+    assert window.files.open([elsewhere])
+    assert len(window.session.broken) == len(window.session.dataset.images) == 3
+    assert "Locate images" in window.status_label.text()
+    assert window.files.locate_images(smears) == 3
+    assert window.qimage is not None and not window.image_list.is_marked_broken(0)
+    assert len(window.session.dataset.images[0].instances) == 3
