@@ -69,16 +69,18 @@ class CellParams:
     small_floor: float = 1.3  # ... and at least this x (a red cell is never a platelet seed)
     peak_window: int = 7
     min_peak_radius: float = 2.5
+    own_peak_reach: float = 0.7  # a blob core is the cell's own if 0.7 x its radius reaches the nucleus
     lobe_reach: float = 1.5  # lobes within this x seed radius join the nucleus group
     outline_smoothing: float = 1.5  # Gaussian (px) on the final white-cell mask: round, not ragged
     edge_weight: float = 0.5  # weight of stain edges vs blob shape in the flooding relief
     nucleus_rim: float = 2.0  # the nucleus edge is not a cell edge: flood across it first
-    rbc_reference_distance: float = 2.5  # red-cell colour read beyond this x nucleus radius
-    rbc_min_reference: int = 150
+    rbc_reference_distance: float = 1.5  # red-cell colour read beyond this x nucleus radius
+    rbc_reference_band: float = 0.3  # ... and beyond this x image size from the centre
+    rbc_min_reference: float = 0.03  # share of the image: fewer reference pixels, no colour markers
     rbc_min_blue_fraction: float = 0.2
     rbc_blue_margin: float = 0.03
     rbc_max_total: float = 1.5
-    rbc_keep_off: float = 0.3  # no red-cell marker closer than this x radius to the nucleus
+    rbc_keep_off: float = 3.0  # px: no red-cell marker this close to the nucleus
     foreign_nucleus: float = 2.0  # other nuclei beyond this x group radius are other cells
 
 
@@ -179,12 +181,16 @@ def _red_cells(
 
     Red cells absorb relatively more blue light than white-cell cytoplasm
     (OD_blue / OD_total ~ 0.28 vs 0.11-0.23 on PBC). The red-cell colour is
-    read from blob cores far from the nucleus; when there are too few of them
-    (a crop filled by the cell) or they do not look like red cells, nothing is marked.
+    read from blob cores far from the nucleus and from the image centre; when
+    there are too few of them (a crop filled by the cell) or they do not look
+    like red cells, nothing is marked.
     """
     inner = inside_distance_glass_border(foreground)
-    far = foreground & (morph.distance_to(group) > params.rbc_reference_distance * group_radius) & (inner > 2)
-    if far.sum() < params.rbc_min_reference:
+    h, w = foreground.shape
+    yy, xx = np.ogrid[0:h, 0:w]
+    outer = np.hypot(xx - w / 2.0, yy - h / 2.0) > params.rbc_reference_band * max(h, w)
+    far = foreground & outer & (morph.distance_to(group) > params.rbc_reference_distance * group_radius) & (inner > 2)
+    if far.sum() < params.rbc_min_reference * far.size:
         return np.zeros_like(foreground)
     blue = cv2.GaussianBlur(f.od[..., 2] / (f.total + 1e-3), (0, 0), 1.5)
     ref_blue = float(np.median(blue[far]))
@@ -193,7 +199,7 @@ def _red_cells(
         return np.zeros_like(foreground)
     red_like = foreground & (blue > ref_blue - params.rbc_blue_margin) & (f.total < params.rbc_max_total * ref_total)
     red_like = morph.open_(red_like, 1.5)
-    red_like &= morph.distance_to(group) > params.rbc_keep_off * group_radius
+    red_like &= morph.distance_to(group) > params.rbc_keep_off
     return morph.erode(red_like, 1)
 
 
@@ -269,7 +275,7 @@ def _nuclei(
     t = max(otsu_threshold(total[blob]), params.min_nucleus_od)
     if prior.small:
         others = total[foreground & ~blob]
-        if others.size >= params.rbc_min_reference:
+        if others.size >= params.rbc_min_reference * total.size:
             red_level = float(np.median(others))
             t = min(max(t, params.small_floor * red_level), params.small_guard * red_level)
             t = max(t, params.min_nucleus_od)
@@ -327,8 +333,8 @@ def _markers(
     inner = inside_distance_glass_border(foreground)
     window = morph.disk(params.peak_window // 2)
     peaks = (inner >= cv2.dilate(inner, window)) & (inner >= params.min_peak_radius)
-    # A peak whose inscribed disc reaches the nucleus belongs to the cell of interest.
-    foreign = peaks & (to_group > inner + 1.0)
+    # A peak whose (shrunken) inscribed disc reaches the nucleus belongs to the cell of interest.
+    foreign = peaks & (to_group > params.own_peak_reach * inner + 1.0)
     cores = np.zeros(foreground.shape, np.uint8)
     ys, xs = np.nonzero(foreign)
     for y, x in zip(ys, xs):
