@@ -4,8 +4,9 @@ Usage: python benchmarks/network_speed.py [--backbone NAME] [--sizes 256 384 512
        [--set field=value ...] [--batch 1] [--train]
 Prints one line per size: seconds per image for ``model.detect`` (median of several
 runs after a warm-up), and with --train seconds per training step of ``images_per_gpu``.
-Random weights: the cost does not depend on them, except NMS on many confident boxes,
-so detection runs with min_confidence=0 (the worst case: every ROI may become a cell).
+The weights are random, so the number of detections is forced: "0 cells" runs with
+min_confidence=1 (backbone, RPN, proposals and box head only), "N cells" with
+min_confidence=0 (up to detection_max_instances detections, each through the mask head).
 """
 
 from __future__ import annotations
@@ -39,16 +40,23 @@ def main() -> None:
         rng = np.random.default_rng(0)
         images = rng.uniform(0, 255, (args.batch, size, size, 3)).astype(np.float32)
         windows = np.tile(np.array([[0, 0, size, size]], np.float32), (args.batch, 1))
-        model.detect(images, windows, min_confidence=0.0)
-        times = []
-        for _ in range(args.repeats):
-            start = time.perf_counter()
-            model.detect(images, windows, min_confidence=0.0)
-            times.append((time.perf_counter() - start) / args.batch)
-        line = f"{config.backbone} {size}px batch {args.batch}: detect {statistics.median(times):.3f} s/image"
+        line = f"{config.backbone} {size}px batch {args.batch}: detect"
+        for threshold in (1.0, 0.0):
+            cells, seconds = _detect_time(model, images, windows, threshold, args.repeats)
+            line += f" {seconds:.3f} s/image ({cells} cells)"
         if args.train:
             line += f", train step {_train_step_time(model, config, rng):.3f} s ({config.images_per_gpu} images)"
         print(line, flush=True)
+
+
+def _detect_time(model, images, windows, min_confidence: float, repeats: int) -> tuple[int, float]:
+    found = model.detect(images, windows, min_confidence=min_confidence)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        model.detect(images, windows, min_confidence=min_confidence)
+        times.append((time.perf_counter() - start) / len(images))
+    return int(found["counts"].mean()), statistics.median(times)
 
 
 def _train_step_time(model, config, rng) -> float:
