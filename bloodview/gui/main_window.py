@@ -282,7 +282,7 @@ class MainWindow(QMainWindow):
         self.gallery.show_cells(session.dataset, session.current_index, self.pictures.get, self.threshold)
         scope = session.dataset.images if self.differential.whole_project else ([image] if image else [])
         self.differential.show_count(session.dataset, scope, self.threshold)
-        self.queue.refresh(session.dataset, session.current_index)
+        self.queue.refresh(session.dataset, session.current_index, session.generation)
         selected = self.canvas.selected_ids()
         self.instances.select_ids(selected)
         self.gallery.select_ids(selected)

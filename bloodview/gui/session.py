@@ -110,7 +110,8 @@ class Session(QObject):
         for index, image in enumerate(self.dataset.images):
             self._unsubscribe.append(image.subscribe(self._listener(index)))
         self.current_index = -1
-        self._generation = self._autosaved_generation = 0
+        self._generation += 1  # never reset: panels use it as a version across datasets
+        self._autosaved_generation = self._generation
         self._set_dirty(False)
         self.opened.emit()
         if self.dataset.images:
@@ -166,6 +167,11 @@ class Session(QObject):
     def mark_broken(self, index: int, message: str) -> None:
         self.broken[index] = message
         self.imageChanged.emit(index)
+
+    @property
+    def generation(self) -> int:
+        """Bumps on every change of any image's cells (cheap "has anything changed" test)."""
+        return self._generation
 
     # --- dirty state ----------------------------------------------------------
     def is_dirty(self) -> bool:

@@ -52,6 +52,7 @@ class ReviewQueuePanel(QWidget):
         layout.addWidget(self.sign_off)
         layout.addWidget(self.table)
         self._entries = []
+        self._shown: tuple = ()
         self.threshold.valueChanged.connect(self.thresholdChanged)
         self.sign_off.clicked.connect(self.signOffRequested)
         self.table.cellActivated.connect(self._activate)
@@ -60,8 +61,17 @@ class ReviewQueuePanel(QWidget):
     def apply_icons(self) -> None:
         self.sign_off.setIcon(icon("mdi.check-decagram"))
 
-    def refresh(self, dataset: Dataset, current_index: int) -> None:
+    def refresh(self, dataset: Dataset, current_index: int, version: object = None) -> None:
+        """Rebuild the queue (skipped when ``version`` - e.g. the session's change counter -
+        and the threshold are as last time) and the sign-off state of the current image."""
         threshold = self.threshold.value()
+        key = (id(dataset), version, threshold)
+        if version is None or key != self._shown:
+            self._shown = key
+            self._fill(dataset, threshold)
+        self._update_status(dataset, current_index, threshold)
+
+    def _fill(self, dataset: Dataset, threshold: float) -> None:
         self._entries = review_queue(dataset.images, threshold, limit=QUEUE_LIMIT)
         with bulk_fill(self.table):
             self.table.setRowCount(len(self._entries))
@@ -81,6 +91,8 @@ class ReviewQueuePanel(QWidget):
                 items[2].setToolTip(str(path))
                 for column, item in enumerate(items):
                     self.table.setItem(row, column, item)
+
+    def _update_status(self, dataset: Dataset, current_index: int, threshold: float) -> None:
         if 0 <= current_index < len(dataset.images):
             image = dataset.images[current_index]
             check = sign_off_check(image, threshold)
