@@ -194,3 +194,16 @@ def test_selecting_one_cell_shows_its_provenance(window, detect_current):
     cell = window.session.current_image.instances[0]
     window.select_cells([cell.id], center=False)
     assert "fake-model@test" in window.status_label.text() and "score 0.95" in window.status_label.text()
+
+
+def test_sign_off_is_refused_until_checked_and_can_be_undone(window, detect_current):
+    detect_current(window)
+    image = window.session.current_image
+    assert not window.review.sign_off()
+    assert "Cannot sign off: 1 unidentified and 2 unreviewed" in window.status_label.text()
+    window.select_cells([i.id for i in image.instances], center=False)
+    window.review.accept_and_next()
+    assert window.review.sign_off() and image.signed_off
+    assert "signed off" in window.image_list.list.item(0).toolTip()
+    press(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert not image.signed_off
