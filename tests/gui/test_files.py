@@ -119,3 +119,19 @@ def test_annotation_file_away_from_its_images_then_locate_images(edited, tmp_pat
     assert window.files.locate_images(smears) == 3
     assert window.qimage is not None and not window.image_list.is_marked_broken(0)
     assert len(window.session.dataset.images[0].instances) == 3
+
+
+def test_pbc_class_folders_open_with_their_labels(make_window, pbc_dir, tmp_path):
+    import shutil
+
+    root = tmp_path / "pbc"
+    for cls in ("basophil", "platelet"):
+        (root / cls).mkdir(parents=True)
+        for path in sorted((pbc_dir / cls).glob("*.jpg"))[:2]:
+            shutil.copy(path, root / cls / path.name)
+    window = make_window()
+    assert window.files.open([root])
+    labels = sorted(i.image_label for i in window.session.dataset.images)
+    assert labels == ["basophil", "basophil", "platelet", "platelet"]
+    assert "[basophil]" in window.image_list.item_text(0)
+    assert window.qimage is not None and window.qimage.width() >= 360
