@@ -18,6 +18,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from bloodview.errors import ModelError
 from bloodview.model import ops as tfops
 from bloodview.model.anchors import pyramid_anchors
 from bloodview.model.config import MaskRCNNConfig
@@ -59,6 +60,12 @@ class MaskRCNN(keras.Model):
 
     def __init__(self, backbone: keras.Model, settings: NetworkSettings, **kwargs):
         super().__init__(**kwargs)
+        heads = settings.heads
+        if tuple(heads.mask_shape) != (2 * heads.mask_pool_size, 2 * heads.mask_pool_size):
+            raise ModelError(
+                f"mask_shape {list(heads.mask_shape)} must be twice mask_pool_size ({heads.mask_pool_size}): "
+                "the mask head upsamples its pooled features by 2"
+            )
         self.settings = settings
         rpn = settings.rpn
         self.backbone = backbone

@@ -176,3 +176,10 @@ def test_detect_rejects_images_of_the_wrong_size(trained):
     model, batch, _ = trained
     with pytest.raises(ValueError, match="shape"):
         model.detect(batch["images"][:, :64, :64], batch["windows"])
+
+
+def test_mask_shape_that_the_head_cannot_produce_is_refused():
+    from bloodview.errors import ModelError
+
+    with pytest.raises(ModelError, match="mask_pool_size"):
+        build_maskrcnn(tiny_config(64, mask_shape=[28, 28], mask_pool_size=7), backbone=tiny_backbone(64))
