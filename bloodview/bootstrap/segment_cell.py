@@ -65,6 +65,8 @@ class CellParams:
     min_nucleus_area: float = 6.0
     max_centre_distance: float = 0.3  # seed must come this close to the centre (x image size)
     min_nucleus_od: float = 0.2
+    max_cell_share: float = 0.85  # an outline over more of the image than this is a failure
+    max_small_share: float = 0.1  # ... for platelets
     small_guard: float = 1.8  # platelets: seed level at most this x the red cells' median OD
     small_floor: float = 1.3  # ... and at least this x (a red cell is never a platelet seed)
     peak_window: int = 7
@@ -80,7 +82,8 @@ class CellParams:
     rbc_min_blue_fraction: float = 0.2
     rbc_blue_margin: float = 0.03
     rbc_max_total: float = 1.5
-    rbc_keep_off: float = 3.0  # px: no red-cell marker this close to the nucleus
+    rbc_keep_off: float = 0.5  # no red-cell marker closer to the nucleus than this x its radius ...
+    rbc_keep_off_max: float = 8.0  # ... or than this many px
     foreign_nucleus: float = 2.0  # other nuclei beyond this x group radius are other cells
 
 
@@ -129,6 +132,11 @@ def segment_cell(
     cell, nucleus, alternative, details = result
     smooth = 0.5 / scale
     mask = morph.largest_component(morph.resize_mask(cell, width, height, smooth))
+    limit = params.max_small_share if prior.small else params.max_cell_share
+    if mask.mean() > limit:
+        empty = np.zeros((height, width), bool)
+        reason = f"outline spread over {mask.mean():.0%} of the image (more than one cell)"
+        return CellSegmentation(empty, empty, False, reason, scale)
     return CellSegmentation(
         mask=mask,
         nucleus=morph.resize_mask(nucleus, width, height, smooth) & mask,
@@ -148,7 +156,9 @@ def segment_features(
     if blob is None:
         return None
     nuclei = _nuclei(f.total, foreground, blob, prior, params)
-    group = _nucleus_group(nuclei, params)
+    if prior.small:
+        nuclei = morph.close(nuclei, 2)
+    group = _nucleus_group(nuclei, params, chain=not prior.small)
     if group is None:
         return None
     group_radius = float(np.sqrt(group.sum() / np.pi))
@@ -199,7 +209,7 @@ def _red_cells(
         return np.zeros_like(foreground)
     red_like = foreground & (blue > ref_blue - params.rbc_blue_margin) & (f.total < params.rbc_max_total * ref_total)
     red_like = morph.open_(red_like, 1.5)
-    red_like &= morph.distance_to(group) > params.rbc_keep_off
+    red_like &= morph.distance_to(group) > min(params.rbc_keep_off * group_radius, params.rbc_keep_off_max)
     return morph.erode(red_like, 1)
 
 
@@ -282,8 +292,8 @@ def _nuclei(
     return morph.open_(total > t, 1)
 
 
-def _nucleus_group(nuclei: np.ndarray, params: CellParams) -> np.ndarray | None:
-    """The nucleus nearest the centre plus nearby lobes, or None when none is central."""
+def _nucleus_group(nuclei: np.ndarray, params: CellParams, chain: bool = True) -> np.ndarray | None:
+    """The nucleus nearest the centre plus nearby lobes (``chain``), or None when none is central."""
     count, labels, stats = morph.components(nuclei)
     if count <= 1:
         return None
@@ -304,6 +314,8 @@ def _nucleus_group(nuclei: np.ndarray, params: CellParams) -> np.ndarray | None:
     best = int(np.argmin(np.where(usable, cost, np.inf)))
     members = np.zeros(count, bool)
     members[best] = True
+    if not chain:
+        return members[labels]
     reach = max(3.0, params.lobe_reach * float(np.sqrt(areas[best] / np.pi)))
     for _ in range(4):
         touched = np.unique(labels[morph.dilate(members[labels], reach)])

@@ -116,3 +116,10 @@ def test_box_entirely_outside_the_image_stops_with_the_file_named(tmp_path, bccd
     err = capsys.readouterr().err
     assert "BloodImage_00001.xml" in err and "outside" in err
     assert not out.exists()
+
+
+def test_limit_takes_images_from_every_class(small_pbc, tmp_path):
+    out = tmp_path / "two.json"
+    assert main(["bootstrap", str(small_pbc), "--out", str(out), "--workers", "1", "--limit", "2"]) == 0
+    dataset = load_coco(out, images_root=small_pbc)
+    assert sorted(i.image_label for i in dataset.images) == ["neutrophil", "platelet"]
