@@ -78,6 +78,7 @@ def main() -> int:
     parser.add_argument("--lr", type=float, default=0.005)
     parser.add_argument("--backbone", default=None)
     parser.add_argument("--work", type=Path, default=None)
+    parser.add_argument("--model", type=Path, default=None, help="evaluate this trained model instead of training")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
@@ -104,13 +105,15 @@ def main() -> int:
         "rpn_anchor_scales": [16, 32, 64, 128, 256] if args.size <= 256 else [32, 64, 128, 256, 512],
     }
     start = time.perf_counter()
-    result = train(TrainOptions(
-        data=data, images=args.pbc, out=work / "model", backbone=args.backbone or DEFAULT_FAST_BACKBONE,
-        epochs=args.epochs, steps_per_epoch=args.steps, val_ratio=0.0, overrides=overrides,
-    ), show_bar=True)
+    if args.model is None:
+        train(TrainOptions(
+            data=data, images=args.pbc, out=work / "model", backbone=args.backbone or DEFAULT_FAST_BACKBONE,
+            epochs=args.epochs, steps_per_epoch=args.steps, val_ratio=0.0, overrides=overrides,
+        ), show_bar=True)
     train_seconds = time.perf_counter() - start
 
-    predictor = Predictor.load(result.model_dir)
+    predictor = Predictor.load(args.model or work / "model")
+    info = predictor.info
     found = predictor.predict([rgb for rgb, _, _ in truth], batch_size=2, min_confidence=0.3)
     rows = []
     for (path, _), (rgb, mask, name), cells in zip(chosen, truth, found):
@@ -122,9 +125,10 @@ def main() -> int:
         rows.append({"image": path.name, "class": name, "mask_iou": round(best_iou, 3),
                      "predicted_class": best_class, "detections": len(cells)})
     summary = {
-        "backbone": result.info.backbone, "image_size": args.size, "images": len(rows),
-        "epochs": args.epochs, "steps_per_epoch": args.steps, "train_seconds": round(train_seconds, 1),
-        "final_losses": {k: round(v, 4) for k, v in result.final_losses.items() if v is not None},
+        "backbone": info.backbone, "image_size": info.image_size, "images": len(rows),
+        "epochs": info.training.get("epochs"), "steps_per_epoch": info.training.get("steps_per_epoch"),
+        "train_seconds": round(train_seconds, 1) if args.model is None else None,
+        "final_losses": {k: round(v, 4) for k, v in info.final_losses.items()},
         "mean_mask_iou": round(float(np.mean([r["mask_iou"] for r in rows])), 3),
         "class_accuracy": round(float(np.mean([r["class"] == r["predicted_class"] for r in rows])), 3),
         "masks": "bootstrap segment_cell outlines (not expert masks)",

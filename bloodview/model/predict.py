@@ -2,8 +2,8 @@
 
 Images of any size, grey or colour, are scaled into the model's square input
 (:func:`bloodview.model.data.resize_for_model`), run through the network in
-batches (the last batch is padded with blank images so the compiled graph is
-reused), and each detection's mask is pasted back into the ORIGINAL image's
+batches (the compiled graph takes any batch size, so a short last batch costs
+no more than its images), and each detection's mask is pasted back into the ORIGINAL image's
 pixels and traced into polygons (:mod:`bloodview.model.postprocess`). The result
 is one list of :class:`Instance` per image (``source=Source.MODEL``, ``score``,
 ``origin="<model name>@<date>"``), in the order given.
@@ -69,7 +69,7 @@ class Predictor:
         results: list[list[Instance]] = []
         for start in range(0, len(images), batch_size):
             chunk = [self._as_array(item) for item in images[start : start + batch_size]]
-            results.extend(self._predict_batch(chunk, batch_size, threshold))
+            results.extend(self._predict_batch(chunk, threshold))
             if progress is not None:
                 progress(len(results), len(images))
         return results
@@ -79,10 +79,10 @@ class Predictor:
             return load_image(item)
         return np.asarray(item)
 
-    def _predict_batch(self, arrays: list[np.ndarray], batch_size: int, threshold: float) -> list[list[Instance]]:
+    def _predict_batch(self, arrays: list[np.ndarray], threshold: float) -> list[list[Instance]]:
         size = self.config.image_max_dim
-        inputs = np.zeros((batch_size, size, size, 3), dtype=np.float32)
-        windows = np.tile(np.array([0, 0, size, size], dtype=np.float32), (batch_size, 1))
+        inputs = np.zeros((len(arrays), size, size, 3), dtype=np.float32)
+        windows = np.zeros((len(arrays), 4), dtype=np.float32)
         for row, array in enumerate(arrays):
             inputs[row], windows[row], _ = resize_for_model(array, self.config)
         found = self.model.detect(inputs, windows, min_confidence=threshold)

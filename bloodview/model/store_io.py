@@ -43,13 +43,38 @@ def class_colours(class_names: Sequence[str]) -> list[tuple[int, int, int]]:
     return [catalogue.add(name).color for name in class_names]
 
 
+def _without_optimizer(model) -> list:
+    optimizer = getattr(model, "optimizer", None)
+    return [optimizer] if optimizer is not None else []
+
+
+def _save_weights(model, path: Path) -> None:
+    """The network's weights only: a compiled model's ``save_weights`` would add the optimizer's
+    slots (twice the size); those live in the training checkpoint's ``optimizer.npz`` instead."""
+    try:
+        from keras.src.saving import saving_lib  # Keras 3's own weights writer, with a skip list
+    except ImportError:  # a Keras without it: the file just holds the optimizer's variables too
+        model.save_weights(str(path))
+        return
+    saving_lib.save_weights_only(model, str(path), objects_to_skip=_without_optimizer(model))
+
+
+def _load_weights(model, path: Path) -> None:
+    try:
+        from keras.src.saving import saving_lib
+    except ImportError:
+        model.load_weights(str(path))
+        return
+    saving_lib.load_weights_only(model, str(path), objects_to_skip=_without_optimizer(model))
+
+
 def save_weights_atomic(model, path: str | Path) -> Path:
-    """``model.save_weights`` to a temporary file in the same folder, then rename over ``path``."""
+    """Save the weights to a temporary file in the same folder, then rename over ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.weights.h5")
     try:
-        model.save_weights(str(tmp))
+        _save_weights(model, tmp)
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp, path)
@@ -67,7 +92,7 @@ def load_weights_checked(model, path: str | Path) -> None:
     if path.stat().st_size == 0:
         raise ModelError(f"{path}: weights file is empty")
     try:
-        model.load_weights(str(path))
+        _load_weights(model, path)
     except (OSError, ValueError, KeyError, TypeError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ModelError(

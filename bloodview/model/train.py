@@ -67,10 +67,13 @@ class TrainOptions:
 
 @dataclass
 class TrainResult:
+    """The written model folder, its metadata, the last epoch's losses and the trained network itself."""
+
     model_dir: Path
     info: ModelInfo
     final_losses: dict[str, float | None]
     epochs_done: int
+    model: Any = None
 
 
 # --- data and config ----------------------------------------------------------------------
@@ -285,6 +288,7 @@ def train(options: TrainOptions, progress: cb.ProgressWriter | None = None,
             history = model.fit(
                 train_data, epochs=epochs, initial_epoch=initial_epoch, steps_per_epoch=steps,
                 validation_data=val_data, validation_steps=val_steps, callbacks=callbacks, verbose=0,
+                shuffle=False,  # the tf.data pipeline shuffles
             )
         final = {k: (v[-1] if v else None) for k, v in history.history.items()}
         final = {**cb.clean_losses(final), **{f"val_{k}": v for k, v in cb.clean_losses(final, "val_").items()}}
@@ -309,4 +313,4 @@ def train(options: TrainOptions, progress: cb.ProgressWriter | None = None,
                       final_losses={k: v for k, v in final.items() if v is not None})
     if progress is not None:
         progress.emit("done", model_dir=str(out), final_losses=final)
-    return TrainResult(out, info, final, epochs)
+    return TrainResult(out, info, final, epochs, model)

@@ -159,8 +159,7 @@ def test_reinit_heads_keeps_shared_weights_and_renews_class_outputs(trained):
     config = _with_classes(init.to_config(), ["neutrophil", "platelet", "lymphocyte"])
     model = build_maskrcnn(config)
     load_init_weights(model, init, config, reinit_heads=True)
-    source = build_maskrcnn(init.to_config())
-    source.load_weights(str(init.weights_path))
+    source = trained[0].model  # the network whose weights were saved
     renewed = class_specific_variables(model)
     assert renewed and len(renewed) < len(model.weights)
     for new, old in zip(model.weights, source.weights):
@@ -202,3 +201,19 @@ def test_sigterm_stops_with_a_checkpoint(tmp_path):
     assert state["interrupted"] and state["epoch"] == 0 and state["optimizer_step"] >= 2
     assert (out / "checkpoints" / "last.weights.h5").stat().st_size > 0
     assert not (out / "model.json").exists()
+
+
+def test_progress_lines_are_strict_json_and_eta_counts_down():
+    from bloodview.model.callbacks import ProgressWriter, StepClock, clean_losses
+
+    stream = io.StringIO()
+    ProgressWriter(stream).emit("step", losses=clean_losses({"loss": float("nan"), "mask_loss": np.float32(0.5),
+                                                              "val_loss": 1.0}))
+    line = json.loads(stream.getvalue())  # strict: NaN would not parse in other languages
+    assert line == {"event": "step", "losses": {"loss": None, "mask_loss": 0.5}}
+    clock = StepClock(epochs=2, steps=10, batch_size=2)
+    clock.durations.extend([0.5, 0.5, 0.5])
+    assert clock.images_per_s() == pytest.approx(4.0)
+    assert clock.eta(1, 10) == pytest.approx(5.0) and clock.eta(2, 10) == 0
+    clock.val_seconds = 3.0
+    assert clock.eta(1, 5) == pytest.approx(15 * 0.5 + 2 * 3.0)
