@@ -120,6 +120,31 @@ def test_labels_toggle_without_overlapping_and_low_scores_are_unidentified(canva
     assert not any(label.isVisible() for label in labels if label is not None)
 
 
+def test_checked_cells_below_the_threshold_are_not_drawn_as_unidentified(canvas, field):
+    """Bug: a confirmed, corrected or hand-drawn cell scored 0.56 was labelled "Unidentified 0.56 ✓"
+    and dashed grey, although the review rule (review.is_unidentified) says it is identified."""
+    from bloodview.core.instance import Source
+    from bloodview.gui.commands import SetReviewedCommand
+    from bloodview.gui.review import is_unidentified
+
+    machine = [c for c in field.instances if c.score is not None]
+    confirmed, corrected, untouched = machine[0], machine[1], machine[2]
+    drawn = Instance([ellipse(500, 20, 540, 60)], "lymphocyte", score=0.3, source=Source.HUMAN)
+    canvas.undo_stack.push(AddInstanceCommand(field, drawn))
+    canvas.undo_stack.push(SetReviewedCommand(field, [confirmed.id], True))
+    canvas.undo_stack.push(ChangeClassCommand(field, [corrected.id], "monocyte"))
+    canvas.set_min_score(1.0)  # every score is below it
+    for cell_id in (confirmed.id, corrected.id, drawn.id):
+        item = canvas.instance_item(cell_id)
+        assert not is_unidentified(item.instance, 1.0)
+        assert not item.label_text().startswith("Unidentified") and item.label_text().endswith("\u2713")
+        assert item.outline_style() == Qt.PenStyle.SolidLine
+    assert canvas.instance_item(corrected.id).label_text().startswith("Monocyte")
+    item = canvas.instance_item(untouched.id)
+    assert item.label_text() == f"Unidentified {untouched.score:.2f}"
+    assert item.outline_style() == Qt.PenStyle.DashLine
+
+
 def test_a_platelet_label_never_covers_the_platelet(canvas, field, qtbot):
     platelet = Instance([ellipse(300, 300, 306, 305)], "platelet", score=0.9)
     canvas.undo_stack.push(AddInstanceCommand(field, platelet))

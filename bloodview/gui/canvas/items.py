@@ -26,6 +26,7 @@ from bloodview.gui.canvas.style import (
     UNIDENTIFIED_COLOR,
     CanvasStyle,
 )
+from bloodview.gui.review import is_checked
 
 INSTANCE_Z = 0.0
 SELECTED_Z = 1e6
@@ -107,7 +108,7 @@ class InstanceItem(QGraphicsItem):
     def refresh_style(self) -> None:
         """Rebuild pens/brushes after the style (opacity, threshold, class colours) changed."""
         style = self._style
-        unidentified = style.is_unidentified(self.instance.score)
+        unidentified = style.is_unidentified(self.instance)
         color = QColor(UNIDENTIFIED_COLOR) if unidentified else style.class_color(self.instance.class_name)
         # Dashed: the model is unsure of the class. Dotted: only a box is known, not the outline.
         line = Qt.PenStyle.SolidLine
@@ -164,13 +165,13 @@ class InstanceItem(QGraphicsItem):
 
     def label_text(self) -> str:
         instance = self.instance
-        if self._style.is_unidentified(instance.score):
+        if self._style.is_unidentified(instance):
             name = "Unidentified"
         else:
             name = self._style.display_name(instance.class_name)
         if instance.score is not None:
             name += f" {instance.score:.2f}"
-        if instance.reviewed:
+        if is_checked(instance):  # drawn, corrected or confirmed by a person
             name += " \u2713"
         return name
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from PyQt6.QtGui import QColor
 
 from bloodview.core.classes import ClassCatalogue
+from bloodview.core.instance import Instance
+from bloodview.gui.review import is_unidentified
 
 UNIDENTIFIED_COLOR = QColor(150, 150, 150)
 FALLBACK_COLOR = QColor(200, 200, 200)
@@ -45,6 +47,10 @@ class CanvasStyle:
             return self.classes[class_name].display_name
         return class_name
 
-    def is_unidentified(self, score: float | None) -> bool:
-        """Below the score threshold the model's class is not trusted."""
-        return self.min_score is not None and score is not None and score < self.min_score
+    def is_unidentified(self, instance: Instance) -> bool:
+        """The review rule (:func:`bloodview.gui.review.is_unidentified`) at ``min_score``.
+
+        A cell a person drew, corrected or confirmed is never unidentified, whatever
+        its score; with no threshold set nothing is.
+        """
+        return self.min_score is not None and is_unidentified(instance, self.min_score)
