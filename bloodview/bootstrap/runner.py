@@ -23,7 +23,8 @@ from bloodview.bootstrap import BOOTSTRAP_VERSION
 from bloodview.bootstrap.inputs import InputScan, WorkItem
 from bloodview.bootstrap.quality import FLAG_THRESHOLD, QualityCues, measure_cues, score, typical_areas
 from bloodview.bootstrap.segment_box import clip_box, segment_in_box
-from bloodview.bootstrap.segment_cell import CellParams, segment_cell
+from bloodview.bootstrap.params import CellParams
+from bloodview.bootstrap.segment_cell import segment_cell
 from bloodview.core.annotation import Dataset, ImageAnnotation
 from bloodview.core.geometry import mask_to_polygons
 from bloodview.core.instance import Instance, Source

@@ -19,13 +19,9 @@ import cv2
 import numpy as np
 
 from bloodview.bootstrap import morphology as morph
-from bloodview.bootstrap.segment_cell import (
-    CellParams,
-    CellSegmentation,
-    inside_distance_glass_border,
-    flooding_relief,
-    segment_cell,
-)
+from bloodview.bootstrap.markers import flooding_relief, inside_distance_glass_border
+from bloodview.bootstrap.params import CellParams
+from bloodview.bootstrap.segment_cell import CellSegmentation, segment_cell
 from bloodview.bootstrap.stain import otsu_threshold, stain_features
 
 # Classes without a nucleus: segmented as a plain stained blob.

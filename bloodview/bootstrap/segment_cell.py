@@ -30,61 +30,9 @@ import cv2
 import numpy as np
 
 from bloodview.bootstrap import morphology as morph
+from bloodview.bootstrap.markers import cell_markers, flooding_relief, red_cell_cores
+from bloodview.bootstrap.params import CLASS_PRIORS, HOLE_AREA, CellParams, CellPrior
 from bloodview.bootstrap.stain import StainFeatures, otsu_threshold, stain_features
-
-
-HOLE_AREA = 0.002  # foreground holes up to this share of the image are filled (red-cell pallor)
-
-
-@dataclass(frozen=True)
-class CellPrior:
-    """What the folder's class tells us about the cell's size.
-
-    ``max_growth``: how far (in units of the nucleus group's equivalent radius)
-    the cell may extend beyond its nucleus; ``small``: the whole cell is the
-    purple body (platelets) plus a thin rim.
-    """
-
-    max_growth: float = 3.0
-    small: bool = False
-
-
-CLASS_PRIORS: dict[str, CellPrior] = {
-    "platelet": CellPrior(max_growth=0.6, small=True),
-    "erythroblast": CellPrior(max_growth=2.2),
-    "lymphocyte": CellPrior(max_growth=2.2),
-}
-
-
-@dataclass(frozen=True)
-class CellParams:
-    """Tuning of :func:`segment_cell`; sizes in working-resolution pixels."""
-
-    work_size: int = 180  # longest side at which the work is done (never upscaled)
-    sigma: float = 1.0  # smoothing of the OD image
-    min_nucleus_area: float = 6.0
-    max_centre_distance: float = 0.3  # seed must come this close to the centre (x image size)
-    min_nucleus_od: float = 0.2
-    max_cell_share: float = 0.85  # an outline over more of the image than this is a failure
-    max_small_share: float = 0.1  # ... for platelets
-    small_guard: float = 1.8  # platelets: seed level at most this x the red cells' median OD
-    small_floor: float = 1.3  # ... and at least this x (a red cell is never a platelet seed)
-    peak_window: int = 7
-    min_peak_radius: float = 2.5
-    own_peak_reach: float = 0.7  # a blob core is the cell's own if 0.7 x its radius reaches the nucleus
-    lobe_reach: float = 1.5  # lobes within this x seed radius join the nucleus group
-    outline_smoothing: float = 1.5  # Gaussian (px) on the final white-cell mask: round, not ragged
-    edge_weight: float = 0.5  # weight of stain edges vs blob shape in the flooding relief
-    nucleus_rim: float = 2.0  # the nucleus edge is not a cell edge: flood across it first
-    rbc_reference_distance: float = 1.5  # red-cell colour read beyond this x nucleus radius
-    rbc_reference_band: float = 0.3  # ... and beyond this x image size from the centre
-    rbc_min_reference: float = 0.03  # share of the image: fewer reference pixels, no colour markers
-    rbc_min_blue_fraction: float = 0.2
-    rbc_blue_margin: float = 0.03
-    rbc_max_total: float = 1.5
-    rbc_keep_off: float = 0.5  # no red-cell marker closer to the nucleus than this x its radius ...
-    rbc_keep_off_max: float = 8.0  # ... or than this many px
-    foreign_nucleus: float = 2.0  # other nuclei beyond this x group radius are other cells
 
 
 @dataclass
@@ -162,8 +110,8 @@ def segment_features(
     if group is None:
         return None
     group_radius = float(np.sqrt(group.sum() / np.pi))
-    markers = _markers(foreground, nuclei, group, group_radius, prior, params)
-    markers[(markers == 0) & _red_cells(f, foreground, group, group_radius, params)] = 2
+    markers = cell_markers(foreground, nuclei, group, group_radius, prior, params)
+    markers[(markers == 0) & red_cell_cores(f, foreground, group, group_radius, params)] = 2
     if exclude is not None:
         markers[exclude & (markers == 0)] = 2
     relief = flooding_relief(f, foreground, params)
@@ -182,58 +130,6 @@ def segment_features(
     alternative = _alternative(foreground, group, group_radius, prior)
     details = {"group_radius": group_radius}
     return cell, group, alternative, details
-
-
-def _red_cells(
-    f: StainFeatures, foreground: np.ndarray, group: np.ndarray, group_radius: float, params: CellParams
-) -> np.ndarray:
-    """Cores of red-cell-coloured regions (glass-relative colour, learnt per image).
-
-    Red cells absorb relatively more blue light than white-cell cytoplasm
-    (OD_blue / OD_total ~ 0.28 vs 0.11-0.23 on PBC). The red-cell colour is
-    read from blob cores far from the nucleus and from the image centre; when
-    there are too few of them (a crop filled by the cell) or they do not look
-    like red cells, nothing is marked.
-    """
-    inner = inside_distance_glass_border(foreground)
-    h, w = foreground.shape
-    yy, xx = np.ogrid[0:h, 0:w]
-    outer = np.hypot(xx - w / 2.0, yy - h / 2.0) > params.rbc_reference_band * max(h, w)
-    far = foreground & outer & (morph.distance_to(group) > params.rbc_reference_distance * group_radius) & (inner > 2)
-    if far.sum() < params.rbc_min_reference * far.size:
-        return np.zeros_like(foreground)
-    blue = cv2.GaussianBlur(f.od[..., 2] / (f.total + 1e-3), (0, 0), 1.5)
-    ref_blue = float(np.median(blue[far]))
-    ref_total = float(np.median(f.total[far]))
-    if ref_blue < params.rbc_min_blue_fraction:
-        return np.zeros_like(foreground)
-    red_like = foreground & (blue > ref_blue - params.rbc_blue_margin) & (f.total < params.rbc_max_total * ref_total)
-    red_like = morph.open_(red_like, 1.5)
-    red_like &= morph.distance_to(group) > min(params.rbc_keep_off * group_radius, params.rbc_keep_off_max)
-    return morph.erode(red_like, 1)
-
-
-def inside_distance_glass_border(foreground: np.ndarray) -> np.ndarray:
-    """Distance to glass, counting the image border as glass (cut red cells stay small)."""
-    padded = cv2.copyMakeBorder(foreground.astype(np.uint8), 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
-    return morph.inside_distance(padded)[1:-1, 1:-1]
-
-
-def flooding_relief(f: StainFeatures, foreground: np.ndarray, params: CellParams) -> np.ndarray:
-    """Flooding relief: deep inside round blobs floods first, stain edges last.
-
-    ``-distance-to-glass`` splits touching round cells at their neck; the OD
-    gradient (Sobel, summed over channels) moves the line onto the visible edge.
-    """
-    inner = inside_distance_glass_border(foreground)
-    scale = max(float(inner.max()), 1.0)
-    grad = np.zeros(foreground.shape, np.float32)
-    for c in range(3):
-        gx = cv2.Sobel(f.od[..., c], cv2.CV_32F, 1, 0, ksize=3)
-        gy = cv2.Sobel(f.od[..., c], cv2.CV_32F, 0, 1, ksize=3)
-        grad += np.sqrt(gx * gx + gy * gy)
-    g_scale = max(float(np.percentile(grad[foreground], 95)) if foreground.any() else 1.0, 1e-3)
-    return -inner / scale + params.edge_weight * np.minimum(grad / g_scale, 1.5)
 
 
 def foreground_mask(total: np.ndarray) -> np.ndarray:
@@ -326,35 +222,6 @@ def _nucleus_group(nuclei: np.ndarray, params: CellParams, chain: bool = True) -
             break
         members = grown
     return members[labels]
-
-
-def _markers(
-    foreground: np.ndarray,
-    nuclei: np.ndarray,
-    group: np.ndarray,
-    group_radius: float,
-    prior: CellPrior,
-    params: CellParams,
-) -> np.ndarray:
-    """Watershed markers: 1 = cell of interest, 2 = everything known not to be it."""
-    markers = np.zeros(foreground.shape, np.int32)
-    background = ~morph.dilate(foreground, 1)
-    others = nuclei & ~group
-    to_group = morph.distance_to(group)
-    others &= to_group > max(3.0, params.foreign_nucleus * group_radius)
-    inner = inside_distance_glass_border(foreground)
-    window = morph.disk(params.peak_window // 2)
-    peaks = (inner >= cv2.dilate(inner, window)) & (inner >= params.min_peak_radius)
-    # A peak whose (shrunken) inscribed disc reaches the nucleus belongs to the cell of interest.
-    foreign = peaks & (to_group > params.own_peak_reach * inner + 1.0)
-    cores = np.zeros(foreground.shape, np.uint8)
-    ys, xs = np.nonzero(foreign)
-    for y, x in zip(ys, xs):
-        cv2.circle(cores, (int(x), int(y)), max(1, int(0.5 * inner[y, x])), 1, -1)
-    too_far = to_group > prior.max_growth * group_radius + (1.5 if prior.small else 0.0)
-    markers[background | others | cores.astype(bool) | too_far] = 2
-    markers[group] = 1
-    return markers
 
 
 def _alternative(
