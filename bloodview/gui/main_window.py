@@ -79,6 +79,7 @@ class MainWindow(QMainWindow):
         build_menus(self, self.acts, {"recent": self.files.recent_menu, "classes": self._class_menu,
                                          "docks": self._dock_menu, "models": self._model_menu()})
         self._connect()
+        self._labels_visible(self.legend.labels.isChecked())  # the canvas starts as the checkbox says
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setSingleShot(True)
         self._refresh_timer.setInterval(0)  # coalesce a burst of changes into one refresh

@@ -207,3 +207,18 @@ def test_sign_off_is_refused_until_checked_and_can_be_undone(window, detect_curr
     assert "signed off" in window.image_list.list.item(0).toolTip()
     press(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert not image.signed_off
+
+
+def test_labels_are_shown_at_start_up_as_the_labels_checkbox_says(window, detect_current):
+    """Bug: the "Labels" checkbox started ticked while the canvas started with labels off."""
+    detect_current(window)
+    assert window.legend.labels.isChecked() and window.acts["toggle_labels"].isChecked()
+    assert window.canvas.style.labels_visible
+    labels = [window.canvas.instance_item(c.id).label_item() for c in window.session.current_image.instances]
+    assert any(label is not None and label.isVisible() for label in labels)
+    window.legend.labels.setChecked(False)
+    assert not window.canvas.style.labels_visible and not window.acts["toggle_labels"].isChecked()
+    assert not any(label is not None and label.isVisible() for label in labels)
+    window.acts["toggle_labels"].setChecked(True)
+    assert window.legend.labels.isChecked() and window.canvas.style.labels_visible
+
