@@ -224,6 +224,7 @@ class MainWindow(QMainWindow):
         c.selectionChanged.connect(self._canvas_selection)
         c.statusMessage.connect(self.show_status)
         c.instanceActivated.connect(lambda i: self.select_cells([i], center=True))
+        c.contextMenuRequested.connect(self.review.show_context_menu)
         self.instances.selectionChangedIds.connect(lambda ids: self.select_cells(ids, False, self.instances))
         self.instances.instanceActivated.connect(lambda i: self.select_cells([i], center=True))
         self.gallery.selectionChangedIds.connect(lambda ids: self.select_cells(ids, False, self.gallery))

@@ -1,10 +1,12 @@
-"""Keyboard review: class keys, confirm-and-next, next unchecked cell, sign-off, paging."""
+"""Review commands: class keys, confirm-and-next, next unchecked cell, sign-off, paging,
+and the canvas's right-click menu (set class, confirm, delete)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PyQt6.QtCore import QRectF
+from PyQt6.QtCore import QPoint, QRectF, Qt
+from PyQt6.QtWidgets import QMenu
 
 from bloodview.gui.review import is_checked, next_unchecked, provenance, reading_order, sign_off_check
 from bloodview.gui.session import SignOffCommand
@@ -16,6 +18,7 @@ if TYPE_CHECKING:
 class ReviewActions:
     def __init__(self, window: MainWindow):
         self.window = window
+        self.menu: QMenu | None = None  # the last context menu (kept for tests)
 
     @property
     def _image(self):
@@ -38,11 +41,18 @@ class ReviewActions:
                 groups.setdefault(index, []).append(cell_id)
         return groups
 
-    def set_class(self, class_name: str) -> None:
-        """Give the selected cells ``class_name`` (a person's correction); one undo step per image."""
+    def _current_group(self, ids: list[str]) -> dict[int, list[str]]:
+        """``ids`` of the image on screen, as :meth:`targets` gives them."""
+        image, index = self._image, self.window.session.current_index
+        found = [i for i in ids if image is not None and image.find(i) is not None]
+        return {index: found} if found else {}
+
+    def set_class(self, class_name: str, ids: list[str] | None = None) -> None:
+        """Give the selected cells (or ``ids`` of the image on screen) ``class_name``
+        (a person's correction); one undo step per image."""
         from bloodview.gui.commands import ChangeClassCommand
 
-        groups = self.targets()
+        groups = self.targets() if ids is None else self._current_group(ids)
         if not groups:
             self.window.show_status("Select cells first (click, or Tab for the next unchecked one)")
             return
@@ -119,13 +129,60 @@ class ReviewActions:
         if image is not None:
             self.window.select_cells([i.id for i in image.instances], center=False)
 
-    def delete_selected(self) -> None:
+    def confirm(self, ids: list[str]) -> None:
+        """Confirm cells of the image on screen (one undo step), staying on them."""
+        from bloodview.gui.commands import SetReviewedCommand
+
+        image, session = self._image, self.window.session
+        unconfirmed = [i for i in self._current_group(ids).get(session.current_index, [])
+                       if not image.find(i).reviewed]
+        if unconfirmed:
+            session.push(session.current_index, SetReviewedCommand(image, unconfirmed, True))
+            self.window.show_status(f"{len(unconfirmed)} cell(s) confirmed")
+
+    def context_menu(self, ids: list[str]) -> QMenu | None:
+        """The right-click menu for the cells ``ids``: Set class ▸ (with keys), Confirm, Delete."""
+        image = self._image
+        cells = [image.find(i) for i in ids] if image is not None else []
+        cells = [c for c in cells if c is not None]
+        if not cells:
+            return None
+        ids = [c.id for c in cells]
+        menu = QMenu(self.window)
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        classes = menu.addMenu("Set &class")
+        current = {c.class_name for c in cells}
+        for cell_class in self.window.session.dataset.classes:
+            text = cell_class.display_name + (f"\t{cell_class.key}" if cell_class.key else "")
+            action = classes.addAction(text)
+            action.setObjectName(f"context_class_{cell_class.name}")
+            action.setCheckable(True)
+            action.setChecked(current == {cell_class.name})
+            action.triggered.connect(lambda _c=False, name=cell_class.name: self.set_class(name, ids))
+        confirm = menu.addAction(f"C&onfirm\t{self._keys('accept')}", lambda: self.confirm(ids))
+        confirm.setEnabled(any(not c.reviewed for c in cells))
+        menu.addSeparator()
+        menu.addAction(f"&Delete ({len(ids)})\tDel", lambda: self.delete(ids))
+        return menu
+
+    def _keys(self, action: str) -> str:
+        return self.window.acts[action].shortcut().toString()
+
+    def show_context_menu(self, ids: list[str], global_pos: QPoint) -> None:
+        self.menu = self.context_menu(ids)
+        if self.menu is not None:
+            self.menu.popup(global_pos)
+
+    def delete(self, ids: list[str]) -> None:
         from bloodview.gui.commands import RemoveInstancesCommand
 
-        ids, image = self.selected(), self._image
-        if image is not None and ids:
+        found = self._current_group(ids).get(self.window.session.current_index)
+        if found:
             session = self.window.session
-            session.push(session.current_index, RemoveInstancesCommand(image, ids))
+            session.push(session.current_index, RemoveInstancesCommand(self._image, found))
+
+    def delete_selected(self) -> None:
+        self.delete(self.selected())
 
     def sign_off(self) -> bool:
         image, session = self._image, self.window.session

@@ -222,3 +222,29 @@ def test_labels_are_shown_at_start_up_as_the_labels_checkbox_says(window, detect
     window.acts["toggle_labels"].setChecked(True)
     assert window.legend.labels.isChecked() and window.canvas.style.labels_visible
 
+
+def test_right_click_on_a_cell_offers_set_class_confirm_and_delete(window, detect_current, qtbot):
+    """Bug: the canvas asked for a context menu (contextMenuRequested) and the window showed none."""
+    detect_current(window)
+    image, canvas = window.session.current_image, window.canvas
+    cell = image.instances[0]
+    QTest.mouseClick(canvas.viewport(), Qt.MouseButton.RightButton,
+                     pos=canvas.mapFromScene(*map(float, cell.centroid)))
+    menu = window.review.menu
+    assert menu is not None and menu.isVisible()
+    texts = [a.text() for a in menu.actions()]
+    assert texts[0] == "Set &class" and texts[1].startswith("C&onfirm") and texts[-1].startswith("&Delete (1)")
+    class_texts = [a.text() for a in menu.actions()[0].menu().actions()]
+    assert "Eosinophil\t2" in class_texts and len(class_texts) == len(window.session.dataset.classes)
+    menu.findChild(type(menu.actions()[0]), "context_class_eosinophil").trigger()
+    assert image.find(cell.id).class_name == "eosinophil" and image.find(cell.id).corrected
+    window.review.show_context_menu([cell.id], canvas.mapToGlobal(canvas.rect().center()))
+    next(a for a in window.review.menu.actions() if a.text().startswith("C&onfirm")).trigger()
+    assert image.find(cell.id).reviewed
+    window.review.show_context_menu([cell.id], canvas.mapToGlobal(canvas.rect().center()))
+    assert not next(a for a in window.review.menu.actions() if a.text().startswith("C&onfirm")).isEnabled()
+    window.review.menu.actions()[-1].trigger()
+    assert image.find(cell.id) is None
+    for _ in range(3):  # delete, confirm, class change: each one undo step
+        window.acts["undo"].trigger()
+    assert image.find(cell.id).class_name == "neutrophil" and not image.find(cell.id).reviewed
