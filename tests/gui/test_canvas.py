@@ -307,3 +307,20 @@ def test_a_deleted_canvas_stops_listening_to_the_annotation(qtbot, bccd_dir):
     sip.delete(view)  # the window went away without clear()
     field.add(Instance([ellipse(1, 1, 9, 9)], "platelet"))  # must not touch the dead widget
     assert field.instances[-1].class_name == "platelet"
+
+
+def test_center_on_a_platelet_keeps_its_neighbours_in_view(canvas, field):
+    """Bug: centring on a 5-pixel platelet zoomed to 16x, filling the window with one blurred cell."""
+    platelet = Instance([ellipse(300, 300, 305, 305)], "platelet", score=0.9)
+    canvas.undo_stack.push(AddInstanceCommand(field, platelet))
+    canvas.fit()
+    canvas.center_on(platelet.id)
+    shown = canvas.mapToScene(canvas.viewport().rect()).boundingRect()
+    assert canvas.zoom() <= 4.0
+    assert min(shown.width(), shown.height()) >= 150  # image pixels of context around the cell
+    assert shown.contains(QRectF(300, 300, 5, 5))
+    on_screen = max(platelet.bbox[2] - platelet.bbox[0], platelet.bbox[3] - platelet.bbox[1]) * canvas.zoom()
+    assert on_screen >= 15  # still zoomed in enough to see it
+    canvas.set_zoom(10.0)  # a person zoomed in further: centring keeps their zoom
+    canvas.center_on(platelet.id)
+    assert canvas.zoom() == pytest.approx(10.0)

@@ -12,6 +12,8 @@ from PyQt6.QtGui import QTransform
 MIN_ZOOM = 0.02
 MAX_ZOOM = 64.0
 STEP = 1.25
+FOCUS_MAX_ZOOM = 4.0  # centring on a cell never zooms in further than this ...
+FOCUS_CONTEXT_PX = 150.0  # ... nor so far that less than this many image pixels show around it
 
 
 class NavigationMixin:
@@ -88,10 +90,19 @@ class NavigationMixin:
         self._moving()
 
     def center_on_rect(self, rect: QRectF, min_screen_px: float = 80.0) -> None:
-        """Centre ``rect``; zoom in when it would look smaller than ``min_screen_px``."""
+        """Centre ``rect``; zoom in when it would look smaller than ``min_screen_px``.
+
+        The zoom-in is capped (:data:`FOCUS_MAX_ZOOM`, and at least
+        :data:`FOCUS_CONTEXT_PX` image pixels across the view) so a platelet a few
+        pixels wide is shown among its neighbours, not as a blur filling the window.
+        A view already zoomed further in is left as it is.
+        """
         size = max(rect.width(), rect.height(), 1.0)
-        if size * self._zoom < min_screen_px:
-            self.set_zoom(min_screen_px / size)
+        view = self.viewport().rect()
+        cap = min(FOCUS_MAX_ZOOM, min(view.width(), view.height()) / FOCUS_CONTEXT_PX)
+        wanted = min(min_screen_px / size, cap)
+        if wanted > self._zoom:
+            self.set_zoom(wanted)
         self.centerOn(rect.center())
         self._fitted = False
 
