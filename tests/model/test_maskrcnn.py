@@ -157,6 +157,11 @@ def test_detect_output_contract(trained):
     assert mask[14, 14] > 0.5 and mask[0, 0] < 0.5
     none = model.detect(batch["images"][:1], batch["windows"][:1], min_confidence=1.0)
     assert none["counts"][0] == 0
+    # calling the Keras model gives the same detections at the config's threshold
+    eager = model({"images": batch["images"][:1], "windows": batch["windows"][:1]})
+    compiled = model.detect(batch["images"][:1], batch["windows"][:1])
+    np.testing.assert_array_equal(np.asarray(eager["class_ids"]), compiled["class_ids"])
+    np.testing.assert_allclose(np.asarray(eager["boxes"]), compiled["boxes"], atol=1e-3)
 
 
 def test_weights_round_trip_gives_identical_detections(trained, tmp_path):
