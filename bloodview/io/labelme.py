@@ -4,9 +4,16 @@ What we read: ``shapes`` of type ``polygon``, ``rectangle`` (two corners; a
 box-only cell) and ``circle`` (centre + a point on the rim; a 32-gon); shapes
 sharing a ``group_id`` and label become one multi-part cell; other shape types
 (points, lines, masks) are skipped with a warning. ``imagePath`` is relative to
-the JSON file and must stay inside the data folder (the folder loaded, or
-``images_root``); ``imageWidth``/``imageHeight`` are checked against the image
-file when it is there. Embedded ``imageData`` is ignored.
+the JSON file. Inside the data folder (the folder loaded, or ``images_root``) it
+is kept relative to that folder. It may climb out with ``..`` (LabelMe writes
+``../smears/a.jpg`` for annotations kept apart from their images, and so does
+:func:`save_labelme`) when the image is really there (its absolute path is
+kept) or when ``images_root`` is given (the image is then looked for under it by
+the tail of its path, e.g. ``smears/a.jpg`` then ``a.jpg``). Such a path is only
+read, never written to: annotation files go where
+:func:`bloodview.io.paths.output_relative` says. ``imageWidth``/``imageHeight``
+are checked against the image file when it is there. Embedded ``imageData`` is
+ignored.
 
 What we write: for each image with cells, ``<image path>.json`` under the output
 folder (mirroring sub-folders), LabelMe 5 keys (``version``, ``flags``,
@@ -20,7 +27,7 @@ from __future__ import annotations
 import logging
 import math
 import os
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 import numpy as np
@@ -56,12 +63,13 @@ def load_labelme(
 ) -> Dataset:
     """Read one LabelMe file or every LabelMe ``*.json`` under a folder."""
     path = Path(path)
+    given_root = images_root is not None
     if path.is_dir():
         files = sorted(path.rglob("*.json"))
-        root = Path(images_root) if images_root is not None else path
+        root = Path(images_root) if given_root else path
     else:
         files = [path]
-        root = Path(images_root) if images_root is not None else path.parent
+        root = Path(images_root) if given_root else path.parent
     classes = classes if classes is not None else ClassCatalogue.pbc()
     images = []
     for file in files:
@@ -72,18 +80,16 @@ def load_labelme(
             log.warning("%s: not a LabelMe file; skipped", file)
             continue
         resolver = ClassResolver(classes, add_unknown_classes, file)
-        images.append(_read_file(file, data, root, resolver, check_images))
+        images.append(_read_file(file, data, root, resolver, check_images, given_root))
     return Dataset(images, classes, root)
 
 
-def _read_file(file: Path, data: dict[str, Any], root: Path, resolver: ClassResolver, check: bool) -> ImageAnnotation:
-    try:
-        base = file.parent.resolve().relative_to(root.resolve())
-    except ValueError:
-        base = Path()  # the JSON lives outside the images folder: imagePath is taken from there
+def _read_file(
+    file: Path, data: dict[str, Any], root: Path, resolver: ClassResolver, check: bool, given_root: bool
+) -> ImageAnnotation:
     image_path = data.get("imagePath")
     require(isinstance(image_path, str) and image_path.strip(), file, "has no 'imagePath'")
-    relative = member_path((base / image_path.replace("\\", "/")).as_posix(), file)
+    relative = _locate_image(file, image_path, root, given_root)
     width, height = data.get("imageWidth"), data.get("imageHeight")
     require(isinstance(width, int) and isinstance(height, int) and width > 0 and height > 0, file,
             f"needs positive integer 'imageWidth' and 'imageHeight', got {width!r} x {height!r}")
@@ -107,6 +113,42 @@ def _read_file(file: Path, data: dict[str, Any], root: Path, resolver: ClassReso
         image.instances.append(instance)
         groups[key] = instance
     return image
+
+
+def _locate_image(file: Path, image_path: str, root: Path, given_root: bool) -> Path:
+    """The image of ``file``: relative to ``root`` when inside it, else absolute (see the module doc).
+
+    Raises :class:`FormatError` for an absolute ``imagePath``, and for one that
+    leaves the data folder towards no image when no ``images_root`` was given.
+    """
+    name = image_path.replace("\\", "/")
+    try:
+        base = file.parent.resolve().relative_to(root.resolve())
+    except ValueError:
+        base = Path()  # the JSON lives outside the images folder: imagePath is taken from there
+    try:
+        return member_path((base / name).as_posix(), file)
+    except FormatError as refused:
+        parts = [p for p in PurePosixPath(name).parts if p not in ("..", ".")]
+        climbs = ".." in PurePosixPath(name).parts
+        if not climbs or not parts or PurePosixPath(name).is_absolute() or PureWindowsPath(image_path).drive:
+            raise  # absolute or empty names stay refused
+        target = Path(os.path.normpath(file.parent.resolve() / name))
+        if target.is_file():
+            inside = _relative_to(target, root)
+            return inside if inside is not None else target
+        if not given_root:
+            raise FormatError(file, f"image file name {image_path!r} points outside the data folder and no "
+                                    "image is there; give the images folder (--images)") from refused
+        tails = [Path(*parts[k:]) for k in range(len(parts))]
+        return next((t for t in tails if (root / t).is_file()), tails[-1])
+
+
+def _relative_to(path: Path, folder: Path) -> Path | None:
+    try:
+        return path.relative_to(folder.resolve())
+    except ValueError:
+        return None
 
 
 def _shape_polygon(shape: dict[str, Any], file: Path, where: str) -> tuple[np.ndarray | None, bool]:

@@ -71,10 +71,50 @@ def test_export_to_other_folder_points_back_at_images(tmp_path):
                       root=tmp_path / "imgs")
     save_labelme(dataset, tmp_path / "out")
     assert json.loads((tmp_path / "out" / "a.json").read_text())["imagePath"] == "../imgs/a.png"
-    with pytest.raises(FormatError, match="points outside the data folder"):
-        load_labelme(tmp_path / "out")
     (image,) = load_labelme(tmp_path / "out", images_root=tmp_path)
     assert image.image_path.as_posix() == "imgs/a.png"
+    (image,) = load_labelme(tmp_path / "out", images_root=tmp_path / "imgs")
+    assert image.image_path.as_posix() == "a.png"
+
+
+def test_export_beside_the_smears_folder_loads_back_the_same_cells(tmp_path):
+    """Bug: save_labelme into tmp/out wrote imagePath "../smears/x.png", which load_labelme then
+    refused ("points outside the data folder"), so an export could not be read back."""
+    smears = tmp_path / "smears"
+    smears.mkdir()
+    for name in ("x.png", "y.png"):
+        Image.new("RGB", (40, 30), "white").save(smears / name)
+    cells = [Instance([rectangle(1, 1, 9, 9), rectangle(12, 1, 20, 9)], "eosinophil", score=0.7,
+                      source=Source.MODEL, reviewed=True),
+             Instance(rectangle(22, 10, 30, 20), "platelet")]
+    dataset = Dataset([ImageAnnotation("x.png", 40, 30, cells),
+                       ImageAnnotation("y.png", 40, 30, [Instance(rectangle(2, 2, 8, 8), "ig")])], root=smears)
+    save_labelme(dataset, tmp_path / "out")
+    back = load_labelme(tmp_path / "out")
+    assert [dataset.resolve_image(i) for i in back] == [(smears / "x.png").resolve(), (smears / "y.png").resolve()]
+    for before, after in zip(dataset.images, back.images):
+        assert len(after.instances) == len(before.instances)
+        assert all(a.same_as(b) and a.id == b.id for a, b in zip(after.instances, before.instances))
+    # the images moved: found under the folder given, by the tail of imagePath
+    moved = tmp_path / "elsewhere"
+    (smears).rename(moved)
+    with pytest.raises(FormatError, match="points outside the data folder and no image is there"):
+        load_labelme(tmp_path / "out")
+    back = load_labelme(tmp_path / "out", images_root=moved)
+    assert [i.image_path.as_posix() for i in back] == ["x.png", "y.png"]
+    assert back.images[0].instances[0].same_as(cells[0])
+
+
+def test_a_climbing_image_path_never_makes_an_export_write_outside_its_folder(tmp_path):
+    (tmp_path / "smears").mkdir()
+    Image.new("RGB", (40, 30)).save(tmp_path / "smears" / "x.png")
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "x.json").write_text(json.dumps(_labelme(
+        [_shape("ig", [[1, 1], [5, 1], [5, 5]])], image_path="../smears/x.png", w=40, h=30)))
+    loaded = load_labelme(tmp_path / "in")
+    written = save_labelme(loaded, tmp_path / "out")
+    assert [p.relative_to(tmp_path).as_posix() for p in written] == ["out/x.json"]
+    assert json.loads(written[0].read_text())["imagePath"] == "../smears/x.png"
 
 
 @pytest.mark.parametrize(
@@ -82,6 +122,9 @@ def test_export_to_other_folder_points_back_at_images(tmp_path):
     [
         (_labelme([_shape("ig", [[1, 1], [2, 2]])]), r"shape 0: outline has 2 point"),
         (_labelme([_shape("ig", [[1, 1], [5, 1], [5, 5]])], image_path="/etc/a.jpg"), "is an absolute path"),
+        (_labelme([_shape("ig", [[1, 1], [5, 1], [5, 5]])], image_path="/etc/../a.jpg"), "is an absolute path"),
+        (_labelme([_shape("ig", [[1, 1], [5, 1], [5, 5]])], image_path="../../no/a.jpg"),
+         "points outside the data folder and no image is there"),
         (_labelme([_shape("ig", [[1, 1], [5, 1], [5, 5]])], w=None), "needs positive integer 'imageWidth'"),
         (_labelme([_shape("rbc", [[1, 1], [5, 1], [5, 5]])]), "unknown cell class 'rbc'"),
         (_labelme([_shape("ig", [[1, 1], [5, 5]], kind="rectangle")])["shapes"], "is not a LabelMe file"),
