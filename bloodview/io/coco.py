@@ -33,6 +33,7 @@ from bloodview.core.annotation import Dataset, ImageAnnotation
 from bloodview.core.classes import ClassCatalogue
 from bloodview.core.geometry import mask_to_polygons, polygons_bbox, rectangle
 from bloodview.core.instance import Instance
+from bloodview.errors import FormatError
 from bloodview.io.atomic import atomic_write_json, json_number
 from bloodview.io.images import check_image_size
 from bloodview.io.jsonio import as_number, read_json, require
@@ -277,8 +278,17 @@ def save_coco(dataset: Dataset, path: str | Path, images_root: str | Path | None
 
     ``file_name`` entries are relative to ``images_root`` (default: the dataset's
     image folder for relative paths; see :func:`image_name_for_export`).
+
+    Raises :class:`FormatError` naming the image when one has no size (0 x 0, an
+    image that could not be read): COCO requires positive sizes and
+    :func:`load_coco` would refuse the file. Nothing is written then.
     """
     path = Path(path)
+    for image in dataset.images:
+        if image.width <= 0 or image.height <= 0:
+            raise FormatError(path, f"cannot write image {image.image_path.as_posix()!r}: its size is unknown "
+                                    f"({image.width} x {image.height}; the image could not be read); leave it out "
+                                    "or make the image readable")
     root = Path(images_root) if images_root is not None else path.parent
     return atomic_write_json(path, coco_dict(dataset, root), compact=True)
 

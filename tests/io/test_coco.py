@@ -204,6 +204,18 @@ def test_images_root_and_backup_on_overwrite(tmp_path):
     assert loaded.resolve_image(loaded.images[1]) == tmp_path / "imgs" / "sub" / "b.png"
 
 
+def test_save_refuses_an_image_without_size_and_keeps_the_old_file(tmp_path):
+    """Bug: save_coco wrote unreadable images as 0 x 0, a file load_coco then refused."""
+    dataset = _dataset()
+    save_coco(dataset, tmp_path / "ann.json")
+    before = (tmp_path / "ann.json").read_text()
+    dataset.images.append(ImageAnnotation("broken.jpg", 0, 0))
+    with pytest.raises(FormatError, match=r"ann\.json: cannot write image 'broken\.jpg': its size is unknown"):
+        save_coco(dataset, tmp_path / "ann.json")
+    assert (tmp_path / "ann.json").read_text() == before
+    assert len(load_coco(tmp_path / "ann.json", check_images=False).images) == 3
+
+
 def test_results_round_trip_and_cocoeval_perfect_score(tmp_path):
     gt = _dataset()
     for image in gt:
