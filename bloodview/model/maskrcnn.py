@@ -245,8 +245,15 @@ class MaskRCNN(keras.Model):
             ),
         }
 
-    def _decayed_kernels(self):
-        return [v for v in self.trainable_variables if len(v.shape) > 1]
+    def _objective(self, losses: dict):
+        """``loss``: the weighted five losses plus the L2 penalty on trainable kernels.
+
+        Reported the same way in training and validation (as Matterport and Keras do),
+        so ``loss`` and ``val_loss`` differ only by the data.
+        """
+        train = self.settings.train
+        kernels = [v for v in self.trainable_variables if len(v.shape) > 1]
+        return total_loss(losses, train.loss_weights) + weight_penalty(kernels, train.weight_decay)
 
     def _record(self, losses: dict) -> dict:
         for name, value in losses.items():
@@ -260,7 +267,7 @@ class MaskRCNN(keras.Model):
         replicas = tfops.num_replicas()
         with tfops.GradientTape() as tape:
             losses = self.compute_losses(batch, training=True)
-            loss = total_loss(losses, train.loss_weights) + weight_penalty(self._decayed_kernels(), train.weight_decay)
+            loss = self._objective(losses)
             # Each replica's loss is its local mean; the optimizer sums replica gradients.
             # scale_loss is the identity unless mixed precision wrapped the optimizer.
             scaled = self.optimizer.scale_loss(loss / replicas)
@@ -279,8 +286,7 @@ class MaskRCNN(keras.Model):
     def test_step(self, data):
         batch = data[0] if isinstance(data, tuple) else data
         losses = self.compute_losses(batch, training=False)
-        loss = total_loss(losses, self.settings.train.loss_weights)
-        return self._record({"loss": loss, **losses})
+        return self._record({"loss": self._objective(losses), **losses})
 
     @property
     def metrics(self):

@@ -188,3 +188,13 @@ def test_mask_shape_that_the_head_cannot_produce_is_refused():
 
     with pytest.raises(ModelError, match="mask_pool_size"):
         build_maskrcnn(tiny_config(64, mask_shape=[28, 28], mask_pool_size=7), backbone=tiny_backbone(64))
+
+
+def test_validation_loss_is_the_weighted_losses_plus_weight_decay():
+    config = tiny_config(64, weight_decay=0.01, loss_weights={"mask_loss": 2.0})
+    model = build_maskrcnn(config, backbone=tiny_backbone(64))
+    batch = disk_batch(64, [[(30, 30, 12, 1)]])
+    logs = model.evaluate(tf.data.Dataset.from_tensors(batch), verbose=0, return_dict=True)
+    penalty = 0.5 * 0.01 * sum(float(np.sum(np.square(v))) for v in model.trainable_variables if len(v.shape) > 1)
+    weighted = sum(logs[name] for name in LOSS_NAMES) + logs["mask_loss"]
+    assert logs["loss"] == pytest.approx(weighted + penalty, rel=1e-4)
