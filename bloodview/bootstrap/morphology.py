@@ -124,6 +124,16 @@ def star_clip(mask: np.ndarray, centre: tuple[float, float], rays: int = 72,
     return mask & hull.astype(bool)
 
 
+def convex_hull(mask: np.ndarray) -> np.ndarray:
+    """The filled convex hull of all set pixels (empty stays empty)."""
+    points = cv2.findNonZero(mask.astype(np.uint8))
+    if points is None:
+        return mask.astype(bool)
+    hull = np.zeros(mask.shape, np.uint8)
+    cv2.fillPoly(hull, [cv2.convexHull(points)], 1)
+    return hull.astype(bool)
+
+
 def smooth(mask: np.ndarray, sigma: float) -> np.ndarray:
     """Blur the 0/1 mask by ``sigma`` px and threshold at 0.5 (rounds ragged outlines)."""
     if sigma <= 0:

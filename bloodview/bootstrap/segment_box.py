@@ -4,8 +4,10 @@ The box is cropped with a margin and the crop is treated like a single-cell
 image whose cell sits at the centre: cells with a nucleus (white cells,
 platelets) go through :func:`bloodview.bootstrap.segment_cell.segment_cell`;
 red cells (no nucleus) are the stained blob under the box centre, split from
-touching neighbours by the same shape/edge flooding. The mask is finally kept
-inside the box grown by a small margin.
+touching neighbours by the same shape/edge flooding, then replaced by its convex
+hull (red cells are convex discs; the pale centre must not bite a notch). Everything outside the
+box's (slightly grown) inscribed ellipse is marked "not this cell" before
+flooding, and the mask is kept inside that region.
 
 Boxes are ``(x1, y1, x2, y2)`` in full-image pixels; masks are full-image
 ``bool`` ``(H, W)``.
@@ -13,7 +15,7 @@ Boxes are ``(x1, y1, x2, y2)`` in full-image pixels; masks are full-image
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -27,7 +29,8 @@ from bloodview.bootstrap.stain import otsu_threshold, stain_features
 # Classes without a nucleus: segmented as a plain stained blob.
 ANUCLEATE = frozenset({"rbc", "red blood cell", "erythrocyte"})
 CROP_MARGIN = 0.2  # crop = box grown by this share of its size on every side
-KEEP_MARGIN = 0.08  # mask kept within the box grown by this share
+KEEP_MARGIN = 0.08  # mask kept within the box grown by this share ...
+ELLIPSE_SLACK = 1.15  # ... and within its inscribed ellipse grown by this factor
 
 
 @dataclass(frozen=True)
@@ -65,14 +68,14 @@ def segment_in_box(
     crop, offset = _centre_pad(crop, pad)
     oy, ox = offset
     ch, cw = cy2 - cy1, cx2 - cx1
-    keep = np.zeros((height, width), bool)
-    kx, ky = int(KEEP_MARGIN * (x2 - x1)) + 1, int(KEEP_MARGIN * (y2 - y1)) + 1
-    keep[max(0, y1 - ky):y2 + ky, max(0, x1 - kx):x2 + kx] = True
+    keep = keep_region(box, width, height)
     outside = np.ones(crop.shape[:2], bool)
     outside[oy:oy + ch, ox:ox + cw] = ~keep[cy1:cy2, cx1:cx2]
     name = (class_name or "").lower()
+    # The box bounds the cell: no "outline over too much of the crop" refusal.
+    params = replace(params, max_cell_share=1.0, max_small_share=1.0)
     if name in ANUCLEATE:
-        result = _segment_blob(crop, params)
+        result = _segment_blob(crop, params, outside)
     else:
         result = segment_cell(crop, name, params, exclude=outside)
     full = np.zeros((height, width), bool)
@@ -95,6 +98,24 @@ def segment_in_box(
     )
 
 
+def keep_region(box: tuple[int, int, int, int], width: int, height: int) -> np.ndarray:
+    """Where the boxed cell may be: the box's inscribed ellipse grown by
+    ``ELLIPSE_SLACK``, within the box grown by ``KEEP_MARGIN``. Cells are round,
+    so the box corners hold neighbours; a box cut by the image border keeps its
+    whole rectangle (the cell runs on beyond the border)."""
+    x1, y1, x2, y2 = box
+    keep = np.zeros((height, width), np.uint8)
+    kx, ky = int(KEEP_MARGIN * (x2 - x1)) + 1, int(KEEP_MARGIN * (y2 - y1)) + 1
+    keep[max(0, y1 - ky):y2 + ky, max(0, x1 - kx):x2 + kx] = 1
+    if x1 <= 0 or y1 <= 0 or x2 >= width or y2 >= height:
+        return keep.astype(bool)
+    ellipse = np.zeros_like(keep)
+    centre = (int(round((x1 + x2) / 2)), int(round((y1 + y2) / 2)))
+    axes = (int(round(ELLIPSE_SLACK * (x2 - x1) / 2)), int(round(ELLIPSE_SLACK * (y2 - y1) / 2)))
+    cv2.ellipse(ellipse, centre, axes, 0, 0, 360, 1, -1)
+    return (keep & ellipse).astype(bool)
+
+
 def _centre_pad(crop: np.ndarray, pad: tuple[int, int, int, int]) -> tuple[np.ndarray, tuple[int, int]]:
     """Pad the crop with its edge colour so the box centre is the crop centre."""
     top, bottom, left, right = pad
@@ -107,7 +128,7 @@ def _centre_pad(crop: np.ndarray, pad: tuple[int, int, int, int]) -> tuple[np.nd
     return padded, (add_top, add_left)
 
 
-def _segment_blob(crop: np.ndarray, params: CellParams) -> CellSegmentation:
+def _segment_blob(crop: np.ndarray, params: CellParams, outside: np.ndarray) -> CellSegmentation:
     """The stained blob at the crop centre, split from touching blobs (red cells)."""
     height, width = crop.shape[:2]
     scale = min(1.0, params.work_size / max(height, width))
@@ -127,6 +148,9 @@ def _segment_blob(crop: np.ndarray, params: CellParams) -> CellSegmentation:
     centre = np.argmin(np.hypot(xs - w / 2.0, ys - h / 2.0))
     markers = np.zeros((h, w), np.int32)
     markers[~foreground] = 2
+    if scale != 1.0:
+        outside = cv2.resize(outside.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST).astype(bool)
+    markers[outside] = 2
     for i, (y, x) in enumerate(zip(ys, xs)):
         cv2.circle(markers, (int(x), int(y)), max(1, int(0.4 * inner[y, x])), 1 if i == centre else 2, -1)
     labels = morph.flood_markers(flooding_relief(f, foreground, params), markers, foreground & (markers == 0))
@@ -134,7 +158,7 @@ def _segment_blob(crop: np.ndarray, params: CellParams) -> CellSegmentation:
     cell = morph.open_(cell, 1)
     if not cell.any():
         return CellSegmentation(empty, empty, False, "no stained cell in the box", scale)
-    cell = morph.largest_component(cell)
+    cell = morph.convex_hull(morph.largest_component(cell)) & ~outside
     alternative = morph.fill_holes(morph.keep_touching(morph.open_(foreground, 2), cell))
     smooth = 0.5 / scale
     return CellSegmentation(
