@@ -89,7 +89,7 @@ class ModelActions:
             window.prompts.error(window, "No model", "No model is installed. Train one with Model → Retrain…")
             return False
         if self.runner.is_running():
-            window.show_status("Detection is already running")
+            window.canvas.notify("Detection is already running")
             return False
         if scope == "all":
             indices = list(range(len(session.dataset.images)))
@@ -103,8 +103,8 @@ class ModelActions:
                 if i >= 0 and i not in session.broken and i not in signed]
         if not jobs:
             why = "it is signed off (withdraw the sign-off first)" if signed else "it cannot be read"
-            window.show_status(f"No cells detected: {why}" if len(indices) == 1
-                               else "No readable, unsigned image to detect cells in")
+            window.canvas.notify(f"No cells detected: {why}" if len(indices) == 1
+                                 else "No readable, unsigned image to detect cells in")
             return False
         self._summary = [0, 0, 0]
         window.progress.setRange(0, len(jobs))

@@ -54,7 +54,7 @@ class ReviewActions:
 
         groups = self.targets() if ids is None else self._current_group(ids)
         if not groups:
-            self.window.show_status("Select cells first (click, or Tab for the next unchecked one)")
+            self.window.canvas.notify("Select cells first (click, or Tab for the next unchecked one)")
             return
         session = self.window.session
         for index, ids in groups.items():
@@ -194,7 +194,7 @@ class ReviewActions:
             return True
         check = sign_off_check(image, self.window.threshold)
         if not check.ok:
-            self.window.show_status(f"Cannot sign off: {check.reason}")
+            self.window.canvas.notify(f"Cannot sign off: {check.reason}")
             return False
         session.push(session.current_index, SignOffCommand(image, True))
         self.window.show_status(f"{image.image_path.name} signed off")

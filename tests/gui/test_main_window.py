@@ -248,3 +248,26 @@ def test_right_click_on_a_cell_offers_set_class_confirm_and_delete(window, detec
     for _ in range(3):  # delete, confirm, class change: each one undo step
         window.acts["undo"].trigger()
     assert image.find(cell.id).class_name == "neutrophil" and not image.find(cell.id).reviewed
+
+
+def test_a_refused_action_is_shown_briefly_over_the_canvas_not_only_in_the_status_bar(window, detect_current):
+    """Clumsy: "Cannot sign off: …" and "Select cells first" appeared only in the status bar, far from
+    where the technician looks; now also as a short non-modal message over the image."""
+    from bloodview.gui.canvas.toast import SHOW_MS
+
+    detect_current(window)
+    toast = window.canvas.toast
+    assert not toast.isVisible()
+    assert not window.review.sign_off()
+    assert toast.isVisible() and toast.text().startswith("Cannot sign off: 1 unidentified")
+    assert window.status_label.text() == toast.text()
+    port = window.canvas.viewport().geometry()
+    assert port.contains(toast.geometry().topLeft()) and port.contains(toast.geometry().bottomRight())
+    assert toast.testAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+    assert not toast.hasFocus()
+    assert toast._timer.isActive() and toast._timer.interval() == SHOW_MS
+    window.canvas.select([])
+    window.review.set_class("eosinophil")
+    assert toast.isVisible() and toast.text().startswith("Select cells first")
+    toast._timer.timeout.emit()  # time is up
+    assert not toast.isVisible()

@@ -160,6 +160,7 @@ def test_drawing_with_no_area_is_refused(canvas, field):
     click_points(canvas, [(560, 20), (580, 20), (600, 20)])  # a straight line
     QTest.keyClick(canvas, Qt.Key.Key_Return)
     assert len(field) == count and "no area" in messages[-1]
+    assert canvas.toast.isVisible() and canvas.toast.text() == messages[-1]  # told over the image too
 
 
 def test_vertex_drag_that_crosses_the_outline_is_repaired_in_the_same_step(canvas, field):

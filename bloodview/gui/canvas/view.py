@@ -35,6 +35,7 @@ from bloodview.gui.canvas.input import InputMixin
 from bloodview.gui.canvas.navigation import NavigationMixin
 from bloodview.gui.canvas.overlays import OVERLAY_Z
 from bloodview.gui.canvas.style import CanvasStyle
+from bloodview.gui.canvas.toast import Toast
 from bloodview.gui.canvas.tools import BrushTool, DrawTool, SelectTool, Tool
 from bloodview.gui.qt_image import load_qimage, to_qimage
 
@@ -75,6 +76,7 @@ class CanvasView(InputMixin, NavigationMixin, QGraphicsView):
         self._pan_button: Qt.MouseButton | None = None  # the button that is panning
         self._space_held = False
         self._last_status = ""
+        self.toast = Toast(self)
         self._tools: dict[str, Tool] = {
             "select": SelectTool(self),
             "draw": DrawTool(self),
@@ -272,6 +274,12 @@ class CanvasView(InputMixin, NavigationMixin, QGraphicsView):
             self._last_status = message
             self.statusMessage.emit(message)
 
+    def notify(self, message: str) -> None:
+        """A refusal or warning: in the status bar and, briefly, over the image (non-modal)."""
+        self._last_status = message
+        self.statusMessage.emit(message)
+        self.toast.show_message(message)
+
     # --- display settings -------------------------------------------------------------
     def set_opacity(self, value: float) -> None:
         """Fill opacity of the cells, 0 (outlines only) .. 1."""
@@ -384,6 +392,7 @@ class CanvasView(InputMixin, NavigationMixin, QGraphicsView):
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().resizeEvent(event)
+        self.toast.place()
         if self._fitted:
             self.fit()
         else:

@@ -149,7 +149,7 @@ class BrushTool(Tool):
             return False
         self._target = self._pick_target(pos)
         if self._target is None and self.erase:
-            self.view.show_status("Select a cell first: the eraser removes parts of the selected cell")
+            self.view.notify("Select a cell first: the eraser removes parts of the selected cell")
             return True
         self._points = [pos]
         color = self.view.style.class_color(self._target_class())
@@ -192,7 +192,7 @@ class BrushTool(Tool):
         result = apply_stroke(polygons, points, self.radius, self.erase, *self.view.image_size())
         if not result:
             if target is not None:
-                self.view.show_status("Not erased: nothing of the cell would be left (press Delete to remove it)")
+                self.view.notify("Not erased: nothing of the cell would be left (press Delete to remove it)")
             return
         if target is None:
             instance = Instance(result, self.view.active_class, source=Source.HUMAN, reviewed=True)

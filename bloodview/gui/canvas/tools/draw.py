@@ -119,14 +119,14 @@ class DrawTool(Tool):
         if annotation is None or not self._points:
             return None
         if len(self._points) < 3:
-            self.view.show_status("An outline needs at least 3 points; keep clicking or press Esc")
+            self.view.notify("An outline needs at least 3 points; keep clicking or press Esc")
             return None
         polygon = np.array(self.points, dtype=np.float64)
         self.cancel()
         try:
             polygons, repaired = editing.repaired([polygon])
         except GeometryError:
-            self.view.show_status("Not added: the outline encloses no area")
+            self.view.notify("Not added: the outline encloses no area")
             return None
         instance = Instance(polygons, self.view.active_class, source=Source.HUMAN, reviewed=True)
         self.view.push(AddInstanceCommand(annotation, instance, f"Draw {instance.class_name}"))

@@ -130,7 +130,7 @@ class SelectTool(Tool):
             polygons = editing.delete_vertex(instance.polygons, part, index)
             polygons, _ = editing.repaired(polygons)
         except GeometryError as error:
-            self.view.show_status(f"Point not removed: {error}")
+            self.view.notify(f"Point not removed: {error}")
             return
         self._set_hot(None)
         self._push_geometry(instance, polygons, "Remove point")
@@ -145,7 +145,7 @@ class SelectTool(Tool):
             polygons, changed = editing.repaired(current.polygons)
         except GeometryError:
             self._push_geometry(current, drag.original.polygons, "Edit outline", drag.key)
-            self.view.show_status("Change refused: the outline would enclose no area")
+            self.view.notify("Change refused: the outline would enclose no area")
             return
         if changed:
             self._set_hot(None)
