@@ -26,7 +26,7 @@ class CellPrior:
 
 CLASS_PRIORS: dict[str, CellPrior] = {
     "platelet": CellPrior(max_growth=0.6, small=True),
-    "erythroblast": CellPrior(max_growth=2.2),
+    "erythroblast": CellPrior(max_growth=1.7),
     "lymphocyte": CellPrior(max_growth=2.2),
 }
 
@@ -44,6 +44,7 @@ class CellParams:
     max_small_share: float = 0.1  # ... for platelets
     small_guard: float = 1.8  # platelets: seed level at most this x the red cells' median OD
     small_floor: float = 1.3  # ... and at least this x (a red cell is never a platelet seed)
+    small_min_purple: float = 0.31  # platelet seed: OD_red / OD_total above this (red cells ~0.25-0.31)
     peak_window: int = 7
     min_peak_radius: float = 2.5
     own_peak_reach: float = 0.7  # a blob core is the cell's own if 0.7 x its radius reaches the nucleus

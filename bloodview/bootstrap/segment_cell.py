@@ -103,7 +103,7 @@ def segment_features(
     blob = _central_blob(foreground, params)
     if blob is None:
         return None
-    nuclei = _nuclei(f.total, foreground, blob, prior, params)
+    nuclei = _nuclei(f, foreground, blob, prior, params)
     if prior.small:
         nuclei = morph.close(nuclei, 2)
     group = _nucleus_group(nuclei, params, chain=not prior.small)
@@ -169,23 +169,28 @@ def _point(h: int, w: int, x: int, y: int) -> np.ndarray:
 
 
 def _nuclei(
-    total: np.ndarray, foreground: np.ndarray, blob: np.ndarray, prior: CellPrior, params: CellParams
+    f: StainFeatures, foreground: np.ndarray, blob: np.ndarray, prior: CellPrior, params: CellParams
 ) -> np.ndarray:
     """Dark (nuclear, or platelet) regions: Otsu of the summed OD within the central blob.
 
     Within one cell the nucleus is the darkest part, whatever the stain. A
     platelet has no nucleus: its whole body is the seed, so the level is kept
     between ``small_floor`` and ``small_guard`` x the red-cell level (median OD
-    of the other blobs), which the purple body clears and red cells do not.
+    of the other blobs), which the purple body clears and red cells do not;
+    the seed must also be purple (red-channel share of the OD), which a red
+    cell's dark rim is not.
     """
+    total = f.total
     t = max(otsu_threshold(total[blob]), params.min_nucleus_od)
-    if prior.small:
-        others = total[foreground & ~blob]
-        if others.size >= params.rbc_min_reference * total.size:
-            red_level = float(np.median(others))
-            t = min(max(t, params.small_floor * red_level), params.small_guard * red_level)
-            t = max(t, params.min_nucleus_od)
-    return morph.open_(total > t, 1)
+    if not prior.small:
+        return morph.open_(total > t, 1)
+    others = total[foreground & ~blob]
+    if others.size >= params.rbc_min_reference * total.size:
+        red_level = float(np.median(others))
+        t = min(max(t, params.small_floor * red_level), params.small_guard * red_level)
+        t = max(t, params.min_nucleus_od)
+    purple = cv2.GaussianBlur(f.purple / (total + 1e-3), (0, 0), 1.5)
+    return morph.open_((total > t) & (purple > params.small_min_purple), 1)
 
 
 def _nucleus_group(nuclei: np.ndarray, params: CellParams, chain: bool = True) -> np.ndarray | None:
