@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from PyQt6.QtCore import QRect, QSize, Qt, pyqtSignal
-from PyQt6.QtGui import QColor, QIcon, QImage, QPainter, QPen, QPixmap
+from PyQt6.QtCore import QPointF, QRect, QSize, Qt, pyqtSignal
+from PyQt6.QtGui import QColor, QIcon, QImage, QPainter, QPen, QPixmap, QPolygonF
 from PyQt6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -58,8 +58,8 @@ class GalleryPanel(QWidget):
         self.list.setResizeMode(QListView.ResizeMode.Adjust)
         self.list.setMovement(QListView.Movement.Static)
         self.list.setSpacing(4)
-        self.list.setUniformItemSizes(True)
-        self.list.setGridSize(QSize(THUMB + 16, THUMB + 22))
+        self.list.setUniformItemSizes(False)
+        self.list.setGridSize(QSize(THUMB + 24, THUMB + 36))  # two caption lines: class, score
         self.list.setWordWrap(False)
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         top = QHBoxLayout()
@@ -150,7 +150,7 @@ class GalleryPanel(QWidget):
         name = classes[cell.class_name].display_name if cell.class_name in classes else cell.class_name
         score = "" if cell.score is None else f" {cell.score:.2f}"
         unidentified = is_unidentified(cell, self._threshold)
-        item = QListWidgetItem(self._thumbnail(index, cell, unidentified), f"{name.split()[0][:10]}{score}")
+        item = QListWidgetItem(self._thumbnail(index, cell, unidentified), caption(name, cell.score))
         item.setData(Qt.ItemDataRole.UserRole, cell.id)
         item.setData(INDEX_ROLE, index)
         where = f" · image {index + 1} ({self._dataset.images[index].image_path.name})" if self.all_images else ""
@@ -176,6 +176,8 @@ class GalleryPanel(QWidget):
             painter.drawImage(0, 0, crop)
         classes = self._dataset.classes
         rgb = classes[cell.class_name].color if cell.class_name in classes else (136, 136, 136)
+        if picture is not None and not picture.isNull() and max(x2 - x1, y2 - y1) < MIN_CROP:
+            _draw_outline(painter, cell, rect, QColor(*rgb))  # a small cell: show which one it is
         pen = QPen(QColor("#c98a00") if unidentified else QColor(*rgb))
         pen.setWidth(2 if is_checked(cell) else 4)
         painter.setPen(pen)
@@ -215,3 +217,22 @@ class GalleryPanel(QWidget):
     def _clicked(self, item: QListWidgetItem) -> None:
         if QApplication.keyboardModifiers() == Qt.KeyboardModifier.NoModifier:
             self.cellActivated.emit(item.data(INDEX_ROLE), item.data(Qt.ItemDataRole.UserRole))
+
+
+def caption(display_name: str, score: float | None) -> str:
+    """Two lines under a thumbnail: the class (first word when long) and the score."""
+    name = display_name if len(display_name) <= 12 else display_name.split()[0]
+    return name if score is None else f"{name}\n{score:.2f}"
+
+
+def _draw_outline(painter: QPainter, cell: Instance, crop: QRect, color: QColor) -> None:
+    """The cell's outline over its thumbnail (``crop``, a square of the image, drawn at THUMB px)."""
+    scale = THUMB / max(crop.width(), 1)
+    pen = QPen(color)
+    pen.setWidthF(1.5)
+    painter.setPen(pen)
+    painter.setBrush(Qt.BrushStyle.NoBrush)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+    for polygon in cell.polygons:
+        points = [QPointF((x - crop.x()) * scale, (y - crop.y()) * scale) for x, y in polygon]
+        painter.drawPolygon(QPolygonF(points))
