@@ -1,0 +1,41 @@
+"""Half-precision weight files: smaller, and load into the float32 network unchanged."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bloodview.errors import ModelError
+from bloodview.model.weights_file import write_float16_weights
+
+
+def test_float16_copy_is_half_the_size_and_loads_into_float32_layers(tmp_path):
+    keras = pytest.importorskip("keras")
+    rng = np.random.default_rng(0)
+
+    def build():
+        return keras.Sequential([keras.Input((64,)), keras.layers.Dense(1024), keras.layers.BatchNormalization(),
+                                 keras.layers.Dense(8)])
+
+    model = build()
+    for weight in model.weights:
+        weight.assign(rng.normal(size=weight.shape).astype("float32"))
+    full = tmp_path / "full.weights.h5"
+    half = tmp_path / "half.weights.h5"
+    model.save_weights(full)
+    write_float16_weights(full, half)
+    assert half.stat().st_size < 0.6 * full.stat().st_size
+
+    again = build()
+    again.load_weights(half)
+    assert all(w.dtype == "float32" for w in again.weights)
+    x = rng.normal(size=(4, 64)).astype("float32")
+    expected = model.predict(x, verbose=0)
+    got = again.predict(x, verbose=0)
+    assert np.allclose(got, expected, rtol=2e-2, atol=2e-2 * np.abs(expected).max())
+    assert not np.array_equal(got, expected), "float16 rounding should be visible, else the copy kept float32"
+
+
+def test_missing_source_is_a_model_error(tmp_path):
+    with pytest.raises(ModelError, match="not found"):
+        write_float16_weights(tmp_path / "nope.weights.h5", tmp_path / "x.weights.h5")
