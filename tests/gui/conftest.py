@@ -70,9 +70,15 @@ def new_window(qtbot, tmp_path: Path, predictor=FakePredictor, **kw) -> MainWind
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
     window = MainWindow(settings=settings, prompts=Prompts(non_interactive=True),
                         predictor_factory=predictor, recovery_dir=tmp_path / "recovery", **kw)
-    qtbot.addWidget(window)
+    # Unsaved cells would make the window refuse to close; a window left open stays the
+    # active top-level over the screen and swallows later tests' mouse events.
+    qtbot.addWidget(window, before_close_func=_discard_on_close)
     window.show()
     return window
+
+
+def _discard_on_close(window: MainWindow) -> None:
+    window.prompts.answers["unsaved"] = "Discard"
 
 
 def read_json(path: Path):
