@@ -154,7 +154,7 @@ def resize_mask(mask: np.ndarray, width: int, height: int, smooth: float = 0.0) 
     return soft >= 0.5
 
 
-def flood_markers(relief: np.ndarray, markers: np.ndarray, allowed: np.ndarray, levels: int = 32) -> np.ndarray:
+def flood_markers(relief: np.ndarray, markers: np.ndarray, allowed: np.ndarray, levels: int = 24) -> np.ndarray:
     """Marker-controlled watershed by immersion on a scalar ``relief`` (low floods first).
 
     ``markers`` is an int32 ``(H, W)`` array (0 = unlabelled, 1..K labels);
