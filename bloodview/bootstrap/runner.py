@@ -96,6 +96,9 @@ def process_item(item: WorkItem, params: CellParams = CellParams()) -> ItemResul
             result.failures.append((class_name, f"{item.path.name}: {clipped.problem}; skipped"))
             continue
         segmentation = segment_in_box(rgb, clipped.box, class_name, params)
+        if not segmentation.found:
+            x1, y1, x2, y2 = clipped.box
+            segmentation.reason = f"{class_name} box ({x1}, {y1}, {x2}, {y2}): {segmentation.reason}"
         _collect(result, class_name, segmentation, clipped.box)
     return result
 

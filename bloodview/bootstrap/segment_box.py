@@ -92,7 +92,7 @@ def segment_in_box(
         mask=full,
         nucleus=np.zeros((height, width), bool),
         found=found,
-        reason=None if found else (result.reason or "no stained cell in the box"),
+        reason=None if found else _box_reason(result.reason),
         scale=result.scale,
         alternative=alternative,
     )
@@ -101,19 +101,31 @@ def segment_in_box(
 def keep_region(box: tuple[int, int, int, int], width: int, height: int) -> np.ndarray:
     """Where the boxed cell may be: the box's inscribed ellipse grown by
     ``ELLIPSE_SLACK``, within the box grown by ``KEEP_MARGIN``. Cells are round,
-    so the box corners hold neighbours; a box cut by the image border keeps its
-    whole rectangle (the cell runs on beyond the border)."""
+    so the box corners hold neighbours. A box cut by the image border gets the
+    ellipse of a round cell as wide as its longer side, running on beyond the border."""
     x1, y1, x2, y2 = box
     keep = np.zeros((height, width), np.uint8)
     kx, ky = int(KEEP_MARGIN * (x2 - x1)) + 1, int(KEEP_MARGIN * (y2 - y1)) + 1
     keep[max(0, y1 - ky):y2 + ky, max(0, x1 - kx):x2 + kx] = 1
-    if x1 <= 0 or y1 <= 0 or x2 >= width or y2 >= height:
-        return keep.astype(bool)
+    # A box cut by the image border: assume a round cell as wide as the box's
+    # longer side and let its ellipse run on beyond that border.
+    side = max(x2 - x1, y2 - y1)
+    ex1 = min(x1, x2 - side) if x1 <= 0 else x1
+    ex2 = max(x2, x1 + side) if x2 >= width else x2
+    ey1 = min(y1, y2 - side) if y1 <= 0 else y1
+    ey2 = max(y2, y1 + side) if y2 >= height else y2
     ellipse = np.zeros_like(keep)
-    centre = (int(round((x1 + x2) / 2)), int(round((y1 + y2) / 2)))
-    axes = (int(round(ELLIPSE_SLACK * (x2 - x1) / 2)), int(round(ELLIPSE_SLACK * (y2 - y1) / 2)))
+    centre = (int(round((ex1 + ex2) / 2)), int(round((ey1 + ey2) / 2)))
+    axes = (int(round(ELLIPSE_SLACK * (ex2 - ex1) / 2)), int(round(ELLIPSE_SLACK * (ey2 - ey1) / 2)))
     cv2.ellipse(ellipse, centre, axes, 0, 0, 360, 1, -1)
     return (keep & ellipse).astype(bool)
+
+
+def _box_reason(reason: str | None) -> str:
+    """Say "in the box" where the single-cell segmenter said "near the image centre"."""
+    if not reason or "image centre" in reason:
+        return "no stained cell in the box"
+    return reason.replace("of the image", "of the box surroundings")
 
 
 def _centre_pad(crop: np.ndarray, pad: tuple[int, int, int, int]) -> tuple[np.ndarray, tuple[int, int]]:
