@@ -1,7 +1,10 @@
 """What to segment: work items from a class-folder data set or from box annotations.
 
 Class folders (PBC layout): ``INPUT/<class>/<image>``; ``INPUT/manifest.csv``
-(``file,class,split``) gives splits when present. Folder names are resolved
+(``file,class,split``) gives splits when present. (Not
+:func:`bloodview.io.class_folders.load_class_folders`: it reads every image
+header up front, so one corrupt file would stop the whole run, and it does not
+count the files it skips; here each file is judged when it is segmented.) Folder names are resolved
 against the class catalogue (aliases such as ``platelets`` work); unknown names
 stop the run with a message listing the known classes unless they were added
 with ``--classes``. Files that are not images are counted and skipped.
@@ -15,7 +18,6 @@ input root.
 
 from __future__ import annotations
 
-import csv
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
@@ -24,6 +26,7 @@ from pathlib import Path
 from bloodview.core.annotation import Dataset
 from bloodview.core.classes import ClassCatalogue
 from bloodview.errors import FormatError, UnknownClassError
+from bloodview.io.class_folders import MANIFEST, read_manifest
 from bloodview.io.images import IMAGE_SUFFIXES
 
 log = logging.getLogger(__name__)
@@ -68,7 +71,7 @@ def scan_class_folders(root: str | Path, classes: ClassCatalogue, extra_classes:
             names[folder] = classes.resolve(folder.name)
         except UnknownClassError as exc:
             raise UnknownClassError(folder.name, classes.names, folder).with_traceback(None) from exc
-    splits = read_manifest(root)
+    splits = read_manifest(root / MANIFEST)
     scan = InputScan([], classes, root)
     for folder in folders:
         for path in sorted(folder.rglob("*")):
@@ -79,27 +82,11 @@ def scan_class_folders(root: str | Path, classes: ClassCatalogue, extra_classes:
                 log.debug("%s: not an image file; skipped", path)
                 continue
             relative = path.relative_to(root)
-            scan.items.append(WorkItem(path, relative, names[folder], splits.get(path.name)))
+            split = splits.get((folder.name, path.name)) or splits.get(("", path.name))
+            scan.items.append(WorkItem(path, relative, names[folder], split))
     if not scan.items:
         raise FormatError(root, "holds no image files in its class folders")
     return scan
-
-
-def read_manifest(root: Path) -> dict[str, str]:
-    """``file name -> split`` from ``root/manifest.csv`` (empty when absent)."""
-    manifest = root / "manifest.csv"
-    if not manifest.is_file():
-        return {}
-    splits: dict[str, str] = {}
-    with manifest.open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        if reader.fieldnames is None or "file" not in reader.fieldnames:
-            raise FormatError(manifest, "has no 'file' column (expected file,class,split)")
-        for row in reader:
-            split = (row.get("split") or "").strip()
-            if split:
-                splits[Path(row["file"].strip()).name] = split
-    return splits
 
 
 def scan_boxes(source: str | Path, images: str | Path | None, classes: ClassCatalogue) -> InputScan:
@@ -120,16 +107,9 @@ def scan_boxes(source: str | Path, images: str | Path | None, classes: ClassCata
 
 
 def _load_boxes(source: Path, images: Path | None, classes: ClassCatalogue) -> Dataset:
-    try:
-        from bloodview.io.detect import load_annotations  # type: ignore[import-not-found]
-    except ImportError:
-        load_annotations = None
-    if load_annotations is not None:
-        return load_annotations(source, images=images)
-    if source.suffix.lower() == ".json":
-        from bloodview.io.coco import load_coco
+    """Boxes in any format :mod:`bloodview.io.detect` knows; unknown box classes follow
+    each format's rule (VOC/YOLO add them, e.g. ``RBC`` -> ``rbc``; COCO refuses
+    them unless given with ``--classes``)."""
+    from bloodview.io.detect import load_annotations
 
-        return load_coco(source, images_root=images, classes=classes, add_unknown_classes=True)
-    from bloodview.io.voc import load_voc
-
-    return load_voc(source, images_root=images, classes=classes, add_unknown_classes=True)
+    return load_annotations(source, images=images, classes=classes)

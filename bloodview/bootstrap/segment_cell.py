@@ -1,22 +1,24 @@
 """Segment the one stained cell at the centre of a single-cell image (PBC layout).
 
-Algorithm (all at a reduced "working" resolution, see :class:`CellParams`):
+Algorithm (all at a reduced "working" resolution, see :class:`CellParams`;
+docs/bootstrap.md has the figures):
 
 1. Stain features (:mod:`bloodview.bootstrap.stain`): optical density relative
    to the image's own background colour, so different stains/lamps look alike.
-2. Two thresholds on the summed OD by recursive Otsu: background vs stained
-   matter (``foreground``), then a "purple" threshold on the red-channel OD for
-   nuclei (and platelets), guarded by the red-cell level seen at the image border.
-3. The nucleus component nearest the centre is the seed; nearby nuclear lobes
-   (segmented neutrophils, eosinophils) are added to it.
-4. Touching cells are split by a marker watershed (OpenCV, on the OD image so
-   lines follow stain edges): marker 1 = the nucleus group; marker 2 = glass,
-   other nuclei, and the cores of neighbouring objects found as peaks of the
-   foreground's distance transform whose inscribed disc does not reach the
-   nucleus (red cells are round blobs; the cell of interest is the blob that
-   holds the nucleus). A class prior (platelets are small) bounds the growth.
-5. Holes are filled, the region is opened, kept connected to the nucleus, and
-   resampled to full resolution with a smooth outline.
+2. Foreground: recursive Otsu on the summed OD (glass vs stained matter) with
+   hysteresis for pale cytoplasm; small holes (red-cell pallor) filled.
+3. Seed: the foreground blob under the centre; Otsu of the summed OD inside it
+   gives the nucleus (the darkest part of its own cell, whatever the stain).
+   The nucleus component nearest the centre plus nearby lobes is the seed;
+   platelets use their whole purple body instead.
+4. Markers (:mod:`bloodview.bootstrap.markers`): 1 = the seed; 2 = glass,
+   other nuclei, cores of neighbouring blobs, red-cell-coloured pixels, pixels
+   beyond the class's growth limit, and ``exclude`` (e.g. outside a box).
+5. Flooding (:func:`morphology.flood_markers`) on ``-distance_to_glass +
+   edge_weight * OD gradient``: touching round cells part at their neck, on the
+   visible edge.
+6. Clean-up: fill holes, open, keep what touches the seed, cut narrow bumps
+   (:func:`morphology.star_clip`), smooth; resample to full resolution.
 
 Input: RGB ``uint8`` ``(H, W, 3)``. Output masks are full-resolution ``bool``
 ``(H, W)``. Nothing here reads files.

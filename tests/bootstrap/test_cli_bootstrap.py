@@ -65,7 +65,7 @@ def test_nothing_found_leaves_an_existing_file_untouched(tmp_path, syn, capsys):
     Image.fromarray(syn.finish(syn.smear())).save(root / "lymphocyte" / "a.png")
     out = tmp_path / "keep.json"
     out.write_text("precious")
-    assert main(["bootstrap", str(root), "--out", str(out)]) == 1
+    assert main(["bootstrap", str(root), "--out", str(out), "--workers", "1"]) == 1
     assert "no cell could be segmented" in capsys.readouterr().err
     assert out.read_text() == "precious"
 
@@ -123,3 +123,25 @@ def test_limit_takes_images_from_every_class(small_pbc, tmp_path):
     assert main(["bootstrap", str(small_pbc), "--out", str(out), "--workers", "1", "--limit", "2"]) == 0
     dataset = load_coco(out, images_root=small_pbc)
     assert sorted(i.image_label for i in dataset.images) == ["neutrophil", "platelet"]
+
+
+def test_coco_boxes_with_an_unknown_class_need_classes(tmp_path, syn, capsys):
+    rgb, cell, _ = syn.white_cell_with_red_cells()
+    Image.fromarray(rgb).save(tmp_path / "field.png")
+    ys, xs = np.nonzero(cell)
+    box = [int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1)]
+    coco = {
+        "images": [{"id": 1, "file_name": "field.png", "width": 360, "height": 360}],
+        "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": box, "iscrowd": 0}],
+        "categories": [{"id": 1, "name": "smudge"}],
+    }
+    boxes = tmp_path / "boxes.json"
+    boxes.write_text(json.dumps(coco))
+    out = tmp_path / "out.json"
+    args = ["bootstrap", str(tmp_path), "--boxes", str(boxes), "--out", str(out), "--workers", "1"]
+    assert main(args) == 1
+    assert "smudge" in capsys.readouterr().err and not out.exists()
+    assert main([*args, "--classes", "smudge"]) == 0
+    image = load_coco(out, images_root=tmp_path).images[0]
+    assert [i.class_name for i in image.instances] == ["smudge"]
+    assert image.instances[0].to_mask(360, 360)[cell].mean() > 0.85
