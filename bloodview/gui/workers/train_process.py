@@ -113,9 +113,18 @@ class TrainProcess(QObject):
             return
         self._cancelled = True
         self.process.terminate()
-        process = self.process
-        QTimer.singleShot(KILL_AFTER_MS, lambda: process.state() != QProcess.ProcessState.NotRunning
-                          and process.kill())
+        # The timer is the process's child: if the process object is deleted first
+        # (window closed, test over), the timer goes with it instead of firing on a
+        # dead wrapper.
+        timer = QTimer(self.process)
+        timer.setSingleShot(True)
+        timer.timeout.connect(lambda: self._kill_if_still_running(timer.parent()))
+        timer.start(KILL_AFTER_MS)
+
+    @staticmethod
+    def _kill_if_still_running(process: QProcess) -> None:
+        if process.state() != QProcess.ProcessState.NotRunning:
+            process.kill()
 
     def kill(self) -> None:
         if self.is_running():
