@@ -29,7 +29,8 @@ def cell_markers(
     background = ~morph.dilate(foreground, 1)
     others = nuclei & ~group
     to_group = morph.distance_to(group)
-    others &= to_group > max(3.0, params.foreign_nucleus * group_radius)
+    gap = max(3.0, params.foreign_nucleus * group_radius) if prior.lobed else params.foreign_gap
+    others &= to_group > gap
     inner = inside_distance_glass_border(foreground)
     window = morph.disk(params.peak_window // 2)
     peaks = (inner >= cv2.dilate(inner, window)) & (inner >= params.min_peak_radius)

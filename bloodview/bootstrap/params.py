@@ -17,17 +17,23 @@ class CellPrior:
 
     ``max_growth``: how far (in units of the nucleus group's equivalent radius)
     the cell may extend beyond its nucleus; ``small``: the whole cell is the
-    purple body (platelets) plus a thin rim.
+    purple body (platelets) plus a thin rim; ``lobed``: the nucleus may come in
+    several pieces (segmented neutrophils, eosinophils, basophil granule
+    clusters) — for one-piece nuclei every other dark blob, such as a satellite
+    platelet, belongs to another cell.
     """
 
     max_growth: float = 3.0
     small: bool = False
+    lobed: bool = True
 
 
 CLASS_PRIORS: dict[str, CellPrior] = {
     "platelet": CellPrior(max_growth=0.6, small=True),
-    "erythroblast": CellPrior(max_growth=1.7),
-    "lymphocyte": CellPrior(max_growth=2.2),
+    "erythroblast": CellPrior(max_growth=1.7, lobed=False),
+    "lymphocyte": CellPrior(max_growth=2.2, lobed=False),
+    "monocyte": CellPrior(lobed=False),
+    "ig": CellPrior(lobed=False),
 }
 
 
@@ -60,4 +66,5 @@ class CellParams:
     rbc_max_total: float = 1.5
     rbc_keep_off: float = 0.5  # no red-cell marker closer to the nucleus than this x its radius ...
     rbc_keep_off_max: float = 8.0  # ... or than this many px
-    foreign_nucleus: float = 2.0  # other nuclei beyond this x group radius are other cells
+    foreign_nucleus: float = 2.0  # other nuclei beyond this x group radius are other cells ...
+    foreign_gap: float = 2.0  # ... or beyond this many px for one-piece nuclei

@@ -108,7 +108,7 @@ def segment_features(
     nuclei = _nuclei(f, foreground, blob, prior, params)
     if prior.small:
         nuclei = morph.close(nuclei, 2)
-    group = _nucleus_group(nuclei, params, chain=not prior.small)
+    group = _nucleus_group(nuclei, params, chain=prior.lobed and not prior.small)
     if group is None:
         return None
     group_radius = float(np.sqrt(group.sum() / np.pi))
