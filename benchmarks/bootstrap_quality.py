@@ -21,6 +21,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bloodview.bootstrap.reference import read_pair, reference_pairs  # noqa: E402
+from bloodview.bootstrap.quality import measure_cues, score  # noqa: E402
 from bloodview.bootstrap.segment_cell import segment_cell  # noqa: E402
 from bloodview.core.geometry import mask_iou  # noqa: E402
 
@@ -34,12 +35,14 @@ def main() -> int:
     if not pairs:
         print(f"no NNN.bmp + NNN.png pairs in {args.folder}", file=sys.stderr)
         return 1
-    scores, names = [], []
+    scores, names, cues = [], [], []
     start = time.perf_counter()
     for pair in pairs:
         rgb, truth = read_pair(pair)
-        scores.append(mask_iou(segment_cell(rgb).mask, truth))
+        result = segment_cell(rgb)
+        scores.append(mask_iou(result.mask, truth))
         names.append(pair.image.stem)
+        cues.append(measure_cues(result.mask, result.alternative))
     elapsed = time.perf_counter() - start
     ious = np.asarray(scores)
     print(f"images: {len(ious)}  ({len(ious) / elapsed:.1f} images/s, one process)")
@@ -48,6 +51,12 @@ def main() -> int:
     print(f"share >= 0.85: {(ious >= 0.85).mean():.2f}   share >= 0.70: {(ious >= 0.70).mean():.2f}")
     worst = np.argsort(ious)[:10]
     print("worst:", ", ".join(f"{names[i]} {ious[i]:.2f}" for i in worst))
+    typical = float(np.median([c.area for c in cues if c.area > 0]))
+    quality = np.array([score(c, typical) for c in cues])
+    low = quality <= np.percentile(quality, 10)
+    print(f"quality score: mean IoU of the 10 % lowest-quality masks {ious[low].mean():.3f}, "
+          f"of the rest {ious[~low].mean():.3f}; masks with IoU < 0.8: {(ious < 0.8).sum()}, "
+          f"of which in the lowest-quality 10 %: {(low & (ious < 0.8)).sum()}")
     return 0
 
 
