@@ -65,3 +65,17 @@ def platelet_image(size: int = 360):
     platelet = disc(shape, (c, c), 8)
     paint(image, platelet, PLATELET)
     return finish(image), platelet
+
+
+def lymphocyte_with_satellite_platelet(size: int = 360):
+    """A centred lymphocyte (nucleus radius 38, thin rim to 44) with a platelet
+    (radius 9) touching its rim. Returns ``(rgb, cell_mask, platelet_mask)``."""
+    shape = (size, size)
+    c = size // 2
+    image = smear(size)
+    cell = disc(shape, (c, c), 44)
+    paint(image, cell, CYTOPLASM)
+    paint(image, disc(shape, (c, c), 38), NUCLEUS)
+    platelet = disc(shape, (c + 52, c), 9)
+    paint(image, platelet, PLATELET)
+    return finish(image), cell, platelet

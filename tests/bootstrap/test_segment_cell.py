@@ -51,3 +51,12 @@ def test_real_pbc_cells_are_central_whole_and_not_cut_by_the_border(pbc_dir):
         assert limits[0] < share < limits[1], (path, share)
         assert not (result.mask[0].any() or result.mask[-1].any()), path
         assert np.all(result.mask[result.nucleus]), path
+
+
+def test_satellite_platelet_is_left_out_of_a_lymphocyte_thanks_to_the_class_prior(syn):
+    rgb, cell, platelet = syn.lymphocyte_with_satellite_platelet()
+    lymphocyte = segment_cell(rgb, "lymphocyte")
+    assert mask_iou(lymphocyte.mask, cell) > 0.85
+    assert lymphocyte.mask[platelet].mean() < 0.2
+    unknown = segment_cell(rgb)  # no class: the nucleus may have lobes, the platelet joins
+    assert unknown.mask[platelet].mean() > lymphocyte.mask[platelet].mean()
