@@ -4,12 +4,15 @@ For each backbone: seconds per 360x363 smear image (the PBC size) through
 ``Predictor.predict`` (resize, network, paste-back, polygons) at the configured
 input size (default 512, the paper's), batch 1 and batch 8, and the peak RSS of
 the process. Each backbone runs in its own subprocess so peak RSS is its own.
-Weights are random (speed does not depend on them; the detection count does a
-little, so it is printed). Optionally compares with torchvision's
+Weights are random, so every backbone is run with threshold 0 and at most
+``--max-detections`` cells per image (default 20; a PBC image holds about 1-20):
+the mask head's work, which grows with the number of cells, is then the same for
+all. Wall seconds and CPU seconds (this process, all threads; less disturbed by
+other programs on a shared machine) are both printed. Optionally compares with torchvision's
 ``maskrcnn_resnet50_fpn(weights=None)`` at the same input size, run from a
 separate virtual environment that has torch (never a bloodview dependency).
 
-    .venv/bin/python benchmarks/inference.py [--backbones mobilenetv3large resnet50] [--size 512]
+    .venv/bin/python benchmarks/inference.py [--backbones mobilenetv3large resnet50] [--size 512] [--max-detections 20]
         [--torch-python /work/benchvenv/bin/python] [--threads 2]
 
 Targets (issue "Mask R-CNN engine"): the fast default backbone >= 3x faster than
@@ -53,7 +56,7 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def measure_one(backbone: str, size: int, repeats: int) -> dict:
+def measure_one(backbone: str, size: int, repeats: int, min_confidence: float, max_detections: int) -> dict:
     """Runs inside the subprocess: build, warm up, time batch 1 and batch 8."""
     sys.path.insert(0, str(REPO))
     from bloodview.model.config import MaskRCNNConfig
@@ -61,7 +64,8 @@ def measure_one(backbone: str, size: int, repeats: int) -> dict:
     from bloodview.model.predict import Predictor
     from bloodview.model.store import ModelInfo
 
-    config = MaskRCNNConfig(image_min_dim=size, image_max_dim=size, backbone=backbone)
+    config = MaskRCNNConfig(image_min_dim=size, image_max_dim=size, backbone=backbone,
+                            detection_max_instances=max_detections)
     start = time.perf_counter()
     model = build_maskrcnn(config)
     build_s = time.perf_counter() - start
@@ -70,20 +74,25 @@ def measure_one(backbone: str, size: int, repeats: int) -> dict:
     predictor = Predictor(model, info, config)
     images = smears(8)
     start = time.perf_counter()
-    predictor.predict(images[:1], batch_size=1)  # traces the graph
+    predictor.predict(images[:1], batch_size=1, min_confidence=min_confidence)  # traces the graph
     warm_s = time.perf_counter() - start
-    one = []
+    one, one_cpu = [], []
     for k in range(repeats):
-        start = time.perf_counter()
-        predictor.predict([images[k % 8]], batch_size=1)
+        start, cpu = time.perf_counter(), time.process_time()
+        found1 = predictor.predict([images[k % 8]], batch_size=1, min_confidence=min_confidence)
         one.append(time.perf_counter() - start)
-    start = time.perf_counter()
-    found8 = predictor.predict(images, batch_size=8)
+        one_cpu.append(time.process_time() - cpu)
+    rss_batch1 = peak_rss_mib()
+    start, cpu = time.perf_counter(), time.process_time()
+    found8 = predictor.predict(images, batch_size=8, min_confidence=min_confidence)
     eight = (time.perf_counter() - start) / 8
+    eight_cpu = (time.process_time() - cpu) / 8
     return {
         "backbone": backbone, "size": size, "build_s": round(build_s, 2), "first_call_s": round(warm_s, 2),
         "s_per_image_batch1": round(sorted(one)[len(one) // 2], 3), "s_per_image_batch8": round(eight, 3),
-        "detections_per_image": round(sum(len(f) for f in found8) / 8, 1), "peak_rss_mib": round(peak_rss_mib()),
+        "cpu_s_per_image_batch1": round(sorted(one_cpu)[len(one_cpu) // 2], 3), "cpu_s_per_image_batch8": round(eight_cpu, 3),
+        "detections_per_image": round(sum(len(f) for f in found8) / 8, 1), "peak_rss_mib_batch1": round(rss_batch1),
+        "peak_rss_mib": round(peak_rss_mib()), "detections_batch1": len(found1[0]),
         "weights_m": round(sum(int(w.numpy().size) for w in model.weights) / 1e6, 1)
     }
 
@@ -106,11 +115,17 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--torch-python", default="/work/benchvenv/bin/python")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads for both frameworks")
+    parser.add_argument("--min-confidence", type=float, default=0.0,
+                        help="score threshold for both (default 0: with random weights every model then returns "
+                        "its maximum number of cells per image, so the mask-head work is equal)")
+    parser.add_argument("--max-detections", type=int, default=20,
+                        help="cells per image for both (detection_max_instances / box_detections_per_img); "
+                        "a PBC image holds about 1-20 cells, a whole field more")
     parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.one:
-        print(json.dumps(measure_one(args.one, args.size, args.repeats)))
+        print(json.dumps(measure_one(args.one, args.size, args.repeats, args.min_confidence, args.max_detections)))
         return 0
 
     sys.path.insert(0, str(REPO))
@@ -122,13 +137,15 @@ def main() -> int:
     if Path(args.torch_python).exists():
         print("torchvision maskrcnn_resnet50_fpn ...", file=sys.stderr, flush=True)
         reference = run_subprocess([args.torch_python, str(TORCH_SCRIPT), "--size", str(args.size),
-                                    "--repeats", str(args.repeats)], args.threads)
+                                    "--repeats", str(args.repeats), "--min-confidence", str(args.min_confidence),
+                                    "--max-detections", str(args.max_detections)], args.threads)
     else:
         print(f"note: {args.torch_python} not found; torchvision comparison skipped", file=sys.stderr)
     for name in backbones:
         print(f"{name} ...", file=sys.stderr, flush=True)
         row = run_subprocess([sys.executable, __file__, "--one", name, "--size", str(args.size),
-                              "--repeats", str(args.repeats)], args.threads)
+                              "--repeats", str(args.repeats), "--min-confidence", str(args.min_confidence),
+                              "--max-detections", str(args.max_detections)], args.threads)
         if row:
             rows.append(row)
     if reference:
@@ -137,13 +154,19 @@ def main() -> int:
     base = reference["s_per_image_batch1"] if reference else None
     print(f"\ninput {args.size}x{args.size}, image {WIDTH}x{HEIGHT}, {os.cpu_count()} CPUs"
           + (f", {args.threads} threads" if args.threads else ""))
-    header = f"{'backbone':<26}{'s/img b1':>10}{'s/img b8':>10}{'vs tv-R50':>11}{'peak RSS MiB':>14}{'params M':>10}{'dets/img':>10}"
+    cpu_base = reference["cpu_s_per_image_batch1"] if reference else None
+    header = (f"{'backbone':<22}{'s/img b1':>9}{'s/img b8':>9}{'cpu-s b1':>9}{'cpu-s b8':>9}{'vs tv-R50':>10}"
+              f"{'cpu vs tv':>10}{'RSS b1 MiB':>11}{'RSS b8 MiB':>11}{'params M':>9}{'dets/img':>9}")
     print(header)
     for row in rows:
         ratio = f"{base / row['s_per_image_batch1']:.2f}x" if base else "-"
-        print(f"{row['backbone']:<26}{row['s_per_image_batch1']:>10.3f}{row['s_per_image_batch8']:>10.3f}{ratio:>11}"
-              f"{row['peak_rss_mib']:>14}{row.get('weights_m', '-'):>10}{row['detections_per_image']:>10}")
-    print("(vs tv-R50 = torchvision R50-FPN seconds / ours at batch 1: >1 means ours is faster)")
+        cpu_ratio = f"{cpu_base / row['cpu_s_per_image_batch1']:.2f}x" if cpu_base else "-"
+        print(f"{row['backbone']:<22}{row['s_per_image_batch1']:>9.3f}{row['s_per_image_batch8']:>9.3f}"
+              f"{row['cpu_s_per_image_batch1']:>9.3f}{row['cpu_s_per_image_batch8']:>9.3f}{ratio:>10}{cpu_ratio:>10}"
+              f"{row.get('peak_rss_mib_batch1', '-'):>11}{row['peak_rss_mib']:>11}{row.get('weights_m', '-'):>9}"
+              f"{row['detections_per_image']:>9}")
+    print("(vs tv-R50 = torchvision R50-FPN wall seconds / ours at batch 1, cpu vs tv the same in CPU seconds "
+          "(less disturbed by other processes): >1 means ours is faster)")
     print(json.dumps(rows))
     return 0
 
