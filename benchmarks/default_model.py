@@ -47,7 +47,7 @@ def main() -> None:
     val = [img for img in load_coco(args.gt, images_root=args.pbc) if img.split == "val"]
     val.sort(key=lambda img: img.image_path.as_posix())
     if args.limit:
-        val = val[:: max(1, len(val) // args.limit)][: args.limit]
+        val = [val[i] for i in np.linspace(0, len(val) - 1, args.limit).round().astype(int)]
     predictor = Predictor.load(args.model)
     root = Path(args.pbc)
     predictor.predict([load_image(root / val[0].image_path)])  # warm-up (graph tracing)
