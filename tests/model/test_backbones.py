@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
+from keras.ops import convert_to_numpy
 
 from bloodview.errors import ModelError
+from bloodview.model.backbones import registry
 from bloodview.model.backbones import (
     DEFAULT_FAST_BACKBONE,
     STRIDES,
@@ -17,6 +20,9 @@ from bloodview.model.backbones import (
     backbone_spec,
     build_backbone,
 )
+
+# Keras' own numpy conversion under numpy 2 (keras/src/backend/tensorflow/core.py), not ours
+pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 
 PAPER_BACKBONES = [
     "resnet50", "resnet101", "resnet152", "resnext50", "vgg19", "densenet121", "densenet169",
@@ -34,7 +40,10 @@ def test_import_builds_nothing_and_loads_no_tensorflow():
         "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'TF imported'; "
         "print(len(b.available_backbones()))"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    repo = Path(__file__).resolve().parents[2]
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=repo
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "8"
 
@@ -61,6 +70,17 @@ def test_resnext50_has_no_imagenet_weights():
         build_backbone("resnext50", weights="imagenet")
 
 
+def test_offline_imagenet_download_is_a_clear_error(monkeypatch):
+    from keras.src.utils import file_utils
+
+    def offline(*args, **kwargs):
+        raise Exception("URL fetch failure: no internet")
+
+    monkeypatch.setattr(file_utils, "get_file", offline)  # also guarantees no download here
+    with pytest.raises(ModelError, match="ImageNet weights of backbone 'resnet50'.*internet"):
+        build_backbone("resnet50", input_shape=(64, 64, 3), weights="imagenet")
+
+
 def test_missing_weights_file_is_a_clear_error(tmp_path):
     missing = tmp_path / "nothing.weights.h5"
     with pytest.raises(ModelError, match="nothing.weights.h5.*not found"):
@@ -80,11 +100,11 @@ def test_backbone_gives_four_maps_at_strides_4_to_32(name):
     wide = model.predict_on_batch(_images(96, 128))  # graph mode too
     for outputs, (height, width) in ((square, (64, 64)), (wide, (96, 128))):
         assert len(outputs) == 4
-        shapes = [tuple(np.shape(o)) for o in outputs]
+        shapes = [tuple(o.shape) for o in outputs]
         assert shapes == [
             (1, height // s, width // s, c) for s, c in zip(STRIDES, spec.channels)
         ], name
-        assert all(np.isfinite(np.asarray(o)).all() for o in outputs)
+        assert all(np.isfinite(convert_to_numpy(o)).all() for o in outputs)
     assert abs(model.count_params() / 1e6 - spec.params_m) < 0.1 * spec.params_m + 0.05
     momenta = {
         layer.momentum for layer in model.layers if type(layer).__name__ == "BatchNormalization"
@@ -97,11 +117,22 @@ def test_imagenet_preprocessing_centres_the_imagenet_mean_colour(mode):
     from bloodview.model.backbones.common import ImagePreprocessing
 
     mean_rgb = np.array([123.68, 116.779, 103.939], "float32")
-    centred = np.asarray(ImagePreprocessing(mode)(np.tile(mean_rgb, (1, 2, 2, 1))))
+    centred = convert_to_numpy(ImagePreprocessing(mode)(np.tile(mean_rgb, (1, 2, 2, 1))))
     assert np.abs(centred).max() < 0.01
-    red = np.asarray(ImagePreprocessing(mode)(np.array([[[[255.0, 0.0, 0.0]]]], "float32")))
+    red = convert_to_numpy(ImagePreprocessing(mode)(np.array([[[[255.0, 0.0, 0.0]]]], "float32")))
     red_channel = 2 if mode == "caffe" else 0  # caffe weights expect BGR order
     assert red[0, 0, 0].argmax() == red_channel
+
+
+@pytest.mark.parametrize(
+    "spec", [s for s in registry.candidate_specs() if s.name != DEFAULT_FAST_BACKBONE],
+    ids=lambda s: s.name,
+)
+def test_benchmarked_candidates_also_give_c2_to_c5(spec):
+    model = registry.build_from_spec(spec, input_shape=(64, 64, 3))
+    shapes = [tuple(o.shape) for o in model(_images(64, 64), training=False)]
+    assert shapes == [(1, 64 // s, 64 // s, c) for s, c in zip(STRIDES, spec.channels)]
+    assert abs(model.count_params() / 1e6 - spec.params_m) < 0.1 * spec.params_m
 
 
 def test_default_momentum_is_0_9_not_keras_0_999():
@@ -123,12 +154,12 @@ def test_weights_file_round_trip_restores_identical_outputs(tmp_path):
     restored = build_backbone(DEFAULT_FAST_BACKBONE, input_shape=(None, None, 3), weights=path)
     fresh = build_backbone(DEFAULT_FAST_BACKBONE, input_shape=(64, 64, 3))
     for a, b in zip(source.weights, restored.weights):
-        np.testing.assert_array_equal(np.asarray(a), np.asarray(b), err_msg=a.path)
+        np.testing.assert_array_equal(convert_to_numpy(a), convert_to_numpy(b), err_msg=a.path)
     images = _images(64, 64, seed=2)
     expected = source(images, training=False)
     for got, want, other in zip(restored(images, training=False), expected, fresh(images)):
-        np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-5, atol=1e-5)
-        assert not np.allclose(np.asarray(other), np.asarray(want))
+        np.testing.assert_allclose(convert_to_numpy(got), convert_to_numpy(want), rtol=1e-5, atol=1e-5)
+        assert not np.allclose(convert_to_numpy(other), convert_to_numpy(want))
 
 
 def test_weights_of_another_backbone_are_refused(tmp_path):

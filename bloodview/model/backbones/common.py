@@ -8,6 +8,7 @@ INSIDE the model (an :class:`ImagePreprocessing` layer), so callers never prepro
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 
 import keras
@@ -114,17 +115,21 @@ def _all_layers(model: keras.Model):
 def load_backbone_weights(model: keras.Model, path: str | Path) -> None:
     """Load a ``.weights.h5`` file saved (``save_weights``) from the same backbone.
 
-    Raises ModelError naming the file when it is missing or does not fit the backbone.
+    Raises ModelError naming the file when it is missing or does not fit the backbone,
+    including when Keras would only warn and leave some layers freshly initialised.
     """
     path = Path(path)
     if not path.is_file():
         raise ModelError(f"{path}: backbone weights file not found")
     if not path.name.endswith(".weights.h5"):
         raise ModelError(f"{path}: backbone weights must be a Keras '.weights.h5' file")
-    try:
-        model.load_weights(path)
-    except (ValueError, KeyError, OSError) as error:
-        raise ModelError(
-            f"{path}: these weights do not fit the {model.name!r} backbone ({error})"
-        ) from error
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            model.load_weights(path)
+            problem = next((str(w.message) for w in caught if "Skipping" in str(w.message)), None)
+        except (ValueError, KeyError, OSError) as error:
+            problem = str(error)
+    if problem is not None:
+        raise ModelError(f"{path}: these weights do not fit the {model.name!r} backbone ({problem})")
     log.info("loaded backbone weights %s into %s", path, model.name)
