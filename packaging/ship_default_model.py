@@ -1,0 +1,46 @@
+"""Copy a trained model folder into resources/models/default, small enough for git.
+
+Usage: python packaging/ship_default_model.py MODEL_DIR [--min-confidence X] [--metrics REPORT_JSON]
+
+Writes ``model.json`` (optionally with a different detection threshold and the
+evaluation summary in ``metrics``) and ``model.weights.h5`` with float16 storage
+(see ``bloodview.model.weights_file``); checkpoints and logs are left behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from bloodview.io.atomic import atomic_write_json
+from bloodview.model.weights_file import write_float16_weights
+
+DEFAULT = Path(__file__).resolve().parents[1] / "resources" / "models" / "default"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("model_dir", type=Path)
+    parser.add_argument("--out", type=Path, default=DEFAULT)
+    parser.add_argument("--min-confidence", type=float, default=None)
+    parser.add_argument("--metrics", type=Path, default=None, help="report.json of `bloodview evaluate`")
+    args = parser.parse_args()
+
+    info = json.loads((args.model_dir / "model.json").read_text(encoding="utf-8"))
+    if args.min_confidence is not None:
+        info["config"]["detection_min_confidence"] = args.min_confidence
+    if args.metrics is not None:
+        from bloodview.evaluation.reports import summary_for_model_json
+
+        info["metrics"] = summary_for_model_json(json.loads(args.metrics.read_text(encoding="utf-8")))
+    info["weights_storage"] = "float16"
+    args.out.mkdir(parents=True, exist_ok=True)
+    write_float16_weights(args.model_dir / "model.weights.h5", args.out / "model.weights.h5")
+    atomic_write_json(args.out / "model.json", info, backup=False)
+    size = (args.out / "model.weights.h5").stat().st_size / 2**20
+    print(f"shipped {args.model_dir} -> {args.out} ({size:.1f} MiB weights)")
+
+
+if __name__ == "__main__":
+    main()
