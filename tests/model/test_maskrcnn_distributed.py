@@ -50,7 +50,9 @@ SCRIPT = textwrap.dedent(
     moved = max(float(np.abs(a - s).max()) for a, s in zip(single, start_a))
     worst = max(float(np.abs(a - b).max()) for a, b in zip(single, mirrored))
     print("moved", moved, "difference", worst)
-    assert moved > 1e-4 and worst < 1e-3 * moved, (moved, worst)
+    # Summation order differs between one and two replicas (oneDNN), so allow 5 %;
+    # forgetting to divide by the replica count gives ~50 %.
+    assert moved > 1e-4 and worst < 5e-2 * moved, (moved, worst)
     """
 )
 
