@@ -7,7 +7,8 @@ matched to the catalogue (``Platelets`` -> ``platelet``, ...); an unknown folder
 name raises :class:`UnknownClassError` listing the known classes unless
 ``add_unknown_classes``. Hidden folders (``.git``, ``__MACOSX``-style names
 starting with ``.`` or ``_``) are ignored. Image sizes are read from the file
-headers (no decoding).
+headers (no decoding); an image whose header cannot be read is skipped with a
+logged warning naming it.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 
 from bloodview.core.annotation import Dataset, ImageAnnotation
 from bloodview.core.classes import ClassCatalogue
-from bloodview.errors import FormatError
+from bloodview.errors import FormatError, ImageError
 from bloodview.io.images import list_images, read_image_size
 from bloodview.io.labels import ClassResolver
 
@@ -55,7 +56,11 @@ def load_class_folders(
     for folder in folders:
         class_name = resolver(folder.name)
         for file in list_images(folder, recursive=False):
-            width, height = read_image_size(file)
+            try:
+                width, height = read_image_size(file)
+            except ImageError as exc:  # one damaged file must not hide the other 17,000
+                log.warning("%s; skipped", exc)
+                continue
             split = splits.get((folder.name, file.name)) or splits.get(("", file.name))
             images.append(ImageAnnotation(file.relative_to(root), width, height, image_label=class_name, split=split))
     return Dataset(images, classes, root)

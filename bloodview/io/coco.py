@@ -137,6 +137,8 @@ def annotation_to_instance(
         require(bw > 0 and bh > 0, source, f"{where} has an empty bbox {bbox}")
         polygons = fit_to_image([rectangle(x, y, x + bw, y + bh)], w, h, source, where)
         box_only = True
+    if not polygons:
+        return None  # wholly outside the image (warned by fit_to_image)
     score = entry.get("score")
     instance = make_instance(polygons, class_name, entry.get("bloodview"), source, score=score, box_only=box_only)
     if crowd:

@@ -81,6 +81,8 @@ def _detection(
             return None
         polygons = fit_to_image([rectangle(x, y, x + w, y + h)], image.width, image.height, path, where)
         box_only = True
+    if not polygons:
+        return None  # wholly outside the image (warned by fit_to_image)
     return Instance(polygons, class_name, score=score, source=Source.MODEL, box_only=box_only)
 
 

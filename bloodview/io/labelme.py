@@ -105,6 +105,8 @@ def _read_file(
             continue
         class_name = resolver(shape.get("label"))
         polygons = fit_to_image([polygon], width, height, file, where)
+        if not polygons:
+            continue
         key = (class_name, shape.get("group_id"))
         if key[1] is not None and key in groups:
             groups[key].polygons.extend(polygons)

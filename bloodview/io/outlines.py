@@ -4,7 +4,7 @@ Contract: polygons are ``(N, 2)`` float64 ``(x, y)`` arrays in image pixels.
 An outline with fewer than 3 distinct points is refused (:class:`FormatError`
 naming the file and the region). An outline that crosses the image border is
 clipped to ``[0, width] x [0, height]`` with a logged warning; one that lies
-wholly outside the image is refused.
+wholly outside the image is skipped with a logged warning (the rest of the file is kept).
 """
 
 from __future__ import annotations
@@ -42,7 +42,11 @@ def polygon_from_xy(xs: object, ys: object, source: str | Path, where: str) -> n
 def fit_to_image(
     polygons: Sequence[np.ndarray], width: int, height: int, source: str | Path, where: str
 ) -> list[np.ndarray]:
-    """Clip outlines to the image; refuse ones with no area inside it."""
+    """Clip outlines to the image; drop, with a warning, those with no area inside it.
+
+    An empty list means the whole object lies outside the image: callers skip that
+    object and keep reading, so one stray box (BCCD has a few) does not stop an import.
+    """
     fitted: list[np.ndarray] = []
     for polygon in polygons:
         inside = (
@@ -54,9 +58,8 @@ def fit_to_image(
             continue
         clipped = [p for p in clip_polygon(polygon, width, height) if polygon_area(p) > 0]
         if not clipped:
-            raise FormatError(
-                source, f"{where}: outline lies outside the {width}x{height} image"
-            )
+            log.warning("%s: %s: outline lies outside the %dx%d image; skipped", source, where, width, height)
+            continue
         log.warning("%s: %s: outline crosses the image border; clipped to the image", source, where)
         fitted.extend(clipped)
     return fitted

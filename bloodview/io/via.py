@@ -104,6 +104,8 @@ def _region_instance(region: Any, image: ImageAnnotation, resolver: ClassResolve
         return None
     label = _label(region.get("region_attributes") or {}, path, where)
     polygons = fit_to_image([polygon], image.width, image.height, path, where)
+    if not polygons:
+        return None
     return Instance(polygons, resolver(label), box_only=box_only)
 
 

@@ -9,7 +9,7 @@ catalogue; unknown names such as ``RBC``/``WBC`` are added as project classes
 LabelImg write them): the box ``xmin..xmax`` becomes the rectangle polygon
 ``(xmin, ymin)-(xmax, ymax)`` with ``box_only=True``. Boxes with
 ``xmax <= xmin`` or ``ymax <= ymin`` are skipped with a logged warning; boxes
-crossing the image border are clipped. ``<difficult>1`` is kept in
+crossing the image border are clipped, boxes wholly outside it skipped with a warning. ``<difficult>1`` is kept in
 ``extra["difficult"]``. Image sizes come from ``<size>``, or from the image
 file when missing or zero.
 
@@ -105,6 +105,8 @@ def _read_xml(xml_file: Path, root: Path, resolver: ClassResolver, check: bool) 
             continue
         class_name = resolver((obj.findtext("name") or "").strip())
         polygons = fit_to_image([rectangle(x1, y1, x2, y2)], width, height, xml_file, where)
+        if not polygons:
+            continue
         extra = {"difficult": True} if (obj.findtext("difficult") or "0").strip() == "1" else {}
         image.instances.append(Instance(polygons, class_name, box_only=True, extra=extra))
     return image

@@ -137,6 +137,8 @@ def _read_labels(label_file: Path, names: list[str], width: int, height: int) ->
         else:
             raise FormatError(label_file, f"{where}: expected 4 box values or an even number (>= 6) of polygon values")
         polygons = fit_to_image(polygons, width, height, label_file, where)
+        if not polygons:
+            continue
         instances.append(Instance(polygons, names[index], box_only=box_only))
     return instances
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from PIL import Image
 
@@ -37,6 +39,15 @@ def test_unknown_folder_lists_known_classes_or_is_added(tmp_path):
         load_class_folders(tmp_path)
     dataset = load_class_folders(tmp_path, add_unknown_classes=True)
     assert dataset.image_label_counts() == {"lymphocyte": 2, "smudge cells": 2}
+
+
+def test_a_damaged_image_is_skipped_with_a_warning_and_the_rest_kept(tmp_path, caplog):
+    _folders(tmp_path, ["eosinophil"])
+    (tmp_path / "eosinophil" / "broken.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
+    with caplog.at_level(logging.WARNING):
+        dataset = load_class_folders(tmp_path)
+    assert sorted(i.image_path.name for i in dataset) == ["x1.jpg", "x2.jpg"]
+    assert "broken.jpg" in caplog.text and "skipped" in caplog.text
 
 
 def test_not_a_class_folder(tmp_path):

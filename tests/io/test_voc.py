@@ -29,7 +29,8 @@ def _xml(tmp_path, objects, name="a.jpg", w=100, h=80, file="a.xml"):
 
 def test_boxes_become_box_only_rectangles_with_project_classes(tmp_path, caplog):
     _xml(tmp_path, [("WBC", (10, 20, 50, 60), 0), ("Platelets", (1, 1, 5, 5), 1),
-                    ("RBC", (30, 30, 30, 30), 0), ("RBC", (90, 70, 120, 90), 0)])
+                    ("RBC", (30, 30, 30, 30), 0), ("RBC", (90, 70, 120, 90), 0),
+                    ("RBC", (150, 10, 180, 40), 0)])
     with caplog.at_level(logging.WARNING):
         (image,) = load_voc(tmp_path)
     wbc, platelet, rbc = image.instances
@@ -39,6 +40,7 @@ def test_boxes_become_box_only_rectangles_with_project_classes(tmp_path, caplog)
     assert platelet.extra == {"difficult": True}
     assert rbc.bbox == (90, 70, 100, 80)  # clipped to the 100x80 image
     assert "empty box (30, 30, 30, 30) skipped" in caplog.text
+    assert "object 4: outline lies outside the 100x80 image; skipped" in caplog.text
 
 
 def test_unknown_names_can_be_refused(tmp_path):
