@@ -1,6 +1,7 @@
 """`bloodview bootstrap` end to end on small real data sets built in tmp_path."""
 
 import json
+import logging
 import shutil
 
 import numpy as np
@@ -109,13 +110,15 @@ def test_boxes_mode_segments_voc_boxes_and_clips_boxes_crossing_the_border(tmp_p
         assert 0 <= bx1 and 0 <= by1 and bx2 <= image.width and by2 <= image.height
 
 
-def test_box_entirely_outside_the_image_stops_with_the_file_named(tmp_path, bccd_dir, capsys):
+def test_box_entirely_outside_the_image_is_skipped_with_the_file_named(tmp_path, bccd_dir, caplog):
     images, notes = _voc_copy(tmp_path, bccd_dir, _box("RBC", 700, 500, 760, 560))
     out = tmp_path / "boxes.json"
-    assert main(["bootstrap", str(images), "--boxes", str(notes), "--out", str(out)]) == 1
-    err = capsys.readouterr().err
-    assert "BloodImage_00001.xml" in err and "outside" in err
-    assert not out.exists()
+    with caplog.at_level(logging.WARNING):
+        assert main(["bootstrap", str(images), "--boxes", str(notes), "--out", str(out)]) == 0
+    assert "BloodImage_00001.xml: object 19: outline lies outside the 640x480 image; skipped" in caplog.text
+    (image,) = load_coco(out, images_root=images).images
+    assert len(image.instances) == 19  # the 19 real BCCD boxes of that image, each segmented
+    assert all(x2 <= 640 and y2 <= 480 for _, _, x2, y2 in (i.bbox for i in image.instances))
 
 
 def test_limit_takes_images_from_every_class(small_pbc, tmp_path):
