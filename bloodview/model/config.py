@@ -61,6 +61,10 @@ class MaskRCNNConfig:
     mini_mask_shape: list[int] = field(default_factory=lambda: [56, 56])
     use_mini_mask: bool = True
     fpn_classif_fc_layers_size: int = 1024
+    # FPN level assignment of the box/class head (Lin et al. 2017 eq. 1, k0 = 4): a box of
+    # this many pixels is pooled from P4. 224 suits 1024-px inputs; at 256 px a whole cell
+    # (~85 px) lands on P2, the shallowest map. The mask head always uses 224 (fine detail).
+    roi_canonical_size: float = 224.0
     bbox_std_dev: list[float] = field(default_factory=lambda: [0.1, 0.1, 0.2, 0.2])
     detection_max_instances: int = 100
     detection_nms_threshold: float = 0.3
@@ -116,6 +120,8 @@ class MaskRCNNConfig:
             )
         if len(self.rpn_anchor_scales) != len(self.backbone_strides):
             raise ValueError("one anchor scale per pyramid level (P2..P6) is needed")
+        if not self.roi_canonical_size > 0:
+            raise ValueError("roi_canonical_size must be a positive number of pixels")
         if not 0.0 <= self.detection_min_confidence <= 1.0:
             raise ValueError("detection_min_confidence must be between 0 and 1")
 

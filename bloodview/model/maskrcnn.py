@@ -104,7 +104,9 @@ class MaskRCNN(keras.Model):
 
     def _box_head(self, pyramid, rois):
         pool = self.settings.heads.pool_size
-        pooled = batched_roi_align(pyramid[:4], rois, (pool, pool), ROI_STRIDES)
+        pooled = batched_roi_align(
+            pyramid[:4], rois, (pool, pool), ROI_STRIDES, self.settings.heads.roi_canonical_size
+        )
         batch, per_image = ops.shape(rois)[0], rois.shape[1]
         logits, deltas = self.box_head(ops.reshape(pooled, (-1, pool, pool, pooled.shape[-1])))
         classes = self.settings.num_classes

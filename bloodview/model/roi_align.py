@@ -3,7 +3,8 @@
 Level assignment follows FPN (Lin et al. 2017, eq. 1):
 ``k = floor(k0 + log2(sqrt(h * w) / canonical_size))`` clipped to the available
 levels, with ``k0 = 4`` and ``canonical_size = 224`` pixels (an ImageNet-sized box
-goes to P4; cell-sized boxes end up on P2). Each box is cropped from one level only,
+goes to P4; cell-sized boxes end up on P2; the box head's ``canonical_size`` is a
+config field, ``roi_canonical_size``, for small inputs). Each box is cropped from one level only,
 so the cost is that of a single crop per box whatever the number of levels.
 """
 
@@ -31,6 +32,7 @@ def pyramid_roi_align(
     batch_indices,
     size: tuple[int, int],
     strides: Sequence[int] = (4, 8, 16, 32),
+    canonical_size: float = 224.0,
 ):
     """Pool boxes [N, 4] (pixels, ``(y1, x1, y2, x2)``) from ``features`` [P2..P5].
 
@@ -38,12 +40,13 @@ def pyramid_roi_align(
         features: maps [B, H_l, W_l, C] with the given ``strides``.
         batch_indices: int [N], image of each box.
         size: pooled ``(rows, cols)``.
+        canonical_size: box size (pixels) that is pooled from P4 (:func:`assign_levels`).
 
     Returns:
         float [N, rows, cols, C] in the order of ``boxes``.
     """
     boxes = ops.stop_gradient(ops.cast(boxes, "float32"))
-    levels = assign_levels(boxes, len(features))
+    levels = assign_levels(boxes, len(features), canonical_size)
     crops, order = [], []
     for level, (feature, stride) in enumerate(zip(features, strides)):
         where = tfops.true_indices(levels == level)  # [K, 1]
@@ -60,10 +63,16 @@ def pyramid_roi_align(
     return ops.take(ops.concatenate(crops, axis=0), ops.argsort(ops.concatenate(order, axis=0)), axis=0)
 
 
-def batched_roi_align(features: Sequence, rois, size: tuple[int, int], strides: Sequence[int] = (4, 8, 16, 32)):
+def batched_roi_align(
+    features: Sequence,
+    rois,
+    size: tuple[int, int],
+    strides: Sequence[int] = (4, 8, 16, 32),
+    canonical_size: float = 224.0,
+):
     """:func:`pyramid_roi_align` for ROIs [B, R, 4] -> [B, R, rows, cols, C]."""
     batch = ops.shape(rois)[0]
     per_image = rois.shape[1]
     batch_indices = ops.reshape(ops.repeat(ops.expand_dims(ops.arange(batch), 1), per_image, axis=1), (-1,))
-    pooled = pyramid_roi_align(features, ops.reshape(rois, (-1, 4)), batch_indices, size, strides)
+    pooled = pyramid_roi_align(features, ops.reshape(rois, (-1, 4)), batch_indices, size, strides, canonical_size)
     return ops.reshape(pooled, (batch, per_image, size[0], size[1], features[0].shape[-1]))

@@ -36,6 +36,7 @@ class HeadSettings:
     mask_pool_size: int = 14
     mask_shape: tuple[int, int] = (28, 28)
     fc_size: int = 1024
+    roi_canonical_size: float = 224.0  # box/class head level assignment (see MaskRCNNConfig)
     rois_per_image: int = 100
     positive_ratio: float = 0.33
     std_dev: tuple[float, ...] = (0.1, 0.1, 0.2, 0.2)
@@ -90,6 +91,7 @@ def settings_from_config(config: MaskRCNNConfig) -> NetworkSettings:
             mask_pool_size=config.mask_pool_size,
             mask_shape=tuple(config.mask_shape),
             fc_size=config.fpn_classif_fc_layers_size,
+            roi_canonical_size=float(config.roi_canonical_size),
             rois_per_image=config.train_rois_per_image,
             positive_ratio=config.roi_positive_ratio,
             std_dev=tuple(config.bbox_std_dev),

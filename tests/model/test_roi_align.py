@@ -40,6 +40,16 @@ def test_level_assignment_follows_box_size():
     np.testing.assert_array_equal(np.asarray(assign_levels(boxes, 4)), [0, 1, 2, 3])
 
 
+def test_smaller_canonical_size_lifts_cells_to_deeper_levels():
+    """A whole cell at 256-px input (~85 px) sits on P2 with 224 but on P3 with 112 and P4 with 56."""
+    cell = np.array([[0, 0, 85, 85]], np.float32)
+    levels = [int(np.asarray(assign_levels(cell, 4, canonical))[0]) for canonical in (224.0, 112.0, 56.0)]
+    assert levels == [0, 1, 2]
+    features = [np.full((1, 64, 64, 1), float(l), np.float32) for l in range(4)]
+    pooled = pyramid_roi_align(features, cell, np.array([0], np.int32), (2, 2), canonical_size=56.0)
+    assert np.all(np.asarray(pooled) == 2.0)
+
+
 def test_pyramid_align_reads_each_box_from_its_level_in_input_order():
     # Level l is filled with the constant l; every box's crop must be that constant.
     features = [np.full((2, 512 // s, 512 // s, 3), float(l), np.float32) for l, s in enumerate([4, 8, 16, 32])]
