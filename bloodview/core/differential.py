@@ -8,6 +8,10 @@ from dataclasses import dataclass
 from bloodview.core.annotation import ImageAnnotation
 from bloodview.core.classes import ClassCatalogue
 
+# Non-white classes that labs still report per 100 white cells: nucleated red cells (NRBC).
+# Platelets and project classes such as BCCD's "rbc" are not counted that way.
+PER_100_WHITE_NON_WHITE = frozenset({"erythroblast"})
+
 
 @dataclass(frozen=True)
 class DifferentialRow:
@@ -15,7 +19,7 @@ class DifferentialRow:
     display_name: str
     count: int
     percent_of_all: float
-    per_100_white: float | None  # None for classes that are not white cells
+    per_100_white: float | None  # None for classes not reported per 100 white cells (platelets)
 
 
 @dataclass(frozen=True)
@@ -34,8 +38,9 @@ def differential_count(
     """Count cells per class over ``images``.
 
     ``percent_of_all`` is over every counted cell; ``per_100_white`` follows lab
-    practice: white cells as a percentage of all white cells, and e.g. erythroblasts
-    reported as "per 100 white cells" (count / white total x 100). Instances with
+    practice: white cells as a percentage of all white cells, erythroblasts (NRBC)
+    as "per 100 white cells" (count / white total x 100), and ``None`` for other
+    classes (platelets are estimated per field, not per white cell). Instances with
     a model score below ``min_score`` are left out (they are "unidentified").
     """
     counts = {c.name: 0 for c in classes}
@@ -50,13 +55,14 @@ def differential_count(
     rows = []
     for c in classes:
         n = counts[c.name]
+        per_white = c.white_cell or c.name in PER_100_WHITE_NON_WHITE
         rows.append(
             DifferentialRow(
                 c.name,
                 c.display_name,
                 n,
                 100.0 * n / total if total else 0.0,
-                100.0 * n / white_total if white_total else (0.0 if c.white_cell else None),
+                (100.0 * n / white_total if white_total else 0.0) if per_white else None,
             )
         )
     return DifferentialCount(tuple(rows), total, white_total)

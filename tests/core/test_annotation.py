@@ -67,6 +67,7 @@ def test_differential_counts_white_cells_per_hundred():
     assert diff.row("erythroblast").per_100_white == pytest.approx(25.0)
     assert diff.row("monocyte").count == 0
     assert diff.row("platelet").percent_of_all == pytest.approx(100 / 6)
+    assert diff.row("platelet").per_100_white is None  # platelets are not counted per white cell
 
 
 def test_differential_of_nothing_is_zero_not_a_crash():

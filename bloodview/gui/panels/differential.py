@@ -37,7 +37,13 @@ class DifferentialPanel(QWidget):
         self.export.setToolTip("Export the differential count as HTML or PDF")
         self.table = QTableWidget(0, 4)
         self.table.setObjectName("differential")
-        self.table.setHorizontalHeaderLabels(("Class", "Count", "%", "/100 WBC"))
+        self.table.setHorizontalHeaderLabels(("Class", "Count", "% all", "/100 WBC"))
+        for column, tip in (
+            (2, "Share of every counted cell, platelets and erythroblasts included"),
+            (3, "The differential: white cells as % of all white cells; erythroblasts (NRBC) "
+                "per 100 white cells; platelets are not white cells (–)"),
+        ):
+            self.table.horizontalHeaderItem(column).setToolTip(tip)
         compact_table(self.table)
         self.totals = QLabel()
         top = QHBoxLayout()
