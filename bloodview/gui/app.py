@@ -53,7 +53,9 @@ def run(
             exit_code[0] = 1
         else:
             print(f"screenshot written to {screenshot}")
-        app.quit()
+        # exit(), not quit(): Qt 6's quit() first asks every window to close, and the window
+        # refuses while detections are unsaved (the non-interactive prompt answers Cancel).
+        app.exit(exit_code[0])
 
     def start() -> None:
         if not paths and screenshot is None:

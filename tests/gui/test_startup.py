@@ -64,6 +64,17 @@ def test_screenshot_command_writes_a_png_of_the_window(tmp_path, bccd_dir):
     assert (picture.width(), picture.height()) == (1000, 700)
 
 
+def test_screenshot_after_detection_exits_although_the_detections_are_unsaved(tmp_path):
+    """`gui --screenshot --detect` once hung: the window refused to close with unsaved cells."""
+    shot = tmp_path / "detect.png"
+    sample = REPO / "resources" / "samples" / "pbc_neutrophil_BNE_67131.jpg"
+    out = subprocess.run([sys.executable, "-m", "bloodview", "gui", str(sample), "--screenshot", str(shot),
+                          "--detect", "--size", "800x600"], capture_output=True, text=True, env=_env(tmp_path),
+                         cwd=REPO, timeout=180)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert " cells added" in out.stdout + out.stderr and shot.stat().st_size > 10_000
+
+
 def test_screenshot_of_a_missing_path_fails_with_exit_code_1(tmp_path):
     out = subprocess.run([sys.executable, "-m", "bloodview", "gui", str(tmp_path / "none"), "--screenshot",
                           str(tmp_path / "x.png")], capture_output=True, text=True, env=_env(tmp_path),
