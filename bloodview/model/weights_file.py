@@ -1,10 +1,15 @@
-"""Half-precision copies of Keras weights files, for shipping a model small.
+"""Half-precision copies and averages of Keras weights files, for shipping a model.
 
 The default model must stay under 30 MB in git; its float32 weights are ~33 MB.
 Keras 3 ``load_weights`` casts each stored array to its variable's dtype, so a
 ``.weights.h5`` whose float32 arrays are stored as float16 (gzip-compressed) loads
 into the unchanged float32 network. Rounding to float16 changes weights by about
 1e-3 relative; ``tests/model/test_weights_file.py`` checks that detections stay the same.
+
+:func:`write_average_weights` averages the weights of several epochs of one low-learning-rate
+run (stochastic weight averaging, Izmailov et al. 2018): a flatter, less epoch-dependent
+optimum than any single epoch's weights. BatchNorm moving statistics are averaged too, which
+is sound for nearby weights of one run (not for unrelated models).
 Only h5py (a Keras dependency) is needed here, no TensorFlow.
 """
 
@@ -56,3 +61,61 @@ def write_float16_weights(source: str | Path, target: str | Path) -> Path:
         temporary.unlink(missing_ok=True)
         raise ModelError(f"{source}: cannot be copied as float16 weights ({exc})") from exc
     return target
+
+
+def write_average_weights(sources: list[str | Path], target: str | Path) -> Path:
+    """Write the element-wise mean of the float arrays of same-shaped Keras ``.weights.h5`` files.
+
+    Non-float arrays (counters) and attributes come from the first file. Files of
+    different networks (other layers or shapes) are a :class:`ModelError`.
+    """
+    paths = [Path(s) for s in sources]
+    if len(paths) < 2:
+        raise ModelError("averaging needs at least two weights files")
+    for path in paths:
+        if not path.is_file():
+            raise ModelError(f"{path}: weights file not found")
+    target = Path(target)
+    temporary = target.with_name(f".{target.name}.tmp")
+    try:
+        files = [h5py.File(path, "r") for path in paths]
+        try:
+            with h5py.File(temporary, "w") as dst:
+                _average_group(files, dst, paths)
+        finally:
+            for handle in files:
+                handle.close()
+        os.replace(temporary, target)
+    except OSError as exc:
+        temporary.unlink(missing_ok=True)
+        raise ModelError(f"cannot average {', '.join(map(str, paths))} ({exc})") from exc
+    except ModelError:
+        temporary.unlink(missing_ok=True)
+        raise
+    return target
+
+
+def _average_group(sources: list[h5py.Group], target: h5py.Group, paths: list[Path]) -> None:
+    first = sources[0]
+    for key, value in first.attrs.items():
+        target.attrs[key] = value
+    for name, item in first.items():
+        others = [source.get(name) for source in sources[1:]]
+        if isinstance(item, h5py.Dataset):
+            data = item[()]
+            if isinstance(data, np.ndarray) and data.dtype.kind == "f":
+                for other, path in zip(others, paths[1:]):
+                    if not isinstance(other, h5py.Dataset) or other.shape != data.shape:
+                        raise ModelError(f"{path}: not the same network as {paths[0]} (at {item.name})")
+                total = data.astype(np.float64)
+                for other in others:
+                    total += other[()].astype(np.float64)
+                data = (total / len(sources)).astype(item.dtype)
+            dataset = target.create_dataset(name, data=data)
+            for key, attr in item.attrs.items():
+                dataset.attrs[key] = attr
+        else:
+            for other, path in zip(others, paths[1:]):
+                if not isinstance(other, h5py.Group):
+                    raise ModelError(f"{path}: not the same network as {paths[0]} (at {item.name})")
+            _average_group([item] + others, target.create_group(name), paths)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from bloodview.errors import ModelError
-from bloodview.model.weights_file import write_float16_weights
+from bloodview.model.weights_file import write_average_weights, write_float16_weights
 
 
 def test_float16_copy_is_half_the_size_and_loads_into_float32_layers(tmp_path):
@@ -42,3 +42,35 @@ def test_float16_copy_is_half_the_size_and_loads_into_float32_layers(tmp_path):
 def test_missing_source_is_a_model_error(tmp_path):
     with pytest.raises(ModelError, match="not found"):
         write_float16_weights(tmp_path / "nope.weights.h5", tmp_path / "x.weights.h5")
+
+
+def _dense(keras, units, seed):
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(units)])
+    model.layers[0].kernel.assign(np.full((3, units), float(seed), "float32"))
+    model.layers[0].bias.assign(np.arange(units, dtype="float32") * seed)
+    return model
+
+
+def test_average_of_epoch_weights_is_their_mean_and_loads(tmp_path):
+    keras = pytest.importorskip("keras")
+    files = []
+    for seed in (1, 2, 6):
+        path = tmp_path / f"e{seed}.weights.h5"
+        _dense(keras, 4, seed).save_weights(path)
+        files.append(path)
+    write_average_weights(files, tmp_path / "mean.weights.h5")
+    model = _dense(keras, 4, 0)
+    model.load_weights(tmp_path / "mean.weights.h5")
+    np.testing.assert_allclose(model.layers[0].kernel.numpy(), np.full((3, 4), 3.0))
+    np.testing.assert_allclose(model.layers[0].bias.numpy(), np.arange(4) * 3.0)
+
+
+def test_averaging_different_networks_is_refused_and_writes_nothing(tmp_path):
+    keras = pytest.importorskip("keras")
+    _dense(keras, 4, 1).save_weights(tmp_path / "a.weights.h5")
+    _dense(keras, 5, 1).save_weights(tmp_path / "b.weights.h5")
+    with pytest.raises(ModelError, match="not the same network"):
+        write_average_weights([tmp_path / "a.weights.h5", tmp_path / "b.weights.h5"], tmp_path / "m.weights.h5")
+    assert not list(tmp_path.glob("*m.weights.h5*"))
+    with pytest.raises(ModelError, match="at least two"):
+        write_average_weights([tmp_path / "a.weights.h5"], tmp_path / "m.weights.h5")
