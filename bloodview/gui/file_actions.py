@@ -261,7 +261,7 @@ class FileActions:
 
     # --- report and picture -------------------------------------------------------------
     def export_report(self, path: Path | None = None) -> Path | None:
-        from bloodview.gui.report import report_html, write_report
+        from bloodview.gui.report import report_html, review_tally, write_report
 
         window = self.window
         session = window.session
@@ -280,7 +280,9 @@ class FileActions:
         except (BloodviewError, OSError) as exc:
             window.prompts.error(window, "Report not written", str(exc))
             return None
-        window.show_status(f"Report written to {path}")
+        tally = review_tally(images, window.threshold)
+        draft = "" if tally.final else f"DRAFT ({tally.draft_reason()}) "
+        window.show_status(f"{draft}Report written to {path}")
         return Path(path)
 
     def export_view(self, path: Path | None = None) -> Path | None:

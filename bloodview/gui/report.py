@@ -1,6 +1,11 @@
 """The differential count report as HTML (PDF via Qt in :func:`write_pdf`).
 
 The HTML is self-contained (inline CSS), readable in any browser and printable.
+It says what a lab signs: the white-cell differential with its denominator,
+NRBC per 100 white cells and platelets as counts apart from it, how many cells a
+person checked and how many are unchecked model cells, and how many images are
+signed off. Until every image is signed off (and every cell checked) the report
+is a **DRAFT** in its title and body; it is never printed as final before.
 Unidentified cells (below the review threshold, unchecked) are reported on their
 own line and left out of the percentages, as a lab report would.
 """
@@ -10,11 +15,58 @@ from __future__ import annotations
 import datetime as _dt
 import html
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from bloodview.core.annotation import Dataset, ImageAnnotation
-from bloodview.core.differential import DifferentialCount, differential_count
+from bloodview.core.differential import DifferentialCount, DifferentialRow, differential_count
 from bloodview.gui.review import counted_instances, is_checked, is_unidentified
+
+DRAFT = "DRAFT"
+
+
+@dataclass(frozen=True)
+class ReviewTally:
+    """How far the review of some images has got: what a report must admit."""
+
+    images: int
+    signed_off: int
+    cells: int
+    checked: int
+    unidentified: int
+
+    @property
+    def unchecked(self) -> int:
+        return self.cells - self.checked
+
+    @property
+    def final(self) -> bool:
+        """Every image signed off and every cell checked by a person."""
+        return self.images > 0 and self.signed_off == self.images and self.unchecked == 0
+
+    def draft_reason(self) -> str:
+        """Why the count is not final yet (empty when it is)."""
+        if self.final:
+            return ""
+        if not self.images:
+            return "no images"
+        parts = []
+        if self.signed_off < self.images:
+            parts.append(f"{self.images - self.signed_off} of {self.images} image(s) not signed off")
+        if self.unchecked:
+            unidentified = f", {self.unidentified} of them unidentified" if self.unidentified else ""
+            parts.append(f"{self.unchecked} of {self.cells} cell(s) not checked by a person{unidentified}")
+        return "; ".join(parts)
+
+
+def review_tally(images: Sequence[ImageAnnotation], threshold: float) -> ReviewTally:
+    return ReviewTally(
+        len(images),
+        sum(bool(i.signed_off) for i in images),
+        sum(len(i.instances) for i in images),
+        sum(is_checked(c) for i in images for c in i.instances),
+        sum(is_unidentified(c, threshold) for i in images for c in i.instances),
+    )
 
 
 def _counted(images: Sequence[ImageAnnotation], threshold: float) -> list[ImageAnnotation]:
@@ -27,10 +79,23 @@ def _counted(images: Sequence[ImageAnnotation], threshold: float) -> list[ImageA
 def differential_for(
     images: Sequence[ImageAnnotation], dataset: Dataset, threshold: float
 ) -> tuple[DifferentialCount, int]:
-    """The differential over ``images`` and the number of unidentified cells left out."""
-    count = differential_count(_counted(images, threshold), dataset.classes)
+    """The differential over ``images`` (person-checked cells told apart) and the number of
+    unidentified cells left out."""
+    count = differential_count(_counted(images, threshold), dataset.classes, checked=is_checked)
     unidentified = sum(is_unidentified(c, threshold) for i in images for c in i.instances)
     return count, unidentified
+
+
+def other_cell_figure(row: DifferentialRow) -> str:
+    """How a non-white class is reported: NRBC per 100 white cells, the rest as a count only."""
+    return "count only" if row.per_100_white is None else f"{row.per_100_white:.1f} per 100 WBC"
+
+
+def _row_html(row: DifferentialRow, colour: str, figure: str) -> str:
+    return (f"<tr><td><span class='sw' style='background:{colour}'></span>"
+            f"{html.escape(row.display_name)}</td><td class='n'>{row.checked}</td>"
+            f"<td class='n'>{row.unchecked}</td><td class='n'>{row.count}</td>"
+            f"<td class='n'>{figure}</td></tr>")
 
 
 def report_html(
@@ -40,48 +105,66 @@ def report_html(
     title: str = "Differential count",
     model_name: str | None = None,
 ) -> str:
-    """A complete HTML document for ``images`` of ``dataset``."""
+    """A complete HTML document for ``images`` of ``dataset`` (a DRAFT unless all are signed off)."""
     count, unidentified = differential_for(images, dataset, threshold)
-    cells = sum(len(i.instances) for i in images)
-    checked = sum(is_checked(c) for i in images for c in i.instances)
-    signed = sum(i.signed_off for i in images)
-    rows = []
-    for row in count.rows:
-        colour = "#%02x%02x%02x" % dataset.classes[row.class_name].color
-        per100 = "–" if row.per_100_white is None else f"{row.per_100_white:.1f}"
-        rows.append(
-            f"<tr><td><span class='sw' style='background:{colour}'></span>"
-            f"{html.escape(row.display_name)}</td><td class='n'>{row.count}</td>"
-            f"<td class='n'>{row.percent_of_all:.1f}</td><td class='n'>{per100}</td></tr>"
-        )
+    tally = review_tally(images, threshold)
+    shown_title = title if tally.final else f"{DRAFT} — {title}"
+
+    def colour(row: DifferentialRow) -> str:
+        return "#%02x%02x%02x" % dataset.classes[row.class_name].color
+
+    white = count.white_total
+    white_rows = [_row_html(r, colour(r), f"{r.percent_of_white:.1f}") for r in count.white_rows]
+    other_rows = [_row_html(r, colour(r), other_cell_figure(r)) for r in count.other_rows]
+    if tally.final:
+        status = (f"<p class='final'>Final: all {tally.images} image(s) signed off, every cell "
+                  "checked by a person.</p>")
+    else:
+        status = (f"<p class='draft'><b>{DRAFT} — not a final report</b>: "
+                  f"{html.escape(tally.draft_reason())}. Sign off every image to print a final "
+                  "report.</p>")
     now = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     model = f"<br>Model: {html.escape(model_name)}" if model_name else ""
     image_list = "".join(
         f"<li>{html.escape(str(i.image_path))} — {len(i.instances)} cells"
-        f"{' — signed off' if i.signed_off else ''}</li>"
+        f"{' — signed off' if i.signed_off else ' — not signed off'}</li>"
         for i in images
     )
+    head = ("<tr><th>Class</th><th class='n'>Checked</th><th class='n'>Unchecked (model)</th>"
+            "<th class='n'>Count</th><th class='n'>{}</th></tr>")
     return f"""<!DOCTYPE html>
-<html><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<html><head><meta charset="utf-8"><title>{html.escape(shown_title)}</title>
 <style>
 body {{ font-family: sans-serif; margin: 2em; color: #222; }}
-table {{ border-collapse: collapse; min-width: 28em; }}
+table {{ border-collapse: collapse; min-width: 34em; margin-bottom: 1em; }}
 th, td {{ border-bottom: 1px solid #ccc; padding: 4px 10px; text-align: left; }}
 td.n, th.n {{ text-align: right; font-variant-numeric: tabular-nums; }}
 .sw {{ display: inline-block; width: 0.9em; height: 0.9em; margin-right: 0.5em;
        border: 1px solid #555; vertical-align: middle; }}
 .meta {{ color: #555; }}
+.draft {{ color: #a00; border: 2px solid #a00; padding: 6px 10px; }}
+.final {{ color: #060; }}
 </style></head><body>
-<h1>{html.escape(title)}</h1>
-<p class="meta">{now} · {len(images)} image(s), {signed} signed off · {cells} cells,
-{checked} checked by a person · unidentified threshold {threshold:.2f}{model}</p>
+<h1>{html.escape(shown_title)}</h1>
+{status}
+<p class="meta">{now} · {tally.images} image(s), {tally.signed_off} of {tally.images} signed off ·
+{tally.cells} cells: {tally.checked} checked by a person, {tally.unchecked} unchecked (model) ·
+unidentified threshold {threshold:.2f}{model}</p>
+<h2>White-cell differential</h2>
+<p>Percentages are of the {white} white cells counted ({count.white_checked} checked by a person,
+{white - count.white_checked} unchecked); erythroblasts and platelets are not among them.</p>
 <table>
-<tr><th>Class</th><th class="n">Count</th><th class="n">% of counted</th>
-<th class="n">per 100 white cells</th></tr>
-{''.join(rows)}
-<tr><th>Counted</th><th class="n">{count.total}</th><th></th>
-<th class="n">{count.white_total} white</th></tr>
-<tr><td>Unidentified (not counted)</td><td class="n">{unidentified}</td><td></td><td></td></tr>
+{head.format("% of white cells")}
+{''.join(white_rows)}
+<tr><th>White cells</th><th class="n">{count.white_checked}</th>
+<th class="n">{white - count.white_checked}</th><th class="n">{white}</th>
+<th class="n">{"100.0" if white else "–"}</th></tr>
+</table>
+<h2>Other cells (not in the white-cell %)</h2>
+<table>
+{head.format("Reported as")}
+{''.join(other_rows)}
+<tr><td>Unidentified (not counted)</td><td></td><td></td><td class="n">{unidentified}</td><td></td></tr>
 </table>
 <h2>Images</h2><ul>{image_list}</ul>
 </body></html>
@@ -108,6 +191,7 @@ def write_pdf(path: Path, text_html: str) -> None:
     writer.setResolution(150)
     document = QTextDocument()
     document.setHtml(text_html)
+    writer.setTitle(document.metaInformation(QTextDocument.MetaInformation.DocumentTitle))
     document.setPageSize(writer.pageLayout().paintRectPixels(writer.resolution()).size().toSizeF())
     document.print(writer)
     if not path.exists():

@@ -1,4 +1,5 @@
-"""The differential dock reads as a lab report: white cells per 100 white cells, platelets apart."""
+"""The differential dock reads as a lab report: white-cell % over white cells only, NRBC per 100
+white cells, platelets as a count; person-checked cells told apart from unchecked model cells."""
 
 from __future__ import annotations
 
@@ -6,17 +7,21 @@ import pytest
 
 from bloodview.core.annotation import Dataset, ImageAnnotation
 from bloodview.core.geometry import rectangle
-from bloodview.core.instance import Instance
+from bloodview.core.instance import Instance, Source
 from bloodview.gui.panels.differential import DifferentialPanel
 
 pytestmark = pytest.mark.gui
 
 
-def _cell(name: str, x: float) -> Instance:
-    return Instance([rectangle(x, 0, x + 10, 10)], name)
+def _cell(name: str, x: float, **kw) -> Instance:
+    return Instance([rectangle(x, 0, x + 10, 10)], name, **kw)
 
 
-def test_percent_of_all_and_per_100_white_cells_are_told_apart(qtbot):
+def _model(name: str, x: float, score: float = 0.9) -> Instance:
+    return _cell(name, x, source=Source.MODEL, score=score)
+
+
+def test_white_cell_percent_leaves_platelets_and_nrbc_out_of_the_denominator(qtbot):
     image = ImageAnnotation("smear.png", 200, 50)
     image.instances += [_cell("neutrophil", 0), _cell("neutrophil", 20), _cell("lymphocyte", 40),
                         _cell("erythroblast", 60), _cell("platelet", 80), _cell("platelet", 100)]
@@ -24,11 +29,36 @@ def test_percent_of_all_and_per_100_white_cells_are_told_apart(qtbot):
     qtbot.addWidget(panel)
     panel.show_count(Dataset([image]), [image], threshold=0.75)
 
-    headers = [panel.table.horizontalHeaderItem(c).text() for c in range(4)]
-    assert headers == ["Class", "Count", "% all", "/100 WBC"]
-    assert "platelets" in panel.table.horizontalHeaderItem(2).toolTip()
-    # 2 of 3 white cells are neutrophils; 2 of 6 counted cells in all
-    assert panel.value("neutrophil", 3) == "66.7" and panel.value("neutrophil", 2) == "33.3"
-    assert panel.value("erythroblast", 3) == "33.3"  # NRBC per 100 white cells
-    assert panel.value("platelet", 3) == "–"
-    assert "6 counted · 3 white cells" in panel.totals.text()
+    headers = [panel.table.horizontalHeaderItem(c).text() for c in range(5)]
+    assert headers == ["Class", "Checked", "Unchecked", "Count", "% WBC"]
+    assert "white cells only" in panel.table.horizontalHeaderItem(4).toolTip()
+    # 2 of 3 white cells are neutrophils (platelets and the NRBC are not in the denominator)
+    assert panel.value("neutrophil", 4) == "66.7" and panel.value("lymphocyte", 4) == "33.3"
+    assert panel.value("erythroblast", 4) == "33.3/100"  # NRBC per 100 white cells
+    assert panel.value("platelet", 4) == "–" and panel.value("platelet") == "2"
+    white = [panel.table.item(r, 4).text() for r in range(panel.table.rowCount())
+             if "/" not in panel.table.item(r, 4).text() and panel.table.item(r, 4).text() != "–"]
+    assert sum(float(v) for v in white) == pytest.approx(100.0)
+    assert "% of 3 white cells" in panel.totals.text()
+    assert "1 erythroblast, 2 platelet" in panel.totals.text()
+
+
+def test_checked_and_unchecked_cells_and_signed_off_images_are_counted_apart(qtbot):
+    a = ImageAnnotation("a.png", 200, 50, [_model("neutrophil", 0), _model("neutrophil", 20),
+                                           _model("lymphocyte", 40, score=0.3)])  # last: unidentified
+    a.instances.append(_model("monocyte", 60).copy(reviewed=True))
+    b = ImageAnnotation("b.png", 200, 50, [_cell("neutrophil", 0)], signed_off=True)
+    panel = DifferentialPanel()
+    qtbot.addWidget(panel)
+    panel.show_count(Dataset([a, b]), [a, b], threshold=0.75)
+
+    assert (panel.value("neutrophil", 1), panel.value("neutrophil", 2)) == ("1", "2")
+    assert (panel.value("monocyte", 1), panel.value("monocyte", 2)) == ("1", "0")
+    assert panel.value("lymphocyte") == "0"  # the unidentified cell is not counted
+    text = panel.totals.text()
+    assert "% of 4 white cells: 2 checked, 2 unchecked (model)" in text
+    assert "1 unidentified" in text
+    assert "1 of 2 images signed off — a draft count" in text
+
+    panel.show_count(Dataset([a, b]), [b], threshold=0.75)
+    assert "Image signed off" in panel.totals.text() and "draft" not in panel.totals.text()

@@ -1,4 +1,8 @@
-"""Differential count dock: per class count, % and per 100 white cells, image or project."""
+"""Differential count dock: per class checked/unchecked counts and the white-cell %, image or project.
+
+The % column's denominator is the white cells only; erythroblasts (NRBC) show
+per 100 white cells and platelets a count only, never inside the white-cell %.
+"""
 
 from __future__ import annotations
 
@@ -17,10 +21,22 @@ from PyQt6.QtWidgets import (
 )
 
 from bloodview.core.annotation import Dataset, ImageAnnotation
-from bloodview.gui.report import differential_for
+from bloodview.core.differential import DifferentialRow
+from bloodview.gui.report import differential_for, review_tally
 from bloodview.gui.style import bulk_fill, compact_table, icon, swatch
 
 SCOPES = ("This image", "Whole project")
+COLUMNS = ("Class", "Checked", "Unchecked", "Count", "% WBC")
+COLUMN_TIPS = (
+    "Cell class (white cells first)",
+    "Cells a person drew, corrected or confirmed",
+    "Model cells no person has checked yet (above the unidentified threshold)",
+    "Checked + unchecked",
+    "White cells: % of all counted white cells (the differential; the denominator is the white "
+    "cells only). Erythroblasts (NRBC): per 100 white cells, not part of the 100 %. "
+    "Platelets: count only (–)",
+)
+PERCENT = 4
 
 
 class DifferentialPanel(QWidget):
@@ -34,18 +50,16 @@ class DifferentialPanel(QWidget):
         self.scope = QComboBox()
         self.scope.addItems(SCOPES)
         self.export = QPushButton("Report…")
-        self.export.setToolTip("Export the differential count as HTML or PDF")
-        self.table = QTableWidget(0, 4)
+        self.export.setToolTip("Export the differential count as HTML or PDF (a DRAFT until every "
+                               "image is signed off)")
+        self.table = QTableWidget(0, len(COLUMNS))
         self.table.setObjectName("differential")
-        self.table.setHorizontalHeaderLabels(("Class", "Count", "% all", "/100 WBC"))
-        for column, tip in (
-            (2, "Share of every counted cell, platelets and erythroblasts included"),
-            (3, "The differential: white cells as % of all white cells; erythroblasts (NRBC) "
-                "per 100 white cells; platelets are not white cells (–)"),
-        ):
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        for column, tip in enumerate(COLUMN_TIPS):
             self.table.horizontalHeaderItem(column).setToolTip(tip)
         compact_table(self.table)
         self.totals = QLabel()
+        self.totals.setWordWrap(True)
         top = QHBoxLayout()
         top.addWidget(self.scope, 1)
         top.addWidget(self.export)
@@ -68,28 +82,51 @@ class DifferentialPanel(QWidget):
         self, dataset: Dataset, images: Sequence[ImageAnnotation], threshold: float
     ) -> None:
         count, unidentified = differential_for(images, dataset, threshold)
+        rows = count.white_rows + count.other_rows
         with bulk_fill(self.table):
-            self.table.setRowCount(len(count.rows))
+            self.table.setRowCount(len(rows))
             right = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
-            for row, entry in enumerate(count.rows):
-                cls = dataset.classes[entry.class_name]
+            for row, entry in enumerate(rows):
+                percent, tip = _percent_cell(entry, count.white_total)
                 values = [
-                    QTableWidgetItem(swatch(cls), entry.display_name),
+                    QTableWidgetItem(swatch(dataset.classes[entry.class_name]), entry.display_name),
+                    QTableWidgetItem(str(entry.checked)),
+                    QTableWidgetItem(str(entry.unchecked)),
                     QTableWidgetItem(str(entry.count)),
-                    QTableWidgetItem(f"{entry.percent_of_all:.1f}"),
-                    QTableWidgetItem("–" if entry.per_100_white is None else f"{entry.per_100_white:.1f}"),
+                    QTableWidgetItem(percent),
                 ]
+                values[PERCENT].setToolTip(tip)
                 for column, item in enumerate(values):
                     if column:
                         item.setTextAlignment(right)
                     self.table.setItem(row, column, item)
+        tally = review_tally(images, threshold)
+        white = count.white_total
+        others = ", ".join(f"{r.count} {r.display_name.lower()}" for r in count.other_rows if r.count)
+        if tally.images == 1:
+            signed = "Image signed off" if images[0].signed_off else "Image not signed off"
+        else:
+            signed = f"{tally.signed_off} of {tally.images} images signed off"
         self.totals.setText(
-            f"{count.total} counted · {count.white_total} white cells · "
-            f"{unidentified} unidentified (not counted)"
+            f"% of {white} white cells: {count.white_checked} checked, "
+            f"{white - count.white_checked} unchecked (model)\n"
+            f"Not in the %: {others or 'no other cells'} · {unidentified} unidentified (not counted)\n"
+            f"{signed}{'' if tally.final else ' — a draft count'}"
         )
 
-    def value(self, class_name: str, column: int = 1) -> str:
+    def value(self, class_name: str, column: int = 3) -> str:
+        """The text in ``column`` (default: the count) of ``class_name``'s row."""
         for row in range(self.table.rowCount()):
             if self.table.item(row, 0).text().lower().startswith(class_name.lower()[:4]):
                 return self.table.item(row, column).text()
         raise KeyError(class_name)
+
+
+def _percent_cell(row: DifferentialRow, white_total: int) -> tuple[str, str]:
+    """(text, tooltip) of the % WBC column for ``row``."""
+    if row.white_cell:
+        return f"{row.percent_of_white:.1f}", f"{row.count} of {white_total} white cells"
+    if row.per_100_white is not None:
+        return (f"{row.per_100_white:.1f}/100",
+                f"{row.count} per {white_total} white cells x 100 — not part of the 100 %")
+    return "–", "Count only: not a white cell, not in the white-cell %"
