@@ -17,7 +17,7 @@ from PyQt6.QtGui import QAction
 from PyQt6.QtWidgets import QMenu
 
 from bloodview.errors import BloodviewError
-from bloodview.gui.opening import OpenResult, open_annotations, open_paths
+from bloodview.gui.opening import ImagesFolder, OpenResult, open_annotations, open_paths
 from bloodview.gui.session import pending_recoveries, recovery_for, sized_dataset
 
 if TYPE_CHECKING:
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 RECENT_KEY = "recent"
+IMAGES_FOLDERS_KEY = "images_folders"  # annotation file -> the folder its images were found in
 RECENT_MAX = 10
 OPEN_FILTER = ("Images, projects and annotations (*.jpg *.jpeg *.png *.tif *.tiff *.bmp *.json);;"
                "All files (*)")
@@ -42,6 +43,8 @@ class FileActions:
     def __init__(self, window: MainWindow, settings: QSettings):
         self.window = window
         self.settings = settings
+        if window.prompts.settings is None:  # file dialogs start in the folder used last time
+            window.prompts.settings = settings
         self.recent_menu = QMenu("Open &recent", window)
         self.recent_menu.aboutToShow.connect(self._fill_recent)
 
@@ -62,12 +65,31 @@ class FileActions:
         if not self.confirm_discard():
             return False
         try:
-            result = open_paths(paths)
+            result = open_paths(paths, ImagesFolder(self.remembered_images_folder, self._ask_images_folder))
         except BloodviewError as exc:
             self.window.prompts.error(self.window, "Cannot open", str(exc))
             return False
         self._load(result)
+        if result.kind == "annotations" and result.dataset.root is not None:
+            self.remember_images_folder(result.sources[0], result.dataset.root)
         return True
+
+    def _ask_images_folder(self, annotation_file: Path, why: str) -> Path | None:
+        return self.window.prompts.folder(
+            self.window, "images_folder", f"{why} Where are the images of {annotation_file.name}?",
+            self.remembered_images_folder(annotation_file) or annotation_file.parent)
+
+    def remembered_images_folder(self, annotation_file: Path) -> Path | None:
+        """The images folder last used for ``annotation_file`` when it is not the file's own."""
+        value = self.settings.value(f"{IMAGES_FOLDERS_KEY}/{_settings_key(annotation_file)}")
+        return Path(str(value)) if value and Path(str(value)).is_dir() else None
+
+    def remember_images_folder(self, annotation_file: Path, folder: Path) -> None:
+        key = f"{IMAGES_FOLDERS_KEY}/{_settings_key(annotation_file)}"
+        if Path(folder).resolve() == Path(annotation_file).resolve().parent:
+            self.settings.remove(key)
+        else:
+            self.settings.setValue(key, str(Path(folder).resolve()))
 
     def _load(self, result: OpenResult) -> None:
         window = self.window
@@ -112,6 +134,8 @@ class FileActions:
 
         session.dataset.root = Path(folder)
         session.broken = check_images(session.dataset)
+        if session.kind == "annotations" and len(session.sources) == 1:
+            self.remember_images_folder(session.sources[0], Path(folder))
         self.window.pictures.clear()
         self.window.image_list.rebuild()
         found = len(session.dataset.images) - len(session.broken)
@@ -298,6 +322,13 @@ class FileActions:
             return None
         window.show_status(f"View saved to {path}")
         return Path(path)
+
+
+def _settings_key(path: Path) -> str:
+    """A settings key for a file path (paths hold '/' which QSettings reads as groups)."""
+    import hashlib
+
+    return hashlib.sha1(str(Path(path).resolve()).encode("utf-8")).hexdigest()[:16]
 
 
 def _age_text(saved_at: object) -> str:

@@ -6,17 +6,22 @@ recognises (COCO, MakeSense VGG/VIA or COCO, LabelMe). Images whose header
 cannot be read are still listed, with their error in ``OpenResult.broken`` (the
 rest of the set works); annotation files that cannot be parsed raise the io
 layer's :class:`FormatError` and nothing is loaded.
+
+An annotation file need not lie beside its images: given an
+:class:`ImagesFolder`, the folder remembered for that file is tried, then the
+user is asked where the images are (VIA files, which do not store image sizes,
+cannot be opened at all without them).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bloodview.core.annotation import Dataset, ImageAnnotation
-from bloodview.errors import BloodviewError, FormatError
+from bloodview.errors import BloodviewError, FormatError, ImageError
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +40,19 @@ class OpenResult:
     settings: dict = field(default_factory=dict)  # a project's saved settings
 
 
-def open_paths(paths: Sequence[str | Path]) -> OpenResult:
+@dataclass
+class ImagesFolder:
+    """Where an annotation file's images are when they are not beside it.
+
+    ``remembered(file)`` gives the folder used last time for ``file`` (or None);
+    ``ask(file, why)`` asks the user (None: they cancelled).
+    """
+
+    remembered: Callable[[Path], Path | None] = lambda _file: None
+    ask: Callable[[Path, str], Path | None] = lambda _file, _why: None
+
+
+def open_paths(paths: Sequence[str | Path], images_folder: ImagesFolder | None = None) -> OpenResult:
     """Open ``paths`` (see module doc). Raises :class:`BloodviewError` on bad input."""
     paths = [Path(p).expanduser().resolve() for p in paths]
     if not paths:
@@ -52,7 +69,7 @@ def open_paths(paths: Sequence[str | Path]) -> OpenResult:
         if path.is_dir():
             return open_folder(path)
         if path.suffix.lower() == ".json":
-            return open_annotations(path)
+            return open_annotations_anywhere(path, images_folder or ImagesFolder())
     from bloodview.io.images import is_image_file
 
     not_images = [p for p in paths if not (p.is_file() and is_image_file(p))]
@@ -110,6 +127,52 @@ def open_annotations(path: Path, images_root: Path | None = None) -> OpenResult:
     result = OpenResult(dataset, "annotations", sources=[path])
     result.broken = check_images(dataset)
     return result
+
+
+def images_found(result: OpenResult) -> bool:
+    """At least one image of ``result`` can be read (or there are none to read)."""
+    return len(result.broken) < len(result.dataset.images) or not result.dataset.images
+
+
+def open_annotations_anywhere(path: Path, images_folder: ImagesFolder) -> OpenResult:
+    """Open an annotation file whose images may lie elsewhere.
+
+    Tries the file's own folder, then the remembered folder, then asks. When the
+    user cancels, a COCO/LabelMe file still opens (its images marked missing, to be
+    located later); a VIA file cannot (it needs the images for their sizes) and its
+    :class:`ImageError` is raised.
+    """
+    remembered = images_folder.remembered(path)
+    opened: OpenResult | None = None
+    error: FormatError | None = None
+    for root in (None, remembered) if remembered is not None else (None,):
+        try:
+            result = open_annotations(path, images_root=root)
+        except FormatError as exc:
+            if not _needs_images(exc):
+                raise
+            error = exc
+            continue
+        if images_found(result):
+            return result
+        opened = opened or result
+    if opened is not None:
+        why = (f"None of the {len(opened.dataset.images)} images named in {path.name} "
+               f"was found beside it ({path.parent}).")
+    else:
+        why = f"{error}."
+    folder = images_folder.ask(path, why)
+    if folder is not None:
+        return open_annotations(path, images_root=folder)
+    if opened is not None:
+        return opened
+    assert error is not None
+    raise error
+
+
+def _needs_images(error: FormatError) -> bool:
+    """The file could not be read without its images (VIA sizes, LabelMe paths leading nowhere)."""
+    return isinstance(error, ImageError) or "images folder" in str(error)
 
 
 def _add_unannotated(dataset: Dataset, image_files: Sequence[Path], folder: Path) -> None:

@@ -3,6 +3,9 @@
 When ``non_interactive`` is set (tests, ``--screenshot``), questions return their
 default and messages are logged instead of shown; ``answers`` may pre-set replies
 by key.
+
+File dialogs start in the folder chosen last time for the same key (open,
+import, each export, …), kept in ``settings`` (QSettings) across restarts.
 """
 
 from __future__ import annotations
@@ -10,14 +13,18 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from PyQt6.QtCore import QSettings
 from PyQt6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 log = logging.getLogger(__name__)
 
+LAST_FOLDER_KEY = "last_folder"
+
 
 class Prompts:
-    def __init__(self, non_interactive: bool = False):
+    def __init__(self, non_interactive: bool = False, settings: QSettings | None = None):
         self.non_interactive = non_interactive
+        self.settings = settings  # where the last folder of each file dialog is remembered
         self.answers: dict[str, object] = {}
         self.messages: list[tuple[str, str]] = []  # (title, text) shown, newest last
 
@@ -55,12 +62,34 @@ class Prompts:
         if not self.non_interactive:
             QMessageBox.information(parent, title, text)
 
-    def open_paths(self, parent: QWidget | None, title: str, filters: str) -> list[Path]:
+    # --- file dialogs ------------------------------------------------------------
+    def last_folder(self, key: str) -> Path | None:
+        """The folder the ``key`` dialog was last answered in (None: never, or it is gone)."""
+        value = self.settings.value(f"{LAST_FOLDER_KEY}/{key}") if self.settings is not None else None
+        return Path(str(value)) if value and Path(str(value)).is_dir() else None
+
+    def remember_folder(self, key: str, chosen: Path) -> None:
+        """Remember where ``chosen`` (a file, or a folder: its parent, so its siblings show) lies."""
+        if self.settings is not None:
+            self.settings.setValue(f"{LAST_FOLDER_KEY}/{key}", str(chosen.parent))
+
+    def _start(self, key: str, start: Path | None, is_folder: bool = False) -> str:
+        """``start`` moved into the remembered folder (a file keeps its suggested name)."""
+        last = self.last_folder(key)
+        if last is None:
+            return str(start) if start is not None else ""
+        return str(last if is_folder or start is None else last / start.name)
+
+    def open_paths(self, parent: QWidget | None, title: str, filters: str,
+                   key: str | None = None) -> list[Path]:
+        key = key or title.lower().replace(" ", "_")
         if "open_paths" in self.answers:
             return [Path(p) for p in self.answers["open_paths"]]  # type: ignore[union-attr]
         if self.non_interactive:
             return []
-        files, _ = QFileDialog.getOpenFileNames(parent, title, "", filters)
+        files, _ = QFileDialog.getOpenFileNames(parent, title, self._start(key, None), filters)
+        if files:
+            self.remember_folder(key, Path(files[0]))
         return [Path(f) for f in files]
 
     def folder(self, parent: QWidget | None, key: str, title: str, start: Path) -> Path | None:
@@ -69,7 +98,9 @@ class Prompts:
             return Path(value) if value else None  # type: ignore[arg-type]
         if self.non_interactive:
             return None
-        folder = QFileDialog.getExistingDirectory(parent, title, str(start))
+        folder = QFileDialog.getExistingDirectory(parent, title, self._start(key, start, is_folder=True))
+        if folder:
+            self.remember_folder(key, Path(folder))
         return Path(folder) if folder else None
 
     def save_path(self, parent: QWidget | None, key: str, title: str, start: Path,
@@ -79,5 +110,7 @@ class Prompts:
             return Path(value) if value else None  # type: ignore[arg-type]
         if self.non_interactive:
             return None
-        path, _ = QFileDialog.getSaveFileName(parent, title, str(start), filters)
+        path, _ = QFileDialog.getSaveFileName(parent, title, self._start(key, start), filters)
+        if path:
+            self.remember_folder(key, Path(path))
         return Path(path) if path else None
