@@ -4,6 +4,10 @@ The input format is detected unless ``--from`` names it. File formats (coco,
 via, makesense-coco) write OUTPUT as a file (or ``OUTPUT/<format>.json`` when
 OUTPUT is a folder); labelme, voc, yolo, mask-png and project write into the
 OUTPUT folder. Every file is written atomically, an existing one kept as ``.bak``.
+
+Cells whose file does not say who made them come back as unreviewed imports;
+``--reviewed`` vouches for them (they then count as checked by a person, so a
+retrain learns from them). Cells that carry bloodview's record keep it.
 """
 
 from __future__ import annotations
@@ -27,17 +31,23 @@ def register(subparsers) -> None:
     parser.add_argument("--to", required=True, choices=TO_FORMATS, metavar="FMT",
                         help=f"output format: {', '.join(TO_FORMATS)} (via = MakeSense VGG JSON)")
     add_input_options(parser)
+    parser.add_argument("--reviewed", action="store_true",
+                        help="mark imported cells without bloodview provenance as checked by a person "
+                             "(only for annotations you trust, e.g. another lab's reviewed ground truth)")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from bloodview.errors import FormatError
     from bloodview.io.detect import save_annotations
+    from bloodview.io.provenance import mark_imports_reviewed
 
     if args.output.exists() and args.output.resolve() == args.input.resolve():
         raise FormatError(args.output, "is the input; choose another output so the original is not overwritten")
     dataset, fmt = read_input(args)
+    marked = mark_imports_reviewed(dataset) if args.reviewed else 0
     written = save_annotations(dataset, args.output, args.to)
+    vouched = f", {marked} imported cells marked reviewed" if args.reviewed else ""
     print(f"{args.input} ({fmt}) -> {written} ({args.to}): {len(dataset.images)} images, "
-          f"{dataset.instance_count} cells")
+          f"{dataset.instance_count} cells{vouched}")
     return 0

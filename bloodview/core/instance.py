@@ -13,11 +13,17 @@ from bloodview.core.geometry import as_polygon, polygon_area, polygons_bbox, pol
 
 
 class Source(str, Enum):
-    """Who made the outline: a model, the classical bootstrap segmenter, or a person."""
+    """Who made the outline: a model, the classical bootstrap segmenter, a person, or unknown.
+
+    ``IMPORT`` is a cell read from a file that does not say who made it (another
+    tool's COCO/VIA/LabelMe, VOC, YOLO, mask PNGs): it is not taken as checked by
+    a person unless the user marked the import as reviewed (``reviewed=True``).
+    """
 
     MODEL = "model"
     BOOTSTRAP = "bootstrap"
     HUMAN = "human"
+    IMPORT = "import"
 
 
 def new_instance_id() -> str:

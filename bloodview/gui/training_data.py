@@ -1,9 +1,14 @@
 """Choosing and writing the images a retrain learns from (Qt-free).
 
-"Reviewed" images (the default) are images with at least one cell where every
-cell was checked by a person (drawn, corrected or confirmed) or that were signed
-off; unreviewed model guesses never teach the next model. The set is written
-as COCO via :mod:`bloodview.io.coco`, with image paths relative to ``images_root``.
+A retrain learns only from *reviewed* images: images with at least one cell
+where every cell was checked by a person in this project (drawn, corrected or
+confirmed; :func:`bloodview.gui.review.is_checked`), or imported from a file the
+user marked as reviewed (``bloodview convert --reviewed``). A sign-off alone is
+not enough: a cell imported or detected into a signed-off image is not checked,
+and an image with one unchecked cell is left out whole (dropping just that cell
+would teach the model that it is background). Unreviewed model guesses and
+unreviewed imports never teach the next model. The set is written as COCO via
+:mod:`bloodview.io.coco`, with image paths relative to ``images_root``.
 """
 
 from __future__ import annotations
@@ -17,19 +22,22 @@ from bloodview.gui.review import is_checked
 
 
 def is_reviewed_image(image: ImageAnnotation) -> bool:
-    if not image.instances:
-        return False
-    return image.signed_off or all(is_checked(i) for i in image.instances)
+    """At least one cell, and every cell checked by a person (see the module doc)."""
+    return bool(image.instances) and all(is_checked(i) for i in image.instances)
 
 
-def training_images(
-    dataset: Dataset, reviewed_only: bool = True, broken: Sequence[int] = ()
-) -> list[ImageAnnotation]:
+def training_images(dataset: Dataset, broken: Sequence[int] = ()) -> list[ImageAnnotation]:
+    """The reviewed images of ``dataset``, leaving out those at the ``broken`` indices."""
     skip = set(broken)
-    return [
-        image for index, image in enumerate(dataset.images)
-        if index not in skip and image.instances and (not reviewed_only or is_reviewed_image(image))
-    ]
+    return [image for index, image in enumerate(dataset.images)
+            if index not in skip and is_reviewed_image(image)]
+
+
+def unreviewed_images(dataset: Dataset, broken: Sequence[int] = ()) -> list[ImageAnnotation]:
+    """Images with cells that are left out because some cell is not checked by a person."""
+    skip = set(broken)
+    return [image for index, image in enumerate(dataset.images)
+            if index not in skip and image.instances and not is_reviewed_image(image)]
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,10 @@ What we write: one category per catalogue class (``id`` = the class id), images
 numbered 1..N in dataset order, annotations 1..M with polygon segmentation,
 ``bbox`` as ``[x, y, w, h]`` and ``area`` of the outline. Extra keys other tools
 ignore: image ``"split"`` (when set) and ``"bloodview": {"image_label",
-"signed_off"}`` (when set); annotation ``"bloodview"`` (see
+"signed_off", "sign_off_history"}`` (when set); annotation ``"bloodview"`` (see
 :mod:`bloodview.io.provenance`); category ``"bloodview"`` (colour, key,
-display name) so a file we wrote restores its catalogue exactly.
+display name) so a file we wrote restores its catalogue exactly. An annotation
+without a ``"bloodview"`` record (another tool's file) is an unreviewed import.
 
 ``file_name`` is relative to the images folder (``images_root``, by default the
 JSON file's folder); absolute names or ``..`` escaping it are refused.
@@ -40,7 +41,7 @@ from bloodview.io.jsonio import as_number, read_json, require
 from bloodview.io.labels import ClassResolver
 from bloodview.io.outlines import fit_to_image, polygon_from_points
 from bloodview.io.paths import image_name_for_export, member_path
-from bloodview.io.provenance import instance_record, make_instance
+from bloodview.io.provenance import RECORD_KEY, apply_image_record, image_record, instance_record, make_instance
 from bloodview.io.rle import mask_to_uncompressed_rle, rle_to_mask
 
 log = logging.getLogger(__name__)
@@ -87,6 +88,7 @@ def load_coco_with_ids(
     category_names = _category_names(categories, path)
 
     by_id: dict[int, ImageAnnotation] = {}
+    records: dict[int, Any] = {}
     for entry in data["images"]:
         image = _read_image_entry(entry, path)
         image_id = _int_id(entry, path, "image")
@@ -94,6 +96,7 @@ def load_coco_with_ids(
         if check_images:
             check_image_size(root / image.image_path, image.width, image.height, path)
         by_id[image_id] = image
+        records[image_id] = entry.get(RECORD_KEY)
 
     resolved: dict[int, str] = {}
     for index, entry in enumerate(annotations):
@@ -110,6 +113,8 @@ def load_coco_with_ids(
         instance = annotation_to_instance(entry, image, resolved[category_id], path, where)
         if instance is not None:
             image.instances.append(instance)
+    for image_id, image in by_id.items():
+        apply_image_record(image, records[image_id], path)
     return Dataset(list(by_id.values()), classes, root), by_id, category_names
 
 
@@ -140,7 +145,7 @@ def annotation_to_instance(
     if not polygons:
         return None  # wholly outside the image (warned by fit_to_image)
     score = entry.get("score")
-    instance = make_instance(polygons, class_name, entry.get("bloodview"), source, score=score, box_only=box_only)
+    instance = make_instance(polygons, class_name, entry.get(RECORD_KEY), source, score=score, box_only=box_only)
     if crowd:
         instance.extra["iscrowd"] = True
     return instance
@@ -153,13 +158,7 @@ def _read_image_entry(entry: Any, path: Path) -> ImageAnnotation:
     width, height = entry.get("width"), entry.get("height")
     require(isinstance(width, int) and isinstance(height, int) and width > 0 and height > 0, path,
             f"image {name!r} needs positive integer 'width' and 'height', got {width!r} x {height!r}")
-    record = entry.get("bloodview") if isinstance(entry.get("bloodview"), dict) else {}
-    return ImageAnnotation(
-        relative, width, height,
-        image_label=record.get("image_label"),
-        split=entry.get("split"),
-        signed_off=bool(record.get("signed_off", False)),
-    )
+    return ImageAnnotation(relative, width, height, split=entry.get("split"))
 
 
 def _int_id(entry: dict[str, Any], path: Path, what: str) -> int:
@@ -209,9 +208,9 @@ def coco_dict(dataset: Dataset, images_root: Path | None = None, rle: bool = Fal
         }
         if image.split:
             entry["split"] = image.split
-        record = {k: v for k, v in (("image_label", image.image_label), ("signed_off", image.signed_off)) if v}
+        record = {k: v for k, v in image_record(image).items() if k != "split"}
         if record:
-            entry["bloodview"] = record
+            entry[RECORD_KEY] = record
         images.append(entry)
         for instance in image.instances:
             ann = instance_annotation(instance, image, dataset.classes, len(annotations) + 1, image_id)
@@ -261,7 +260,7 @@ def instance_annotation(
         "area": json_number(instance.area),
         "bbox": [json_number(v) for v in (x1, y1, x2 - x1, y2 - y1)],
         "iscrowd": int(crowd),
-        "bloodview": instance_record(instance),
+        RECORD_KEY: instance_record(instance),
     }
 
 

@@ -129,12 +129,15 @@ def load_annotations(
     fmt: str | None = None,
     classes: ClassCatalogue | None = None,
     add_unknown_classes: bool | None = None,
+    reviewed: bool = False,
 ) -> Dataset:
     """Read ``path`` in format ``fmt`` (detected when ``None``) into a Dataset.
 
     ``images`` is the images folder for formats whose files name images
     (COCO, VIA, LabelMe, VOC, YOLO); ``add_unknown_classes=None`` keeps each
-    format's default (add for VOC/YOLO box data, refuse elsewhere).
+    format's default (add for VOC/YOLO box data, refuse elsewhere). Cells the
+    file gives no provenance for are unreviewed imports unless ``reviewed``
+    (the user vouches for them: see :func:`bloodview.io.provenance.mark_imports_reviewed`).
     """
     path = Path(path)
     name = canonical_format(fmt) if fmt else detect_format(path)
@@ -145,7 +148,12 @@ def load_annotations(
     if add_unknown_classes is not None:
         options["add_unknown_classes"] = add_unknown_classes
     log.debug("reading %s as %s", path, name)
-    return _loader(name)(path, images, options)
+    dataset = _loader(name)(path, images, options)
+    if reviewed:
+        from bloodview.io.provenance import mark_imports_reviewed
+
+        mark_imports_reviewed(dataset)
+    return dataset
 
 
 def _loader(name: str) -> Callable[[Path, Any, dict[str, Any]], Dataset]:

@@ -15,11 +15,16 @@ read, never written to: annotation files go where
 are checked against the image file when it is there. Embedded ``imageData`` is
 ignored.
 
-What we write: for each image with cells, ``<image path>.json`` under the output
-folder (mirroring sub-folders), LabelMe 5 keys (``version``, ``flags``,
-``shapes``, ``imagePath``, ``imageData: null``, ``imageHeight``, ``imageWidth``),
-polygons as ``[[x, y], ...]``, and per shape a ``"bloodview"`` provenance record
-(LabelMe keeps unknown shape keys when it saves).
+What we write: for each image with cells (or signed off as empty),
+``<image path>.json`` under the output folder (mirroring sub-folders), LabelMe 5
+keys (``version``, ``flags``, ``shapes``, ``imagePath``, ``imageData: null``,
+``imageHeight``, ``imageWidth``), polygons as ``[[x, y], ...]``, per shape a
+``"bloodview"`` provenance record and at the top level a ``"bloodview"`` image
+record (sign-off with who/when, image label, split; see
+:mod:`bloodview.io.provenance`). LabelMe keeps unknown keys of files and shapes
+when it saves. A signed-off image also gets the file flag ``bloodview_signed_off``
+(a tick box in LabelMe): unticking it there withdraws the sign-off when the file
+comes back. Shapes without a record (drawn in LabelMe) are unreviewed imports.
 """
 
 from __future__ import annotations
@@ -42,11 +47,12 @@ from bloodview.io.jsonio import read_json, require
 from bloodview.io.labels import ClassResolver
 from bloodview.io.outlines import fit_to_image, polygon_from_points
 from bloodview.io.paths import member_path, output_relative
-from bloodview.io.provenance import instance_record, make_instance
+from bloodview.io.provenance import RECORD_KEY, apply_image_record, image_record, instance_record, make_instance
 
 log = logging.getLogger(__name__)
 
 LABELME_VERSION = "5.5.0"
+SIGNED_OFF_FLAG = "bloodview_signed_off"
 CIRCLE_VERTICES = 32
 
 
@@ -111,9 +117,14 @@ def _read_file(
         if key[1] is not None and key in groups:
             groups[key].polygons.extend(polygons)
             continue
-        instance = make_instance(polygons, class_name, shape.get("bloodview"), file, box_only=box_only)
+        instance = make_instance(polygons, class_name, shape.get(RECORD_KEY), file, box_only=box_only)
         image.instances.append(instance)
         groups[key] = instance
+    apply_image_record(image, data.get(RECORD_KEY), file)
+    flags = data.get("flags")
+    if image.signed_off and isinstance(flags, dict) and flags.get(SIGNED_OFF_FLAG) is False:
+        log.info("%s: sign-off withdrawn in LabelMe (flag %s unticked)", file, SIGNED_OFF_FLAG)
+        image.signed_off = False
     return image
 
 
@@ -195,17 +206,21 @@ def labelme_dict(image: ImageAnnotation, image_path: str) -> dict[str, Any]:
                 "shape_type": "polygon",
                 "flags": {},
                 "mask": None,
-                "bloodview": instance_record(instance),
+                RECORD_KEY: instance_record(instance),
             })
-    return {
+    data: dict[str, Any] = {
         "version": LABELME_VERSION,
-        "flags": {},
+        "flags": {SIGNED_OFF_FLAG: True} if image.signed_off else {},
         "shapes": shapes,
         "imagePath": image_path,
         "imageData": None,
         "imageHeight": image.height,
         "imageWidth": image.width,
     }
+    record = image_record(image)
+    if record:
+        data[RECORD_KEY] = record
+    return data
 
 
 def save_labelme(dataset: Dataset, folder: str | Path) -> list[Path]:
@@ -213,7 +228,7 @@ def save_labelme(dataset: Dataset, folder: str | Path) -> list[Path]:
     folder = Path(folder)
     written = []
     for image in dataset.images:
-        if not image.instances:
+        if not image.instances and not image.signed_off:
             continue
         target = folder / output_relative(image.image_path).with_suffix(".json")
         target.parent.mkdir(parents=True, exist_ok=True)

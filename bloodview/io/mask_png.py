@@ -36,6 +36,7 @@ from bloodview.io.atomic import atomic_write_bytes
 from bloodview.io.images import IMAGE_SUFFIXES, list_images, read_image_size
 from bloodview.io.labels import ClassResolver
 from bloodview.io.paths import output_relative
+from bloodview.io.provenance import imported_instance
 
 log = logging.getLogger(__name__)
 
@@ -172,7 +173,7 @@ def mask_instances(label_image: np.ndarray, class_name: str, by_value: bool = Fa
         crop = part[y0:rows.max() + 1, x0:cols.max() + 1]
         polygons = [translate(p, x0, y0) for p in mask_to_polygons(crop)]
         if polygons:
-            instances.append(Instance(polygons, class_name))
+            instances.append(imported_instance(polygons, class_name))
     instances.sort(key=lambda i: -i.area)
     return instances
 

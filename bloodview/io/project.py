@@ -20,6 +20,7 @@ Each annotation file holds everything that changes while editing one image::
 
     {"schema_version": 1, "image": "../smears/a.jpg", "width": W, "height": H,
      "split": null, "image_label": null, "signed_off": false,
+     "sign_off_history": [{"signed_off": true, "by": "...", "at": "<ISO time>"}, ...],
      "instances": [{"id", "class", "polygons": [[[x, y], ...], ...], "score", "source",
                     "reviewed", "box_only", "quality", "origin", "corrected", "extra"}]}
 
@@ -39,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from bloodview import __version__
-from bloodview.core.annotation import Dataset, ImageAnnotation
+from bloodview.core.annotation import Dataset, ImageAnnotation, SignOffEvent
 from bloodview.core.classes import ClassCatalogue
 from bloodview.errors import FormatError, ProjectError, UnknownClassError
 from bloodview.io.atomic import atomic_write_json, backup_path, json_number
@@ -143,6 +144,7 @@ def image_record(image: ImageAnnotation, relative: Path) -> dict[str, Any]:
         "split": image.split,
         "image_label": image.image_label,
         "signed_off": image.signed_off,
+        "sign_off_history": [event.to_dict() for event in image.sign_off_history],
         "instances": [
             {
                 "class": instance.class_name,
@@ -200,8 +202,9 @@ def _load_image(folder: Path, entry: Any, project_file: Path, classes: ClassCata
             image_path, int(record["width"]), int(record["height"]), instances,
             image_label=record.get("image_label"), split=record.get("split"),
             signed_off=bool(record.get("signed_off", False)),
+            sign_off_history=[SignOffEvent.from_dict(e) for e in record.get("sign_off_history") or []],
         )
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ProjectError(f"{file}: annotation file is damaged ({exc}){_backup_hint(file)}") from exc
 
 

@@ -1,24 +1,32 @@
-"""VGG Image Annotator (VIA) polygon JSON, written exactly as MakeSense's "VGG JSON" export.
+"""VGG Image Annotator (VIA) polygon JSON, laid out as MakeSense's "VGG JSON" export.
 
 What we write (compact JSON, as MakeSense's ``JSON.stringify``)::
 
     {"<file name>": {"fileref": "", "size": <file bytes>, "filename": "<file name>",
-                     "base64_img_data": "", "file_attributes": {},
+                     "base64_img_data": "", "file_attributes": {"bloodview": "<image record>"},
                      "regions": {"0": {"shape_attributes": {"name": "polygon",
                                         "all_points_x": [x0, ..., x0], "all_points_y": [y0, ..., y0]},
-                                       "region_attributes": {"label": "<class>"}}}}}
+                                       "region_attributes": {"label": "<class>",
+                                                             "bloodview": "<cell record>"}}}}}
 
-The first vertex is repeated at the end; images without outlines are left out;
-each polygon of a cell is its own region (VIA has no multi-part regions);
-``size`` is -1 when the image file is not at hand (VIA's value for unknown sizes).
+That is MakeSense's layout plus one namespaced ``bloodview`` attribute per region
+(and per file when the image has a sign-off, label or split): the provenance
+records of :mod:`bloodview.io.provenance` as compact JSON *text*, because VIA
+attributes are strings (VIA shows it as a text attribute; tools that read
+``label`` ignore it). The first vertex is repeated at the end; images without
+outlines are left out unless they were signed off (as empty); each polygon of a
+cell is its own region (VIA has no multi-part regions), and regions sharing a
+record id are joined back into one cell on reading. ``size`` is -1 when the
+image file is not at hand (VIA's value for unknown sizes).
 
 What we read: that layout, VIA 1/2 files keyed by file name + size, ``regions``
 as an object or a list (VIA 2), a VIA 2 project (``_via_img_metadata``); shapes
 ``polygon``, ``rect`` (a box-only cell), ``circle`` and ``ellipse`` (as 32-gons);
 points and polylines are skipped with a warning. The label is the region
-attribute ``label`` (MakeSense), else the only text attribute. VIA files do not
-store image sizes, so the images must be at hand (``images_root``, by default
-the JSON file's folder).
+attribute ``label`` (MakeSense), else the only other text attribute. A region
+without a ``bloodview`` record (MakeSense's own export, VIA) is an unreviewed
+import. VIA files do not store image sizes, so the images must be at hand
+(``images_root``, by default the JSON file's folder).
 """
 
 from __future__ import annotations
@@ -40,6 +48,16 @@ from bloodview.io.jsonio import as_number, read_json, require
 from bloodview.io.labels import ClassResolver
 from bloodview.io.outlines import fit_to_image, polygon_from_xy
 from bloodview.io.paths import flat_export_names, member_path
+from bloodview.io.provenance import (
+    RECORD_KEY,
+    apply_image_record,
+    decode_record,
+    encode_record,
+    image_record,
+    instance_record,
+    make_instance,
+    merge_parts,
+)
 
 log = logging.getLogger(__name__)
 
@@ -76,17 +94,17 @@ def load_via(
         if isinstance(regions, dict):
             regions = list(regions.values())
         require(isinstance(regions, list), path, f"{name}: 'regions' must be an object or a list")
-        for index, region in enumerate(regions):
-            instance = _region_instance(region, image, resolver, path, f"{name} region {index}")
-            if instance is not None:
-                image.instances.append(instance)
+        found = [_region_instance(region, image, resolver, path, f"{name} region {index}")
+                 for index, region in enumerate(regions)]
+        image.instances = merge_parts([i for i in found if i is not None])
+        attributes = entry.get("file_attributes")
+        if isinstance(attributes, dict):
+            apply_image_record(image, decode_record(attributes.get(RECORD_KEY), path, name), path)
         images.append(image)
     return Dataset(images, classes, root)
 
 
 def _region_instance(region: Any, image: ImageAnnotation, resolver: ClassResolver, path: Path, where: str):
-    from bloodview.core.instance import Instance
-
     require(isinstance(region, dict), path, f"{where} is not an object")
     shape = region.get("shape_attributes") or {}
     kind = shape.get("name")
@@ -102,11 +120,14 @@ def _region_instance(region: Any, image: ImageAnnotation, resolver: ClassResolve
     else:
         log.warning("%s: %s: %s shapes are not cell outlines; skipped", path, where, kind)
         return None
-    label = _label(region.get("region_attributes") or {}, path, where)
+    attributes = region.get("region_attributes") or {}
+    require(isinstance(attributes, dict), path, f"{where}: 'region_attributes' must be an object")
+    label = _label(attributes, path, where)
     polygons = fit_to_image([polygon], image.width, image.height, path, where)
     if not polygons:
         return None
-    return Instance(polygons, resolver(label), box_only=box_only)
+    record = decode_record(attributes.get(RECORD_KEY), path, where)
+    return make_instance(polygons, resolver(label), record, path, box_only=box_only)
 
 
 def _label(attributes: dict[str, Any], path: Path, where: str) -> str:
@@ -114,7 +135,8 @@ def _label(attributes: dict[str, Any], path: Path, where: str) -> str:
 
     VIA 2 stores a checkbox attribute as ``{"option": true, ...}``.
     """
-    values = [attributes["label"]] if "label" in attributes else list(attributes.values())
+    values = [attributes["label"]] if "label" in attributes else [
+        v for k, v in attributes.items() if k != RECORD_KEY]
     texts = []
     for value in values:
         if isinstance(value, dict):
@@ -142,37 +164,45 @@ def _ellipse(shape: dict[str, Any], path: Path, where: str) -> np.ndarray:
     return np.stack([cx + c * x - s * y, cy + s * x + c * y], axis=1)
 
 
-def via_dict(dataset: Dataset) -> dict[str, Any]:
-    """The dataset laid out as MakeSense's VGG export (see module doc)."""
+def via_dict(dataset: Dataset, provenance: bool = True) -> dict[str, Any]:
+    """The dataset laid out as MakeSense's VGG export (see module doc).
+
+    ``provenance=False`` leaves out the ``bloodview`` attributes: byte for byte
+    MakeSense's layout, but every cell then comes back as an unreviewed import.
+    """
     out: dict[str, Any] = {}
     for name, image in zip(flat_export_names(dataset), dataset.images):
         regions: dict[str, Any] = {}
         for instance in image.instances:
             if instance.extra.get("iscrowd"):
                 continue  # a crowd region is not one cell outline
+            attributes = {"label": instance.class_name}
+            if provenance:
+                attributes[RECORD_KEY] = encode_record(instance_record(instance))
             for polygon in instance.polygons:
                 xs = [json_number(v) for v in polygon[:, 0]]
                 ys = [json_number(v) for v in polygon[:, 1]]
                 regions[str(len(regions))] = {
                     "shape_attributes": {"name": "polygon", "all_points_x": xs + xs[:1], "all_points_y": ys + ys[:1]},
-                    "region_attributes": {"label": instance.class_name},
+                    "region_attributes": dict(attributes),
                 }
-        if not regions:
+        kept = image_record(image) if provenance else {}
+        if not regions and not (kept.get("signed_off") or kept.get("sign_off_history")):
             continue
         out[name] = {
             "fileref": "",
             "size": _file_size(dataset.resolve_image(image)),
             "filename": name,
             "base64_img_data": "",
-            "file_attributes": {},
+            "file_attributes": {RECORD_KEY: encode_record(kept)} if kept else {},
             "regions": regions,
         }
     return out
 
 
-def save_via(dataset: Dataset, path: str | Path) -> Path:
-    """Write the MakeSense VGG JSON atomically (old file kept as ``.bak``)."""
-    return atomic_write_json(Path(path), via_dict(dataset), compact=True)
+def save_via(dataset: Dataset, path: str | Path, provenance: bool = True) -> Path:
+    """Write the MakeSense VGG JSON atomically (old file kept as ``.bak``); see :func:`via_dict`."""
+    return atomic_write_json(Path(path), via_dict(dataset, provenance), compact=True)
 
 
 def _file_size(path: Path) -> int:

@@ -27,13 +27,13 @@ from xml.sax.saxutils import escape
 from bloodview.core.annotation import Dataset, ImageAnnotation
 from bloodview.core.classes import ClassCatalogue
 from bloodview.core.geometry import rectangle
-from bloodview.core.instance import Instance
 from bloodview.errors import FormatError
 from bloodview.io.atomic import atomic_write_text
 from bloodview.io.images import check_image_size, read_image_size
 from bloodview.io.labels import ClassResolver
 from bloodview.io.outlines import fit_to_image
 from bloodview.io.paths import member_path, output_relative
+from bloodview.io.provenance import imported_instance
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +108,7 @@ def _read_xml(xml_file: Path, root: Path, resolver: ClassResolver, check: bool) 
         if not polygons:
             continue
         extra = {"difficult": True} if (obj.findtext("difficult") or "0").strip() == "1" else {}
-        image.instances.append(Instance(polygons, class_name, box_only=True, extra=extra))
+        image.instances.append(imported_instance(polygons, class_name, box_only=True, extra=extra))
     return image
 
 

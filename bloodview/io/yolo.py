@@ -30,6 +30,7 @@ from bloodview.io.images import list_images, read_image_size
 from bloodview.io.labels import ClassResolver
 from bloodview.io.outlines import fit_to_image, polygon_from_points
 from bloodview.io.paths import output_relative
+from bloodview.io.provenance import imported_instance
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +140,7 @@ def _read_labels(label_file: Path, names: list[str], width: int, height: int) ->
         polygons = fit_to_image(polygons, width, height, label_file, where)
         if not polygons:
             continue
-        instances.append(Instance(polygons, names[index], box_only=box_only))
+        instances.append(imported_instance(polygons, names[index], box_only=box_only))
     return instances
 
 

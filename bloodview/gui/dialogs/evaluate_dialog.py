@@ -45,7 +45,7 @@ class EvaluateDialog(QDialog):
         self.command = list(command or bloodview_command())
         self.process: QProcess | None = None
         self.out_dir: Path | None = None
-        images = training_images(dataset, reviewed_only=True, broken=broken)
+        images = training_images(dataset, broken=broken)
         self.info = QLabel(f"Ground truth: {len(images)} reviewed image(s) with "
                            f"{sum(len(i.instances) for i in images)} checked cells. "
                            f"Model: {self.model_dir.name}.")
@@ -79,7 +79,7 @@ class EvaluateDialog(QDialog):
 
     def start(self) -> None:
         work = Path(tempfile.mkdtemp(prefix="bloodview-evaluate-"))
-        images = training_images(self.dataset, reviewed_only=True, broken=self.broken)
+        images = training_images(self.dataset, broken=self.broken)
         try:
             written = write_training_set(self.dataset, images, work)
         except Exception as exc:  # noqa: BLE001 - told to the user

@@ -16,7 +16,6 @@ from pathlib import Path
 
 from PyQt6.QtCore import pyqtSignal
 from PyQt6.QtWidgets import (
-    QCheckBox,
     QComboBox,
     QDialog,
     QFormLayout,
@@ -33,7 +32,7 @@ from PyQt6.QtWidgets import (
 
 from bloodview.core.annotation import Dataset
 from bloodview.gui.dialogs.loss_plot import LossPlot
-from bloodview.gui.training_data import training_images, write_training_set
+from bloodview.gui.training_data import training_images, unreviewed_images, write_training_set
 from bloodview.gui.workers.progress import ProgressEvent, format_eta
 from bloodview.gui.workers.train_process import TrainOutcome, TrainProcess, TrainRequest
 
@@ -97,9 +96,8 @@ class RetrainDialog(QDialog):
         self.overrides = QLineEdit()
         self.overrides.setPlaceholderText("e.g. image_max_dim=256 learning_rate=0.002")
         self.overrides.setToolTip("Config fields to change (bloodview train --set FIELD=VALUE)")
-        self.reviewed_only = QCheckBox("Only reviewed images (every cell checked by a person)")
-        self.reviewed_only.setChecked(True)
         self.summary = QLabel()
+        self.summary.setWordWrap(True)
         form = QFormLayout()
         form.addRow("New model name", self.name)
         form.addRow("Start from", self.start_from)
@@ -107,8 +105,7 @@ class RetrainDialog(QDialog):
         form.addRow("Epochs", self.epochs)
         form.addRow("Steps per epoch", self.steps)
         form.addRow("Settings", self.overrides)
-        form.addRow("Images", self.reviewed_only)
-        form.addRow("", self.summary)
+        form.addRow("Images", self.summary)
 
         self.bar = QProgressBar()
         self.bar.setRange(0, 1000)
@@ -139,7 +136,6 @@ class RetrainDialog(QDialog):
         self.resize(620, 640)
 
         self.start_from.currentIndexChanged.connect(self._mode_changed)
-        self.reviewed_only.toggled.connect(self._update_summary)
         self.start_button.clicked.connect(self.start)
         self.cancel_button.clicked.connect(self.process.cancel)
         self.close_button.clicked.connect(self.close)
@@ -154,13 +150,17 @@ class RetrainDialog(QDialog):
         self.backbone.setEnabled(self.start_from.currentData() == "new")
 
     def _update_summary(self) -> None:
-        images = training_images(self.dataset, self.reviewed_only.isChecked(), self.broken)
+        images = training_images(self.dataset, self.broken)
         cells = sum(len(i.instances) for i in images)
-        self.summary.setText(f"{len(images)} images with {cells} cells will be used.")
+        left_out = len(unreviewed_images(self.dataset, self.broken))
+        text = f"{len(images)} images with {cells} cells will be used (every cell checked by a person)."
+        if left_out:
+            text += f" {left_out} images with unchecked cells are left out."
+        self.summary.setText(text)
         self.start_button.setEnabled(bool(images) and not self.process.is_running())
 
     def request(self, data_folder: Path) -> TrainRequest:
-        images = training_images(self.dataset, self.reviewed_only.isChecked(), self.broken)
+        images = training_images(self.dataset, self.broken)
         written = write_training_set(self.dataset, images, data_folder)
         finetune = self.start_from.currentData() == "finetune"
         return TrainRequest(
