@@ -5,11 +5,42 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from bloodview.core.classes import ClassCatalogue
 from bloodview.core.events import Observable
 from bloodview.core.instance import Instance
+
+
+@dataclass(frozen=True)
+class SignOffEvent:
+    """One sign-off (``signed_off=True``) or withdrawal (``False``) of an image: who and when.
+
+    ``at`` is an ISO 8601 UTC time. Kept in :attr:`ImageAnnotation.sign_off_history`,
+    oldest first, so a lab can see who approved an image and who took that back.
+    """
+
+    signed_off: bool
+    by: str
+    at: str
+
+    @classmethod
+    def now(cls, signed_off: bool, by: str) -> SignOffEvent:
+        return cls(bool(signed_off), str(by), datetime.now(timezone.utc).isoformat(timespec="seconds"))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"signed_off": self.signed_off, "by": self.by, "at": self.at}
+
+    @classmethod
+    def from_dict(cls, record: dict[str, Any]) -> SignOffEvent:
+        """Raises ``KeyError``/``TypeError`` on a damaged record (the reader names the file)."""
+        return cls(bool(record["signed_off"]), str(record["by"]), str(record["at"]))
+
+    @property
+    def verb(self) -> str:
+        return "signed off" if self.signed_off else "sign-off withdrawn"
 
 
 @dataclass(eq=False)
@@ -20,7 +51,8 @@ class ImageAnnotation(Observable):
     dataset has one). ``image_label`` is an image-level class for class-only data
     such as PBC folders (one centred cell of that class). ``split`` is ``"train"``,
     ``"val"``, ``"test"`` or ``None``. ``signed_off`` records that a person
-    approved the whole image.
+    approved the whole image; ``sign_off_history`` who signed it off or withdrew
+    that, and when (empty for files written before it was kept).
 
     Mutate instances through the methods below so listeners (the GUI) hear of it.
     """
@@ -32,6 +64,7 @@ class ImageAnnotation(Observable):
     image_label: str | None = None
     split: str | None = None
     signed_off: bool = False
+    sign_off_history: list[SignOffEvent] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.image_path = Path(self.image_path)
@@ -89,6 +122,23 @@ class ImageAnnotation(Observable):
     def set_signed_off(self, value: bool) -> None:
         self.signed_off = bool(value)
         self._notify("signed_off", value)
+
+    def apply_sign_off(self, event: SignOffEvent) -> None:
+        """Sign off or withdraw as ``event`` says, and record it."""
+        self.sign_off_history.append(event)
+        self.set_signed_off(event.signed_off)
+
+    def retract_sign_off(self, event: SignOffEvent, previous: bool) -> None:
+        """Undo :meth:`apply_sign_off`: drop ``event`` from the record, back to ``previous``."""
+        for index in range(len(self.sign_off_history) - 1, -1, -1):
+            if self.sign_off_history[index] is event:
+                del self.sign_off_history[index]
+                break
+        self.set_signed_off(previous)
+
+    @property
+    def last_sign_off(self) -> SignOffEvent | None:
+        return self.sign_off_history[-1] if self.sign_off_history else None
 
 
 @dataclass(eq=False)

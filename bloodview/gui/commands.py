@@ -162,16 +162,27 @@ class _ReplaceManyCommand(QUndoCommand):
 
 
 class ChangeClassCommand(_ReplaceManyCommand):
-    """Give several cells one class; cells already of that class are left alone."""
+    """Give several cells one class; cells already of that class are left alone
+    (:attr:`changed_count` 0: the caller pushes nothing, so no empty undo step).
 
-    def __init__(self, annotation: ImageAnnotation, ids: Iterable[str], class_name: str):
+    A machine cell keeps the class it was given in ``extra["model_class"]`` the
+    first time a person changes it, so its score is never shown against the new class
+    and "was Platelet 0.92" can be said. ``display_name`` is the undo text's name.
+    """
+
+    def __init__(self, annotation: ImageAnnotation, ids: Iterable[str], class_name: str,
+                 display_name: str | None = None):
         pairs = []
         for instance_id in dict.fromkeys(ids):
             old = _require(annotation, instance_id)
             if old.class_name != class_name:
-                pairs.append((old, mark_corrected(old.copy(class_name=class_name))))
+                new = mark_corrected(old.copy(class_name=class_name))
+                if old.source != Source.HUMAN and "model_class" not in old.extra:
+                    new.extra["model_class"] = old.class_name
+                pairs.append((old, new))
         count = len(pairs)
-        super().__init__(annotation, pairs, f"Change {count} cell{'s' if count != 1 else ''} to {class_name}")
+        super().__init__(annotation, pairs,
+                         f"Change {count} cell{'s' if count != 1 else ''} to {display_name or class_name}")
 
 
 class SetReviewedCommand(_ReplaceManyCommand):

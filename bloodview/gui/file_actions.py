@@ -181,13 +181,20 @@ class FileActions:
             return
         from bloodview.gui.commands import SetInstancesCommand
 
-        matched = 0
+        matched = locked = 0
         for index, image in enumerate(session.dataset.images):
             other = imported.dataset.find(image.image_path)
             if other is not None:
-                session.push(index, SetInstancesCommand(image, other.instances, "Import annotations"))
-                matched += 1
-        self.window.show_status(f"Imported cells for {matched} of {len(session.dataset.images)} images")
+                if session.push(index, SetInstancesCommand(image, other.instances, "Import annotations")):
+                    matched += 1
+                else:
+                    locked += 1  # signed off: its reviewed cells stay as they are
+        message = f"Imported cells for {matched} of {len(session.dataset.images)} images"
+        if locked:
+            self.window.canvas.notify(f"{message}; {locked} signed-off image(s) left unchanged "
+                                      "(withdraw their sign-off to import into them)")
+        else:
+            self.window.show_status(message)
 
     # --- recent -------------------------------------------------------------------------
     def recent(self) -> list[str]:

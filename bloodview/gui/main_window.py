@@ -199,6 +199,7 @@ class MainWindow(QMainWindow):
         a["next_cell"].triggered.connect(lambda: self.review.next_cell())
         a["prev_cell"].triggered.connect(self.review.prev_cell)
         a["sign_off"].triggered.connect(self.review.sign_off)
+        a["merge_overlaps"].triggered.connect(self.review.merge_overlaps)
         a["next_image"].triggered.connect(lambda: self.review.step_image(1))
         a["prev_image"].triggered.connect(lambda: self.review.step_image(-1))
         a["fit"].triggered.connect(self.canvas.fit)
@@ -222,6 +223,7 @@ class MainWindow(QMainWindow):
         s.imageChanged.connect(self._image_changed)
         s.dirtyChanged.connect(lambda _d: self._update_title())
         s.autosaveFailed.connect(self.show_status)
+        s.editRefused.connect(lambda _index, why: self.canvas.notify(why))  # a signed-off image is locked
         self.image_list.imageActivated.connect(s.set_current)
 
         c = self.canvas
@@ -318,7 +320,7 @@ class MainWindow(QMainWindow):
 
     def set_threshold(self, value: float) -> None:
         self.threshold = float(value)
-        self.session.settings["unidentified_threshold"] = self.threshold
+        self.session.set_setting("unidentified_threshold", self.threshold)  # an unsaved change
         self.canvas.set_min_score(self.threshold)
         self.schedule_refresh()
 
@@ -336,11 +338,13 @@ class MainWindow(QMainWindow):
         has_model = getattr(self, "models", None) is not None and self.models.model_dir() is not None
         for name in ("save", "save_as", "export_coco", "export_makesense_vgg", "export_makesense_coco",
                      "export_labelme", "export_report", "export_view", "next_image", "prev_image",
-                     "accept", "next_cell", "prev_cell", "sign_off", "retrain", "select_all",
+                     "accept", "next_cell", "prev_cell", "sign_off", "merge_overlaps", "retrain", "select_all",
                      "locate_images"):
             self.acts[name].setEnabled(has_images)
         for name in ("detect", "detect_selected", "detect_all", "evaluate"):
             self.acts[name].setEnabled(has_images and has_model)
+        self.acts["undo"].setEnabled(has_images and self.session.undo_group.canUndo())
+        self.acts["redo"].setEnabled(has_images and self.session.undo_group.canRedo())
 
     def _update_title(self) -> None:
         session = self.session

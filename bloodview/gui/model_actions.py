@@ -106,7 +106,7 @@ class ModelActions:
             window.canvas.notify(f"No cells detected: {why}" if len(indices) == 1
                                  else "No readable, unsigned image to detect cells in")
             return False
-        self._summary = [0, 0, 0]
+        self._summary = [0, 0, 0, len(signed)]  # added, kept, images, signed-off images skipped
         window.progress.setRange(0, len(jobs))
         window.progress.setValue(0)
         window.progress.show()
@@ -127,7 +127,9 @@ class ModelActions:
         session = self.window.session
         image = session.dataset.images[index]
         result = merge_predictions(image.instances, predictions)
-        session.push(index, SetInstancesCommand(image, result.instances, f"Detect cells ({result.added})"))
+        if not session.push(index, SetInstancesCommand(image, result.instances, f"Detect cells ({result.added})")):
+            self._summary[3] += 1  # signed off while detection ran: left as it is
+            return
         self._summary[0] += result.added
         self._summary[1] += result.kept
         self._summary[2] += 1
@@ -143,9 +145,10 @@ class ModelActions:
         window = self.window
         window.progress.hide()
         window.acts["cancel_detect"].setEnabled(False)
-        added, kept, images = self._summary
+        added, kept, images, signed = self._summary
         what = "Detection cancelled" if cancelled else "Detection finished"
-        window.show_status(f"{what}: {added} cells found in {images} image(s); {kept} checked cells kept")
+        skipped = f"; {signed} signed-off image(s) skipped (withdraw their sign-off to detect)" if signed else ""
+        window.show_status(f"{what}: {added} cells found in {images} image(s); {kept} checked cells kept{skipped}")
         window.detectionFinished.emit(cancelled)
 
     # --- retrain and evaluate ----------------------------------------------------------------------

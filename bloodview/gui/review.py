@@ -8,6 +8,9 @@
 * An image can be **signed off** only when every cell is checked (so no
   unidentified cell remains either).
 * The **review queue** lists unchecked cells, least certain first.
+* Two cells of one image whose outlines overlap with IoU above :data:`OVERLAP_IOU`
+  are almost surely **one cell found twice** (the model's per-class suppression keeps
+  a second box when its class differs); sign-off warns about them and offers to merge.
 
 Certainty is the model score; for a bootstrap cell without a score, its outline
 quality; a machine cell with neither counts as 0 (most doubtful).
@@ -15,14 +18,23 @@ quality; a machine cell with neither counts as 0 (most doubtful).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from bloodview.core.annotation import ImageAnnotation
+from bloodview.core.geometry import box_iou, polygon_iou
 from bloodview.core.instance import Instance, Source
 
 DEFAULT_UNIDENTIFIED_THRESHOLD = 0.75  # the paper's detection threshold
 UNIDENTIFIED = "unidentified"  # the bucket's name in the GUI (not a class)
+# Area IoU of two outlines above which they are taken for one cell found twice. The duplicates
+# seen on PBC (issue 19) had IoU ~0.9; two distinct round cells reach 0.5 only with their centres
+# a quarter of a diameter apart (sharing two thirds of their area), which no two real cells in a
+# smear do, and a platelet lying on a cell stays near its area ratio (< 0.1). 0.5 is also the IoU
+# at which detection merges and COCO matching call two outlines the same object.
+OVERLAP_IOU = 0.5
 
 
 def is_checked(instance: Instance) -> bool:
@@ -116,7 +128,7 @@ def review_queue(
     return entries[:limit] if limit is not None else entries
 
 
-def provenance(instance: Instance) -> str:
+def provenance(instance: Instance, display_name: Callable[[str], str] = str) -> str:
     """One line saying who made the cell and what a person did with it."""
     if instance.source == Source.HUMAN:
         made = "drawn by a person"
@@ -128,8 +140,81 @@ def provenance(instance: Instance) -> str:
         made = f"model {instance.origin or '(unknown version)'}"
         if instance.score is not None:
             made += f", score {instance.score:.2f}"
+    original = model_class(instance)
+    if original is not None:
+        made += f" as {display_name(original)}"
     if instance.corrected:
         made += "; corrected by a person"
     elif instance.reviewed and instance.source != Source.HUMAN:
         made += "; confirmed by a person"
     return made
+
+
+def model_class(instance: Instance) -> str | None:
+    """The class the model (or bootstrap) gave a cell a person re-classified, else ``None``."""
+    original = instance.extra.get("model_class")
+    return str(original) if original and original != instance.class_name else None
+
+
+def was_text(instance: Instance, display_name: Callable[[str], str]) -> str:
+    """``"was Platelet 0.92"`` for a cell a person re-classified, else ``""``."""
+    original = model_class(instance)
+    if original is None:
+        return ""
+    score = "" if instance.score is None else f" {instance.score:.2f}"
+    return f"was {display_name(original)}{score}"
+
+
+def shown_score(instance: Instance) -> float | None:
+    """The score to print beside the cell's class: ``None`` once a person changed the class,
+    because the model's score was for the class it guessed, not for the one shown."""
+    return None if model_class(instance) is not None else instance.score
+
+
+@dataclass(frozen=True)
+class Overlap:
+    """Cells of one image taken for one cell: ``keep`` (the best) and the ``drop`` ones."""
+
+    keep: str
+    drop: tuple[str, ...]
+    iou: float  # the highest IoU inside the group
+
+
+def preference(instance: Instance) -> tuple[bool, float, float]:
+    """Sort key, best last: checked by a person, then certainty, then area."""
+    return is_checked(instance), certainty(instance), instance.area
+
+
+def overlapping_cells(image: ImageAnnotation, threshold: float = OVERLAP_IOU) -> list[Overlap]:
+    """Groups of cells whose outlines overlap with IoU > ``threshold`` (chains join one group),
+    in reading order of their kept cell; each keeps its :func:`preference` best."""
+    cells = list(image.instances)
+    if len(cells) < 2:
+        return []
+    boxes = np.array([c.bbox for c in cells], dtype=np.float64)
+    candidates = np.argwhere(np.triu(box_iou(boxes, boxes) > 0.0, k=1))  # boxes that touch
+    parent = list(range(len(cells)))
+    best_iou: dict[int, float] = {}
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for a, b in candidates:
+        iou = polygon_iou(cells[a].polygons, cells[b].polygons)
+        if iou > threshold:
+            ra, rb = root(a), root(b)
+            parent[rb] = ra
+            best_iou[ra] = max(best_iou.get(ra, 0.0), best_iou.pop(rb, 0.0), iou)
+    groups: dict[int, list[Instance]] = {}
+    for index, cell in enumerate(cells):
+        groups.setdefault(root(index), []).append(cell)
+    found = []
+    for key, members in groups.items():
+        if len(members) > 1:
+            keep = max(members, key=preference)
+            found.append(Overlap(keep.id, tuple(m.id for m in members if m is not keep), best_iou[key]))
+    order = {c.id: n for n, c in enumerate(reading_order(cells))}
+    return sorted(found, key=lambda o: order[o.keep])

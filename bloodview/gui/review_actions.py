@@ -8,8 +8,15 @@ from typing import TYPE_CHECKING
 from PyQt6.QtCore import QPoint, QRectF, Qt
 from PyQt6.QtWidgets import QMenu
 
-from bloodview.gui.review import is_checked, next_unchecked, provenance, reading_order, sign_off_check
-from bloodview.gui.session import SignOffCommand
+from bloodview.gui.review import (
+    is_checked,
+    next_unchecked,
+    overlapping_cells,
+    provenance,
+    reading_order,
+    sign_off_check,
+)
+from bloodview.gui.sign_off import SignOffCommand
 
 if TYPE_CHECKING:
     from bloodview.gui.main_window import MainWindow
@@ -49,7 +56,7 @@ class ReviewActions:
 
     def set_class(self, class_name: str, ids: list[str] | None = None) -> None:
         """Give the selected cells (or ``ids`` of the image on screen) ``class_name``
-        (a person's correction); one undo step per image."""
+        (a person's correction); one undo step per image, none where nothing changes."""
         from bloodview.gui.commands import ChangeClassCommand
 
         groups = self.targets() if ids is None else self._current_group(ids)
@@ -57,15 +64,35 @@ class ReviewActions:
             self.window.canvas.notify("Select cells first (click, or Tab for the next unchecked one)")
             return
         session = self.window.session
+        display = self._display(class_name)
+        changed = unchanged = locked = 0
         for index, ids in groups.items():
-            session.push(index, ChangeClassCommand(session.dataset.images[index], ids, class_name))
-        display = session.dataset.classes[class_name].display_name
-        count = sum(len(ids) for ids in groups.values())
+            command = ChangeClassCommand(session.dataset.images[index], ids, class_name, display)
+            unchanged += len(ids) - command.changed_count
+            if command.changed_count == 0:
+                continue
+            if session.push(index, command):
+                changed += command.changed_count
+            else:
+                locked += command.changed_count
+        if locked and len(groups) == 1:
+            return  # the refusal is on screen already
         where = f" in {len(groups)} images" if len(groups) > 1 else ""
-        self.window.show_status(f"{count} cell(s) set to {display}{where}")
+        parts = [f"{changed} cell(s) set to {display}{where}"] if changed or not unchanged else []
+        if unchanged:
+            parts.append(f"{unchanged} cell(s) already {display}")
+        if locked:
+            parts.append(f"{locked} in signed-off images left unchanged")
+        self.window.show_status("; ".join(parts))
+
+    def _display(self, class_name: str) -> str:
+        classes = self.window.session.dataset.classes
+        return classes[class_name].display_name if class_name in classes else class_name
 
     def accept_and_next(self) -> None:
-        """Space: confirm the selected cells, then select the next unchecked cell."""
+        """Space: confirm the selected cells, then select the next unchecked cell.
+
+        A confirmed cell that overlaps another one (one cell found twice) is warned about."""
         from bloodview.gui.commands import SetReviewedCommand
 
         image, session = self._image, self.window.session
@@ -74,10 +101,24 @@ class ReviewActions:
         for index, ids in self.targets().items():
             target = session.dataset.images[index]
             unconfirmed = [i for i in ids if not target.find(i).reviewed]
-            if unconfirmed:
+            if unconfirmed and not target.signed_off:  # signed off: every cell is checked already
                 session.push(index, SetReviewedCommand(target, unconfirmed, True))
         ids = self.selected()
         self.next_cell(after=ids[-1] if ids else None)
+        self._warn_overlaps(ids)
+
+    def _warn_overlaps(self, ids: list[str]) -> None:
+        image = self._image
+        for overlap in overlapping_cells(image):
+            members = {overlap.keep, *overlap.drop}
+            if members & set(ids):
+                others = [image.find(i) for i in members - {overlap.keep}]
+                keep = image.find(overlap.keep)
+                self.window.canvas.notify(
+                    f"{len(members)} cells overlap (IoU {overlap.iou:.2f}): probably one cell found twice — "
+                    f"Review → Merge overlapping cells keeps the {self._display(keep.class_name)} and drops "
+                    + ", ".join(self._display(c.class_name) for c in others))
+                return
 
     def next_cell(self, after: str | None = None) -> None:
         image = self._image
@@ -122,7 +163,7 @@ class ReviewActions:
         if cell is not None:
             classes = self.window.session.dataset.classes
             name = classes[cell.class_name].display_name if cell.class_name in classes else cell.class_name
-            self.window.show_status(f"{name} — {provenance(cell)}")
+            self.window.show_status(f"{name} — {provenance(cell, self._display)}")
 
     def select_all(self) -> None:
         image = self._image
@@ -162,7 +203,12 @@ class ReviewActions:
         confirm = menu.addAction(f"C&onfirm\t{self._keys('accept')}", lambda: self.confirm(ids))
         confirm.setEnabled(any(not c.reviewed for c in cells))
         menu.addSeparator()
-        menu.addAction(f"&Delete ({len(ids)})\tDel", lambda: self.delete(ids))
+        delete = menu.addAction(f"&Delete ({len(ids)})\tDel", lambda: self.delete(ids))
+        if image.signed_off:  # locked: say so instead of offering changes that would be refused
+            for entry in (classes.menuAction(), confirm, delete):
+                entry.setEnabled(False)
+            menu.addSeparator()
+            menu.addAction("Signed off — withdraw the sign-off to change cells", self.sign_off)
         return menu
 
     def _keys(self, action: str) -> str:
@@ -185,20 +231,65 @@ class ReviewActions:
         self.delete(self.selected())
 
     def sign_off(self) -> bool:
+        """Sign the image off, or withdraw its sign-off (both undoable and recorded with who/when).
+
+        Refused while cells are unchecked; asks first when the image has no cells, and when
+        cells overlap (one cell found twice), offering to merge them."""
         image, session = self._image, self.window.session
         if image is None:
             return False
         if image.signed_off:
-            session.push(session.current_index, SignOffCommand(image, False))
-            self.window.show_status("Sign-off withdrawn")
+            command = SignOffCommand(image, False)
+            session.push(session.current_index, command)
+            self.window.show_status(f"Sign-off of {image.image_path.name} withdrawn by {command.event.by}: "
+                                    "its cells can be changed again")
             return True
         check = sign_off_check(image, self.window.threshold)
         if not check.ok:
             self.window.canvas.notify(f"Cannot sign off: {check.reason}")
             return False
-        session.push(session.current_index, SignOffCommand(image, True))
-        self.window.show_status(f"{image.image_path.name} signed off")
+        if not image.instances and not self.window.prompts.ask(
+                self.window, "sign_off_empty", "No cells found",
+                f"No cells found in {image.image_path.name} — sign it off as empty?", default=False):
+            self.window.show_status("Not signed off: the image has no cells")
+            return False
+        overlaps = overlapping_cells(image)
+        if overlaps:
+            merge, anyway = "Merge, then sign off", "Sign off as they are"
+            count = sum(len(o.drop) + 1 for o in overlaps)
+            answer = self.window.prompts.choose(
+                self.window, "sign_off_overlaps", "Overlapping cells",
+                f"{count} cells in {len(overlaps)} place(s) overlap (IoU up to "
+                f"{max(o.iou for o in overlaps):.2f}): probably the same cell found more than once, "
+                "which would be counted more than once. Merge them (keeping the person-checked or "
+                "highest-scoring one of each)?", [merge, anyway, "Cancel"], "Cancel")
+            if answer == merge:
+                self.merge_overlaps()
+            elif answer != anyway:
+                self.window.show_status("Not signed off: overlapping cells left as they are")
+                return False
+        command = SignOffCommand(image, True)
+        session.push(session.current_index, command)
+        self.window.show_status(f"{image.image_path.name} signed off by {command.event.by}")
         return True
+
+    def merge_overlaps(self) -> int:
+        """Drop all but the best cell of each overlapping group in the image on screen
+        (one undo step); returns how many cells were dropped."""
+        from bloodview.gui.commands import RemoveInstancesCommand
+
+        image, session = self._image, self.window.session
+        overlaps = overlapping_cells(image) if image is not None else []
+        drop = [i for o in overlaps for i in o.drop]
+        if not drop:
+            self.window.show_status("No overlapping cells in this image")
+            return 0
+        text = f"Merge {len(drop) + len(overlaps)} overlapping cells into {len(overlaps)}"
+        if not session.push(session.current_index, RemoveInstancesCommand(image, drop, text)):
+            return 0
+        self.window.select_cells([o.keep for o in overlaps], center=False)
+        self.window.show_status(f"{text} (kept the person-checked or highest-scoring one)")
+        return len(drop)
 
     def step_image(self, step: int) -> None:
         session = self.window.session

@@ -29,37 +29,28 @@ from pathlib import Path
 from PyQt6.QtCore import QObject, QStandardPaths, QTimer, pyqtSignal
 from PyQt6.QtGui import QUndoCommand, QUndoGroup, QUndoStack
 
-from bloodview.core.annotation import Dataset, ImageAnnotation
+from bloodview.core.annotation import Dataset, ImageAnnotation, SignOffEvent
 from bloodview.gui.opening import OpenResult
+from bloodview.gui.sign_off import ImageUndoStack, SignOffCommand
 
 log = logging.getLogger(__name__)
 
 
 def default_recovery_dir() -> Path:
+    """``$BLOODVIEW_RECOVERY_DIR``, else ``bloodview/recovery`` in the platform's data folder
+    (``~/.local/share/bloodview/recovery`` on Linux). The generic location, not Qt's
+    per-application one, which adds organisation *and* application name
+    (``bloodview/bloodview``)."""
     env = os.environ.get("BLOODVIEW_RECOVERY_DIR")
     if env:
         return Path(env)
-    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
-    return Path(base or Path.home() / ".local/share/bloodview") / "recovery"
+    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.GenericDataLocation)
+    return Path(base or Path.home() / ".local/share") / "bloodview" / "recovery"
 
 
 def sources_key(sources: list[Path]) -> str:
     text = "\n".join(sorted(str(Path(s).resolve()) for s in sources))
     return hashlib.sha1(text.encode()).hexdigest()[:16]
-
-
-class SignOffCommand(QUndoCommand):
-    """Sign an image off (or withdraw the sign-off), undoable like any edit."""
-
-    def __init__(self, image: ImageAnnotation, value: bool):
-        super().__init__("Sign off image" if value else "Withdraw sign-off")
-        self._image, self._value, self._old = image, value, image.signed_off
-
-    def redo(self) -> None:
-        self._image.set_signed_off(self._value)
-
-    def undo(self) -> None:
-        self._image.set_signed_off(self._old)
 
 
 class Session(QObject):
@@ -68,6 +59,7 @@ class Session(QObject):
     opened = pyqtSignal()
     currentChanged = pyqtSignal(int)
     imageChanged = pyqtSignal(int)  # the cells (or sign-off) of image i changed
+    editRefused = pyqtSignal(int, str)  # image i is signed off: a change was refused (why)
     dirtyChanged = pyqtSignal(bool)
     autosaved = pyqtSignal(str)
     autosaveFailed = pyqtSignal(str)
@@ -147,13 +139,22 @@ class Session(QObject):
     def stack(self, index: int) -> QUndoStack:
         stack = self._stacks.get(index)
         if stack is None:
-            stack = QUndoStack(self)
+            stack = ImageUndoStack(self.dataset.images[index], self)
+            stack.refused.connect(lambda why, i=index: self.editRefused.emit(i, why))
             self.undo_group.addStack(stack)
             self._stacks[index] = stack
         return stack
 
-    def push(self, index: int, command: QUndoCommand) -> None:
-        self.stack(index).push(command)
+    def push(self, index: int, command: QUndoCommand) -> bool:
+        """Push an edit of image ``index``; ``False`` when refused (the image is signed off)."""
+        return self.stack(index).push(command)
+
+    def set_setting(self, key: str, value: object) -> None:
+        """Change a project setting (saved in project.json): an unsaved change when it differs."""
+        if self.settings.get(key) != value:
+            self.settings[key] = value
+            self._generation += 1
+            self._set_dirty(True)
 
     def set_current(self, index: int) -> None:
         if not 0 <= index < len(self.dataset.images) or index == self.current_index:
@@ -254,16 +255,24 @@ class Session(QObject):
         recovered = load_coco(data_path, images_root=self.dataset.root, check_images=False)
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         signed = set(meta.get("signed_off", []))
+        history = meta.get("sign_off_history") or {}
         restored = 0
         for index, image in enumerate(self.dataset.images):
             other = recovered.find(image.image_path)
             if other is None:
                 continue
+            key = str(image.image_path)
+            if image.signed_off and (key not in signed or not _same_cells(image, other)):
+                self.push(index, SignOffCommand(image, False))  # unlock first: the cells may change
             if not _same_cells(image, other):
                 self.push(index, SetInstancesCommand(image, other.instances, "Restore autosaved cells"))
                 restored += 1
-            if (str(image.image_path) in signed) != image.signed_off:
-                self.push(index, SignOffCommand(image, str(image.image_path) in signed))
+            if key in signed and not image.signed_off:
+                command = SignOffCommand(image, True)
+                events = [SignOffEvent.from_dict(e) for e in history.get(key, [])]
+                if events and events[-1].signed_off:  # who signed it off before the crash
+                    command.event = events[-1]
+                self.push(index, command)
         return restored
 
 
@@ -298,6 +307,8 @@ def write_recovery(recovery_dir: Path, sources: list[Path], dataset: Dataset, ki
         "kind": kind,
         "saved_at": time.time(),
         "signed_off": [str(i.image_path) for i in dataset.images if i.signed_off],
+        "sign_off_history": {str(i.image_path): [e.to_dict() for e in i.sign_off_history]
+                             for i in dataset.images if i.sign_off_history},
     }
     atomic_write_json(meta_path, meta, backup=False)
     return data_path

@@ -26,7 +26,7 @@ from bloodview.gui.canvas.style import (
     UNIDENTIFIED_COLOR,
     CanvasStyle,
 )
-from bloodview.gui.review import is_checked
+from bloodview.gui.review import is_checked, shown_score, was_text
 
 INSTANCE_Z = 0.0
 SELECTED_Z = 1e6
@@ -169,11 +169,13 @@ class InstanceItem(QGraphicsItem):
             name = "Unidentified"
         else:
             name = self._style.display_name(instance.class_name)
-        if instance.score is not None:
-            name += f" {instance.score:.2f}"
+        score = shown_score(instance)  # none once a person changed the class
+        if score is not None:
+            name += f" {score:.2f}"
         if is_checked(instance):  # drawn, corrected or confirmed by a person
             name += " \u2713"
-        return name
+        was = was_text(instance, self._style.display_name)
+        return f"{name} ({was})" if was else name
 
     # --- QGraphicsItem ----------------------------------------------------------
     def boundingRect(self) -> QRectF:  # noqa: N802 - Qt's name

@@ -38,6 +38,7 @@ from bloodview.gui.canvas.style import CanvasStyle
 from bloodview.gui.canvas.toast import Toast
 from bloodview.gui.canvas.tools import BrushTool, DrawTool, SelectTool, Tool
 from bloodview.gui.qt_image import load_qimage, to_qimage
+from bloodview.gui.sign_off import locked_message
 
 log = logging.getLogger(__name__)
 
@@ -267,7 +268,17 @@ class CanvasView(InputMixin, NavigationMixin, QGraphicsView):
         return int(self._image_rect.width()), int(self._image_rect.height())
 
     def push(self, command: QUndoCommand) -> None:
+        """Edits go through the image's undo stack, which refuses them on a signed-off image
+        (:class:`bloodview.gui.sign_off.ImageUndoStack`)."""
         self.undo_stack.push(command)
+
+    def refuse_if_locked(self) -> bool:
+        """True (and the reason shown) when the image is signed off: tools check this before
+        starting an outline or a stroke; the undo stack refuses any edit that gets through."""
+        if self.annotation is None or not self.annotation.signed_off:
+            return False
+        self.notify(locked_message(self.annotation))
+        return True
 
     def show_status(self, message: str) -> None:
         if message != self._last_status:

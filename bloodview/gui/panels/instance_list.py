@@ -7,7 +7,7 @@ from PyQt6.QtWidgets import QAbstractItemView, QTableWidget, QTableWidgetItem
 
 from bloodview.core.annotation import ImageAnnotation
 from bloodview.core.classes import ClassCatalogue
-from bloodview.gui.review import is_checked, is_unidentified, provenance, reading_order
+from bloodview.gui.review import is_checked, is_unidentified, provenance, reading_order, shown_score, was_text
 from bloodview.gui.style import bulk_fill, compact_table, icon, swatch
 
 COLUMNS = ("Class", "Score", "Source", "Checked")
@@ -56,7 +56,10 @@ class InstanceListPanel(QTableWidget):
         unidentified = is_unidentified(cell, threshold)
         if unidentified:
             name_item.setIcon(icon("mdi.help-circle", "#c98a00"))
-        score = "" if cell.score is None else f"{cell.score:.2f}"
+        shown = shown_score(cell)  # the model's score is for its class, not a person's correction
+        score = "" if shown is None else f"{shown:.2f}"
+        was = was_text(cell, lambda n: classes[n].display_name if n in classes else n)
+        score = f"({was})" if was else score
         checked = "corrected" if cell.corrected else ("yes" if is_checked(cell) else "")
         items = [name_item, QTableWidgetItem(score), QTableWidgetItem(cell.source.value),
                  QTableWidgetItem(checked)]

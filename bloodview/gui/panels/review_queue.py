@@ -1,4 +1,5 @@
-"""Review queue dock: unchecked cells over the project, least certain first; sign-off."""
+"""Review queue dock: overlapping cells (one cell found twice) first, then unchecked cells over
+the project, least certain first; sign-off."""
 
 from __future__ import annotations
 
@@ -15,8 +16,8 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from bloodview.core.annotation import Dataset
-from bloodview.gui.review import review_queue, sign_off_check
+from bloodview.core.annotation import Dataset, ImageAnnotation
+from bloodview.gui.review import Overlap, QueueEntry, overlapping_cells, review_queue, sign_off_check
 from bloodview.gui.style import bulk_fill, compact_table, icon
 
 QUEUE_LIMIT = 500
@@ -38,6 +39,7 @@ class ReviewQueuePanel(QWidget):
         self.status = QLabel()
         self.status.setWordWrap(True)
         self.sign_off = QPushButton("Sign off image")
+        self.sign_off.setEnabled(False)  # nothing open yet
         self.table = QTableWidget(0, 3)
         self.table.setObjectName("reviewQueue")
         self.table.setHorizontalHeaderLabels(("Class", "Certainty", "Image #"))
@@ -51,7 +53,9 @@ class ReviewQueuePanel(QWidget):
         layout.addWidget(self.status)
         layout.addWidget(self.sign_off)
         layout.addWidget(self.table)
-        self._entries = []
+        self._entries: list[QueueEntry] = []
+        self._overlaps: list[tuple[int, Overlap]] = []  # (image index, overlap), listed first
+        self._overlap_cache: dict[int, tuple[tuple, list[Overlap]]] = {}
         self._shown: tuple = ()
         self.threshold.valueChanged.connect(self.thresholdChanged)
         self.sign_off.clicked.connect(self.signOffRequested)
@@ -71,11 +75,27 @@ class ReviewQueuePanel(QWidget):
             self._fill(dataset, threshold)
         self._update_status(dataset, current_index, threshold)
 
+    def overlaps_of(self, image: ImageAnnotation) -> list[Overlap]:
+        """:func:`overlapping_cells`, cached while the image holds the same cell objects
+        (commands replace cells, never change them in place; the cache keeps them alive)."""
+        cells = tuple(image.instances)
+        cached = self._overlap_cache.get(id(image))
+        if cached is None or len(cached[0]) != len(cells) or any(a is not b for a, b in zip(cached[0], cells)):
+            cached = (cells, overlapping_cells(image))
+            self._overlap_cache[id(image)] = cached
+        return cached[1]
+
     def _fill(self, dataset: Dataset, threshold: float) -> None:
         self._entries = review_queue(dataset.images, threshold, limit=QUEUE_LIMIT)
+        live = {id(image) for image in dataset.images}
+        self._overlap_cache = {k: v for k, v in self._overlap_cache.items() if k in live}
+        self._overlaps = [(index, overlap) for index, image in enumerate(dataset.images)
+                          for overlap in self.overlaps_of(image)]
         with bulk_fill(self.table):
-            self.table.setRowCount(len(self._entries))
-            for row, entry in enumerate(self._entries):
+            self.table.setRowCount(len(self._overlaps) + len(self._entries))
+            for row, (index, overlap) in enumerate(self._overlaps):
+                self._fill_overlap(row, dataset, index, overlap)
+            for row, entry in enumerate(self._entries, start=len(self._overlaps)):
                 path = dataset.images[entry.image_index].image_path
                 name = str(entry.image_index + 1)
                 cls = entry.class_name
@@ -92,22 +112,46 @@ class ReviewQueuePanel(QWidget):
                 for column, item in enumerate(items):
                     self.table.setItem(row, column, item)
 
+    def _fill_overlap(self, row: int, dataset: Dataset, index: int, overlap: Overlap) -> None:
+        image = dataset.images[index]
+        names = []
+        for cell_id in (overlap.keep, *overlap.drop):
+            cell = image.find(cell_id)
+            names.append(dataset.classes[cell.class_name].display_name
+                         if cell.class_name in dataset.classes else cell.class_name)
+        items = [QTableWidgetItem("Overlap: " + " / ".join(names)), QTableWidgetItem(f"IoU {overlap.iou:.2f}"),
+                 QTableWidgetItem(str(index + 1))]
+        items[0].setIcon(icon("mdi.set-merge", "#c98a00"))
+        for item in items:
+            item.setToolTip(f"{len(names)} cells overlap: probably one cell found more than once. "
+                            f"Review → Merge overlapping cells keeps the {names[0]}.")
+        for item in items[1:]:
+            item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        for column, item in enumerate(items):
+            self.table.setItem(row, column, item)
+
     def _update_status(self, dataset: Dataset, current_index: int, threshold: float) -> None:
         if 0 <= current_index < len(dataset.images):
             image = dataset.images[current_index]
             check = sign_off_check(image, threshold)
+            overlaps = self.overlaps_of(image)
             if not image.instances and not image.signed_off:
                 self.status.setText("No cells in this image yet (D detects, W draws).")
                 self.sign_off.setText("Sign off image")
                 self.sign_off.setEnabled(True)
             elif image.signed_off:
-                self.status.setText("This image is signed off.")
+                last = image.last_sign_off
+                who = f" by {last.by} ({last.at[:16].replace('T', ' ')} UTC)" if last and last.signed_off else ""
+                self.status.setText(f"This image is signed off{who}: its cells cannot change until the "
+                                    "sign-off is withdrawn.")
                 self.sign_off.setText("Withdraw sign-off")
                 self.sign_off.setEnabled(True)
             else:
-                self.status.setText(
-                    "Ready to sign off." if check.ok else f"Cannot sign off yet: {check.reason}."
-                )
+                text = "Ready to sign off." if check.ok else f"Cannot sign off yet: {check.reason}."
+                if overlaps:
+                    text += (f" {sum(len(o.drop) + 1 for o in overlaps)} cells overlap (one cell found "
+                             "twice?): Review → Merge overlapping cells.")
+                self.status.setText(text)
                 self.sign_off.setText("Sign off image")
                 self.sign_off.setEnabled(check.ok)
         else:
@@ -117,7 +161,15 @@ class ReviewQueuePanel(QWidget):
     def entries(self):
         return list(self._entries)
 
+    def overlaps(self) -> list[tuple[int, Overlap]]:
+        return list(self._overlaps)
+
     def _activate(self, row: int, _column: int) -> None:
+        if 0 <= row < len(self._overlaps):
+            index, overlap = self._overlaps[row]
+            self.entryActivated.emit(index, overlap.keep)
+            return
+        row -= len(self._overlaps)
         if 0 <= row < len(self._entries):
             entry = self._entries[row]
             self.entryActivated.emit(entry.image_index, entry.instance_id)

@@ -147,6 +147,8 @@ class BrushTool(Tool):
     def mouse_press(self, event: QMouseEvent, pos: QPointF) -> bool:
         if event.button() != Qt.MouseButton.LeftButton or self.view.annotation is None:
             return False
+        if self.view.refuse_if_locked():  # say so before a stroke, not after it
+            return True
         self._target = self._pick_target(pos)
         if self._target is None and self.erase:
             self.view.notify("Select a cell first: the eraser removes parts of the selected cell")

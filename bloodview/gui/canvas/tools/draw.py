@@ -64,6 +64,8 @@ class DrawTool(Tool):
     def mouse_press(self, event: QMouseEvent, pos: QPointF) -> bool:
         if event.button() != Qt.MouseButton.LeftButton or self.view.annotation is None:
             return False
+        if self.view.refuse_if_locked():  # say so at the first click, not after a whole outline
+            return True
         if self._near_first(pos):
             self.finish()
             return True
