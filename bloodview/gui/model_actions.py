@@ -4,6 +4,12 @@ Detection merges predictions with :func:`bloodview.gui.merge.merge_predictions`
 through one undoable :class:`SetInstancesCommand` per image. The model is asked
 for cells down to :data:`DETECT_MIN_CONFIDENCE`; those under the review
 threshold land in the "unidentified" bucket instead of being thrown away.
+
+The chosen model is remembered across restarts (QSettings ``model``). After a
+retrain, the offer to switch to the new model carries a caution when its
+``model.json`` training summary shows it learnt from very few cells or was never
+checked on validation images (:func:`training_caution`); the answer then
+defaults to No.
 """
 
 from __future__ import annotations
@@ -23,6 +29,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DETECT_MIN_CONFIDENCE = 0.5
+MODEL_KEY = "model"  # QSettings: the folder of the model chosen last
+# Fewer training cells than this make a model a sketch, not a tool (the default model learnt
+# from 2,229 PBC cells, ~280 a class).
+FEW_TRAINING_CELLS = 200
 
 
 class ModelActions:
@@ -43,7 +53,8 @@ class ModelActions:
         self.evaluate_dialog = None
         self.cli_command: list[str] | None = None  # tests put a fake `bloodview` here
         self._summary = [0, 0, 0]  # added, kept, images
-        self.refresh_models()
+        self.refresh_models(_remembered_model(window.settings))
+        self.selector.currentIndexChanged.connect(self._remember_model)
 
     # --- model store --------------------------------------------------------------------
     def refresh_models(self, select: Path | None = None) -> None:
@@ -73,6 +84,11 @@ class ModelActions:
     def model_dir(self) -> Path | None:
         data = self.selector.currentData()
         return Path(data) if data else None
+
+    def _remember_model(self, _index: int) -> None:
+        model = self.model_dir()
+        if model is not None:
+            self.window.settings.setValue(MODEL_KEY, str(model))
 
     def model_info(self):
         from bloodview.model.store import read_model_info
@@ -186,11 +202,18 @@ class ModelActions:
         if index < 0:
             self.window.show_status(f"The new model in {path} was not found in the model store")
             return
+        from bloodview.model.store import read_model_info
+
+        caution = training_caution(read_model_info(path).training)
+        warning = f"\n\nCaution: {caution}" if caution else ""
         if self.window.prompts.ask(self.window, "switch_model", "New model ready",
                                    f"Training finished: {self.selector.itemText(index)}.\n"
-                                   f"{self.selector.itemData(index, 3)}\n\nUse it for detection now?",
-                                   default=True):
+                                   f"{self.selector.itemData(index, 3)}{warning}\n\n"
+                                   "Use it for detection now?",
+                                   default=not caution):
             self.selector.setCurrentIndex(index)
+        elif caution:
+            self.window.show_status(f"Kept {self.selector.currentText()}: the new model {caution}")
 
     def evaluate(self) -> None:
         from bloodview.gui.dialogs.evaluate_dialog import EvaluateDialog
@@ -205,10 +228,48 @@ class ModelActions:
         dialog.show()
 
 
+def _remembered_model(settings) -> Path | None:
+    value = settings.value(MODEL_KEY)
+    return Path(str(value)) if value else None
+
+
+def _training_numbers(training: dict) -> tuple[int, int, int] | None:
+    """(training cells, training images, validation images) from a model.json summary."""
+    train, val = training.get("train"), training.get("val")
+    if not isinstance(train, dict) or not isinstance(train.get("instances"), int):
+        return None
+    val_images = val.get("images") if isinstance(val, dict) else 0
+    return train["instances"], int(train.get("images") or 0), int(val_images or 0)
+
+
+def training_caution(training: dict) -> str:
+    """Why a model should not be trusted for counting yet ("" when nothing stands out).
+
+    Read from ``model.json``'s training summary: fewer than
+    :data:`FEW_TRAINING_CELLS` training cells, or no validation images (so its
+    accuracy was never measured on images it did not learn from). A summary
+    without these numbers (an older model) gives no caution.
+    """
+    numbers = _training_numbers(training or {})
+    if numbers is None:
+        return ""
+    cells, images, val_images = numbers
+    reasons = []
+    if cells < FEW_TRAINING_CELLS:
+        reasons.append(f"learnt from only {cells} cell(s) in {images} image(s) "
+                       f"(a useful model needs hundreds, ~{FEW_TRAINING_CELLS}+)")
+    if val_images == 0:
+        reasons.append("had 0 validation images, so its accuracy was never measured")
+    return "; it ".join(reasons) + ("." if reasons else "")
+
+
 def _describe(info) -> str:
     lines = [f"{info.name} — backbone {info.backbone}"]
     if info.date:
         lines.append(f"trained {info.date}")
+    numbers = _training_numbers(info.training or {})
+    if numbers is not None:
+        lines.append(f"{numbers[0]} training cells in {numbers[1]} images, {numbers[2]} validation images")
     metrics = info.metrics or {}
     for key in ("mask_map50", "mask_mAP@0.5", "map50", "f1"):
         if key in metrics and isinstance(metrics[key], (int, float)):

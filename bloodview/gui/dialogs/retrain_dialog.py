@@ -231,7 +231,21 @@ class RetrainDialog(QDialog):
         self.eta.setText(outcome.message)
         if outcome.ok:
             self.bar.setValue(1000)
+            self._caution(outcome.model_dir)
             self.modelTrained.emit(outcome.model_dir or "")
+
+    def _caution(self, model_dir: str | None) -> None:
+        """Say under the result when the new model learnt from too little to be trusted."""
+        from bloodview.errors import BloodviewError
+        from bloodview.gui.model_actions import training_caution
+        from bloodview.model.store import read_model_info
+
+        try:
+            caution = training_caution(read_model_info(Path(model_dir or "")).training)
+        except BloodviewError as exc:
+            caution = f"its model.json cannot be read ({exc})"
+        if caution:
+            self.eta.setText(f"{self.eta.text()}\nCaution: the new model {caution}")
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
         if self.process.is_running():

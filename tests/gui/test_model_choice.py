@@ -1,0 +1,103 @@
+"""The model choice: remembered across restarts, and a caution before switching to a model that
+learnt from very few cells or was never validated (numbers from its model.json)."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tests.gui.conftest import make_fake_model, new_window
+
+pytestmark = pytest.mark.gui
+
+REPO = str(Path(__file__).resolve().parents[2])
+
+# A stand-in for `bloodview train` that writes model.json with the summary the real trainer writes
+# (bloodview.model.train: "train"/"val" from data.data_summary), for TRAIN cells and VAL images.
+FAKE_TRAINER = """
+import json, sys
+from pathlib import Path
+sys.path.insert(0, %(repo)r)
+from bloodview.model.store import ModelInfo, write_model_info
+def arg(name): return sys.argv[sys.argv.index(name) + 1]
+coco = json.loads(Path(arg("--data")).read_text())
+out = Path(arg("--out")); out.mkdir(parents=True)
+summary = {"train": {"images": len(coco["images"]), "instances": len(coco["annotations"]) * %(scale)d},
+           "val": {"images": %(val)d, "instances": %(val)d}}
+write_model_info(ModelInfo(name=out.name, backbone="resnet50", class_names=["neutrophil"], config={},
+                           training=summary, final_losses={"loss": 0.5}, date="2026-11-25"), out)
+print(json.dumps({"event": "done", "model_dir": str(out), "final_losses": {"loss": 0.5}}), flush=True)
+"""
+
+
+def _retrain(window, qtbot, tmp_path, name, scale=1, val=0):
+    script = tmp_path / f"trainer_{name}.py"
+    script.write_text(textwrap.dedent(FAKE_TRAINER % {"repo": REPO, "scale": scale, "val": val}))
+    window.models.cli_command = [sys.executable, str(script)]
+    questions = []
+    real = window.prompts.ask
+    window.prompts.ask = lambda parent, key, title, text, default: (
+        questions.append((key, text, default)) or real(parent, key, title, text, default))
+    window.models.retrain()
+    dialog = window.models.retrain_dialog
+    dialog.name.setText(name)
+    with qtbot.waitSignal(dialog.process.finished, timeout=20000):
+        dialog.start()
+    assert dialog.outcome.ok, dialog.outcome.message
+    window.prompts.ask = real
+    return dialog, [q for q in questions if q[0] == "switch_model"]
+
+
+def test_a_model_trained_on_three_cells_without_validation_is_offered_with_a_caution(
+        window, review_current, qtbot, tmp_path):
+    review_current(window)  # 3 cells checked in 1 image
+    dialog, asked = _retrain(window, qtbot, tmp_path, "tiny")
+    assert len(asked) == 1
+    _key, text, default = asked[0]
+    assert "Caution" in text and "only 3 cell(s) in 1 image(s)" in text
+    assert "0 validation images" in text
+    assert default is False  # Enter keeps the model in use
+    assert window.models.selector.currentText() == "fake-model"
+    assert "Kept fake-model" in window.status_label.text()
+    assert "Caution: the new model learnt from only 3 cell(s)" in dialog.eta.text()
+
+
+def test_a_model_with_enough_cells_and_validation_is_offered_plainly(window, review_current, qtbot,
+                                                                     tmp_path):
+    review_current(window)
+    dialog, asked = _retrain(window, qtbot, tmp_path, "solid", scale=100, val=40)  # 300 cells, 40 val
+    _key, text, default = asked[0]
+    assert "Caution" not in text and default is True
+    assert "300 training cells in 1 images, 40 validation images" in text  # the model's own numbers
+    assert window.models.selector.currentText() == "solid"
+    assert "Caution" not in dialog.eta.text()
+
+
+def test_the_chosen_model_is_remembered_after_a_restart(make_window, model_store, qtbot, tmp_path):
+    make_fake_model(model_store, "second-model")
+    window = make_window()
+    names = [window.models.selector.itemText(i) for i in range(window.models.selector.count())]
+    assert names[0] != "second-model"  # a fresh start picks the first model
+    window.models.selector.setCurrentIndex(names.index("second-model"))
+    window.close()
+
+    again = new_window(qtbot, tmp_path)  # the same settings file: as after a restart
+    assert again.models.selector.currentText() == "second-model"
+    assert again.models.model_dir() == model_store / "second-model"
+
+
+def test_a_remembered_model_that_was_deleted_falls_back_to_the_first(make_window, model_store, qtbot,
+                                                                     tmp_path):
+    import shutil
+
+    gone = make_fake_model(model_store, "deleted-later")
+    window = make_window()
+    window.models.selector.setCurrentIndex(window.models.selector.findText("deleted-later"))
+    window.close()
+    shutil.rmtree(gone)
+    again = new_window(qtbot, tmp_path)
+    assert again.models.selector.currentText() == "fake-model"
+    assert again.models.selector.count() == 1
