@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bloodview.core.annotation import ImageAnnotation
+from bloodview.core.classes import ClassCatalogue
 from bloodview.core.geometry import box_iou, polygon_iou
 from bloodview.core.instance import Instance, Source
 
@@ -148,6 +149,11 @@ def provenance(instance: Instance, display_name: Callable[[str], str] = str) -> 
     elif instance.reviewed and instance.source != Source.HUMAN:
         made += "; confirmed by a person"
     return made
+
+
+def display_name(classes: ClassCatalogue, class_name: str) -> str:
+    """The class's name as the lab reads it (the internal name when the catalogue lacks it)."""
+    return classes[class_name].display_name if class_name in classes else class_name
 
 
 def model_class(instance: Instance) -> str | None:

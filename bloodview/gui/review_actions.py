@@ -9,6 +9,7 @@ from PyQt6.QtCore import QPoint, QRectF, Qt
 from PyQt6.QtWidgets import QMenu
 
 from bloodview.gui.review import (
+    display_name,
     is_checked,
     next_unchecked,
     overlapping_cells,
@@ -86,8 +87,7 @@ class ReviewActions:
         self.window.show_status("; ".join(parts))
 
     def _display(self, class_name: str) -> str:
-        classes = self.window.session.dataset.classes
-        return classes[class_name].display_name if class_name in classes else class_name
+        return display_name(self.window.session.dataset.classes, class_name)
 
     def accept_and_next(self) -> None:
         """Space: confirm the selected cells, then select the next unchecked cell.
@@ -161,9 +161,7 @@ class ReviewActions:
         image = self.window.session.current_image
         cell = image.find(ids[0]) if image is not None and len(ids) == 1 else None
         if cell is not None:
-            classes = self.window.session.dataset.classes
-            name = classes[cell.class_name].display_name if cell.class_name in classes else cell.class_name
-            self.window.show_status(f"{name} — {provenance(cell, self._display)}")
+            self.window.show_status(f"{self._display(cell.class_name)} — {provenance(cell, self._display)}")
 
     def select_all(self) -> None:
         image = self._image

@@ -79,3 +79,23 @@ def test_multi_part_instance():
     inst = Instance([rectangle(0, 0, 2, 2), rectangle(5, 5, 6, 6)], "ig")
     assert inst.area == pytest.approx(5)
     assert np.allclose(inst.bbox, (0, 0, 6, 6))
+
+
+def test_sign_off_record_keeps_who_and_when_and_undoing_takes_it_back_out():
+    from bloodview.core.annotation import SignOffEvent
+
+    image = ImageAnnotation("a.jpg", 20, 20)
+    events = []
+    image.subscribe(lambda kind, payload: events.append((kind, payload)))
+    signed = SignOffEvent.now(True, "tech-a")
+    image.apply_sign_off(signed)
+    withdrawn = SignOffEvent.now(False, "tech-b")
+    image.apply_sign_off(withdrawn)
+    assert not image.signed_off and image.sign_off_history == [signed, withdrawn]
+    assert image.last_sign_off.by == "tech-b" and withdrawn.at.endswith("+00:00")
+    image.retract_sign_off(withdrawn, previous=True)
+    assert image.signed_off and image.sign_off_history == [signed]
+    assert events == [("signed_off", True), ("signed_off", False), ("signed_off", True)]
+    assert SignOffEvent.from_dict(signed.to_dict()) == signed
+    with pytest.raises(KeyError):
+        SignOffEvent.from_dict({"signed_off": True})

@@ -110,3 +110,22 @@ def test_a_drag_back_to_the_start_leaves_no_undo_step_and_no_correction(image, s
     stack.push(ReplaceInstanceCommand(image, cell.copy(), merge_key="drag"))
     assert stack.count() == 0
     assert image.find(cell.id) is cell and not cell.corrected
+
+
+def test_a_class_change_that_changes_nothing_has_no_cells_and_names_the_class_for_people(image):
+    """Bug: a cell's own class key pushed "Change 0 cells to ig" (internal name) onto the history."""
+    same = ChangeClassCommand(image, [image.instances[0].id], "neutrophil", "Neutrophil")
+    assert same.changed_count == 0  # the caller pushes nothing
+    change = ChangeClassCommand(image, [image.instances[0].id], "ig", "Immature granulocyte")
+    assert change.changed_count == 1 and change.text() == "Change 1 cell to Immature granulocyte"
+
+
+def test_a_relabelled_machine_cell_remembers_the_class_its_score_was_for(image, stack):
+    model_cell, drawn = image.instances[0].id, image.instances[2].id
+    stack.push(ChangeClassCommand(image, [model_cell, drawn], "monocyte"))
+    stack.push(ChangeClassCommand(image, [model_cell], "basophil"))
+    assert image.find(model_cell).extra == {"model_class": "neutrophil"}  # the first guess, kept
+    assert image.find(drawn).extra == {}  # a person's own cell has no model class
+    stack.undo()
+    stack.undo()
+    assert image.find(model_cell).extra == {}

@@ -6,11 +6,14 @@ from bloodview.core.annotation import ImageAnnotation
 from bloodview.core.geometry import rectangle
 from bloodview.core.instance import Instance, Source
 from bloodview.gui.review import (
+    OVERLAP_IOU,
     counted_instances,
     is_unidentified,
     next_unchecked,
+    overlapping_cells,
     provenance,
     review_queue,
+    shown_score,
     sign_off_check,
 )
 
@@ -65,3 +68,37 @@ def test_provenance_names_model_version_and_person():
     assert "confirmed" in provenance(cell(0, 0, reviewed=True))
     assert provenance(cell(0, 0, None, source=Source.HUMAN)) == "drawn by a person"
     assert "bootstrap" in provenance(cell(0, 0, None, source=Source.BOOTSTRAP, quality=0.6))
+
+
+def box(x1, y1, x2, y2, cls, score=0.9, **kw) -> Instance:
+    kw.setdefault("source", Source.MODEL)
+    return Instance([rectangle(x1, y1, x2, y2)], cls, score=score, **kw)
+
+
+def test_one_cell_found_three_times_is_one_overlap_keeping_the_best_guess():
+    """Issue 19: an ig became ig 0.64 + monocyte 0.61 + erythroblast 0.50 (IoU ~0.9)."""
+    ig, monocyte, erythroblast = box(0, 0, 60, 60, "ig", 0.64), box(2, 1, 61, 60, "monocyte", 0.61), \
+        box(1, 3, 60, 62, "erythroblast", 0.50)
+    neighbour = box(45, 0, 105, 60, "neutrophil", 0.99)  # a real cell touching it: IoU 0.14
+    platelet = box(10, 10, 18, 18, "platelet", 0.95)  # lying on the ig: IoU 0.02
+    image = ImageAnnotation("a.png", 200, 100, [monocyte, neighbour, erythroblast, platelet, ig])
+    (overlap,) = overlapping_cells(image)
+    assert overlap.keep == ig.id and set(overlap.drop) == {monocyte.id, erythroblast.id}
+    assert 0.9 < overlap.iou <= 1.0
+    assert overlapping_cells(ImageAnnotation("b.png", 200, 100, [ig, neighbour, platelet])) == []
+
+
+def test_the_overlap_threshold_is_strict_and_a_person_checked_cell_is_kept():
+    a = box(0, 0, 30, 10, "neutrophil", 0.99)
+    b = box(10, 0, 40, 10, "eosinophil", 0.50, reviewed=True)  # IoU exactly 20/40 = 0.5
+    assert OVERLAP_IOU == 0.5 and overlapping_cells(ImageAnnotation("a.png", 50, 20, [a, b])) == []
+    c = box(9, 0, 39, 10, "eosinophil", 0.50, reviewed=True)  # IoU 21/39 = 0.54
+    (overlap,) = overlapping_cells(ImageAnnotation("a.png", 50, 20, [a, c]))
+    assert overlap.keep == c.id and overlap.drop == (a.id,)
+
+
+def test_a_relabelled_cell_shows_no_score_for_its_new_class():
+    relabelled = cell(0, 0, 0.92, cls="neutrophil", corrected=True, extra={"model_class": "platelet"})
+    assert shown_score(relabelled) is None
+    assert "score 0.92 as Platelet" in provenance(relabelled, str.capitalize)
+    assert shown_score(cell(0, 0, 0.92, corrected=True)) == 0.92  # outline corrected only: score stands

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from PyQt6.QtCore import Qt, pyqtSignal
 from PyQt6.QtWidgets import QAbstractItemView, QTableWidget, QTableWidgetItem
 
 from bloodview.core.annotation import ImageAnnotation
 from bloodview.core.classes import ClassCatalogue
-from bloodview.gui.review import is_checked, is_unidentified, provenance, reading_order, shown_score, was_text
+from bloodview.gui.review import (
+    display_name,
+    is_checked,
+    is_unidentified,
+    provenance,
+    reading_order,
+    shown_score,
+    was_text,
+)
 from bloodview.gui.style import bulk_fill, compact_table, icon, swatch
 
 COLUMNS = ("Class", "Score", "Source", "Checked")
@@ -58,13 +68,14 @@ class InstanceListPanel(QTableWidget):
             name_item.setIcon(icon("mdi.help-circle", "#c98a00"))
         shown = shown_score(cell)  # the model's score is for its class, not a person's correction
         score = "" if shown is None else f"{shown:.2f}"
-        was = was_text(cell, lambda n: classes[n].display_name if n in classes else n)
+        display = partial(display_name, classes)
+        was = was_text(cell, display)
         score = f"({was})" if was else score
         checked = "corrected" if cell.corrected else ("yes" if is_checked(cell) else "")
         items = [name_item, QTableWidgetItem(score), QTableWidgetItem(cell.source.value),
                  QTableWidgetItem(checked)]
         items[1].setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        tip = provenance(cell) + ("\nunidentified: below the threshold, not counted" if unidentified else "")
+        tip = provenance(cell, display) + ("\nunidentified: below the threshold, not counted" if unidentified else "")
         for column, item in enumerate(items):
             item.setToolTip(tip)
             item.setData(Qt.ItemDataRole.UserRole, cell.id)
