@@ -41,6 +41,10 @@ def test_a_corrected_cell_shows_the_old_class_score_as_the_old_class_not_the_new
     assert window.instances.item(row, 0).text() == "Neutrophil"
     assert window.instances.item(row, 1).text() == "(was Platelet 0.85)"
     assert "score 0.85 as Platelet; corrected by a person" in window.instances.item(row, 1).toolTip()
+    gallery = window.gallery.list
+    thumb = next(gallery.item(r) for r in range(gallery.count())
+                 if gallery.item(r).data(Qt.ItemDataRole.UserRole) == platelet.id)
+    assert thumb.text() == "Neutrophil" and "(was Platelet 0.85)" in thumb.toolTip()
     press(window, Qt.Key.Key_8)  # back to platelet: the model's score is right again
     assert window.canvas.instance_item(platelet.id).label_text() == "Platelet 0.85 \u2713"
 

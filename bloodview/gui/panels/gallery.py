@@ -10,6 +10,7 @@ In "This image" scope the selection is the canvas selection.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from functools import partial
 
 from PyQt6.QtCore import QPointF, QRect, QSize, Qt, pyqtSignal
 from PyQt6.QtGui import QColor, QIcon, QImage, QPainter, QPen, QPixmap, QPolygonF
@@ -28,7 +29,15 @@ from PyQt6.QtWidgets import (
 
 from bloodview.core.annotation import Dataset
 from bloodview.core.instance import Instance
-from bloodview.gui.review import UNIDENTIFIED, is_checked, is_unidentified, reading_order
+from bloodview.gui.review import (
+    UNIDENTIFIED,
+    display_name,
+    is_checked,
+    is_unidentified,
+    reading_order,
+    shown_score,
+    was_text,
+)
 
 THUMB = 72
 MIN_CROP = 40  # image pixels: a platelet thumbnail still shows its surroundings
@@ -148,9 +157,11 @@ class GalleryPanel(QWidget):
     def _item(self, index: int, cell: Instance) -> QListWidgetItem:
         classes = self._dataset.classes
         name = classes[cell.class_name].display_name if cell.class_name in classes else cell.class_name
-        score = "" if cell.score is None else f" {cell.score:.2f}"
+        shown = shown_score(cell)  # none once a person changed the class: the score was for the old one
+        was = was_text(cell, partial(display_name, classes))
+        score = f" ({was})" if was else ("" if shown is None else f" {shown:.2f}")
         unidentified = is_unidentified(cell, self._threshold)
-        item = QListWidgetItem(self._thumbnail(index, cell, unidentified), caption(name, cell.score))
+        item = QListWidgetItem(self._thumbnail(index, cell, unidentified), caption(name, shown))
         item.setData(Qt.ItemDataRole.UserRole, cell.id)
         item.setData(INDEX_ROLE, index)
         where = f" · image {index + 1} ({self._dataset.images[index].image_path.name})" if self.all_images else ""
