@@ -1,0 +1,318 @@
+"""Magnification of a smear image, estimated from its red cells.
+
+Why red cells: a normal erythrocyte is a disc of about 7.5 µm across in every lab and every
+stain (mean corpuscular diameter 7.5 µm, normal range about 6.7-7.7 µm; Bain, *Blood Cells: A
+Practical Guide*, 5th ed., Wiley 2015, ch. 3; Dacie and Lewis, *Practical Haematology*, 12th
+ed., ch. 5). Every smear shows many of them, so the median red-cell diameter in pixels gives the
+image's pixel size in µm without knowing the microscope, the camera or how the picture was cropped.
+
+How: the image's glass colour is its brightest pixels; optical density (OD, per channel, relative
+to the glass) makes the stain independent of the lamp. Red cells absorb green light, so the
+green OD above a threshold learnt per image is "cell"; pixels much darker than the typical red
+cell, or bluer (more red light absorbed than green), are nuclei and platelets. Pale centres and
+glints inside a cell are filled when they are round holes. On this cell mask the Euclidean
+distance to the nearest non-cell pixel peaks at each red cell's centre with the cell's radius,
+even inside clumps of touching or overlapping cells (the distance from a disc's centre to the
+outside of a union of discs is that disc's radius). Peaks are kept when they are cone-shaped
+(a disc, not a ridge of a thin ring or a strip of cytoplasm), their whole disc lies inside the
+image, and no nucleus is next to them; the median of their diameters, after outlier
+rejection, is the red-cell diameter.
+
+Speed: the work is done on a copy shrunk so its longer side is ``WORK_SIDE`` pixels; when the
+red cells come out small there, the measurement is redone on a larger copy.
+
+Contract: images are ``uint8`` RGB ``(H, W, 3)`` or grey ``(H, W)``; sizes are in the
+original image's pixels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+RBC_DIAMETER_UM = 7.5
+"""Diameter of a normal red cell in µm (see the module docstring for the sources)."""
+
+WORK_SIDE = 512
+"""Longer side, in pixels, of the copy the first measurement is made on."""
+MIN_WORK_DIAMETER = 28.0
+"""Below this red-cell diameter (work pixels) the measurement is redone on a larger copy."""
+TARGET_WORK_DIAMETER = 40.0
+MAX_WORK_PIXELS = 2_000_000
+STAINED_OD = 0.03
+"""Green optical density above the glass below which a pixel counts as glass."""
+CELL_FRACTION = 0.33
+"""A pixel is red cell when its green OD is above this share of the typical red cell's."""
+RED_CELL_MIN_BLUE_RATIO = 0.5
+"""Red cells absorb blue light at least half as much as green (nuclei far less: 0-0.3)."""
+MIN_PEAK_RADIUS = 4.0
+RAY_ANGLES = np.linspace(0.0, 2.0 * np.pi, 32, endpoint=False)
+RAY_CAP = 1.3
+RAY_PERCENTILE = 35
+"""Rays running on into a touching cell are the long ones: a low percentile ignores them."""
+CONE_LIMIT = 0.9
+"""A disc's distance map halves halfway to its edge; a ridge's stays near its peak."""
+NUCLEUS_SHARE = 0.2
+"""Dark parts smaller than this share of the largest one are specks, not nuclei."""
+MIN_RBC_PER_NUCLEUS = 0.5
+MIN_CELLS = 2
+"""An estimate needs at least this many whole red cells (one alone is too often a white cell)."""
+MIN_CELLS_GOOD = 5
+MAX_SPREAD_GOOD = 0.15
+"""Relative spread ((p75 - p25) / median) of the diameters above which the estimate is weak."""
+
+
+@dataclass(frozen=True)
+class ScaleEstimate:
+    """Pixel size of an image and what it rests on.
+
+    ``um_per_pixel``: µm per (original) image pixel. ``rbc_diameter_px``: the median red-cell
+    diameter measured, in original pixels (``RBC_DIAMETER_UM / um_per_pixel`` when given).
+    ``cells_measured``: red cells the median rests on (0 when given). ``source``: ``"red cells"``,
+    ``"given"``, ``"model default"``… ``confidence``: ``"good"`` or ``"weak"`` (few cells or a
+    large spread). ``spread``: (p75 - p25) / median of the measured diameters.
+    """
+
+    um_per_pixel: float
+    rbc_diameter_px: float
+    cells_measured: int
+    source: str
+    confidence: str
+    spread: float = 0.0
+
+
+def scale_from_pixel_size(um_per_pixel: float) -> ScaleEstimate:
+    """A pixel size the user knows (calibrated microscope): ``source="given"``, ``"good"``."""
+    value = float(um_per_pixel)
+    if not np.isfinite(value) or value <= 0:
+        raise ValueError(f"a pixel size must be a positive number of µm, got {um_per_pixel!r}")
+    return ScaleEstimate(value, RBC_DIAMETER_UM / value, 0, "given", "good")
+
+
+def estimate_scale(image: np.ndarray) -> ScaleEstimate | None:
+    """Estimate the pixel size of ``image`` from its red cells; ``None`` when none is usable."""
+    rgb = _as_rgb(image)
+    h, w = rgb.shape[:2]
+    factor = min(1.0, WORK_SIDE / max(h, w))
+    diameters = _measure(rgb, factor)
+    if diameters.size:
+        median_work = float(np.median(diameters)) * factor
+        if median_work < MIN_WORK_DIAMETER and factor < 1.0:
+            bigger = min(1.0, factor * TARGET_WORK_DIAMETER / median_work, np.sqrt(MAX_WORK_PIXELS / (h * w)))
+            if bigger > factor * 1.2:
+                retry = _measure(rgb, bigger)
+                if retry.size:
+                    diameters = retry
+    if diameters.size < MIN_CELLS:
+        return None
+    median = float(np.median(diameters))
+    p25, p75 = np.percentile(diameters, [25, 75])
+    spread = float((p75 - p25) / median)
+    good = diameters.size >= MIN_CELLS_GOOD and spread <= MAX_SPREAD_GOOD
+    return ScaleEstimate(
+        um_per_pixel=RBC_DIAMETER_UM / median,
+        rbc_diameter_px=median,
+        cells_measured=int(diameters.size),
+        source="red cells",
+        confidence="good" if good else "weak",
+        spread=spread,
+    )
+
+
+def _as_rgb(image: np.ndarray) -> np.ndarray:
+    array = np.asarray(image)
+    if array.ndim == 2:
+        array = np.repeat(array[:, :, None], 3, axis=2)
+    if array.ndim != 3 or array.shape[2] not in (3, 4):
+        raise ValueError(f"expected an RGB (H, W, 3) or grey (H, W) image, got shape {array.shape}")
+    array = array[:, :, :3]
+    if array.dtype != np.uint8:
+        raise ValueError(f"expected a uint8 image, got {array.dtype}")
+    if min(array.shape[:2]) < 8:
+        raise ValueError(f"image of {array.shape[1]}x{array.shape[0]} px is too small to measure")
+    return array
+
+
+def _measure(rgb: np.ndarray, factor: float) -> np.ndarray:
+    """Red-cell diameters (original pixels) measured on a copy shrunk by ``factor``."""
+    small = rgb if factor >= 1.0 else cv2.resize(rgb, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+    masks = cell_masks(small)
+    diameters = _peak_diameters(masks.cells, masks.nuclei)
+    return _reject_outliers(diameters) / factor
+
+
+@dataclass
+class CellMasks:
+    """``cells``: red-cell-coloured pixels, pale centres filled; ``nuclei``: white-cell nuclei
+    (the large dark or purple parts). Both bool, the work image's shape."""
+
+    cells: np.ndarray
+    nuclei: np.ndarray
+
+
+def cell_masks(rgb: np.ndarray) -> CellMasks:
+    """Split a (work-size) RGB image into red-cell pixels and nucleus/platelet pixels."""
+    smooth = cv2.GaussianBlur(rgb.astype(np.float32), (0, 0), 1.0)
+    pixels = smooth.reshape(-1, 3)
+    brightness = pixels.sum(axis=1)
+    white = np.median(pixels[brightness >= np.percentile(brightness, 90)], axis=0)
+    od = -np.log10(np.clip((smooth + 1.0) / (white + 1.0), 1e-3, 2.0))
+    green = od[:, :, 1] - _glass_level(od[:, :, 1])
+    empty = np.zeros(green.shape, bool)
+    stained = green > STAINED_OD
+    if stained.sum() < 0.01 * green.size:
+        return CellMasks(empty, empty)
+    blue_ratio = od[:, :, 2] / np.maximum(od[:, :, 1], 1e-3)
+    reddish = stained & (blue_ratio > RED_CELL_MIN_BLUE_RATIO)
+    if reddish.sum() < 0.01 * green.size:
+        return CellMasks(empty, empty)
+    level = float(np.median(green[reddish]))
+    moderate = reddish & (green > 0.6 * level) & (green < 2.0 * level)
+    red_cell_blue = float(np.median(blue_ratio[moderate])) if moderate.any() else 0.7
+    # Nuclei and platelets: much darker than a red cell, or purple/blue: they let blue light
+    # through where red cells absorb blue nearly as much as green.
+    purple = (blue_ratio < 0.4 * red_cell_blue) & (green > 0.6 * level)
+    dark = _open((green > 2.2 * level) | _open(purple, 2), 1)
+    nuclei = _large_parts(dark, NUCLEUS_SHARE)
+    cells = (green > max(STAINED_OD, CELL_FRACTION * level)) & ~nuclei
+    cells = _fill_round_holes(_open(cells, 1))
+    return CellMasks(cells & ~nuclei, nuclei)
+
+
+def _large_parts(mask: np.ndarray, share: float) -> np.ndarray:
+    """The connected parts of ``mask`` at least ``share`` of its largest part's area.
+
+    Keeps white-cell nuclei and drops the small dark specks (platelets, dust, stain
+    precipitate) that sit on red cells.
+    """
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    if count <= 1:
+        return mask.astype(bool)
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    keep = np.zeros(count, bool)
+    keep[1:] = areas >= share * areas.max()
+    return keep[labels]
+
+
+def _glass_level(green: np.ndarray) -> float:
+    """Green OD of the empty glass: the most common value below the image's median."""
+    values = green[green <= np.median(green)]
+    counts, edges = np.histogram(values, bins=64)
+    counts = np.convolve(counts, np.ones(3) / 3, mode="same")
+    peak = int(np.argmax(counts))
+    return float((edges[peak] + edges[peak + 1]) / 2)
+
+
+def _open(mask: np.ndarray, radius: int) -> np.ndarray:
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    return cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_OPEN, kernel).astype(bool)
+
+
+def _fill_round_holes(mask: np.ndarray) -> np.ndarray:
+    """Fill holes that look like a red cell's pale centre (round, convex), not gaps in a clump."""
+    contours, hierarchy = cv2.findContours(mask.astype(np.uint8), cv2.RETR_CCOMP, cv2.CHAIN_APPROX_NONE)
+    if hierarchy is None:
+        return mask
+    out = mask.astype(np.uint8)
+    for index, contour in enumerate(contours):
+        if hierarchy[0][index][3] < 0:
+            continue
+        area = cv2.contourArea(contour)
+        if area < 30:
+            cv2.drawContours(out, contours, index, 1, -1)
+            continue
+        perimeter = cv2.arcLength(contour, True)
+        hull = cv2.contourArea(cv2.convexHull(contour))
+        round_ = 4 * np.pi * area / max(perimeter, 1e-6) ** 2
+        if hull > 0 and area / hull > 0.85 and round_ > 0.7:
+            cv2.drawContours(out, contours, index, 1, -1)
+    return out.astype(bool)
+
+
+def _peak_diameters(cells: np.ndarray, nuclei: np.ndarray) -> np.ndarray:
+    """Diameters (work pixels) of the red cells whose centre is a cone-shaped distance peak.
+
+    A red cell (7.5 µm) is never under half the size of a white cell's nucleus (lymphocyte
+    nucleus ~7-9 µm; a neutrophil's lobes together ~6-8 µm): smaller discs are gaps,
+    fragments of faint cell rims or platelets, and are dropped.
+    """
+    found = red_cell_circles(cells, nuclei)
+    diameters = found[:, 3] * 2.0 if found.size else np.zeros(0)
+    if nuclei.any():
+        count, _, stats, _ = cv2.connectedComponentsWithStats(nuclei.astype(np.uint8), connectivity=8)
+        nucleus = 2.0 * np.sqrt(stats[1:, cv2.CC_STAT_AREA].max() / np.pi)
+        diameters = diameters[diameters >= MIN_RBC_PER_NUCLEUS * nucleus]
+    return diameters
+
+
+def red_cell_circles(cells: np.ndarray, nuclei: np.ndarray) -> np.ndarray:
+    """Whole red cells found on the masks: ``(N, 4)`` float ``(x, y, inscribed radius, radius)``.
+
+    The inscribed radius is the distance peak; the radius is the median length of rays from
+    the peak to the cell's edge (an oval cell's mean radius, not its smallest), each ray cut at
+    ``RAY_CAP`` inscribed radii where it runs on into a touching cell. Mask pixels.
+    """
+    if not cells.any():
+        return np.zeros((0, 4))
+    padded = np.pad(cells.astype(np.uint8), 1)
+    distance = cv2.distanceTransform(padded, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)[1:-1, 1:-1]
+    if nuclei.any():
+        to_nucleus = cv2.distanceTransform((~nuclei).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    else:
+        to_nucleus = np.full(cells.shape, np.inf, np.float32)
+    local_max = distance >= cv2.dilate(distance, np.ones((5, 5), np.uint8)) - 1e-3
+    ys, xs = np.nonzero(local_max & (distance >= MIN_PEAK_RADIUS))
+    if ys.size == 0:
+        return np.zeros((0, 4))
+    radii = distance[ys, xs]
+    order = np.argsort(-radii)
+    ys, xs, radii = ys[order], xs[order], radii[order]
+    h, w = cells.shape
+    kept: list[tuple[int, int, float]] = []
+    suppressed = np.zeros((h, w), np.uint8)  # within 0.8 radii of a larger peak already kept
+    for y, x, r in zip(ys, xs, radii):
+        if suppressed[y, x]:
+            continue
+        kept.append((int(y), int(x), float(r)))
+        cv2.circle(suppressed, (int(x), int(y)), int(0.8 * r), 1, -1)
+    cos, sin = np.cos(RAY_ANGLES), np.sin(RAY_ANGLES)
+    circles = []
+    for y, x, r in kept:
+        if min(x, y, w - 1 - x, h - 1 - y) < RAY_CAP * r:
+            continue  # the cell may run on past the image edge
+        if to_nucleus[y, x] < 1.1 * r + 1.0:
+            continue  # white-cell cytoplasm around a nucleus, or a cell on a platelet
+        half_y = np.round(y + 0.5 * r * sin).astype(int)
+        half_x = np.round(x + 0.5 * r * cos).astype(int)
+        if distance[half_y, half_x].max() > CONE_LIMIT * r:
+            continue  # a ridge (thin ring, strip of cytoplasm, elongated cell), not a disc
+        steps = np.arange(0.5 * r, RAY_CAP * r, 0.5)
+        ray_y = np.round(y + steps[None, :] * sin[:, None]).astype(int)
+        ray_x = np.round(x + steps[None, :] * cos[:, None]).astype(int)
+        inside = cells[ray_y, ray_x]
+        first_out = np.where(inside.all(axis=1), steps.size - 1, np.argmin(inside, axis=1))
+        ray_length = float(np.percentile(steps[first_out], RAY_PERCENTILE))
+        circles.append((x, y, r + 0.5, ray_length))
+    return np.asarray(circles, np.float64).reshape(-1, 4)
+
+
+def _reject_outliers(diameters: np.ndarray) -> np.ndarray:
+    """Keep the diameters within 25 % of the area-weighted median, twice over.
+
+    Weighting by area (as a granulometry does) keeps many small fragments and platelets from
+    pulling the first median down to their size.
+    """
+    if diameters.size == 0:
+        return diameters
+    order = np.sort(diameters)
+    weights = np.cumsum(order**2)
+    centre = float(order[np.searchsorted(weights, weights[-1] / 2)])
+    kept = diameters
+    for _ in range(3):
+        kept = diameters[(diameters > 0.75 * centre) & (diameters < 1.25 * centre)]
+        if kept.size == 0:
+            return kept
+        centre = float(np.median(kept))
+    return kept
