@@ -150,11 +150,13 @@ class Session(QObject):
         return self.stack(index).push(command)
 
     def set_setting(self, key: str, value: object) -> None:
-        """Change a project setting (saved in project.json): an unsaved change when it differs."""
+        """Change a project setting (saved in project.json): an unsaved change when it differs
+        and something is open to save it with."""
         if self.settings.get(key) != value:
             self.settings[key] = value
-            self._generation += 1
-            self._set_dirty(True)
+            if self.dataset.images:
+                self._generation += 1
+                self._set_dirty(True)
 
     def set_current(self, index: int) -> None:
         if not 0 <= index < len(self.dataset.images) or index == self.current_index:
@@ -255,25 +257,30 @@ class Session(QObject):
         recovered = load_coco(data_path, images_root=self.dataset.root, check_images=False)
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         signed = set(meta.get("signed_off", []))
-        history = meta.get("sign_off_history") or {}
         restored = 0
         for index, image in enumerate(self.dataset.images):
             other = recovered.find(image.image_path)
             if other is None:
                 continue
-            key = str(image.image_path)
-            if image.signed_off and (key not in signed or not _same_cells(image, other)):
-                self.push(index, SignOffCommand(image, False))  # unlock first: the cells may change
+            # the COCO file keeps each image's sign-off and its record; older meta files list the paths
+            was_signed = other.signed_off or str(image.image_path) in signed
+            events = other.sign_off_history
+            if image.signed_off and (not was_signed or not _same_cells(image, other)):
+                self.push(index, self._recovered_sign_off(image, False, events))  # unlock before the cells
             if not _same_cells(image, other):
                 self.push(index, SetInstancesCommand(image, other.instances, "Restore autosaved cells"))
                 restored += 1
-            if key in signed and not image.signed_off:
-                command = SignOffCommand(image, True)
-                events = [SignOffEvent.from_dict(e) for e in history.get(key, [])]
-                if events and events[-1].signed_off:  # who signed it off before the crash
-                    command.event = events[-1]
-                self.push(index, command)
+            if was_signed and not image.signed_off:
+                self.push(index, self._recovered_sign_off(image, True, events))
         return restored
+
+    @staticmethod
+    def _recovered_sign_off(image: ImageAnnotation, value: bool, events: list[SignOffEvent]) -> SignOffCommand:
+        """A sign-off (or withdrawal) that keeps who and when from the recovery file when it has them."""
+        command = SignOffCommand(image, value)
+        if events and events[-1].signed_off == value:
+            command.event = events[-1]
+        return command
 
 
 def _same_cells(a: ImageAnnotation, b: ImageAnnotation) -> bool:
@@ -307,8 +314,6 @@ def write_recovery(recovery_dir: Path, sources: list[Path], dataset: Dataset, ki
         "kind": kind,
         "saved_at": time.time(),
         "signed_off": [str(i.image_path) for i in dataset.images if i.signed_off],
-        "sign_off_history": {str(i.image_path): [e.to_dict() for e in i.sign_off_history]
-                             for i in dataset.images if i.sign_off_history},
     }
     atomic_write_json(meta_path, meta, backup=False)
     return data_path

@@ -70,6 +70,8 @@ def test_with_nothing_open_undo_redo_and_sign_off_are_disabled(make_window):
     for name in ("undo", "redo", "sign_off", "merge_overlaps"):
         assert not window.acts[name].isEnabled(), name
     assert not window.queue.sign_off.isEnabled()
+    window.queue.threshold.setValue(0.5)
+    assert not window.session.is_dirty()  # nothing to save: quitting asks nothing
 
 
 def test_the_recovery_folder_is_bloodview_recovery_in_the_platform_data_folder(qapp, tmp_path, monkeypatch):

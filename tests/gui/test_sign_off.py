@@ -214,3 +214,37 @@ def test_merge_keeps_the_cell_a_person_checked_over_a_higher_score(window):
     assert window.review.merge_overlaps() == 1
     assert image.find(neutrophil.id) is not None and image.find(eosinophil.id) is None
     assert window.session.stack(0).undoText() == "Merge 2 overlapping cells into 1"
+
+
+def test_crash_recovery_restores_edits_made_after_withdrawing_a_saved_sign_off(signed, make_window, tmp_path,
+                                                                              monkeypatch):
+    """The lock must not stop crash recovery: the project says "signed off", the autosave holds
+    the sign-off withdrawn and a cell re-classified; reopening restores both, by tech-a's record."""
+    window = signed
+    window.prompts.answers["project_folder"] = str(tmp_path / "project")
+    assert window.files.save()
+    image = window.session.current_image
+    monkeypatch.setenv("BLOODVIEW_USER", "tech-b")
+    window.review.sign_off()  # withdraw
+    window.select_cells([image.instances[0].id], center=False)
+    window.review.set_class("ig")
+    edited = state(image)
+    window.session.autosave()
+    monkeypatch.setenv("BLOODVIEW_USER", "tech-c")
+    again = make_window()  # "crash": nothing saved; the project is opened again
+    again.prompts.answers["recover"] = True
+    assert again.files.open([tmp_path / "project"])
+    restored = again.session.dataset.images[0]
+    assert state(restored) == edited and not restored.signed_off
+    assert [(e.signed_off, e.by) for e in restored.sign_off_history] == [(True, "tech-a"), (False, "tech-b")]
+
+
+def test_crash_recovery_keeps_a_sign_off_made_after_the_last_save(signed, make_window, monkeypatch):
+    signed.session.autosave()
+    monkeypatch.setenv("BLOODVIEW_USER", "tech-c")
+    again = make_window()
+    again.prompts.answers["recover"] = True
+    assert again.files.open(signed.session.sources)
+    restored = again.session.dataset.images[0]
+    assert restored.signed_off and state(restored) == state(signed.session.dataset.images[0])
+    assert [e.by for e in restored.sign_off_history] == ["tech-a"]
