@@ -5,6 +5,10 @@ is ``(y1, x1, y2, x2)`` in pixels and its mask a small ``(m0, m1)`` grid of
 probabilities covering exactly that box. Here each mask is pasted back into the
 ORIGINAL image's pixel grid (undoing the resize through the ``window``), cut at
 ``threshold`` and traced into polygons with :func:`bloodview.core.geometry.mask_to_polygons`.
+Traced outlines follow pixel edges (100-260 vertices a cell); by default they are
+simplified for editing with :func:`bloodview.core.geometry.simplify_outline`
+(~30 vertices, mask IoU > 0.99 with the traced outline); ``simplify=False`` keeps
+full precision.
 
 Coordinates follow :mod:`bloodview.core.geometry`: pixel ``(col, row)`` covers
 ``[col, col+1) x [row, row+1)``; a box ``(y1, x1, y2, x2)`` covers the same
@@ -21,7 +25,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from bloodview.core.geometry import mask_to_polygons, translate
+from bloodview.core.geometry import mask_to_polygons, simplify_outlines, translate
 from bloodview.core.instance import Instance, Source
 from bloodview.model.augment import centre_matrix
 
@@ -94,6 +98,7 @@ def detections_to_instances(
     origin: str | None = None,
     threshold: float = 0.5,
     min_area: float = 4.0,
+    simplify: bool = True,
 ) -> list[Instance]:
     """One image's detections (no batch axis) -> :class:`Instance` list in original pixels.
 
@@ -101,7 +106,9 @@ def detections_to_instances(
     ``masks (D, m, m)`` and ``count`` (valid rows, sorted by score). Rows with
     class 0, a score below ``min_confidence`` or an empty mask are dropped.
     Each instance gets the largest connected part first (a cell cut by a
-    neighbour may keep several parts).
+    neighbour may keep several parts). ``simplify`` turns each traced pixel-edge
+    outline into a few editable vertices (see the module doc); ``False`` keeps
+    the traced outline vertex for vertex.
     """
     count = int(detections["count"])
     boxes = window_to_original(detections["boxes"][:count], window, height, width)
@@ -120,6 +127,8 @@ def detections_to_instances(
         polygons = [translate(p, x0, y0) for p in mask_to_polygons(crop, min_area=min_area)]
         if not polygons:
             continue
+        if simplify:
+            polygons = [np.clip(p, 0.0, [width, height]) for p in simplify_outlines(polygons)]
         instances.append(
             Instance(
                 polygons=polygons,

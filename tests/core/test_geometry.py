@@ -132,3 +132,58 @@ def test_large_mask_round_trip_is_fast_enough_and_exact():
     polygons = g.mask_to_polygons(big)
     assert len(polygons[0]) == 4
     assert g.mask_iou(big, g.polygons_to_mask(polygons, 2000, 2000)) == 1.0
+
+
+# --- outlines made for hands (issue 19): pixel staircases simplified for editing -------------
+def _traced_and_simplified(mask):
+    (traced,) = g.mask_to_polygons(mask)[:1]
+    simple = g.simplify_outline(traced)
+    h, w = mask.shape
+    iou = g.mask_iou(g.polygons_to_mask([traced], h, w), g.polygons_to_mask([simple], h, w))
+    return traced, simple, iou
+
+
+def _kidney(h, w, cx, cy, r):
+    """A monocyte-like cell: a disc with a notch bitten out of one side."""
+    return _ellipse(h, w, cx, cy, r, 0.9 * r) & ~_ellipse(h, w, cx + 0.95 * r, cy, 0.45 * r, 0.45 * r)
+
+
+@pytest.mark.parametrize("diameter", [40, 100, 160, 400])
+def test_a_traced_cell_becomes_20_to_40_vertices_at_iou_above_0_99_at_any_size(diameter):
+    r = diameter / 2
+    size = int(diameter * 1.3)
+    traced, simple, iou = _traced_and_simplified(_kidney(size, size, size / 2, size / 2, r))
+    assert len(traced) >= 80  # the staircase a technician had to drag
+    assert 20 <= len(simple) <= 40 and iou > 0.99
+    assert g.polygon_area(simple) == pytest.approx(g.polygon_area(traced), rel=0.005)
+    assert g.is_valid_polygon(simple)
+
+
+def test_real_white_cell_outlines_from_zheng_masks(zheng_dir):
+    from PIL import Image
+
+    counts, ious = [], []
+    for k in range(1, 301, 15):  # 20 real WBC masks: whole cell = mask > 0
+        mask = np.array(Image.open(zheng_dir / f"{k:03d}.png")) > 0
+        traced, simple, iou = _traced_and_simplified(mask)
+        counts.append((len(traced), len(simple)))
+        ious.append(iou)
+    assert min(t for t, _ in counts) > 100 and all(15 <= s <= 40 for _, s in counts), counts
+    assert min(ious) > 0.99, ious
+
+
+def test_a_small_platelet_stays_round_and_tiny_outlines_are_left_alone():
+    platelet = _ellipse(20, 20, 10, 10, 4, 4)
+    traced, simple, iou = _traced_and_simplified(platelet)
+    assert len(simple) >= 8 and iou > 0.9
+    square = g.rectangle(1, 1, 5, 5)
+    assert np.array_equal(g.simplify_outline(square), square)
+
+
+def test_simplify_keeps_every_part_and_an_explicit_tolerance():
+    two = _ellipse(80, 160, 40, 40, 30, 25) | _ellipse(80, 160, 120, 40, 20, 20)
+    traced = g.mask_to_polygons(two)
+    simple = g.simplify_outlines(traced)
+    assert len(simple) == 2 and all(len(s) < len(t) for s, t in zip(simple, traced))
+    coarse = g.simplify_outline(traced[0], tolerance=3.0, min_vertices=3)
+    assert 3 <= len(coarse) < len(simple[0])

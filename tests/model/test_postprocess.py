@@ -73,3 +73,31 @@ def test_outline_follows_pixel_edges():
         detections([[0, 0, 20, 20]], [1], [0.8], [mask]), (0, 0, 20, 20), 20, 20, ["neutrophil", "platelet"]
     )
     assert mask_iou(polygons_to_mask(cell.polygons, 20, 20), np.pad(np.ones((20, 10), bool), ((0, 0), (0, 10)))) == 1.0
+
+
+def _disc_detection(box, image_size):
+    """A notched disc as the mask head gives it: sigmoid probabilities on a 28 x 28 grid."""
+    yy, xx = np.mgrid[0:28, 0:28] + 0.5
+    inside = np.minimum(13 - np.hypot(yy - 14, xx - 14), np.hypot(yy - 14, xx - 26) - 5)  # grid cells
+    probs = 1 / (1 + np.exp(-2 * inside))
+    return detections([box], [1], [0.9], [probs.astype(np.float32)]), (0, 0, image_size, image_size)
+
+
+def test_model_outlines_come_simplified_for_editing_unless_full_precision_is_asked():
+    """Issue 19: a 130-px cell traced from its mask had ~250 staircase vertices to drag."""
+    found, window = _disc_detection([20, 20, 150, 150], 200)
+    (full,) = detections_to_instances(found, window, 200, 200, ["neutrophil"], simplify=False)
+    (simple,) = detections_to_instances(found, window, 200, 200, ["neutrophil"])
+    assert len(full.polygons[0]) > 150
+    assert 20 <= len(simple.polygons[0]) <= 40
+    iou = mask_iou(polygons_to_mask(full.polygons, 200, 200), polygons_to_mask(simple.polygons, 200, 200))
+    assert iou > 0.99
+    assert (simple.class_name, simple.score, simple.source) == (full.class_name, full.score, full.source)
+
+
+def test_a_simplified_cell_cut_by_the_image_edge_stays_inside_the_image():
+    found, window = _disc_detection([-30, -30, 100, 100], 120)
+    (cell,) = detections_to_instances(found, window, 120, 120, ["neutrophil"])
+    points = np.concatenate(cell.polygons)
+    assert points.min() >= 0 and points.max() <= 120
+    assert len(points) <= 40
