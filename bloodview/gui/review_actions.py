@@ -12,7 +12,6 @@ from bloodview.gui.review import (
     display_name,
     is_checked,
     next_unchecked,
-    overlapping_cells,
     provenance,
     reading_order,
     sign_off_check,
@@ -109,7 +108,7 @@ class ReviewActions:
 
     def _warn_overlaps(self, ids: list[str]) -> None:
         image = self._image
-        for overlap in overlapping_cells(image):
+        for overlap in self.window.queue.overlaps_of(image):  # cached while the cells stay
             members = {overlap.keep, *overlap.drop}
             if members & set(ids):
                 others = [image.find(i) for i in members - {overlap.keep}]
@@ -251,7 +250,7 @@ class ReviewActions:
                 f"No cells found in {image.image_path.name} — sign it off as empty?", default=False):
             self.window.show_status("Not signed off: the image has no cells")
             return False
-        overlaps = overlapping_cells(image)
+        overlaps = self.window.queue.overlaps_of(image)
         if overlaps:
             merge, anyway = "Merge, then sign off", "Sign off as they are"
             count = sum(len(o.drop) + 1 for o in overlaps)
@@ -277,7 +276,7 @@ class ReviewActions:
         from bloodview.gui.commands import RemoveInstancesCommand
 
         image, session = self._image, self.window.session
-        overlaps = overlapping_cells(image) if image is not None else []
+        overlaps = self.window.queue.overlaps_of(image) if image is not None else []
         drop = [i for o in overlaps for i in o.drop]
         if not drop:
             self.window.show_status("No overlapping cells in this image")
