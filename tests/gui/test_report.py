@@ -84,3 +84,15 @@ def test_report_is_final_only_when_every_image_is_signed_off_and_every_cell_chec
 def test_report_of_no_images_is_a_draft_not_a_crash():
     text = report_html(Dataset([]), [], 0.75)
     assert "DRAFT" in text and "no images" in text
+
+
+@pytest.mark.gui
+def test_pdf_of_a_draft_says_draft_in_its_document_title(dataset, tmp_path, qtbot):
+    from bloodview.gui.report import write_report
+
+    path = tmp_path / "count.pdf"
+    write_report(path, report_html(dataset, dataset.images, 0.75))
+    data = path.read_bytes()
+    assert data[:5] == b"%PDF-"
+    title = data[data.index(b"/Title"):].split(b"\n", 1)[0]
+    assert "DRAFT — Differential count".encode("utf-16-be") in title
