@@ -81,6 +81,11 @@ def test_a_signed_off_image_refuses_class_keys_delete_outline_edits_draw_and_bru
     QTest.mouseClick(port, LEFT, NO_MOD, at(window, 20, 20))
     window.set_tool("select")
 
+    menu = window.review.context_menu([cell.id])  # right click: the edits are greyed out
+    edits = [a for a in menu.actions() if a.text().startswith(("Set &class", "C&onfirm", "&Delete"))]
+    assert len(edits) == 3 and not any(a.isEnabled() for a in edits)
+    assert menu.actions()[-1].text().startswith("Signed off — withdraw")
+
     assert state(image) == before and image.signed_off
     assert stack.count() == steps  # nothing was added to the history either
     assert "signed off" in window.queue.status.text() and "withdrawn" in window.queue.status.text()
