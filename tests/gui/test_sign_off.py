@@ -253,3 +253,17 @@ def test_crash_recovery_keeps_a_sign_off_made_after_the_last_save(signed, make_w
     restored = again.session.dataset.images[0]
     assert restored.signed_off and state(restored) == state(signed.session.dataset.images[0])
     assert [e.by for e in restored.sign_off_history] == ["tech-a"]
+
+
+def test_detection_results_for_an_image_signed_off_while_detection_ran_are_dropped(signed, qtbot):
+    """Detection over many images runs in a worker; an image signed off before its results arrive
+    keeps its reviewed cells, and the summary counts it as skipped."""
+    window = signed
+    image = window.session.current_image
+    before = state(image)
+    guess = Instance([rectangle(10, 10, 50, 50)], "monocyte", 0.7, Source.MODEL)
+    window.models._summary = [0, 0, 0, 0]
+    window.models._image_done(0, [guess])  # the worker's result for image 0 arrives
+    window.models._finished(False)
+    assert state(image) == before and image.signed_off
+    assert "1 signed-off image(s) skipped" in window.status_label.text()
