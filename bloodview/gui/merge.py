@@ -3,7 +3,8 @@
 The rule (also in docs/gui.md): a person's work is never overwritten.
 
 * An existing cell is *kept* when a person made it (``source == HUMAN``), changed it
-  (``corrected``) or confirmed it (``reviewed``).
+  (``corrected``) or confirmed it (``reviewed``), or when it was imported from a file
+  (``source == IMPORT``, even unreviewed: it may be a person's work in another tool).
 * Every other existing cell (an untouched model or bootstrap guess) is *replaced*:
   it is dropped and the new predictions take its place.
 * A prediction that overlaps a kept cell (polygon IoU >= ``iou_threshold``) is
@@ -42,8 +43,12 @@ class MergeResult:
 
 
 def is_protected(instance: Instance) -> bool:
-    """True when a person made, changed or confirmed this cell."""
-    return instance.source == Source.HUMAN or instance.corrected or instance.reviewed
+    """True when a person made, changed or confirmed this cell, or it came from a file.
+
+    An unreviewed import (``Source.IMPORT``: e.g. another tool's annotations) is not
+    checked, but it is not a guess of ours either: a new detection must not drop it.
+    """
+    return instance.source in (Source.HUMAN, Source.IMPORT) or instance.corrected or instance.reviewed
 
 
 def merge_predictions(

@@ -133,6 +133,8 @@ def provenance(instance: Instance, display_name: Callable[[str], str] = str) -> 
     """One line saying who made the cell and what a person did with it."""
     if instance.source == Source.HUMAN:
         made = "drawn by a person"
+    elif instance.source == Source.IMPORT:
+        made = "imported from a file that does not say who made it"
     elif instance.source == Source.BOOTSTRAP:
         made = f"bootstrap segmenter{f' ({instance.origin})' if instance.origin else ''}"
         if instance.quality is not None:

@@ -54,3 +54,11 @@ def test_protection_flags():
     assert is_protected(cell(0, 0, reviewed=True))
     assert is_protected(cell(0, 0, corrected=True))
     assert is_protected(cell(0, 0, source=Source.HUMAN))
+
+
+def test_an_unreviewed_import_is_not_dropped_by_a_new_detection():
+    """Issue 19: imports without provenance are no longer 'human'; detection must still keep them."""
+    imported = cell(0, 0, "monocyte", source=Source.IMPORT, score=None)
+    assert is_protected(imported)
+    result = merge_predictions([imported], [cell(1, 1, "neutrophil"), cell(100, 100)])
+    assert result.instances[0] is imported and result.kept == 1 and result.skipped == 1

@@ -8,6 +8,7 @@ from bloodview.core.instance import Instance, Source
 from bloodview.gui.review import (
     OVERLAP_IOU,
     counted_instances,
+    is_checked,
     is_unidentified,
     next_unchecked,
     overlapping_cells,
@@ -102,3 +103,9 @@ def test_a_relabelled_cell_shows_no_score_for_its_new_class():
     assert shown_score(relabelled) is None
     assert "score 0.92 as Platelet" in provenance(relabelled, str.capitalize)
     assert shown_score(cell(0, 0, 0.92, corrected=True)) == 0.92  # outline corrected only: score stands
+
+
+def test_provenance_says_an_import_has_no_known_maker_and_is_not_checked():
+    imported = cell(0, 0, None, source=Source.IMPORT)
+    assert provenance(imported).startswith("imported from a file") and not is_checked(imported)
+    assert "confirmed by a person" in provenance(imported.copy(reviewed=True))
