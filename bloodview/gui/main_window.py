@@ -66,6 +66,7 @@ class MainWindow(QMainWindow):
         self.qimage: QImage | None = None
         self.pictures = PictureCache(self.session)
         self._selection_origin: QWidget | None = None
+        self._status_stack = None  # the undo stack whose moves clear the status message
         self.canvas = CanvasView(self)
         self.setCentralWidget(self.canvas)
         self.acts = build_actions(self)
@@ -189,8 +190,7 @@ class MainWindow(QMainWindow):
         a["redo"].triggered.connect(s.undo_group.redo)
         s.undo_group.canUndoChanged.connect(a["undo"].setEnabled)
         s.undo_group.canRedoChanged.connect(a["redo"].setEnabled)
-        # a message about an edit goes stale once the history moves (an edit re-says its own after)
-        s.undo_group.indexChanged.connect(lambda _i: self.show_status(""))
+        s.undo_group.indexChanged.connect(self._history_moved)
         a["undo"].triggered.connect(lambda: self.show_status(f"Undone: {s.undo_group.redoText()}"))
         a["redo"].triggered.connect(lambda: self.show_status(f"Redone: {s.undo_group.undoText()}"))
         a["delete"].triggered.connect(self.review.delete_selected)
@@ -358,6 +358,14 @@ class MainWindow(QMainWindow):
 
     def show_status(self, text: str) -> None:
         self.status_label.setText(text)
+
+    def _history_moved(self, _index: int) -> None:
+        """A message about an edit goes stale once that image's history moves (an edit says its
+        own after); switching images is not a move (an autosave failure shown then stays)."""
+        stack = self.session.undo_group.activeStack()
+        if stack is self._status_stack:
+            self.show_status("")
+        self._status_stack = stack
 
     # --- misc commands --------------------------------------------------------------------
     def show_shortcuts(self) -> None:
