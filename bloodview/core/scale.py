@@ -40,16 +40,17 @@ WORK_SIDE = 512
 MIN_WORK_DIAMETER = 28.0
 """Below this red-cell diameter (work pixels) the measurement is redone on a larger copy."""
 TARGET_WORK_DIAMETER = 40.0
-MAX_WORK_PIXELS = 2_000_000
+MAX_WORK_PIXELS = 1_500_000
 STAINED_OD = 0.03
 """Green optical density above the glass below which a pixel counts as glass."""
 CELL_FRACTION = 0.33
 """A pixel is red cell when its green OD is above this share of the typical red cell's."""
 RED_CELL_MIN_BLUE_RATIO = 0.5
 """Red cells absorb blue light at least half as much as green (nuclei far less: 0-0.3)."""
-MIN_PEAK_RADIUS = 4.0
+MIN_PEAK_RADIUS = 3.0
 RAY_ANGLES = np.linspace(0.0, 2.0 * np.pi, 32, endpoint=False)
 RAY_CAP = 1.3
+RAY_STEPS = 48
 RAY_PERCENTILE = 35
 """Rays running on into a touching cell are the long ones: a low percentile ignores them."""
 CONE_LIMIT = 0.9
@@ -97,14 +98,18 @@ def estimate_scale(image: np.ndarray) -> ScaleEstimate | None:
     h, w = rgb.shape[:2]
     factor = min(1.0, WORK_SIDE / max(h, w))
     diameters = _measure(rgb, factor)
-    if diameters.size:
-        median_work = float(np.median(diameters)) * factor
-        if median_work < MIN_WORK_DIAMETER and factor < 1.0:
-            bigger = min(1.0, factor * TARGET_WORK_DIAMETER / median_work, np.sqrt(MAX_WORK_PIXELS / (h * w)))
-            if bigger > factor * 1.2:
-                retry = _measure(rgb, bigger)
-                if retry.size:
-                    diameters = retry
+    if factor < 1.0:
+        largest = min(1.0, float(np.sqrt(MAX_WORK_PIXELS / (h * w))))
+        if diameters.size == 0:
+            bigger = largest  # cells may be too small to see on the first copy
+        elif float(np.median(diameters)) * factor < MIN_WORK_DIAMETER:
+            bigger = min(largest, factor * TARGET_WORK_DIAMETER / (float(np.median(diameters)) * factor))
+        else:
+            bigger = factor
+        if bigger > factor * 1.2:
+            retry = _measure(rgb, bigger)
+            if retry.size >= diameters.size or retry.size >= MIN_CELLS_GOOD:
+                diameters = retry
     if diameters.size < MIN_CELLS:
         return None
     median = float(np.median(diameters))
@@ -154,11 +159,11 @@ class CellMasks:
 
 def cell_masks(rgb: np.ndarray) -> CellMasks:
     """Split a (work-size) RGB image into red-cell pixels and nucleus/platelet pixels."""
-    smooth = cv2.GaussianBlur(rgb.astype(np.float32), (0, 0), 1.0)
+    smooth = cv2.GaussianBlur(rgb, (0, 0), 1.0)
     pixels = smooth.reshape(-1, 3)
-    brightness = pixels.sum(axis=1)
+    brightness = pixels.sum(axis=1, dtype=np.int32)
     white = np.median(pixels[brightness >= np.percentile(brightness, 90)], axis=0)
-    od = -np.log10(np.clip((smooth + 1.0) / (white + 1.0), 1e-3, 2.0))
+    od = _optical_density(smooth, white)
     green = od[:, :, 1] - _glass_level(od[:, :, 1])
     empty = np.zeros(green.shape, bool)
     stained = green > STAINED_OD
@@ -194,6 +199,13 @@ def _large_parts(mask: np.ndarray, share: float) -> np.ndarray:
     keep = np.zeros(count, bool)
     keep[1:] = areas >= share * areas.max()
     return keep[labels]
+
+
+def _optical_density(rgb: np.ndarray, white: np.ndarray) -> np.ndarray:
+    """Per-channel OD ``(H, W, 3)`` float32 relative to ``white``, by table look-up (uint8 in)."""
+    levels = np.arange(256, dtype=np.float32)[:, None]
+    tables = -np.log10(np.clip((levels + 1.0) / (np.asarray(white, np.float32) + 1.0), 1e-3, 2.0))
+    return np.stack([tables[:, c][rgb[:, :, c]] for c in range(3)], axis=2)
 
 
 def _glass_level(green: np.ndarray) -> float:
@@ -277,25 +289,32 @@ def red_cell_circles(cells: np.ndarray, nuclei: np.ndarray) -> np.ndarray:
             continue
         kept.append((int(y), int(x), float(r)))
         cv2.circle(suppressed, (int(x), int(y)), int(0.8 * r), 1, -1)
-    cos, sin = np.cos(RAY_ANGLES), np.sin(RAY_ANGLES)
-    circles = []
-    for y, x, r in kept:
-        if min(x, y, w - 1 - x, h - 1 - y) < RAY_CAP * r:
-            continue  # the cell may run on past the image edge
-        if to_nucleus[y, x] < 1.1 * r + 1.0:
-            continue  # white-cell cytoplasm around a nucleus, or a cell on a platelet
-        half_y = np.round(y + 0.5 * r * sin).astype(int)
-        half_x = np.round(x + 0.5 * r * cos).astype(int)
-        if distance[half_y, half_x].max() > CONE_LIMIT * r:
-            continue  # a ridge (thin ring, strip of cytoplasm, elongated cell), not a disc
-        steps = np.arange(0.5 * r, RAY_CAP * r, 0.5)
-        ray_y = np.round(y + steps[None, :] * sin[:, None]).astype(int)
-        ray_x = np.round(x + steps[None, :] * cos[:, None]).astype(int)
-        inside = cells[ray_y, ray_x]
-        first_out = np.where(inside.all(axis=1), steps.size - 1, np.argmin(inside, axis=1))
-        ray_length = float(np.percentile(steps[first_out], RAY_PERCENTILE))
-        circles.append((x, y, r + 0.5, ray_length))
-    return np.asarray(circles, np.float64).reshape(-1, 4)
+    if not kept:
+        return np.zeros((0, 4))
+    y, x, r = (np.asarray(v) for v in zip(*kept))
+    y, x = y.astype(int), x.astype(int)
+    whole = np.minimum.reduce([x, y, w - 1 - x, h - 1 - y]) >= RAY_CAP * r  # not past the edge
+    clear = to_nucleus[y, x] >= 1.1 * r + 1.0  # not white-cell cytoplasm round a nucleus
+    y, x, r = y[whole & clear], x[whole & clear], r[whole & clear]
+    cos, sin = np.cos(RAY_ANGLES)[None, :], np.sin(RAY_ANGLES)[None, :]
+    half_y = np.round(y[:, None] + 0.5 * r[:, None] * sin).astype(int)
+    half_x = np.round(x[:, None] + 0.5 * r[:, None] * cos).astype(int)
+    disc = distance[half_y, half_x].max(axis=1) <= CONE_LIMIT * r  # not a ridge
+    y, x, r = y[disc], x[disc], r[disc]
+    if r.size == 0:
+        return np.zeros((0, 4))
+    # rays from 0.5 to RAY_CAP radii, in half-pixel steps scaled to each cell's radius
+    fractions = np.linspace(0.5, RAY_CAP, RAY_STEPS)
+    steps = r[:, None] * fractions[None, :]  # (N, S)
+    ray_y = np.round(y[:, None, None] + steps[:, None, :] * sin[:, :, None]).astype(int)
+    ray_x = np.round(x[:, None, None] + steps[:, None, :] * cos[:, :, None]).astype(int)
+    inside = cells[ray_y, ray_x]  # (N, angles, S)
+    first_out = np.where(inside.all(axis=2), RAY_STEPS - 1, np.argmin(inside, axis=2))
+    lengths = np.take_along_axis(steps[:, None, :].repeat(len(RAY_ANGLES), 1), first_out[:, :, None], 2)[:, :, 0]
+    ray_length = np.percentile(lengths, RAY_PERCENTILE, axis=1)
+    # both distances run to the centre of the first pixel outside: the edge is half a pixel in
+    circles = np.stack([x, y, r - 0.5, ray_length - 0.5], axis=1)
+    return circles.astype(np.float64)
 
 
 def _reject_outliers(diameters: np.ndarray) -> np.ndarray:
