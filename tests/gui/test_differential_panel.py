@@ -30,7 +30,9 @@ def test_white_cell_percent_leaves_platelets_and_nrbc_out_of_the_denominator(qtb
     panel.show_count(Dataset([image]), [image], threshold=0.75)
 
     headers = [panel.table.horizontalHeaderItem(c).text() for c in range(5)]
-    assert headers == ["Class", "Checked", "Unchecked", "Count", "% WBC"]
+    assert headers == ["Class", "✓", "Model", "n", "% WBC"]
+    assert "Checked" in panel.table.horizontalHeaderItem(1).toolTip()
+    assert "Unchecked" in panel.table.horizontalHeaderItem(2).toolTip()
     assert "white cells only" in panel.table.horizontalHeaderItem(4).toolTip()
     # 2 of 3 white cells are neutrophils (platelets and the NRBC are not in the denominator)
     assert panel.value("neutrophil", 4) == "66.7" and panel.value("lymphocyte", 4) == "33.3"
@@ -62,3 +64,15 @@ def test_checked_and_unchecked_cells_and_signed_off_images_are_counted_apart(qtb
 
     panel.show_count(Dataset([a, b]), [b], threshold=0.75)
     assert "Image signed off" in panel.totals.text() and "draft" not in panel.totals.text()
+
+
+def test_class_names_stay_readable_in_a_dock_as_narrow_as_the_window_gives_it(qtbot):
+    image = ImageAnnotation("smear.png", 200, 50, [_model("neutrophil", 0)])
+    panel = DifferentialPanel()
+    qtbot.addWidget(panel)
+    panel.resize(290, 400)  # the left dock's width in the main window
+    panel.show()
+    panel.show_count(Dataset([image]), [image], threshold=0.75)
+    qtbot.wait(10)
+    metrics = panel.table.fontMetrics()
+    assert panel.table.columnWidth(0) >= metrics.horizontalAdvance("Lymphocyte") + 20

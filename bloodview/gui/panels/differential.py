@@ -26,12 +26,14 @@ from bloodview.gui.report import differential_for, review_tally
 from bloodview.gui.style import bulk_fill, compact_table, icon, swatch
 
 SCOPES = ("This image", "Whole project")
-COLUMNS = ("Class", "Checked", "Unchecked", "Count", "% WBC")
+# short headers: the dock is narrow and the class names need the width (tooltips say more)
+COLUMNS = ("Class", "✓", "Model", "n", "% WBC")
 COLUMN_TIPS = (
     "Cell class (white cells first)",
-    "Cells a person drew, corrected or confirmed",
-    "Model cells no person has checked yet (above the unidentified threshold)",
-    "Checked + unchecked",
+    "Checked: cells a person drew, corrected or confirmed",
+    "Unchecked: machine (model) or imported cells no person has checked yet, above the "
+    "unidentified threshold",
+    "Count: checked + unchecked",
     "White cells: % of all counted white cells (the differential; the denominator is the white "
     "cells only). Erythroblasts (NRBC): per 100 white cells, not part of the 100 %. "
     "Platelets: count only (–)",
