@@ -217,7 +217,9 @@ def simplify_outline(
     if not smoothed.is_valid:
         smoothed = original
     for _ in range(3):
-        simple = smoothed.simplify(tolerance, preserve_topology=True)
+        simple = smoothed.simplify(tolerance, preserve_topology=False)  # 4x faster; checked below
+        if not (isinstance(simple, Polygon) and simple.is_valid):
+            simple = smoothed.simplify(tolerance, preserve_topology=True)
         if isinstance(simple, Polygon) and len(simple.exterior.coords) - 1 >= min_vertices:
             break
         tolerance /= 2.0
