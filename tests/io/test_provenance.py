@@ -143,6 +143,21 @@ def test_a_file_written_by_makesense_comes_back_as_unreviewed_imports(reviewed, 
     assert not image.signed_off
 
 
+MAKESENSE_COCO = (
+    '{"info":{"description":"my-project"},"images":[{"id":1,"width":200,"height":160,"file_name":"a.png"}],'
+    '"annotations":[{"id":0,"iscrowd":0,"image_id":1,"category_id":2,"segmentation":[[20,25,60,25,60,55,20,55]],'
+    '"bbox":[20,25,40,30],"area":1200}],"categories":[{"id":1,"name":"basophil"},{"id":2,"name":"neutrophil"}]}'
+)
+
+
+def test_a_coco_file_written_by_makesense_comes_back_as_unreviewed_imports(reviewed, tmp_path):
+    file = tmp_path / "smears" / "labels_my-project_2026-11-30.json"
+    file.write_text(MAKESENSE_COCO)
+    (image,) = load_annotations(file).images
+    (cell,) = image.instances
+    assert (cell.class_name, cell.source, cell.reviewed, cell.corrected) == ("neutrophil", Source.IMPORT, False, False)
+
+
 @pytest.mark.parametrize("fmt", ["makesense-coco", "voc", "yolo", "mask-png"])
 def test_formats_without_room_give_unreviewed_imports_with_outlines_and_classes(reviewed, tmp_path, fmt):
     out = tmp_path / fmt
