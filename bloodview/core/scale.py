@@ -51,13 +51,15 @@ MIN_PEAK_RADIUS = 3.0
 RAY_ANGLES = np.linspace(0.0, 2.0 * np.pi, 32, endpoint=False)
 RAY_CAP = 1.3
 RAY_STEPS = 48
+EDGE_MARGIN = 1.05
+"""A cell is whole when its inscribed disc, grown by 5 % and 2 px, lies inside the image."""
 RAY_PERCENTILE = 35
 """Rays running on into a touching cell are the long ones: a low percentile ignores them."""
 CONE_LIMIT = 0.9
 """A disc's distance map halves halfway to its edge; a ridge's stays near its peak."""
 NUCLEUS_SHARE = 0.2
 """Dark parts smaller than this share of the largest one are specks, not nuclei."""
-MIN_RBC_PER_NUCLEUS = 0.5
+MIN_RBC_PER_NUCLEUS = 0.35
 MIN_CELLS = 2
 """An estimate needs at least this many whole red cells (one alone is too often a white cell)."""
 MIN_CELLS_GOOD = 5
@@ -246,9 +248,10 @@ def _fill_round_holes(mask: np.ndarray) -> np.ndarray:
 def _peak_diameters(cells: np.ndarray, nuclei: np.ndarray) -> np.ndarray:
     """Diameters (work pixels) of the red cells whose centre is a cone-shaped distance peak.
 
-    A red cell (7.5 µm) is never under half the size of a white cell's nucleus (lymphocyte
-    nucleus ~7-9 µm; a neutrophil's lobes together ~6-8 µm): smaller discs are gaps,
-    fragments of faint cell rims or platelets, and are dropped.
+    A red cell (7.5 µm) is never under a third (``MIN_RBC_PER_NUCLEUS``) of the largest dark
+    part's equivalent diameter: a white cell's nucleus (~6-12 µm) or, for a basophil or an
+    eosinophil, the whole dark granular cell (up to ~17 µm). Smaller discs are gaps between
+    cells, pieces of faint cell rims or platelets, and are dropped.
     """
     found = red_cell_circles(cells, nuclei)
     diameters = found[:, 3] * 2.0 if found.size else np.zeros(0)
@@ -293,7 +296,7 @@ def red_cell_circles(cells: np.ndarray, nuclei: np.ndarray) -> np.ndarray:
         return np.zeros((0, 4))
     y, x, r = (np.asarray(v) for v in zip(*kept))
     y, x = y.astype(int), x.astype(int)
-    whole = np.minimum.reduce([x, y, w - 1 - x, h - 1 - y]) >= RAY_CAP * r  # not past the edge
+    whole = np.minimum.reduce([x, y, w - 1 - x, h - 1 - y]) >= EDGE_MARGIN * r + 2.0  # not cut by the edge
     clear = to_nucleus[y, x] >= 1.1 * r + 1.0  # not white-cell cytoplasm round a nucleus
     y, x, r = y[whole & clear], x[whole & clear], r[whole & clear]
     cos, sin = np.cos(RAY_ANGLES)[None, :], np.sin(RAY_ANGLES)[None, :]
@@ -308,7 +311,8 @@ def red_cell_circles(cells: np.ndarray, nuclei: np.ndarray) -> np.ndarray:
     steps = r[:, None] * fractions[None, :]  # (N, S)
     ray_y = np.round(y[:, None, None] + steps[:, None, :] * sin[:, :, None]).astype(int)
     ray_x = np.round(x[:, None, None] + steps[:, None, :] * cos[:, :, None]).astype(int)
-    inside = cells[ray_y, ray_x]  # (N, angles, S)
+    in_image = (ray_y >= 0) & (ray_y < h) & (ray_x >= 0) & (ray_x < w)
+    inside = cells[np.clip(ray_y, 0, h - 1), np.clip(ray_x, 0, w - 1)] & in_image  # (N, angles, S)
     first_out = np.where(inside.all(axis=2), RAY_STEPS - 1, np.argmin(inside, axis=2))
     lengths = np.take_along_axis(steps[:, None, :].repeat(len(RAY_ANGLES), 1), first_out[:, :, None], 2)[:, :, 0]
     ray_length = np.percentile(lengths, RAY_PERCENTILE, axis=1)

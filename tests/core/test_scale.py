@@ -56,13 +56,23 @@ def test_touching_and_overlapping_discs_are_measured_one_by_one():
 
 
 def test_cells_cut_by_the_image_edge_are_not_measured():
-    whole = [(120, 120), (200, 120), (120, 200)]
-    # cut cells: only a slice of each shows, so their inscribed circles are smaller
-    cut = [(10, 60), (10, 160), (60, 8), (200, 6), (290, 150), (150, 292)]
+    whole = [(110, 110), (190, 110), (110, 190), (190, 190)]
+    # cells whose edge runs 8 px past the image's edge: their visible part is a smaller disc
+    cut = [(22, 60), (22, 150), (22, 240), (150, 22), (278, 60), (278, 150), (278, 240), (150, 278)]
     estimate = estimate_scale(_smear((300, 300), whole + cut, 60))
     assert estimate is not None
-    assert estimate.cells_measured == 3
+    assert estimate.cells_measured == 4
     assert estimate.rbc_diameter_px == pytest.approx(60, rel=0.05)
+
+
+def test_elongated_strips_are_not_measured_as_red_cells():
+    image = _smear((400, 400), [(60, 60), (200, 60), (340, 60)], 50)
+    for y in (150, 230, 310):  # smudged cells or cytoplasm: 40 px wide, 300 px long
+        cv2.rectangle(image, (50, y - 20), (350, y + 20), RED_CELL, -1)
+    estimate = estimate_scale(image)
+    assert estimate is not None
+    assert estimate.cells_measured == 3
+    assert estimate.rbc_diameter_px == pytest.approx(50, rel=0.05)
 
 
 def test_purple_nuclei_are_not_taken_for_red_cells():
