@@ -47,6 +47,8 @@ def register(subparsers) -> None:
     parser.add_argument("--backbone-weights", metavar="imagenet|FILE",
                         help="initial backbone weights (imagenet needs internet once)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--pixel-size", type=float, metavar="UM",
+                        help="µm per pixel of the training images (default: each image's own, else its red cells)")
     parser.set_defaults(func=run)
 
 
@@ -65,7 +67,7 @@ def _options(args: argparse.Namespace):
         data=args.data, out=args.out, images=args.images, backbone=args.backbone, epochs=args.epochs,
         steps_per_epoch=args.steps_per_epoch, init=args.init, config_file=args.config, overrides=overrides,
         resume=args.resume, val_ratio=args.val_ratio, reinit_heads=args.reinit_heads, name=args.name,
-        seed=args.seed, backbone_weights=args.backbone_weights,
+        seed=args.seed, backbone_weights=args.backbone_weights, pixel_size_um=args.pixel_size,
     )
 
 

@@ -29,6 +29,7 @@ class AugmentSettings:
     rot90: bool = True
     scale_range: tuple[float, float] = (1.0, 1.0)
     color_jitter: float = 0.0
+    stain: float = 0.0
 
     @classmethod
     def from_config(cls, config) -> AugmentSettings:
@@ -40,11 +41,12 @@ class AugmentSettings:
             rot90=bool(config.augment_rot90),
             scale_range=(low, high),
             color_jitter=float(config.augment_color_jitter),
+            stain=float(getattr(config, "augment_stain", 0.0)),
         )
 
     @property
     def enabled(self) -> bool:
-        return self.flips or self.rot90 or self.scale_range != (1.0, 1.0) or self.color_jitter > 0
+        return self.flips or self.rot90 or self.scale_range != (1.0, 1.0) or self.color_jitter > 0 or self.stain > 0
 
 
 @dataclass(frozen=True)

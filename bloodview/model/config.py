@@ -68,6 +68,19 @@ class MaskRCNNConfig:
     bbox_std_dev: list[float] = field(default_factory=lambda: [0.1, 0.1, 0.2, 0.2])
     detection_max_instances: int = 100
     detection_nms_threshold: float = 0.3
+    # Class-agnostic suppression after per-class NMS: one cell, one detection (see model/dedupe.py).
+    detection_duplicate_iou: float = 0.6
+
+    # --- physical scale and tiles (see docs/model.md, "Scale and tiles") --
+    # µm per pixel of the network input. Images are rescaled to it before detection and
+    # training; None: a model from before scale-aware detection (images fitted to the input).
+    pixel_size_um: float | None = None
+    # µm per pixel assumed for an image whose red cells give no estimate and no size is given.
+    fallback_pixel_size_um: float | None = None
+    # Side of the square tiles detection runs on (multiple of 64; 0 = image_max_dim).
+    inference_tile_size: int = 0
+    # Neighbouring tiles overlap by at least this much, so every cell is whole in some tile.
+    tile_overlap_um: float = 24.0
 
     # --- optimisation --------------------------------------------------
     learning_rate: float = 0.001
@@ -91,6 +104,8 @@ class MaskRCNNConfig:
     augment_rot90: bool = True
     augment_scale_range: list[float] = field(default_factory=lambda: [0.9, 1.1])
     augment_color_jitter: float = 0.1
+    # Another lab's stain and camera (model/stain_augment.py); 0 = off, 0.3 = strong.
+    augment_stain: float = 0.0
 
     def __post_init__(self) -> None:
         self.validate()
@@ -124,6 +139,24 @@ class MaskRCNNConfig:
             raise ValueError("roi_canonical_size must be a positive number of pixels")
         if not 0.0 <= self.detection_min_confidence <= 1.0:
             raise ValueError("detection_min_confidence must be between 0 and 1")
+        for name in ("pixel_size_um", "fallback_pixel_size_um"):
+            value = getattr(self, name)
+            if value is not None and not (isinstance(value, (int, float)) and 0 < value < 100):
+                raise ValueError(f"{name} must be a positive number of micrometres per pixel, got {value!r}")
+        if self.inference_tile_size % 64 or self.inference_tile_size < 0:
+            raise ValueError(f"inference_tile_size must be 0 or a multiple of 64, got {self.inference_tile_size}")
+        if not self.tile_overlap_um >= 0:
+            raise ValueError("tile_overlap_um must not be negative")
+
+    @property
+    def tile_size(self) -> int:
+        """Side of the square tiles detection runs on."""
+        return self.inference_tile_size or self.image_max_dim
+
+    @property
+    def scale_aware(self) -> bool:
+        """True when the model knows its pixel size (images are rescaled to it and tiled)."""
+        return self.pixel_size_um is not None
 
     # --- (de)serialisation ---------------------------------------------
     def to_dict(self) -> dict[str, Any]:

@@ -43,6 +43,9 @@ from bloodview.core.annotation import Dataset, ImageAnnotation
 from bloodview.core.geometry import clip_polygon, polygon_area, polygons_to_mask
 from bloodview.errors import BloodviewError, FormatError, ImageError, UnknownClassError
 from bloodview.io.images import load_image, read_image_size
+from bloodview.core.scale import scale_from_pixel_size
+from bloodview.model.image_scale import image_pixel_size, rescale, resize_factor
+from bloodview.model.stain_augment import stain_jitter
 from bloodview.model.augment import (
     AugmentSettings,
     color_jitter,
@@ -86,7 +89,8 @@ def resized_size(height: int, width: int, scale: float, limit: int) -> tuple[int
     return (min(limit, max(1, round(height * scale))), min(limit, max(1, round(width * scale))))
 
 
-def _resize(image: np.ndarray, config) -> tuple[np.ndarray, float]:
+def fit_to_input(image: np.ndarray, config) -> tuple[np.ndarray, float]:
+    """``image`` scaled as :func:`compute_scale` says (no padding); returns it and the nominal scale."""
     height, width = image.shape[:2]
     scale = compute_scale(height, width, config)
     new_h, new_w = resized_size(height, width, scale, config.image_max_dim)
@@ -104,16 +108,16 @@ def resize_for_model(image: np.ndarray, config) -> tuple[np.ndarray, np.ndarray,
     per-axis scales are ``window_h / H`` and ``window_w / W`` (``scale`` is the
     nominal one before rounding to whole pixels).
     """
-    image = _as_rgb(image)
+    image = as_rgb(image)
     size = config.image_max_dim
-    resized, scale = _resize(image, config)
+    resized, scale = fit_to_input(image, config)
     padded = np.zeros((size, size, 3), dtype=np.float32)
     padded[: resized.shape[0], : resized.shape[1]] = resized
     window = np.array([0, 0, resized.shape[0], resized.shape[1]], dtype=np.float32)
     return padded, window, scale
 
 
-def _as_rgb(image: np.ndarray) -> np.ndarray:
+def as_rgb(image: np.ndarray) -> np.ndarray:
     image = np.asarray(image)
     if image.ndim == 2:
         image = np.repeat(image[:, :, None], 3, axis=2)
@@ -132,6 +136,7 @@ class TrainingRecord:
     height: int
     polygons: list[list[np.ndarray]]
     class_ids: np.ndarray  # int32 (n,), 1..N
+    pixel_size_um: float | None = None  # µm per pixel of the file; None: estimated on first use
 
 
 def prepare_records(
@@ -141,12 +146,16 @@ def prepare_records(
     data_classes: Sequence[str] | None = None,
     check_sizes: bool = True,
     hint: str = "",
+    pixel_size_um: float | None = None,
 ) -> list[TrainingRecord]:
     """Check the annotations against the config and turn them into records.
 
     Raises :class:`ClassMismatchError` for unknown classes (all listed at once),
     :class:`FormatError` for box-only instances and :class:`ImageError` when an
-    image's real size differs from its annotation (``check_sizes``).
+    image's real size differs from its annotation (``check_sizes``). For a
+    scale-aware config each record's pixel size is the image's own (its
+    annotation's ``pixel_size_um``), else ``pixel_size_um`` (``--pixel-size``),
+    else estimated from its red cells when the sample is first built.
     """
     index = {name: i + 1 for i, name in enumerate(config.class_names)}
     unknown = sorted({inst.class_name for img in images for inst in img.instances if inst.class_name not in index})
@@ -181,6 +190,7 @@ def prepare_records(
                 height=image.height,
                 polygons=[[np.asarray(p, dtype=np.float64) for p in i.polygons] for i in instances],
                 class_ids=np.array([index[i.class_name] for i in instances], dtype=np.int32),
+                pixel_size_um=getattr(image, "pixel_size_um", None) or pixel_size_um,
             )
         )
     if too_many:
@@ -265,10 +275,10 @@ def build_sample(
             record.path, f"image is {width}x{height} pixels but its annotation is for {record.width}x{record.height}"
         )
     size = config.image_max_dim
-    resized, _ = _resize(_as_rgb(image), config)
+    resized = at_model_scale(as_rgb(image), record, config)
     new_h, new_w = resized.shape[:2]
     if rng is not None and augment is not None and augment.enabled:
-        resized = color_jitter(resized, rng, augment.color_jitter)
+        resized = color_jitter(stain_jitter(resized, rng, augment.stain), rng, augment.color_jitter)
         geometry = random_geometry(rng, new_h, new_w, size, augment)
     else:
         geometry = identity_geometry(new_h, new_w, size)
@@ -314,6 +324,19 @@ def build_sample(
         "gt_boxes": boxes,
         "gt_masks": masks,
     }
+
+
+def at_model_scale(image: np.ndarray, record: TrainingRecord, config) -> np.ndarray:
+    """The training image at the model's pixel size (scale-aware configs) or fitted to the input.
+
+    At the model's pixel size an image larger than the input is cropped at random by
+    the augmentation (or at its top-left without it), so fields and crops mix freely.
+    """
+    if not config.scale_aware:
+        return fit_to_input(image, config)[0]
+    if record.pixel_size_um is None:
+        record.pixel_size_um = image_pixel_size(image, config).um_per_pixel
+    return rescale(image, resize_factor(scale_from_pixel_size(record.pixel_size_um), config))
 
 
 # --- tf.data ----------------------------------------------------------------------

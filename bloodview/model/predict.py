@@ -1,50 +1,111 @@
 """Running a stored model on images: ``Predictor.load(model_dir).predict(images)``.
 
-Images of any size, grey or colour, are scaled into the model's square input
-(:func:`bloodview.model.data.resize_for_model`), run through the network in
-batches (the compiled graph takes any batch size, so a short last batch costs
-no more than its images), and each detection's mask is pasted back into the ORIGINAL image's
-pixels and traced into polygons (:mod:`bloodview.model.postprocess`). The result
-is one list of :class:`Instance` per image (``source=Source.MODEL``, ``score``,
-``origin="<model name>@<date>"``), in the order given.
+A model that records its pixel size (``pixel_size_um`` in its config) works in
+physical units, one small stage each:
+
+1. the image's pixel size: given, or from its red cells, or the model's fallback
+   (:mod:`bloodview.model.image_scale`);
+2. the image rescaled to the model's pixel size, so a cell is as many pixels
+   across as in training whatever the framing;
+3. overlapping tiles of the network's input size (:mod:`bloodview.model.tiling`),
+   batched through the network; each tile keeps the detections centred in its core;
+4. one detection per cell (:mod:`bloodview.model.dedupe`), across tiles too;
+5. masks pasted back into the ORIGINAL image's pixels and traced into polygons
+   (:mod:`bloodview.model.postprocess`).
+
+A model without a pixel size (made before scale-aware detection) fits each image
+into its square input, as it always did. The result is one list of
+:class:`Instance` per image (``source=Source.MODEL``, ``score``,
+``origin="<model name>@<date>"``), in the order given; :meth:`Predictor.detect`
+also returns the scale used per image.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+import math
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from bloodview.core.instance import Instance
+from bloodview.core.scale import ScaleEstimate
 from bloodview.io.images import load_image
 from bloodview.model.config import MaskRCNNConfig
-from bloodview.model.data import resize_for_model
+from bloodview.model.data import as_rgb, fit_to_input
+from bloodview.model.dedupe import suppress_duplicates
+from bloodview.model.image_scale import image_pixel_size, rescale, resize_factor
 from bloodview.model.postprocess import detections_to_instances
 from bloodview.model.store import ModelInfo
+from bloodview.model.tiling import Tile, cut_rows, owned_rows, plan_tiles
 
 log = logging.getLogger(__name__)
 
 ImageInput = np.ndarray | str | Path
 Progress = Callable[[int, int], None]  # (images done, images in all)
+PixelSizes = float | Sequence[float | None] | None
+_DETECTION_KEYS = ("boxes", "class_ids", "scores", "masks")
+
+
+@dataclass
+class ImageDetections:
+    """One image's cells and how the image was read (``scale`` is None for models without a pixel size)."""
+
+    instances: list[Instance]
+    scale: ScaleEstimate | None
+    tiles: int
+    resize_factor: float
+
+
+@dataclass
+class _Frame:
+    """An image brought to the network's pixel size, with its tiles."""
+
+    index: int
+    original: np.ndarray
+    resized: np.ndarray  # uint8 (h, w, 3), the model's pixel size
+    tiles: list[Tile]
+    scale: ScaleEstimate | None
+    factor: float
+    tile_size: int
 
 
 class Predictor:
     """A loaded model ready to find cells. Not thread-safe: use one per worker thread."""
 
-    def __init__(self, model, info: ModelInfo, config: MaskRCNNConfig):
+    def __init__(self, model, info: ModelInfo, config: MaskRCNNConfig, large_tile: int | None = None):
         self.model = model
         self.info = info
         self.config = config
+        self.tile = int(model.settings.image_size)
+        # Big images run on larger tiles (less overlap per pixel); built on first use.
+        self.large_tile = int(large_tile or config.tile_size) if config.scale_aware else self.tile
+        self._networks = {self.tile: model}
 
     @classmethod
-    def load(cls, model_dir: str | Path) -> Predictor:
-        """Build the network from ``model_dir/model.json`` and load its weights (ModelError if broken)."""
+    def load(cls, model_dir: str | Path, tile_size: int | None = None) -> Predictor:
+        """Build the network from ``model_dir/model.json`` and load its weights (ModelError if broken).
+
+        A scale-aware model runs images that fit its input on a network of that
+        size and larger images on tiles of ``tile_size`` (default: the config's
+        ``inference_tile_size``); the weights do not depend on the input size.
+        """
         from bloodview.model.store_io import load_model
 
         model, info = load_model(model_dir)
-        return cls(model, info, info.to_config())
+        return cls(model, info, info.to_config(), large_tile=tile_size)
+
+    def _network(self, tile: int):
+        if tile not in self._networks:
+            from bloodview.model.store_io import load_model
+
+            if self.info.path is None:
+                raise ValueError(f"no {tile}-px network: this predictor was not loaded from a model folder")
+            overrides = {"image_max_dim": tile, "image_min_dim": min(self.config.image_min_dim, tile)}
+            self._networks[tile], _ = load_model(self.info.path, self.config.with_overrides(overrides))
+        return self._networks[tile]
 
     @property
     def class_names(self) -> list[str]:
@@ -56,44 +117,128 @@ class Predictor:
         batch_size: int | None = None,
         min_confidence: float | None = None,
         progress: Progress | None = None,
+        pixel_size: PixelSizes = None,
     ) -> list[list[Instance]]:
         """Cells in each image (uint8 RGB/grey arrays or image file paths), polygons in original pixels.
 
         ``min_confidence`` (default: the model's ``detection_min_confidence``) may be
-        lower or higher than the model's; ``batch_size`` defaults to ``images_per_gpu``.
+        lower or higher than the model's; ``batch_size`` (tiles per network call)
+        defaults to ``images_per_gpu``; ``pixel_size`` (µm per pixel, one for all
+        images or one per image) overrides the estimate from the red cells.
         """
+        found = self.detect(images, batch_size, min_confidence, progress, pixel_size)
+        return [one.instances for one in found]
+
+    def detect(
+        self,
+        images: Sequence[ImageInput],
+        batch_size: int | None = None,
+        min_confidence: float | None = None,
+        progress: Progress | None = None,
+        pixel_size: PixelSizes = None,
+    ) -> list[ImageDetections]:
+        """Like :meth:`predict`, with the scale each image was read at."""
         threshold = self.config.detection_min_confidence if min_confidence is None else float(min_confidence)
         if not 0.0 <= threshold <= 1.0:
             raise ValueError(f"min_confidence must be between 0 and 1, got {threshold}")
+        sizes = _per_image(pixel_size, len(images))
         batch_size = max(1, int(batch_size or self.config.images_per_gpu))
-        results: list[list[Instance]] = []
+        results: list[ImageDetections] = []
         for start in range(0, len(images), batch_size):
-            chunk = [self._as_array(item) for item in images[start : start + batch_size]]
-            results.extend(self._predict_batch(chunk, threshold))
+            frames = [
+                self._frame(start + k, self._as_array(item), sizes[start + k])
+                for k, item in enumerate(images[start : start + batch_size])
+            ]
+            results.extend(self._detect_frames(frames, threshold, batch_size))
             if progress is not None:
                 progress(len(results), len(images))
         return results
 
+    # --- stages ------------------------------------------------------------
     def _as_array(self, item: ImageInput) -> np.ndarray:
         if isinstance(item, (str, Path)):
             return load_image(item)
         return np.asarray(item)
 
-    def _predict_batch(self, arrays: list[np.ndarray], threshold: float) -> list[list[Instance]]:
-        size = self.config.image_max_dim
-        inputs = np.zeros((len(arrays), size, size, 3), dtype=np.float32)
-        windows = np.zeros((len(arrays), 4), dtype=np.float32)
-        for row, array in enumerate(arrays):
-            inputs[row], windows[row], _ = resize_for_model(array, self.config)
-        found = self.model.detect(inputs, windows, min_confidence=threshold)
-        out = []
-        for row, array in enumerate(arrays):
-            one = {key: found[key][row] for key in ("boxes", "class_ids", "scores", "masks")}
-            one["count"] = found["counts"][row]
-            out.append(
-                detections_to_instances(
-                    one, windows[row], array.shape[0], array.shape[1], self.class_names,
-                    min_confidence=threshold, origin=self.info.origin,
-                )
+    def _frame(self, index: int, array: np.ndarray, given: float | None) -> _Frame:
+        array = as_rgb(array)
+        height, width = array.shape[:2]
+        scale = image_pixel_size(array, self.config, given=given)
+        if scale is None:  # a model without a pixel size: fit the image to the input
+            resized, _ = fit_to_input(array, self.config)
+            h, w = resized.shape[:2]  # exactly as training fitted it
+            whole = Tile(0, 0, h, w, core=(-math.inf, -math.inf, math.inf, math.inf))
+            return _Frame(index, array, resized, [whole], None, h / height, self.tile)
+        factor = resize_factor(scale, self.config)
+        resized = rescale(array, factor)
+        h, w = resized.shape[:2]
+        tile = self.tile if max(h, w) <= self.tile else self.large_tile
+        overlap = min(tile - 64, round(self.config.tile_overlap_um / self.config.pixel_size_um))
+        tiles = plan_tiles(h, w, tile, max(0, overlap))
+        return _Frame(index, array, resized, tiles, scale, factor, tile)
+
+    def _detect_frames(self, frames: list[_Frame], threshold: float, batch_size: int) -> list[ImageDetections]:
+        rows: dict[int, list[tuple[Tile, dict]]] = {frame.index: [] for frame in frames}
+        for size in sorted({frame.tile_size for frame in frames}):
+            jobs = [(frame, tile) for frame in frames if frame.tile_size == size for tile in frame.tiles]
+            network = self._network(size)
+            for chunk in _chunks(jobs, batch_size):
+                inputs = np.zeros((len(chunk), size, size, 3), dtype=np.float32)
+                windows = np.zeros((len(chunk), 4), dtype=np.float32)
+                for row, (frame, tile) in enumerate(chunk):
+                    inputs[row, : tile.height, : tile.width] = frame.resized[
+                        tile.y0 : tile.y0 + tile.height, tile.x0 : tile.x0 + tile.width
+                    ]
+                    windows[row] = (0, 0, tile.height, tile.width)
+                found = network.detect(inputs, windows, min_confidence=threshold)
+                for row, (frame, tile) in enumerate(chunk):
+                    count = int(found["counts"][row])
+                    one = {key: np.asarray(found[key][row][:count]) for key in _DETECTION_KEYS}
+                    rows[frame.index].append((tile, one))
+        return [self._instances(frame, rows[frame.index], threshold) for frame in frames]
+
+    def _instances(self, frame: _Frame, tiles: list[tuple[Tile, dict]], threshold: float) -> ImageDetections:
+        height, width = frame.resized.shape[:2]
+        picked: list[tuple[Tile, dict, int]] = []
+        boxes, scores, cut = [], [], []
+        for tile, one in tiles:
+            owned = owned_rows(one["boxes"], tile)
+            is_cut = cut_rows(one["boxes"], tile, height, width)
+            for row in np.flatnonzero(owned & (one["class_ids"] > 0)):
+                picked.append((tile, one, int(row)))
+                boxes.append(one["boxes"][row] + np.array([tile.y0, tile.x0, tile.y0, tile.x0]))
+                scores.append(float(one["scores"][row]))
+                cut.append(bool(is_cut[row]))
+        instances: list[Instance] = []
+        if picked:
+            keep = suppress_duplicates(
+                np.array(boxes), np.array(scores), np.array(cut), iou_threshold=self.config.detection_duplicate_iou
             )
-        return out
+            orig_h, orig_w = frame.original.shape[:2]
+            for index in sorted(keep, key=lambda k: -scores[k]):
+                tile, one, row = picked[index]
+                window = (-tile.y0, -tile.x0, height - tile.y0, width - tile.x0)
+                single = {key: one[key][row : row + 1] for key in _DETECTION_KEYS} | {"count": 1}
+                instances.extend(
+                    detections_to_instances(
+                        single, window, orig_h, orig_w, self.class_names,
+                        min_confidence=threshold, origin=self.info.origin,
+                    )
+                )
+        return ImageDetections(instances, frame.scale, len(frame.tiles), frame.factor)
+
+
+def _chunks(items: list, size: int) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _per_image(pixel_size: PixelSizes, count: int) -> list[float | None]:
+    if pixel_size is None or isinstance(pixel_size, (int, float)):
+        if pixel_size is not None and not pixel_size > 0:
+            raise ValueError(f"pixel size must be a positive number of micrometres, got {pixel_size}")
+        return [pixel_size] * count
+    sizes = list(pixel_size)
+    if len(sizes) != count:
+        raise ValueError(f"one pixel size per image is needed: {len(sizes)} for {count} images")
+    return sizes

@@ -62,6 +62,7 @@ class TrainOptions:
     name: str | None = None
     seed: int = 0
     backbone_weights: str | None = None
+    pixel_size_um: float | None = None  # µm per pixel of images whose annotation does not say
     devices: list[str] | None = None  # explicit replicas (tests); None = this machine's GPUs
 
 
@@ -236,8 +237,9 @@ def train(options: TrainOptions, progress: cb.ProgressWriter | None = None,
     if not train_images:
         raise FormatError(options.data, "has no training images left after the validation split")
     hint = "fine-tune with --reinit-heads to take the classes from the data" if init is not None else ""
-    train_records = prepare_records(train_images, dataset.resolve_image, config, data_classes, hint=hint)
-    val_records = prepare_records(val_images, dataset.resolve_image, config, data_classes, hint=hint)
+    size = options.pixel_size_um
+    train_records = prepare_records(train_images, dataset.resolve_image, config, data_classes, hint=hint, pixel_size_um=size)
+    val_records = prepare_records(val_images, dataset.resolve_image, config, data_classes, hint=hint, pixel_size_um=size)
 
     from bloodview.model.distribute import configure_precision, select_strategy
     from bloodview.model.maskrcnn import build_maskrcnn

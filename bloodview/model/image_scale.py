@@ -1,0 +1,69 @@
+"""Which pixel size to read an image at, and the resize that brings it to the model's.
+
+Order of trust: a pixel size the user gives (``--pixel-size``, a project or GUI
+setting) > the image's own red cells (:func:`bloodview.core.scale.estimate_scale`)
+> the model's fallback (the pixel size of its training images as stored). A
+model without a recorded pixel size gets ``None`` here and fits each image to
+its input as before.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import cv2
+import numpy as np
+
+from bloodview.core.scale import RBC_DIAMETER_UM, ScaleEstimate, estimate_scale, scale_from_pixel_size
+
+log = logging.getLogger(__name__)
+
+SOURCE_MODEL_DEFAULT = "model default"
+# Resize factors outside this range mean an estimate gone wrong (or a wrong --pixel-size):
+# they are clipped, with a warning, rather than turning a field into a 40,000-px image.
+FACTOR_LIMITS = (0.125, 8.0)
+
+
+def image_pixel_size(
+    image: np.ndarray, config, given: float | None = None, estimate: bool = True
+) -> ScaleEstimate | None:
+    """The µm-per-pixel to read ``image`` at (``None`` for a model without a pixel size)."""
+    if not config.scale_aware:
+        return None
+    if given is not None:
+        return scale_from_pixel_size(float(given))
+    if estimate:
+        found = estimate_scale(image)
+        if found is not None:
+            return found
+    fallback = config.fallback_pixel_size_um or config.pixel_size_um
+    return ScaleEstimate(
+        um_per_pixel=float(fallback),
+        rbc_diameter_px=RBC_DIAMETER_UM / float(fallback),
+        cells_measured=0,
+        source=SOURCE_MODEL_DEFAULT,
+        confidence="weak",
+    )
+
+
+def resize_factor(scale: ScaleEstimate, config) -> float:
+    """Factor that brings an image at ``scale`` to the model's pixel size (> 1 enlarges)."""
+    factor = scale.um_per_pixel / float(config.pixel_size_um)
+    low, high = FACTOR_LIMITS
+    if not low <= factor <= high:
+        log.warning(
+            "pixel size %.3f µm (%s) is %.2fx the model's; clipped to %.3g-%.3g",
+            scale.um_per_pixel, scale.source, factor, low, high,
+        )
+        factor = min(max(factor, low), high)
+    return factor
+
+
+def rescale(image: np.ndarray, factor: float) -> np.ndarray:
+    """``image`` resized by ``factor`` (area averaging when shrinking, bilinear when enlarging)."""
+    height, width = image.shape[:2]
+    new_h, new_w = max(1, round(height * factor)), max(1, round(width * factor))
+    if (new_h, new_w) == (height, width):
+        return image
+    shrink = new_h < height or new_w < width
+    return cv2.resize(image, (new_w, new_h), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)

@@ -1,0 +1,104 @@
+"""Overlapping tiles over a large image, and which tile owns which detection (NumPy only).
+
+A camera field is far larger than the network's square input, so the detector
+runs on tiles of ``tile x tile`` pixels that overlap by at least ``overlap``
+pixels. Every tile owns a *core*: the tiles' cores cut the image into disjoint
+rectangles, the cut between two neighbours lying in the middle of their overlap.
+A detection is kept only by the tile whose core holds its box centre. When the
+overlap is at least the largest cell's diameter, a cell whose centre lies in a
+core is whole inside that tile (at least ``overlap / 2`` from its inner edges),
+so each cell is taken once, from a tile that shows it whole.
+
+Coordinates: pixels of the (already rescaled) image; boxes ``(y1, x1, y2, x2)``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Tile:
+    """One tile: its top-left corner, its real extent and the core it owns (image pixels)."""
+
+    y0: int
+    x0: int
+    height: int  # real image pixels in the tile (<= tile side at the bottom/right border)
+    width: int
+    core: tuple[float, float, float, float]  # (y1, x1, y2, x2)
+
+    def inner_edges(self, image_height: int, image_width: int) -> tuple[bool, bool, bool, bool]:
+        """Which of the tile's top, left, bottom, right edges cut the image (are not its border)."""
+        return (
+            self.y0 > 0,
+            self.x0 > 0,
+            self.y0 + self.height < image_height,
+            self.x0 + self.width < image_width,
+        )
+
+
+def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
+    """Start offsets of tiles of side ``tile`` covering ``length`` pixels, neighbours overlapping by ``>= overlap``.
+
+    One tile when the length fits; otherwise the fewest tiles that keep the
+    overlap, spread evenly so the last one ends exactly at the border.
+    """
+    if length <= 0 or tile <= 0:
+        raise ValueError(f"length and tile must be positive, got {length} and {tile}")
+    if not 0 <= overlap < tile:
+        raise ValueError(f"the overlap must be at least 0 and smaller than the tile ({tile}), got {overlap}")
+    if length <= tile:
+        return [0]
+    count = math.ceil((length - overlap) / (tile - overlap))
+    count = max(count, 2)
+    return [round(i * (length - tile) / (count - 1)) for i in range(count)]
+
+
+def _cores(starts: list[int], tile: int, length: int) -> list[tuple[float, float]]:
+    cuts = [(later + earlier + tile) / 2.0 for earlier, later in zip(starts, starts[1:])]
+    bounds = [0.0, *cuts, float(length)]
+    return list(zip(bounds[:-1], bounds[1:]))
+
+
+def plan_tiles(height: int, width: int, tile: int, overlap: int) -> list[Tile]:
+    """Tiles covering a ``height x width`` image, row by row; one tile when the image fits."""
+    rows, cols = tile_starts(height, tile, overlap), tile_starts(width, tile, overlap)
+    row_cores, col_cores = _cores(rows, tile, height), _cores(cols, tile, width)
+    tiles = []
+    for y0, (cy1, cy2) in zip(rows, row_cores):
+        for x0, (cx1, cx2) in zip(cols, col_cores):
+            tiles.append(
+                Tile(y0=y0, x0=x0, height=min(tile, height - y0), width=min(tile, width - x0), core=(cy1, cx1, cy2, cx2))
+            )
+    return tiles
+
+
+def owned_rows(boxes: np.ndarray, tile: Tile) -> np.ndarray:
+    """Bool ``(N,)``: which of the tile's boxes (tile pixels, ``(N, 4)``) have their centre in its core."""
+    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    cy = (boxes[:, 0] + boxes[:, 2]) / 2.0 + tile.y0
+    cx = (boxes[:, 1] + boxes[:, 3]) / 2.0 + tile.x0
+    y1, x1, y2, x2 = tile.core
+    return (cy >= y1) & (cy < y2) & (cx >= x1) & (cx < x2)
+
+
+def cut_rows(boxes: np.ndarray, tile: Tile, image_height: int, image_width: int, margin: float = 2.0) -> np.ndarray:
+    """Bool ``(N,)``: boxes (tile pixels) reaching within ``margin`` of an edge where the tile cuts the image.
+
+    Such a detection may be part of a cell that goes on outside the tile.
+    """
+    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    top, left, bottom, right = tile.inner_edges(image_height, image_width)
+    cut = np.zeros(len(boxes), dtype=bool)
+    if top:
+        cut |= boxes[:, 0] <= margin
+    if left:
+        cut |= boxes[:, 1] <= margin
+    if bottom:
+        cut |= boxes[:, 2] >= tile.height - margin
+    if right:
+        cut |= boxes[:, 3] >= tile.width - margin
+    return cut
