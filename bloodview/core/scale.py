@@ -1,28 +1,38 @@
 """Magnification of a smear image, estimated from its red cells.
 
-Why red cells: a normal erythrocyte is a disc of about 7.5 µm across in every lab and every
-stain (mean corpuscular diameter 7.5 µm, normal range about 6.7-7.7 µm; Bain, *Blood Cells: A
-Practical Guide*, 5th ed., Wiley 2015, ch. 3; Dacie and Lewis, *Practical Haematology*, 12th
-ed., ch. 5). Every smear shows many of them, so the median red-cell diameter in pixels gives the
-image's pixel size in µm without knowing the microscope, the camera or how the picture was cropped.
+Why red cells: a normal red cell in a dried, stained film is a disc about 7.5 µm across (normal
+range roughly 7-8 µm), whatever the lab, microscope or stain: the textbook figure, e.g. B. J.
+Bain, *Blood Cells: A Practical Guide* (Wiley), and the reason haematologists size other cells
+against red cells. Nearly every smear image shows several, so the median red-cell diameter in
+pixels gives the image's pixel size in µm without knowing the objective, the camera or how
+the picture was cropped.
 
-How: the image's glass colour is its brightest pixels; optical density (OD, per channel, relative
-to the glass) makes the stain independent of the lamp. Red cells absorb green light, so the
-green OD above a threshold learnt per image is "cell"; pixels much darker than the typical red
-cell, or bluer (more red light absorbed than green), are nuclei and platelets. Pale centres and
-glints inside a cell are filled when they are round holes. On this cell mask the Euclidean
-distance to the nearest non-cell pixel peaks at each red cell's centre with the cell's radius,
-even inside clumps of touching or overlapping cells (the distance from a disc's centre to the
-outside of a union of discs is that disc's radius). Peaks are kept when they are cone-shaped
-(a disc, not a ridge of a thin ring or a strip of cytoplasm), their whole disc lies inside the
-image, and no nucleus is next to them; the median of their diameters, after outlier
-rejection, is the red-cell diameter.
+How (see docs/scale.md for figures):
+
+1. Colour. The glass colour is the median of the brightest tenth of the pixels; optical density
+   (OD, per channel, relative to the glass) makes the stain independent of the lamp. Red cells
+   absorb green light, so green OD above a threshold learnt per image (a third of the typical
+   red-cell OD) is "cell". Nuclei are much darker than a red cell, or let blue light through
+   where red cells absorb blue nearly as much as green; the large ones are white-cell nuclei.
+   Round holes in the cell mask (pale centres, glints) are filled.
+2. Cells. The Euclidean distance to the nearest non-cell pixel peaks at each red cell's centre
+   with that cell's radius, even inside clumps of touching or overlapping cells (the distance
+   from a disc's centre to the outside of a union of discs is that disc's radius). A peak is a
+   whole red cell when its disc, grown by 5 %, lies inside the image, no nucleus is next to it,
+   and the distance map falls like a cone around it (a ridge is a strip of cytoplasm, a smudged
+   cell or a cell's rim). Its radius is a low percentile of 32 rays to the cell's edge: an oval
+   cell's mean radius rather than its smallest, while the rays that run on into a touching
+   neighbour are ignored.
+3. Median. Discs under a third of the largest nucleus are gaps and fragments; the diameters
+   within 25 % of the area-weighted median are kept and their median is the red-cell diameter.
+   At least ``MIN_CELLS`` whole cells are needed, else there is no estimate.
 
 Speed: the work is done on a copy shrunk so its longer side is ``WORK_SIDE`` pixels; when the
-red cells come out small there, the measurement is redone on a larger copy.
+red cells come out small there (or not at all), it is redone on a larger copy of at most
+``MAX_WORK_PIXELS`` pixels.
 
-Contract: images are ``uint8`` RGB ``(H, W, 3)`` or grey ``(H, W)``; sizes are in the
-original image's pixels.
+Contract: images are ``uint8`` RGB ``(H, W, 3)`` (RGBA's alpha is ignored) or grey ``(H, W)``;
+sizes are in the original image's pixels.
 """
 
 from __future__ import annotations
@@ -40,13 +50,17 @@ WORK_SIDE = 512
 MIN_WORK_DIAMETER = 28.0
 """Below this red-cell diameter (work pixels) the measurement is redone on a larger copy."""
 TARGET_WORK_DIAMETER = 40.0
+"""Red-cell diameter (work pixels) the larger copy is sized for."""
 MAX_WORK_PIXELS = 1_500_000
+"""Largest copy measured (keeps a 4000 x 3000 frame under a second)."""
 STAINED_OD = 0.03
 """Green optical density above the glass below which a pixel counts as glass."""
 CELL_FRACTION = 0.33
 """A pixel is red cell when its green OD is above this share of the typical red cell's."""
 RED_CELL_MIN_BLUE_RATIO = 0.5
 """Red cells absorb blue light at least half as much as green (nuclei far less: 0-0.3)."""
+GLINT_AREA = 30
+"""Holes in the cell mask under this many (work) pixels are filled whatever their shape."""
 MIN_PEAK_RADIUS = 3.0
 RAY_ANGLES = np.linspace(0.0, 2.0 * np.pi, 32, endpoint=False)
 RAY_CAP = 1.3
@@ -55,14 +69,19 @@ EDGE_MARGIN = 1.05
 """A cell is whole when its inscribed disc, grown by 5 % and 2 px, lies inside the image."""
 RAY_PERCENTILE = 35
 """Rays running on into a touching cell are the long ones: a low percentile ignores them."""
+ROUND_RAY_LIMIT = 1.2
+ROUND_RAY_SHARE = 0.5
+"""A whole cell ends within 1.2 inscribed radii on at least half of the rays from its centre."""
 CONE_LIMIT = 0.9
 """A disc's distance map halves halfway to its edge; a ridge's stays near its peak."""
 NUCLEUS_SHARE = 0.2
 """Dark parts smaller than this share of the largest one are specks, not nuclei."""
 MIN_RBC_PER_NUCLEUS = 0.35
+"""Smallest red-cell diameter, as a share of the largest nucleus's equivalent diameter."""
 MIN_CELLS = 2
 """An estimate needs at least this many whole red cells (one alone is too often a white cell)."""
 MIN_CELLS_GOOD = 5
+"""An estimate resting on fewer whole red cells is "weak"."""
 MAX_SPREAD_GOOD = 0.15
 """Relative spread ((p75 - p25) / median) of the diameters above which the estimate is weak."""
 
@@ -234,7 +253,7 @@ def _fill_round_holes(mask: np.ndarray) -> np.ndarray:
         if hierarchy[0][index][3] < 0:
             continue
         area = cv2.contourArea(contour)
-        if area < 30:
+        if area < GLINT_AREA:
             cv2.drawContours(out, contours, index, 1, -1)
             continue
         perimeter = cv2.arcLength(contour, True)
@@ -265,9 +284,9 @@ def _peak_diameters(cells: np.ndarray, nuclei: np.ndarray) -> np.ndarray:
 def red_cell_circles(cells: np.ndarray, nuclei: np.ndarray) -> np.ndarray:
     """Whole red cells found on the masks: ``(N, 4)`` float ``(x, y, inscribed radius, radius)``.
 
-    The inscribed radius is the distance peak; the radius is the median length of rays from
-    the peak to the cell's edge (an oval cell's mean radius, not its smallest), each ray cut at
-    ``RAY_CAP`` inscribed radii where it runs on into a touching cell. Mask pixels.
+    The inscribed radius is the distance peak; the radius is the ``RAY_PERCENTILE`` percentile
+    of the lengths of rays from the peak to the cell's edge, each ray cut at ``RAY_CAP``
+    inscribed radii where it runs on into a touching cell. Mask pixels.
     """
     if not cells.any():
         return np.zeros((0, 4))
@@ -306,7 +325,7 @@ def red_cell_circles(cells: np.ndarray, nuclei: np.ndarray) -> np.ndarray:
     y, x, r = y[disc], x[disc], r[disc]
     if r.size == 0:
         return np.zeros((0, 4))
-    # rays from 0.5 to RAY_CAP radii, in half-pixel steps scaled to each cell's radius
+    # rays from 0.5 to RAY_CAP inscribed radii, RAY_STEPS samples each
     fractions = np.linspace(0.5, RAY_CAP, RAY_STEPS)
     steps = r[:, None] * fractions[None, :]  # (N, S)
     ray_y = np.round(y[:, None, None] + steps[:, None, :] * sin[:, :, None]).astype(int)
@@ -316,6 +335,10 @@ def red_cell_circles(cells: np.ndarray, nuclei: np.ndarray) -> np.ndarray:
     first_out = np.where(inside.all(axis=2), RAY_STEPS - 1, np.argmin(inside, axis=2))
     lengths = np.take_along_axis(steps[:, None, :].repeat(len(RAY_ANGLES), 1), first_out[:, :, None], 2)[:, :, 0]
     ray_length = np.percentile(lengths, RAY_PERCENTILE, axis=1)
+    # a cell's edge runs near its inscribed circle most of the way round; a circle inscribed in
+    # a clump of overlapping cells whose borders do not show touches its edge at a few points
+    round_ = np.mean(lengths <= ROUND_RAY_LIMIT * r[:, None], axis=1) >= ROUND_RAY_SHARE
+    x, y, r, ray_length = x[round_], y[round_], r[round_], ray_length[round_]
     # both distances run to the centre of the first pixel outside: the edge is half a pixel in
     circles = np.stack([x, y, r - 0.5, ray_length - 0.5], axis=1)
     return circles.astype(np.float64)
