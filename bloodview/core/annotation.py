@@ -12,6 +12,7 @@ from typing import Any
 from bloodview.core.classes import ClassCatalogue
 from bloodview.core.events import Observable
 from bloodview.core.instance import Instance
+from bloodview.core.measure import CellSize, PixelSize, cell_size
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,8 @@ class ImageAnnotation(Observable):
     such as PBC folders (one centred cell of that class). ``split`` is ``"train"``,
     ``"val"``, ``"test"`` or ``None``. ``signed_off`` records that a person
     approved the whole image; ``sign_off_history`` who signed it off or withdrew
-    that, and when (empty for files written before it was kept).
+    that, and when (empty for files written before it was kept). ``pixel_size``
+    is the image's scale (µm per pixel and its source) when known.
 
     Mutate instances through the methods below so listeners (the GUI) hear of it.
     """
@@ -65,6 +67,7 @@ class ImageAnnotation(Observable):
     split: str | None = None
     signed_off: bool = False
     sign_off_history: list[SignOffEvent] = field(default_factory=list)
+    pixel_size: PixelSize | None = None
 
     def __post_init__(self) -> None:
         self.image_path = Path(self.image_path)
@@ -94,6 +97,17 @@ class ImageAnnotation(Observable):
     def class_counts(self) -> Counter[str]:
         return Counter(i.class_name for i in self.instances)
 
+    @property
+    def pixel_size_um(self) -> float | None:
+        """µm per pixel when given or measured; ``None`` when unknown or only the model's guess."""
+        return self.pixel_size.um_per_pixel if self.pixel_size is not None and self.pixel_size.measured else None
+
+    def cell_size(self, instance: Instance) -> CellSize | None:
+        """``instance``'s area (µm²) and equivalent diameter (µm); ``None`` while the scale is unknown
+        (or only the model's guess)."""
+        um_per_pixel = self.pixel_size_um
+        return None if um_per_pixel is None else cell_size(instance.area, um_per_pixel)
+
     # --- mutations (notify listeners) ----------------------------------
     def add(self, instance: Instance, index: int | None = None) -> None:
         if index is None:
@@ -118,6 +132,11 @@ class ImageAnnotation(Observable):
     def set_instances(self, instances: Iterable[Instance]) -> None:
         self.instances = list(instances)
         self._notify("instances_reset", None)
+
+    def set_pixel_size(self, value: PixelSize | None) -> None:
+        if value != self.pixel_size:
+            self.pixel_size = value
+            self._notify("pixel_size", value)
 
     def set_signed_off(self, value: bool) -> None:
         self.signed_off = bool(value)

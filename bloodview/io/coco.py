@@ -11,8 +11,9 @@ What we write: one category per catalogue class (``id`` = the class id), images
 numbered 1..N in dataset order, annotations 1..M with polygon segmentation,
 ``bbox`` as ``[x, y, w, h]`` and ``area`` of the outline. Extra keys other tools
 ignore: image ``"split"`` (when set) and ``"bloodview": {"image_label",
-"signed_off", "sign_off_history"}`` (when set); annotation ``"bloodview"`` (see
-:mod:`bloodview.io.provenance`); category ``"bloodview"`` (colour, key,
+"signed_off", "sign_off_history", "pixel_size"}`` (when set); annotation
+``"bloodview"`` (see :mod:`bloodview.io.provenance`; with ``"area_um2"`` and
+``"diameter_um"`` when the image's scale is known, written only); category ``"bloodview"`` (colour, key,
 display name) so a file we wrote restores its catalogue exactly. An annotation
 without a ``"bloodview"`` record (another tool's file) is an unreviewed import.
 
@@ -247,6 +248,10 @@ def instance_annotation(
 ) -> dict[str, Any]:
     """A COCO annotation for one instance (crowd regions as uncompressed RLE)."""
     x1, y1, x2, y2 = polygons_bbox(instance.polygons)
+    record = instance_record(instance)
+    size = image.cell_size(instance)
+    if size is not None:
+        record |= {"area_um2": json_number(size.area_um2, 2), "diameter_um": json_number(size.diameter_um, 2)}
     crowd = bool(instance.extra.get("iscrowd"))
     if crowd:
         segmentation: Any = mask_to_uncompressed_rle(instance.to_mask(image.height, image.width))
@@ -260,7 +265,7 @@ def instance_annotation(
         "area": json_number(instance.area),
         "bbox": [json_number(v) for v in (x1, y1, x2 - x1, y2 - y1)],
         "iscrowd": int(crowd),
-        RECORD_KEY: instance_record(instance),
+        RECORD_KEY: record,
     }
 
 

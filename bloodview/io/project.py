@@ -21,12 +21,16 @@ Each annotation file holds everything that changes while editing one image::
     {"schema_version": 1, "image": "../smears/a.jpg", "width": W, "height": H,
      "split": null, "image_label": null, "signed_off": false,
      "sign_off_history": [{"signed_off": true, "by": "...", "at": "<ISO time>"}, ...],
+     "pixel_size": {"um_per_pixel": 0.109, "source": "red cells", "cells_measured": 41},
      "instances": [{"id", "class", "polygons": [[[x, y], ...], ...], "score", "source",
                     "reviewed", "box_only", "quality", "origin", "corrected", "extra"}]}
 
 One file per image keeps autosave cheap (only the edited image is written) and
 limits what a damaged file can take with it. Every write is atomic and keeps
-``<name>.bak`` (see :mod:`bloodview.io.atomic`). A project written by a newer
+``<name>.bak`` (see :mod:`bloodview.io.atomic`). ``pixel_size`` is absent
+while the image's scale is unknown; the project-wide setting
+``settings["pixel_size_um"]`` (µm per pixel, ``null`` = estimate per image) is
+read with :func:`project_pixel_size`. A project written by a newer
 bloodview (higher ``schema_version``) is refused with a :class:`ProjectError`.
 """
 
@@ -42,18 +46,20 @@ from typing import Any
 from bloodview import __version__
 from bloodview.core.annotation import Dataset, ImageAnnotation, SignOffEvent
 from bloodview.core.classes import ClassCatalogue
+from bloodview.core.measure import parse_pixel_size
 from bloodview.errors import FormatError, ProjectError, UnknownClassError
 from bloodview.io.atomic import atomic_write_json, backup_path, json_number
 from bloodview.io.jsonio import read_json
 from bloodview.io.outlines import polygon_from_points
 from bloodview.io.paths import member_path
-from bloodview.io.provenance import instance_record, make_instance
+from bloodview.io.provenance import instance_record, make_instance, read_pixel_size
 
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
 PROJECT_FILE = "project.json"
 ANNOTATIONS_DIR = "annotations"
+PIXEL_SIZE_SETTING = "pixel_size_um"
 
 
 @dataclass
@@ -67,6 +73,18 @@ class Project:
     @property
     def project_file(self) -> Path:
         return self.folder / PROJECT_FILE
+
+
+def project_pixel_size(settings: dict[str, Any]) -> float | None:
+    """The project's pixel size setting in µm (``None``: estimate each image's from its red cells).
+
+    A damaged value is ignored with a warning: the images are then measured.
+    """
+    try:
+        return parse_pixel_size(settings.get(PIXEL_SIZE_SETTING))
+    except ValueError as exc:
+        log.warning("project setting %s ignored: %s", PIXEL_SIZE_SETTING, exc)
+        return None
 
 
 def is_project(path: str | Path) -> bool:
@@ -145,6 +163,7 @@ def image_record(image: ImageAnnotation, relative: Path) -> dict[str, Any]:
         "image_label": image.image_label,
         "signed_off": image.signed_off,
         "sign_off_history": [event.to_dict() for event in image.sign_off_history],
+        **({"pixel_size": image.pixel_size.to_dict()} if image.pixel_size is not None else {}),
         "instances": [
             {
                 "class": instance.class_name,
@@ -203,6 +222,7 @@ def _load_image(folder: Path, entry: Any, project_file: Path, classes: ClassCata
             image_label=record.get("image_label"), split=record.get("split"),
             signed_off=bool(record.get("signed_off", False)),
             sign_off_history=[SignOffEvent.from_dict(e) for e in record.get("sign_off_history") or []],
+            pixel_size=read_pixel_size(record.get("pixel_size"), file, "pixel_size"),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ProjectError(f"{file}: annotation file is damaged ({exc}){_backup_hint(file)}") from exc

@@ -6,8 +6,9 @@ who/when of a review, the model's class before a correction, ...); reading it
 back with :func:`make_instance` restores the :class:`Instance` exactly.
 
 Per image, :func:`image_record` gives the sign-off (``signed_off`` and its
-``sign_off_history``: who signed off or withdrew, and when), ``image_label`` and
-``split`` when set; :func:`apply_image_record` puts them back.
+``sign_off_history``: who signed off or withdrew, and when), ``image_label``,
+``split`` and ``pixel_size`` (``{"um_per_pixel", "source", "cells_measured"}``)
+when set; :func:`apply_image_record` puts them back.
 
 A cell without a record (a file written by another tool, or a format that has
 no room for one) is an *unreviewed import*: ``source="import"``, not reviewed,
@@ -27,6 +28,7 @@ import numpy as np
 
 from bloodview.core.annotation import Dataset, ImageAnnotation, SignOffEvent
 from bloodview.core.instance import Instance, Source, new_instance_id
+from bloodview.core.measure import PixelSize
 from bloodview.errors import FormatError
 
 log = logging.getLogger(__name__)
@@ -124,7 +126,21 @@ def image_record(image: ImageAnnotation) -> dict[str, Any]:
         record["signed_off"] = True
     if image.sign_off_history:
         record["sign_off_history"] = [event.to_dict() for event in image.sign_off_history]
+    if image.pixel_size is not None:
+        record["pixel_size"] = image.pixel_size.to_dict()
     return record
+
+
+def read_pixel_size(value: Any, source_file: str | Path, where: str) -> PixelSize | None:
+    """A stored ``pixel_size`` record; a damaged one loses only the scale (with a warning)."""
+    if value is None:
+        return None
+    try:
+        return PixelSize.from_dict(value)
+    except (KeyError, TypeError, ValueError) as exc:
+        log.warning("%s: %s: unreadable pixel size %r (%s); the scale will be estimated again",
+                    source_file, where, value, exc)
+        return None
 
 
 def apply_image_record(image: ImageAnnotation, record: Any, source_file: str | Path) -> None:
@@ -143,6 +159,7 @@ def apply_image_record(image: ImageAnnotation, record: Any, source_file: str | P
         image.image_label = str(record["image_label"])
     if record.get("split"):
         image.split = str(record["split"])
+    image.pixel_size = read_pixel_size(record.get("pixel_size"), source_file, image.image_path.as_posix())
     try:
         image.sign_off_history = [SignOffEvent.from_dict(e) for e in record.get("sign_off_history") or []]
     except (KeyError, TypeError, AttributeError) as exc:
