@@ -122,9 +122,10 @@ class Predictor:
         """Cells in each image (uint8 RGB/grey arrays or image file paths), polygons in original pixels.
 
         ``min_confidence`` (default: the model's ``detection_min_confidence``) may be
-        lower or higher than the model's; ``batch_size`` (tiles per network call)
-        defaults to ``images_per_gpu``; ``pixel_size`` (µm per pixel, one for all
-        images or one per image) overrides the estimate from the red cells.
+        lower or higher than the model's; ``batch_size`` (images, and tiles of the
+        input size, per network call; larger tiles go fewer at a time) defaults to
+        ``images_per_gpu``; ``pixel_size`` (µm per pixel, one for all images or one
+        per image) overrides the estimate from the red cells.
         """
         found = self.detect(images, batch_size, min_confidence, progress, pixel_size)
         return [one.instances for one in found]
@@ -182,7 +183,8 @@ class Predictor:
         for size in sorted({frame.tile_size for frame in frames}):
             jobs = [(frame, tile) for frame in frames if frame.tile_size == size for tile in frame.tiles]
             network = self._network(size)
-            for chunk in _chunks(jobs, batch_size):
+            per_call = max(1, round(batch_size * (self.tile / size) ** 2))  # same memory as a batch of small tiles
+            for chunk in _chunks(jobs, per_call):
                 inputs = np.zeros((len(chunk), size, size, 3), dtype=np.float32)
                 windows = np.zeros((len(chunk), 4), dtype=np.float32)
                 for row, (frame, tile) in enumerate(chunk):

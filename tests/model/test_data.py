@@ -225,3 +225,27 @@ def test_make_dataset_batches_have_the_contract_shapes(tmp_path):
     first = [b["images"].numpy() for b in val]
     again = [b["images"].numpy() for b in val]
     assert len(first) == 1 and np.array_equal(first[0], again[0])
+
+
+# --- training at the model's pixel size --------------------------------------------------
+def test_scale_aware_training_rescales_to_the_model_pixel_size_and_crops(tmp_path):
+    """A field at half the model's magnification is enlarged 2x, not squeezed into the input."""
+    path = write_image(tmp_path / "field.png", 300, 200)
+    config = tiny_config(image_max_dim=128, image_min_dim=128, pixel_size_um=0.1)
+    cell = Instance(disc(40, 30, 10), "neutrophil")
+    record = prepare_records([annotation(path, 300, 200, [cell])], resolve, config, pixel_size_um=0.2)[0]
+    sample = build_sample(record, config)
+    # top-left 128 x 128 of the 600 x 400 enlarged field; the cell, 20 px across, is now 40 px
+    np.testing.assert_allclose(sample["windows"], [0, 0, 128, 128])
+    np.testing.assert_allclose(sample["gt_boxes"][0], [40, 60, 80, 100], atol=0.5)
+
+
+def test_an_image_s_own_pixel_size_wins_over_the_training_default(tmp_path):
+    path = write_image(tmp_path / "crop.png", 100, 100)
+    image = annotation(path, 100, 100, [Instance(disc(50, 50, 10), "neutrophil")])
+    image.pixel_size_um = 0.05
+    config = tiny_config(image_max_dim=128, image_min_dim=128, pixel_size_um=0.1)
+    record = prepare_records([image], resolve, config, pixel_size_um=0.2)[0]
+    assert record.pixel_size_um == 0.05
+    sample = build_sample(record, config)
+    np.testing.assert_allclose(sample["windows"], [0, 0, 50, 50])  # shrunk to half
