@@ -101,11 +101,13 @@ def test_no_red_cells_gives_none():
     assert estimate_scale(one_cell) is None  # one disc could as well be a white cell
 
 
-def test_grey_and_small_images_are_accepted_and_bad_ones_refused():
+def test_grey_rgba_and_small_images_are_accepted_and_bad_ones_refused():
     image = _smear((300, 400), _grid(3, 4, 50, 90, 60), 50)
     grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
     estimate = estimate_scale(grey)
     assert estimate is not None and estimate.rbc_diameter_px == pytest.approx(50, rel=0.05)
+    rgba = np.dstack([image, np.full(image.shape[:2], 255, np.uint8)])
+    assert estimate_scale(rgba) == estimate_scale(image)
     assert estimate_scale(np.full((20, 20, 3), 200, np.uint8)) is None
     with pytest.raises(ValueError, match="uint8"):
         estimate_scale(image.astype(np.float32))
@@ -135,7 +137,8 @@ def test_a_given_pixel_size_overrides():
 # brightest pixels) was thresholded half-way (PBC) or 40 % of the way (BCCD) between the glass
 # (10th percentile) and the red cells; the outer contours of isolated, round blobs wholly inside
 # the image were rendered to PNG with their outline, and only those seen to be one whole red
-# cell (no overlapping neighbour, no white cell, no platelet) were kept. Each figure is the
+# cell (no overlapping neighbour, no white cell, no platelet) were kept; the images are those
+# with three (PBC) or four (BCCD) or more such cells. Each figure is the
 # median of those cells' equivalent-circle diameters (sqrt(4 area / pi)), in pixels; the cells'
 # own diameters follow in the comment.
 PBC_HAND = {
