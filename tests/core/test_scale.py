@@ -32,12 +32,13 @@ def _smear(size: tuple[int, int], cells: list[tuple[int, int]], diameter: float,
     return np.clip(image + noise, 0, 255).astype(np.uint8)
 
 
-def _grid(rows: int, cols: int, diameter: float, step: float, margin: float) -> list[tuple[int, int]]:
+def _grid(rows: int, cols: int, step: float, margin: float) -> list[tuple[int, int]]:
+    """Cell centres on a ``rows`` x ``cols`` grid, ``step`` px apart, the first at ``margin``."""
     return [(int(margin + c * step), int(margin + r * step)) for r in range(rows) for c in range(cols)]
 
 
 def test_separate_discs_give_their_diameter_within_5_percent():
-    image = _smear((300, 400), _grid(3, 4, 50, 90, 60), 50)
+    image = _smear((300, 400), _grid(3, 4, 90, 60), 50)
     estimate = estimate_scale(image)
     assert estimate is not None
     assert estimate.rbc_diameter_px == pytest.approx(50, rel=0.05)
@@ -102,7 +103,7 @@ def test_no_red_cells_gives_none():
 
 
 def test_grey_rgba_and_small_images_are_accepted_and_bad_ones_refused():
-    image = _smear((300, 400), _grid(3, 4, 50, 90, 60), 50)
+    image = _smear((300, 400), _grid(3, 4, 90, 60), 50)
     grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
     estimate = estimate_scale(grey)
     assert estimate is not None and estimate.rbc_diameter_px == pytest.approx(50, rel=0.05)
@@ -118,7 +119,7 @@ def test_grey_rgba_and_small_images_are_accepted_and_bad_ones_refused():
 def test_a_large_field_is_measured_on_a_small_copy_in_its_own_pixels():
     # a 3000 x 4000 field at 40 px per cell (a 40x objective): the first, 512-px copy makes the
     # cells 5 px, too small to measure, so the estimate is redone on a larger copy
-    cells = _grid(25, 34, 40, 110, 70)
+    cells = _grid(25, 34, 110, 70)
     estimate = estimate_scale(_smear((3000, 4000), cells, 40))
     assert estimate is not None
     assert estimate.rbc_diameter_px == pytest.approx(40, rel=0.05)
