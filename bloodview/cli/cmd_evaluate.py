@@ -18,6 +18,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from bloodview.cli.options import add_pixel_size_option, given_pixel_size
 from bloodview.errors import BloodviewError
 
 
@@ -36,6 +37,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--gt-format", dest="gt_format", help="format of --gt when it cannot be detected")
     parser.add_argument("--pred", type=Path, help="predictions: COCO results JSON or annotations with scores")
     parser.add_argument("--model", type=Path, help="model folder: predict the images first")
+    add_pixel_size_option(parser, "with --model: µm per pixel of the images (default: a pixel size the "
+                                  "ground truth gives, else measured on each image's red cells)")
     parser.add_argument("--images", type=Path, help="folder the ground truth's images are in (default: as "
                         "the --gt format says, e.g. beside a COCO file); --model predicts those images")
     parser.add_argument("--out", type=Path, help="report folder (with --compare: a Markdown file)")
@@ -65,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
         pred, input_warnings = load_predictions(args.pred, gt, gt_path=args.gt, images=args.images)
         describe["predictions"] = str(args.pred)
     else:
-        pred = _predict(args.model, gt)
+        pred = _predict(args.model, gt, given_pixel_size(args.pixel_size))
         describe.update(model=str(args.model), images_folder=str(args.images) if args.images else None)
     report = evaluate(gt, pred, min_score=args.min_score, source=args.pred, describe=describe,
                       input_warnings=input_warnings)
@@ -89,14 +92,17 @@ def _compare(args: argparse.Namespace) -> int:
     return 0
 
 
-def _predict(model_dir: Path, gt):
+def _predict(model_dir: Path, gt, pixel_size: float | None = None):
     """Run the model on the ground truth's images (found through ``--images``) -> Dataset.
 
     Only images with ground truth are predicted: others could not be scored.
+    ``pixel_size`` (µm) holds for every image; without it an image whose ground
+    truth was given a pixel size is read at that one, the others are measured.
     """
     from tqdm import tqdm
 
     from bloodview.core.annotation import Dataset, ImageAnnotation
+    from bloodview.core.measure import SOURCE_GIVEN
     from bloodview.errors import ImageError
     from bloodview.model.predict import Predictor
 
@@ -106,13 +112,25 @@ def _predict(model_dir: Path, gt):
         raise ImageError(missing[0], f"image not found ({len(missing)} of {len(paths)} ground-truth images "
                          "are missing; give their folder with --images)")
     predictor = Predictor.load(model_dir)
+    sizes = [pixel_size or (i.pixel_size_um if i.pixel_size and i.pixel_size.source == SOURCE_GIVEN else None)
+             for i in gt.images]
     with tqdm(total=len(paths), desc="predicting", unit="image", file=sys.stderr) as bar:
-        found = predictor.predict(paths, progress=lambda done, _total: bar.update(done - bar.n))
+        found = _detect(predictor, paths, sizes, lambda done, _total: bar.update(done - bar.n))
     images = [
-        ImageAnnotation(path, image.width, image.height, list(instances))
-        for path, image, instances in zip(paths, gt.images, found)
+        ImageAnnotation(path, image.width, image.height, instances, pixel_size=scale)
+        for path, image, (instances, scale) in zip(paths, gt.images, found)
     ]
     return Dataset(images, gt.classes)
+
+
+def _detect(predictor, paths: list[Path], sizes: list[float | None], progress) -> list[tuple[list, object]]:
+    """``(cells, PixelSize or None)`` per image; a predictor without ``detect`` (a stand-in) gives no scale."""
+    from bloodview.core.measure import PixelSize
+
+    if not hasattr(predictor, "detect"):
+        return [(list(cells), None) for cells in predictor.predict(paths, progress=progress)]
+    return [(list(one.instances), None if one.scale is None else PixelSize.from_estimate(one.scale))
+            for one in predictor.detect(paths, progress=progress, pixel_size=sizes)]
 
 
 def _save_predictions(gt, pred, out: Path, report: dict, gt_path: Path) -> None:

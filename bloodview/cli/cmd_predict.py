@@ -3,16 +3,21 @@
 Writes a COCO instances file (images with ``file_name`` as given on the command
 line, or relative to a given folder; categories by class name; polygon
 segmentation, bbox, area, score) or, with ``--format results``, the bare COCO
-results list that COCOeval reads.
+results list that COCOeval reads. With a scale-aware model each image's scale
+(``--pixel-size``, else measured on its red cells) goes into the image's
+``bloodview.pixel_size`` and each cell's size in µm into its annotation's
+``bloodview`` record (``area_um2``, ``diameter_um``).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+from collections import Counter
 import sys
 from pathlib import Path
 
+from bloodview.cli.options import add_pixel_size_option, given_pixel_size
 from bloodview.errors import ImageError, ModelError
 
 
@@ -30,6 +35,8 @@ def register(subparsers) -> None:
     parser.add_argument("--min-confidence", type=float, metavar="X",
                         help="keep cells at least this confident (default: the model's threshold)")
     parser.add_argument("--batch-size", type=int, metavar="N", help="images per network call")
+    add_pixel_size_option(parser, "µm per pixel of the images, when known (default: auto, measured on each "
+                                  "image's red cells)")
     parser.set_defaults(func=run)
 
 
@@ -84,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
 
     from bloodview.core.annotation import Dataset, ImageAnnotation
     from bloodview.core.classes import ClassCatalogue
+    from bloodview.core.measure import PixelSize
     from bloodview.io.coco import save_coco_results
     from bloodview.io.images import load_image
     from bloodview.model.predict import Predictor
@@ -98,9 +106,12 @@ def run(args: argparse.Namespace) -> int:
         for start in range(0, len(images), batch):
             chunk = images[start : start + batch]
             arrays = [load_image(path) for path, _ in chunk]
-            found = predictor.predict(arrays, batch_size=batch, min_confidence=args.min_confidence)
-            for (_, name), array, instances in zip(chunk, arrays, found):
-                annotations.append(ImageAnnotation(name, array.shape[1], array.shape[0], instances))
+            found = predictor.detect(arrays, batch_size=batch, min_confidence=args.min_confidence,
+                                     pixel_size=given_pixel_size(args.pixel_size))
+            for (_, name), array, one in zip(chunk, arrays, found):
+                scale = None if one.scale is None else PixelSize.from_estimate(one.scale)
+                annotations.append(ImageAnnotation(name, array.shape[1], array.shape[0], one.instances,
+                                                   pixel_size=scale))
             bar.update(len(chunk))
     dataset = Dataset(annotations, catalogue, root=None)
     if args.format == "results":
@@ -109,4 +120,8 @@ def run(args: argparse.Namespace) -> int:
         write_coco_with_scores(dataset, args.out)
     cells = sum(len(a.instances) for a in annotations)
     print(f"{cells} cells in {len(annotations)} images -> {args.out}", file=sys.stderr)
+    sources = Counter(a.pixel_size.source for a in annotations if a.pixel_size is not None)
+    if sources:
+        print("scale: " + ", ".join(f"{n} image(s) {source}" for source, n in sorted(sources.items())),
+              file=sys.stderr)
     return 0

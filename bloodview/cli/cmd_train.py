@@ -13,6 +13,7 @@ import os
 import sys
 from pathlib import Path
 
+from bloodview.cli.options import add_pixel_size_option, given_pixel_size
 from bloodview.errors import BloodviewError
 
 log = logging.getLogger(__name__)
@@ -47,8 +48,8 @@ def register(subparsers) -> None:
     parser.add_argument("--backbone-weights", metavar="imagenet|FILE",
                         help="initial backbone weights (imagenet needs internet once)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--pixel-size", type=float, metavar="UM",
-                        help="µm per pixel of the training images (default: each image's own, else its red cells)")
+    add_pixel_size_option(parser, "µm per pixel of the training images (default: auto, each image's own "
+                                  "as recorded in its annotation, else measured on its red cells)")
     parser.set_defaults(func=run)
 
 
@@ -67,7 +68,7 @@ def _options(args: argparse.Namespace):
         data=args.data, out=args.out, images=args.images, backbone=args.backbone, epochs=args.epochs,
         steps_per_epoch=args.steps_per_epoch, init=args.init, config_file=args.config, overrides=overrides,
         resume=args.resume, val_ratio=args.val_ratio, reinit_heads=args.reinit_heads, name=args.name,
-        seed=args.seed, backbone_weights=args.backbone_weights, pixel_size_um=args.pixel_size,
+        seed=args.seed, backbone_weights=args.backbone_weights, pixel_size_um=given_pixel_size(args.pixel_size),
     )
 
 

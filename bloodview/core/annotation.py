@@ -12,7 +12,7 @@ from typing import Any
 from bloodview.core.classes import ClassCatalogue
 from bloodview.core.events import Observable
 from bloodview.core.instance import Instance
-from bloodview.core.measure import CellSize, PixelSize, cell_size
+from bloodview.core.measure import SOURCE_GIVEN, CellSize, PixelSize, cell_size
 
 
 @dataclass(frozen=True)
@@ -101,6 +101,11 @@ class ImageAnnotation(Observable):
     def pixel_size_um(self) -> float | None:
         """µm per pixel when given or measured; ``None`` when unknown or only the model's guess."""
         return self.pixel_size.um_per_pixel if self.pixel_size is not None and self.pixel_size.measured else None
+
+    @pixel_size_um.setter
+    def pixel_size_um(self, value: float | None) -> None:
+        """A pixel size the user gives for this image (``None`` clears the record)."""
+        self.set_pixel_size(None if value is None else PixelSize(value, SOURCE_GIVEN))
 
     def cell_size(self, instance: Instance) -> CellSize | None:
         """``instance``'s area (µm²) and equivalent diameter (µm); ``None`` while the scale is unknown

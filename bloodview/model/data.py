@@ -139,6 +139,13 @@ class TrainingRecord:
     pixel_size_um: float | None = None  # µm per pixel of the file; None: estimated on first use
 
 
+def _training_pixel_size(image: ImageAnnotation, given: float | None) -> float | None:
+    recorded = getattr(image, "pixel_size", None)
+    if recorded is not None and recorded.source == "given":
+        return recorded.um_per_pixel
+    return given or getattr(image, "pixel_size_um", None)
+
+
 def prepare_records(
     images: Sequence[ImageAnnotation],
     resolve: Callable[[ImageAnnotation], Path],
@@ -153,9 +160,10 @@ def prepare_records(
     Raises :class:`ClassMismatchError` for unknown classes (all listed at once),
     :class:`FormatError` for box-only instances and :class:`ImageError` when an
     image's real size differs from its annotation (``check_sizes``). For a
-    scale-aware config each record's pixel size is the image's own (its
-    annotation's ``pixel_size_um``), else ``pixel_size_um`` (``--pixel-size``),
-    else estimated from its red cells when the sample is first built.
+    scale-aware config each record's pixel size is, in this order: one given
+    for that image (its annotation's ``pixel_size``, source ``"given"``),
+    ``pixel_size_um`` (``--pixel-size``), one measured on its red cells and
+    recorded in its annotation, else estimated when the sample is first built.
     """
     index = {name: i + 1 for i, name in enumerate(config.class_names)}
     unknown = sorted({inst.class_name for img in images for inst in img.instances if inst.class_name not in index})
@@ -190,7 +198,7 @@ def prepare_records(
                 height=image.height,
                 polygons=[[np.asarray(p, dtype=np.float64) for p in i.polygons] for i in instances],
                 class_ids=np.array([index[i.class_name] for i in instances], dtype=np.int32),
-                pixel_size_um=getattr(image, "pixel_size_um", None) or pixel_size_um,
+                pixel_size_um=_training_pixel_size(image, pixel_size_um),
             )
         )
     if too_many:

@@ -60,3 +60,11 @@ def test_parse_setting_auto_none_or_positive():
         parse_pixel_size(-0.1)
     with pytest.raises(ValueError, match="auto"):
         parse_pixel_size("ten")
+
+
+def test_setting_pixel_size_um_records_a_given_scale():
+    image = ImageAnnotation("a.jpg", 10, 10)
+    image.pixel_size_um = 0.3
+    assert image.pixel_size == PixelSize(0.3, "given")
+    image.pixel_size_um = None
+    assert image.pixel_size is None
