@@ -58,6 +58,7 @@ TEXTS: dict[str, tuple[str, str | None]] = {
     "detect_selected": ("Detect cells in the &selected images", None),
     "detect_all": ("Detect cells in &all images", None),
     "cancel_detect": ("&Cancel detection", "mdi.stop"),
+    "pixel_size": ("&Pixel size…", "mdi.ruler"),
     "retrain": ("&Retrain…", "mdi.school"),
     "evaluate": ("&Evaluate…", "mdi.chart-box-outline"),
     "refresh_models": ("Re&load model list", None),
@@ -74,7 +75,7 @@ MENUS: tuple[tuple[str, tuple[str, ...]], ...] = (
                  "prev_image")),
     ("&View", ("fit", "zoom_in", "zoom_out", "toggle_labels", "-", "docks")),
     ("&Tools", ("tool_select", "tool_draw", "tool_brush", "tool_eraser")),
-    ("&Model", ("models", "detect", "detect_selected", "detect_all", "cancel_detect", "-",
+    ("&Model", ("models", "detect", "detect_selected", "detect_all", "cancel_detect", "pixel_size", "-",
                 "retrain", "evaluate", "refresh_models")),
     ("&Help", ("shortcuts", "about")),
 )

@@ -38,6 +38,7 @@ from bloodview.gui.pictures import PictureCache
 from bloodview.gui.prompts import Prompts
 from bloodview.gui.review import DEFAULT_UNIDENTIFIED_THRESHOLD
 from bloodview.gui.review_actions import ReviewActions
+from bloodview.gui.scale_actions import ScaleActions
 from bloodview.gui.session import Session
 from bloodview.gui.workers.detect_worker import PredictorFactory
 
@@ -73,6 +74,7 @@ class MainWindow(QMainWindow):
         self.files = FileActions(self, self.settings)
         self.review = ReviewActions(self)
         self._build_status_bar()
+        self.scale = ScaleActions(self)
         self.models = ModelActions(self, predictor_factory)
         self._build_docks()
         self._class_menu = QMenu("Set &class", self)
@@ -285,7 +287,8 @@ class MainWindow(QMainWindow):
     def refresh_panels(self) -> None:
         session, image = self.session, self.session.current_image
         classes = session.dataset.classes
-        self.instances.show_image(image, classes, self.threshold)
+        self.scale.refresh()
+        self.instances.show_image(image, classes, self.threshold, self.scale.in_use(image))
         self.legend.update_counts(image)
         self.gallery.show_cells(session.dataset, session.current_index, self.pictures.get, self.threshold)
         scope = session.dataset.images if self.differential.whole_project else ([image] if image else [])
@@ -339,7 +342,7 @@ class MainWindow(QMainWindow):
         for name in ("save", "save_as", "export_coco", "export_makesense_vgg", "export_makesense_coco",
                      "export_labelme", "export_report", "export_view", "next_image", "prev_image",
                      "accept", "next_cell", "prev_cell", "sign_off", "merge_overlaps", "retrain", "select_all",
-                     "locate_images"):
+                     "locate_images", "pixel_size"):
             self.acts[name].setEnabled(has_images)
         for name in ("detect", "detect_selected", "detect_all", "evaluate"):
             self.acts[name].setEnabled(has_images and has_model)

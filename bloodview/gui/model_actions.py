@@ -45,6 +45,7 @@ class ModelActions:
         self.runner = DetectRunner(window, predictor_factory)
         self.runner.status.connect(window.show_status)
         self.runner.progress.connect(self._progress)
+        self.runner.imageScale.connect(self._image_scale)
         self.runner.imageDone.connect(self._image_done)
         self.runner.imageFailed.connect(self._image_failed)
         self.runner.failed.connect(self._failed)
@@ -53,6 +54,7 @@ class ModelActions:
         self.evaluate_dialog = None
         self.cli_command: list[str] | None = None  # tests put a fake `bloodview` here
         self._summary = [0, 0, 0]  # added, kept, images
+        self._scales: dict[int, object] = {}  # image index -> PixelSize detection read it at
         self.refresh_models(_remembered_model(window.settings))
         self.selector.currentIndexChanged.connect(self._remember_model)
 
@@ -115,8 +117,8 @@ class ModelActions:
             indices = [session.current_index]
         signed = [i for i in indices if 0 <= i < len(session.dataset.images)
                   and session.dataset.images[i].signed_off]
-        jobs = [DetectJob(i, session.image_path(i)) for i in indices
-                if i >= 0 and i not in session.broken and i not in signed]
+        jobs = [DetectJob(i, session.image_path(i), window.scale.job_pixel_size(session.dataset.images[i]))
+                for i in indices if i >= 0 and i not in session.broken and i not in signed]
         if not jobs:
             why = "it is signed off (withdraw the sign-off first)" if signed else "it cannot be read"
             window.canvas.notify(f"No cells detected: {why}" if len(indices) == 1
@@ -137,15 +139,21 @@ class ModelActions:
         self.window.progress.setRange(0, total)
         self.window.progress.setValue(done)
 
+    def _image_scale(self, index: int, scale) -> None:
+        self._scales[index] = scale
+
     def _image_done(self, index: int, predictions: list) -> None:
         from bloodview.gui.commands import SetInstancesCommand
 
         session = self.window.session
         image = session.dataset.images[index]
+        scale = self._scales.pop(index, None)
         result = merge_predictions(image.instances, predictions)
         if not session.push(index, SetInstancesCommand(image, result.instances, f"Detect cells ({result.added})")):
             self._summary[3] += 1  # signed off while detection ran: left as it is
             return
+        if scale is not None:
+            self.window.scale.record(index, scale)
         self._summary[0] += result.added
         self._summary[1] += result.kept
         self._summary[2] += 1

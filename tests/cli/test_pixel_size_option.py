@@ -6,7 +6,6 @@ import json
 import math
 import sys
 import types
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -21,19 +20,12 @@ from bloodview.core.instance import Instance, Source
 from bloodview.core.measure import PixelSize
 from bloodview.core.scale import ScaleEstimate, scale_from_pixel_size
 from bloodview.io.coco import save_coco
+from bloodview.model.predict import ImageDetections  # the real result type; the Predictor is stood in for
 
 TINY = Path(__file__).resolve().parents[1] / "model" / "tiny_model.json"
 
 
 # --- evaluate --model, with a stand-in predictor (no TensorFlow) -------------------------------
-@dataclass
-class _Found:
-    instances: list
-    scale: ScaleEstimate | None
-    tiles: int = 1
-    resize_factor: float = 1.0
-
-
 class _ScalePredictor:
     """Finds one neutrophil per image and reads each at the pixel size given, else 0.1 µm from 'red cells'."""
 
@@ -47,7 +39,8 @@ class _ScalePredictor:
         type(self).asked.append(pixel_size)
         sizes = pixel_size if isinstance(pixel_size, list) else [pixel_size] * len(images)
         cell = Instance([rectangle(0, 10, 20, 30)], "neutrophil", score=0.9, source=Source.MODEL)
-        return [_Found([cell.copy()], scale_from_pixel_size(s) if s else ScaleEstimate(0.1, 75, 9, "red cells", "good"))
+        measured = ScaleEstimate(0.1, 75, 9, "red cells", "good")
+        return [ImageDetections([cell.copy()], scale_from_pixel_size(s) if s else measured, 1, 1.0)
                 for s in sizes]
 
 

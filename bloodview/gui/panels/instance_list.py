@@ -1,4 +1,9 @@
-"""Instance list dock: the cells of the current image with class, score, source, check state."""
+"""Instance list dock: the cells of the current image with class, score, source, check state, size.
+
+The size column gives each cell's equivalent diameter in µm (the disc of the
+outline's area) while the image's scale is known; it stays empty otherwise
+(and for the model's default guess, which is no measurement).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from PyQt6.QtWidgets import QAbstractItemView, QTableWidget, QTableWidgetItem
 
 from bloodview.core.annotation import ImageAnnotation
 from bloodview.core.classes import ClassCatalogue
+from bloodview.core.measure import PixelSize, cell_size
 from bloodview.gui.review import (
     display_name,
     is_checked,
@@ -20,7 +26,8 @@ from bloodview.gui.review import (
 )
 from bloodview.gui.style import bulk_fill, compact_table, icon, swatch
 
-COLUMNS = ("Class", "Score", "Source", "Checked")
+COLUMNS = ("Class", "Score", "Source", "Checked", "Ø µm")
+SIZE_COLUMN = COLUMNS.index("Ø µm")
 
 
 class InstanceListPanel(QTableWidget):
@@ -33,6 +40,8 @@ class InstanceListPanel(QTableWidget):
         super().__init__(0, len(COLUMNS), parent)
         self.setObjectName("instanceList")
         self.setHorizontalHeaderLabels(COLUMNS)
+        self.horizontalHeaderItem(SIZE_COLUMN).setToolTip(
+            "Equivalent diameter in µm (the disc of the cell's area); empty while the image's scale is unknown")
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         compact_table(self)
@@ -41,8 +50,13 @@ class InstanceListPanel(QTableWidget):
         self.cellDoubleClicked.connect(lambda row, _col: self.instanceActivated.emit(self._ids[row]))
 
     def show_image(
-        self, image: ImageAnnotation | None, classes: ClassCatalogue, threshold: float
+        self, image: ImageAnnotation | None, classes: ClassCatalogue, threshold: float,
+        pixel_size: PixelSize | None = None,
     ) -> None:
+        """``pixel_size``: the scale in use for ``image`` (default: the one recorded on it)."""
+        if pixel_size is None and image is not None:
+            pixel_size = image.pixel_size
+        um_per_pixel = pixel_size.um_per_pixel if pixel_size is not None and pixel_size.measured else None
         selected = set(self.selected_ids())
         self.blockSignals(True)
         with bulk_fill(self):
@@ -53,11 +67,11 @@ class InstanceListPanel(QTableWidget):
                 self.setRowCount(len(ordered))
                 for row, cell in enumerate(ordered):
                     self._ids.append(cell.id)
-                    self._fill_row(row, cell, classes, threshold)
+                    self._fill_row(row, cell, classes, threshold, um_per_pixel)
         self.blockSignals(False)
         self.select_ids(selected)
 
-    def _fill_row(self, row, cell, classes: ClassCatalogue, threshold: float) -> None:
+    def _fill_row(self, row, cell, classes: ClassCatalogue, threshold: float, um_per_pixel: float | None) -> None:
         name_item = QTableWidgetItem(cell.class_name)
         if cell.class_name in classes:
             cls = classes[cell.class_name]
@@ -72,10 +86,14 @@ class InstanceListPanel(QTableWidget):
         was = was_text(cell, display)
         score = f"({was})" if was else score
         checked = "corrected" if cell.corrected else ("yes" if is_checked(cell) else "")
+        size = None if um_per_pixel is None else cell_size(cell.area, um_per_pixel)
         items = [name_item, QTableWidgetItem(score), QTableWidgetItem(cell.source.value),
-                 QTableWidgetItem(checked)]
-        items[1].setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                 QTableWidgetItem(checked), QTableWidgetItem("" if size is None else f"{size.diameter_um:.1f}")]
+        for column in (1, SIZE_COLUMN):
+            items[column].setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         tip = provenance(cell, display) + ("\nunidentified: below the threshold, not counted" if unidentified else "")
+        if size is not None:
+            tip += f"\nsize: {size.diameter_um:.1f} µm across (area {size.area_um2:.0f} µm²)"
         for column, item in enumerate(items):
             item.setToolTip(tip)
             item.setData(Qt.ItemDataRole.UserRole, cell.id)

@@ -6,7 +6,10 @@ before TensorFlow loads. The loaded predictor is cached per model folder for
 the next run. Tests (and anyone without a model) pass ``predictor_factory``, a
 callable ``model_dir -> object with .predict(images, min_confidence=...)``
 returning one list of :class:`Instance` per image, exactly like
-``bloodview.model.predict.Predictor``.
+``bloodview.model.predict.Predictor``. When the object also has
+``.detect(images, min_confidence=..., pixel_size=...)`` (results with
+``.instances`` and ``.scale``), that is used: each job's pixel size is passed
+on and the scale each image was read at is reported (:attr:`imageScale`).
 """
 
 from __future__ import annotations
@@ -45,6 +48,17 @@ def load_predictor(model_dir: Path) -> Any:
 class DetectJob:
     image_index: int
     path: Path
+    pixel_size: float | None = None  # µm per pixel when the user gives it; None: measured
+
+
+def _detect_one(predictor: Any, pixels, job: DetectJob, min_confidence: float | None) -> tuple[list, Any]:
+    """``(cells, PixelSize or None)`` for one image."""
+    if not hasattr(predictor, "detect"):
+        return list(predictor.predict([pixels], min_confidence=min_confidence)[0]), None
+    from bloodview.core.measure import PixelSize
+
+    found = predictor.detect([pixels], min_confidence=min_confidence, pixel_size=job.pixel_size)[0]
+    return list(found.instances), None if found.scale is None else PixelSize.from_estimate(found.scale)
 
 
 class DetectWorker(QObject):
@@ -53,6 +67,7 @@ class DetectWorker(QObject):
     status = pyqtSignal(str)
     progress = pyqtSignal(int, int)  # images done, images in the job
     imageDone = pyqtSignal(int, list)  # image index, list[Instance]
+    imageScale = pyqtSignal(int, object)  # image index, PixelSize it was read at (just before imageDone)
     imageFailed = pyqtSignal(int, str)
     failed = pyqtSignal(str)  # the whole run failed (model would not load)
     finished = pyqtSignal(bool)  # True when cancelled
@@ -99,11 +114,13 @@ class DetectWorker(QObject):
             self.status.emit(f"Detecting cells in {job.path.name} ({done}/{total})…")
             try:
                 pixels = load_image(job.path)
-                instances = predictor.predict([pixels], min_confidence=self.min_confidence)[0]
+                instances, scale = _detect_one(predictor, pixels, job, self.min_confidence)
             except BloodviewError as exc:
                 self.imageFailed.emit(job.image_index, str(exc))
             else:
-                self.imageDone.emit(job.image_index, list(instances))
+                if scale is not None:
+                    self.imageScale.emit(job.image_index, scale)
+                self.imageDone.emit(job.image_index, instances)
             self.progress.emit(done, total)
         self.finished.emit(self._cancel.is_set())
 
@@ -114,6 +131,7 @@ class DetectRunner(QObject):
     status = pyqtSignal(str)
     progress = pyqtSignal(int, int)
     imageDone = pyqtSignal(int, list)
+    imageScale = pyqtSignal(int, object)
     imageFailed = pyqtSignal(int, str)
     failed = pyqtSignal(str)
     finished = pyqtSignal(bool)
@@ -138,6 +156,7 @@ class DetectRunner(QObject):
         thread.started.connect(worker.run)
         worker.status.connect(self.status)
         worker.progress.connect(self.progress)
+        worker.imageScale.connect(self.imageScale)
         worker.imageDone.connect(self.imageDone)
         worker.imageFailed.connect(self.imageFailed)
         worker.failed.connect(self.failed)

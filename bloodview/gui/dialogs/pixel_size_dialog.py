@@ -1,0 +1,45 @@
+"""Model → Pixel size…: the project's pixel size in µm, or auto (measured on each image's red cells)."""
+
+from __future__ import annotations
+
+from PyQt6.QtWidgets import QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout, QLabel, QVBoxLayout
+
+AUTO_TEXT = "auto"
+MAX_PIXEL_SIZE_UM = 10.0
+
+
+class PixelSizeDialog(QDialog):
+    """One spin box: 0 shows as "auto"; :meth:`pixel_size` is ``None`` for auto, else µm per pixel."""
+
+    def __init__(self, current: float | None, parent=None):
+        super().__init__(parent)
+        self.setObjectName("pixelSizeDialog")
+        self.setWindowTitle("Pixel size")
+        self.spin = QDoubleSpinBox()
+        self.spin.setObjectName("pixelSize")
+        self.spin.setDecimals(4)
+        self.spin.setRange(0.0, MAX_PIXEL_SIZE_UM)
+        self.spin.setSingleStep(0.001)
+        self.spin.setSuffix(" µm")
+        self.spin.setSpecialValueText(AUTO_TEXT)
+        self.spin.setValue(current or 0.0)
+        self.spin.setToolTip("µm per image pixel; 0 = auto")
+        note = QLabel(
+            "µm per pixel of this project's images, if your microscope is calibrated "
+            "(camera pixel pitch ÷ total magnification).\n"
+            "Leave at auto to measure each image on its red cells (~7.5 µm across) when cells are detected.")
+        note.setWordWrap(True)
+        form = QFormLayout()
+        form.addRow("Pixel size:", self.spin)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        self.buttons = buttons
+        layout = QVBoxLayout(self)
+        layout.addWidget(note)
+        layout.addLayout(form)
+        layout.addWidget(buttons)
+
+    def pixel_size(self) -> float | None:
+        value = self.spin.value()
+        return float(value) if value > 0 else None

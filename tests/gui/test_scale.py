@@ -1,0 +1,140 @@
+"""The image scale in the editor: status bar, Model → Pixel size…, cell sizes in µm, kept in the project."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pytest
+from PyQt6.QtWidgets import QDialogButtonBox, QLabel
+
+from bloodview.core.geometry import rectangle
+from bloodview.core.instance import Instance, Source
+from bloodview.core.measure import PixelSize
+from bloodview.core.scale import ScaleEstimate, scale_from_pixel_size
+from bloodview.io.project import load_project
+
+pytestmark = pytest.mark.gui
+
+MEASURED = ScaleEstimate(0.1, 75.0, 41, "red cells", "good")
+FALLBACK = ScaleEstimate(0.109, 68.8, 0, "model default", "weak")
+
+
+@dataclass
+class Found:
+    """Like bloodview.model.predict.ImageDetections."""
+
+    instances: list
+    scale: ScaleEstimate | None
+    tiles: int = 1
+    resize_factor: float = 1.0
+
+
+class ScalePredictor:
+    """One 60 x 60 px neutrophil per image; read at the pixel size given, else as ``measured`` says."""
+
+    def __init__(self, measured: ScaleEstimate | None = MEASURED):
+        self.measured = measured
+        self.asked: list = []
+
+    def predict(self, images, min_confidence=None, **_kw):
+        raise AssertionError("detect() should be used when the predictor has it")
+
+    def detect(self, images, min_confidence=None, pixel_size=None, **_kw):
+        self.asked.append(pixel_size)
+        cell = Instance([rectangle(100, 100, 160, 160)], "neutrophil", score=0.95, source=Source.MODEL)
+        scale = scale_from_pixel_size(pixel_size) if pixel_size else self.measured
+        return [Found([cell.copy()], scale) for _ in images]
+
+
+def scale_text(window) -> str:
+    return window.statusBar().findChild(QLabel, "scaleLabel").text()
+
+
+def size_column(window) -> list[str]:
+    table = window.instances
+    return [table.item(row, table.columnCount() - 1).text() for row in range(table.rowCount())]
+
+
+@pytest.fixture
+def scaled(make_window, smears):
+    predictor = ScalePredictor()
+    window = make_window(predictor=lambda _d: predictor)
+    assert window.files.open([smears])
+    return window, predictor
+
+
+def set_pixel_size_in_dialog(window, qtbot, value: float) -> None:
+    window.acts["pixel_size"].trigger()
+    dialog = window.scale.dialog
+    qtbot.waitUntil(dialog.isVisible, timeout=2000)
+    dialog.spin.setValue(value)
+    dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
+    qtbot.wait(5)
+
+
+def test_detection_shows_the_measured_scale_and_each_cells_size(scaled, detect_current, tmp_path):
+    window, predictor = scaled
+    assert scale_text(window).startswith("Scale: not measured yet")
+    assert size_column(window) == []
+    detect_current(window)
+    assert predictor.asked == [None]  # auto: the model measures the red cells
+    assert scale_text(window) == "Scale 0.1 µm/px (red cells, 41 measured)"
+    diameter = 2 * math.sqrt(60 * 60 * 0.01 / math.pi)  # 3600 px² at 0.1 µm/px
+    assert size_column(window) == [f"{diameter:.1f}"]
+    assert window.isWindowModified()
+    window.session.save_project(tmp_path / "proj")
+    reopened = load_project(tmp_path / "proj").dataset.images[window.session.current_index]
+    assert reopened.pixel_size == PixelSize(0.1, "red cells", 41)
+
+
+def test_switching_images_shows_each_ones_scale(scaled, detect_current, qtbot):
+    window, _ = scaled
+    detect_current(window)
+    window.session.set_current(2)
+    qtbot.wait(5)
+    assert scale_text(window).startswith("Scale: not measured yet")
+    window.session.set_current(0)
+    qtbot.wait(5)
+    assert scale_text(window) == "Scale 0.1 µm/px (red cells, 41 measured)"
+
+
+def test_project_pixel_size_is_given_to_the_model_and_saved(scaled, detect_current, qtbot, tmp_path):
+    window, predictor = scaled
+    window.session.save_project(tmp_path / "proj")
+    assert not window.isWindowModified()
+    set_pixel_size_in_dialog(window, qtbot, 0.25)
+    assert window.isWindowModified()  # a project change
+    assert scale_text(window) == "Scale 0.25 µm/px (given)"
+    detect_current(window)
+    assert predictor.asked == [0.25]
+    assert size_column(window) == [f"{2 * math.sqrt(3600 * 0.0625 / math.pi):.1f}"]
+    window.files.save()
+    project = load_project(tmp_path / "proj")
+    assert project.settings["pixel_size_um"] == 0.25
+    assert project.dataset.images[0].pixel_size == PixelSize(0.25, "given")
+
+    set_pixel_size_in_dialog(window, qtbot, 0.0)  # back to auto: the old value no longer holds
+    assert scale_text(window).startswith("Scale: not measured yet")
+    assert size_column(window) == [""]
+    detect_current(window)
+    assert predictor.asked == [0.25, None]
+    assert scale_text(window) == "Scale 0.1 µm/px (red cells, 41 measured)"
+
+
+def test_no_red_cells_says_so_and_gives_no_sizes(make_window, smears, detect_current):
+    predictor = ScalePredictor(measured=FALLBACK)
+    window = make_window(predictor=lambda _d: predictor)
+    assert window.files.open([smears])
+    detect_current(window)
+    assert scale_text(window) == "Scale 0.109 µm/px (model default — no red cells found)"
+    assert size_column(window) == [""]  # a guess is not a measurement
+
+
+def test_a_predictor_without_scales_still_detects(window, detect_current):
+    """Predictors with only .predict (older models' stand-ins) work as before; no scale is invented."""
+    detect_current(window)
+    assert len(window.session.current_image.instances) == 3
+    assert window.session.current_image.pixel_size is None
+    assert scale_text(window).startswith("Scale: not measured yet")
+    assert set(size_column(window)) == {""}
