@@ -118,6 +118,7 @@ class Predictor:
         min_confidence: float | None = None,
         progress: Progress | None = None,
         pixel_size: PixelSizes = None,
+        simplify: bool = True,
     ) -> list[list[Instance]]:
         """Cells in each image (uint8 RGB/grey arrays or image file paths), polygons in original pixels.
 
@@ -125,9 +126,10 @@ class Predictor:
         lower or higher than the model's; ``batch_size`` (images, and tiles of the
         input size, per network call; larger tiles go fewer at a time) defaults to
         ``images_per_gpu``; ``pixel_size`` (µm per pixel, one for all images or one
-        per image) overrides the estimate from the red cells.
+        per image) overrides the estimate from the red cells. ``simplify=False`` keeps
+        the full traced outlines instead of ones made for editing by hand.
         """
-        found = self.detect(images, batch_size, min_confidence, progress, pixel_size)
+        found = self.detect(images, batch_size, min_confidence, progress, pixel_size, simplify)
         return [one.instances for one in found]
 
     def detect(
@@ -137,6 +139,7 @@ class Predictor:
         min_confidence: float | None = None,
         progress: Progress | None = None,
         pixel_size: PixelSizes = None,
+        simplify: bool = True,
     ) -> list[ImageDetections]:
         """Like :meth:`predict`, with the scale each image was read at."""
         threshold = self.config.detection_min_confidence if min_confidence is None else float(min_confidence)
@@ -150,7 +153,7 @@ class Predictor:
                 self._frame(start + k, self._as_array(item), sizes[start + k])
                 for k, item in enumerate(images[start : start + batch_size])
             ]
-            results.extend(self._detect_frames(frames, threshold, batch_size))
+            results.extend(self._detect_frames(frames, threshold, batch_size, simplify))
             if progress is not None:
                 progress(len(results), len(images))
         return results
@@ -178,7 +181,9 @@ class Predictor:
         tiles = plan_tiles(h, w, tile, max(0, overlap))
         return _Frame(index, array, resized, tiles, scale, factor, tile)
 
-    def _detect_frames(self, frames: list[_Frame], threshold: float, batch_size: int) -> list[ImageDetections]:
+    def _detect_frames(
+        self, frames: list[_Frame], threshold: float, batch_size: int, simplify: bool
+    ) -> list[ImageDetections]:
         rows: dict[int, list[tuple[Tile, dict]]] = {frame.index: [] for frame in frames}
         for size in sorted({frame.tile_size for frame in frames}):
             jobs = [(frame, tile) for frame in frames if frame.tile_size == size for tile in frame.tiles]
@@ -197,9 +202,11 @@ class Predictor:
                     count = int(found["counts"][row])
                     one = {key: np.asarray(found[key][row][:count]) for key in _DETECTION_KEYS}
                     rows[frame.index].append((tile, one))
-        return [self._instances(frame, rows[frame.index], threshold) for frame in frames]
+        return [self._instances(frame, rows[frame.index], threshold, simplify) for frame in frames]
 
-    def _instances(self, frame: _Frame, tiles: list[tuple[Tile, dict]], threshold: float) -> ImageDetections:
+    def _instances(
+        self, frame: _Frame, tiles: list[tuple[Tile, dict]], threshold: float, simplify: bool
+    ) -> ImageDetections:
         height, width = frame.resized.shape[:2]
         picked: list[tuple[Tile, dict, int]] = []
         boxes, scores, cut = [], [], []
@@ -224,7 +231,7 @@ class Predictor:
                 instances.extend(
                     detections_to_instances(
                         single, window, orig_h, orig_w, self.class_names,
-                        min_confidence=threshold, origin=self.info.origin,
+                        min_confidence=threshold, origin=self.info.origin, simplify=simplify,
                     )
                 )
         return ImageDetections(instances, frame.scale, len(frame.tiles), frame.factor)
