@@ -6,7 +6,10 @@ The parent then scores quality against each class's typical area (a second pass,
 since "typical" is only known once all masks are in) and makes
 ``Instance(source=BOOTSTRAP, reviewed=False, quality=..., origin="bootstrap@<v>")``.
 Nothing is written here; the caller saves the Dataset atomically, so an error
-halfway never leaves a partial file.
+halfway never leaves a partial file. With a pixel size (``--pixel-size``) each
+image is segmented at the scale the segmenter was tuned at
+(:mod:`bloodview.bootstrap.scale`) and its outlines are mapped back; the pixel
+size it was read at is kept on the image.
 """
 
 from __future__ import annotations
@@ -24,10 +27,12 @@ from bloodview.bootstrap.inputs import InputScan, WorkItem
 from bloodview.bootstrap.quality import FLAG_THRESHOLD, QualityCues, measure_cues, score, typical_areas
 from bloodview.bootstrap.segment_box import clip_box, segment_in_box
 from bloodview.bootstrap.params import CellParams
+from bloodview.bootstrap.scale import PixelSizeOption, Rescale, choose_rescale
 from bloodview.bootstrap.segment_cell import segment_cell
 from bloodview.core.annotation import Dataset, ImageAnnotation
 from bloodview.core.geometry import mask_to_polygons
 from bloodview.core.instance import Instance, Source
+from bloodview.core.measure import PixelSize
 from bloodview.errors import BloodviewError
 from bloodview.io.images import load_image
 
@@ -54,6 +59,7 @@ class ItemResult:
     cells: list[CellRecord] = field(default_factory=list)
     failures: list[tuple[str | None, str]] = field(default_factory=list)  # (class, reason)
     error: str | None = None  # the image itself could not be read
+    pixel_size: PixelSize | None = None  # the scale it was read at (with --pixel-size)
 
 
 @dataclass
@@ -77,8 +83,11 @@ class RunSummary:
         return out
 
 
-def process_item(item: WorkItem, params: CellParams = CellParams()) -> ItemResult:
-    """Segment one image (the centred cell, or each box). Never raises for bad input."""
+def process_item(item: WorkItem, params: CellParams = CellParams(), pixel_size: PixelSizeOption = None) -> ItemResult:
+    """Segment one image (the centred cell, or each box). Never raises for bad input.
+
+    ``pixel_size`` (µm per pixel, ``"auto"`` or ``None``): see :mod:`bloodview.bootstrap.scale`.
+    """
     result = ItemResult(item)
     try:
         rgb = load_image(item.path)
@@ -86,12 +95,16 @@ def process_item(item: WorkItem, params: CellParams = CellParams()) -> ItemResul
         result.error = str(exc)
         return result
     result.height, result.width = rgb.shape[:2]
+    rescale = choose_rescale(rgb, pixel_size)
+    result.pixel_size = rescale.pixel_size
+    rgb = rescale.image(rgb)
+    height, width = rgb.shape[:2]
     if not item.boxes:
         segmentation = segment_cell(rgb, item.class_name, params)
-        _collect(result, item.class_name, segmentation, None)
+        _collect(result, item.class_name, segmentation, None, rescale)
         return result
     for class_name, box in item.boxes:
-        clipped = clip_box(box, result.width, result.height)
+        clipped = clip_box(rescale.box(box), width, height)
         if clipped.box is None:
             result.failures.append((class_name, f"{item.path.name}: {clipped.problem}; skipped"))
             continue
@@ -99,11 +112,11 @@ def process_item(item: WorkItem, params: CellParams = CellParams()) -> ItemResul
         if not segmentation.found:
             x1, y1, x2, y2 = clipped.box
             segmentation.reason = f"{class_name} box ({x1}, {y1}, {x2}, {y2}): {segmentation.reason}"
-        _collect(result, class_name, segmentation, clipped.box)
+        _collect(result, class_name, segmentation, clipped.box, rescale)
     return result
 
 
-def _collect(result: ItemResult, class_name: str | None, segmentation, box) -> None:
+def _collect(result: ItemResult, class_name: str | None, segmentation, box, rescale: Rescale = Rescale()) -> None:
     name = class_name or "cell"
     if not segmentation.found:
         result.failures.append((name, f"{result.item.path.name}: {segmentation.reason}"))
@@ -112,20 +125,21 @@ def _collect(result: ItemResult, class_name: str | None, segmentation, box) -> N
     if not polygons:
         result.failures.append((name, f"{result.item.path.name}: mask too small to outline"))
         return
-    cues = measure_cues(segmentation.mask, segmentation.alternative, box)
-    result.cells.append(CellRecord(name, polygons[:1], cues))
+    cues = measure_cues(segmentation.mask, segmentation.alternative, box)  # at the tuned scale, like the limits
+    result.cells.append(CellRecord(name, rescale.outlines_back(polygons[:1], result.width, result.height), cues))
 
 
-def _worker(args: tuple[WorkItem, CellParams]) -> ItemResult:
-    item, params = args
-    return process_item(item, params)
+def _worker(args: tuple[WorkItem, CellParams, PixelSizeOption]) -> ItemResult:
+    item, params, pixel_size = args
+    return process_item(item, params, pixel_size)
 
 
 def run_items(
-    items: Iterable[WorkItem], workers: int = 1, params: CellParams = CellParams(), chunksize: int = 8
+    items: Iterable[WorkItem], workers: int = 1, params: CellParams = CellParams(), chunksize: int = 8,
+    pixel_size: PixelSizeOption = None,
 ) -> Iterator[ItemResult]:
     """Yield results in input order; ``workers > 1`` uses a process pool."""
-    jobs = ((item, params) for item in items)
+    jobs = ((item, params, pixel_size) for item in items)
     if workers <= 1:
         yield from map(_worker, jobs)
         return
@@ -170,7 +184,7 @@ def build_dataset(
         image = ImageAnnotation(
             result.item.relative, result.width, result.height,
             image_label=None if result.item.boxes else result.item.class_name,
-            split=result.item.split,
+            split=result.item.split, pixel_size=result.pixel_size,
         )
         for cell in result.cells:
             quality = score(cell.cues, typical.get(cell.class_name))

@@ -6,6 +6,7 @@ Examples::
     bloodview bootstrap ../shared/data/bccd/JPEGImages --boxes ../shared/data/bccd/Annotations \\
         --out bccd_masks.json
     bloodview bootstrap ../shared/data/pbc --out pbc_masks.json --montage montage.png
+    bloodview bootstrap my_fields --boxes my_boxes.json --pixel-size 0.25 --out masks.json
 
 The COCO file names images relative to INPUT; open it with INPUT as images folder.
 """
@@ -15,6 +16,8 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+
+from bloodview.cli.options import add_pixel_size_option
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -34,6 +37,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--flag-below", type=float, default=None, help="quality under which a mask is flagged")
     parser.add_argument("--montage", type=Path, help="also draw the masks of a few images per class into this PNG")
     parser.add_argument("--montage-per-class", type=int, default=6, help="images per class in the montage")
+    add_pixel_size_option(parser, "µm per pixel of images at another magnification than PBC's (~0.104), or "
+                                  "'auto' to measure each on its red cells: images are segmented at PBC's "
+                                  "scale and outlines mapped back (default: segment as they are)")
     parser.set_defaults(func=run)
 
 
@@ -61,7 +67,8 @@ def run(args: argparse.Namespace) -> int:
     items = _limit(scan.items, args.limit)
     bar = tqdm(total=len(items), unit="img", file=sys.stderr, disable=None, desc="bootstrap")
     dataset, summary = build_dataset(
-        scan, run_items(items, workers=args.workers), threshold, progress=lambda _: bar.update(1)
+        scan, run_items(items, workers=args.workers, pixel_size=args.pixel_size), threshold,
+        progress=lambda _: bar.update(1)
     )
     bar.close()
     if dataset.instance_count == 0:
