@@ -85,3 +85,15 @@ def test_coco_from_another_tool_has_no_scale(tmp_path, dataset):
     (tmp_path / "plain.json").write_text(json.dumps(plain))
     image = load_coco(tmp_path / "plain.json").images[0]
     assert image.pixel_size is None and image.cell_size(image.instances[0]) is None
+
+
+def test_via_and_labelme_keep_the_scale_in_their_image_records(tmp_path, dataset):
+    from bloodview.io.labelme import load_labelme, save_labelme
+    from bloodview.io.via import load_via, save_via
+
+    via = load_via(save_via(dataset, tmp_path / "via.json"), images_root=tmp_path)
+    assert [i.pixel_size for i in via.images] == [PixelSize(0.1, "red cells", 17), None]
+    save_labelme(dataset, tmp_path / "labelme")
+    labelme = load_labelme(tmp_path / "labelme")
+    by_name = {i.image_path.name: i.pixel_size for i in labelme.images}
+    assert by_name == {"a.png": PixelSize(0.1, "red cells", 17), "b.png": None}
