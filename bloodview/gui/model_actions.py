@@ -192,7 +192,7 @@ class ModelActions:
             session.dataset, user_store_dir(), current_model=self.model_dir(),
             current_backbone=info.backbone if info else None, work_dir=work,
             broken=tuple(session.broken), process=TrainProcess(command=self.cli_command),
-            parent=self.window)
+            parent=self.window, pixel_size=self.window.scale.project_pixel_size())
         dialog.modelTrained.connect(self._model_trained)
         self.retrain_dialog = dialog
         dialog.show()
@@ -231,7 +231,7 @@ class ModelActions:
             return
         dialog = EvaluateDialog(self.window.session.dataset, self.model_dir(),
                                 broken=tuple(self.window.session.broken), command=self.cli_command,
-                                parent=self.window)
+                                parent=self.window, pixel_size=self.window.scale.project_pixel_size())
         self.evaluate_dialog = dialog
         dialog.show()
 

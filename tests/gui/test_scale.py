@@ -138,3 +138,33 @@ def test_a_predictor_without_scales_still_detects(window, detect_current):
     assert window.session.current_image.pixel_size is None
     assert scale_text(window).startswith("Scale: not measured yet")
     assert set(size_column(window)) == {""}
+
+
+ARGV_CLI = """
+import json, sys
+from pathlib import Path
+Path(%(seen)r).write_text(json.dumps(sys.argv[1:]))
+out = Path(sys.argv[sys.argv.index("--out") + 1]); out.mkdir(parents=True)
+(out / "report.md").write_text("# Evaluation")
+"""
+
+
+def test_retrain_and_evaluate_get_the_projects_pixel_size(scaled, review_current, qtbot, tmp_path):
+    import json
+    import sys
+
+    window, _ = scaled
+    review_current(window)
+    set_pixel_size_in_dialog(window, qtbot, 0.25)
+    window.models.retrain()
+    request = window.models.retrain_dialog.request(tmp_path / "train")
+    assert request.args()[-2:] == ["--pixel-size", "0.25"]
+    seen = tmp_path / "argv.json"
+    (tmp_path / "cli.py").write_text(ARGV_CLI % {"seen": str(seen)})
+    window.models.cli_command = [sys.executable, str(tmp_path / "cli.py")]
+    window.models.evaluate()
+    dialog = window.models.evaluate_dialog
+    with qtbot.waitSignal(dialog.finishedReport, timeout=20000):
+        dialog.start()
+    argv = json.loads(seen.read_text())
+    assert argv[0] == "evaluate" and argv[argv.index("--pixel-size") + 1] == "0.25"

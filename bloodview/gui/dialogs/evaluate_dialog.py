@@ -38,9 +38,11 @@ class EvaluateDialog(QDialog):
     finishedReport = pyqtSignal(str)  # report folder ("" on failure)
 
     def __init__(self, dataset: Dataset, model_dir: Path, broken: tuple[int, ...] = (),
-                 command: Sequence[str] | None = None, parent: QWidget | None = None):
+                 command: Sequence[str] | None = None, parent: QWidget | None = None,
+                 pixel_size: float | None = None):
         super().__init__(parent)
         self.setWindowTitle(f"Evaluate {model_dir.name}")
+        self.pixel_size = pixel_size  # the project's µm per pixel (None: measured per image)
         self.dataset, self.model_dir, self.broken = dataset, Path(model_dir), broken
         self.command = list(command or bloodview_command())
         self.process: QProcess | None = None
@@ -88,6 +90,8 @@ class EvaluateDialog(QDialog):
         self.out_dir = work / "report"
         args = ["evaluate", "--gt", str(written.coco), "--images", str(written.images_root),
                 "--model", str(self.model_dir), "--out", str(self.out_dir)]
+        if self.pixel_size:
+            args += ["--pixel-size", repr(self.pixel_size)]
         process = QProcess(self)
         process.setProcessChannelMode(QProcess.ProcessChannelMode.MergedChannels)
         process.readyReadStandardOutput.connect(

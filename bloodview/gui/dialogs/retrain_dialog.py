@@ -64,8 +64,10 @@ class RetrainDialog(QDialog):
         broken: tuple[int, ...] = (),
         process: TrainProcess | None = None,
         parent: QWidget | None = None,
+        pixel_size: float | None = None,
     ):
         super().__init__(parent)
+        self.pixel_size = pixel_size  # the project's µm per pixel for images that record none
         self.setWindowTitle("Retrain the model")
         self.setModal(False)
         self.dataset, self.store_dir, self.broken = dataset, Path(store_dir), broken
@@ -171,7 +173,8 @@ class RetrainDialog(QDialog):
             epochs=self.epochs.value(),
             steps_per_epoch=self.steps.value(),
             init_model=self.current_model if finetune else None,
-            extra=[arg for item in shlex.split(self.overrides.text()) for arg in ("--set", item)],
+            extra=[arg for item in shlex.split(self.overrides.text()) for arg in ("--set", item)]
+            + (["--pixel-size", repr(self.pixel_size)] if self.pixel_size else []),
         )
 
     # --- running ------------------------------------------------------------------
