@@ -22,7 +22,7 @@ from bloodview.io.project import PIXEL_SIZE_SETTING, project_pixel_size
 if TYPE_CHECKING:
     from bloodview.gui.main_window import MainWindow
 
-UNKNOWN_TEXT = "Scale: not measured yet (detect cells, or set Model → Pixel size…)"
+UNKNOWN_TEXT = "Scale: unknown (Model → Pixel size…)"
 
 
 class ScaleActions:
@@ -55,7 +55,8 @@ class ScaleActions:
         scale = self.in_use(image)
         self.label.setText("" if image is None else UNKNOWN_TEXT if scale is None else f"Scale {scale.describe()}")
         tip = ("µm per pixel of this image: used to bring it to the model's magnification and to give "
-               "cell sizes in µm.\nSet a known pixel size with Model → Pixel size…")
+               "cell sizes in µm.\nA scale-aware model measures it on the red cells when it detects cells; "
+               "set a known pixel size with Model → Pixel size…")
         self.label.setToolTip(tip)
 
     # --- detection results -------------------------------------------------------------------

@@ -75,7 +75,7 @@ def set_pixel_size_in_dialog(window, qtbot, value: float) -> None:
 
 def test_detection_shows_the_measured_scale_and_each_cells_size(scaled, detect_current, tmp_path):
     window, predictor = scaled
-    assert scale_text(window).startswith("Scale: not measured yet")
+    assert scale_text(window) == "Scale: unknown (Model → Pixel size…)"
     assert size_column(window) == []
     detect_current(window)
     assert predictor.asked == [None]  # auto: the model measures the red cells
@@ -93,7 +93,7 @@ def test_switching_images_shows_each_ones_scale(scaled, detect_current, qtbot):
     detect_current(window)
     window.session.set_current(2)
     qtbot.wait(5)
-    assert scale_text(window).startswith("Scale: not measured yet")
+    assert scale_text(window) == "Scale: unknown (Model → Pixel size…)"
     window.session.set_current(0)
     qtbot.wait(5)
     assert scale_text(window) == "Scale 0.1 µm/px (red cells, 41 measured)"
@@ -115,7 +115,7 @@ def test_project_pixel_size_is_given_to_the_model_and_saved(scaled, detect_curre
     assert project.dataset.images[0].pixel_size == PixelSize(0.25, "given")
 
     set_pixel_size_in_dialog(window, qtbot, 0.0)  # back to auto: the old value no longer holds
-    assert scale_text(window).startswith("Scale: not measured yet")
+    assert scale_text(window) == "Scale: unknown (Model → Pixel size…)"
     assert size_column(window) == [""]
     detect_current(window)
     assert predictor.asked == [0.25, None]
@@ -136,7 +136,7 @@ def test_a_predictor_without_scales_still_detects(window, detect_current):
     detect_current(window)
     assert len(window.session.current_image.instances) == 3
     assert window.session.current_image.pixel_size is None
-    assert scale_text(window).startswith("Scale: not measured yet")
+    assert scale_text(window) == "Scale: unknown (Model → Pixel size…)"
     assert set(size_column(window)) == {""}
 
 
