@@ -272,6 +272,8 @@ class Session(QObject):
                 restored += 1
             if was_signed and not image.signed_off:
                 self.push(index, self._recovered_sign_off(image, True, events))
+            if other.pixel_size is not None:
+                image.set_pixel_size(other.pixel_size)  # the scale detection found (not an undo step)
         return restored
 
     @staticmethod

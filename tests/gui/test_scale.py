@@ -168,3 +168,16 @@ def test_retrain_and_evaluate_get_the_projects_pixel_size(scaled, review_current
         dialog.start()
     argv = json.loads(seen.read_text())
     assert argv[0] == "evaluate" and argv[argv.index("--pixel-size") + 1] == "0.25"
+
+
+def test_crash_recovery_brings_back_the_scale_detection_found(make_window, smears, detect_current, qtbot):
+    predictor = ScalePredictor()
+    crashed = make_window(predictor=lambda _d: predictor, autosave_interval_s=0)
+    crashed.files.open([smears])
+    detect_current(crashed)
+    crashed.session.autosave()
+    again = make_window()  # the program "crashed": nothing saved; the same folder opens again
+    assert again.files.open([smears])
+    assert again.session.dataset.images[0].pixel_size == PixelSize(0.1, "red cells", 41)
+    qtbot.wait(5)
+    assert scale_text(again) == "Scale 0.1 µm/px (red cells, 41 measured)"
