@@ -16,28 +16,17 @@ import argparse
 import sys
 import tempfile
 import time
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from bloodview.bootstrap.inputs import WorkItem
+from bloodview.bootstrap.inputs import WorkItem, scan_boxes
 from bloodview.bootstrap.runner import process_item
+from bloodview.core.classes import ClassCatalogue
 from bloodview.core.geometry import polygons_to_mask
 
 BCCD_PIXEL_SIZE_UM = 0.0825  # 7.5 µm / BCCD's 90.9-px median red cell (docs/scale.md)
-
-
-def voc_boxes(xml: Path) -> tuple[str, tuple]:
-    tree = ET.parse(xml)
-    boxes = []
-    for item in tree.findall("object"):
-        box = item.find("bndbox")
-        boxes.append((item.find("name").text.lower(),
-                      tuple(float(box.find(k).text) for k in ("xmin", "ymin", "xmax", "ymax"))))
-    name = tree.find("filename").text
-    return (name if name.endswith(".jpg") else f"{name}.jpg"), tuple(boxes)
 
 
 def main() -> int:
@@ -56,12 +45,11 @@ def main() -> int:
     seconds = dict.fromkeys(ways, 0.0)
     cells = 0
     with tempfile.TemporaryDirectory() as work:
-        for xml in sorted((bccd / "Annotations").glob("*.xml"))[: args.images]:
-            name, boxes = voc_boxes(xml)
-            image = cv2.imread(str(bccd / "JPEGImages" / name))
-            if image is None:
-                continue
-            full = process_item(WorkItem(bccd / "JPEGImages" / name, Path(name), None, boxes=boxes))
+        scan = scan_boxes(bccd / "Annotations", bccd / "JPEGImages", ClassCatalogue.pbc())
+        for item in sorted(scan.items, key=lambda i: i.relative)[: args.images]:
+            name, boxes = item.relative.name, item.boxes
+            image = cv2.imread(str(item.path))
+            full = process_item(item)
             h, w = round(image.shape[0] * args.shrink), round(image.shape[1] * args.shrink)
             interpolation = cv2.INTER_AREA if args.shrink < 1 else cv2.INTER_LINEAR
             cv2.imwrite(str(Path(work) / name), cv2.resize(image, (w, h), interpolation=interpolation),
