@@ -17,7 +17,7 @@ from collections import Counter
 import sys
 from pathlib import Path
 
-from bloodview.cli.options import add_pixel_size_option, given_pixel_size
+from bloodview.cli.options import add_device_option, add_pixel_size_option, given_pixel_size
 from bloodview.errors import ImageError, ModelError
 
 
@@ -35,6 +35,9 @@ def register(subparsers) -> None:
     parser.add_argument("--min-confidence", type=float, metavar="X",
                         help="keep cells at least this confident (default: the model's threshold)")
     parser.add_argument("--batch-size", type=int, metavar="N", help="images per network call")
+    add_device_option(parser, "detection")
+    parser.add_argument("--full-outlines", action="store_true",
+                        help="keep the full traced outlines (default: simplified to ~30 points for editing)")
     add_pixel_size_option(parser, "µm per pixel of the images, when known (default: auto, measured on each "
                                   "image's red cells)")
     parser.set_defaults(func=run)
@@ -96,6 +99,9 @@ def run(args: argparse.Namespace) -> int:
     from bloodview.io.images import load_image
     from bloodview.model.predict import Predictor
 
+    from bloodview.model.distribute import use_devices
+
+    print(f"device: {use_devices(args.device).describe()}", file=sys.stderr)
     predictor = Predictor.load(model_dir)
     catalogue = ClassCatalogue([])
     for name, colour in zip(predictor.class_names, predictor.info.class_colors or [None] * len(predictor.class_names)):
@@ -107,7 +113,8 @@ def run(args: argparse.Namespace) -> int:
             chunk = images[start : start + batch]
             arrays = [load_image(path) for path, _ in chunk]
             found = predictor.detect(arrays, batch_size=batch, min_confidence=args.min_confidence,
-                                     pixel_size=given_pixel_size(args.pixel_size))
+                                     pixel_size=given_pixel_size(args.pixel_size),
+                                     simplify=not args.full_outlines)
             for (_, name), array, one in zip(chunk, arrays, found):
                 scale = None if one.scale is None else PixelSize.from_estimate(one.scale)
                 annotations.append(ImageAnnotation(name, array.shape[1], array.shape[0], one.instances,

@@ -156,3 +156,4 @@ def test_train_pixel_size_auto_means_measure_each_image(tmp_path, capsys):
     with pytest.raises(SystemExit):
         parser.parse_args(["train", "--data", "d.json", "--out", "m", "--pixel-size", "-1"])
     assert "positive number of µm per pixel" in capsys.readouterr().err
+

@@ -113,3 +113,28 @@ def test_without_red_cells_the_model_fallback_scale_is_used_and_said():
     (found,) = engine.detect([disc_field(200, 200, [(100, 100)], DIAMETER)])
     assert found.scale.source == "model default" and found.resize_factor == pytest.approx(1.0)
     assert len(found.instances) == 1
+
+
+def test_full_outlines_keep_the_traced_pixel_edges_and_the_default_is_made_for_hands(tmp_path, monkeypatch):
+    """The CLI's --full-outlines reaches the predictor; simplified outlines have far fewer points, same cell."""
+    import json
+
+    from PIL import Image
+
+    from bloodview.cli.main import main
+
+    image = disc_field(300, 300, [(150, 150)], 120)
+    Image.fromarray(image).save(tmp_path / "disc.png")
+    engine, _ = predictor(tile=384, pixel_size=0.1, overlap_um=8.0)
+    monkeypatch.setattr(Predictor, "load", classmethod(lambda cls, *a, **k: engine))
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "model.json").write_text("{}")
+    points = {}
+    for flag in ([], ["--full-outlines"]):
+        out = tmp_path / f"cells{len(flag)}.json"
+        assert main(["predict", str(tmp_path / "disc.png"), "--model", str(model), "--out", str(out),
+                     "--pixel-size", "0.1", *flag]) == 0
+        (cell,) = json.loads(out.read_text())["annotations"]
+        points[bool(flag)] = len(cell["segmentation"][0]) // 2
+    assert points[True] > 100 and 8 <= points[False] <= 48
