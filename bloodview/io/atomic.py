@@ -36,11 +36,13 @@ def backup_path(path: str | Path) -> Path:
     return path.with_name(path.name + BACKUP_SUFFIX)
 
 
-def atomic_write_bytes(path: str | Path, data: bytes, backup: bool = True) -> Path:
+def atomic_write_bytes(path: str | Path, data: bytes, backup: bool = True, sync_folder: bool = True) -> Path:
     """Write ``data`` to ``path`` atomically; keep the old file as ``<name>.bak``.
 
     The folder must exist. Returns ``path``. Raises ``OSError`` (with the file
     name) if the folder is not writable; the old file is then untouched.
+    ``sync_folder=False`` leaves the folder's ``fsync`` to the caller (one
+    :func:`fsync_folder` after writing many files, as a project save does).
     """
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
@@ -61,7 +63,8 @@ def atomic_write_bytes(path: str | Path, data: bytes, backup: bool = True) -> Pa
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    _fsync_folder(folder)
+    if sync_folder:
+        fsync_folder(folder)
     log.debug("wrote %s (%d bytes)", path, len(data))
     return path
 
@@ -128,7 +131,8 @@ def _copy_mode(source: Path, target: Path) -> None:
         pass  # permissions are a nicety; the content matters
 
 
-def _fsync_folder(folder: Path) -> None:
+def fsync_folder(folder: Path) -> None:
+    """Make renames and new names in ``folder`` durable (POSIX; a no-op elsewhere)."""
     if os.name != "posix":
         return
     try:

@@ -4,12 +4,13 @@ Layout (never a copy of the images)::
 
     my-project/
       project.json                      schema_version, classes, images, settings
-      annotations/<image stem>-<hash>.json   one file per image: its cells
+      project.json.bak                  the previous save's project.json
+      annotations/<image stem>-<path hash>-<content hash>.json   one file per image: its cells
 
 ``project.json``::
 
     {"schema_version": 1, "bloodview_version": "...", "classes": [...catalogue...],
-     "images": [{"path": "../smears/a.jpg", "annotation": "annotations/a-1f2e3d4c.json"}, ...],
+     "images": [{"path": "../smears/a.jpg", "annotation": "annotations/a-1f2e3d4c-0a1b2c3d4e5f.json"}, ...],
      "settings": {...}}
 
 Image paths are relative to the project folder, and may climb out with ``..``
@@ -25,9 +26,11 @@ Each annotation file holds everything that changes while editing one image::
      "instances": [{"id", "class", "polygons": [[[x, y], ...], ...], "score", "source",
                     "reviewed", "box_only", "quality", "origin", "corrected", "extra"}]}
 
-One file per image keeps autosave cheap (only the edited image is written) and
-limits what a damaged file can take with it. Every write is atomic and keeps
-``<name>.bak`` (see :mod:`bloodview.io.atomic`). ``pixel_size`` is absent
+One file per image keeps saving cheap (only the images that changed are
+written) and limits what a damaged file can take with it. A save is atomic as a
+whole: annotation files are named after their content and never overwritten,
+and the new ``project.json`` replaces the old one in one rename (see
+:func:`save_project`). ``pixel_size`` is absent
 while the image's scale is unknown; the project-wide setting
 ``settings["pixel_size_um"]`` (µm per pixel, ``null`` = estimate per image) is
 read with :func:`project_pixel_size`. A project written by a newer
@@ -48,7 +51,15 @@ from bloodview.core.annotation import Dataset, ImageAnnotation, SignOffEvent
 from bloodview.core.classes import ClassCatalogue
 from bloodview.core.measure import parse_pixel_size
 from bloodview.errors import FormatError, ProjectError, UnknownClassError
-from bloodview.io.atomic import atomic_write_json, backup_path, json_number
+from bloodview.io.atomic import (
+    BACKUP_SUFFIX,
+    atomic_write_bytes,
+    atomic_write_json,
+    backup_path,
+    dumps_json,
+    fsync_folder,
+    json_number,
+)
 from bloodview.io.jsonio import read_json
 from bloodview.io.outlines import polygon_from_points
 from bloodview.io.paths import member_path
@@ -92,10 +103,17 @@ def is_project(path: str | Path) -> bool:
     return (path / PROJECT_FILE).is_file() or (path.name == PROJECT_FILE and path.is_file())
 
 
-def annotation_file_name(image_path: Path) -> str:
-    """``annotations/<stem>-<8 hex of the path>.json``: stable, unique per image path."""
+def annotation_file_name(image_path: Path, content: bytes | None = None) -> str:
+    """``annotations/<stem>-<8 hex of the path>[-<12 hex of the content>].json``.
+
+    Unique per image path; with ``content``, also per saved content (what
+    :func:`save_project` writes). Without it, the name projects written before
+    content names used, still read when an entry names no file.
+    """
     digest = hashlib.sha1(image_path.as_posix().encode("utf-8")).hexdigest()[:8]
-    return f"{ANNOTATIONS_DIR}/{image_path.stem}-{digest}.json"
+    if content is None:
+        return f"{ANNOTATIONS_DIR}/{image_path.stem}-{digest}.json"
+    return f"{ANNOTATIONS_DIR}/{image_path.stem}-{digest}-{hashlib.sha1(content).hexdigest()[:12]}.json"
 
 
 def project_image_path(dataset: Dataset, image: ImageAnnotation, folder: Path) -> Path:
@@ -114,28 +132,41 @@ def save_project(
     dataset: Dataset,
     folder: str | Path,
     settings: dict[str, Any] | None = None,
-    images: list[ImageAnnotation] | None = None,
 ) -> Project:
-    """Write ``dataset`` as a project in ``folder`` (created if needed).
+    """Write ``dataset`` as a project in ``folder`` (created if needed), atomically as a whole.
 
-    ``images`` limits which annotation files are written (autosave of the edited
-    image); ``project.json`` is always rewritten. Returns a :class:`Project`
-    wrapping the same ``dataset`` object (its root is left as it was; paths are
-    made relative to ``folder`` only in the files).
+    Each image's annotation file is named after its content, so a save writes only
+    the images that changed and never overwrites a file the saved ``project.json``
+    names. ``project.json`` is replaced last, with one ``os.replace``: a crash at
+    any moment leaves either the previous save or this one, never a mix. The
+    previous ``project.json`` is kept as ``project.json.bak`` together with every
+    file it names; files neither names (older saves, leftovers of a crashed save)
+    are removed afterwards.
+
+    Refuses (:class:`ProjectError`) a folder another running bloodview has open
+    (see :mod:`bloodview.io.project_lock`). Returns a :class:`Project` wrapping
+    the same ``dataset`` object (its root is left as it was; paths are made
+    relative to ``folder`` only in the files).
     """
+    from bloodview.io.project_lock import check_not_locked
+
     folder = Path(folder)
+    check_not_locked(folder)
     try:
         (folder / ANNOTATIONS_DIR).mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ProjectError(f"{folder}: cannot create the project folder ({exc.strerror or exc})") from exc
+    previous = _referenced_files(folder / PROJECT_FILE)
     entries = []
-    chosen = None if images is None else {id(i) for i in images}
+    wrote = False
     for image in dataset.images:
         relative = project_image_path(dataset, image, folder)
-        annotation = annotation_file_name(relative)
+        data = dumps_json(image_record(image, relative)).encode("utf-8")
+        annotation = annotation_file_name(relative, data)
         entries.append({"path": relative.as_posix(), "annotation": annotation})
-        if chosen is None or id(image) in chosen:
-            atomic_write_json(folder / annotation, image_record(image, relative))
+        wrote |= _write_once(folder / annotation, data)
+    if wrote:
+        fsync_folder(folder / ANNOTATIONS_DIR)  # every file durable before project.json names it
     settings = dict(settings or {})
     atomic_write_json(folder / PROJECT_FILE, {
         "schema_version": SCHEMA_VERSION,
@@ -144,13 +175,64 @@ def save_project(
         "images": entries,
         "settings": settings,
     })
+    if previous is not None:
+        _remove_unreferenced(folder, {e["annotation"] for e in entries} | previous)
     return Project(folder, dataset, settings)
 
 
 def save_image(project: Project, image: ImageAnnotation) -> Path:
-    """Autosave one image's annotation file (atomic, ``.bak`` kept)."""
+    """Save ``project`` after an edit of ``image``; return that image's annotation file.
+
+    Only files whose content changed are written (see :func:`save_project`).
+    """
+    save_project(project.dataset, project.folder, project.settings)
     relative = project_image_path(project.dataset, image, project.folder)
-    return atomic_write_json(project.folder / annotation_file_name(relative), image_record(image, relative))
+    data = dumps_json(image_record(image, relative)).encode("utf-8")
+    return project.folder / annotation_file_name(relative, data)
+
+
+def _write_once(path: Path, data: bytes) -> bool:
+    """Write a content-named file unless an intact one is there; True when written."""
+    try:
+        if path.stat().st_size == len(data):
+            return False
+    except FileNotFoundError:
+        pass
+    atomic_write_bytes(path, data, backup=False, sync_folder=False)
+    return True
+
+
+def _referenced_files(project_file: Path) -> set[str] | None:
+    """The annotation files ``project_file`` names (empty when there is none yet);
+    ``None`` when it cannot be read (then nothing is cleaned up)."""
+    if not project_file.exists():
+        return set()
+    try:
+        data = read_json(project_file, "project file")
+    except FormatError:
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("images"), list):
+        return None
+    names = set()
+    for entry in data["images"]:
+        if isinstance(entry, dict) and isinstance(entry.get("path"), str):
+            names.add(str(entry.get("annotation") or annotation_file_name(Path(entry["path"]))))
+    return names
+
+
+def _remove_unreferenced(folder: Path, keep: set[str]) -> None:
+    """Remove annotation files no kept ``project.json`` names, older ``.bak`` files and the
+    temporary files of saves that were killed. Failures only leave a file behind."""
+    for directory, pattern in ((folder / ANNOTATIONS_DIR, "*"), (folder, f".{PROJECT_FILE}.*.tmp")):
+        for path in directory.glob(pattern):
+            name = f"{ANNOTATIONS_DIR}/{path.name}" if directory.name == ANNOTATIONS_DIR else path.name
+            stale = path.name.endswith(".tmp") or (
+                path.name.endswith((".json", ".json" + BACKUP_SUFFIX)) and name not in keep)
+            if stale and path.is_file():
+                try:
+                    path.unlink()
+                except OSError as exc:
+                    log.warning("%s: left in place (%s)", path, exc.strerror or exc)
 
 
 def image_record(image: ImageAnnotation, relative: Path) -> dict[str, Any]:
@@ -257,4 +339,9 @@ def _read(file: Path) -> dict[str, Any]:
 
 def _backup_hint(file: Path) -> str:
     bak = backup_path(file)
-    return f"; the previous version is in {bak.name}" if bak.is_file() else ""
+    if bak.is_file():
+        return f"; the previous version is in {bak.name}"
+    previous = backup_path(file.parent.parent / PROJECT_FILE)
+    if file.parent.name == ANNOTATIONS_DIR and previous.is_file():
+        return f"; the previous save is {previous.name} (rename it to {PROJECT_FILE} to go back to it)"
+    return ""

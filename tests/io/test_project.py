@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -54,18 +55,46 @@ def test_round_trip_with_images_outside_the_project(lab):
             assert x.same_as(y) and (x.id, x.quality, x.origin, x.extra) == (y.id, y.quality, y.origin, y.extra)
 
 
-def test_autosave_of_one_image_keeps_backup_and_other_files(lab):
+def test_saving_one_edited_image_keeps_the_previous_save_and_other_files(lab):
     tmp_path, dataset = lab
     project = save_project(dataset, tmp_path / "proj")
     files = sorted((tmp_path / "proj" / "annotations").glob("*.json"))
     other = files[1].read_text()
     dataset.images[0].instances.pop()
     written = save_image(project, dataset.images[0])
-    assert written == files[0]
+    assert written.parent == files[0].parent and written != files[0]  # a new file; the old one stays
     assert len(json.loads(written.read_text())["instances"]) == 1
-    assert len(json.loads(written.with_name(written.name + ".bak").read_text())["instances"]) == 2
+    assert len(json.loads(files[0].read_text())["instances"]) == 2  # named by project.json.bak
     assert files[1].read_text() == other
     assert len(load_project(tmp_path / "proj").dataset.images[0]) == 1
+    (tmp_path / "proj" / "project.json.bak").replace(tmp_path / "proj" / "project.json")
+    assert len(load_project(tmp_path / "proj").dataset.images[0]) == 2  # going back one save works
+
+
+def test_project_written_with_one_fixed_file_per_image_opens_and_saves(lab):
+    """Projects saved before content-named files (``annotations/<stem>-<path hash>.json``, rewritten
+    in place) still open; the first save moves them to content names, keeping the old save."""
+    from bloodview.io.atomic import atomic_write_json
+    from bloodview.io.project import annotation_file_name, image_record
+
+    tmp_path, dataset = lab
+    folder = tmp_path / "proj"
+    (folder / "annotations").mkdir(parents=True)
+    entries = []
+    for image in dataset.images:
+        relative = Path("..") / "smears" / image.image_path
+        atomic_write_json(folder / annotation_file_name(relative), image_record(image, relative))
+        entries.append({"path": relative.as_posix(), "annotation": annotation_file_name(relative)})
+    old_files = {f"annotations/{p.name}" for p in (folder / "annotations").iterdir()}
+    atomic_write_json(folder / "project.json", {"schema_version": 1, "classes": dataset.classes.to_list(),
+                                                "images": entries, "settings": {}})
+    loaded = load_project(folder).dataset
+    assert [len(i) for i in loaded.images] == [2, 0]
+    save_project(loaded, folder)
+    names = {e["annotation"] for e in json.loads((folder / "project.json").read_text())["images"]}
+    assert not names & old_files
+    assert old_files <= {f"annotations/{p.name}" for p in (folder / "annotations").iterdir()}
+    assert [len(i) for i in load_project(folder).dataset.images] == [2, 0]
 
 
 def _saved_then_edited(lab, edit):
@@ -87,10 +116,12 @@ def test_newer_schema_is_refused(lab):
 def test_damaged_files_name_the_backup(lab):
     tmp_path, dataset = lab
     save_project(dataset, tmp_path / "proj")
-    save_project(dataset, tmp_path / "proj")  # second save leaves .bak files
-    annotation = sorted((tmp_path / "proj" / "annotations").glob("a-*.json"))[0]
+    dataset.images[0].instances.pop()
+    save_project(dataset, tmp_path / "proj")  # the first save is now in project.json.bak
+    annotation = json.loads((tmp_path / "proj" / "project.json").read_text())["images"][0]["annotation"]
+    annotation = tmp_path / "proj" / annotation
     annotation.write_text(annotation.read_text()[:50])
-    with pytest.raises(ProjectError, match=r"a-.*\.json: is not valid JSON.*previous version is in a-.*\.json\.bak"):
+    with pytest.raises(ProjectError, match=r"a-.*\.json: is not valid JSON.*previous save is project.json.bak"):
         load_project(tmp_path / "proj")
     with pytest.raises(ProjectError, match="not a bloodview project"):
         load_project(tmp_path / "smears")
