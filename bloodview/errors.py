@@ -49,3 +49,7 @@ class ProjectError(BloodviewError):
 
 class ModelError(BloodviewError):
     """A model folder that cannot be loaded, or a model that cannot be built."""
+
+
+class DeviceError(BloodviewError):
+    """A compute device (``--device gpu``) that this machine does not have or cannot use."""

@@ -13,7 +13,7 @@ import os
 import sys
 from pathlib import Path
 
-from bloodview.cli.options import add_pixel_size_option, given_pixel_size
+from bloodview.cli.options import add_device_option, add_pixel_size_option, given_pixel_size
 from bloodview.errors import BloodviewError
 
 log = logging.getLogger(__name__)
@@ -48,6 +48,7 @@ def register(subparsers) -> None:
     parser.add_argument("--backbone-weights", metavar="imagenet|FILE",
                         help="initial backbone weights (imagenet needs internet once)")
     parser.add_argument("--seed", type=int, default=0)
+    add_device_option(parser, "training")
     add_pixel_size_option(parser, "µm per pixel of the training images (default: auto, each image's own "
                                   "as recorded in its annotation, else measured on its red cells)")
     parser.set_defaults(func=run)
@@ -103,9 +104,13 @@ def _run_plain(args: argparse.Namespace) -> int:
 
 def _train(args: argparse.Namespace, writer) -> int:
     from bloodview.model.callbacks import TrainingInterrupted
+    from bloodview.model.distribute import use_devices
     from bloodview.model.train import train
 
     options = _options(args)
+    plan = use_devices(args.device)
+    options.devices = plan.replica_devices
+    print(f"device: {plan.describe()}", file=sys.stderr)
     try:
         result = train(options, progress=writer, show_bar=writer is None)
     except TrainingInterrupted as exc:

@@ -27,6 +27,7 @@ COMMANDS: tuple[str, ...] = (
     "predict",
     "evaluate",
     "models",
+    "doctor",
 )
 
 log = logging.getLogger("bloodview")

@@ -25,3 +25,10 @@ def add_pixel_size_option(parser: argparse.ArgumentParser, help_text: str) -> No
 def given_pixel_size(value: float | str | None) -> float | None:
     """The number to pass on: ``None`` for ``auto`` or absent (each image measured)."""
     return None if value in (None, "auto") else float(value)
+
+
+def add_device_option(parser: argparse.ArgumentParser, work: str) -> None:
+    """``--device auto|cpu|gpu`` (see :mod:`bloodview.model.devices`)."""
+    parser.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto",
+                        help=f"where {work} runs: auto (the GPU(s) when TensorFlow sees any, else the CPU; "
+                             "default), gpu (stop with a message when there is none) or cpu")

@@ -62,6 +62,7 @@ TEXTS: dict[str, tuple[str, str | None]] = {
     "retrain": ("&Retrain…", "mdi.school"),
     "evaluate": ("&Evaluate…", "mdi.chart-box-outline"),
     "refresh_models": ("Re&load model list", None),
+    "about_models": ("&About models…", None),
     "shortcuts": ("&Keyboard shortcuts", "mdi.keyboard"),
     "about": ("&About bloodview", None),
 }
@@ -76,7 +77,7 @@ MENUS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("&View", ("fit", "zoom_in", "zoom_out", "toggle_labels", "-", "docks")),
     ("&Tools", ("tool_select", "tool_draw", "tool_brush", "tool_eraser")),
     ("&Model", ("models", "detect", "detect_selected", "detect_all", "cancel_detect", "pixel_size", "-",
-                "retrain", "evaluate", "refresh_models")),
+                "retrain", "evaluate", "refresh_models", "about_models")),
     ("&Help", ("shortcuts", "about")),
 )
 

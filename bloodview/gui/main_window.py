@@ -217,6 +217,7 @@ class MainWindow(QMainWindow):
         a["retrain"].triggered.connect(self.models.retrain)
         a["evaluate"].triggered.connect(self.models.evaluate)
         a["refresh_models"].triggered.connect(lambda: self.models.refresh_models())
+        a["about_models"].triggered.connect(self.models.about_models)
         a["shortcuts"].triggered.connect(self.show_shortcuts)
         a["about"].triggered.connect(self.show_about)
 

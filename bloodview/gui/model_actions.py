@@ -18,7 +18,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PyQt6.QtWidgets import QComboBox
+from PyQt6.QtWidgets import QComboBox, QLabel
 
 from bloodview.gui.merge import merge_predictions
 from bloodview.gui.workers.detect_worker import DetectJob, DetectRunner, PredictorFactory
@@ -44,6 +44,12 @@ class ModelActions:
         self.selector.setToolTip("Model used by Detect")
         self.runner = DetectRunner(window, predictor_factory)
         self.runner.status.connect(window.show_status)
+        self.device: str | None = None  # where detection runs; known once the model (TensorFlow) has loaded
+        self.device_label = QLabel()
+        self.device_label.setObjectName("deviceLabel")
+        self.device_label.hide()
+        window.statusBar().insertPermanentWidget(0, self.device_label)
+        self.runner.device.connect(self._device_known)
         self.runner.progress.connect(self._progress)
         self.runner.imageScale.connect(self._image_scale)
         self.runner.imageDone.connect(self._image_done)
@@ -82,6 +88,21 @@ class ModelActions:
                 self.selector.setCurrentIndex(index)
         self.selector.blockSignals(False)
         self.window.update_enabled()
+
+    def _device_known(self, device: str) -> None:
+        self.device = device
+        self.device_label.setText(f"Device: {device}")
+        self.device_label.setToolTip("Where detection runs (bloodview doctor --devices lists what TensorFlow sees)")
+        self.device_label.show()
+
+    def about_models(self) -> None:
+        """Model → About models: every model in the store, and the device detection runs on."""
+        from bloodview.model.store import list_models, user_store_dir  # TF-free
+
+        device = self.device or "not known yet (TensorFlow loads with the first detection)"
+        parts = [f"Device: {device}", f"Model store: {user_store_dir()}"]
+        parts += [f"{_describe(info)}\n{info.path}" for info in list_models()] or ["No model installed."]
+        self.window.prompts.info(self.window, "About models", "\n\n".join(parts))
 
     def model_dir(self) -> Path | None:
         data = self.selector.currentData()

@@ -6,6 +6,9 @@
   (several machines; see docs/model.md);
 * otherwise the default strategy on the one GPU or the CPU.
 
+Which GPUs count (``--device cpu|gpu|auto``) is decided in :mod:`bloodview.model.devices`;
+:func:`use_devices` applies that choice to TensorFlow.
+
 Tests pass explicit ``devices`` (e.g. two logical CPUs) to exercise the
 multi-replica path without GPUs.
 """
@@ -16,6 +19,9 @@ import json
 import logging
 import os
 from collections.abc import Sequence
+
+from bloodview.errors import DeviceError
+from bloodview.model.devices import DevicePlan, Gpu, plan_devices, precision_policy
 
 log = logging.getLogger(__name__)
 
@@ -51,22 +57,62 @@ def _workers_in_tf_config() -> int:
     return len(cluster.get("worker", [])) + len(cluster.get("chief", []))
 
 
-def gpu_available() -> bool:
+def find_gpus(visible_only: bool = True) -> list[Gpu]:
+    """The GPUs TensorFlow sees (after ``--device cpu`` hid them: none), named ``/gpu:<i>``.
+
+    Listing physical devices does not start TensorFlow's runtime, so the GPUs can still
+    be hidden afterwards (:func:`use_devices`).
+    """
     import tensorflow as tf
 
-    return bool(tf.config.list_physical_devices("GPU"))
+    found = tf.config.get_visible_devices("GPU") if visible_only else tf.config.list_physical_devices("GPU")
+    gpus = []
+    for index, device in enumerate(found):
+        try:
+            details = tf.config.experimental.get_device_details(device)
+        except (RuntimeError, ValueError):
+            details = {}
+        capability = details.get("compute_capability")
+        gpus.append(Gpu(f"/gpu:{index}", str(details.get("device_name", device.name)),
+                        tuple(capability) if capability else None))
+    return gpus
 
 
-def configure_precision(mixed_precision: bool) -> str:
-    """Set Keras' global dtype policy; mixed float16 only when a GPU is there. Returns the policy name."""
+def use_devices(requested: str = "auto") -> DevicePlan:
+    """Apply ``--device requested`` to this process and return the plan; call before building a model.
+
+    ``cpu`` hides every GPU from TensorFlow; that must happen before TensorFlow starts its
+    runtime (a :class:`DeviceError` says so when it is too late, e.g. after a model ran).
+    """
+    gpus = find_gpus(visible_only=False)
+    plan = plan_devices(requested, gpus)
+    if plan.kind == "cpu" and gpus:
+        import tensorflow as tf
+
+        try:
+            tf.config.set_visible_devices([], "GPU")
+        except RuntimeError as exc:
+            raise DeviceError(f"--device cpu: TensorFlow has already started on the GPU ({exc})") from exc
+    log.info("device: %s", plan.describe())
+    return plan
+
+
+def current_plan() -> DevicePlan:
+    """The devices this process uses now (``auto`` over the GPUs still visible)."""
+    return plan_devices("auto", find_gpus())
+
+
+def gpu_available() -> bool:
+    return bool(find_gpus())
+
+
+def configure_precision(mixed_precision: bool, plan: DevicePlan | None = None) -> str:
+    """Set Keras' global dtype policy: mixed float16 only on GPUs where it helps. Returns the policy name."""
     import keras
 
-    policy = "float32"
-    if mixed_precision:
-        if gpu_available():
-            policy = "mixed_float16"
-        else:
-            log.warning("mixed precision needs a GPU; training in float32 on the CPU")
+    policy, warning = precision_policy(plan or current_plan(), mixed_precision)
+    if warning:
+        log.warning(warning)
     keras.mixed_precision.set_global_policy(policy)
     return policy
 

@@ -155,11 +155,17 @@ def is_model_dir(path: str | Path) -> bool:
 
 
 def default_model_dir() -> Path:
-    """The model used when none is named: ``$BLOODVIEW_DEFAULT_MODEL`` or ``<repo>/resources/models/default``."""
+    """The model used when none is named: ``$BLOODVIEW_DEFAULT_MODEL``, else the shipped one.
+
+    The shipped default model is ``resources/models/default``: inside the installed package
+    (a wheel) or next to the package (a source checkout); see :mod:`bloodview.bundled`.
+    """
     env = os.environ.get(DEFAULT_MODEL_ENV)
     if env:
         return Path(env).expanduser()
-    return Path(__file__).resolve().parents[2] / "resources" / "models" / "default"
+    from bloodview.bundled import bundled_path
+
+    return bundled_path("models/default")
 
 
 def user_store_dir() -> Path:

@@ -15,6 +15,7 @@ on and the scale each image was read at is reported (:attr:`imageScale`).
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -44,6 +45,21 @@ def load_predictor(model_dir: Path) -> Any:
         return _PREDICTORS[key]
 
 
+def predictor_device(predictor: Any) -> str | None:
+    """Where ``predictor`` runs, for people: its own ``device`` (test fakes), else TensorFlow's answer.
+
+    Asks TensorFlow only once it is loaded (never loads it for a fake predictor).
+    """
+    device = getattr(predictor, "device", None)
+    if isinstance(device, str) and device:
+        return device
+    if "tensorflow" not in sys.modules:
+        return None
+    from bloodview.model.distribute import current_plan
+
+    return current_plan().describe()
+
+
 @dataclass(frozen=True)
 class DetectJob:
     image_index: int
@@ -65,6 +81,7 @@ class DetectWorker(QObject):
     """Runs a list of :class:`DetectJob`; emits per-image results; cancellable between images."""
 
     status = pyqtSignal(str)
+    device = pyqtSignal(str)  # where the model runs ("CPU", "GPU: ..."), once it has loaded
     progress = pyqtSignal(int, int)  # images done, images in the job
     imageDone = pyqtSignal(int, list)  # image index, list[Instance]
     imageScale = pyqtSignal(int, object)  # image index, PixelSize it was read at (just before imageDone)
@@ -104,6 +121,9 @@ class DetectWorker(QObject):
         started = time.perf_counter()
         predictor = self.predictor_factory(self.model_dir)
         log.info("model ready in %.1f s", time.perf_counter() - started)
+        device = predictor_device(predictor)
+        if device:
+            self.device.emit(device)
         from bloodview.io.images import load_image
 
         total = len(self.jobs)
@@ -129,6 +149,7 @@ class DetectRunner(QObject):
     """Owns the thread of the current detection run (one at a time)."""
 
     status = pyqtSignal(str)
+    device = pyqtSignal(str)
     progress = pyqtSignal(int, int)
     imageDone = pyqtSignal(int, list)
     imageScale = pyqtSignal(int, object)
@@ -155,6 +176,7 @@ class DetectRunner(QObject):
         worker.moveToThread(thread)
         thread.started.connect(worker.run)
         worker.status.connect(self.status)
+        worker.device.connect(self.device)
         worker.progress.connect(self.progress)
         worker.imageScale.connect(self.imageScale)
         worker.imageDone.connect(self.imageDone)
