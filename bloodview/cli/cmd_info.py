@@ -31,7 +31,8 @@ def add_input_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--from", dest="fmt", metavar="FMT", help=f"input format ({from_formats}); detected if left out")
     parser.add_argument("--images", type=Path, metavar="DIR", help="folder the annotation file's image names refer to")
     parser.add_argument("--add-classes", action="store_true",
-                        help="add class names the catalogue does not know as project classes")
+                        help="add class names the catalogue does not know as project classes (what "
+                             "info and convert do anyway: a file brings its classes; kept for old scripts)")
 
 
 def read_input(args: argparse.Namespace):

@@ -3,11 +3,15 @@
 Ids are stable per catalogue: 1..8 for the PBC classes in the order of the PBC
 folders (id 0 is reserved for background in the model). Colours come from Paul
 Tol's "muted" palette, designed to stay distinguishable for colour-blind readers.
-A project may add classes (e.g. ``rbc``); added classes get the next free id.
+A project may add classes (e.g. ``rbc``); added classes get the next free id,
+a colour no other class uses (:data:`EXTRA_COLOURS`, then golden-angle hues), the
+first free key of 1-9, 0, and count as white cells when their name says so
+(``WBC``, ``white cell``, ``leukocyte``: :func:`is_white_cell_name`).
 """
 
 from __future__ import annotations
 
+import colorsys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -27,6 +31,50 @@ TOL_MUTED: tuple[RGB, ...] = (
     (0x99, 0x99, 0x33),  # olive
     (0x88, 0x22, 0x55),  # wine
 )
+
+# For classes a project adds: Tol muted's unused purple, then Tol "vibrant" and "light"
+# colours (colour-blind safe, none equal to a PBC colour).
+EXTRA_COLOURS: tuple[RGB, ...] = (
+    (0xAA, 0x44, 0x99),  # purple
+    (0xEE, 0x77, 0x33),  # orange
+    (0x00, 0x77, 0xBB),  # blue
+    (0xEE, 0x33, 0x77),  # magenta
+    (0xCC, 0x33, 0x11),  # red
+    (0x00, 0x99, 0x88),  # teal
+    (0xEE, 0xDD, 0x88),  # light yellow
+    (0xFF, 0xAA, 0xBB),  # pink
+    (0xBB, 0xCC, 0x33),  # pear
+    (0x77, 0xAA, 0xDD),  # light blue
+    (0xBB, 0xBB, 0xBB),  # grey
+)
+CLASS_KEYS = "1234567890"
+
+# Names other tools give to white cells in general (lower-cased, spaces/underscores/dashes as one space).
+WHITE_CELL_NAMES = frozenset({
+    "wbc", "wbcs", "white cell", "white cells", "white blood cell", "white blood cells", "leukocyte",
+    "leukocytes", "leucocyte", "leucocytes", "granulocyte", "granulocytes", "band", "band neutrophil",
+    "segmented neutrophil", "blast", "blasts", "myeloblast", "promyelocyte", "myelocyte", "metamyelocyte",
+    "atypical lymphocyte", "reactive lymphocyte", "plasma cell", "smudge cell", "smudge cells",
+})
+
+
+def is_white_cell_name(name: str) -> bool:
+    """Whether another tool's class name means a white cell (``WBC``, ``white_cell``, ``Leukocytes``)."""
+    return " ".join(name.lower().replace("_", " ").replace("-", " ").split()) in WHITE_CELL_NAMES
+
+
+def _free_colour(used: set[RGB]) -> RGB:
+    """The first :data:`EXTRA_COLOURS` entry not in ``used``, else a distinct golden-angle hue."""
+    for colour in EXTRA_COLOURS:
+        if colour not in used:
+            return colour
+    hue = 0.0
+    while True:
+        hue = (hue + 0.618033988749895) % 1.0
+        r, g, b = colorsys.hsv_to_rgb(hue, 0.55, 0.8)
+        colour = (round(r * 255), round(g * 255), round(b * 255))
+        if colour not in used:
+            return colour
 
 
 @dataclass(frozen=True)
@@ -101,21 +149,30 @@ class ClassCatalogue:
         display_name: str | None = None,
         color: RGB | None = None,
         key: str | None = None,
-        white_cell: bool = False,
+        white_cell: bool | None = None,
     ) -> CellClass:
         """Add a project class (e.g. ``rbc``) with the next free id; return it.
 
-        Adding a name that exists returns the existing class unchanged.
+        Without ``color`` it gets one no class of the catalogue uses; without
+        ``key`` the first free one of 1-9, 0 (none when all are taken);
+        ``white_cell=None`` takes the PBC class's flag for a PBC name (a catalogue
+        built from a model's class list) and otherwise counts it as a white cell
+        when its name or display name says so (:func:`is_white_cell_name`). Adding a name that exists
+        returns the existing class unchanged.
         """
         name = name.strip()
         if name in self:
             return self[name]
         new_id = max((c.id for c in self._classes), default=0) + 1
         if color is None:
-            color = TOL_MUTED[(new_id - 1) % len(TOL_MUTED)]
+            color = _free_colour({c.color for c in self._classes})
         used_keys = {c.key for c in self._classes}
-        if key is None and str(new_id) not in used_keys and new_id <= 9:
-            key = str(new_id)
+        if key is None:
+            key = next((k for k in CLASS_KEYS if k not in used_keys), None)
+        if white_cell is None:
+            pbc = next((c for c in PBC_CLASSES if c.name == name.lower()), None)
+            white_cell = pbc.white_cell if pbc is not None else (
+                is_white_cell_name(name) or is_white_cell_name(display_name or ""))
         cell_class = CellClass(new_id, name, display_name or name.capitalize(), color, key, white_cell)
         self._insert(cell_class)
         return cell_class
@@ -180,18 +237,36 @@ class ClassCatalogue:
 
     @classmethod
     def from_list(cls, items: list[dict]) -> ClassCatalogue:
+        """The catalogue :meth:`to_list` wrote; ``ValueError`` (or ``KeyError``/``TypeError``)
+        saying what is wrong when an entry is damaged."""
+        if not isinstance(items, list):
+            raise ValueError(f"the class list must be a list, got {type(items).__name__}")
         classes = []
         for item in items:
-            color = item.get("color", "#888888").lstrip("#")
-            rgb = (int(color[0:2], 16), int(color[2:4], 16), int(color[4:6], 16))
+            if not isinstance(item, dict):
+                raise ValueError(f"a class entry must be an object, got {item!r:.60}")
+            name, key = item["name"], item.get("key")
+            class_id = item["id"]
+            if not isinstance(name, str) or not isinstance(class_id, int) or isinstance(class_id, bool):
+                raise ValueError(f"a class needs a text 'name' and an integer 'id', got {name!r:.40}, {class_id!r:.20}")
+            if key is not None and not (isinstance(key, str) and len(key) == 1):
+                raise ValueError(f"class {name!r}: 'key' must be one character or null, got {key!r:.20}")
             classes.append(
                 CellClass(
-                    int(item["id"]),
-                    str(item["name"]),
-                    str(item.get("display_name", item["name"])),
-                    rgb,
-                    item.get("key"),
+                    class_id,
+                    name,
+                    str(item.get("display_name", name)),
+                    _parse_colour(item.get("color", "#888888"), name),
+                    key,
                     bool(item.get("white_cell", True)),
                 )
             )
         return cls(classes)
+
+
+def _parse_colour(text: object, name: str) -> RGB:
+    """``"#rrggbb"`` as an RGB triple (ValueError naming the class otherwise)."""
+    digits = text.lstrip("#") if isinstance(text, str) else ""
+    if len(digits) != 6 or any(c not in "0123456789abcdefABCDEF" for c in digits):
+        raise ValueError(f"class {name!r}: colour must be '#rrggbb', got {text!r:.20}")
+    return (int(digits[0:2], 16), int(digits[2:4], 16), int(digits[4:6], 16))

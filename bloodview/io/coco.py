@@ -38,7 +38,7 @@ from bloodview.core.instance import Instance
 from bloodview.errors import FormatError
 from bloodview.io.atomic import atomic_write_json, json_number
 from bloodview.io.images import check_image_size
-from bloodview.io.jsonio import as_number, read_json, require
+from bloodview.io.jsonio import as_number, read_json, require, short
 from bloodview.io.labels import ClassResolver
 from bloodview.io.outlines import fit_to_image, polygon_from_points
 from bloodview.io.paths import image_name_for_export, member_path
@@ -172,7 +172,9 @@ def _category_names(categories: list[Any], path: Path) -> dict[int, str]:
     names: dict[int, str] = {}
     for entry in categories:
         require(isinstance(entry, dict) and isinstance(entry.get("name"), str), path,
-                f"a category has no 'name': {entry!r}")
+                f"a category has no 'name': {short(entry)}")
+        require(isinstance(entry.get("id"), int) and not isinstance(entry.get("id"), bool), path,
+                f"category {entry['name']!r} has no integer 'id' (got {short(entry.get('id'))})")
         require(entry.get("id") not in names, path, f"category id {entry.get('id')!r} appears twice")
         names[entry.get("id")] = entry["name"]  # type: ignore[index]
     return names
@@ -182,9 +184,8 @@ def _stored_catalogue(categories: list[Any]) -> ClassCatalogue | None:
     """The catalogue bloodview wrote into the categories (None for other files)."""
     if not categories or not all(isinstance(c, dict) and isinstance(c.get("bloodview"), dict) for c in categories):
         return None
-    items = [{"id": c["id"], "name": c["name"], **c["bloodview"]} for c in categories]
     try:
-        return ClassCatalogue.from_list(items)
+        return ClassCatalogue.from_list([{"id": c["id"], "name": c["name"], **c["bloodview"]} for c in categories])
     except (KeyError, ValueError, TypeError):
         return None
 

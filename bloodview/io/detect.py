@@ -10,7 +10,8 @@ LabelMe; ``schema_version`` + ``classes`` + ``images`` is our project file; an
 Folders, in this order: a project (``project.json``), Pascal VOC (``*.xml`` or
 ``Annotations/``), YOLO (``labels/`` or ``*.txt`` with ``classes.txt``/
 ``data.yaml``), LabelMe (``*.json`` with ``shapes``), image + mask PNG pairs,
-class folders (sub-folders of images).
+class folders (sub-folders of images), a folder of nothing but PNG files (masks
+kept apart from their images, as ``convert --to mask-png`` writes them).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from bloodview.core.annotation import Dataset
 from bloodview.core.classes import ClassCatalogue
 from bloodview.errors import FormatError
 from bloodview.io.jsonio import read_json
+from bloodview.io.read_warnings import summarised_warnings
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +86,8 @@ def _looks_like_makesense(data: dict[str, Any]) -> bool:
     info = data.get("info")
     annotations = data.get("annotations") or []
     categories = data.get("categories") or []
+    if not isinstance(annotations, list) or not isinstance(categories, list):
+        return False
     return (
         isinstance(info, dict) and set(info) == {"description"}
         and "licenses" not in data
@@ -119,6 +123,8 @@ def _folder_format(folder: Path) -> str:
         return "mask-png"
     if class_subfolders(folder):
         return "class-folders"
+    if names and all(n.lower().endswith(".png") for n in names if not n.startswith(".")):
+        return "mask-png"  # masks written apart from their images (give the images with --images)
     raise FormatError(folder, "is not a recognised annotation folder (looked for project.json, VOC .xml files, "
                       "YOLO labels, LabelMe .json files, image + mask PNG pairs, class sub-folders of images)")
 
@@ -134,10 +140,14 @@ def load_annotations(
     """Read ``path`` in format ``fmt`` (detected when ``None``) into a Dataset.
 
     ``images`` is the images folder for formats whose files name images
-    (COCO, VIA, LabelMe, VOC, YOLO); ``add_unknown_classes=None`` keeps each
-    format's default (add for VOC/YOLO box data, refuse elsewhere). Cells the
+    (COCO, VIA, LabelMe, VOC, YOLO). ``add_unknown_classes=None`` adds class
+    names the catalogue does not know when no ``classes`` are given (a file read
+    on its own brings its classes, so whatever bloodview writes reads back), and
+    keeps each format's default when reading against a given catalogue (add for
+    VOC/YOLO box data, refuse elsewhere). Cells the
     file gives no provenance for are unreviewed imports unless ``reviewed``
     (the user vouches for them: see :func:`bloodview.io.provenance.mark_imports_reviewed`).
+    The reader's warnings are summarised, one line per kind (:mod:`bloodview.io.read_warnings`).
     """
     path = Path(path)
     name = canonical_format(fmt) if fmt else detect_format(path)
@@ -145,10 +155,13 @@ def load_annotations(
         raise FormatError(path, "is a COCO results file (detections only): it needs the ground truth that "
                           "numbers its images, so open it with the ground truth (bloodview evaluate)")
     options: dict[str, Any] = {"classes": classes}
+    if add_unknown_classes is None and classes is None:
+        add_unknown_classes = True
     if add_unknown_classes is not None:
         options["add_unknown_classes"] = add_unknown_classes
     log.debug("reading %s as %s", path, name)
-    dataset = _loader(name)(path, images, options)
+    with summarised_warnings():
+        dataset = _loader(name)(path, images, options)
     if reviewed:
         from bloodview.io.provenance import mark_imports_reviewed
 

@@ -43,7 +43,7 @@ from bloodview.core.geometry import rectangle
 from bloodview.errors import FormatError
 from bloodview.io.atomic import atomic_write_json, json_number
 from bloodview.io.images import check_image_size
-from bloodview.io.jsonio import read_json, require
+from bloodview.io.jsonio import read_json, require, short
 from bloodview.io.labels import ClassResolver
 from bloodview.io.outlines import fit_to_image, polygon_from_points
 from bloodview.io.paths import member_path, output_relative
@@ -113,7 +113,10 @@ def _read_file(
         polygons = fit_to_image([polygon], width, height, file, where)
         if not polygons:
             continue
-        key = (class_name, shape.get("group_id"))
+        group = shape.get("group_id")
+        require(group is None or (isinstance(group, (int, str)) and not isinstance(group, bool)), file,
+                f"{where}: 'group_id' must be a number, a text or null, got {short(group)}")
+        key = (class_name, group)
         if key[1] is not None and key in groups:
             groups[key].polygons.extend(polygons)
             continue

@@ -20,6 +20,7 @@ cell gets ``default_class``. Writing gives 0/255 PNGs (or instance numbers).
 from __future__ import annotations
 
 import csv
+import io
 import logging
 from pathlib import Path
 
@@ -34,6 +35,7 @@ from bloodview.core.instance import Instance
 from bloodview.errors import FormatError, ImageError
 from bloodview.io.atomic import atomic_write_bytes
 from bloodview.io.images import IMAGE_SUFFIXES, list_images, read_image_size
+from bloodview.io.jsonio import read_text
 from bloodview.io.labels import ClassResolver
 from bloodview.io.paths import output_relative
 from bloodview.io.provenance import imported_instance
@@ -82,8 +84,11 @@ def find_labels_csv(folder: Path) -> Path | None:
 
 def read_labels_csv(path: Path, label_names: tuple[str, ...] | list[str] | None = None) -> dict[str, str]:
     """``image key -> class name`` where the key is a file stem or ``str(int)`` number."""
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        rows = [r for r in csv.reader(handle) if r and any(c.strip() for c in r)]
+    try:
+        rows = [r for r in csv.reader(io.StringIO(read_text(path, "labels CSV"), newline=""))
+                if r and any(c.strip() for c in r)]
+    except csv.Error as exc:
+        raise FormatError(path, f"is not a readable CSV file ({exc})") from exc
     if not rows:
         raise FormatError(path, "is empty")
     header, body = rows[0], rows[1:]
@@ -150,7 +155,7 @@ def read_label_image(path: Path) -> np.ndarray:
     try:
         with Image.open(path) as image:
             array = np.asarray(image)
-    except OSError as exc:
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         raise ImageError(path, f"mask cannot be read ({exc})") from exc
     if array.ndim == 3:
         array = array[..., :3].max(axis=2)

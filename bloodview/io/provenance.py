@@ -81,21 +81,32 @@ def make_instance(
         raise FormatError(source_file, f"the 'bloodview' field must be an object, got {record!r}")
     try:
         source = Source(record.get("source", Source.IMPORT.value))
-    except ValueError as exc:
-        raise FormatError(source_file, f"unknown instance source {record.get('source')!r}") from exc
-    values: dict[str, Any] = {
-        "score": record.get("score", score),
-        "source": source,
-        "reviewed": bool(record.get("reviewed", False)),
-        "box_only": bool(record.get("box_only", box_only)),
-        "quality": record.get("quality"),
-        "origin": record.get("origin"),
-        "corrected": bool(record.get("corrected", False)),
-        "extra": dict(record.get("extra") or {}),
-    }
-    if record.get("id"):
-        values["id"] = str(record["id"])
-    return Instance(polygons, class_name, **values)
+    except (ValueError, TypeError) as exc:
+        raise FormatError(source_file, f"unknown instance source {record.get('source')!r:.60}") from exc
+    try:
+        values: dict[str, Any] = {
+            "score": _optional_number(record.get("score", score), "score"),
+            "source": source,
+            "reviewed": bool(record.get("reviewed", False)),
+            "box_only": bool(record.get("box_only", box_only)),
+            "quality": _optional_number(record.get("quality"), "quality"),
+            "origin": record.get("origin"),
+            "corrected": bool(record.get("corrected", False)),
+            "extra": dict(record.get("extra") or {}),
+        }
+        if record.get("id"):
+            values["id"] = str(record["id"])
+        return Instance(polygons, class_name, **values)
+    except (TypeError, ValueError) as exc:
+        raise FormatError(source_file, f"a cell's 'bloodview' record is damaged ({str(exc)[:120]})") from exc
+
+
+def _optional_number(value: Any, what: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(float(value)):
+        raise ValueError(f"{what} must be a finite number or null, got {value!r:.40}")
+    return float(value)
 
 
 def mark_imports_reviewed(dataset: Dataset) -> int:

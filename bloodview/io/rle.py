@@ -22,7 +22,7 @@ def rle_to_mask(rle: Any, height: int, width: int, source: str | Path, where: st
     if not isinstance(rle, dict) or "counts" not in rle or "size" not in rle:
         raise FormatError(source, f"{where}: RLE segmentation needs 'size' and 'counts'")
     size = rle["size"]
-    if not isinstance(size, list) or len(size) != 2 or [int(s) for s in size] != [height, width]:
+    if not isinstance(size, list) or size != [height, width] or any(isinstance(s, bool) for s in size):
         raise FormatError(
             source, f"{where}: RLE size {size} does not match the {width}x{height} image ([height, width] expected)"
         )

@@ -44,7 +44,7 @@ from bloodview.core.geometry import rectangle
 from bloodview.errors import FormatError, ImageError
 from bloodview.io.atomic import atomic_write_json, json_number
 from bloodview.io.images import read_image_size
-from bloodview.io.jsonio import as_number, read_json, require
+from bloodview.io.jsonio import as_number, read_json, require, short
 from bloodview.io.labels import ClassResolver
 from bloodview.io.outlines import fit_to_image, polygon_from_xy
 from bloodview.io.paths import flat_export_names, member_path
@@ -107,6 +107,7 @@ def load_via(
 def _region_instance(region: Any, image: ImageAnnotation, resolver: ClassResolver, path: Path, where: str):
     require(isinstance(region, dict), path, f"{where} is not an object")
     shape = region.get("shape_attributes") or {}
+    require(isinstance(shape, dict), path, f"{where}: 'shape_attributes' must be an object, got {short(shape)}")
     kind = shape.get("name")
     box_only = False
     if kind == "polygon":
@@ -121,7 +122,8 @@ def _region_instance(region: Any, image: ImageAnnotation, resolver: ClassResolve
         log.warning("%s: %s: %s shapes are not cell outlines; skipped", path, where, kind)
         return None
     attributes = region.get("region_attributes") or {}
-    require(isinstance(attributes, dict), path, f"{where}: 'region_attributes' must be an object")
+    require(isinstance(attributes, dict), path,
+            f"{where}: 'region_attributes' must be an object, got {short(attributes)}")
     label = _label(attributes, path, where)
     polygons = fit_to_image([polygon], image.width, image.height, path, where)
     if not polygons:
@@ -156,7 +158,7 @@ def _ellipse(shape: dict[str, Any], path: Path, where: str) -> np.ndarray:
         theta = 0.0
     else:
         rx, ry = as_number(shape.get("rx"), path, f"{where} rx"), as_number(shape.get("ry"), path, f"{where} ry")
-        theta = float(shape.get("theta", 0.0) or 0.0)
+        theta = as_number(shape.get("theta") or 0.0, path, f"{where} theta")
     require(rx > 0 and ry > 0, path, f"{where}: ellipse has no area")
     t = np.linspace(0, 2 * math.pi, ELLIPSE_VERTICES, endpoint=False)
     x, y = rx * np.cos(t), ry * np.sin(t)

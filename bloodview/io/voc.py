@@ -20,6 +20,7 @@ to whole pixels.
 from __future__ import annotations
 
 import logging
+import math
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -100,6 +101,8 @@ def _read_xml(xml_file: Path, root: Path, resolver: ClassResolver, check: bool) 
             x1, y1, x2, y2 = (float(v) for v in box)  # type: ignore[arg-type]
         except (TypeError, ValueError) as exc:
             raise FormatError(xml_file, f"{where}: <bndbox> needs numbers xmin, ymin, xmax, ymax, got {box}") from exc
+        if not all(math.isfinite(v) for v in (x1, y1, x2, y2)):
+            raise FormatError(xml_file, f"{where}: <bndbox> needs finite numbers, got {box}")
         if x2 <= x1 or y2 <= y1:
             log.warning("%s: %s: empty box (%g, %g, %g, %g) skipped", xml_file, where, x1, y1, x2, y2)
             continue
@@ -115,7 +118,7 @@ def _read_xml(xml_file: Path, root: Path, resolver: ClassResolver, check: bool) 
 def _int(text: str | None) -> int:
     try:
         return int(float(text)) if text is not None else 0
-    except ValueError:
+    except (ValueError, OverflowError):
         return 0
 
 

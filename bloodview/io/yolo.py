@@ -15,6 +15,7 @@ What we write: ``labels/<stem>.txt`` boxes (or polygons with
 from __future__ import annotations
 
 import logging
+import math
 import re
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from bloodview.core.instance import Instance
 from bloodview.errors import FormatError
 from bloodview.io.atomic import atomic_write_text
 from bloodview.io.images import list_images, read_image_size
+from bloodview.io.jsonio import read_text
 from bloodview.io.labels import ClassResolver
 from bloodview.io.outlines import fit_to_image, polygon_from_points
 from bloodview.io.paths import output_relative
@@ -56,7 +58,7 @@ def find_class_names(labels: Path) -> list[str] | None:
 
 def read_class_names(path: Path) -> list[str]:
     """Class names from ``classes.txt``/``obj.names`` or the ``names`` of a data.yaml."""
-    text = path.read_text(encoding="utf-8")
+    text = read_text(path, "class names file")
     if path.suffix not in (".yaml", ".yml"):
         return [line.strip() for line in text.splitlines() if line.strip()]
     lines = text.splitlines()
@@ -114,7 +116,7 @@ def load_yolo(
 
 def _read_labels(label_file: Path, names: list[str], width: int, height: int) -> list[Instance]:
     instances = []
-    for number, line in enumerate(label_file.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(read_text(label_file, "YOLO label file").splitlines(), start=1):
         fields = line.split()
         if not fields:
             continue
@@ -122,7 +124,9 @@ def _read_labels(label_file: Path, names: list[str], width: int, height: int) ->
         try:
             index, values = int(fields[0]), [float(v) for v in fields[1:]]
         except ValueError as exc:
-            raise FormatError(label_file, f"{where}: expected a class number and fractions, got {line.strip()!r}") from exc
+            raise FormatError(label_file, f"{where}: expected a class number and fractions, got {line.strip()!r:.80}") from exc
+        if not all(math.isfinite(v) for v in values):
+            raise FormatError(label_file, f"{where}: coordinates must be finite numbers, got {line.strip()!r:.80}")
         if not 0 <= index < len(names):
             raise FormatError(label_file, f"{where}: class number {index} is not in the {len(names)} class names")
         if len(values) == 4:

@@ -28,20 +28,17 @@ def test_info_json_on_pbc_class_folders(pbc_dir, capsys):
     assert info["image_labels"]["ig"] == 340 and info["splits"] == {"train": 2240, "val": 480}
 
 
-def test_convert_chain_and_unknown_class_hint(bccd_dir, tmp_path, capsys):
+def test_convert_chain_reads_back_its_own_classes(bccd_dir, tmp_path, capsys):
+    """VIA keeps no catalogue: its rbc/wbc classes come back without --add-classes (they used to be refused)."""
     images = str(bccd_dir / "JPEGImages")
     assert main(["convert", str(bccd_dir), str(tmp_path / "a.json"), "--to", "coco"]) == 0
     assert main(["convert", str(tmp_path / "a.json"), str(tmp_path / "v.json"), "--to", "via", "--images", images]) == 0
     capsys.readouterr()
-    assert main(["convert", str(tmp_path / "v.json"), str(tmp_path / "b.json"), "--to", "coco", "--images", images]) == 1
-    err = capsys.readouterr().err
-    assert err.startswith("bloodview: error: ") and "unknown cell class" in err and "--add-classes" in err
-    assert err.count("\n") == 1 and "Traceback" not in err
-    assert not (tmp_path / "b.json").exists()
-    assert main(["convert", str(tmp_path / "v.json"), str(tmp_path / "b.json"), "--to", "coco",
-                 "--images", images, "--add-classes"]) == 0
+    assert main(["convert", str(tmp_path / "v.json"), str(tmp_path / "b.json"), "--to", "coco", "--images", images]) == 0
     assert "364 images, 4886 cells" in capsys.readouterr().out
-    assert len(json.loads((tmp_path / "b.json").read_text())["annotations"]) == 4886
+    data = json.loads((tmp_path / "b.json").read_text())
+    assert len(data["annotations"]) == 4886
+    assert {c["name"] for c in data["categories"]} >= {"rbc", "wbc", "platelet"}
 
 
 def test_convert_zheng_masks_to_makesense_and_labelme(zheng_dir, tmp_path, capsys):

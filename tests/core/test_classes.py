@@ -42,3 +42,46 @@ def test_catalogue_round_trips_through_plain_lists():
     cat = ClassCatalogue.pbc()
     cat.add("rbc")
     assert ClassCatalogue.from_list(cat.to_list()) == cat
+
+
+def test_added_classes_get_unused_colours_and_free_keys():
+    """BCCD's WBC/RBC used to get erythroblast's and lymphocyte's colours and no key of their own."""
+    cat = ClassCatalogue.pbc()
+    added = [cat.add(name) for name in ("wbc", "rbc", "smudge", "ghost", "artefact")]
+    colours = [c.color for c in cat]
+    assert len(set(colours)) == len(colours)
+    assert [c.key for c in added] == ["9", "0", None, None, None]
+    many = ClassCatalogue.pbc()
+    for number in range(30):
+        many.add(f"class {number}")
+    assert len({c.color for c in many}) == len(many)
+
+
+def test_white_cell_names_from_other_tools_count_as_white_cells():
+    cat = ClassCatalogue.pbc()
+    for name in ("WBC", "white cell", "Leukocytes", "white_blood_cell", "leucocyte"):
+        assert cat.add(name.lower(), display_name=name).white_cell, name
+    for name in ("rbc", "red cell", "artefact"):
+        assert not cat.add(name).white_cell, name
+    from_model = ClassCatalogue([])
+    assert from_model.add("neutrophil").white_cell and not from_model.add("platelet").white_cell
+
+
+def test_a_wbc_class_counts_in_the_differential():
+    import numpy as np
+
+    from bloodview.core.annotation import ImageAnnotation
+    from bloodview.core.differential import differential_count
+    from bloodview.core.geometry import rectangle
+    from bloodview.core.instance import Instance
+
+    cat = ClassCatalogue.pbc()
+    cat.add("wbc", display_name="WBC")
+    cat.add("rbc", display_name="RBC")
+    image = ImageAnnotation("a.png", 100, 100, [
+        Instance(rectangle(0, 0, 10, 10), "wbc"), Instance(rectangle(20, 0, 30, 10), "neutrophil"),
+        Instance(rectangle(40, 0, 50, 10), "rbc"), Instance(np.array([[60, 0], [70, 0], [65, 9.0]]), "rbc"),
+    ])
+    count = differential_count([image], cat)
+    assert count.white_total == 2
+    assert count.row("wbc").percent_of_white == 50.0 and count.row("rbc").percent_of_white is None
