@@ -1,6 +1,6 @@
 """Crash safety of project saves: SIGKILL a process that saves a large project, many times.
 
-    .venv/bin/python benchmarks/crash_safety.py [--kills 200] [--images 1000] [--seed 0]
+    .venv/bin/python benchmarks/crash_safety.py [--kills 200] [--images 500] [--seed 0]
 
 A child process (this file with ``--saver``) saves a synthetic project again and
 again (:func:`bloodview.io.project.save_project`); each save changes a third of
@@ -196,6 +196,8 @@ def run_kills(workdir: Path, kills: int, images: int, seed: int = 0, log=print) 
             outcome.saves_completed += len(reported)
             save_time = max(0.05, (time.monotonic() - began) / (len(reported) + 0.5))
             outcome.save_seconds.append(save_time)
+        else:
+            save_time = min(save_time * 1.5, 60.0)  # no save finished: kill later next time
         last_done = reported[-1] if reported else loaded
         newest = last_done + 1  # the save being written when the kill came
         try:
@@ -221,7 +223,7 @@ def run_kills(workdir: Path, kills: int, images: int, seed: int = 0, log=print) 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--kills", type=int, default=200)
-    parser.add_argument("--images", type=int, default=1000)
+    parser.add_argument("--images", type=int, default=500)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--saver", type=Path, default=None, help=argparse.SUPPRESS)

@@ -100,7 +100,19 @@ class FileActions:
         if broken and broken == len(result.dataset.images):
             note = " — none of the images was found: File → Locate images… to say where they are"
         window.show_status(f"Opened {len(result.dataset.images)} images{note}")
+        if window.session.read_only:
+            self.tell_read_only()
         self.offer_recovery()
+
+    def tell_read_only(self) -> None:
+        session = self.window.session
+        holder = session.locked_by.describe() if session.locked_by is not None else "another bloodview"
+        self.window.prompts.info(
+            self.window, "Opened read-only",
+            f"{session.project_path} is open in another bloodview ({holder}).\n\nIt is opened read-only "
+            "so that neither of you overwrites the other's work: you can look, count and export, but "
+            "saving into this project is refused. File → Save as… saves your changes in another folder.")
+        self.window.show_status(f"Read-only: {holder} has this project open")
 
     def offer_recovery(self) -> None:
         session = self.window.session
@@ -252,7 +264,7 @@ class FileActions:
                 session.save_project(folder)
             except (BloodviewError, OSError) as exc:
                 log.warning("save failed: %s", exc)
-                session.autosave()
+                session.autosave(wait=True)  # the edits are in the recovery file before the dialog
                 choice = self.window.prompts.choose(
                     self.window, "save_failed", "Could not save",
                     f"The project could not be saved to {folder}:\n{exc}\n\nYour changes are "

@@ -9,7 +9,14 @@ Never lose work:
 * **autosave** writes a *recovery file* (COCO JSON via :mod:`bloodview.io.coco`
   plus a small meta JSON) every ``autosave_interval_s`` seconds when something
   changed, and whenever the current image changes. It never touches the user's
-  own files; an explicit save does.
+  own files; an explicit save does. The GUI thread only takes a snapshot of the
+  open images (new lists of the same cells: edits replace a cell, never change
+  one in place, so the snapshot is a state between two edits); a worker thread
+  turns it into JSON and writes it (:class:`RecoveryWriter`).
+* **one writer per project**: opening a project takes its lock
+  (:mod:`bloodview.io.project_lock`); a project another bloodview has open is
+  opened *read-only* (saving it is refused with the holder's name; Save as…
+  works), and the lock is let go when the project is closed.
 * On opening the same sources again after a crash, :meth:`Session.recovery_for`
   finds the recovery file and the window offers to restore it.
 * A save that fails (disk full, read-only folder) raises; the session stays
@@ -18,39 +25,33 @@ Never lose work:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import os
-import time
 from collections.abc import Callable
 from pathlib import Path
 
-from PyQt6.QtCore import QObject, QStandardPaths, QTimer, pyqtSignal
+from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 from PyQt6.QtGui import QUndoCommand, QUndoGroup, QUndoStack
 
 from bloodview.core.annotation import Dataset, ImageAnnotation, SignOffEvent
+from bloodview.errors import ProjectError
 from bloodview.gui.opening import OpenResult
+from bloodview.gui.recovery import (  # noqa: F401 - recovery look-ups are also used from here
+    RecoveryJob,
+    RecoveryWriter,
+    default_recovery_dir,
+    pending_recoveries,
+    recovery_files,
+    recovery_for,
+    sized_dataset,
+    snapshot,
+    sources_key,
+    write_recovery,
+)
+from bloodview.io.project_lock import LockHolder, ProjectLock, ProjectLockedError
 from bloodview.gui.sign_off import ImageUndoStack, SignOffCommand
 
 log = logging.getLogger(__name__)
-
-
-def default_recovery_dir() -> Path:
-    """``$BLOODVIEW_RECOVERY_DIR``, else ``bloodview/recovery`` in the platform's data folder
-    (``~/.local/share/bloodview/recovery`` on Linux). The generic location, not Qt's
-    per-application one, which adds organisation *and* application name
-    (``bloodview/bloodview``)."""
-    env = os.environ.get("BLOODVIEW_RECOVERY_DIR")
-    if env:
-        return Path(env)
-    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.GenericDataLocation)
-    return Path(base or Path.home() / ".local/share") / "bloodview" / "recovery"
-
-
-def sources_key(sources: list[Path]) -> str:
-    text = "\n".join(sorted(str(Path(s).resolve()) for s in sources))
-    return hashlib.sha1(text.encode()).hexdigest()[:16]
 
 
 class Session(QObject):
@@ -84,7 +85,12 @@ class Session(QObject):
         self._generation = 0  # bumps on every change; autosave writes when it moved
         self._autosaved_generation = 0
         self._dirty = False
+        self.lock: ProjectLock | None = None  # held on the open project
+        self.locked_by: LockHolder | None = None  # set when another bloodview has it: read-only
         self.recovery_dir = Path(recovery_dir) if recovery_dir else default_recovery_dir()
+        self._writer = RecoveryWriter(self)
+        self._writer.written.connect(lambda path, _generation: self.autosaved.emit(path))
+        self._writer.failed.connect(self._autosave_failed)
         self._timer = QTimer(self)
         self._timer.timeout.connect(self.autosave)
         self.set_autosave_interval(autosave_interval_s)
@@ -93,9 +99,12 @@ class Session(QObject):
     def load(self, result: OpenResult) -> None:
         """Replace what is open by ``result`` (the caller asked about unsaved work)."""
         self._detach()
+        self._release_lock()
         self.dataset = result.dataset
         self.kind = result.kind
         self.project_path = result.project_path
+        if result.kind == "project" and result.project_path is not None:
+            self._take_lock(result.project_path)
         self.sources = list(result.sources)
         self.broken = dict(result.broken)
         self.settings = dict(result.settings)
@@ -191,15 +200,64 @@ class Session(QObject):
         self._set_dirty(False)
         self.discard_recovery()
 
+    # --- the project lock -----------------------------------------------------------
+    @property
+    def read_only(self) -> bool:
+        """The open project is held by another bloodview: saving it is refused."""
+        return self.locked_by is not None
+
+    def _take_lock(self, folder: Path) -> None:
+        try:
+            self.lock = ProjectLock.acquire(folder)
+        except ProjectLockedError as exc:
+            self.locked_by = exc.holder
+            log.warning("%s", exc)
+        except ProjectError as exc:  # a folder that cannot hold a lock file (read-only media)
+            log.warning("%s: opened without a lock (%s)", folder, exc)
+
+    def _release_lock(self) -> None:
+        if self.lock is not None:
+            self.lock.release()
+        self.lock = None
+        self.locked_by = None
+
+    def _holds_lock_on(self, folder: Path) -> bool:
+        return self.lock is not None and self.lock.held and self.lock.folder.resolve() == folder.resolve()
+
+    def close(self) -> None:
+        """The window closes: finish writing the recovery file, let go of the project."""
+        self._writer.wait()
+        self._release_lock()
+
     # --- saving -----------------------------------------------------------------
     def save_project(self, folder: Path | None = None) -> Path:
-        """Save atomically to ``folder`` (default: the open project). Raises on failure."""
+        """Save atomically to ``folder`` (default: the open project). Raises on failure.
+
+        Takes ``folder``'s lock first: a folder another bloodview has open (this
+        project opened read-only, or another project) raises
+        :class:`ProjectLockedError` naming the holder, and nothing is written.
+        """
         from bloodview.io.project import save_project
 
         folder = Path(folder or self.project_path or "")
         if not str(folder):
             raise ValueError("no project folder chosen")
-        save_project(self.dataset, folder, settings=self.settings)
+        new_lock = None
+        if not self._holds_lock_on(folder):
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise ProjectError(f"{folder}: cannot create the project folder ({exc.strerror or exc})") from exc
+            new_lock = ProjectLock.acquire(folder)
+        try:
+            save_project(self.dataset, folder, settings=self.settings)
+        except BaseException:
+            if new_lock is not None:
+                new_lock.release()
+            raise
+        if new_lock is not None:
+            self._release_lock()
+            self.lock = new_lock
         self.mark_saved()  # discards the recovery file of the old sources
         self.project_path = folder
         self.sources = [folder]  # autosave from now on belongs to the project
@@ -225,23 +283,33 @@ class Session(QObject):
     def recovery_file(self) -> Path:
         return self.recovery_dir / f"{sources_key(self.sources)}.coco.json"
 
-    def autosave(self) -> Path | None:
-        """Write the recovery file when something changed since the last one."""
+    def autosave(self, wait: bool = False) -> Path | None:
+        """Write the recovery file when something changed since the last one.
+
+        Takes a snapshot here and writes it in the worker thread; ``wait=True``
+        returns only once it is written (before a dialog, at closing). Returns
+        the recovery file, or ``None`` when nothing needed writing. A failure
+        is reported by :attr:`autosaveFailed`, and the next autosave tries again.
+        """
         if not self.sources or self._generation == self._autosaved_generation or not self._dirty:
             return None
-        try:
-            path = write_recovery(self.recovery_dir, self.sources, self.dataset, self.kind)
-        except Exception as exc:  # noqa: BLE001 - autosave must never take the editor down
-            log.exception("autosave failed")
-            self.autosaveFailed.emit(f"Autosave failed: {exc}")
-            return None
+        self._writer.submit(RecoveryJob(self.recovery_dir, tuple(self.sources), snapshot(self.dataset),
+                                        self.kind, self._generation))
         self._autosaved_generation = self._generation
-        self.autosaved.emit(str(path))
-        return path
+        if wait:
+            self._writer.wait()
+        return self.recovery_file
+
+    def _autosave_failed(self, message: str, generation: int) -> None:
+        if self._autosaved_generation == generation:
+            self._autosaved_generation = -1  # not written: the next autosave writes it
+        self.autosaveFailed.emit(f"Autosave failed: {message}")
 
     def discard_recovery(self) -> None:
         if not self.sources:
             return
+        self._writer.cancel_pending()
+        self._writer.wait()  # a write under way would bring the file back
         for path in recovery_files(self.recovery_dir, self.sources):
             path.unlink(missing_ok=True)
 
@@ -290,60 +358,3 @@ def _same_cells(a: ImageAnnotation, b: ImageAnnotation) -> bool:
         return False
     others = {i.id: i for i in b.instances}
     return all(i.id in others and i.same_as(others[i.id]) for i in a.instances)
-
-
-def sized_dataset(dataset: Dataset) -> Dataset:
-    """The images with a known size (same objects): unreadable images have 0 x 0, which
-    annotation formats cannot hold, and no cells to lose."""
-    sized = [i for i in dataset.images if i.width > 0 and i.height > 0]
-    return Dataset(sized, dataset.classes, dataset.root)
-
-
-def recovery_files(recovery_dir: Path, sources: list[Path]) -> tuple[Path, Path]:
-    key = sources_key(sources)
-    return recovery_dir / f"{key}.coco.json", recovery_dir / f"{key}.meta.json"
-
-
-def write_recovery(recovery_dir: Path, sources: list[Path], dataset: Dataset, kind: str) -> Path:
-    from bloodview.io.atomic import atomic_write_json
-    from bloodview.io.coco import save_coco
-
-    recovery_dir.mkdir(parents=True, exist_ok=True)
-    data_path, meta_path = recovery_files(recovery_dir, sources)
-    save_coco(sized_dataset(dataset), data_path)
-    meta = {
-        "sources": [str(s) for s in sources],
-        "kind": kind,
-        "saved_at": time.time(),
-        "signed_off": [str(i.image_path) for i in dataset.images if i.signed_off],
-    }
-    atomic_write_json(meta_path, meta, backup=False)
-    return data_path
-
-
-def pending_recoveries(recovery_dir: Path) -> list[dict]:
-    """Every recovery meta in the folder whose data file exists, newest first."""
-    found = []
-    for meta_path in Path(recovery_dir).glob("*.meta.json"):
-        try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            continue
-        if isinstance(meta, dict) and meta.get("sources") and \
-                meta_path.with_name(meta_path.name.replace(".meta.json", ".coco.json")).is_file():
-            found.append(meta)
-    return sorted(found, key=lambda m: m.get("saved_at") or 0, reverse=True)
-
-
-def recovery_for(recovery_dir: Path, sources: list[Path]) -> dict | None:
-    """The recovery meta for these sources, or None when there is none."""
-    data_path, meta_path = recovery_files(recovery_dir, sources)
-    if not (data_path.is_file() and meta_path.is_file()):
-        return None
-    try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        log.warning("unreadable recovery meta %s", meta_path)
-        return None
-    meta["path"] = str(data_path)
-    return meta

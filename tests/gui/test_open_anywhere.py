@@ -174,7 +174,7 @@ def test_status_message_about_a_cell_clears_after_delete_and_undo(window, detect
     assert window.status_label.text().startswith("Redone: ")
 
 
-def test_an_autosave_failure_shown_on_changing_image_is_not_cleared_by_the_switch(window, detect_current):
+def test_an_autosave_failure_shown_on_changing_image_is_not_cleared_by_the_switch(window, detect_current, qtbot):
     import shutil as _shutil
 
     detect_current(window)  # an unsaved change: the switch autosaves
@@ -183,7 +183,7 @@ def test_an_autosave_failure_shown_on_changing_image_is_not_cleared_by_the_switc
     recovery.write_text("a file where the recovery folder should be")
     try:
         window.session.set_current(1)
-        assert window.status_label.text().startswith("Autosave failed")
+        qtbot.waitUntil(lambda: window.status_label.text().startswith("Autosave failed"), timeout=5000)
     finally:
         recovery.unlink()
         recovery.mkdir()

@@ -175,7 +175,7 @@ def test_crash_recovery_brings_back_the_scale_detection_found(make_window, smear
     crashed = make_window(predictor=lambda _d: predictor, autosave_interval_s=0)
     crashed.files.open([smears])
     detect_current(crashed)
-    crashed.session.autosave()
+    crashed.session.autosave(wait=True)
     again = make_window()  # the program "crashed": nothing saved; the same folder opens again
     assert again.files.open([smears])
     assert again.session.dataset.images[0].pixel_size == PixelSize(0.1, "red cells", 41)

@@ -234,7 +234,7 @@ def test_crash_recovery_restores_edits_made_after_withdrawing_a_saved_sign_off(s
     window.select_cells([image.instances[0].id], center=False)
     window.review.set_class("ig")
     edited = state(image)
-    window.session.autosave()
+    window.session.autosave(wait=True)
     monkeypatch.setenv("BLOODVIEW_USER", "tech-c")
     again = make_window()  # "crash": nothing saved; the project is opened again
     again.prompts.answers["recover"] = True
@@ -245,7 +245,7 @@ def test_crash_recovery_restores_edits_made_after_withdrawing_a_saved_sign_off(s
 
 
 def test_crash_recovery_keeps_a_sign_off_made_after_the_last_save(signed, make_window, monkeypatch):
-    signed.session.autosave()
+    signed.session.autosave(wait=True)
     monkeypatch.setenv("BLOODVIEW_USER", "tech-c")
     again = make_window()
     again.prompts.answers["recover"] = True
