@@ -354,6 +354,8 @@ class MainWindow(QMainWindow):
         session = self.session
         where = session.project_path or (session.sources[0] if session.sources else None)
         name = f" — {where.name}" if where else ""
+        if session.read_only:
+            name += " (read-only)"
         image = session.current_image
         position = f" [{session.current_index + 1}/{len(session.dataset.images)} {image.image_path.name}]" \
             if image is not None else ""
@@ -408,4 +410,5 @@ class MainWindow(QMainWindow):
             dialog.process.kill()
         self.models.runner.cancel()
         self.models.runner.wait(5000)
+        self.session.close()  # the last autosave written, the project's lock let go
         event.accept()
