@@ -1,6 +1,6 @@
 """Crash safety of project saves: SIGKILL a process that saves a large project, many times.
 
-    .venv/bin/python benchmarks/crash_safety.py [--kills 200] [--images 500] [--seed 0]
+    .venv/bin/python benchmarks/crash_safety.py [--kills 200] [--images 300] [--seed 0]
 
 A child process (this file with ``--saver``) saves a synthetic project again and
 again (:func:`bloodview.io.project.save_project`); each save changes a third of
@@ -114,15 +114,16 @@ def found(folder: Path) -> tuple[int, int, str]:
 
 # --- the child ---------------------------------------------------------------------------------
 def saver(folder: Path, images: int, start: int, progress: Path) -> None:
-    """Save saves ``start``, ``start + 1``, … forever, reporting each completed one."""
+    """Save saves ``start``, ``start + 1``, … until the parent is gone, reporting each completed one."""
     from bloodview.io.project import save_project
 
     root = folder.parent
+    parent = os.getppid()
     with open(progress, "a", encoding="utf-8") as report:
         report.write("ready\n")
         report.flush()
         save = start
-        while True:
+        while os.getppid() == parent:  # stop when the parent is gone
             save_project(build_dataset(images, save, root), folder, settings={"save": save})
             report.write(f"saved {save}\n")
             report.flush()
@@ -223,7 +224,7 @@ def run_kills(workdir: Path, kills: int, images: int, seed: int = 0, log=print) 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--kills", type=int, default=200)
-    parser.add_argument("--images", type=int, default=500)
+    parser.add_argument("--images", type=int, default=300)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--saver", type=Path, default=None, help=argparse.SUPPRESS)

@@ -116,7 +116,7 @@ class FileActions:
 
     def offer_recovery(self) -> None:
         session = self.window.session
-        meta = recovery_for(session.recovery_dir, session.sources)
+        meta = recovery_for(session.recovery_dir, session.recovery_sources)
         if meta is None:
             return
         when = _age_text(meta.get("saved_at"))

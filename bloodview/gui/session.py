@@ -53,6 +53,8 @@ from bloodview.gui.sign_off import ImageUndoStack, SignOffCommand
 
 log = logging.getLogger(__name__)
 
+READ_ONLY_MARK = Path("/(read-only)")  # added to a read-only window's recovery key
+
 
 class Session(QObject):
     """State of what is open; the window and panels listen to its signals."""
@@ -206,6 +208,12 @@ class Session(QObject):
         """The open project is held by another bloodview: saving it is refused."""
         return self.locked_by is not None
 
+    @property
+    def recovery_sources(self) -> list[Path]:
+        """What this session's recovery file is keyed by: a read-only window has its own, so it
+        never writes over the recovery file of the bloodview that holds the project."""
+        return [*self.sources, READ_ONLY_MARK] if self.read_only else list(self.sources)
+
     def _take_lock(self, folder: Path) -> None:
         try:
             self.lock = ProjectLock.acquire(folder)
@@ -243,6 +251,7 @@ class Session(QObject):
         if not str(folder):
             raise ValueError("no project folder chosen")
         new_lock = None
+        recovery_sources = self.recovery_sources
         if not self._holds_lock_on(folder):
             try:
                 folder.mkdir(parents=True, exist_ok=True)
@@ -258,7 +267,8 @@ class Session(QObject):
         if new_lock is not None:
             self._release_lock()
             self.lock = new_lock
-        self.mark_saved()  # discards the recovery file of the old sources
+        self.mark_saved()
+        self.discard_recovery(recovery_sources)  # the recovery file of the old sources
         self.project_path = folder
         self.sources = [folder]  # autosave from now on belongs to the project
         self.kind = "project"
@@ -281,7 +291,7 @@ class Session(QObject):
 
     @property
     def recovery_file(self) -> Path:
-        return self.recovery_dir / f"{sources_key(self.sources)}.coco.json"
+        return recovery_files(self.recovery_dir, self.recovery_sources)[0]
 
     def autosave(self, wait: bool = False) -> Path | None:
         """Write the recovery file when something changed since the last one.
@@ -293,7 +303,7 @@ class Session(QObject):
         """
         if not self.sources or self._generation == self._autosaved_generation or not self._dirty:
             return None
-        self._writer.submit(RecoveryJob(self.recovery_dir, tuple(self.sources), snapshot(self.dataset),
+        self._writer.submit(RecoveryJob(self.recovery_dir, tuple(self.recovery_sources), snapshot(self.dataset),
                                         self.kind, self._generation))
         self._autosaved_generation = self._generation
         if wait:
@@ -305,12 +315,13 @@ class Session(QObject):
             self._autosaved_generation = -1  # not written: the next autosave writes it
         self.autosaveFailed.emit(f"Autosave failed: {message}")
 
-    def discard_recovery(self) -> None:
+    def discard_recovery(self, sources: list[Path] | None = None) -> None:
+        """Remove this session's recovery file (or the one of ``sources``)."""
         if not self.sources:
             return
         self._writer.cancel_pending()
         self._writer.wait()  # a write under way would bring the file back
-        for path in recovery_files(self.recovery_dir, self.sources):
+        for path in recovery_files(self.recovery_dir, sources or self.recovery_sources):
             path.unlink(missing_ok=True)
 
     def restore_recovery(self) -> int:
@@ -321,7 +332,7 @@ class Session(QObject):
         from bloodview.gui.commands import SetInstancesCommand
         from bloodview.io.coco import load_coco
 
-        data_path, meta_path = recovery_files(self.recovery_dir, self.sources)
+        data_path, meta_path = recovery_files(self.recovery_dir, self.recovery_sources)
         recovered = load_coco(data_path, images_root=self.dataset.root, check_images=False)
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         signed = set(meta.get("signed_off", []))

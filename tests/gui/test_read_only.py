@@ -87,3 +87,18 @@ def _delete_first_cell(window):
 
     image = window.session.dataset.images[0]
     return RemoveInstancesCommand(image, [image.instances[0].id])
+
+
+def test_a_read_only_window_never_writes_over_the_holders_recovery_file(project, window, make_window):
+    window.session.push(0, _delete_first_cell(window))
+    window.session.autosave(wait=True)
+    holders = window.session.recovery_file.read_bytes()
+    second = make_window()
+    second.prompts.answers["recover"] = False  # not its recovery file to restore or discard
+    assert second.files.open([project])
+    assert second.session.recovery_file != window.session.recovery_file
+    assert window.session.recovery_file.read_bytes() == holders
+    second.session.push(0, _delete_first_cell(second))
+    second.session.push(0, _delete_first_cell(second))
+    assert second.session.autosave(wait=True) == second.session.recovery_file
+    assert window.session.recovery_file.read_bytes() == holders
