@@ -80,6 +80,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"skipped {count} file(s): {reason}")
     for message in summary.unreadable[:10]:
         print(f"unreadable: {message}")
+    if summary.unreadable:
+        print(f"{len(summary.unreadable)} image(s) skipped (unreadable)")
     for message in summary.messages[:10]:
         print(f"no mask: {message}")
     hidden = len(summary.messages) - 10

@@ -6,7 +6,9 @@ segmentation, bbox, area, score) or, with ``--format results``, the bare COCO
 results list that COCOeval reads. With a scale-aware model each image's scale
 (``--pixel-size``, else measured on its red cells) goes into the image's
 ``bloodview.pixel_size`` and each cell's size in µm into its annotation's
-``bloodview`` record (``area_um2``, ``diameter_um``).
+``bloodview`` record (``area_um2``, ``diameter_um``). An image that cannot be read
+(truncated, empty, not an image, a decompression bomb) is skipped with one line
+naming it; the others are written, and the exit code is 1 only when none could be read.
 """
 
 from __future__ import annotations
@@ -63,6 +65,26 @@ def collect_images(inputs: list[Path]) -> list[tuple[Path, Path]]:
     return found
 
 
+def _readable(chunk: list[tuple[Path, Path]], skipped: list[str]) -> tuple[list[tuple[Path, Path]], list]:
+    """The images of ``chunk`` that decode, and their arrays; each unreadable one is printed and
+    noted in ``skipped`` (a truncated, empty or mislabelled file, a decompression bomb refused
+    from its header), so one bad file does not stop the others."""
+    from tqdm import tqdm
+
+    from bloodview.io.images import load_image
+
+    kept, arrays = [], []
+    for path, name in chunk:
+        try:
+            arrays.append(load_image(path))
+        except ImageError as exc:
+            tqdm.write(f"skipped: {exc}", file=sys.stderr)  # a line of its own, under the progress bar
+            skipped.append(str(exc))
+            continue
+        kept.append((path, name))
+    return kept, arrays
+
+
 def write_coco_with_scores(dataset, path: Path) -> None:
     """COCO instances file with each annotation's ``score`` at top level too (as detection tools expect)."""
     from bloodview.io.atomic import atomic_write_json
@@ -96,7 +118,6 @@ def run(args: argparse.Namespace) -> int:
     from bloodview.core.classes import ClassCatalogue
     from bloodview.core.measure import PixelSize
     from bloodview.io.coco import save_coco_results
-    from bloodview.io.images import load_image
     from bloodview.model.predict import Predictor
 
     from bloodview.model.distribute import use_devices
@@ -108,10 +129,13 @@ def run(args: argparse.Namespace) -> int:
         catalogue.add(name, color=tuple(colour) if colour else None)
     batch = args.batch_size or predictor.config.images_per_gpu
     annotations: list[ImageAnnotation] = []
-    with tqdm(total=len(images), desc="predict", unit="image", file=sys.stderr) as bar:
+    skipped: list[str] = []
+    with tqdm(total=len(images), desc="predict", unit="image", file=sys.stderr, disable=None) as bar:
         for start in range(0, len(images), batch):
-            chunk = images[start : start + batch]
-            arrays = [load_image(path) for path, _ in chunk]
+            chunk, arrays = _readable(images[start : start + batch], skipped)
+            bar.update(len(images[start : start + batch]) - len(chunk))
+            if not chunk:
+                continue
             found = predictor.detect(arrays, batch_size=batch, min_confidence=args.min_confidence,
                                      pixel_size=given_pixel_size(args.pixel_size),
                                      simplify=not args.full_outlines)
@@ -120,6 +144,10 @@ def run(args: argparse.Namespace) -> int:
                 annotations.append(ImageAnnotation(name, array.shape[1], array.shape[0], one.instances,
                                                    pixel_size=scale))
             bar.update(len(chunk))
+    if skipped:
+        print(f"{len(skipped)} image(s) skipped (unreadable): see the lines above", file=sys.stderr)
+    if not annotations:
+        raise ImageError(None, f"none of the {len(images)} image(s) could be read; nothing written")
     dataset = Dataset(annotations, catalogue, root=None)
     if args.format == "results":
         save_coco_results(dataset, args.out)

@@ -60,6 +60,7 @@ class ModelActions:
         self.evaluate_dialog = None
         self.cli_command: list[str] | None = None  # tests put a fake `bloodview` here
         self._summary = [0, 0, 0]  # added, kept, images
+        self._unreadable = 0  # images of the run that could not be read
         self._scales: dict[int, object] = {}  # image index -> PixelSize detection read it at
         self.refresh_models(_remembered_model(window.settings))
         self.selector.currentIndexChanged.connect(self._remember_model)
@@ -146,6 +147,7 @@ class ModelActions:
                                  else "No readable, unsigned image to detect cells in")
             return False
         self._summary = [0, 0, 0, len(signed)]  # added, kept, images, signed-off images skipped
+        self._unreadable = sum(1 for i in indices if i in session.broken)  # skipped; more may fail to decode
         window.progress.setRange(0, len(jobs))
         window.progress.setValue(0)
         window.progress.show()
@@ -181,6 +183,7 @@ class ModelActions:
         log.info("%s: %s", image.image_path.name, result.summary())
 
     def _image_failed(self, index: int, message: str) -> None:
+        self._unreadable += 1
         self.window.session.mark_broken(index, message)
 
     def _failed(self, message: str) -> None:
@@ -193,6 +196,8 @@ class ModelActions:
         added, kept, images, signed = self._summary
         what = "Detection cancelled" if cancelled else "Detection finished"
         skipped = f"; {signed} signed-off image(s) skipped (withdraw their sign-off to detect)" if signed else ""
+        if self._unreadable:
+            skipped += f"; {self._unreadable} unreadable image(s) skipped (marked in the image list)"
         window.show_status(f"{what}: {added} cells found in {images} image(s); {kept} checked cells kept{skipped}")
         window.detectionFinished.emit(cancelled)
 
