@@ -161,7 +161,7 @@ def save_project(
     wrote = False
     for image in dataset.images:
         relative = project_image_path(dataset, image, folder)
-        data = dumps_json(image_record(image, relative)).encode("utf-8")
+        data = annotation_bytes(image, relative)
         annotation = annotation_file_name(relative, data)
         entries.append({"path": relative.as_posix(), "annotation": annotation})
         wrote |= _write_once(folder / annotation, data)
@@ -187,8 +187,12 @@ def save_image(project: Project, image: ImageAnnotation) -> Path:
     """
     save_project(project.dataset, project.folder, project.settings)
     relative = project_image_path(project.dataset, image, project.folder)
-    data = dumps_json(image_record(image, relative)).encode("utf-8")
-    return project.folder / annotation_file_name(relative, data)
+    return project.folder / annotation_file_name(relative, annotation_bytes(image, relative))
+
+
+def annotation_bytes(image: ImageAnnotation, relative: Path) -> bytes:
+    """An annotation file's content: compact JSON (C-speed; files of 2,720 images are saved often)."""
+    return dumps_json(image_record(image, relative), compact=True).encode("utf-8")
 
 
 def _write_once(path: Path, data: bytes) -> bool:
@@ -249,7 +253,7 @@ def image_record(image: ImageAnnotation, relative: Path) -> dict[str, Any]:
         "instances": [
             {
                 "class": instance.class_name,
-                "polygons": [[[json_number(x), json_number(y)] for x, y in p] for p in instance.polygons],
+                "polygons": [[[json_number(x), json_number(y)] for x, y in p.tolist()] for p in instance.polygons],
                 **instance_record(instance),
             }
             for instance in image.instances
