@@ -108,3 +108,19 @@ def test_project_file_with_wrong_container_types_is_refused(tmp_path, key, value
     case.target.write_text(json.dumps(data), encoding="utf-8")
     with pytest.raises(BloodviewError, match="project.json"):
         case.read()
+
+
+@pytest.mark.parametrize("field", ["shape_attributes", "region_attributes"])
+@pytest.mark.parametrize("value", ["polygon", 3, float("nan"), [1, 2], True])
+def test_via_region_attributes_that_are_not_objects_are_refused(cases, field, value):
+    """The issue's tracebacks: a VIA region whose shape or region attributes are not an object."""
+    case = cases["makesense-vgg"]
+    original = case.target.read_bytes()
+    data = json.loads(original)
+    data["a.png"]["regions"]["1"][field] = value
+    case.target.write_text(json.dumps(data), encoding="utf-8")
+    try:
+        with pytest.raises(BloodviewError, match=rf"vgg\.json: a\.png region 1: '{field}' must be an object"):
+            case.read()
+    finally:
+        case.target.write_bytes(original)
