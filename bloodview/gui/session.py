@@ -264,10 +264,13 @@ class Session(QObject):
             if new_lock is not None:
                 new_lock.release()
             raise
+        was_read_only = self.read_only
         if new_lock is not None:
             self._release_lock()
             self.lock = new_lock
         self.mark_saved()
+        if was_read_only and not self.read_only:
+            self.dirtyChanged.emit(False)  # nothing unsaved changed, but the title drops "(read-only)"
         self.discard_recovery(recovery_sources)  # the recovery file of the old sources
         self.project_path = folder
         self.sources = [folder]  # autosave from now on belongs to the project
