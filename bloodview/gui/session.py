@@ -251,7 +251,6 @@ class Session(QObject):
         if not str(folder):
             raise ValueError("no project folder chosen")
         new_lock = None
-        recovery_sources = self.recovery_sources
         if not self._holds_lock_on(folder):
             try:
                 folder.mkdir(parents=True, exist_ok=True)
@@ -264,14 +263,13 @@ class Session(QObject):
             if new_lock is not None:
                 new_lock.release()
             raise
+        self.mark_saved()  # discards the recovery file of the old sources (a read-only window's own)
         was_read_only = self.read_only
         if new_lock is not None:
             self._release_lock()
             self.lock = new_lock
-        self.mark_saved()
         if was_read_only and not self.read_only:
             self.dirtyChanged.emit(False)  # nothing unsaved changed, but the title drops "(read-only)"
-        self.discard_recovery(recovery_sources)  # the recovery file of the old sources
         self.project_path = folder
         self.sources = [folder]  # autosave from now on belongs to the project
         self.kind = "project"
@@ -318,13 +316,12 @@ class Session(QObject):
             self._autosaved_generation = -1  # not written: the next autosave writes it
         self.autosaveFailed.emit(f"Autosave failed: {message}")
 
-    def discard_recovery(self, sources: list[Path] | None = None) -> None:
-        """Remove this session's recovery file (or the one of ``sources``)."""
+    def discard_recovery(self) -> None:
         if not self.sources:
             return
         self._writer.cancel_pending()
         self._writer.wait()  # a write under way would bring the file back
-        for path in recovery_files(self.recovery_dir, sources or self.recovery_sources):
+        for path in recovery_files(self.recovery_dir, self.recovery_sources):
             path.unlink(missing_ok=True)
 
     def restore_recovery(self) -> int:

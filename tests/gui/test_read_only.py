@@ -89,7 +89,9 @@ def _delete_first_cell(window):
     return RemoveInstancesCommand(image, [image.instances[0].id])
 
 
-def test_a_read_only_window_never_writes_over_the_holders_recovery_file(project, window, make_window):
+def test_a_read_only_window_never_writes_over_the_holders_recovery_file(project, window, make_window, tmp_path):
+    from bloodview.gui.session import READ_ONLY_MARK, sources_key
+
     window.session.push(0, _delete_first_cell(window))
     window.session.autosave(wait=True)
     holders = window.session.recovery_file.read_bytes()
@@ -101,4 +103,8 @@ def test_a_read_only_window_never_writes_over_the_holders_recovery_file(project,
     second.session.push(0, _delete_first_cell(second))
     second.session.push(0, _delete_first_cell(second))
     assert second.session.autosave(wait=True) == second.session.recovery_file
+    assert window.session.recovery_file.read_bytes() == holders
+    second.prompts.answers["project_folder"] = str(tmp_path / "copy")
+    assert second.files.save_as()  # its own recovery file goes, the holder's stays
+    assert not list(second.session.recovery_dir.glob(f"{sources_key([project, READ_ONLY_MARK])}.*"))
     assert window.session.recovery_file.read_bytes() == holders
