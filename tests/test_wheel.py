@@ -37,7 +37,7 @@ def _run(command: list[str], cwd: Path, env: dict, timeout: int = 300) -> subpro
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory):
-    """``(bin folder of a fresh venv with the wheel installed, a work folder outside the checkout, env)``."""
+    """``(bin folder of a fresh venv with the wheel installed, a work folder outside the checkout, env, wheel)``."""
     if not (REPO / "resources" / "models" / "default" / "model.json").is_file():
         pytest.skip("no default model in resources/models/default to ship")
     root = tmp_path_factory.mktemp("wheel")
@@ -66,11 +66,11 @@ def installed(tmp_path_factory):
           str(wheels[0])], root, env)
     work = root / "work"
     work.mkdir()
-    return venv / "bin", work, env
+    return venv / "bin", work, env, wheels[0]
 
 
 def test_the_installed_package_is_the_wheel_and_carries_model_and_samples(installed):
-    bin_dir, work, env = installed
+    bin_dir, work, env, _wheel = installed
     probe = ("import json, bloodview; from bloodview.bundled import samples_dir; "
              "from bloodview.model.store import default_model_dir; "
              "print(json.dumps([bloodview.__file__, str(samples_dir()), str(default_model_dir())]))")
@@ -88,7 +88,7 @@ def test_the_installed_package_is_the_wheel_and_carries_model_and_samples(instal
 
 
 def test_installed_predict_finds_cells_in_a_bundled_sample_with_the_bundled_model(installed):
-    bin_dir, work, env = installed
+    bin_dir, work, env, _wheel = installed
     samples = Path(_run([str(bin_dir / "python"), "-c", "from bloodview.bundled import samples_dir; "
                          "print(samples_dir())"], work, env).stdout.strip())
     done = _run([str(bin_dir / "bloodview"), "predict", str(samples / SAMPLE), "--out", "cells.json"], work, env,
@@ -101,7 +101,7 @@ def test_installed_predict_finds_cells_in_a_bundled_sample_with_the_bundled_mode
 
 
 def test_installed_gui_renders_a_screenshot_and_doctor_finds_the_installed_files(installed):
-    bin_dir, work, env = installed
+    bin_dir, work, env, _wheel = installed
     shot = work / "window.png"
     samples = Path(_run([str(bin_dir / "python"), "-c", "from bloodview.bundled import samples_dir; "
                          "print(samples_dir())"], work, env).stdout.strip())
@@ -110,3 +110,18 @@ def test_installed_gui_renders_a_screenshot_and_doctor_finds_the_installed_files
     report = json.loads(_run([str(bin_dir / "bloodview"), "doctor", "--json"], work, env).stdout)
     assert report["models"]["default_model_from"] == "installed with the package"
     assert report["models"]["sample_images"] == 10
+
+
+def test_the_wheel_asks_for_cuda_only_with_the_gpu_extra(installed):
+    import zipfile
+
+    wheel = installed[3]
+    with zipfile.ZipFile(wheel) as archive:
+        name = next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))
+        requires = [line.split(":", 1)[1].strip() for line in archive.read(name).decode().splitlines()
+                    if line.startswith("Requires-Dist:")]
+    base = [r for r in requires if "extra ==" not in r]
+    assert any(r.startswith("tensorflow>=") for r in base), base
+    assert not any("cuda" in r or r.startswith("nvidia") or "tensorflow-cpu" in r for r in base), base
+    gpu = [r for r in requires if 'extra == "gpu"' in r]
+    assert gpu and gpu[0].startswith("tensorflow[and-cuda]"), requires
