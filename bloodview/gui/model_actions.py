@@ -48,7 +48,7 @@ class ModelActions:
         self.device_label = QLabel()
         self.device_label.setObjectName("deviceLabel")
         self.device_label.hide()
-        window.statusBar().insertPermanentWidget(0, self.device_label)
+        window.statusBar().addPermanentWidget(self.device_label)
         self.runner.device.connect(self._device_known)
         self.runner.progress.connect(self._progress)
         self.runner.imageScale.connect(self._image_scale)
