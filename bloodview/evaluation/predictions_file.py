@@ -99,7 +99,8 @@ def _reference_ids(reference: Dataset | Path) -> tuple[set[int], dict[int, str]]
 def _check_categories(entries: object, categories: dict[int, str], path: Path) -> None:
     if not isinstance(entries, list):
         return  # the io layer reports the malformed file
-    used = {e.get("category_id") for e in entries if isinstance(e, dict)}
+    used = {repr(c) if isinstance(c, (list, dict)) else c  # unhashable ids are reported, not crashed on
+            for c in (e.get("category_id") for e in entries if isinstance(e, dict))}
     unknown = sorted(str(c) for c in used if c not in categories)
     if unknown:
         raise CategoryMismatchError(

@@ -73,8 +73,10 @@ def make_instance(
     """An :class:`Instance` from outlines plus an optional ``"bloodview"`` record.
 
     Without a record the cell is an unreviewed import; a record that is not an
-    object or names an unknown source raises :class:`FormatError`.
+    object or names an unknown source, or no outline at all, raises :class:`FormatError`.
     """
+    if not polygons:
+        raise FormatError(source_file, f"a {class_name!r} cell has no outline")
     if record is None:
         return imported_instance(polygons, class_name, score=score, box_only=box_only)
     if not isinstance(record, dict):

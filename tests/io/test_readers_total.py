@@ -72,7 +72,8 @@ def test_reader_reads_or_names_the_file(cases, reader):
 
 @settings(max_examples=40, deadline=None, database=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture])
-@given(data=st.data(), reader=st.sampled_from(["coco", "via", "labelme", "voc", "yolo"]))
+@given(data=st.data(), reader=st.sampled_from(["coco", "coco-results", "via", "labelme", "voc", "yolo",
+                                               "project-image"]))
 def test_convert_refuses_damaged_files_without_a_traceback(tmp_path, cases, data, reader):
     """Through the real ``bloodview convert``: exit 0 with a file written, or exit 1 and one error line."""
     case = cases[reader]
@@ -89,7 +90,7 @@ def test_convert_refuses_damaged_files_without_a_traceback(tmp_path, cases, data
     finally:
         case.target.write_bytes(original)
     if code == 0:
-        assert (out / "out.json").is_file()
+        assert (out / "out.json").exists()
     else:
         assert code == 1
         assert stderr.getvalue().startswith("bloodview: error: "), stderr.getvalue()
@@ -121,6 +122,36 @@ def test_via_region_attributes_that_are_not_objects_are_refused(cases, field, va
     case.target.write_text(json.dumps(data), encoding="utf-8")
     try:
         with pytest.raises(BloodviewError, match=rf"vgg\.json: a\.png region 1: '{field}' must be an object"):
+            case.read()
+    finally:
+        case.target.write_bytes(original)
+
+
+@pytest.mark.parametrize("category_id", [{"id": 1}, [7]])
+def test_evaluate_refuses_detections_with_unhashable_category_ids(cases, tmp_path, capsys, category_id):
+    """Found by benchmarks/bad_inputs.py: ``bloodview evaluate`` crashed on a category id that is an object."""
+    case = cases["coco-results"]
+    original = case.target.read_bytes()
+    data = json.loads(original)
+    data[0]["category_id"] = category_id
+    case.target.write_text(json.dumps(data), encoding="utf-8")
+    try:
+        assert main(case.convert_args(tmp_path / "report")) == 1
+    finally:
+        case.target.write_bytes(original)
+    err = capsys.readouterr().err
+    assert err.startswith("bloodview: error: ") and "results.json" in err and "Traceback" not in err
+
+
+def test_project_cell_without_outlines_is_refused(cases):
+    """Found by benchmarks/bad_inputs.py: a cell with ``"polygons": []`` read, then crashed the writer."""
+    case = cases["project-image"]
+    original = case.target.read_bytes()
+    data = json.loads(original)
+    data["instances"][0]["polygons"] = []
+    case.target.write_text(json.dumps(data), encoding="utf-8")
+    try:
+        with pytest.raises(BloodviewError, match=rf"{case.target.name}: a 'neutrophil' cell has no outline"):
             case.read()
     finally:
         case.target.write_bytes(original)
