@@ -73,7 +73,7 @@ def as_number(value: Any, path: str | Path, what: str) -> float:
     except OverflowError:
         number = math.inf
     if not math.isfinite(number):
-        raise FormatError(path, f"{what} must be a finite number, got {short(value)}")
+        raise FormatError(path, f"{what} is not a finite number ({short(value)})")
     return number
 
 
