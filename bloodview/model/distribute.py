@@ -93,7 +93,7 @@ def use_devices(requested: str = "auto") -> DevicePlan:
             tf.config.set_visible_devices([], "GPU")
         except RuntimeError as exc:
             raise DeviceError(f"--device cpu: TensorFlow has already started on the GPU ({exc})") from exc
-    log.info("device: %s", plan.describe())
+    log.debug("device: %s", plan.describe())
     return plan
 
 
