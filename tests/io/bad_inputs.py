@@ -11,8 +11,12 @@ element removed or added, the text truncated or spliced with hostile bytes.
 
 from __future__ import annotations
 
+import copy
+import io
 import json
 import random
+import re
+import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -269,13 +273,12 @@ def text_mutation(draw: Callable, text: str) -> bytes:
         index = draw(st.integers(0, len(lines) - 1))
         lines[index:index + 1] = [] if draw(st.booleans()) else [lines[index]] * 2
         return "".join(lines).encode("utf-8")
+    if how == "token":
+        return _token_swap(draw, text)
     start = draw(st.integers(0, len(data)))
     end = min(len(data), start + draw(st.integers(0, 12)))
     if how == "bytes":
         insert = draw(st.binary(min_size=1, max_size=8))
-    elif how == "token":
-        insert = _token_swap(draw, text)
-        return insert
     else:
         insert = draw(st.sampled_from(HOSTILE_TOKENS) | st.text(max_size=8)).encode("utf-8", "surrogatepass")
     return data[:start] + insert + data[end:]
@@ -283,8 +286,6 @@ def text_mutation(draw: Callable, text: str) -> bytes:
 
 def _token_swap(draw: Callable, text: str) -> bytes:
     """One whitespace-separated token (a number, a name, an XML value) replaced by another."""
-    import re
-
     tokens = [m.span() for m in re.finditer(r"[^\s<>]+", text)]
     if not tokens:
         return text.encode("utf-8")
@@ -297,9 +298,6 @@ def _token_swap(draw: Callable, text: str) -> bytes:
 @st.composite
 def xml_mutation(draw: Callable, text: str) -> bytes:
     """An element's text replaced by any text, an element removed or doubled, or the text damaged."""
-    import copy
-    import xml.etree.ElementTree as ET
-
     how = draw(st.sampled_from(["value"] * 4 + ["remove", "double", "text"]))
     if how == "text":
         return draw(text_mutation(text))
@@ -327,8 +325,6 @@ def png_mutation(draw: Callable, data: bytes) -> bytes:
         return data[:start] + draw(st.binary(min_size=1, max_size=16)) + data[start + 16:]
     if how == "text":
         return draw(st.sampled_from([b"", b"not a png", b"\x89PNG\r\n\x1a\n"]))
-    import io
-
     mode = draw(st.sampled_from(["L", "I;16", "RGBA", "1", "P"]))
     size = draw(st.sampled_from([(64, 48), (48, 64), (1, 1), (65, 48)]))
     array = np.asarray(random.Random(draw(st.integers(0, 1000))).choices([0, 255], k=size[0] * size[1]))
