@@ -282,8 +282,13 @@ def load_project(path: str | Path) -> Project:
         classes = ClassCatalogue.from_list(data.get("classes") or [])
     except (KeyError, ValueError, TypeError) as exc:
         raise ProjectError(f"{project_file}: the class list is damaged ({exc})") from exc
-    images = [_load_image(folder, entry, project_file, classes) for entry in data.get("images") or []]
+    entries = data.get("images") or []
+    if not isinstance(entries, list):
+        raise ProjectError(f"{project_file}: 'images' must be a list of image entries, not {type(entries).__name__}")
     settings = data.get("settings") or {}
+    if not isinstance(settings, dict):
+        raise ProjectError(f"{project_file}: 'settings' must be an object, not {type(settings).__name__}")
+    images = [_load_image(folder, entry, project_file, classes) for entry in entries]
     return Project(folder, Dataset(images, classes, folder), dict(settings))
 
 

@@ -97,9 +97,6 @@ def test_convert_refuses_damaged_files_without_a_traceback(tmp_path, cases, data
         assert "Traceback" not in stderr.getvalue()
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError,
-                   reason="bloodview/io/project.py (load_project) iterates 'images' and dict()s 'settings' unchecked; "
-                          "owned by the crash-safety work, reported there")
 @pytest.mark.parametrize("key, value", [("images", 5), ("settings", [1])])
 def test_project_file_with_wrong_container_types_is_refused(tmp_path, key, value):
     cases = build_cases(tmp_path / "c")
