@@ -1,16 +1,36 @@
-"""Render the GUI screenshots in docs/images/ (offscreen, no display needed).
+"""Render every GUI picture in docs/images/ from a real run of the real program (offscreen).
 
-    .venv/bin/python docs/make_screenshots.py [--bccd ../shared/data/bccd] [--out docs/images]
+One command does everything (measured on the busy 2-core CPU, niced, beside another
+training run: 123–150 s wall, of which the retrain 80–100 s; peak memory 2.6 GB)::
 
-What is shown: two BCCD smear fields and the eight PBC sample cells of
-resources/samples. Without a trained model the "detections" come from a *demo
-predictor*: the classical bootstrap segmenter (bloodview.bootstrap) outlines the
-centred PBC cell (class from its PBC folder) and the white cells and platelets
-inside the BCCD boxes (white cells get PBC classes in turn); scores are seeded
-random numbers. The outlines are real segmentations, the scores are not model
-output, and neither are the BCCD white-cell classes. The retrain
-dialog is fed the progress lines of a short sample run. With ``--model DIR`` the
-real model detects instead.
+    .venv/bin/python docs/make_screenshots.py [--model DIR] [--bccd ../shared/data/bccd] [--out docs/images]
+
+What is real here: the main window is created as the program creates it, with no
+predictor of our own, so "Detect" loads the model of ``--model`` (default: the
+shipped default model, :func:`bloodview.model.store.default_model_dir`) exactly as a
+user's click does; every outline, class and score shown is that model's output.
+The pictures and what they show:
+
+* ``app_detect.png``: the eight PBC sample cells of resources/samples after Detect.
+* ``failure_bccd_field.png``: the two BCCD sample fields of resources/samples after
+  Detect (the model card's failure example).
+* ``bccd_field.png``: a whole BCCD field (``BloodImage_00156`` from ``--bccd``, else
+  the first BCCD sample of resources/samples) after Detect.
+* ``main_window.png``, ``editor.png``, ``gallery.png``, ``differential.png``: the
+  PBC samples plus two BCCD fields after Detect; the only edit is "Confirm and next"
+  on the PBC neutrophil image's cells whose class is that image's PBC label (what a
+  technician would confirm); nothing else is changed.
+* ``retrain_dialog.png``: the PBC sample images' detections confirmed as they are, then
+  Model → Retrain… and "Start training" pressed in the dialog itself: the dialog
+  writes the confirmed cells as COCO and its QProcess runs the real
+  ``bloodview train … --init MODEL --progress jsonl`` (fine-tuning ``--model`` for
+  ``--epochs`` x ``--steps`` steps, default 3 x 4, on the CPU). The picture is taken
+  when that process has finished; the loss curve is its real progress lines. The
+  trained model is thrown away with the temporary folder.
+
+``bootstrap_montage.png`` is not made here: ``bloodview bootstrap … --montage`` writes
+it (command in docs/bootstrap.md). The model card's plots come from
+``bloodview evaluate`` (docs/model-card.md).
 """
 
 from __future__ import annotations
@@ -20,114 +40,98 @@ import os
 import shutil
 import sys
 import tempfile
-import xml.etree.ElementTree as ET
-import zlib
+import time
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 BCCD_FIELDS = ["BloodImage_00156", "BloodImage_00044"]
 SAMPLES = REPO / "resources" / "samples"
-WHITE = ["neutrophil", "lymphocyte", "monocyte", "eosinophil"]
+WINDOW_SIZE = (1500, 940)
+TRAIN_TIMEOUT_S = 30 * 60
+SHOWN_FIRST = "pbc_neutrophil"  # the image main_window.png and editor.png show
 
 
-def _key(rgb) -> tuple:
-    return rgb.shape[:2] + (int(rgb[::7, ::7].sum()),)
+def build_parser() -> argparse.ArgumentParser:
+    from bloodview.model.store import default_model_dir
 
-
-class DemoPredictor:
-    """Bootstrap outlines with labels from the data sets (see module doc); Predictor's API.
-
-    PBC samples: the centred cell, class from the PBC folder; BCCD fields: the
-    white cells and platelets inside the BCCD boxes. Scores are seeded random.
-    """
-
-    def __init__(self, files: dict[str, Path], bccd: Path):
-        from bloodview.io.images import load_image
-
-        self.bccd = bccd
-        self.by_key = {_key(load_image(path)): name for name, path in files.items()}
-
-    def predict(self, images, min_confidence=None, **_kw):
-        return [self._cells(rgb) for rgb in images]
-
-    def _cells(self, rgb):
-        import numpy as np
-
-        from bloodview.bootstrap.segment_box import clip_box, segment_in_box
-        from bloodview.bootstrap.segment_cell import segment_cell
-        from bloodview.core.geometry import mask_to_polygons
-        from bloodview.core.instance import Instance, Source
-
-        name = self.by_key.get(_key(rgb), "")
-        rng = np.random.default_rng(zlib.crc32(name.encode()))
-        found = []
-        if name.startswith("pbc_"):
-            cls = name.split("_")[1]
-            found.append((cls, segment_cell(rgb, cls)))
-        elif name.startswith("bccd_"):
-            xml = self.bccd / "Annotations" / f"{name[5:].rsplit('.', 1)[0]}.xml"
-            for obj in ET.parse(xml).getroot().iter("object"):
-                kind = obj.findtext("name", "").strip().lower()
-                if kind not in ("wbc", "platelets"):
-                    continue
-                box = [float(obj.find("bndbox").findtext(k)) for k in ("xmin", "ymin", "xmax", "ymax")]
-                clipped = clip_box(tuple(box), rgb.shape[1], rgb.shape[0])
-                if clipped.box is None:
-                    continue
-                cls = "platelet" if kind == "platelets" else WHITE[len(found) % len(WHITE)]
-                found.append((cls, segment_in_box(rgb, clipped.box, cls)))
-        cells = []
-        for cls, segmentation in found:
-            polygons = mask_to_polygons(segmentation.mask, tolerance=1.5) if segmentation.found else []
-            if polygons:
-                cells.append(Instance(polygons[:1], cls, score=float(rng.uniform(0.5, 0.99)),
-                                      source=Source.MODEL, origin="demo@screenshots"))
-        return cells
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", type=Path, default=default_model_dir(),
+                        help="the model folder that detects and is fine-tuned (default: the shipped one)")
+    parser.add_argument("--bccd", type=Path, default=REPO.parent / "shared" / "data" / "bccd")
+    parser.add_argument("--out", type=Path, default=REPO / "docs" / "images")
+    parser.add_argument("--epochs", type=int, default=3, help="epochs of the retrain shown in the dialog")
+    parser.add_argument("--steps", type=int, default=4, help="steps per epoch of that retrain")
+    return parser
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--bccd", type=Path, default=REPO.parent / "shared" / "data" / "bccd")
-    parser.add_argument("--out", type=Path, default=REPO / "docs" / "images")
-    parser.add_argument("--model", type=Path, help="a real model folder to detect with")
-    args = parser.parse_args()
+    from bloodview.model.predict import Predictor
+    from bloodview.model.store import is_model_dir
+
+    args = build_parser().parse_args()
+    model = args.model.resolve()
+    if not is_model_dir(model):
+        print(f"error: {model} is not a model folder (no model.json)", file=sys.stderr)
+        return 2
+    Predictor.load(model)  # fails here, with the model's own message, before any window opens
+    started = time.monotonic()
     work = Path(tempfile.mkdtemp(prefix="bloodview-shots-"))
     os.environ["BLOODVIEW_MODEL_STORE"] = str(work / "store")
+    os.environ["BLOODVIEW_DEFAULT_MODEL"] = str(model)
     os.environ["BLOODVIEW_RECOVERY_DIR"] = str(work / "recovery")
-    if args.model is None:
-        os.environ["BLOODVIEW_DEFAULT_MODEL"] = str(work / "none")
-        _demo_model(work / "store")
-    else:
-        os.environ["BLOODVIEW_DEFAULT_MODEL"] = str(args.model)
-    smears = work / "smears"
-    smears.mkdir()
-    files = {}
-    for name in BCCD_FIELDS:
-        files[f"bccd_{name}.jpg"] = args.bccd / "JPEGImages" / f"{name}.jpg"
-    for path in sorted(SAMPLES.glob("pbc_*.jpg")):
-        files[path.name] = path
-    for name, path in files.items():
-        shutil.copy(path, smears / name)
+    bccd_samples = sorted(SAMPLES.glob("bccd_*.jpg"))
+    pbc_samples = sorted(SAMPLES.glob("pbc_*.jpg"))
+    fields = [args.bccd / "JPEGImages" / f"{name}.jpg" for name in BCCD_FIELDS]
+    fields = [path for path in fields if path.is_file()] or bccd_samples
+    if fields == bccd_samples:
+        print(f"note: {args.bccd} not found; the BCCD samples of resources/samples stand in")
     args.out.mkdir(parents=True, exist_ok=True)
-    predictor = None if args.model else DemoPredictor(files, args.bccd)
-    return shoot(smears, args.out, predictor, work)
+    try:
+        shoot(args, work, pbc_samples, bccd_samples, fields)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"done in {time.monotonic() - started:.0f} s")
+    return 0
 
 
-def _demo_model(store: Path) -> None:
-    from bloodview.core.classes import PBC_CLASSES
-    from bloodview.model.store import ModelInfo, write_model_info
-
-    folder = store / "resnet50-pbc-demo"
-    folder.mkdir(parents=True)
-    write_model_info(ModelInfo(name="resnet50-pbc-demo", backbone="resnet50",
-                               class_names=[c.name for c in PBC_CLASSES], config={}, date="2026-11-25",
-                               final_losses={"loss": 0.61}), folder)
+def folder_of(work: Path, name: str, files: list[Path]) -> Path:
+    folder = work / name
+    folder.mkdir()
+    for path in files:
+        target = path.name if path.name.startswith(("bccd_", "pbc_")) else f"bccd_{path.name}"
+        shutil.copy(path, folder / target)
+    return folder
 
 
-def shoot(smears: Path, out: Path, predictor, work: Path) -> int:
+def open_and_detect(window, folder: Path) -> None:
+    from PyQt6.QtTest import QTest
+
+    window.session.mark_saved()
+    if not window.files.open([folder]):
+        raise SystemExit(f"could not open {folder}")
+    done = []
+    window.detectionFinished.connect(done.append)
+    window.models.detect("all")
+    while not done:
+        QTest.qWait(50)
+    window.detectionFinished.disconnect(done.append)
+    window.session.set_current(0)
+    QTest.qWait(50)
+
+
+def confirm_all(window, indices) -> None:
+    """Select every cell of each image and press "Confirm and next", as a technician would."""
+    for index in indices:
+        window.session.set_current(index)
+        window.select_cells([i.id for i in window.session.current_image.instances], center=False)
+        window.review.accept_and_next()
+
+
+def shoot(args, work: Path, pbc_samples: list[Path], bccd_samples: list[Path], fields: list[Path]) -> None:
     from PyQt6.QtCore import QSettings
     from PyQt6.QtTest import QTest
 
@@ -135,32 +139,44 @@ def shoot(smears: Path, out: Path, predictor, work: Path) -> int:
     from bloodview.gui.main_window import MainWindow
     from bloodview.gui.prompts import Prompts
 
+    out = args.out
     app = create_application()
     settings = QSettings(str(work / "settings.ini"), QSettings.Format.IniFormat)
-    factory = (lambda _d: predictor) if predictor is not None else None
-    window = MainWindow(settings=settings, prompts=Prompts(non_interactive=True), predictor_factory=factory)
-    window.resize(1500, 940)
+    window = MainWindow(settings=settings, prompts=Prompts(non_interactive=True))
+    window.resize(*WINDOW_SIZE)
     window.show()
-    window.files.open([smears])
-    done = []
-    window.detectionFinished.connect(done.append)
-    window.models.detect("all")
-    while not done:
-        QTest.qWait(50)
-    window.session.set_current(0)
-    # a technician has checked a few cells: confirm two, correct one
-    image = window.session.current_image
-    ids = [i.id for i in image.instances]
-    window.select_cells(ids[:2], center=False)
-    window.review.accept_and_next()
+
+    open_and_detect(window, folder_of(work, "pbc", pbc_samples))
+    save(window, out / "app_detect.png")
+    open_and_detect(window, folder_of(work, "bccd_samples", bccd_samples))
+    save(window, out / "failure_bccd_field.png")
+    open_and_detect(window, folder_of(work, "bccd_field", fields[:1]))
+    save(window, out / "bccd_field.png")
+
+    open_and_detect(window, folder_of(work, "smears", fields + pbc_samples))
+    # a technician has checked one PBC image: confirms the cells whose class is the PBC label
+    names = [Path(image.image_path).name for image in window.session.dataset.images]
+    shown = next((i for i, name in enumerate(names) if name.startswith(SHOWN_FIRST)), 0)
+    label = names[shown].split("_")[1]
+    window.session.set_current(shown)
+    right = [cell.id for cell in window.session.current_image.instances if cell.class_name == label]
+    if right:
+        window.select_cells(right, center=False)
+        window.review.accept_and_next()
+    window.session.set_current(shown)
+    window.select_cells([], center=False)
+    window.canvas.fit()
     QTest.qWait(50)
     save(window, out / "main_window.png")
 
     # editor: the largest cell selected, zoomed so its outline handles show
     window.docks["review"].raise_()
-    biggest = max(window.session.current_image.instances, key=lambda i: i.area)
-    window.select_cells([biggest.id], center=False)
-    window.canvas.center_on(biggest.id)
+    image = window.session.current_image
+    if image.instances:
+        biggest = max(image.instances, key=lambda i: i.area)
+        window.select_cells([biggest.id], center=False)
+        window.canvas.zoom_by(1.6)
+        window.canvas.center_on(biggest.id)
     QTest.qWait(50)
     save(window, out / "editor.png")
 
@@ -180,41 +196,34 @@ def shoot(smears: Path, out: Path, predictor, work: Path) -> int:
     QTest.qWait(50)
     save(window, out / "differential.png")
 
-    # the retrain dialog, fed the progress lines of a short sample run; three PBC cells confirmed
-    from bloodview.gui.workers.progress import parse_progress_line
-
-    for index in (2, 3, 4):
-        window.session.set_current(index)
-        window.select_cells([i.id for i in window.session.current_image.instances], center=False)
-        window.review.accept_and_next()
+    # retrain: the PBC samples' detections confirmed, then the dialog's own Start button
+    open_and_detect(window, folder_of(work, "retrain", pbc_samples))
+    confirm_all(window, range(len(window.session.dataset.images)))
     window.session.set_current(0)
-
     window.models.retrain()
     dialog = window.models.retrain_dialog
-    dialog.name.setText("resnet50-pbc-2026-11-25")
-    dialog.plot.epochs = 10
-    import json
-    import math
-
-    for epoch in range(1, 7):
-        for step in range(1, 11):
-            x = epoch - 1 + step / 10
-            loss = 2.4 * math.exp(-x / 3.5) + 0.35 + 0.05 * math.sin(7 * x)
-            dialog._on_event(parse_progress_line(json.dumps({
-                "event": "step", "epoch": epoch, "epochs": 10, "step": step, "steps": 10,
-                "losses": {"loss": loss}, "eta_s": (10 - x) * 95})))
-        dialog._on_event(parse_progress_line(json.dumps({
-            "event": "epoch", "epoch": epoch, "epochs": 10, "losses": {"loss": loss},
-            "val_losses": {"loss": loss * 1.12 + 0.05}, "eta_s": (10 - epoch) * 95})))
-    dialog.start_button.setEnabled(False)
-    dialog.cancel_button.setEnabled(True)
+    dialog.name.setText(f"{args.model.name}-finetuned-on-samples")
+    dialog.start_from.setCurrentIndex(dialog.start_from.findData("finetune"))
+    dialog.epochs.setValue(args.epochs)
+    dialog.steps.setValue(args.steps)
+    QTest.qWait(50)
+    print(f"retrain: {dialog.summary.text()}", flush=True)
+    dialog.start_button.click()
+    started = time.monotonic()
+    while dialog.outcome is None:
+        if time.monotonic() - started > TRAIN_TIMEOUT_S:
+            dialog.process.cancel()
+            raise SystemExit("the retrain did not finish in time; no picture written")
+        QTest.qWait(200)
+    print(f"retrain finished in {time.monotonic() - started:.0f} s: {dialog.outcome.message}", flush=True)
+    if not dialog.outcome.ok:
+        raise SystemExit("the retrain failed; no picture written")
     QTest.qWait(50)
     save(dialog, out / "retrain_dialog.png")
     dialog.hide()
     window.session.mark_saved()
     window.close()
     app.processEvents()
-    return 0
 
 
 def save(widget, path: Path) -> None:
@@ -225,7 +234,7 @@ def save(widget, path: Path) -> None:
     QApplication.processEvents()
     widget.grab().save(str(path))
     Image.open(path).convert("RGB").save(path, optimize=True)
-    print(f"wrote {path}")
+    print(f"wrote {path}", flush=True)
 
 
 if __name__ == "__main__":
