@@ -12,10 +12,11 @@ user's click does; every outline, class and score shown is that model's output.
 The pictures and what they show:
 
 * ``app_detect.png``: the eight PBC sample cells of resources/samples after Detect.
-* ``failure_bccd_field.png``: the two BCCD sample fields of resources/samples after
-  Detect (the model card's failure example).
-* ``bccd_field.png``: a whole BCCD field (``BloodImage_00156`` from ``--bccd``, else
-  the first BCCD sample of resources/samples) after Detect.
+* ``bccd_field.png``: the two BCCD sample fields of resources/samples after Detect
+  (another lab's whole fields, read at their own scale; the first is shown).
+* ``failure_bccd_field.png``: a whole BCCD field (``BloodImage_00156`` from ``--bccd``,
+  else the first BCCD sample of resources/samples) after Detect (the model card's
+  failure example).
 * ``main_window.png``, ``editor.png``, ``gallery.png``, ``differential.png``: the
   PBC samples plus two BCCD fields after Detect; the only edit is "Confirm and next"
   on the PBC neutrophil image's cells whose class is that image's PBC label (what a
@@ -149,9 +150,9 @@ def shoot(args, work: Path, pbc_samples: list[Path], bccd_samples: list[Path], f
     open_and_detect(window, folder_of(work, "pbc", pbc_samples))
     save(window, out / "app_detect.png")
     open_and_detect(window, folder_of(work, "bccd_samples", bccd_samples))
-    save(window, out / "failure_bccd_field.png")
-    open_and_detect(window, folder_of(work, "bccd_field", fields[:1]))
     save(window, out / "bccd_field.png")
+    open_and_detect(window, folder_of(work, "bccd_field", fields[:1]))
+    save(window, out / "failure_bccd_field.png")
 
     open_and_detect(window, folder_of(work, "smears", fields + pbc_samples))
     # a technician has checked one PBC image: confirms the cells whose class is the PBC label
