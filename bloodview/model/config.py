@@ -77,6 +77,10 @@ class MaskRCNNConfig:
     pixel_size_um: float | None = None
     # µm per pixel assumed for an image whose red cells give no estimate and no size is given.
     fallback_pixel_size_um: float | None = None
+    # A crop (no larger than the input) without a usable red cell is taken to be framed like the
+    # training crops: this many µm across its longer side (PBC: 363 px x 0.1029 µm = 37 µm).
+    # None: such crops get fallback_pixel_size_um too.
+    fallback_crop_field_um: float | None = None
     # Side of the square tiles detection runs on (multiple of 64; 0 = image_max_dim).
     inference_tile_size: int = 0
     # Neighbouring tiles overlap by at least this much, so every cell is whole in some tile.
@@ -139,6 +143,8 @@ class MaskRCNNConfig:
             raise ValueError("roi_canonical_size must be a positive number of pixels")
         if not 0.0 <= self.detection_min_confidence <= 1.0:
             raise ValueError("detection_min_confidence must be between 0 and 1")
+        if self.fallback_crop_field_um is not None and not self.fallback_crop_field_um > 0:
+            raise ValueError("fallback_crop_field_um must be a positive number of micrometres")
         for name in ("pixel_size_um", "fallback_pixel_size_um"):
             value = getattr(self, name)
             if value is not None and not (isinstance(value, (int, float)) and 0 < value < 100):

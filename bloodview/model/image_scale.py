@@ -36,7 +36,7 @@ def image_pixel_size(
         found = estimate_scale(image)
         if found is not None:
             return found
-    fallback = config.fallback_pixel_size_um or config.pixel_size_um
+    fallback = fallback_pixel_size(image.shape[0], image.shape[1], config)
     return ScaleEstimate(
         um_per_pixel=float(fallback),
         rbc_diameter_px=RBC_DIAMETER_UM / float(fallback),
@@ -44,6 +44,20 @@ def image_pixel_size(
         source=SOURCE_MODEL_DEFAULT,
         confidence="weak",
     )
+
+
+def fallback_pixel_size(height: int, width: int, config) -> float:
+    """The model's guess for an image without a usable red cell.
+
+    A crop no larger than the network input is taken to be framed like the model's
+    training crops (``fallback_crop_field_um`` across its longer side): another lab's
+    120-px crop of one white cell is then enlarged as a 363-px PBC crop of one cell is.
+    Larger images (fields) get the training images' pixel size.
+    """
+    side = max(int(height), int(width))
+    if config.fallback_crop_field_um and side <= config.image_max_dim:
+        return float(config.fallback_crop_field_um) / side
+    return float(config.fallback_pixel_size_um or config.pixel_size_um)
 
 
 def resize_factor(scale: ScaleEstimate, config) -> float:

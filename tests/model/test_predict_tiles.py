@@ -138,3 +138,16 @@ def test_full_outlines_keep_the_traced_pixel_edges_and_the_default_is_made_for_h
         (cell,) = json.loads(out.read_text())["annotations"]
         points[bool(flag)] = len(cell["segmentation"][0]) // 2
     assert points[True] > 100 and 8 <= points[False] <= 48
+
+
+def test_a_crop_without_red_cells_is_read_as_framed_like_the_training_crops():
+    """Another lab's 120-px crop of one cell: enlarged as a 360-px training crop of one cell would be."""
+    config = MaskRCNNConfig(image_min_dim=384, image_max_dim=384, pixel_size_um=0.1,
+                            fallback_pixel_size_um=0.1, fallback_crop_field_um=36.0)
+    info = ModelInfo(name="discs", backbone="none", class_names=list(config.class_names), config=config.to_dict())
+    engine = Predictor(DiscFinder(384), info, config)
+    crop, field = disc_field(120, 100, [(60, 60)], 40), disc_field(900, 1200, [(60, 60)], 40)
+    small, large = engine.detect([crop, field])
+    assert small.scale.source == "model default" and small.scale.um_per_pixel == pytest.approx(0.3)
+    assert small.resize_factor == pytest.approx(3.0) and len(small.instances) == 1
+    assert large.scale.um_per_pixel == pytest.approx(0.1), "a field keeps the training images' pixel size"
