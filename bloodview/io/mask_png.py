@@ -99,7 +99,7 @@ def read_labels_csv(path: Path, label_names: tuple[str, ...] | list[str] | None 
         if len(row) < 2:
             raise FormatError(path, f"line {number}: expected 'image,class', got {row}")
         key, value = _image_key(row[0].strip()), row[1].strip()
-        if value.isdigit():
+        if _is_number(value):
             if not label_names or not 1 <= int(value) <= len(label_names):
                 raise FormatError(path, f"line {number}: class number {value} has no name (give label names)")
             value = label_names[int(value) - 1]
@@ -107,9 +107,14 @@ def read_labels_csv(path: Path, label_names: tuple[str, ...] | list[str] | None 
     return labels
 
 
+def _is_number(text: str) -> bool:
+    """Plain ASCII digits ('¹' and '٣' are digits to ``str.isdigit`` but not to ``int``)."""
+    return text.isascii() and text.isdigit()
+
+
 def _image_key(text: str) -> str:
     stem = Path(text).stem
-    return str(int(stem)) if stem.isdigit() else stem
+    return str(int(stem)) if _is_number(stem) else stem
 
 
 def load_mask_pngs(

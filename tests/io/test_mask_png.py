@@ -85,3 +85,18 @@ def test_zheng_masks_to_coco_and_back_keep_iou(zheng_dir, tmp_path):
     assert len(ious) == 300
     assert min(ious) >= 0.98
     print(f"Zheng masks -> COCO -> masks IoU: min {min(ious):.4f}, mean {np.mean(ious):.4f}")
+
+
+@pytest.mark.parametrize("text", ["¹", "٣", "²³"])
+def test_a_label_that_is_a_digit_only_to_unicode_is_a_class_name_not_a_crash(tmp_path, text):
+    """Found by 10,000 damaged inputs: '¹'.isdigit() is True but int('¹') fails."""
+    from bloodview.io.mask_png import read_labels_csv
+
+    path = tmp_path / "labels.csv"
+    path.write_text(f"image ID,class label\n7,{text}\n{text}.png,2\n", encoding="utf-8")
+    try:
+        labels = read_labels_csv(path, ["neutrophil", "lymphocyte"])
+    except FormatError as error:
+        assert "labels.csv" in str(error)
+    else:
+        assert labels["7"] == text and labels[text] == "lymphocyte"
