@@ -25,6 +25,9 @@ def test_retrain_then_detect_with_the_new_model(make_window, tmp_path, bccd_dir,
     for index in range(2):  # fake-predicted cells, confirmed by "a person"
         window.session.set_current(index)
         review_current(window)
+    # two tiny smears make a model the app cautions against (few cells, no validation images),
+    # so its default answer to "switch to it?" is No; the technician here says yes
+    window.prompts.answers["switch_model"] = True
     window.models.retrain()
     dialog = window.models.retrain_dialog
     dialog.name.setText("tiny-retrained")
