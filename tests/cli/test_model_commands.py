@@ -12,24 +12,12 @@ from PIL import Image
 from bloodview.cli.main import main
 from bloodview.model.store import ModelInfo, write_model_info
 
-TINY = Path(__file__).resolve().parents[1] / "model" / "tiny_model.json"
 
 
 @pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
-    """A tiny stored model whose masks cover their boxes (so every detection has an outline)."""
-    from bloodview.model.backbones import DEFAULT_FAST_BACKBONE
-    from bloodview.model.config import MaskRCNNConfig
-    from bloodview.model.maskrcnn import build_maskrcnn
-    from bloodview.model.store_io import save_model
-
-    config = MaskRCNNConfig.load(TINY).with_overrides({"backbone": DEFAULT_FAST_BACKBONE})
-    model = build_maskrcnn(config)
-    n = config.num_classes
-    [v for v in model.mask_head.weights if tuple(v.shape) == (n,)][-1].assign(np.full((n,), 6.0, np.float32))
-    folder = tmp_path_factory.mktemp("models") / "tiny"
-    save_model(model, config, folder, name="tiny")
-    return folder
+def model_dir(confident_tiny_model):
+    """A tiny stored model that finds cells, whose masks cover their boxes (every detection has an outline)."""
+    return confident_tiny_model("tiny")
 
 
 def smears(folder: Path) -> list[Path]:

@@ -25,6 +25,7 @@ from bloodview.model.predict import ImageDetections  # the real result type; the
 TINY = Path(__file__).resolve().parents[1] / "model" / "tiny_model.json"
 
 
+
 # --- evaluate --model, with a stand-in predictor (no TensorFlow) -------------------------------
 class _ScalePredictor:
     """Finds one neutrophil per image and reads each at the pixel size given, else 0.1 µm from 'red cells'."""
@@ -80,21 +81,9 @@ def test_a_bad_pixel_size_is_refused_in_a_sentence(gt, capsys, bad):
 
 # --- predict, with a real (tiny, scale-aware) model -------------------------------------------
 @pytest.fixture(scope="module")
-def scale_model(tmp_path_factory):
-    """A tiny stored model trained 'at' 0.2 µm/px whose masks cover their boxes."""
-    from bloodview.model.backbones import DEFAULT_FAST_BACKBONE
-    from bloodview.model.config import MaskRCNNConfig
-    from bloodview.model.maskrcnn import build_maskrcnn
-    from bloodview.model.store_io import save_model
-
-    config = MaskRCNNConfig.load(TINY).with_overrides({"backbone": DEFAULT_FAST_BACKBONE, "pixel_size_um": 0.2,
-                                                       "fallback_pixel_size_um": 0.2})
-    model = build_maskrcnn(config)
-    n = config.num_classes
-    [v for v in model.mask_head.weights if tuple(v.shape) == (n,)][-1].assign(np.full((n,), 6.0, np.float32))
-    folder = tmp_path_factory.mktemp("models") / "tiny-scaled"
-    save_model(model, config, folder, name="tiny-scaled")
-    return folder
+def scale_model(confident_tiny_model):
+    """A tiny stored model trained 'at' 0.2 µm/px that finds cells whose masks cover their boxes."""
+    return confident_tiny_model("tiny-scaled", pixel_size_um=0.2, fallback_pixel_size_um=0.2)
 
 
 def test_predict_records_the_given_scale_and_each_cells_size_in_micrometres(scale_model, tmp_path):

@@ -23,10 +23,14 @@ def tiny_config() -> MaskRCNNConfig:
 
 
 def make_confident(model) -> None:
-    """Random weights, but masks that cover their boxes (mask logits biased up) so outlines exist."""
+    """Random weights, but every ROI a cell (first cell class biased up, so background never wins
+    by chance) with a mask covering its box (mask logits biased up), so outlines exist."""
     n = model.settings.num_classes
     bias = [v for v in model.mask_head.weights if tuple(v.shape) == (n,)][-1]
     bias.assign(np.full((n,), 6.0, dtype=np.float32))
+    class_bias = np.zeros((n,), np.float32)
+    class_bias[1] = 4.0
+    model.box_head.classifier.bias.assign(class_bias)
 
 
 @pytest.fixture(scope="module")
