@@ -133,3 +133,12 @@ def test_request_arguments_follow_the_cli_contract(tmp_path):
     pairs = dict(zip(args[1::2], args[2::2]))
     assert pairs == {"--data": "/d/train.json", "--images": "/img", "--backbone": "vgg19", "--epochs": "5",
                      "--out": "/s/new", "--progress": "jsonl", "--steps-per-epoch": "10", "--init": "/s/old"}
+
+
+def test_the_adapt_request_leaves_the_schedule_to_the_trainer():
+    args = TrainRequest(Path("/d/train.json"), Path("/img"), None, Path("/s/new"), None,
+                        init_model=Path("/s/old")).args()
+    assert "--epochs" not in args and "--steps-per-epoch" not in args and "--backbone" not in args
+    pairs = dict(zip(args[1::2], args[2::2]))
+    assert pairs == {"--data": "/d/train.json", "--images": "/img", "--out": "/s/new", "--progress": "jsonl",
+                     "--init": "/s/old"}

@@ -14,7 +14,7 @@ from PIL import Image
 from bloodview.core.annotation import Dataset, ImageAnnotation
 from bloodview.core.classes import ClassCatalogue
 from bloodview.core.instance import Instance, Source
-from bloodview.gui.training_data import training_images, unreviewed_images, write_training_set
+from bloodview.gui.training_data import held_out_images, training_images, unreviewed_images, write_training_set
 from bloodview.io.detect import load_annotations
 from tests.io.test_provenance import MAKESENSE_VGG
 
@@ -55,3 +55,46 @@ def test_imports_teach_only_when_the_user_marks_them_reviewed(tmp_path):
     vouched = load_annotations(tmp_path / "labels.json", reviewed=True)
     (image,) = training_images(vouched)
     assert len(image.instances) == 2
+
+
+def reviewed_dataset(tmp_path, count: int, cells: int = 2) -> Dataset:
+    images = [ImageAnnotation(f"field{k:02d}.png", 200, 160,
+                              [Instance([ellipse(30 + 40 * j, 60, 15)], "neutrophil") for j in range(cells)])
+              for k in range(count)]
+    for image in images:
+        Image.new("RGB", (200, 160)).save(tmp_path / image.image_path)
+    return Dataset(images, ClassCatalogue.pbc(), tmp_path)
+
+
+def test_a_fifth_of_ten_reviewed_images_is_held_out_as_val_and_written_apart(tmp_path):
+    dataset = reviewed_dataset(tmp_path, 10)
+    images = training_images(dataset)
+    held = held_out_images(images)
+    assert len(held) == 2
+    assert held_out_images(list(reversed(images))) == list(reversed(held))  # the same images, any order
+    written = write_training_set(dataset, images, tmp_path / "train", held_out=held)
+    coco = json.loads(written.coco.read_text())
+    assert len(coco["images"]) == 10 and len(coco["annotations"]) == 20  # train.json keeps every image
+    val = sorted(i["file_name"] for i in coco["images"] if i.get("split") == "val")
+    assert val == sorted(i.image_path.name for i in held)
+    apart = json.loads(written.held_out.read_text())
+    assert written.held_out.parent == written.coco.parent
+    assert sorted(i["file_name"] for i in apart["images"]) == val and len(apart["annotations"]) == 4
+    assert (written.held_out_images, written.held_out_cells) == (2, 4)
+    assert all(i.split is None for i in dataset.images)  # the user's images are not changed
+
+
+def test_images_the_user_marked_val_are_the_ones_held_out(tmp_path):
+    dataset = reviewed_dataset(tmp_path, 7)
+    dataset.images[3].split = "val"
+    assert held_out_images(training_images(dataset)) == [dataset.images[3]]
+
+
+def test_fewer_than_five_reviewed_images_all_train(tmp_path):
+    dataset = reviewed_dataset(tmp_path, 4)
+    images = training_images(dataset)
+    assert held_out_images(images) == []
+    written = write_training_set(dataset, images, tmp_path / "train", held_out=[])
+    assert written.held_out is None and not (tmp_path / "train" / "heldout.json").exists()
+    assert not any(i.get("split") == "val" for i in json.loads(written.coco.read_text())["images"])
+    assert len(held_out_images(training_images(reviewed_dataset(tmp_path, 5)))) == 1  # 5: one held out

@@ -26,21 +26,29 @@ KILL_AFTER_MS = 5000
 
 @dataclass
 class TrainRequest:
-    """What to train. ``init_model`` set means fine-tune that model; paths absolute."""
+    """What to train. ``init_model`` set means fine-tune that model; paths absolute.
+
+    ``epochs=None`` (and no ``steps_per_epoch``) with ``init_model`` leaves the
+    schedule to ``bloodview train``: its recipe for adapting a model to a few
+    images; the chosen epochs and steps arrive in the trainer's ``start`` event.
+    """
 
     data: Path
     images: Path
-    backbone: str
+    backbone: str | None  # None: the init model's
     out: Path
-    epochs: int
+    epochs: int | None
     steps_per_epoch: int | None = None
     init_model: Path | None = None
     extra: list[str] = field(default_factory=list)
 
     def args(self) -> list[str]:
-        args = ["train", "--data", str(self.data), "--images", str(self.images),
-                "--backbone", self.backbone, "--epochs", str(self.epochs),
-                "--out", str(self.out), "--progress", "jsonl"]
+        args = ["train", "--data", str(self.data), "--images", str(self.images)]
+        if self.backbone:
+            args += ["--backbone", self.backbone]
+        if self.epochs:
+            args += ["--epochs", str(self.epochs)]
+        args += ["--out", str(self.out), "--progress", "jsonl"]
         if self.steps_per_epoch:
             args += ["--steps-per-epoch", str(self.steps_per_epoch)]
         if self.init_model is not None:
