@@ -9,7 +9,9 @@ The chosen model is remembered across restarts (QSettings ``model``). After a
 retrain, the offer to switch to the new model carries a caution when its
 ``model.json`` training summary shows it learnt from very few cells or was never
 checked on validation images (:func:`training_caution`); the answer then
-defaults to No.
+defaults to No. The offer also carries the Retrain dialog's before/after verdict
+on the held-out images (:mod:`bloodview.gui.comparison`); a new model that
+scored clearly worse than the current one is offered with No as the default too.
 """
 
 from __future__ import annotations
@@ -207,7 +209,7 @@ class ModelActions:
         from bloodview.gui.workers.train_process import TrainProcess
         from bloodview.model.store import user_store_dir
 
-        if self.retrain_dialog is not None and self.retrain_dialog.process.is_running():
+        if self.retrain_dialog is not None and self.retrain_dialog.is_busy():
             self.retrain_dialog.show()
             self.retrain_dialog.raise_()
             return
@@ -229,7 +231,7 @@ class ModelActions:
         except Exception:  # noqa: BLE001 - only for defaults in a dialog
             return None
 
-    def _model_trained(self, model_dir: str) -> None:
+    def _model_trained(self, model_dir: str, verdict: str = "") -> None:
         path = Path(model_dir)
         self.refresh_models()
         index = self.selector.findData(str(path))
@@ -240,14 +242,21 @@ class ModelActions:
 
         caution = training_caution(read_model_info(path).training)
         warning = f"\n\nCaution: {caution}" if caution else ""
+        compared = f"\n\n{verdict}" if verdict else ""
         if self.window.prompts.ask(self.window, "switch_model", "New model ready",
                                    f"Training finished: {self.selector.itemText(index)}.\n"
-                                   f"{self.selector.itemData(index, 3)}{warning}\n\n"
+                                   f"{self.selector.itemData(index, 3)}{warning}{compared}\n\n"
                                    "Use it for detection now?",
-                                   default=not caution):
+                                   default=not caution and self._comparison_kind() != "worse"):
             self.selector.setCurrentIndex(index)
         elif caution:
             self.window.show_status(f"Kept {self.selector.currentText()}: the new model {caution}")
+
+    def _comparison_kind(self) -> str | None:
+        """The Retrain dialog's before/after result ("better", "worse", …); None when not compared."""
+        view = getattr(self.retrain_dialog, "comparison", None)
+        result = getattr(view, "comparison", None)
+        return getattr(result, "kind", None)
 
     def evaluate(self) -> None:
         from bloodview.gui.dialogs.evaluate_dialog import EvaluateDialog

@@ -1,8 +1,15 @@
-"""Model → Retrain…: choose what to train, run it as a process, watch loss and ETA.
+"""Model → Retrain…: choose what to train, run it as a process, watch loss and ETA, compare.
 
 The dialog writes the chosen images as COCO (:mod:`bloodview.gui.training_data`),
-runs ``bloodview train … --progress jsonl`` through :class:`TrainProcess` and
-emits :attr:`RetrainDialog.modelTrained` with the new model folder on success.
+part of them held out as ``val``, and runs ``bloodview train … --progress jsonl``
+through :class:`TrainProcess`. The default, "Adapt the current model", passes no
+schedule: ``bloodview train`` picks its few-image recipe and says the epochs in
+its ``start`` line. After a successful run the current and the new model are
+scored on the held-out images (``bloodview evaluate`` processes,
+:class:`EvaluateQueue`) and shown side by side (:class:`ModelComparisonView`);
+only then is :attr:`RetrainDialog.modelTrained` emitted with the new model folder
+and the comparison's verdict, so the offer to switch comes with the evidence.
+A failed or refused comparison is said in words and never withholds the model.
 It is modeless: the editor stays usable while training runs.
 """
 
@@ -31,8 +38,17 @@ from PyQt6.QtWidgets import (
 )
 
 from bloodview.core.annotation import Dataset
+from bloodview.gui.comparison import MIN_HELD_OUT_CELLS, too_few_cells_text
 from bloodview.gui.dialogs.loss_plot import LossPlot
-from bloodview.gui.training_data import training_images, unreviewed_images, write_training_set
+from bloodview.gui.dialogs.model_comparison import ModelComparisonView
+from bloodview.gui.training_data import (
+    TrainingSet,
+    held_out_images,
+    training_images,
+    unreviewed_images,
+    write_training_set,
+)
+from bloodview.gui.workers.evaluate_process import EvaluateJob, EvaluateQueue
 from bloodview.gui.workers.progress import ProgressEvent, format_eta
 from bloodview.gui.workers.train_process import TrainOutcome, TrainProcess, TrainRequest
 
@@ -51,8 +67,11 @@ def backbone_names() -> tuple[list[str], str]:
     return available_backbones(), DEFAULT_FAST_BACKBONE
 
 
+ADAPT_NOTE = "Epochs and steps: chosen for the number of images (fits a coffee break)"
+
+
 class RetrainDialog(QDialog):
-    modelTrained = pyqtSignal(str)
+    modelTrained = pyqtSignal(str, str)  # new model folder, the comparison's one-line verdict
 
     def __init__(
         self,
@@ -75,14 +94,19 @@ class RetrainDialog(QDialog):
         self.work_dir = work_dir
         self.process = process or TrainProcess(self)
         self.process.setParent(self)
+        self.evaluations = EvaluateQueue(self, command=self.process.command)
         self.outcome: TrainOutcome | None = None
+        self.training_set: TrainingSet | None = None
+        self.verdict = ""  # the comparison's one line, once shown or refused
+        self._comparing: tuple[str, Path] | None = None  # (new model, reports folder) while evaluating
         self._epochs = 1
         self._step_epochs: set[int | None] = set()  # epochs whose loss is plotted per step
 
         self.name = QLineEdit(f"bloodview-{_dt.datetime.now():%Y%m%d-%H%M}")
         self.start_from = QComboBox()
         if current_model is not None:
-            self.start_from.addItem(f"Fine-tune the current model ({current_model.name})", "finetune")
+            self.start_from.addItem(f"Adapt the current model ({current_model.name})", "adapt")
+            self.start_from.addItem(f"Fine-tune {current_model.name} with my own schedule", "finetune")
         self.start_from.addItem("Train a new model from a backbone", "new")
         self.backbone = QComboBox()
         names, default = backbone_names()
@@ -95,6 +119,8 @@ class RetrainDialog(QDialog):
         self.steps.setRange(1, 10000)
         self.steps.setValue(100)
         self.steps.setToolTip("Training steps per epoch (the paper used 100)")
+        self.schedule_note = QLabel(ADAPT_NOTE)
+        self.schedule_note.setWordWrap(True)
         self.overrides = QLineEdit()
         self.overrides.setPlaceholderText("e.g. image_max_dim=256 learning_rate=0.002")
         self.overrides.setToolTip("Config fields to change (bloodview train --set FIELD=VALUE)")
@@ -106,6 +132,7 @@ class RetrainDialog(QDialog):
         form.addRow("Backbone", self.backbone)
         form.addRow("Epochs", self.epochs)
         form.addRow("Steps per epoch", self.steps)
+        form.addRow("", self.schedule_note)
         form.addRow("Settings", self.overrides)
         form.addRow("Images", self.summary)
 
@@ -114,6 +141,7 @@ class RetrainDialog(QDialog):
         self.bar.setValue(0)
         self.eta = QLabel("Not started")
         self.plot = LossPlot()
+        self.comparison = ModelComparisonView()
         self.log = QPlainTextEdit()
         self.log.setReadOnly(True)
         self.log.setMaximumBlockCount(500)
@@ -133,46 +161,69 @@ class RetrainDialog(QDialog):
         layout.addWidget(self.bar)
         layout.addWidget(self.eta)
         layout.addWidget(self.plot, 1)
+        layout.addWidget(self.comparison)
         layout.addWidget(self.log)
         layout.addLayout(buttons)
         self.resize(620, 640)
 
         self.start_from.currentIndexChanged.connect(self._mode_changed)
         self.start_button.clicked.connect(self.start)
-        self.cancel_button.clicked.connect(self.process.cancel)
+        self.cancel_button.clicked.connect(self.cancel)
         self.close_button.clicked.connect(self.close)
         self.process.progressEvent.connect(self._on_event)
         self.process.logLine.connect(self._log_line)
         self.process.finished.connect(self._on_finished)
+        self.evaluations.logLine.connect(self._log_line)
+        self.evaluations.finished.connect(self._on_evaluated)
         self._mode_changed()
         self._update_summary()
 
     # --- set-up ---------------------------------------------------------------
     def _mode_changed(self) -> None:
-        self.backbone.setEnabled(self.start_from.currentData() == "new")
+        mode = self.start_from.currentData()
+        self.backbone.setEnabled(mode == "new")
+        self.epochs.setEnabled(mode != "adapt")
+        self.steps.setEnabled(mode != "adapt")
+        self.schedule_note.setVisible(mode == "adapt")
 
     def _update_summary(self) -> None:
         images = training_images(self.dataset, self.broken)
+        held = held_out_images(images)
         cells = sum(len(i.instances) for i in images)
         left_out = len(unreviewed_images(self.dataset, self.broken))
         text = f"{len(images)} images with {cells} cells will be used (every cell checked by a person)."
+        if held:
+            which = "the images marked val" if any(i.split == "val" for i in images) else "chosen by file name"
+            text += (f" {len(held)} of them ({sum(len(i.instances) for i in held)} cells; {which}) are held "
+                     "out of training to compare the current and the new model.")
+        elif images:
+            text += (" No image is held out to compare the models (that needs 5 or more reviewed images, "
+                     "or images marked val).")
+        if images and len(held) == len(images):
+            text += " Nothing is left to train on: mark fewer images val."
         if left_out:
             text += f" {left_out} images with unchecked cells are left out."
         self.summary.setText(text)
-        self.start_button.setEnabled(bool(images) and not self.process.is_running())
+        self.start_button.setEnabled(len(images) > len(held) and not self.is_busy())
+
+    def is_busy(self) -> bool:
+        """Training or comparing the models."""
+        return self.process.is_running() or self.evaluations.is_running()
 
     def request(self, data_folder: Path) -> TrainRequest:
         images = training_images(self.dataset, self.broken)
-        written = write_training_set(self.dataset, images, data_folder)
-        finetune = self.start_from.currentData() == "finetune"
+        written = write_training_set(self.dataset, images, data_folder, held_out=held_out_images(images))
+        self.training_set = written
+        mode = self.start_from.currentData()
+        adapt = mode == "adapt"
         return TrainRequest(
             data=written.coco,
             images=written.images_root,
-            backbone=self.backbone.currentText(),
+            backbone=None if adapt else self.backbone.currentText(),
             out=self.store_dir / self.name.text().strip(),
-            epochs=self.epochs.value(),
-            steps_per_epoch=self.steps.value(),
-            init_model=self.current_model if finetune else None,
+            epochs=None if adapt else self.epochs.value(),
+            steps_per_epoch=None if adapt else self.steps.value(),
+            init_model=self.current_model if mode in ("adapt", "finetune") else None,
             extra=[arg for item in shlex.split(self.overrides.text()) for arg in ("--set", item)]
             + (["--pixel-size", repr(self.pixel_size)] if self.pixel_size else []),
         )
@@ -190,15 +241,24 @@ class RetrainDialog(QDialog):
             log.exception("could not write the training set")
             self.eta.setText(f"Could not write the training data: {exc}")
             return
-        self._epochs = request.epochs
+        self._epochs = request.epochs or 1  # the adapt recipe's count arrives in the start event
         self.plot.clear()
         self._step_epochs.clear()
-        self.plot.epochs = request.epochs
+        self.plot.epochs = self._epochs
+        self.comparison.clear()
+        self.verdict = ""
         self.bar.setValue(0)
         self.eta.setText("Starting the trainer (loading TensorFlow)…")
         self.start_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self.process.start(request.args())
+
+    def cancel(self) -> None:
+        """Stop the training, or the comparison after it (the new model is then offered uncompared)."""
+        if self.process.is_running():
+            self.process.cancel()
+        elif self.evaluations.is_running():
+            self.evaluations.cancel()
 
     def _log_line(self, line: str) -> None:
         self.log.show()
@@ -229,13 +289,59 @@ class RetrainDialog(QDialog):
 
     def _on_finished(self, outcome: TrainOutcome) -> None:
         self.outcome = outcome
-        self.cancel_button.setEnabled(False)
-        self.start_button.setEnabled(True)
         self.eta.setText(outcome.message)
         if outcome.ok:
             self.bar.setValue(1000)
             self._caution(outcome.model_dir)
-            self.modelTrained.emit(outcome.model_dir or "")
+            self._compare(outcome.model_dir or "")
+            return
+        self.cancel_button.setEnabled(False)
+        self.start_button.setEnabled(True)
+
+    # --- before / after --------------------------------------------------------------
+    def _compare(self, model_dir: str) -> None:
+        """Score the current and the new model on the held-out images, or say why not."""
+        held = self.training_set
+        cells = held.held_out_cells if held is not None else 0
+        if held is None or held.held_out is None or cells < MIN_HELD_OUT_CELLS:
+            self._offer(model_dir, too_few_cells_text(cells))
+            return
+        reports = held.coco.parent / "comparison"
+        models = [("current", self.current_model), ("new", Path(model_dir))]
+        jobs = [EvaluateJob(name, model, held.held_out, held.images_root, reports / name, self.pixel_size)
+                for name, model in models if model is not None]
+        self._comparing = (model_dir, reports)
+        self.comparison.show_message(f"Comparing the models on the {held.held_out_images} held-out images "
+                                     f"({cells} cells)…")
+        self.cancel_button.setEnabled(True)
+        self.evaluations.start(jobs)
+
+    def _on_evaluated(self, outcomes: list) -> None:
+        model_dir, reports = self._comparing or ("", Path())
+        self._comparing = None
+        failed = [o for o in outcomes if not o.ok]
+        if failed:
+            why = "\n".join(f"{o.job.name} model: {o.message}" for o in failed)
+            self._offer(model_dir, f"Could not compare the models; judge the new model on your own images.\n{why}")
+            return
+        from bloodview.errors import BloodviewError
+
+        current = reports / "current" if self.current_model is not None else None
+        try:
+            comparison = self.comparison.show_reports(current, reports / "new")
+        except BloodviewError as exc:
+            self._offer(model_dir, f"Could not read the comparison ({exc}); judge the new model on your own images.")
+            return
+        self._offer(model_dir, comparison.verdict, shown=True)
+
+    def _offer(self, model_dir: str, verdict: str, shown: bool = False) -> None:
+        """The comparison is on screen (or refused): now the new model may be offered."""
+        if not shown:
+            self.comparison.show_message(verdict)
+        self.verdict = verdict
+        self.cancel_button.setEnabled(False)
+        self.start_button.setEnabled(True)
+        self.modelTrained.emit(model_dir, verdict)
 
     def _caution(self, model_dir: str | None) -> None:
         """Say under the result when the new model learnt from too little to be trusted."""
@@ -251,8 +357,8 @@ class RetrainDialog(QDialog):
             self.eta.setText(f"{self.eta.text()}\nCaution: the new model {caution}")
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
-        if self.process.is_running():
-            self.hide()  # keeps training; the Model menu brings the dialog back
+        if self.is_busy():
+            self.hide()  # keeps training or comparing; the Model menu brings the dialog back
             event.ignore()
             return
         super().closeEvent(event)
