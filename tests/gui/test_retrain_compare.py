@@ -49,15 +49,17 @@ elif sys.argv[1] == "evaluate":
         print("bloodview: error: the model folder has no weights", file=sys.stderr)
         sys.exit(1)
     from tests.gui.evaluation_reports import report_folder
-    report_folder(Path(arg("--gt")), Path(arg("--out")), wrong=Path(arg("--model")).name == "fake-model",
-                  images=Path(arg("--images")))
+    current = Path(arg("--model")).name == "fake-model"
+    report_folder(Path(arg("--gt")), Path(arg("--out")), wrong=current != %(worse)r, images=Path(arg("--images")))
 """
 
 
-def fake_cli(tmp_path: Path, fail: bool = False) -> tuple[list[str], Path]:
+def fake_cli(tmp_path: Path, fail: bool = False, worse: bool = False) -> tuple[list[str], Path]:
+    """``worse``: the new model gets every class wrong and the current one right, not the other way."""
     calls = tmp_path / "cli_calls.json"
     script = tmp_path / "fake_bloodview.py"
-    script.write_text(textwrap.dedent(FAKE_BLOODVIEW % {"repo": REPO, "calls": str(calls), "fail": fail}))
+    script.write_text(textwrap.dedent(FAKE_BLOODVIEW % {"repo": REPO, "calls": str(calls), "fail": fail,
+                                                        "worse": worse}))
     return [sys.executable, str(script)], calls
 
 
@@ -180,3 +182,14 @@ def test_a_failed_evaluation_is_said_and_the_new_model_is_still_offered(reviewed
     assert len(asked) == 1 and window.models.selector.currentText() == "adapted-unscored"
     assert dialog.start_button.isEnabled() and not dialog.cancel_button.isEnabled()
     assert [[(c.id, c.class_name) for c in i.instances] for i in window.session.dataset.images] == cells_before
+
+
+def test_a_new_model_that_scores_worse_is_offered_with_no_as_the_default(reviewed, qtbot, tmp_path):
+    window = reviewed(3, val=(0, 1))
+    window.models.cli_command, _calls = fake_cli(tmp_path, worse=True)
+    asked = watch_switch_prompt(window)
+    dialog = run_retrain(window, qtbot, "adapted-worse")
+    assert dialog.comparison.cell_text("classification accuracy", "difference") == "-1.000"
+    (text, default, _rows), = asked
+    assert "The new model is worse on 6 held-out cells" in text and default is False
+    assert window.models.selector.currentText() == "fake-model"  # kept

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from PyQt6.QtCore import QObject, QProcess, QProcessEnvironment, pyqtSignal
 
+from bloodview.gui.workers.progress import LineBuffer
 from bloodview.gui.workers.train_process import bloodview_command
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,7 @@ class EvaluateQueue(QObject):
         self._jobs: list[EvaluateJob] = []
         self._outcomes: list[EvaluateOutcome] = []
         self._tail: deque[str] = deque(maxlen=8)
+        self._lines = LineBuffer()
         self._cancelled = False
 
     def is_running(self) -> bool:
@@ -96,6 +98,7 @@ class EvaluateQueue(QObject):
             self._record(EvaluateOutcome(job, False, "The evaluation was cancelled."))
             return
         self._tail.clear()
+        self._lines = LineBuffer()
         process = QProcess(self)
         process.setProcessChannelMode(QProcess.ProcessChannelMode.MergedChannels)
         env = QProcessEnvironment.systemEnvironment()
@@ -111,8 +114,11 @@ class EvaluateQueue(QObject):
         process.start(program, [*base, *job.args()])
 
     def _read(self) -> None:
-        text = self.process.readAllStandardOutput().data().decode("utf-8", errors="replace")
-        for line in text.splitlines():
+        self._lines_out(self._lines.feed(self.process.readAllStandardOutput().data()))
+
+    def _lines_out(self, lines: list[str]) -> None:
+        for line in lines:
+            line = line.rstrip("\r").split("\r")[-1]  # a progress bar's last state
             if line.strip():
                 self._tail.append(line)
                 self.logLine.emit(line)
@@ -123,6 +129,7 @@ class EvaluateQueue(QObject):
 
     def _finished(self, exit_code: int, exit_status: QProcess.ExitStatus) -> None:
         self._read()
+        self._lines_out(self._lines.flush())
         job = self._jobs[len(self._outcomes)]
         if self._cancelled:
             self._done("The evaluation was cancelled.")
