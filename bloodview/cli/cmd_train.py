@@ -47,6 +47,10 @@ def register(subparsers) -> None:
                         help="share of images for validation (default: the data's own split, else 0.1 from 10 images)")
     parser.add_argument("--backbone-weights", metavar="imagenet|FILE",
                         help="initial backbone weights (imagenet needs internet once)")
+    parser.add_argument("--recipe", choices=["adapt", "inherit"],
+                        help="adapt: a schedule sized to the images (default with --init and no --epochs/"
+                             "--steps-per-epoch/--config; ~16 passes over them, at most 400 steps); "
+                             "inherit: the --init model's own schedule")
     parser.add_argument("--seed", type=int, default=0)
     add_device_option(parser, "training")
     add_pixel_size_option(parser, "µm per pixel of the training images (default: auto, each image's own "
@@ -70,6 +74,7 @@ def _options(args: argparse.Namespace):
         steps_per_epoch=args.steps_per_epoch, init=args.init, config_file=args.config, overrides=overrides,
         resume=args.resume, val_ratio=args.val_ratio, reinit_heads=args.reinit_heads, name=args.name,
         seed=args.seed, backbone_weights=args.backbone_weights, pixel_size_um=given_pixel_size(args.pixel_size),
+        recipe=args.recipe,
     )
 
 

@@ -3,7 +3,8 @@
 Flow: read the data -> settle the config (defaults < ``--init`` model < ``--config``
 file < ``--backbone``/``--epochs``/``--steps-per-epoch`` < ``--set``; class names
 from the data's categories unless ``--init``/``--config`` fix them) -> split
-train/val -> choose the distribution strategy (several GPUs: MirroredStrategy)
+train/val -> a fine-tune with no schedule of its own takes the *adapt* recipe sized to
+its training images (bloodview.model.recipes; ``--set`` still wins) -> choose the distribution strategy (several GPUs: MirroredStrategy)
 -> build the network (from ``--init`` weights, or the ``--resume`` checkpoint)
 -> ``model.fit`` with progress, TensorBoard, checkpoint and stop callbacks ->
 write the model folder (weights + ``model.json``).
@@ -38,6 +39,7 @@ from bloodview.io.atomic import atomic_write_json
 from bloodview.model import callbacks as cb
 from bloodview.model.config import MaskRCNNConfig
 from bloodview.model.data import data_summary, make_dataset, prepare_records, split_images
+from bloodview.model.recipes import adaptation_recipe, wants_adaptation
 from bloodview.model.store import MODEL_JSON, ModelInfo, read_model_info
 
 log = logging.getLogger(__name__)
@@ -64,6 +66,7 @@ class TrainOptions:
     backbone_weights: str | None = None
     pixel_size_um: float | None = None  # µm per pixel of images whose annotation does not say
     devices: list[str] | None = None  # explicit replicas (tests); None = this machine's GPUs
+    recipe: str | None = None  # "adapt" / "inherit"; None: adapt when fine-tuning without a schedule (recipes.py)
 
 
 @dataclass
@@ -238,6 +241,12 @@ def train(options: TrainOptions, progress: cb.ProgressWriter | None = None,
         raise FormatError(options.data, "has no training images left after the validation split")
     hint = "fine-tune with --reinit-heads to take the classes from the data" if init is not None else ""
     size = options.pixel_size_um
+    recipe = None
+    schedule_given = any(v is not None for v in (options.epochs, options.steps_per_epoch, options.config_file))
+    if wants_adaptation(options.recipe, init is not None, schedule_given, options.resume):
+        recipe = adaptation_recipe(len(train_images), config.batch_size)
+        config = config.with_overrides({**recipe.config_changes(), **options.overrides})  # --set still wins
+        log.info("%s", recipe.describe(len(train_images), config.batch_size))
     train_records = prepare_records(train_images, dataset.resolve_image, config, data_classes, hint=hint, pixel_size_um=size)
     val_records = prepare_records(val_images, dataset.resolve_image, config, data_classes, hint=hint, pixel_size_um=size)
 
@@ -310,6 +319,7 @@ def train(options: TrainOptions, progress: cb.ProgressWriter | None = None,
         "batch_size": batch,
         "replicas": replicas,
         "init": str(options.init) if options.init else None,
+        "recipe": recipe.name if recipe is not None else None,
     }
     info = save_model(model, config, out, name=options.name or out.name, training=summary,
                       final_losses={k: v for k, v in final.items() if v is not None})

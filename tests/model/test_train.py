@@ -217,3 +217,27 @@ def test_progress_lines_are_strict_json_and_eta_counts_down():
     assert clock.eta(1, 10) == pytest.approx(5.0) and clock.eta(2, 10) == 0
     clock.val_seconds = 3.0
     assert clock.eta(1, 5) == pytest.approx(15 * 0.5 + 2 * 3.0)
+
+
+def test_fine_tuning_without_a_schedule_takes_the_adapt_recipe(trained, tmp_path):
+    """train --init M (no --epochs/--steps-per-epoch/--config) adapts; --set still wins over the recipe."""
+    from bloodview.model.recipes import LEARNING_RATE
+    from bloodview.model.train import train
+
+    _, data, _ = trained
+    result = train(options(data, tmp_path / "adapted", init=trained[0].model_dir, backbone=None, config_file=None,
+                           epochs=None, steps_per_epoch=None, overrides={"epochs": 1, "steps_per_epoch": 1}))
+    info = json.loads((result.model_dir / "model.json").read_text())
+    assert info["training"]["recipe"] == "adapt"
+    assert info["config"]["learning_rate"] == LEARNING_RATE  # from the recipe
+    assert info["training"]["epochs"] == 1 and info["training"]["steps_per_epoch"] == 1  # from --set
+
+
+def test_a_schedule_of_ones_own_is_kept(trained, tmp_path):
+    from bloodview.model.train import train
+
+    _, data, _ = trained
+    result = train(options(data, tmp_path / "tuned", init=trained[0].model_dir, backbone=None, config_file=None,
+                           epochs=1, steps_per_epoch=1))
+    info = json.loads((result.model_dir / "model.json").read_text())
+    assert info["training"]["recipe"] is None and info["config"]["learning_rate"] == trained[0].info.config["learning_rate"]
