@@ -63,7 +63,8 @@ from collections import defaultdict
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # fields.py, field_data.py
+if str(Path(__file__).resolve().parent) not in sys.path:  # fields.py, field_data.py when imported
+    sys.path.append(str(Path(__file__).resolve().parent))
 
 from bloodview.io.mask_png import ZHENG_CLASSES  # noqa: E402
 
@@ -276,7 +277,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--zheng", default=str(DATA / "zheng_wbc" / "Dataset 1"))
     parser.add_argument("--data-root", default=str(DATA), help="training sets name images relative to it")
     parser.add_argument("--sizes", default="10,25,50,100", help="N corrected Zheng images per run")
-    parser.add_argument("--rehearsal", default=None, metavar="COCO", help="the model's own training data (bootstrap COCO)")
+    parser.add_argument("--rehearsal", default=None, metavar="COCO",
+                        help="the model's own training data (bootstrap COCO)")
     parser.add_argument("--rehearsal-images", default=None, metavar="DIR",
                         help="folder the rehearsal COCO's names refer to (default: DATA_ROOT/pbc)")
     parser.add_argument("--rehearsal-ratio", type=float, default=1.0, help="rehearsal images per Zheng image")
@@ -354,27 +356,34 @@ def run_size(args, n: int, sets: tuple, work: Path) -> dict:
     out = work / f"model_{n}"
     row = {"n": n, "zheng_images": n, "rehearsal_images": len(extra), "training_set": str(coco), "model": str(out)}
     timing_file = work / f"train_{n}.time.json"
+    trained_on = {"model": str(args.model), "train_args": args.train_args,
+                  "images": [str(i.image_path) for part in parts for i in part[1]]}
     if prepare_model_folder(out, args.resume):
-        row["resumed"] = True
-        row["wall_seconds"] = json.loads(timing_file.read_text())["wall_seconds"] if timing_file.is_file() else None
+        record = json.loads(timing_file.read_text()) if timing_file.is_file() else {}
+        if record.get("trained_on") != trained_on:
+            raise SystemExit(f"--resume: {out} was not trained on this run's set N = {n} (another --model, "
+                             f"--rehearsal, --train-args or no record of it); choose another --work")
+        row.update(resumed=True, wall_seconds=record["wall_seconds"], command=record["command"])
     else:
         command = train_command(coco, Path(args.data_root), args.model, out, args.train_args)
         print(f"N = {n}: training on {n} Zheng + {len(extra)} rehearsal images ...", flush=True)
         row["command"] = shlex.join(command)
         row["wall_seconds"] = run_training(command, work / f"train_{n}.log")
-        timing_file.write_text(json.dumps({"wall_seconds": row["wall_seconds"], "command": row["command"]}))
+        timing_file.write_text(json.dumps({"wall_seconds": row["wall_seconds"], "command": row["command"],
+                                           "trained_on": trained_on}))
     row["train"] = training_record(out)
     return row
 
 
 def scored(args, row: dict, pictures: list, work: Path, settings: dict) -> dict:
-    """``row`` with its scores: re-used from WORK/row_N.json under ``--resume`` when the model and
-    the scoring settings are the same, else measured now (and kept there)."""
+    """``row`` with its scores: re-used from WORK/row_N.json under ``--resume`` when the model was
+    not retrained (the starting one, or a finished one kept) and the scoring settings are the same;
+    else measured now (and kept there)."""
     kept = work / f"row_{row['n']}.json"
-    if args.resume and kept.is_file():
+    if args.resume and kept.is_file() and (row["n"] == 0 or row.get("resumed")):
         old = json.loads(kept.read_text())
         if old.get("settings") == settings and old.get("model") == row.get("model"):
-            return {**old, **{k: v for k, v in row.items() if k not in old}}
+            return {**old, **row}
     model = row.get("model") or args.model
     row = {**row, **evaluate(model, pictures, Path(args.data_root) / "pbc", args.pbc_limit, args.zheng_pixel_size),
            "settings": settings}
@@ -386,6 +395,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
+    earlier = [work / f"model_{n}" for n in args.size_list if (work / f"model_{n}").exists()]
+    if earlier and not args.resume:  # before minutes of scoring, not after
+        raise SystemExit(f"{earlier[0]} exists from an earlier run; pass --resume to continue it or choose "
+                         "another --work")
     sets = load_sets(args)
     zheng, held, pool = sets[:3]
     pictures = held_out_pictures(Path(args.zheng), [i.image_path.name for i in held], args.heldout_limit)
