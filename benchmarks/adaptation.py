@@ -357,12 +357,12 @@ def run_size(args, n: int, sets: tuple, work: Path) -> dict:
     row = {"n": n, "zheng_images": n, "rehearsal_images": len(extra), "training_set": str(coco), "model": str(out)}
     timing_file = work / f"train_{n}.time.json"
     trained_on = {"model": str(args.model), "train_args": args.train_args,
-                  "images": [str(i.image_path) for part in parts for i in part[1]]}
+                  "images": [[str(i.image_path), size] for _, images, size in parts for i in images]}
     if prepare_model_folder(out, args.resume):
         record = json.loads(timing_file.read_text()) if timing_file.is_file() else {}
         if record.get("trained_on") != trained_on:
             raise SystemExit(f"--resume: {out} was not trained on this run's set N = {n} (another --model, "
-                             f"--rehearsal, --train-args or no record of it); choose another --work")
+                             f"--rehearsal, pixel size, --train-args or no record of it); choose another --work")
         row.update(resumed=True, wall_seconds=record["wall_seconds"], command=record["command"])
     else:
         command = train_command(coco, Path(args.data_root), args.model, out, args.train_args)
