@@ -34,7 +34,7 @@ def test_the_recipe_changes_schedule_and_learning_rate_and_says_so():
     recipe = adaptation_recipe(50, 4)
     changes = recipe.config_changes()
     assert changes["epochs"] == recipe.epochs and changes["steps_per_epoch"] == recipe.steps_per_epoch
-    assert 0 < changes["learning_rate"] < 1e-3
+    assert 0 < changes["learning_rate"] < 1e-3 and changes["train_backbone_bn"] is False
     assert "50 training images" in recipe.describe(50, 4) and "seen ~16 times" in recipe.describe(50, 4)
 
 
