@@ -49,7 +49,7 @@ def register(subparsers) -> None:
                         help="initial backbone weights (imagenet needs internet once)")
     parser.add_argument("--recipe", choices=["adapt", "inherit"],
                         help="adapt: a schedule sized to the images (default with --init and no --epochs/"
-                             "--steps-per-epoch/--config; ~16 passes over them, at most 400 steps); "
+                             "--steps-per-epoch/--config; ~16 passes over them, at most 600 steps); "
                              "inherit: the --init model's own schedule")
     parser.add_argument("--seed", type=int, default=0)
     add_device_option(parser, "training")

@@ -40,6 +40,8 @@ class MaskRCNNConfig:
     backbone_strides: list[int] = field(default_factory=lambda: [4, 8, 16, 32, 64])
     batchnorm_momentum: float = 0.9  # keras.applications' 0.999 is too slow from scratch
     train_backbone_bn: bool = True
+    # False: the backbone's weights stay as loaded (fine-tuning trains the pyramid and heads only).
+    train_backbone_weights: bool = True
     top_down_pyramid_size: int = 256
 
     # --- anchors and RPN -----------------------------------------------

@@ -260,6 +260,8 @@ def train(options: TrainOptions, progress: cb.ProgressWriter | None = None,
     configure_precision(config.mixed_precision)
     with strategy.scope():
         model = build_maskrcnn(config, backbone_weights=options.backbone_weights if not (init or state) else None)
+        if not config.train_backbone_weights:
+            model.backbone.trainable = False  # before a checkpoint's optimizer is rebuilt for the same variables
         if state is not None:
             state = cb.restore_checkpoint(model, checkpoints)
         elif init is not None:

@@ -241,3 +241,20 @@ def test_a_schedule_of_ones_own_is_kept(trained, tmp_path):
                            epochs=1, steps_per_epoch=1))
     info = json.loads((result.model_dir / "model.json").read_text())
     assert info["training"]["recipe"] is None and info["config"]["learning_rate"] == trained[0].info.config["learning_rate"]
+
+
+def test_a_frozen_backbone_keeps_its_weights_while_the_heads_learn(trained, tmp_path):
+    """--set train_backbone_weights=false: the loaded backbone is not trained; the rest is."""
+    from bloodview.model.train import train
+
+    _, data, _ = trained
+    start = trained[0].model
+    result = train(options(data, tmp_path / "heads", init=trained[0].model_dir, backbone=None, config_file=None,
+                           epochs=1, steps_per_epoch=2, overrides={"train_backbone_weights": False}))
+    tuned = result.model
+    backbone, heads = {id(v) for v in tuned.backbone.weights}, {id(v) for v in tuned.box_head.weights}
+    pairs = list(zip(tuned.weights, start.weights))
+    assert all(new.shape == old.shape for new, old in pairs)
+    kept = [np.array_equal(np.asarray(new), np.asarray(old)) for new, old in pairs if id(new) in backbone]
+    assert kept and all(kept)
+    assert any(not np.array_equal(np.asarray(new), np.asarray(old)) for new, old in pairs if id(new) in heads)
