@@ -171,22 +171,9 @@ def training_record(model_dir: Path) -> dict:
 
 def score_zheng(detector, pictures: list) -> dict:
     """fields.run_zheng's rule on the given held-out pictures (module doc, "scoring")."""
-    import numpy as np
+    from fields import score_zheng_pictures
 
-    from bloodview.evaluation.classification import confusion_matrix
-    from fields import FOUND_IOU, best_overlap, timing
-
-    pairs, ious, seconds = [], [], []
-    for picture in pictures:
-        predicted, took = detector.detect(picture.rgb, "zheng")
-        seconds.append(took)
-        (best, iou), = best_overlap(picture.cells, predicted, picture.height, picture.width)
-        ious.append(iou)
-        pairs.append((picture.cells[0].class_name, None if best is None else predicted[best].class_name))
-    order = list(ZHENG_CLASSES) + sorted({g for _, g in pairs if g and g not in ZHENG_CLASSES})
-    return {"images": len(pictures), "accuracy": sum(t == g for t, g in pairs) / len(pairs),
-            "mask_iou_mean": float(np.mean(ious)), "found": float(np.mean(np.asarray(ious) >= FOUND_IOU)),
-            "confusion": confusion_matrix(pairs, order).to_dict(), **timing(seconds)}
+    return score_zheng_pictures(detector, pictures)
 
 
 def evaluate(model_dir: str, pictures: list, pbc_root: Path, pbc_limit: int, zheng_pixel_size: float) -> dict:

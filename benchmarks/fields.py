@@ -233,11 +233,19 @@ def field_counts(boxes: list, predicted: list) -> Counter[str]:
 
 def run_zheng(detector: Detector, folder: Path, limit: int) -> dict:
     """5-class accuracy and whole-cell mask IoU on Zheng Dataset 1 (module doc)."""
-    from bloodview.evaluation.classification import confusion_matrix
-
     everything = list(zheng_pictures(folder))
     usable = [p for p in everything if p.cells and p.cells[0].class_name in ZHENG_CLASSES]
-    pictures = spread(usable, limit)
+    result = score_zheng_pictures(detector, spread(usable, limit))
+    return {"skipped_no_mask_or_class": len(everything) - len(usable), **result}
+
+
+def score_zheng_pictures(detector: Detector, pictures: list[Picture]) -> dict:
+    """The Zheng rule on ``pictures`` (one expert cell each): accuracy, mask IoU, found, confusion.
+
+    Also used by benchmarks/adaptation.py on its held-out crops, so both score alike.
+    """
+    from bloodview.evaluation.classification import confusion_matrix
+
     pairs, ious, seconds = [], [], []
     for picture in pictures:
         predicted, took = detector.detect(picture.rgb, "zheng")
@@ -247,12 +255,10 @@ def run_zheng(detector: Detector, folder: Path, limit: int) -> dict:
         pairs.append((picture.cells[0].class_name, None if best is None else predicted[best].class_name))
     truths = [t for t, _ in pairs]
     order = list(ZHENG_CLASSES) + sorted({g for _, g in pairs if g and g not in ZHENG_CLASSES})
-    confusion = confusion_matrix(pairs, order)
-    return {"images": len(pictures), "skipped_no_mask_or_class": len(everything) - len(usable),
-            "accuracy": sum(t == g for t, g in pairs) / len(pairs),
+    return {"images": len(pictures), "accuracy": sum(t == g for t, g in pairs) / len(pairs),
             "mask_iou_mean": float(np.mean(ious)), "found": float(np.mean(np.asarray(ious) >= FOUND_IOU)),
-            "class_counts": dict(Counter(truths).most_common()), "confusion": confusion.to_dict(),
-            **timing(seconds)}
+            "class_counts": dict(Counter(truths).most_common()),
+            "confusion": confusion_matrix(pairs, order).to_dict(), **timing(seconds)}
 
 
 def run_pbc(detector: Detector, root: Path, limit: int) -> dict:
