@@ -5,7 +5,8 @@ Contract (see ``MODEL_CONTRACT.md``). A batch is a dict of tensors; ``B`` batch,
 
     images        float32 [B, S, S, 3]   RGB 0..255, scaled to fit and padded bottom/right
     windows       float32 [B, 4]         (y1, x1, y2, x2) of the real image inside the padding
-    gt_class_ids  int32   [B, G]         1..N (index in config.class_names + 1), 0 = padding
+    gt_class_ids  int32   [B, G]         1..N (index in config.class_names + 1), N+1 = a white cell of
+                                         unknown type (label_groups), 0 = padding
     gt_boxes      float32 [B, G, 4]      (y1, x1, y2, x2) input-frame pixels, 0 for padding
     gt_masks      float32 [B, G, m0, m1] mini masks: the instance inside its box, 0/1
                                          (full S x S masks when config.use_mini_mask is False)
@@ -20,6 +21,8 @@ Documented behaviour for awkward data:
   scaled up, as in Matterport's "square" mode), padded bottom/right;
 * an image without instances is a negative sample (all rows padding);
 * more than ``max_gt_instances`` instances: the largest are kept (one warning);
+* white cells of unknown type (``WBC``, ``white cell``, ``leukocyte`` boxes of another source)
+  get the group id after the model's classes (:mod:`label_groups`: a partial label);
 * instances whose class is not in ``config.class_names``: :class:`ClassMismatchError`
   listing the unknown names, the model's and the data's classes;
 * box-only instances (from VOC/YOLO boxes): :class:`FormatError` (a box is not an outline);
@@ -45,6 +48,7 @@ from bloodview.errors import BloodviewError, FormatError, ImageError, UnknownCla
 from bloodview.io.images import load_image, read_image_size
 from bloodview.core.scale import scale_from_pixel_size
 from bloodview.model.image_scale import image_pixel_size, rescale, resize_factor
+from bloodview.model.label_groups import group_id
 from bloodview.model.stain_augment import stain_jitter
 from bloodview.model.augment import (
     AugmentSettings,
@@ -166,6 +170,11 @@ def prepare_records(
     recorded in its annotation, else estimated when the sample is first built.
     """
     index = {name: i + 1 for i, name in enumerate(config.class_names)}
+    # "WBC" / "white cell" boxes of another source: a white cell of unknown type (label_groups).
+    for name in {inst.class_name for img in images for inst in img.instances} - set(index):
+        group = group_id(name, config.class_names)
+        if group is not None:
+            index[name] = group
     unknown = sorted({inst.class_name for img in images for inst in img.instances if inst.class_name not in index})
     if unknown:
         present = sorted({inst.class_name for img in images for inst in img.instances})

@@ -45,35 +45,54 @@ def rpn_bbox_loss(match, target_deltas, pred_deltas):
     return _safe_mean(per_box, positive)
 
 
-def class_loss(target_class_ids, logits, valid):
-    """Softmax cross-entropy over valid ROIs. ids int [B, R]; logits [B, R, K]; valid bool [B, R]."""
+def _label_weights(target_class_ids, num_classes: int, table):
+    """Per-class weights of each label: one-hot, or a group's members from ``table`` (label_groups)."""
+    ids = ops.cast(target_class_ids, "int32")
+    if table is None:
+        return ops.one_hot(ids, num_classes, dtype="float32")
+    return ops.take(ops.convert_to_tensor(table, "float32"), ids, axis=0)
+
+
+def class_loss(target_class_ids, logits, valid, table=None):
+    """Softmax cross-entropy over valid ROIs. ids int [B, R]; logits [B, R, K]; valid bool [B, R].
+
+    With a membership ``table`` ([K + groups, K], :mod:`label_groups`) a group label's
+    loss is ``-log`` of the summed probability of its classes (a partial label).
+    """
     log_probs = ops.log_softmax(logits, axis=-1)
-    picked = ops.take_along_axis(log_probs, ops.expand_dims(ops.cast(target_class_ids, "int32"), -1), axis=-1)
-    return _safe_mean(-picked[..., 0], valid)
+    allowed = _label_weights(target_class_ids, logits.shape[-1], table)
+    # log(sum over allowed classes of p): logsumexp with the other classes pushed far down.
+    picked = ops.logsumexp(ops.where(allowed > 0, log_probs, -1e9), axis=-1)
+    return _safe_mean(-picked, valid)
 
 
-def bbox_loss(target_class_ids, target_deltas, pred_deltas):
-    """Smooth L1 on the true class's deltas of positive ROIs.
+def _member_mean(per_class, weights, axis):
+    """Mean of ``per_class`` over a label's member classes (weights 0/1 along ``axis``)."""
+    return ops.sum(per_class * weights, axis=axis) / ops.maximum(ops.sum(weights, axis=axis), 1.0)
+
+
+def bbox_loss(target_class_ids, target_deltas, pred_deltas, table=None):
+    """Smooth L1 on the true class's deltas of positive ROIs (mean over a group label's classes).
 
     ids int [B, R] (0 = background); target_deltas [B, R, 4]; pred_deltas [B, R, K, 4].
     """
     ids = ops.cast(target_class_ids, "int32")
-    one_hot = ops.one_hot(ids, pred_deltas.shape[-2], dtype=pred_deltas.dtype)
-    picked = ops.sum(pred_deltas * ops.expand_dims(one_hot, -1), axis=-2)
-    per_box = smooth_l1(target_deltas - picked)
+    weights = ops.cast(_label_weights(ids, pred_deltas.shape[-2], table), pred_deltas.dtype)
+    per_class = smooth_l1(ops.expand_dims(target_deltas, -2) - pred_deltas)  # [B, R, K, 4]
+    per_box = _member_mean(per_class, ops.expand_dims(weights, -1), axis=-2)
     positive = ops.broadcast_to(ops.expand_dims(ids > 0, -1), ops.shape(per_box))
     return _safe_mean(per_box, positive)
 
 
-def mask_loss(target_class_ids, target_masks, pred_logits):
-    """Per-pixel BCE on the true class's mask of positive ROIs.
+def mask_loss(target_class_ids, target_masks, pred_logits, table=None):
+    """Per-pixel BCE on the true class's mask of positive ROIs (mean over a group label's classes).
 
     ids int [N]; target_masks [N, h, w] of 0/1; pred_logits [N, h, w, K].
     """
     ids = ops.cast(target_class_ids, "int32")
-    one_hot = ops.one_hot(ids, pred_logits.shape[-1], dtype=pred_logits.dtype)
-    picked = ops.sum(pred_logits * one_hot[:, None, None, :], axis=-1)
-    per_pixel = sigmoid_cross_entropy(target_masks, picked)
+    weights = ops.cast(_label_weights(ids, pred_logits.shape[-1], table), pred_logits.dtype)
+    per_class = sigmoid_cross_entropy(ops.expand_dims(target_masks, -1), pred_logits)  # [N, h, w, K]
+    per_pixel = _member_mean(per_class, weights[:, None, None, :], axis=-1)
     positive = ops.broadcast_to(ops.reshape(ids > 0, (-1, 1, 1)), ops.shape(per_pixel))
     return _safe_mean(per_pixel, positive)
 

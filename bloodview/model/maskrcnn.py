@@ -199,6 +199,7 @@ class MaskRCNN(keras.Model):
     def compute_losses(self, batch: dict, training: bool) -> dict:
         """The five losses of one (per-replica) batch, each a mean over that batch."""
         rpn, heads = self.settings.rpn, self.settings.heads
+        table = self.settings.train.label_table  # group labels ("white cell, type unknown"), or None
         gt_class_ids = ops.cast(batch["gt_class_ids"], "int32")
         gt_boxes = ops.cast(batch["gt_boxes"], "float32")
         pyramid = self._pyramid(ops.cast(batch["images"], "float32"), training=training)
@@ -238,12 +239,13 @@ class MaskRCNN(keras.Model):
         return {
             "rpn_class_loss": rpn_class_loss(match, rpn_logits),
             "rpn_bbox_loss": rpn_bbox_loss(match, anchor_deltas, rpn_deltas),
-            "class_loss": class_loss(targets["class_ids"], class_logits, targets["valid"]),
-            "bbox_loss": bbox_loss(targets["class_ids"], targets["deltas"], deltas),
+            "class_loss": class_loss(targets["class_ids"], class_logits, targets["valid"], table),
+            "bbox_loss": bbox_loss(targets["class_ids"], targets["deltas"], deltas, table),
             "mask_loss": mask_loss(
                 tfops.gather_rows(targets["class_ids"], positives),
                 tfops.gather_rows(targets["masks"], positives),
                 mask_logits,
+                table,
             ),
         }
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bloodview.model.config import MaskRCNNConfig
+from bloodview.model.label_groups import group_names, membership_table
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,9 @@ class TrainSettings:
     weight_decay: float = 1e-4
     gradient_clip_norm: float = 5.0
     train_backbone_bn: bool = True
+    # Rows of label_groups.membership_table when the classes allow group labels ("white cell,
+    # type unknown"), else None: every label is one class.
+    label_table: tuple[tuple[float, ...], ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -106,5 +110,13 @@ def settings_from_config(config: MaskRCNNConfig) -> NetworkSettings:
             weight_decay=config.weight_decay,
             gradient_clip_norm=config.gradient_clip_norm,
             train_backbone_bn=config.train_backbone_bn,
+            label_table=_label_table(config),
         ),
     )
+
+
+def _label_table(config: MaskRCNNConfig) -> tuple[tuple[float, ...], ...] | None:
+    names = list(config.class_names)
+    if len(names) + 1 != config.num_classes or not group_names(names):
+        return None
+    return tuple(tuple(float(v) for v in row) for row in membership_table(names))
