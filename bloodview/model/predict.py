@@ -70,6 +70,7 @@ class _Frame:
     scale: ScaleEstimate | None
     factor: float
     tile_size: int
+    overlap: int = 0  # the least overlap of neighbouring tiles (rescaled pixels)
 
 
 class Predictor:
@@ -179,7 +180,7 @@ class Predictor:
         tile = self.tile if max(h, w) <= self.tile else self.large_tile
         overlap = min(tile - 64, round(self.config.tile_overlap_um / self.config.pixel_size_um))
         tiles = plan_tiles(h, w, tile, max(0, overlap))
-        return _Frame(index, array, resized, tiles, scale, factor, tile)
+        return _Frame(index, array, resized, tiles, scale, factor, tile, max(0, overlap))
 
     def _detect_frames(
         self, frames: list[_Frame], threshold: float, batch_size: int, simplify: bool
@@ -210,8 +211,9 @@ class Predictor:
         height, width = frame.resized.shape[:2]
         picked: list[tuple[Tile, dict, int]] = []
         boxes, scores, cut = [], [], []
+        margin = frame.overlap / 4.0  # see tiling.owned_rows: a cell on a cut is kept by both tiles, then deduplicated
         for tile, one in tiles:
-            owned = owned_rows(one["boxes"], tile)
+            owned = owned_rows(one["boxes"], tile, margin)
             is_cut = cut_rows(one["boxes"], tile, height, width)
             for row in np.flatnonzero(owned & (one["class_ids"] > 0)):
                 picked.append((tile, one, int(row)))

@@ -7,7 +7,9 @@ rectangles, the cut between two neighbours lying in the middle of their overlap.
 A detection is kept only by the tile whose core holds its box centre. When the
 overlap is at least the largest cell's diameter, a cell whose centre lies in a
 core is whole inside that tile (at least ``overlap / 2`` from its inner edges),
-so each cell is taken once, from a tile that shows it whole.
+so each cell is taken once, from a tile that shows it whole. Because neighbouring
+tiles draw a cell's box slightly differently, the prediction widens each core by a
+quarter of the overlap and removes the resulting twins by box overlap.
 
 Coordinates: pixels of the (already rescaled) image; boxes ``(y1, x1, y2, x2)``.
 """
@@ -76,13 +78,21 @@ def plan_tiles(height: int, width: int, tile: int, overlap: int) -> list[Tile]:
     return tiles
 
 
-def owned_rows(boxes: np.ndarray, tile: Tile) -> np.ndarray:
-    """Bool ``(N,)``: which of the tile's boxes (tile pixels, ``(N, 4)``) have their centre in its core."""
+def owned_rows(boxes: np.ndarray, tile: Tile, margin: float = 0.0) -> np.ndarray:
+    """Bool ``(N,)``: which of the tile's boxes (tile pixels, ``(N, 4)``) have their centre in its core.
+
+    ``margin`` widens the core on every side. Two tiles never draw a cell's box
+    exactly alike, so a cell centred on the cut between two cores can have its
+    centre just outside both; with a margin both keep it and the duplicate is
+    suppressed afterwards (:mod:`bloodview.model.dedupe`). A cell centred within
+    the widened core is still whole in the tile when its diameter is at most
+    ``overlap - 2 * margin``.
+    """
     boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
     cy = (boxes[:, 0] + boxes[:, 2]) / 2.0 + tile.y0
     cx = (boxes[:, 1] + boxes[:, 3]) / 2.0 + tile.x0
     y1, x1, y2, x2 = tile.core
-    return (cy >= y1) & (cy < y2) & (cx >= x1) & (cx < x2)
+    return (cy >= y1 - margin) & (cy < y2 + margin) & (cx >= x1 - margin) & (cx < x2 + margin)
 
 
 def cut_rows(boxes: np.ndarray, tile: Tile, image_height: int, image_width: int, margin: float = 2.0) -> np.ndarray:

@@ -151,3 +151,23 @@ def test_a_crop_without_red_cells_is_read_as_framed_like_the_training_crops():
     assert small.scale.source == "model default" and small.scale.um_per_pixel == pytest.approx(0.3)
     assert small.resize_factor == pytest.approx(3.0) and len(small.instances) == 1
     assert large.scale.um_per_pixel == pytest.approx(0.1), "a field keeps the training images' pixel size"
+
+
+class ShiftingDiscFinder(DiscFinder):
+    """Like DiscFinder, but each tile draws its boxes a few pixels off, in turn right and left, as networks do."""
+
+    def detect(self, images, windows, min_confidence=None):
+        first = self.tiles_seen
+        out = super().detect(images, windows, min_confidence)
+        for b in range(len(images)):
+            out["boxes"][b, :, [1, 3]] += 3.0 if (first + b) % 2 == 0 else -3.0
+        return out
+
+
+def test_a_cell_centred_on_the_cut_between_two_tiles_is_kept_once():
+    plain, _ = predictor(tile=256, pixel_size=0.1, overlap_um=8.0)  # 400 px wide: tiles at x 0 and 144
+    engine = Predictor(ShiftingDiscFinder(256), plain.info, plain.config)
+    image = disc_field(256, 400, [(200, 128)], DIAMETER)  # centred on the cut at x = 200
+    (found,) = engine.detect([image], pixel_size=0.1)
+    assert found.tiles == 2
+    assert len(found.instances) == 1, "the left tile sees its centre at 203, the right one at 197: neither core alone"
