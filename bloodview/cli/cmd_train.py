@@ -52,6 +52,10 @@ def register(subparsers) -> None:
                              "--steps-per-epoch/--config; ~16 passes over them, at most 600 steps); "
                              "inherit: the --init model's own schedule")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--ignore-class", action="append", default=[], metavar="NAME[,NAME]",
+                        help="leave the cells of these classes out (they count as background), e.g. rbc for BCCD "
+                             "boxes and a model without a red-cell class; WBC boxes train as 'a white cell of "
+                             "unknown type' when the model has white classes")
     add_device_option(parser, "training")
     add_pixel_size_option(parser, "µm per pixel of the training images (default: auto, each image's own "
                                   "as recorded in its annotation, else measured on its red cells)")
@@ -74,7 +78,7 @@ def _options(args: argparse.Namespace):
         steps_per_epoch=args.steps_per_epoch, init=args.init, config_file=args.config, overrides=overrides,
         resume=args.resume, val_ratio=args.val_ratio, reinit_heads=args.reinit_heads, name=args.name,
         seed=args.seed, backbone_weights=args.backbone_weights, pixel_size_um=given_pixel_size(args.pixel_size),
-        recipe=args.recipe,
+        recipe=args.recipe, ignore_classes=[n.strip() for text in args.ignore_class for n in text.split(",") if n.strip()],
     )
 
 

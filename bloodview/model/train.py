@@ -67,6 +67,7 @@ class TrainOptions:
     pixel_size_um: float | None = None  # µm per pixel of images whose annotation does not say
     devices: list[str] | None = None  # explicit replicas (tests); None = this machine's GPUs
     recipe: str | None = None  # "adapt" / "inherit"; None: adapt when fine-tuning without a schedule (recipes.py)
+    ignore_classes: list[str] = field(default_factory=list)  # cells of these classes are left out (background)
 
 
 @dataclass
@@ -95,7 +96,37 @@ def load_training_data(options: TrainOptions) -> tuple[Dataset, list[str]]:
             names.append(name)
     if not dataset.images:
         raise FormatError(options.data, "holds no images to train on")
+    if options.ignore_classes:
+        names = _drop_classes(dataset, names, options.ignore_classes)
     return dataset, names
+
+
+def _drop_classes(dataset: Dataset, names: list[str], ignored: list[str]) -> list[str]:
+    """Leave the cells of ``ignored`` classes out of training (e.g. BCCD's red-cell boxes for a
+    model without a red-cell class): they become background like every unmarked cell."""
+    wanted = {" ".join(n.lower().split()) for n in ignored}
+    dropped = {n for n in names if n.lower() in wanted or dataset.classes[n].display_name.lower() in wanted}
+    unknown = wanted - {n.lower() for n in dropped} - {dataset.classes[n].display_name.lower() for n in dropped}
+    if unknown:
+        raise FormatError(None, f"--ignore-class {', '.join(sorted(unknown))}: no such class in the data "
+                                f"(its classes: {', '.join(names)})")
+    removed = 0
+    for image in dataset.images:
+        for instance in [inst for inst in image.instances if inst.class_name in dropped]:
+            image.remove(instance.id)
+            removed += 1
+    log.info("left out %d cell(s) of class(es) %s", removed, ", ".join(sorted(dropped)))
+    return [n for n in names if n not in dropped]
+
+
+def _model_classes(data_classes: list[str]) -> list[str]:
+    """A new model's classes: the data's, except a general white-cell label (``WBC``) when the data
+    also name two or more white classes; such cells then train as "some white class" (label_groups)."""
+    from bloodview.core.classes import is_white_cell_name
+    from bloodview.model.label_groups import white_class_ids
+
+    specific = [n for n in data_classes if not is_white_cell_name(n)]
+    return specific if len(specific) < len(data_classes) and len(white_class_ids(specific)) >= 2 else data_classes
 
 
 def _with_classes(config: MaskRCNNConfig, names: list[str]) -> MaskRCNNConfig:
@@ -118,7 +149,7 @@ def resolve_config(options: TrainOptions, data_classes: list[str], init: ModelIn
     if not classes_fixed:
         if not data_classes:
             raise FormatError(options.data, "has no categories, so the model's classes are unknown")
-        config = _with_classes(config, data_classes)
+        config = _with_classes(config, _model_classes(data_classes))
     changes: dict[str, Any] = {}
     if options.backbone:
         if init is not None and options.backbone != init.backbone:

@@ -19,7 +19,7 @@ from PIL import Image
 from bloodview.core.annotation import Dataset, ImageAnnotation
 from bloodview.core.classes import ClassCatalogue
 from bloodview.core.instance import Instance
-from bloodview.errors import ModelError
+from bloodview.errors import FormatError, ModelError
 from bloodview.io.coco import save_coco
 
 REPO = Path(__file__).resolve().parents[2]
@@ -258,3 +258,29 @@ def test_a_frozen_backbone_keeps_its_weights_while_the_heads_learn(trained, tmp_
     kept = [np.array_equal(np.asarray(new), np.asarray(old)) for new, old in pairs if id(new) in backbone]
     assert kept and all(kept)
     assert any(not np.array_equal(np.asarray(new), np.asarray(old)) for new, old in pairs if id(new) in heads)
+
+
+def test_ignored_classes_are_left_out_and_an_unknown_one_is_named(tmp_path):
+    from bloodview.model.train import load_training_data
+
+    data = write_smears(tmp_path / "data", extra_class="rbc")
+    dataset, names = load_training_data(options(data, tmp_path / "m", ignore_classes=["RBC"]))
+    assert names == ["neutrophil", "platelet"]
+    assert all(inst.class_name != "rbc" for image in dataset.images for inst in image.instances)
+    assert sum(len(image.instances) for image in dataset.images) == 3  # smear0's two cells were the rbc ones
+    with pytest.raises(FormatError, match="--ignore-class basket cell: no such class"):
+        load_training_data(options(data, tmp_path / "m", ignore_classes=["basket cell"]))
+
+
+def test_wbc_boxes_train_as_some_white_class_of_a_new_model(tmp_path):
+    """A new model learns the data's white classes; their 'WBC' cells teach only 'a white cell'."""
+    from bloodview.model.train import train
+
+    data = write_smears(tmp_path / "data", classes=("neutrophil", "lymphocyte"), extra_class="WBC")
+    config = json.loads(TINY.read_text())
+    del config["class_names"]
+    (tmp_path / "tiny.json").write_text(json.dumps(config))
+    result = train(options(data, tmp_path / "model", config_file=tmp_path / "tiny.json"))
+    info = json.loads((result.model_dir / "model.json").read_text())
+    assert info["class_names"] == ["neutrophil", "lymphocyte"]
+    assert all(np.isfinite(v) for v in result.final_losses.values() if v is not None)
