@@ -3,7 +3,7 @@
 Usage: .venv/bin/python benchmarks/fields.py [--model resources/models/default]
        [--only mosaics,bccd,zheng,pbc,big] [--limit N] [--json OUT.json]
        [--pixel-size pbc=UM,bccd=UM,zheng=UM] [--min-confidence C] [--examples DIR]
-       [--bccd-split test|val|train|all] [--big-size 4000x3000]
+       [--bccd-split test|val|train|all] [--big-size 4000x3000] [--set FIELD=VALUE ...]
 
 Prints the figures of the issue's "Benchmarks and targets" table for one model folder:
 
@@ -74,10 +74,11 @@ SEED = 12
 class Detector:
     """A loaded model plus the per-data-set pixel sizes; times every ``predict`` call."""
 
-    def __init__(self, model_dir: str, pixel_sizes: dict[str, float], min_confidence: float | None):
+    def __init__(self, model_dir: str, pixel_sizes: dict[str, float], min_confidence: float | None,
+                 overrides: dict | None = None):
         from bloodview.model.predict import Predictor
 
-        self.predictor = Predictor.load(model_dir)
+        self.predictor = Predictor.load(model_dir, overrides=overrides) if overrides else Predictor.load(model_dir)
         self.takes_pixel_size = "pixel_size" in inspect.signature(self.predictor.predict).parameters
         if pixel_sizes and not self.takes_pixel_size:
             print(f"note: this model's predict has no pixel_size keyword; --pixel-size {pixel_sizes} ignored")
@@ -299,6 +300,8 @@ def run_big(args: argparse.Namespace) -> dict:
         command += ["--pixel-size", args.pixel_size]
     if args.min_confidence is not None:
         command += ["--min-confidence", str(args.min_confidence)]
+    for setting in args.set:
+        command += ["--set", setting]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"the big-field subprocess failed:\n{done.stderr[-3000:]}")
@@ -394,6 +397,13 @@ def summary(results: dict) -> list[str]:
     return table(["figure", "value", "s/image"], rows)
 
 
+def parse_settings(texts: list[str]) -> dict:
+    """``--set FIELD=VALUE`` options as config overrides (values parsed as the trainer parses them)."""
+    from bloodview.model.config import parse_override
+
+    return dict(parse_override(text) for text in texts)
+
+
 def parse_pixel_sizes(text: str | None) -> dict[str, float]:
     """``"pbc=0.42,bccd=0.1"`` -> ``{"pbc": 0.42, "bccd": 0.1}`` (µm per pixel)."""
     sizes = {}
@@ -419,22 +429,25 @@ def main() -> None:
     parser.add_argument("--big-size", default="4000x3000")
     parser.add_argument("--examples", default=None, help="folder for PNGs of the first mosaic of each k")
     parser.add_argument("--json", default=None, help="write every number to this file")
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                        help="inference setting of the model's config, e.g. post_nms_rois_inference=100")
     parser.add_argument("--big-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     sizes = parse_pixel_sizes(args.pixel_size)
+    overrides = parse_settings(args.set)
     if args.big_child:
-        detector = Detector(args.model, sizes, args.min_confidence)
+        detector = Detector(args.model, sizes, args.min_confidence, overrides)
         print(json.dumps(big_child(detector, Path(args.bccd), args.big_size)))
         return
     only = [s.strip() for s in args.only.split(",") if s.strip()]
     unknown = set(only) - set(SECTIONS)
     if unknown:
         raise SystemExit(f"--only: unknown section(s) {sorted(unknown)}; choose from {', '.join(SECTIONS)}")
-    detector = Detector(args.model, sizes, args.min_confidence) if set(only) - {"big"} else None
+    detector = Detector(args.model, sizes, args.min_confidence, overrides) if set(only) - {"big"} else None
     config = detector.predictor.config if detector else None
     results: dict = {"model": args.model, "takes_pixel_size": detector.takes_pixel_size if detector else None,
                      "model_pixel_size_um": getattr(config, "pixel_size_um", None),
-                     "pixel_sizes": sizes, "limit": args.limit}
+                     "pixel_sizes": sizes, "limit": args.limit, "settings": overrides}
     print("  ".join(f"{key}: {json.dumps(value)}" for key, value in results.items()), flush=True)
     sources = {"mosaics": args.pbc, "bccd": args.bccd, "zheng": args.zheng, "pbc": args.pbc, "big": args.bccd}
     for section in only:

@@ -86,17 +86,22 @@ class Predictor:
         self._networks = {self.tile: model}
 
     @classmethod
-    def load(cls, model_dir: str | Path, tile_size: int | None = None) -> Predictor:
+    def load(cls, model_dir: str | Path, tile_size: int | None = None, overrides: dict | None = None) -> Predictor:
         """Build the network from ``model_dir/model.json`` and load its weights (ModelError if broken).
 
         A scale-aware model runs images that fit its input on a network of that
         size and larger images on tiles of ``tile_size`` (default: the config's
         ``inference_tile_size``); the weights do not depend on the input size.
+        ``overrides`` change inference settings that keep the weights' shapes
+        (``post_nms_rois_inference``, ``detection_max_instances``, ...), e.g. to
+        measure what they cost and save.
         """
+        from bloodview.model.store import read_model_info
         from bloodview.model.store_io import load_model
 
-        model, info = load_model(model_dir)
-        return cls(model, info, info.to_config(), large_tile=tile_size)
+        config = read_model_info(model_dir).to_config().with_overrides(overrides) if overrides else None
+        model, info = load_model(model_dir, config)
+        return cls(model, info, config or info.to_config(), large_tile=tile_size)
 
     def _network(self, tile: int):
         if tile not in self._networks:

@@ -148,3 +148,16 @@ def test_weights_of_another_network_are_refused(stored_model, tmp_path):
     write_model_info(info, folder)
     with pytest.raises(ModelError, match="cannot load the weights"):
         Predictor.load(folder)
+
+
+def test_inference_settings_can_be_overridden_at_load(confident_tiny_model):
+    """Predictor.load(overrides=...) changes proposals and detection limits, not the weights."""
+    from bloodview.model.predict import Predictor
+
+    folder = confident_tiny_model("overridable")
+    few = Predictor.load(folder, overrides={"post_nms_rois_inference": 4, "detection_max_instances": 2})
+    assert few.model.settings.rpn.post_nms_inference == 4 and few.config.detection_max_instances == 2
+    image = np.full((64, 64, 3), 200, np.uint8)
+    (cells,) = few.predict([image], min_confidence=0.0)
+    assert 1 <= len(cells) <= 2
+    assert len(Predictor.load(folder).predict([image], min_confidence=0.0)[0]) > 2
