@@ -7,6 +7,13 @@ A project may add classes (e.g. ``rbc``); added classes get the next free id,
 a colour no other class uses (:data:`EXTRA_COLOURS`, then golden-angle hues), the
 first free key of 1-9, 0, and count as white cells when their name says so
 (``WBC``, ``white cell``, ``leukocyte``: :func:`is_white_cell_name`).
+
+Red cells (``rbc``, ``RBC``, ``red cell``, ``erythrocyte``: :func:`is_red_cell_name`)
+are known by name rather than by a fixed id, so old projects, files and models
+without them keep their ids: a red-cell class is never a white cell (whatever a
+file says), takes a red colour when it is free, and any red-cell spelling resolves
+to the catalogue's red-cell class. Erythroblasts (nucleated red cells) are not red
+cells here: they keep their own PBC class.
 """
 
 from __future__ import annotations
@@ -48,6 +55,8 @@ EXTRA_COLOURS: tuple[RGB, ...] = (
     (0xBB, 0xBB, 0xBB),  # grey
 )
 CLASS_KEYS = "1234567890"
+# A red-cell class's colour when no class uses it yet (Tol vibrant red; no PBC class is red).
+RED_CELL_COLOUR: RGB = (0xCC, 0x33, 0x11)
 
 # Names other tools give to white cells in general (lower-cased, spaces/underscores/dashes as one space).
 WHITE_CELL_NAMES = frozenset({
@@ -58,9 +67,33 @@ WHITE_CELL_NAMES = frozenset({
 })
 
 
+# Names for mature red cells (erythrocytes); erythroblasts are a class of their own.
+RED_CELL_NAMES = frozenset({
+    "rbc", "rbcs", "red cell", "red cells", "red blood cell", "red blood cells", "erythrocyte",
+    "erythrocytes", "red blood corpuscle", "red blood corpuscles",
+})
+
+# Names for platelets, counted for the platelet estimate.
+PLATELET_NAMES = frozenset({"platelet", "platelets", "plt", "plts", "thrombocyte", "thrombocytes"})
+
+
+def _plain(name: str) -> str:
+    return " ".join(name.lower().replace("_", " ").replace("-", " ").split())
+
+
 def is_white_cell_name(name: str) -> bool:
     """Whether another tool's class name means a white cell (``WBC``, ``white_cell``, ``Leukocytes``)."""
-    return " ".join(name.lower().replace("_", " ").replace("-", " ").split()) in WHITE_CELL_NAMES
+    return _plain(name) in WHITE_CELL_NAMES
+
+
+def is_red_cell_name(name: str) -> bool:
+    """Whether a class name means a (mature) red cell (``RBC``, ``red_cell``, ``Erythrocytes``)."""
+    return _plain(name) in RED_CELL_NAMES
+
+
+def is_platelet_name(name: str) -> bool:
+    """Whether a class name means platelets (``platelet``, ``Platelets``, ``thrombocyte``, ``PLT``)."""
+    return _plain(name) in PLATELET_NAMES
 
 
 def _free_colour(used: set[RGB]) -> RGB:
@@ -82,7 +115,9 @@ class CellClass:
     """One kind of cell the lab counts.
 
     ``white_cell`` says whether the class counts towards the leukocyte
-    differential ("per 100 white cells"); erythroblasts and platelets do not.
+    differential ("per 100 white cells"); erythroblasts, platelets and red cells
+    do not. A red-cell class (:attr:`red_cell`) is never white, even when an old
+    file says so.
     """
 
     id: int
@@ -97,6 +132,18 @@ class CellClass:
             raise ValueError(f"class id must be >= 1 (0 is background), got {self.id}")
         if not self.name or self.name != self.name.strip():
             raise ValueError(f"class name must be non-empty without outer spaces: {self.name!r}")
+        if self.white_cell and self.red_cell:
+            object.__setattr__(self, "white_cell", False)  # frozen: set once, here
+
+    @property
+    def red_cell(self) -> bool:
+        """A red-cell class by its name or display name (``rbc``, ``Red cell``…)."""
+        return is_red_cell_name(self.name) or is_red_cell_name(self.display_name)
+
+    @property
+    def platelet(self) -> bool:
+        """A platelet class by its name or display name (``platelet``, ``Platelets``…)."""
+        return is_platelet_name(self.name) or is_platelet_name(self.display_name)
 
 
 PBC_CLASSES: tuple[CellClass, ...] = (
@@ -121,6 +168,8 @@ ALIASES: dict[str, str] = {
     "monocytes": "monocyte",
     "eosinophils": "eosinophil",
     "basophils": "basophil",
+    "thrombocyte": "platelet",
+    "thrombocytes": "platelet",
 }
 
 
@@ -157,15 +206,20 @@ class ClassCatalogue:
         ``key`` the first free one of 1-9, 0 (none when all are taken);
         ``white_cell=None`` takes the PBC class's flag for a PBC name (a catalogue
         built from a model's class list) and otherwise counts it as a white cell
-        when its name or display name says so (:func:`is_white_cell_name`). Adding a name that exists
-        returns the existing class unchanged.
+        when its name or display name says so (:func:`is_white_cell_name`). A red-cell class
+        (:func:`is_red_cell_name`) is never white and gets :data:`RED_CELL_COLOUR` while it is
+        free. Adding a name that exists returns the existing class unchanged.
         """
         name = name.strip()
         if name in self:
             return self[name]
         new_id = max((c.id for c in self._classes), default=0) + 1
+        used_colours = {c.color for c in self._classes}
+        red = is_red_cell_name(name) or is_red_cell_name(display_name or "")
+        if color is None and red and RED_CELL_COLOUR not in used_colours:
+            color = RED_CELL_COLOUR
         if color is None:
-            color = _free_colour({c.color for c in self._classes})
+            color = _free_colour(used_colours)
         used_keys = {c.key for c in self._classes}
         if key is None:
             key = next((k for k in CLASS_KEYS if k not in used_keys), None)
@@ -178,7 +232,11 @@ class ClassCatalogue:
         return cell_class
 
     def resolve(self, name: str) -> str:
-        """Map a name as another tool spells it to our class name, or raise."""
+        """Map a name as another tool spells it to our class name, or raise.
+
+        Any red-cell spelling (``RBC``, ``erythrocytes``, ``red blood cell``) maps to the
+        catalogue's first red-cell class, so files that name red cells differently share one.
+        """
         key = name.strip()
         if key in self:
             return key
@@ -191,6 +249,8 @@ class ClassCatalogue:
         for c in self._classes:
             if c.display_name.lower() == lowered:
                 return c.name
+        if is_red_cell_name(key) and self.red_cell_names:
+            return self.red_cell_names[0]
         raise UnknownClassError(name, self.names)
 
     def __getitem__(self, name_or_id: str | int) -> CellClass:
@@ -217,6 +277,11 @@ class ClassCatalogue:
     @property
     def names(self) -> list[str]:
         return [c.name for c in self._classes]
+
+    @property
+    def red_cell_names(self) -> list[str]:
+        """Names of the red-cell classes (usually none or one, e.g. BCCD's ``rbc``)."""
+        return [c.name for c in self._classes if c.red_cell]
 
     def index(self, name: str) -> int:
         """0-based position of ``name`` (the model's class index is this + 1)."""

@@ -4,7 +4,12 @@ Denominators, as a lab report states them:
 
 * white cells (the differential proper): % of all counted white cells;
 * erythroblasts (NRBC): per 100 white cells, never inside the white-cell 100 %;
-* platelets and other non-white project classes (BCCD's "rbc"): a count only.
+* platelets, red cells and other non-white project classes: a count only.
+
+Beside the rows, the lab figures of a smear: how many fields (images) the count
+rests on, red cells and platelets counted, and the platelet estimate labs use to
+confirm an analyser's count: platelets per field (mean) and per 1,000 red cells
+(only when red cells were counted; a project without a red-cell class has none).
 
 Each row also says how many of its cells a person checked (drew, corrected or
 confirmed) and how many are unchecked machine cells, so a report can say what a
@@ -21,7 +26,7 @@ from bloodview.core.classes import ClassCatalogue
 from bloodview.core.instance import Instance
 
 # Non-white classes that labs still report per 100 white cells: nucleated red cells (NRBC).
-# Platelets and project classes such as BCCD's "rbc" are not counted that way.
+# Platelets and red cells (BCCD's "rbc") are not counted that way.
 PER_100_WHITE_NON_WHITE = frozenset({"erythroblast"})
 
 
@@ -53,6 +58,19 @@ class DifferentialCount:
     white_total: int  # the denominator of every white-cell %
     checked_total: int = 0
     white_checked: int = 0
+    fields: int = 0  # images holding at least one counted cell: what the figures rest on
+    red_cells: int = 0
+    platelets: int = 0
+
+    @property
+    def platelets_per_field(self) -> float | None:
+        """Mean platelets per field; ``None`` without a field to average over."""
+        return self.platelets / self.fields if self.fields else None
+
+    @property
+    def platelets_per_1000_red_cells(self) -> float | None:
+        """Platelets per 1,000 red cells; ``None`` when no red cell was counted."""
+        return 1000.0 * self.platelets / self.red_cells if self.red_cells else None
 
     def row(self, class_name: str) -> DifferentialRow:
         return next(r for r in self.rows if r.class_name == class_name)
@@ -86,17 +104,26 @@ def differential_count(
     Instances with a model score below ``min_score`` are left out (they are
     "unidentified"). ``checked`` tells person-checked cells (counted in
     ``DifferentialRow.checked``); without it no cell counts as checked.
+
+    ``fields`` counts the images with at least one counted cell: an image nobody
+    has detected or drawn cells in yet says nothing about its platelets, so it
+    does not dilute the per-field mean. Red cells and platelets are the classes
+    :attr:`CellClass.red_cell` and :attr:`CellClass.platelet` name so.
     """
     counts = {c.name: 0 for c in classes}
     checked_counts = dict.fromkeys(counts, 0)
+    fields = 0
     for image in images:
+        counted_here = False
         for instance in image.instances:
             if min_score is not None and instance.score is not None and instance.score < min_score:
                 continue
             if instance.class_name in counts:
+                counted_here = True
                 counts[instance.class_name] += 1
                 if checked is not None and checked(instance):
                     checked_counts[instance.class_name] += 1
+        fields += int(counted_here)
     total = sum(counts.values())
     white_total = sum(counts[c.name] for c in classes if c.white_cell)
     rows = []
@@ -117,4 +144,21 @@ def differential_count(
     return DifferentialCount(
         tuple(rows), total, white_total, sum(checked_counts.values()),
         sum(checked_counts[c.name] for c in classes if c.white_cell),
+        fields,
+        sum(counts[c.name] for c in classes if c.red_cell),
+        sum(counts[c.name] for c in classes if c.platelet),
     )
+
+
+def platelet_estimate_text(count: DifferentialCount) -> str:
+    """The platelet estimate in words, as the panel and the report show it.
+
+    ``"0.67 platelets per field, 13.3 per 1,000 red cells"``; without red cells the
+    second figure says ``"no red cells counted"``, without fields there is no estimate.
+    """
+    if not count.fields:
+        return "no platelet estimate: no field with counted cells"
+    per_field = f"{count.platelets_per_field:.2f} platelets per field"
+    per_red = count.platelets_per_1000_red_cells
+    return f"{per_field}, " + (f"{per_red:.1f} per 1,000 red cells" if per_red is not None
+                               else "no red cells counted")
