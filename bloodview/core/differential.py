@@ -154,10 +154,10 @@ def platelet_estimate_text(count: DifferentialCount) -> str:
     """The platelet estimate in words, as the panel and the report show it.
 
     ``"0.67 platelets per field, 13.3 per 1,000 red cells"``; without red cells the
-    second figure says ``"no red cells counted"``, without fields there is no estimate.
+    second figure says ``"no red cells counted"``, without fields it is ``"none (…)"``.
     """
     if not count.fields:
-        return "no platelet estimate: no field with counted cells"
+        return "none (no field with counted cells)"
     per_field = f"{count.platelets_per_field:.2f} platelets per field"
     per_red = count.platelets_per_1000_red_cells
     return f"{per_field}, " + (f"{per_red:.1f} per 1,000 red cells" if per_red is not None

@@ -50,6 +50,7 @@ TEXTS: dict[str, tuple[str, str | None]] = {
     "zoom_in": ("Zoom &in", "mdi.magnify-plus"),
     "zoom_out": ("Zoom &out", "mdi.magnify-minus"),
     "toggle_labels": ("Show &labels", None),
+    "toggle_red_cells": ("Show &red cells", None),
     "tool_select": ("&Select", "mdi.cursor-default"),
     "tool_draw": ("&Polygon", "mdi.vector-polygon"),
     "tool_brush": ("&Brush", "mdi.brush"),
@@ -74,7 +75,7 @@ MENUS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("&Edit", ("undo", "redo", "-", "delete", "select_all", "-", "classes")),
     ("&Review", ("accept", "next_cell", "prev_cell", "-", "merge_overlaps", "sign_off", "-", "next_image",
                  "prev_image")),
-    ("&View", ("fit", "zoom_in", "zoom_out", "toggle_labels", "-", "docks")),
+    ("&View", ("fit", "zoom_in", "zoom_out", "toggle_labels", "toggle_red_cells", "-", "docks")),
     ("&Tools", ("tool_select", "tool_draw", "tool_brush", "tool_eraser")),
     ("&Model", ("models", "detect", "detect_selected", "detect_all", "cancel_detect", "pixel_size", "-",
                 "retrain", "evaluate", "refresh_models", "about_models")),
@@ -101,10 +102,11 @@ def make_action(window: MainWindow, name: str) -> QAction:
 
 def build_actions(window: MainWindow) -> dict[str, QAction]:
     actions = {name: make_action(window, name) for name in TEXTS}
-    for name in ("tool_select", "tool_draw", "tool_brush", "tool_eraser", "toggle_labels"):
+    for name in ("tool_select", "tool_draw", "tool_brush", "tool_eraser", "toggle_labels", "toggle_red_cells"):
         actions[name].setCheckable(True)
     actions["tool_select"].setChecked(True)
     actions["toggle_labels"].setChecked(True)
+    actions["toggle_red_cells"].setChecked(True)
     actions["cancel_detect"].setEnabled(False)
     # Del belongs to the canvas (it deletes a hovered vertex first); the window adds the
     # delete action to the cell lists only (see MainWindow._build_docks).

@@ -36,6 +36,7 @@ from bloodview.gui.panels.instance_list import InstanceListPanel
 from bloodview.gui.panels.review_queue import ReviewQueuePanel
 from bloodview.gui.pictures import PictureCache
 from bloodview.gui.prompts import Prompts
+from bloodview.gui.red_cell_view import RedCellToggle
 from bloodview.gui.review import DEFAULT_UNIDENTIFIED_THRESHOLD
 from bloodview.gui.review_actions import ReviewActions
 from bloodview.gui.scale_actions import ScaleActions
@@ -82,6 +83,8 @@ class MainWindow(QMainWindow):
         build_menus(self, self.acts, {"recent": self.files.recent_menu, "classes": self._class_menu,
                                          "docks": self._dock_menu, "models": self._model_menu()})
         self._connect()
+        self.red_cells = RedCellToggle(self.acts["toggle_red_cells"], self.legend, self.settings,
+                                       self.show_status, self.canvas.notify)
         self._labels_visible(self.legend.labels.isChecked())  # the canvas starts as the checkbox says
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setSingleShot(True)
@@ -174,6 +177,7 @@ class MainWindow(QMainWindow):
         classes = self.session.dataset.classes
         self.legend.set_classes(classes)
         self.gallery.set_classes(classes)
+        self.red_cells.refresh(self.session.current_image, classes)
 
     def _connect(self) -> None:
         a, s = self.acts, self.session
@@ -274,6 +278,7 @@ class MainWindow(QMainWindow):
         else:
             self.canvas.set_image(image, self.qimage, session.dataset.classes, session.stack(index))
             self.canvas.set_min_score(self.threshold)
+            self.red_cells.refresh(image, session.dataset.classes)
             self.canvas.fit()
         self._update_title()
         self.refresh_panels()

@@ -2,10 +2,13 @@
 
 The HTML is self-contained (inline CSS), readable in any browser and printable.
 It says what a lab signs: the white-cell differential with its denominator,
-NRBC per 100 white cells and platelets as counts apart from it, how many cells a
-person checked and how many are unchecked model cells, and how many images are
-signed off. Until every image is signed off (and every cell checked) the report
-is a **DRAFT** in its title and body; it is never printed as final before.
+NRBC per 100 white cells, platelets and red cells as counts apart from it, how
+many fields (images with counted cells) the figures rest on, the platelet
+estimate (per field; per 1,000 red cells when red cells were counted), how many
+cells a person checked and how many are unchecked model cells, and how many
+images are signed off. Until every image is signed off (and every cell checked)
+the report is a **DRAFT** in its title and body; it is never printed as final
+before.
 Unidentified cells (below the review threshold, unchecked) are reported on their
 own line and left out of the percentages, as a lab report would.
 """
@@ -91,6 +94,25 @@ def other_cell_figure(row: DifferentialRow) -> str:
     return "count only" if row.per_100_white is None else f"{row.per_100_white:.1f} per 100 WBC"
 
 
+def lab_figures_html(count: DifferentialCount, images: int) -> str:
+    """The fields the figures rest on, cells counted and the platelet estimate, as an HTML section."""
+    per_field = count.platelets_per_field
+    per_red = count.platelets_per_1000_red_cells
+    left_out = images - count.fields
+    note = (f" {left_out} image(s) without counted cells are left out." if left_out else "")
+    rows = (
+        ("Fields (images) counted", str(count.fields)),
+        ("White cells counted", str(count.white_total)),
+        ("Red cells counted", str(count.red_cells)),
+        ("Platelets counted", str(count.platelets)),
+        ("Platelets per field (mean)", "–" if per_field is None else f"{per_field:.2f}"),
+        ("Platelets per 1,000 red cells", "no red cells counted" if per_red is None else f"{per_red:.1f}"),
+    )
+    table = "".join(f"<tr><td>{label}</td><td class='n'>{value}</td></tr>" for label, value in rows)
+    return (f"<h2>Fields and platelet estimate</h2>\n<p>These figures rest on {count.fields} field(s): "
+            f"the images with counted cells.{note}</p>\n<table>\n{table}\n</table>")
+
+
 def _row_html(row: DifferentialRow, colour: str, figure: str) -> str:
     return (f"<tr><td><span class='sw' style='background:{colour}'></span>"
             f"{html.escape(row.display_name)}</td><td class='n'>{row.checked}</td>"
@@ -148,11 +170,12 @@ td.n, th.n {{ text-align: right; font-variant-numeric: tabular-nums; }}
 <h1>{html.escape(shown_title)}</h1>
 {status}
 <p class="meta">{now} · {tally.images} image(s), {tally.signed_off} of {tally.images} signed off ·
+{count.fields} field(s) counted ·
 {tally.cells} cells: {tally.checked} checked by a person, {tally.unchecked} unchecked (model) ·
 unidentified threshold {threshold:.2f}{model}</p>
 <h2>White-cell differential</h2>
 <p>Percentages are of the {white} white cells counted ({count.white_checked} checked by a person,
-{white - count.white_checked} unchecked); erythroblasts and platelets are not among them.</p>
+{white - count.white_checked} unchecked); erythroblasts, platelets and red cells are not among them.</p>
 <table>
 {head.format("% of white cells")}
 {''.join(white_rows)}
@@ -166,6 +189,7 @@ unidentified threshold {threshold:.2f}{model}</p>
 {''.join(other_rows)}
 <tr><td>Unidentified (not counted)</td><td></td><td></td><td class="n">{unidentified}</td><td></td></tr>
 </table>
+{lab_figures_html(count, tally.images)}
 <h2>Images</h2><ul>{image_list}</ul>
 </body></html>
 """

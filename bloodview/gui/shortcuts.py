@@ -49,6 +49,7 @@ SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut("zoom_in", ("Ctrl++", "+"), "Zoom in", "View"),
     Shortcut("zoom_out", ("Ctrl+-", "-"), "Zoom out", "View"),
     Shortcut("toggle_labels", ("L",), "Show or hide class labels", "View"),
+    Shortcut("toggle_red_cells", ("R",), "Show or hide red cells (fields with over 60 start hidden until you choose)", "View"),
     Shortcut("tool_select", ("S",), "Select tool", "Tools"),
     Shortcut("tool_draw", ("W",), "Polygon tool: draw a new cell", "Tools"),
     Shortcut("tool_brush", ("B",), "Brush: add to the selected cell's mask", "Tools"),

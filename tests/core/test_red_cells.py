@@ -111,4 +111,4 @@ def test_an_old_project_without_red_cells_has_no_estimate_per_1000_red_cells():
     assert count.red_cells == 0 and count.platelets_per_1000_red_cells is None
     assert platelet_estimate_text(count) == "1.00 platelets per field, no red cells counted"
     assert differential_count([], ClassCatalogue.pbc()).platelets_per_field is None
-    assert platelet_estimate_text(differential_count([], ClassCatalogue.pbc())).startswith("no platelet estimate")
+    assert platelet_estimate_text(differential_count([], ClassCatalogue.pbc())).startswith("none (no field")

@@ -1,7 +1,10 @@
 """Differential count dock: per class checked/unchecked counts and the white-cell %, image or project.
 
 The % column's denominator is the white cells only; erythroblasts (NRBC) show
-per 100 white cells and platelets a count only, never inside the white-cell %.
+per 100 white cells, platelets and red cells a count only, never inside the
+white-cell %. Below the table, the lab figures: fields counted, white cells, red
+cells and platelets, and the platelet estimate (per field; per 1,000 red cells
+when red cells were counted).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from PyQt6.QtWidgets import (
 )
 
 from bloodview.core.annotation import Dataset, ImageAnnotation
-from bloodview.core.differential import DifferentialRow
+from bloodview.core.differential import DifferentialCount, DifferentialRow, platelet_estimate_text
 from bloodview.gui.report import differential_for, review_tally
 from bloodview.gui.style import bulk_fill, compact_table, icon, swatch
 
@@ -36,7 +39,7 @@ COLUMN_TIPS = (
     "Count: checked + unchecked",
     "White cells: % of all counted white cells (the differential; the denominator is the white "
     "cells only). Erythroblasts (NRBC): per 100 white cells, not part of the 100 %. "
-    "Platelets: count only (–)",
+    "Platelets and red cells: count only (–)",
 )
 PERCENT = 4
 
@@ -62,6 +65,11 @@ class DifferentialPanel(QWidget):
         compact_table(self.table)
         self.totals = QLabel()
         self.totals.setWordWrap(True)
+        self.estimate = QLabel()
+        self.estimate.setObjectName("plateletEstimate")
+        self.estimate.setWordWrap(True)
+        self.estimate.setToolTip("Fields: images with counted cells. Platelet estimate: platelets per "
+                                 "field (mean) and per 1,000 red cells, as labs check an analyser's count")
         top = QHBoxLayout()
         top.addWidget(self.scope, 1)
         top.addWidget(self.export)
@@ -70,6 +78,7 @@ class DifferentialPanel(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.table)
         layout.addWidget(self.totals)
+        layout.addWidget(self.estimate)
         self.scope.currentIndexChanged.connect(self.scopeChanged)
         self.export.clicked.connect(self.exportRequested)
 
@@ -115,6 +124,7 @@ class DifferentialPanel(QWidget):
             f"Not in the %: {others or 'no other cells'} · {unidentified} unidentified (not counted)\n"
             f"{signed}{'' if tally.final else ' — a draft count'}"
         )
+        self.estimate.setText(lab_figures_text(count))
 
     def value(self, class_name: str, column: int = 3) -> str:
         """The text in ``column`` (default: the count) of ``class_name``'s row."""
@@ -122,6 +132,13 @@ class DifferentialPanel(QWidget):
             if self.table.item(row, 0).text().lower().startswith(class_name.lower()[:4]):
                 return self.table.item(row, column).text()
         raise KeyError(class_name)
+
+
+def lab_figures_text(count: DifferentialCount) -> str:
+    """Fields, cells counted and the platelet estimate, in two lines."""
+    fields = f"{count.fields} field{'' if count.fields == 1 else 's'}"
+    return (f"{fields}: {count.white_total} white cells, {count.red_cells} red cells, "
+            f"{count.platelets} platelets\nPlatelet estimate: {platelet_estimate_text(count)}")
 
 
 def _percent_cell(row: DifferentialRow, white_total: int) -> tuple[str, str]:
