@@ -13,7 +13,9 @@
   a second box when its class differs); sign-off warns about them and offers to merge.
 
 Certainty is the model score; for a bootstrap cell without a score, its outline
-quality; a machine cell with neither counts as 0 (most doubtful).
+quality; a machine cell with neither counts as 0 (most doubtful). A cell imported
+without a score (another tool's or a person's boxes and outlines) is counted but
+stays unchecked until a person confirms it.
 """
 
 from __future__ import annotations
@@ -55,6 +57,10 @@ def certainty(instance: Instance) -> float:
 
 
 def is_unidentified(instance: Instance, threshold: float) -> bool:
+    """A machine call too uncertain to count. A cell imported from a file that gives it no score
+    (VOC/YOLO boxes, another tool's outlines) is no machine call: it counts, unchecked."""
+    if instance.source == Source.IMPORT and instance.score is None and instance.quality is None:
+        return False
     return not is_checked(instance) and certainty(instance) < threshold
 
 
