@@ -180,12 +180,23 @@ class Predictor:
             whole = Tile(0, 0, h, w, core=(-math.inf, -math.inf, math.inf, math.inf))
             return _Frame(index, array, resized, [whole], None, h / height, self.tile)
         factor = resize_factor(scale, self.config)
+        longest = max(height, width) * factor
+        if self.tile < longest <= self.tile / self._shrink_limit():
+            # A little too big for the input (a crop framed a bit wider, or a scale estimate a
+            # bit off): shrink it to fit, by no more than training's own zoom ever did, instead of
+            # running it on a tile network with several times the pixels.
+            factor *= self.tile / longest
         resized = rescale(array, factor)
         h, w = resized.shape[:2]
         tile = self.tile if max(h, w) <= self.tile else self.large_tile
         overlap = min(tile - 64, round(self.config.tile_overlap_um / self.config.pixel_size_um))
         tiles = plan_tiles(h, w, tile, max(0, overlap))
         return _Frame(index, array, resized, tiles, scale, factor, tile, max(0, overlap))
+
+    def _shrink_limit(self) -> float:
+        """The smallest zoom training showed the cells at (``augment_scale_range``), at most 1."""
+        low = min(self.config.augment_scale_range) if self.config.augment_scale_range else 1.0
+        return min(1.0, max(0.5, float(low)))
 
     def _detect_frames(
         self, frames: list[_Frame], threshold: float, batch_size: int, simplify: bool

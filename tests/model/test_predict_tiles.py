@@ -171,3 +171,16 @@ def test_a_cell_centred_on_the_cut_between_two_tiles_is_kept_once():
     (found,) = engine.detect([image], pixel_size=0.1)
     assert found.tiles == 2
     assert len(found.instances) == 1, "the left tile sees its centre at 203, the right one at 197: neither core alone"
+
+
+def test_an_image_a_little_larger_than_the_input_is_shrunk_to_fit_not_tiled():
+    """Within training's own zoom range (0.9-1.1 by default) a 270-px image runs as one 256-px tile."""
+    engine, network = predictor(tile=256, pixel_size=0.1, overlap_um=8.0)
+    centre = [(135, 135)]
+    (found,) = engine.detect([disc_field(270, 270, centre, DIAMETER)], pixel_size=0.1)
+    assert found.tiles == 1 and found.resize_factor == pytest.approx(256 / 270)
+    (cell,) = found.instances
+    truth = disc_field(270, 270, centre, DIAMETER)[..., 0] < 100
+    assert iou(truth, polygons_to_mask(cell.polygons, 270, 270)) > 0.9, "outline back in the image's own pixels"
+    (tiled,) = engine.detect([disc_field(300, 300, [(150, 150)], DIAMETER)], pixel_size=0.1)
+    assert tiled.tiles > 1 and tiled.resize_factor == 1.0  # beyond that range: the true scale, tiled
