@@ -89,7 +89,7 @@ class SignOffCheck:
 
 def sign_off_check(image: ImageAnnotation, threshold: float) -> SignOffCheck:
     unchecked = [i for i in image.instances if not is_checked(i)]
-    unidentified = sum(1 for i in unchecked if certainty(i) < threshold)
+    unidentified = sum(1 for i in unchecked if is_unidentified(i, threshold))
     return SignOffCheck(not unchecked, unidentified, len(unchecked))
 
 
@@ -126,7 +126,7 @@ def review_queue(
 ) -> list[QueueEntry]:
     """Unchecked cells over ``images``, least certain first (ties: image order)."""
     entries = [
-        QueueEntry(index, i.id, i.class_name, certainty(i), certainty(i) < threshold)
+        QueueEntry(index, i.id, i.class_name, certainty(i), is_unidentified(i, threshold))
         for index, image in enumerate(images)
         for i in image.instances
         if not is_checked(i)

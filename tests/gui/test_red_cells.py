@@ -195,3 +195,18 @@ def test_a_real_bccd_field_gives_red_cells_and_platelets_in_the_panel(make_windo
         f"2 fields: {expected['WBC']} white cells, {expected['RBC']} red cells, {expected['Platelets']} "
         f"platelets\nPlatelet estimate: {per_field:.2f} platelets per field, {per_1000:.1f} per 1,000 red cells")
     assert _shown(window, "rbc") and all(_shown(window, "rbc"))  # BCCD boxes: under 60 red cells a field
+
+
+def test_unscored_imports_are_unreviewed_not_unidentified_in_the_sign_off_check():
+    from bloodview.core.annotation import ImageAnnotation
+    from bloodview.core.geometry import rectangle
+    from bloodview.core.instance import Instance, Source
+    from bloodview.gui.review import sign_off_check
+
+    image = ImageAnnotation(Path("f.png"), 100, 100, instances=[
+        Instance([rectangle(0, 0, 20, 20)], "rbc", source=Source.IMPORT),
+        Instance([rectangle(40, 40, 60, 60)], "neutrophil", source=Source.MODEL, score=0.3),
+    ])
+    check = sign_off_check(image, 0.75)
+    assert (check.unidentified, check.unchecked) == (1, 2)
+    assert check.reason == "1 unidentified and 1 unreviewed cell(s) remain"
