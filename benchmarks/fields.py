@@ -68,6 +68,7 @@ DATA = REPO.parent / "shared" / "data"
 SECTIONS = ("mosaics", "bccd", "zheng", "pbc", "big")
 MOSAIC_SIZES = (1, 2, 3, 4)
 FOUND_IOU = 0.5
+REVIEW_THRESHOLD = 0.75  # the GUI's default Unidentified threshold (bloodview.gui.review)
 SEED = 12
 
 
@@ -75,10 +76,13 @@ class Detector:
     """A loaded model plus the per-data-set pixel sizes; times every ``predict`` call."""
 
     def __init__(self, model_dir: str, pixel_sizes: dict[str, float], min_confidence: float | None,
-                 overrides: dict | None = None):
+                 overrides: dict | None = None, cell_classifier: bool = True):
         from bloodview.model.predict import Predictor
 
-        self.predictor = Predictor.load(model_dir, overrides=overrides) if overrides else Predictor.load(model_dir)
+        keywords = {"overrides": overrides} if overrides else {}
+        if not cell_classifier:
+            keywords["cell_classifier"] = False
+        self.predictor = Predictor.load(model_dir, **keywords)
         self.takes_pixel_size = "pixel_size" in inspect.signature(self.predictor.predict).parameters
         if pixel_sizes and not self.takes_pixel_size:
             print(f"note: this model's predict has no pixel_size keyword; --pixel-size {pixel_sizes} ignored")
@@ -94,6 +98,15 @@ class Detector:
         start = time.perf_counter()
         found = self.predictor.predict([rgb], **keywords)[0]
         return found, time.perf_counter() - start
+
+
+def detector_call(instance) -> str:
+    """The detector's own class for a cell a cell classifier re-named (else the cell's class)."""
+    return instance.extra.get("detector_class", instance.class_name)
+
+
+def reclassified(predicted: list) -> bool:
+    return any("detector_class" in one.extra for one in predicted)
 
 
 # --- matching --------------------------------------------------------------------------------
@@ -167,22 +180,25 @@ def run_mosaics(detector: Detector, root: Path, limit: int, examples: Path | Non
 
 def score_mosaics(detector: Detector, pictures: list[Picture], example: Path | None) -> dict:
     """Found / right-class rates over the reference cells of ``pictures`` (one k)."""
-    found = right = detections = 0
-    seconds = []
+    found = right = right_detector = detections = 0
+    seconds, two_stage = [], False
     for n, picture in enumerate(pictures):
         predicted, took = detector.detect(picture.rgb, "pbc")
         seconds.append(took)
         detections += len(predicted)
+        two_stage = two_stage or reclassified(predicted)
         best = best_overlap(picture.cells, predicted, picture.height, picture.width)
         for cell, (index, iou) in zip(picture.cells, best):
             hit = index is not None and iou >= FOUND_IOU
             found += hit
             right += hit and predicted[index].class_name == cell.class_name
+            right_detector += hit and detector_call(predicted[index]) == cell.class_name
         if example is not None and n == 0:
             save_example(example, picture, predicted)
     cells = sum(len(p.cells) for p in pictures)
     return {"mosaics": len(pictures), "size_px": pictures[0].width, "cells": cells,
             "found": found / cells, "right_class": right / cells,
+            **({"right_class_detector_alone": right_detector / cells} if two_stage else {}),
             "detections_per_mosaic": detections / len(pictures), **timing(seconds)}
 
 
@@ -247,16 +263,19 @@ def score_zheng_pictures(detector: Detector, pictures: list[Picture]) -> dict:
     """
     from bloodview.evaluation.classification import confusion_matrix
 
-    pairs, ious, seconds = [], [], []
+    pairs, ious, seconds, detector_right, two_stage = [], [], [], 0, False
     for picture in pictures:
         predicted, took = detector.detect(picture.rgb, "zheng")
         seconds.append(took)
+        two_stage = two_stage or reclassified(predicted)
         (best, iou), = best_overlap(picture.cells, predicted, picture.height, picture.width)
         ious.append(iou)
         pairs.append((picture.cells[0].class_name, None if best is None else predicted[best].class_name))
+        detector_right += best is not None and detector_call(predicted[best]) == picture.cells[0].class_name
     truths = [t for t, _ in pairs]
     order = list(ZHENG_CLASSES) + sorted({g for _, g in pairs if g and g not in ZHENG_CLASSES})
     return {"images": len(pictures), "accuracy": sum(t == g for t, g in pairs) / len(pairs),
+            **({"accuracy_detector_alone": detector_right / len(pairs)} if two_stage else {}),
             "mask_iou_mean": float(np.mean(ious)), "found": float(np.mean(np.asarray(ious) >= FOUND_IOU)),
             "class_counts": dict(Counter(truths).most_common()),
             "confusion": confusion_matrix(pairs, order).to_dict(), **timing(seconds)}
@@ -269,15 +288,20 @@ def run_pbc(detector: Detector, root: Path, limit: int) -> dict:
     from bloodview.io.images import load_image
 
     images = spread(pbc_val(root), limit)
-    correct, ious, seconds = 0, [], []
+    correct, correct_detector, ious, seconds, two_stage = 0, 0, [], [], False
+    scores_right, scores_wrong = [], []
     per_class: Counter[tuple[str, bool]] = Counter()
     for image in images:
         rgb = load_image(root / image.image_path)
         predicted, took = detector.detect(rgb, "pbc")
         seconds.append(took)
+        two_stage = two_stage or reclassified(predicted)
         pick = cell_of_interest(predicted, image.width, image.height)
         hit = pick is not None and predicted[pick].class_name == image.image_label
         correct += hit
+        correct_detector += pick is not None and detector_call(predicted[pick]) == image.image_label
+        if pick is not None:
+            (scores_right if hit else scores_wrong).append(float(predicted[pick].score or 0.0))
         per_class[(image.image_label, hit)] += 1
         outline = pbc_outline(rgb, image.image_label)
         if outline:
@@ -285,11 +309,20 @@ def run_pbc(detector: Detector, root: Path, limit: int) -> dict:
             chosen = None if pick is None else predicted[pick].to_mask(image.height, image.width)
             ious.append(0.0 if chosen is None else mask_iou(chosen, truth))
     classes = sorted({name for name, _ in per_class})
+    below = REVIEW_THRESHOLD
     return {"images": len(images), "accuracy": correct / len(images),
+            **({"accuracy_detector_alone": correct_detector / len(images)} if two_stage else {}),
+            "wrong_calls": len(scores_wrong),
+            "wrong_calls_below_review_threshold": share_below(scores_wrong, below),
+            "right_calls_below_review_threshold": share_below(scores_right, below),
             "per_class_accuracy": {c: per_class[(c, True)] / (per_class[(c, True)] + per_class[(c, False)])
                                    for c in classes},
             "images_with_outline": len(ious), "mask_iou_mean": float(np.mean(ious)) if ious else None,
             **timing(seconds)}
+
+
+def share_below(scores: list[float], threshold: float) -> float | None:
+    return float(np.mean(np.asarray(scores) < threshold)) if scores else None
 
 
 def run_big(args: argparse.Namespace) -> dict:
@@ -302,6 +335,8 @@ def run_big(args: argparse.Namespace) -> dict:
         command += ["--min-confidence", str(args.min_confidence)]
     for setting in args.set:
         command += ["--set", setting]
+    if args.no_cell_classifier:
+        command += ["--no-cell-classifier"]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"the big-field subprocess failed:\n{done.stderr[-3000:]}")
@@ -431,23 +466,27 @@ def main() -> None:
     parser.add_argument("--json", default=None, help="write every number to this file")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                         help="inference setting of the model's config, e.g. post_nms_rois_inference=100")
+    parser.add_argument("--no-cell-classifier", action="store_true",
+                        help="name cells with the detector alone even if the model carries a cell classifier")
     parser.add_argument("--big-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     sizes = parse_pixel_sizes(args.pixel_size)
     overrides = parse_settings(args.set)
     if args.big_child:
-        detector = Detector(args.model, sizes, args.min_confidence, overrides)
+        detector = Detector(args.model, sizes, args.min_confidence, overrides, not args.no_cell_classifier)
         print(json.dumps(big_child(detector, Path(args.bccd), args.big_size)))
         return
     only = [s.strip() for s in args.only.split(",") if s.strip()]
     unknown = set(only) - set(SECTIONS)
     if unknown:
         raise SystemExit(f"--only: unknown section(s) {sorted(unknown)}; choose from {', '.join(SECTIONS)}")
-    detector = Detector(args.model, sizes, args.min_confidence, overrides) if set(only) - {"big"} else None
+    detector = (Detector(args.model, sizes, args.min_confidence, overrides, not args.no_cell_classifier)
+                if set(only) - {"big"} else None)
     config = detector.predictor.config if detector else None
     results: dict = {"model": args.model, "takes_pixel_size": detector.takes_pixel_size if detector else None,
                      "model_pixel_size_um": getattr(config, "pixel_size_um", None),
-                     "pixel_sizes": sizes, "limit": args.limit, "settings": overrides}
+                     "pixel_sizes": sizes, "limit": args.limit, "settings": overrides,
+                     "cell_classifier": bool(detector and detector.predictor.classifier is not None)}
     print("  ".join(f"{key}: {json.dumps(value)}" for key, value in results.items()), flush=True)
     sources = {"mosaics": args.pbc, "bccd": args.bccd, "zheng": args.zheng, "pbc": args.pbc, "big": args.bccd}
     for section in only:

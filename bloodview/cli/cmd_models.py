@@ -60,7 +60,8 @@ def run(args: argparse.Namespace) -> int:
     rows = [("NAME", "BACKBONE", "CLASSES", "SIZE", "DATE", "METRICS", "FOLDER")]
     for info in models:
         rows.append((
-            info.name, info.backbone, f"{len(info.class_names)}: {','.join(info.class_names)}",
+            info.name, info.backbone + (" + cell classifier" if info.cell_classifier else ""),
+            f"{len(info.class_names)}: {','.join(info.class_names)}",
             str(info.image_size), info.date[:10] or "-", _metrics_text(info), str(info.path),
         ))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]

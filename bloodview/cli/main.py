@@ -24,6 +24,7 @@ COMMANDS: tuple[str, ...] = (
     "convert",
     "bootstrap",
     "train",
+    "train-classifier",
     "predict",
     "evaluate",
     "models",
@@ -43,9 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         try:
-            module = importlib.import_module(f"bloodview.cli.cmd_{name}")
+            module = importlib.import_module(f"bloodview.cli.cmd_{name.replace('-', '_')}")
         except ModuleNotFoundError as exc:
-            if exc.name == f"bloodview.cli.cmd_{name}":
+            if exc.name == f"bloodview.cli.cmd_{name.replace('-', '_')}":
                 continue  # command not part of this build
             raise
         module.register(sub)

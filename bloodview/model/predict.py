@@ -11,7 +11,10 @@ physical units, one small stage each:
    batched through the network; each tile keeps the detections centred in its core;
 4. one detection per cell (:mod:`bloodview.model.dedupe`), across tiles too;
 5. masks pasted back into the ORIGINAL image's pixels and traced into polygons
-   (:mod:`bloodview.model.postprocess`).
+   (:mod:`bloodview.model.postprocess`);
+6. where the model carries a cell classifier, each white cell and platelet is
+   looked at again, on a crop of the original image at the classifier's pixel
+   size, and named by it (:mod:`bloodview.model.cell_classifier`).
 
 A model without a pixel size (made before scale-aware detection) fits each image
 into its square input, as it always did. The result is one list of
@@ -76,17 +79,26 @@ class _Frame:
 class Predictor:
     """A loaded model ready to find cells. Not thread-safe: use one per worker thread."""
 
-    def __init__(self, model, info: ModelInfo, config: MaskRCNNConfig, large_tile: int | None = None):
+    def __init__(
+        self, model, info: ModelInfo, config: MaskRCNNConfig, large_tile: int | None = None, classifier=None
+    ):
         self.model = model
         self.info = info
         self.config = config
+        self.classifier = classifier if config.scale_aware else None
         self.tile = int(model.settings.image_size)
         # Big images run on larger tiles (less overlap per pixel); built on first use.
         self.large_tile = int(large_tile or config.tile_size) if config.scale_aware else self.tile
         self._networks = {self.tile: model}
 
     @classmethod
-    def load(cls, model_dir: str | Path, tile_size: int | None = None, overrides: dict | None = None) -> Predictor:
+    def load(
+        cls,
+        model_dir: str | Path,
+        tile_size: int | None = None,
+        overrides: dict | None = None,
+        cell_classifier: bool = True,
+    ) -> Predictor:
         """Build the network from ``model_dir/model.json`` and load its weights (ModelError if broken).
 
         A scale-aware model runs images that fit its input on a network of that
@@ -94,14 +106,21 @@ class Predictor:
         ``inference_tile_size``); the weights do not depend on the input size.
         ``overrides`` change inference settings that keep the weights' shapes
         (``post_nms_rois_inference``, ``detection_max_instances``, ...), e.g. to
-        measure what they cost and save.
+        measure what they cost and save. ``cell_classifier=False`` names the cells
+        with the detector alone even when the model carries a classifier.
         """
         from bloodview.model.store import read_model_info
         from bloodview.model.store_io import load_model
 
         config = read_model_info(model_dir).to_config().with_overrides(overrides) if overrides else None
         model, info = load_model(model_dir, config)
-        return cls(model, info, config or info.to_config(), large_tile=tile_size)
+        classifier = None
+        spec = info.classifier_spec
+        if cell_classifier and spec is not None:
+            from bloodview.model.cell_classifier import CellClassifier
+
+            classifier = CellClassifier.load(model_dir, spec)
+        return cls(model, info, config or info.to_config(), large_tile=tile_size, classifier=classifier)
 
     def _network(self, tile: int):
         if tile not in self._networks:
@@ -252,6 +271,8 @@ class Predictor:
                         min_confidence=threshold, origin=self.info.origin, simplify=simplify,
                     )
                 )
+        if self.classifier is not None and frame.scale is not None and instances:
+            instances = self.classifier.reclassify(frame.original, instances, frame.scale.um_per_pixel)
         return ImageDetections(instances, frame.scale, len(frame.tiles), frame.factor)
 
 

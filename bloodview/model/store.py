@@ -50,7 +50,10 @@ class ModelInfo:
     ``final_losses`` the last epoch's losses (``val_*`` included when there was a
     validation split), ``metrics`` anything an evaluation added later (mAP, F1, ...).
     ``date`` is ISO 8601 UTC; ``versions`` holds bloodview/keras/tensorflow versions.
-    ``path`` is the folder it was read from (not stored in the file).
+    ``cell_classifier`` describes the optional second network that names each
+    detected cell's class (:class:`~bloodview.model.classifier_spec.ClassifierSpec`;
+    None: the detector's own classes). ``path`` is the folder it was read from
+    (not stored in the file).
     """
 
     name: str
@@ -64,6 +67,7 @@ class ModelInfo:
     metrics: dict[str, Any] = field(default_factory=dict)
     date: str = ""
     versions: dict[str, str] = field(default_factory=dict)
+    cell_classifier: dict[str, Any] | None = None
     format: str = FORMAT
     format_version: int = FORMAT_VERSION
     path: Path | None = None
@@ -79,6 +83,15 @@ class ModelInfo:
             raise ModelError("this model description was not read from a model folder")
         return self.path / WEIGHTS_FILE
 
+    @property
+    def classifier_spec(self):
+        """The model's :class:`ClassifierSpec`, or None when it classifies with the detector alone."""
+        if not self.cell_classifier:
+            return None
+        from bloodview.model.classifier_spec import ClassifierSpec
+
+        return ClassifierSpec.from_dict(self.cell_classifier, where=str(self._json_path() or MODEL_JSON))
+
     def to_config(self):
         """The :class:`MaskRCNNConfig` the model was built with."""
         from bloodview.model.config import MaskRCNNConfig  # TF-free
@@ -88,6 +101,8 @@ class ModelInfo:
     def to_dict(self) -> dict[str, Any]:
         values = asdict(self)
         values.pop("path")
+        if values.get("cell_classifier") is None:
+            values.pop("cell_classifier")
         values["class_colors"] = [list(c) for c in self.class_colors]
         order = ["format", "format_version"]
         return {k: values[k] for k in order} | {k: v for k, v in values.items() if k not in order}
@@ -117,6 +132,7 @@ class ModelInfo:
             raise ModelError(f"{where}: model.json has a malformed field ({exc})") from exc
         if not isinstance(info.config, dict):
             raise ModelError(f"{where}: model.json 'config' must be an object")
+        info.classifier_spec  # noqa: B018 - a malformed classifier description is reported on reading
         return info
 
     def _json_path(self) -> Path | None:

@@ -1,0 +1,139 @@
+"""``bloodview train-classifier``: give a model a cell classifier (a second look at each cell's class).
+
+Reads one or more training sets (any annotation format bloodview reads, or a
+class-per-folder set such as PBC), trains the classifier from the model's own
+backbone weights, and writes it into ``--out`` next to a copy of the detector.
+``--resume`` continues from ``OUT/checkpoints``. See docs/model.md, "Cell classifier".
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from bloodview.cli.options import add_pixel_size_option, given_pixel_size
+from bloodview.errors import BloodviewError
+
+log = logging.getLogger(__name__)
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "train-classifier",
+        help="train a model's cell classifier (names each detected cell's class from a crop)",
+        description="Train the cell classifier of a model on cells of known class and store it in the model "
+        "folder. Training data: COCO/MakeSense/... annotations (a crop centred on each cell) or a "
+        "class-per-folder set like PBC (one centred cell per image); their own train/val split is used.",
+    )
+    parser.add_argument("--model", required=True, type=Path, metavar="MODEL_DIR",
+                        help="the model (detector) to add the classifier to; its backbone starts the classifier")
+    parser.add_argument("--data", required=True, type=Path, action="append", metavar="PATH",
+                        help="annotations or a class-per-folder image set (repeatable)")
+    parser.add_argument("--images", type=Path, metavar="DIR", help="image folder for annotation files that name images")
+    parser.add_argument("--out", required=True, type=Path, metavar="MODEL_DIR",
+                        help="model folder to write (the detector is copied there; may be --model itself)")
+    parser.add_argument("--name", help="model name (default: the --model's name)")
+    parser.add_argument("--epochs", type=int, default=None, metavar="N")
+    parser.add_argument("--input-size", type=int, default=None, metavar="PX", help="crop side in pixels (default 224)")
+    parser.add_argument("--crop-pixel-size", type=float, default=None, metavar="UM",
+                        help="µm per crop pixel (default 0.146: a 224-px crop covers 33 µm)")
+    parser.add_argument("--learning-rate", type=float, default=None, metavar="LR")
+    parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoints")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--progress", choices=["jsonl"], help="one JSON line per epoch on stdout")
+    add_pixel_size_option(parser, "µm per pixel of the training images (default: each image's own as recorded, "
+                                  "else measured on its red cells)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from bloodview.model.store import read_model_info
+
+    info = read_model_info(args.model)
+    if not info.to_config().scale_aware:
+        raise BloodviewError(f"{args.model}: this model records no pixel size; a cell classifier needs one "
+                             "(train a scale-aware model first)")
+    from bloodview.io.detect import load_annotations
+
+    sets = [load_annotations(path, args.images) for path in args.data]
+    present = set().union(*(set(d.class_counts()) | set(d.image_label_counts()) for d in sets))
+    class_names = [name for name in info.class_names if name in present]
+    if not class_names:
+        raise BloodviewError(f"no cells of the model's classes ({', '.join(info.class_names)}) in the data")
+    settings = _settings(args)
+    from bloodview.model.classifier_training import cell_samples, train_classifier
+
+    pixel = given_pixel_size(args.pixel_size)
+    train, val = [], []
+    for dataset in sets:
+        train += cell_samples(dataset, class_names, pixel, splits=("train", None), images_root=args.images)
+        val += cell_samples(dataset, class_names, pixel, splits=("val",), images_root=args.images)
+    print(f"{len(train)} training cells, {len(val)} validation cells, classes: {', '.join(class_names)}",
+          file=sys.stderr)
+    out = _prepare_out(args.model, args.out, args.resume)
+    from bloodview.model.store_io import load_model
+
+    detector = None if args.resume else load_model(args.model)[0]
+    stream = sys.stdout
+    started = time.time()
+
+    def progress(row: dict) -> None:
+        if args.progress:
+            stream.write(json.dumps({"event": "epoch"} | row) + "\n")
+            stream.flush()
+        else:
+            print(f"epoch {row['epoch']}/{row['epochs']}: loss {row['loss']}, val accuracy "
+                  f"{row.get('val_accuracy')}, {row['seconds']:.0f} s", file=sys.stderr)
+
+    summary = {"data": [str(p) for p in args.data], "pixel_size_um": pixel}
+    spec = train_classifier(out, detector, class_names, info.backbone, train, val, settings,
+                            resume=args.resume, progress=progress, data_summary=summary)
+    spec.training["wall_seconds"] = round(time.time() - started, 1)
+    from bloodview.model.store import read_model_info as reread, write_model_info
+
+    written = reread(out)
+    written.cell_classifier = spec.to_dict()
+    if args.name:
+        written.name = args.name
+    write_model_info(written, out)
+    val_figure = spec.metrics.get("val", {}).get("accuracy")
+    print(f"cell classifier written to {out} (validation accuracy {val_figure}, temperature {spec.temperature:.3f})")
+    return 0
+
+
+def _settings(args: argparse.Namespace):
+    from bloodview.model.classifier_training import ClassifierSettings
+
+    settings = ClassifierSettings(seed=args.seed)
+    for attribute, value in (("epochs", args.epochs), ("input_size", args.input_size),
+                             ("pixel_size_um", args.crop_pixel_size), ("learning_rate", args.learning_rate)):
+        if value is not None:
+            if not value > 0:
+                raise BloodviewError(f"--{attribute.replace('_', '-')} must be positive")
+            setattr(settings, attribute, value)
+    return settings
+
+
+def _prepare_out(model: Path, out: Path, resume: bool) -> Path:
+    """``out`` holding the detector: a copy of ``model``'s model.json and weights unless they are the same."""
+    from bloodview.model.store import MODEL_JSON, WEIGHTS_FILE
+
+    if out.resolve() == model.resolve():
+        return out
+    if out.exists() and any(out.iterdir()) and not resume:
+        if (out / MODEL_JSON).is_file():
+            log.info("%s exists: its detector is replaced by %s's", out, model)
+        else:
+            raise BloodviewError(f"{out}: folder exists and is not a model folder; choose another --out")
+    out.mkdir(parents=True, exist_ok=True)
+    if not resume or not (out / MODEL_JSON).is_file():
+        for name in (WEIGHTS_FILE, MODEL_JSON):
+            shutil.copy2(model / name, out / name)
+    return out

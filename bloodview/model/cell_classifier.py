@@ -1,0 +1,149 @@
+"""A second look at each detected cell: a crop classifier that names its class.
+
+The detector (Mask R-CNN) finds and outlines the cells well, but names white
+cells from a 7x7 grid pooled out of its feature maps, which is where most of its
+errors are (immature granulocytes and monocytes, told apart by texture). The cell
+classifier sees the whole cell at a fixed pixel size (:mod:`bloodview.model.cell_crops`)
+through the same kind of backbone, initialised from the detector's own backbone,
+and replaces the detector's class and score for the classes it knows. Outlines are
+never changed.
+
+The network: backbone -> C5 -> global average pool -> dropout -> one logit per
+class; scores are ``softmax(logits / temperature)`` with the temperature fitted on
+held-out cells (:func:`fit_temperature`), so a score of 0.9 is right about 9 times in 10.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from bloodview.core.instance import Instance
+from bloodview.errors import ModelError
+from bloodview.model.cell_crops import cell_crop
+from bloodview.model.classifier_spec import ClassifierSpec
+
+log = logging.getLogger(__name__)
+
+BATCH = 32
+
+
+def build_classifier_network(
+    spec: ClassifierSpec, dropout: float = 0.2, batchnorm_momentum: float = 0.9
+) -> keras.Model:
+    """The classifier network for ``spec`` (random weights): RGB 0..255 crops -> logits."""
+    from bloodview.model.backbones import build_backbone
+
+    size = int(spec.input_size)
+    backbone = build_backbone(spec.backbone, (size, size, 3), weights=None, batchnorm_momentum=batchnorm_momentum)
+    features = keras.layers.GlobalAveragePooling2D(name="cell_pool")(backbone.outputs[-1])
+    features = keras.layers.Dropout(dropout, name="cell_dropout")(features)
+    logits = keras.layers.Dense(len(spec.class_names), name="cell_logits")(features)
+    network = keras.Model(backbone.inputs[0], logits, name="cell_classifier")
+    network.backbone = backbone  # for init_from_detector
+    return network
+
+
+def init_from_detector(network: keras.Model, detector) -> int:
+    """Copy the detector's backbone weights into the classifier's backbone; returns how many arrays.
+
+    Both backbones must be the same architecture (the weights do not depend on the input size).
+    """
+    source, target = detector.backbone.weights, network.backbone.weights
+    if len(source) != len(target) or any(a.shape != b.shape for a, b in zip(source, target)):
+        raise ModelError("the classifier's backbone is not the detector's; cannot start from its weights")
+    for a, b in zip(source, target):
+        b.assign(a)
+    return len(target)
+
+
+def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    scaled = np.asarray(logits, dtype=np.float64) / float(temperature)
+    scaled -= scaled.max(axis=-1, keepdims=True)
+    exp = np.exp(scaled)
+    return exp / exp.sum(axis=-1, keepdims=True)
+
+
+def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
+    """The temperature that minimises the negative log-likelihood of ``labels`` (Guo et al. 2017).
+
+    A 1-D search over 0.05..10 (log grid, then refined): one number, no overfitting to speak of.
+    """
+    labels = np.asarray(labels, dtype=int)
+    if len(labels) == 0:
+        return 1.0
+
+    def nll(t: float) -> float:
+        p = softmax(logits, t)[np.arange(len(labels)), labels]
+        return float(-np.log(np.maximum(p, 1e-12)).mean())
+
+    grid = np.exp(np.linspace(np.log(0.05), np.log(10.0), 61))
+    best = float(grid[int(np.argmin([nll(t) for t in grid]))])
+    fine = np.linspace(best / 1.15, best * 1.15, 31)
+    return float(fine[int(np.argmin([nll(t) for t in fine]))])
+
+
+class CellClassifier:
+    """A loaded cell classifier: crops -> class probabilities, instances -> re-classified instances."""
+
+    def __init__(self, network: keras.Model, spec: ClassifierSpec):
+        self.network = network
+        self.spec = spec
+        self._index = {name: k for k, name in enumerate(spec.class_names)}
+
+    @classmethod
+    def load(cls, model_dir: str | Path, spec: ClassifierSpec) -> CellClassifier:
+        from bloodview.model.store_io import load_weights_checked
+
+        path = Path(model_dir) / spec.weights_file
+        if not path.is_file():
+            raise ModelError(f"{path}: the model's cell classifier weights are missing")
+        network = build_classifier_network(spec)
+        load_weights_checked(network, path)
+        return cls(network, spec)
+
+    def knows(self, class_name: str) -> bool:
+        return class_name in self._index
+
+    def logits(self, crops: np.ndarray) -> np.ndarray:
+        """Raw logits for float32 crops (N, S, S, 3), in batches."""
+        out = [
+            keras.ops.convert_to_numpy(self.network(crops[k : k + BATCH], training=False))
+            for k in range(0, len(crops), BATCH)
+        ]
+        return np.concatenate(out) if out else np.zeros((0, len(self.spec.class_names)), np.float32)
+
+    def probabilities(self, crops: np.ndarray) -> np.ndarray:
+        return softmax(self.logits(crops), self.spec.temperature)
+
+    def crops(self, image: np.ndarray, centres: Sequence[tuple[float, float]], image_um_per_px: float) -> np.ndarray:
+        size = self.spec.input_size
+        batch = np.zeros((len(centres), size, size, 3), np.float32)
+        for row, centre in enumerate(centres):
+            batch[row] = cell_crop(image, centre, image_um_per_px, self.spec.pixel_size_um, size)
+        return batch
+
+    def reclassify(self, image: np.ndarray, instances: Sequence[Instance], image_um_per_px: float) -> list[Instance]:
+        """``instances`` with class and score from the classifier where it knows the detector's class.
+
+        The detector's own call is kept in ``extra["detector_class"]`` / ``extra["detector_score"]``.
+        """
+        chosen = [k for k, one in enumerate(instances) if self.knows(one.class_name)]
+        result = list(instances)
+        if not chosen:
+            return result
+        centres = []
+        for k in chosen:
+            x1, y1, x2, y2 = instances[k].bbox
+            centres.append(((y1 + y2) / 2.0, (x1 + x2) / 2.0))
+        probs = self.probabilities(self.crops(image, centres, image_um_per_px))
+        for row, k in enumerate(chosen):
+            old = instances[k]
+            best = int(np.argmax(probs[row]))
+            extra = dict(old.extra) | {"detector_class": old.class_name, "detector_score": old.score}
+            result[k] = old.copy(class_name=self.spec.class_names[best], score=float(probs[row, best]), extra=extra)
+        return result

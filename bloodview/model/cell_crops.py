@@ -1,0 +1,86 @@
+"""The picture the cell classifier looks at: one cell, centred, at a fixed pixel size.
+
+The detector classifies each cell from a 7x7 grid pooled out of its feature maps;
+the cell classifier (:mod:`bloodview.model.cell_classifier`) looks again at the cell
+itself, a square of the image centred on the detected box at the classifier's own
+pixel size (µm per pixel), so a lymphocyte is as many pixels across in a lab's
+4000-px field as in a PBC crop. Training cuts the same square with random
+rotation, flip, zoom, shift and light changes (:class:`CropJitter`), so both sides
+share one function and cannot drift apart.
+
+TensorFlow-free: numpy and OpenCV only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+
+@dataclass(frozen=True)
+class CropJitter:
+    """Random changes for training crops; all off by default (prediction)."""
+
+    rotate: bool = False
+    flip: bool = False
+    zoom: tuple[float, float] = (1.0, 1.0)
+    shift_um: float = 0.0  # the box centre is off by up to this many µm (detector boxes are not exact)
+    brightness: float = 0.0  # x in [1 - b, 1 + b]
+    channel_gain: float = 0.0  # per-channel x in [1 - g, 1 + g]: white balance of another camera
+    offset: float = 0.0  # + in [-o, o] grey levels
+
+    @classmethod
+    def training(cls) -> CropJitter:
+        """What the shipped classifier was trained with (measured on PBC val, see docs/model-card.md)."""
+        return cls(rotate=True, flip=True, zoom=(0.9, 1.1), shift_um=1.2, brightness=0.1,
+                   channel_gain=0.05, offset=10.0)
+
+
+def cell_crop(
+    image: np.ndarray,
+    centre_yx: tuple[float, float],
+    image_um_per_px: float,
+    crop_um_per_px: float,
+    size: int,
+    jitter: CropJitter | None = None,
+    rng: np.random.Generator | None = None,
+) -> np.ndarray:
+    """A ``size`` x ``size`` float32 RGB (0..255) square of ``image`` centred on ``centre_yx``.
+
+    ``image_um_per_px`` is the image's pixel size, ``crop_um_per_px`` the crop's: the
+    square covers ``size * crop_um_per_px`` µm. Parts outside the image repeat its edge
+    (a cell at the border is seen against glass, not black). ``jitter`` with ``rng``
+    applies training's random changes.
+    """
+    if image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(f"cell_crop needs an RGB image (H, W, 3), got shape {image.shape}")
+    if not (image_um_per_px > 0 and crop_um_per_px > 0):
+        raise ValueError("pixel sizes must be positive")
+    zoom = image_um_per_px / crop_um_per_px  # output pixels per image pixel
+    angle, dy, dx, flip = 0.0, 0.0, 0.0, False
+    if jitter is not None and rng is not None:
+        zoom *= rng.uniform(*jitter.zoom)
+        angle = rng.uniform(0.0, 360.0) if jitter.rotate else 0.0
+        dy, dx = rng.uniform(-jitter.shift_um, jitter.shift_um, 2) / crop_um_per_px
+        flip = bool(jitter.flip and rng.random() < 0.5)
+    cy, cx = float(centre_yx[0]), float(centre_yx[1])
+    matrix = cv2.getRotationMatrix2D((cx, cy), angle, zoom)
+    matrix[:, 2] += (size / 2.0 - cx + dx, size / 2.0 - cy + dy)
+    interpolation = cv2.INTER_AREA if zoom < 0.7 and angle == 0.0 else cv2.INTER_LINEAR
+    crop = cv2.warpAffine(image, matrix, (size, size), flags=interpolation, borderMode=cv2.BORDER_REPLICATE)
+    if flip:
+        crop = crop[:, ::-1]
+    crop = crop.astype(np.float32)
+    if jitter is not None and rng is not None and (jitter.brightness or jitter.channel_gain or jitter.offset):
+        gain = rng.uniform(1 - jitter.brightness, 1 + jitter.brightness)
+        gain = gain * rng.uniform(1 - jitter.channel_gain, 1 + jitter.channel_gain, 3)
+        crop = np.clip(crop * gain.astype(np.float32) + rng.uniform(-jitter.offset, jitter.offset), 0, 255)
+    return crop
+
+
+def box_centre(box_yxyx) -> tuple[float, float]:
+    """Centre (y, x) of a (y1, x1, y2, x2) box."""
+    y1, x1, y2, x2 = (float(v) for v in box_yxyx)
+    return (y1 + y2) / 2.0, (x1 + x2) / 2.0

@@ -1,0 +1,166 @@
+"""The cell classifier: stored in model.json, trained by the CLI on real PBC images, used by prediction."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bloodview.core.instance import Instance, Source
+from bloodview.errors import ModelError
+from bloodview.model.classifier_spec import ClassifierSpec
+from bloodview.model.store import MODEL_JSON, read_model_info
+
+DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "resources" / "models" / "default"
+CLASSES = ["basophil", "eosinophil", "erythroblast", "ig", "lymphocyte", "monocyte", "neutrophil", "platelet"]
+
+
+def spec_dict(**changes) -> dict:
+    return {"backbone": "mobilenetv3large", "class_names": ["a", "b"], "input_size": 64, "pixel_size_um": 0.2} | changes
+
+
+def test_spec_round_trips_and_rejects_malformed_fields():
+    spec = ClassifierSpec.from_dict(spec_dict(temperature=1.5))
+    assert ClassifierSpec.from_dict(spec.to_dict()) == spec
+    assert spec.field_um == pytest.approx(12.8)
+    for bad, message in [
+        ([], "must be an object"),
+        ({"backbone": "x"}, "lacks"),
+        (spec_dict(input_size="big"), "malformed"),
+        (spec_dict(temperature=0), "positive"),
+        (spec_dict(weights_file="../../etc/passwd"), "plain file name"),
+    ]:
+        with pytest.raises(ModelError, match=message):
+            ClassifierSpec.from_dict(bad)
+
+
+def test_model_json_without_a_classifier_reads_as_before_and_a_broken_one_names_the_file(tmp_path):
+    folder = tmp_path / "m"
+    shutil.copytree(DEFAULT_MODEL, folder)
+    values = json.loads((folder / MODEL_JSON).read_text())
+    values.pop("cell_classifier", None)
+    (folder / MODEL_JSON).write_text(json.dumps(values))
+    info = read_model_info(folder)
+    assert info.classifier_spec is None and "cell_classifier" not in info.to_dict()
+    values["cell_classifier"] = {"backbone": "mobilenetv3large"}
+    (folder / MODEL_JSON).write_text(json.dumps(values))
+    with pytest.raises(ModelError, match=r"model\.json.*lacks"):
+        read_model_info(folder)
+
+
+def test_temperature_fitted_on_overconfident_logits_softens_them():
+    from bloodview.model.cell_classifier import fit_temperature, softmax
+
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 4, 400)
+    logits = rng.normal(0, 1, (400, 4))
+    logits[np.arange(400), labels] += 2.0
+    logits *= 5.0  # right 3 times in 4 but ~1.0 confident
+    t = fit_temperature(logits, labels)
+    assert t > 2.0
+
+    def nll(temp):
+        return -np.log(softmax(logits, temp)[np.arange(400), labels]).mean()
+
+    assert nll(t) < nll(1.0)
+    assert fit_temperature(logits / 5.0 * 0.2, labels) < 1.0  # under-confident: sharpened
+
+
+@pytest.fixture(scope="module")
+def tiny_classifier_model(tmp_path_factory, pbc_dir):
+    """The shipped detector plus a classifier trained 1 epoch on 48 real PBC images (64-px crops)."""
+    from bloodview.cli.main import main
+
+    root = tmp_path_factory.mktemp("cls")
+    data = root / "pbc"
+    rows = ["file,class,split"]
+    for name in CLASSES:
+        (data / name).mkdir(parents=True)
+        for k, file in enumerate(sorted((pbc_dir / name).iterdir())[:6]):
+            shutil.copy(file, data / name / file.name)
+            rows.append(f"{file.name},{name},{'val' if k == 0 else 'train'}")
+    (data / "manifest.csv").write_text("\n".join(rows) + "\n")
+    out = root / "model"
+    code = main(["train-classifier", "--model", str(DEFAULT_MODEL), "--data", str(data), "--out", str(out),
+                 "--epochs", "1", "--input-size", "64", "--crop-pixel-size", "0.5", "--pixel-size", "0.1029"])
+    assert code == 0
+    return out, data
+
+
+def test_train_classifier_writes_weights_and_a_described_classifier(tiny_classifier_model):
+    out, _ = tiny_classifier_model
+    info = read_model_info(out)
+    spec = info.classifier_spec
+    assert (out / spec.weights_file).is_file() and (out / "model.weights.h5").is_file()
+    assert spec.class_names == CLASSES and spec.input_size == 64 and spec.pixel_size_um == 0.5
+    assert spec.training["train_cells"] == 40 and spec.training["val_cells"] == 8
+    assert spec.metrics["val"]["cells"] == 8 and spec.temperature > 0
+    assert spec.training["history"][0]["epoch"] == 1
+    assert (out / "checkpoints" / "cell_classifier_state.json").is_file()
+    # the source model is untouched
+    assert read_model_info(DEFAULT_MODEL).name == info.name
+
+
+def test_resume_goes_on_from_the_checkpoint(tiny_classifier_model, tmp_path):
+    from bloodview.cli.main import main
+
+    out, data = tiny_classifier_model
+    copy = tmp_path / "model"
+    shutil.copytree(out, copy)
+    code = main(["train-classifier", "--model", str(copy), "--data", str(data), "--out", str(copy), "--resume",
+                 "--epochs", "2", "--input-size", "64", "--crop-pixel-size", "0.5", "--pixel-size", "0.1029"])
+    assert code == 0
+    history = read_model_info(copy).classifier_spec.training["history"]
+    assert [row["epoch"] for row in history] == [1, 2]
+    assert history[0] == read_model_info(out).classifier_spec.training["history"][0]
+
+
+def test_prediction_takes_the_class_from_the_classifier_and_keeps_the_detectors_call(tiny_classifier_model, pbc_dir):
+    from bloodview.model.predict import Predictor
+
+    out, _ = tiny_classifier_model
+    image = sorted((pbc_dir / "neutrophil").iterdir())[-1]
+    plain = Predictor.load(out, cell_classifier=False).predict([image], pixel_size=0.1029)[0]
+    predictor = Predictor.load(out)
+    # Make the classifier certain of "platelet" for every crop: its call must be what comes out.
+    bias = predictor.classifier.network.get_layer("cell_logits").bias
+    forced = np.zeros(len(CLASSES), np.float32)
+    forced[CLASSES.index("platelet")] = 1000.0
+    bias.assign(forced)
+    second = predictor.predict([image], pixel_size=0.1029)[0]
+    assert plain and len(second) == len(plain)
+    assert all("detector_class" not in one.extra for one in plain)
+    for before, after in zip(plain, second):
+        assert after.class_name == "platelet" and after.score == pytest.approx(1.0)
+        assert after.extra["detector_class"] == before.class_name
+        assert after.extra["detector_score"] == pytest.approx(before.score)
+        assert np.array_equal(after.polygons[0], before.polygons[0])  # outlines are the detector's
+
+
+def test_cells_of_classes_the_classifier_does_not_know_keep_the_detectors_call(tiny_classifier_model):
+    from bloodview.model.cell_classifier import CellClassifier
+
+    out, _ = tiny_classifier_model
+    classifier = CellClassifier.load(out, read_model_info(out).classifier_spec)
+    square = np.array([[10, 10], [60, 10], [60, 60], [10, 60]], float)
+    red = Instance([square], "red cell", score=0.9, source=Source.MODEL)
+    white = Instance([square + 100], "neutrophil", score=0.9, source=Source.MODEL)
+    image = np.full((300, 300, 3), 200, np.uint8)
+    result = classifier.reclassify(image, [red, white], image_um_per_px=0.2)
+    assert result[0] is red
+    assert result[1].id == white.id and result[1].extra["detector_class"] == "neutrophil"
+    assert result[1].class_name in CLASSES
+
+
+def test_missing_classifier_weights_are_reported_naming_the_file(tiny_classifier_model, tmp_path):
+    from bloodview.model.predict import Predictor
+
+    out, _ = tiny_classifier_model
+    copy = tmp_path / "model"
+    shutil.copytree(out, copy)
+    (copy / "cell_classifier.weights.h5").unlink()
+    with pytest.raises(ModelError, match="cell_classifier.weights.h5"):
+        Predictor.load(copy)

@@ -1,0 +1,64 @@
+"""The classifier's crop: centred on the cell, at the classifier's pixel size, glass (not black) past the edge."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from bloodview.model.cell_crops import CropJitter, cell_crop
+
+
+def disc_image(height=300, width=400, centre=(120, 250), radius_px=40, background=230, cell=90):
+    image = np.full((height, width, 3), background, np.uint8)
+    cv2.circle(image, (centre[1], centre[0]), radius_px, (cell, cell, cell), -1)
+    return image
+
+
+def dark_extent(crop: np.ndarray) -> tuple[float, float, float]:
+    """(centre y, centre x, diameter) of the dark disc in a crop."""
+    ys, xs = np.nonzero(crop[..., 0] < 160)
+    return ys.mean(), xs.mean(), xs.max() - xs.min() + 1
+
+
+def test_crop_is_centred_on_the_cell_and_scaled_by_pixel_size():
+    # A 10 µm cell (40 px at 0.25 µm/px) seen at 0.125 µm/px is 80 crop px across, in the middle.
+    image = disc_image(radius_px=20)
+    crop = cell_crop(image, (120, 250), image_um_per_px=0.25, crop_um_per_px=0.125, size=128)
+    cy, cx, diameter = dark_extent(crop)
+    assert crop.shape == (128, 128, 3) and crop.dtype == np.float32
+    assert abs(cy - 63.5) < 1.5 and abs(cx - 63.5) < 1.5
+    assert abs(diameter - 82) <= 3
+
+
+def test_same_cell_at_two_magnifications_gives_the_same_crop_size():
+    small = disc_image(radius_px=20)  # 0.25 µm/px
+    large = disc_image(height=600, width=800, centre=(240, 500), radius_px=40)  # same cell at 0.125 µm/px
+    a = dark_extent(cell_crop(small, (120, 250), 0.25, 0.2, 96))[2]
+    b = dark_extent(cell_crop(large, (240, 500), 0.125, 0.2, 96))[2]
+    assert abs(a - b) <= 2
+
+
+def test_a_cell_at_the_image_corner_is_seen_against_repeated_glass_not_black():
+    image = disc_image(centre=(10, 10), radius_px=15)
+    crop = cell_crop(image, (10, 10), 0.2, 0.2, 100)
+    assert crop.min() >= 80  # the cell itself is 90; nothing is 0-padding
+    assert crop[0, 0].min() > 150 or crop[-1, -1].min() > 150
+
+
+def test_training_jitter_changes_the_crop_but_keeps_the_cell_near_the_centre():
+    image = disc_image()
+    rng = np.random.default_rng(0)
+    plain = cell_crop(image, (120, 250), 0.2, 0.2, 128)
+    for _ in range(5):
+        jittered = cell_crop(image, (120, 250), 0.2, 0.2, 128, CropJitter.training(), rng)
+        cy, cx, _ = dark_extent(jittered)
+        assert abs(cy - 63.5) < 8 and abs(cx - 63.5) < 8  # shift ≤ 1.2 µm = 6 px
+        assert not np.array_equal(jittered, plain)
+
+
+def test_bad_inputs_are_refused_with_a_message():
+    with pytest.raises(ValueError, match="RGB"):
+        cell_crop(np.zeros((10, 10), np.uint8), (5, 5), 0.2, 0.2, 32)
+    with pytest.raises(ValueError, match="positive"):
+        cell_crop(np.zeros((10, 10, 3), np.uint8), (5, 5), 0.0, 0.2, 32)
