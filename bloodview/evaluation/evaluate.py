@@ -6,6 +6,9 @@ and returns the report as a JSON-ready dict (written by ``reports``):
 * ``mask`` / ``box``: Table 4 (see ``coco_metrics``), or ``None`` with a note
   when it cannot be computed (no annotated cells; box-only ground truth for masks);
 * ``classification``: Table 5 (see ``classification`` and ``matching``);
+* ``calibration``: whether the scores of matched cells mean what they say, and
+  how many wrong calls land below the review threshold (see ``calibration``), or
+  ``None`` with a note when the predictions carry no scores or nothing matched;
 * ``notes`` (what was evaluated how) and ``warnings`` (input that was ignored).
 
 Which image counts where:
@@ -29,6 +32,7 @@ from pycocotools.coco import COCO
 from bloodview import __version__
 from bloodview.core.annotation import Dataset, ImageAnnotation
 from bloodview.core.instance import Instance
+from bloodview.evaluation.calibration import DEFAULT_REVIEW_THRESHOLD, calibration
 from bloodview.evaluation.classification import class_metrics, confusion_matrix
 from bloodview.evaluation.coco_metrics import detection_metrics
 from bloodview.evaluation.cocoindex import EncodedImage, encode, gt_index, results_index, results_list
@@ -37,6 +41,7 @@ from bloodview.evaluation.matching import MATCH_IOU, TIE_TOLERANCE, cell_of_inte
 from bloodview.evaluation.reference import PAPER_RESNET101
 
 Event = tuple[str | None, str | None]
+Call = tuple[float, bool]  # a matched cell's (score, predicted class is the true class)
 
 
 def evaluate(
@@ -47,11 +52,14 @@ def evaluate(
     tie_tolerance: float = TIE_TOLERANCE,
     describe: dict | None = None,
     input_warnings: list[str] | None = None,
+    review_threshold: float = DEFAULT_REVIEW_THRESHOLD,
 ) -> dict:
     """The full report (see the module docstring).
 
     ``describe`` adds e.g. file names and the model; ``input_warnings`` are added
-    to the report's warnings (e.g. detections a reader left out).
+    to the report's warnings (e.g. detections a reader left out);
+    ``review_threshold`` is the app's unidentified threshold, against which the
+    calibration section counts the calls a person would be asked to review.
     """
     alignment = align(gt, pred, min_score=min_score, source=Path(source) if source else None)
     instance_pairs = [(g, p) for g, p in alignment.pairs if g.instances or g.image_label is None]
@@ -72,7 +80,9 @@ def evaluate(
     else:
         notes.append("no image has annotated cells: mask and box mAP are not computed")
 
-    events = _instance_events(encoded) + _label_events(label_pairs, tie_tolerance)
+    instance_events, instance_calls = _instance_events(encoded)
+    label_events, label_calls = _label_events(label_pairs, tie_tolerance)
+    events = instance_events + label_events
     classification = class_metrics(confusion_matrix(events, gt.classes.names))
     classification["images_by_instances"] = len(encoded)
     classification["images_by_label"] = len(label_pairs)
@@ -83,6 +93,9 @@ def evaluate(
             "near-ties, broken by the box centre nearest the image centre)"
         )
 
+    predictions = sum(len(p) for _, p in alignment.pairs)
+    calibrated = _calibration(instance_calls + label_calls, review_threshold, predictions, alignment.unscored, notes)
+
     report = {
         "bloodview_version": __version__,
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
@@ -92,12 +105,13 @@ def evaluate(
             "images": len(alignment.pairs),
             "ground_truth_cells": sum(len(g.instances) for g, _ in alignment.pairs),
             "labelled_images": len(label_pairs),
-            "predictions": sum(len(p) for _, p in alignment.pairs),
+            "predictions": predictions,
         },
         "classes": gt.classes.to_list(),
         "mask": mask,
         "box": box,
         "classification": classification,
+        "calibration": calibrated,
         "notes": notes,
         "warnings": warnings,
         "reference": PAPER_RESNET101,
@@ -112,8 +126,10 @@ def _table4(
     return detection_metrics(ground_truth, results, gt.classes, iou_type, image_ids).to_dict()
 
 
-def _instance_events(encoded: list[EncodedImage]) -> list[Event]:
+def _instance_events(encoded: list[EncodedImage]) -> tuple[list[Event], list[Call]]:
+    """Table 5 events of images with outlined cells, and the (score, correct) of each matched pair."""
     events: list[Event] = []
+    calls: list[Call] = []
     for image in encoded:
         truth: list[Instance] = image.gt.instances
         predicted = image.predictions
@@ -125,17 +141,49 @@ def _instance_events(encoded: list[EncodedImage]) -> list[Event]:
         matched_gt = {m.gt for m in matches}
         matched_pred = {m.pred for m in matches}
         events += [(truth[m.gt].class_name, predicted[m.pred].class_name) for m in matches]
+        calls += [
+            (predicted[m.pred].score, truth[m.gt].class_name == predicted[m.pred].class_name) for m in matches
+        ]
         events += [(t.class_name, None) for k, t in enumerate(truth) if k not in matched_gt]
         events += [(None, p.class_name) for k, p in enumerate(predicted) if k not in matched_pred]
-    return events
+    return events, calls
 
 
-def _label_events(pairs: list[tuple[ImageAnnotation, list[Instance]]], tolerance: float) -> list[Event]:
+def _label_events(
+    pairs: list[tuple[ImageAnnotation, list[Instance]]], tolerance: float
+) -> tuple[list[Event], list[Call]]:
+    """Table 5 events of class-only images, and the (score, correct) of each cell of interest."""
     events: list[Event] = []
+    calls: list[Call] = []
     for image, predicted in pairs:
         chosen = cell_of_interest(predicted, image.width, image.height, tolerance)
         events.append((image.image_label, None if chosen is None else predicted[chosen].class_name))
-    return events
+        if chosen is not None:
+            calls.append((predicted[chosen].score, predicted[chosen].class_name == image.image_label))
+    return events, calls
+
+
+def _calibration(
+    calls: list[Call], threshold: float, predictions: int, unscored: int, notes: list[str]
+) -> dict | None:
+    """The calibration section, or ``None`` plus a note saying why there is none.
+
+    Predictions without a score count as 1.0 elsewhere in the report; when none
+    of them has a score there is nothing to calibrate.
+    """
+    if predictions == 0 or unscored >= predictions:
+        notes.append("calibration not computed: the predictions carry no scores")
+        return None
+    if not calls:
+        notes.append("calibration not computed: no prediction was matched to a ground-truth cell")
+        return None
+    if unscored:
+        notes.append(f"calibration: {unscored} predictions without a score count as score 1.0 there too")
+    try:
+        return calibration(calls, threshold)
+    except ValueError:
+        notes.append("calibration not computed: some scores lie outside 0..1, so they are not probabilities")
+        return None
 
 
 def _box_only_note(encoded: list[EncodedImage], mask_images: int) -> str:

@@ -1,6 +1,7 @@
-"""PNG figures drawn with OpenCV (no matplotlib): confusion matrix and precision–recall curves.
+"""PNG figures drawn with OpenCV (no matplotlib): confusion matrix, precision–recall curves
+and the reliability diagram.
 
-Both functions return an RGB ``uint8`` image ``(H, W, 3)``; ``png_bytes`` encodes one.
+Each figure function returns an RGB ``uint8`` image ``(H, W, 3)``; ``png_bytes`` encodes one.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ FONT = cv2.FONT_HERSHEY_SIMPLEX
 BLACK = (0, 0, 0)
 GREY = (200, 200, 200)
 WHITE = (255, 255, 255)
+RED = (200, 30, 30)
 RGB = tuple[int, int, int]
 
 
@@ -108,6 +110,58 @@ def pr_curve_image(recall: Sequence[float], curves: Mapping[str, Sequence[float]
         cv2.line(image, (x0, legend_y), (x0 + 24, legend_y), tuple(int(c) for c in color), 3)
         _text(image, f"{name}  AP50 {ap:.3f}", (x0 + 30, legend_y + 5), 0.45)
         legend_y += 22
+    return image
+
+
+def reliability_image(bins: Sequence[Mapping], threshold: float | None = None, ece: float | None = None,
+                      title: str = "Reliability: share right per score bin",
+                      size: tuple[int, int] = (760, 520)) -> np.ndarray:
+    """Reliability diagram: a bar per score bin as high as the share of its cells named right.
+
+    ``bins`` are the ``calibration`` bins (``low``, ``high``, ``count``,
+    ``accuracy``). A calibrated model's bars reach the diagonal; bars below it are
+    overconfident. Each bar's cell count is written above it (``n=…``; empty bins
+    get no bar), and ``threshold`` (the review queue's) is a red vertical line:
+    wrong calls left of it are flagged for review, those right of it are counted.
+    """
+    width, height = size
+    left, right, top, bottom = 60, 30, 50, 56
+    image = np.full((height, width, 3), 255, dtype=np.uint8)
+    plot_w, plot_h = width - left - right, height - top - bottom
+
+    def point(score: float, share: float) -> tuple[int, int]:
+        return int(round(left + score * plot_w)), int(round(top + (1.0 - share) * plot_h))
+
+    for tick in np.linspace(0, 1, 6):
+        x, y = point(tick, tick)
+        cv2.line(image, (x, top), (x, top + plot_h), GREY, 1)
+        cv2.line(image, (left, y), (left + plot_w, y), GREY, 1)
+        _text(image, f"{tick:.1f}", (x - 10, top + plot_h + 18), 0.4)
+        _text(image, f"{tick:.1f}", (left - 34, y + 4), 0.4)
+    bar_color = tuple(int(c) for c in TOL_MUTED[0])
+    for item in bins:
+        if not item.get("count"):
+            continue
+        x1, y1 = point(float(item["low"]), float(item["accuracy"]))
+        x2, y2 = point(float(item["high"]), 0.0)
+        cv2.rectangle(image, (x1 + 2, y1), (x2 - 2, y2), bar_color, -1)
+        cv2.rectangle(image, (x1 + 2, y1), (x2 - 2, y2), BLACK, 1)
+        label = f"n={item['count']}"
+        w, _ = _text_size(label, 0.38)
+        _text(image, label, ((x1 + x2 - w) // 2, max(top + 12, y1 - 5)), 0.38)
+    cv2.line(image, point(0.0, 0.0), point(1.0, 1.0), BLACK, 1, cv2.LINE_AA)
+    if threshold is not None:
+        x, _ = point(min(max(threshold, 0.0), 1.0), 0.0)
+        cv2.line(image, (x, top), (x, top + plot_h), RED, 2)
+        label = f"review threshold {threshold:.2f}"
+        w, _ = _text_size(label, 0.42)
+        _text(image, label, (x - w - 6 if x - w - 6 > left else x + 6, top + 14), 0.42, RED)
+    cv2.rectangle(image, (left, top), (left + plot_w, top + plot_h), BLACK, 1)
+    _text(image, "score of the matched cell", (left + plot_w // 2 - 90, height - 28), 0.5)
+    _text(image, "share right", (6, top - 12), 0.5)
+    heading = title if ece is None else f"{title} (ECE {ece:.3f})"
+    _text(image, heading, (left + 90, top - 14), 0.55)
+    _text(image, "diagonal: calibrated; bars below it: overconfident", (left, height - 8), 0.4)
     return image
 
 

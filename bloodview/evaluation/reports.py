@@ -1,4 +1,5 @@
-"""Report files: report.json, report.md, confusion_matrix.csv/.png, precision_recall.png.
+"""Report files: report.json, report.md, confusion_matrix.csv/.png, precision_recall.png,
+reliability.png.
 
 Every file is written atomically (``bloodview.io.atomic``). ``load_report`` reads
 report.json back (for ``--compare``); ``summary_for_model_json`` gives the small
@@ -14,9 +15,9 @@ from pathlib import Path
 
 from bloodview.core.classes import ClassCatalogue
 from bloodview.errors import FormatError
-from bloodview.evaluation.markdown import render
+from bloodview.evaluation.markdown import number, render
 from bloodview.evaluation.reference import lookup
-from bloodview.evaluation.plots import confusion_image, png_bytes, pr_curve_image
+from bloodview.evaluation.plots import confusion_image, png_bytes, pr_curve_image, reliability_image
 from bloodview.io.atomic import atomic_write_bytes, atomic_write_json, atomic_write_text
 
 REPORT_JSON = "report.json"
@@ -65,17 +66,58 @@ def write_report(report: dict, out_dir: str | Path) -> dict[str, Path]:
             title=f"Precision-recall at IoU 0.5 ({kind})",
         )
         blobs["precision_recall.png"] = (png_bytes(image), f"{kind} precision-recall curves at IoU 0.5, per class")
+    calibrated = report.get("calibration")
+    if calibrated:
+        image = reliability_image(calibrated["bins"], calibrated["threshold"], calibrated["ece"])
+        blobs["reliability.png"] = (png_bytes(image), "reliability diagram: share right per score bin")
     report["files"] = {
         REPORT_JSON: "every figure, machine-readable",
         "report.md": "the paper's Tables 4 and 5 filled in",
         **{name: what for name, (_, what) in blobs.items()},
     }
     written = {REPORT_JSON: atomic_write_json(out / REPORT_JSON, report)}
-    written["report.md"] = atomic_write_text(out / "report.md", render(report))
+    written["report.md"] = atomic_write_text(out / "report.md", _with_calibration(render(report), report))
     for name, (data, _) in blobs.items():
         path = out / name
         written[name] = atomic_write_text(path, data) if isinstance(data, str) else atomic_write_bytes(path, data)
     return written
+
+
+def calibration_markdown(calibrated: dict) -> list[str]:
+    """The report.md section on calibration: ECE and the calls below the review threshold."""
+    threshold = calibrated["threshold"]
+
+    def share(key: str) -> str:
+        value = calibrated.get(key)
+        return "—" if value is None else f"{100 * value:.1f} %"
+
+    return [
+        "## Calibration",
+        "",
+        f"Matched cells: {calibrated['cells']} ({calibrated['correct']} right, {calibrated['wrong']} wrong); "
+        f"mean score {number(calibrated.get('mean_score'))}, share right {number(calibrated.get('accuracy'))}.",
+        "",
+        f"- expected calibration error (ECE): **{number(calibrated.get('ece'))}** (0 = a score of 0.9 is right "
+        "9 times in 10)",
+        f"- wrong calls below the review threshold {threshold:.2f}: **{share('wrong_below_threshold')}** "
+        f"({calibrated['wrong_below_threshold_count']} of {calibrated['wrong']}; flagged for review, "
+        "the others are counted unseen)",
+        f"- right calls below the review threshold: {share('right_below_threshold')} "
+        f"({calibrated['right_below_threshold_count']} of {calibrated['correct']}; reviewed needlessly)",
+        "",
+        "Reliability diagram: `reliability.png`.",
+        "",
+    ]
+
+
+def _with_calibration(markdown: str, report: dict) -> str:
+    """``markdown`` with the calibration section put before its file list (or at the end)."""
+    calibrated = report.get("calibration")
+    if not calibrated:
+        return markdown
+    section = "\n".join(calibration_markdown(calibrated)) + "\n"
+    head, marker, tail = markdown.partition("## Files\n")
+    return head + section + marker + tail if marker else markdown + "\n" + section
 
 
 def load_report(path: str | Path) -> dict:
