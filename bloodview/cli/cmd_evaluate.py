@@ -41,6 +41,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                   "ground truth gives, else measured on each image's red cells)")
     parser.add_argument("--images", type=Path, help="folder the ground truth's images are in (default: as "
                         "the --gt format says, e.g. beside a COCO file); --model predicts those images")
+    parser.add_argument("--no-cell-classifier", action="store_true",
+                        help="with --model: name cells with the detector alone, even if the model carries a "
+                             "cell classifier (to see what the classifier adds)")
     parser.add_argument("--out", type=Path, help="report folder (with --compare: a Markdown file)")
     parser.add_argument("--min-score", type=float, default=None,
                         help="ignore predictions scoring below this (default: use all)")
@@ -68,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
         pred, input_warnings = load_predictions(args.pred, gt, gt_path=args.gt, images=args.images)
         describe["predictions"] = str(args.pred)
     else:
-        pred = _predict(args.model, gt, given_pixel_size(args.pixel_size))
+        pred = _predict(args.model, gt, given_pixel_size(args.pixel_size), not args.no_cell_classifier)
         describe.update(model=str(args.model), images_folder=str(args.images) if args.images else None)
     report = evaluate(gt, pred, min_score=args.min_score, source=args.pred, describe=describe,
                       input_warnings=input_warnings)
@@ -92,7 +95,7 @@ def _compare(args: argparse.Namespace) -> int:
     return 0
 
 
-def _predict(model_dir: Path, gt, pixel_size: float | None = None):
+def _predict(model_dir: Path, gt, pixel_size: float | None = None, cell_classifier: bool = True):
     """Run the model on the ground truth's images (found through ``--images``) -> Dataset.
 
     Only images with ground truth are predicted: others could not be scored.
@@ -111,7 +114,7 @@ def _predict(model_dir: Path, gt, pixel_size: float | None = None):
     if missing:
         raise ImageError(missing[0], f"image not found ({len(missing)} of {len(paths)} ground-truth images "
                          "are missing; give their folder with --images)")
-    predictor = Predictor.load(model_dir)
+    predictor = Predictor.load(model_dir, cell_classifier=cell_classifier)
     sizes = [pixel_size or (i.pixel_size_um if i.pixel_size and i.pixel_size.source == SOURCE_GIVEN else None)
              for i in gt.images]
     with tqdm(total=len(paths), desc="predicting", unit="image", file=sys.stderr) as bar:

@@ -38,6 +38,8 @@ def register(subparsers) -> None:
                         help="keep cells at least this confident (default: the model's threshold)")
     parser.add_argument("--batch-size", type=int, metavar="N", help="images per network call")
     add_device_option(parser, "detection")
+    parser.add_argument("--no-cell-classifier", action="store_true",
+                        help="name cells with the detector alone, even if the model carries a cell classifier")
     parser.add_argument("--full-outlines", action="store_true",
                         help="keep the full traced outlines (default: simplified to ~30 points for editing)")
     add_pixel_size_option(parser, "µm per pixel of the images, when known (default: auto, measured on each "
@@ -123,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
     from bloodview.model.distribute import use_devices
 
     print(f"device: {use_devices(args.device).describe()}", file=sys.stderr)
-    predictor = Predictor.load(model_dir)
+    predictor = Predictor.load(model_dir, cell_classifier=not args.no_cell_classifier)
     catalogue = ClassCatalogue([])
     for name, colour in zip(predictor.class_names, predictor.info.class_colors or [None] * len(predictor.class_names)):
         catalogue.add(name, color=tuple(colour) if colour else None)

@@ -120,7 +120,7 @@ class _FakePredictor:
     loaded_from = None
 
     @classmethod
-    def load(cls, model_dir):
+    def load(cls, model_dir, **options):
         cls.loaded_from = model_dir
         return cls()
 

@@ -164,3 +164,19 @@ def test_missing_classifier_weights_are_reported_naming_the_file(tiny_classifier
     (copy / "cell_classifier.weights.h5").unlink()
     with pytest.raises(ModelError, match="cell_classifier.weights.h5"):
         Predictor.load(copy)
+
+
+def test_predict_command_records_both_calls_and_can_leave_the_classifier_out(tiny_classifier_model, pbc_dir, tmp_path):
+    from bloodview.cli.main import main
+
+    out, _ = tiny_classifier_model
+    image = sorted((pbc_dir / "lymphocyte").iterdir())[-1]
+    runs = {}
+    for name, flags in (("both", []), ("detector", ["--no-cell-classifier"])):
+        target = tmp_path / f"{name}.json"
+        assert main(["predict", str(image), "--model", str(out), "--out", str(target), "--pixel-size", "0.1029",
+                     *flags]) == 0
+        runs[name] = json.loads(target.read_text())["annotations"]
+    assert runs["both"] and len(runs["both"]) == len(runs["detector"])
+    assert all("detector_class" in json.dumps(a) for a in runs["both"])
+    assert not any("detector_class" in json.dumps(a) for a in runs["detector"])
