@@ -22,6 +22,9 @@ from bloodview.errors import BloodviewError
 
 log = logging.getLogger(__name__)
 
+# Fine-tuning a trained classifier (--start classifier) moves it gently: a fifth of the rate it was trained at.
+FINE_TUNE_LEARNING_RATE = 2e-4
+
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
@@ -43,7 +46,14 @@ def register(subparsers) -> None:
     parser.add_argument("--input-size", type=int, default=None, metavar="PX", help="crop side in pixels (default 224)")
     parser.add_argument("--crop-pixel-size", type=float, default=None, metavar="UM",
                         help="µm per crop pixel (default 0.146: a 224-px crop covers 33 µm)")
-    parser.add_argument("--learning-rate", type=float, default=None, metavar="LR")
+    parser.add_argument("--learning-rate", type=float, default=None, metavar="LR",
+                        help="peak learning rate (default 1e-3; 2e-4 with --start classifier)")
+    parser.add_argument("--start", choices=["detector", "classifier"], default="detector",
+                        help="detector: start from the model's detector backbone (default); classifier: "
+                             "fine-tune the --model's own cell classifier (e.g. on a lab's corrected cells)")
+    parser.add_argument("--jitter", choices=["mild", "stains"], default="mild",
+                        help="training's random changes: mild (light and white balance) or stains (also hue "
+                             "and saturation, for other labs' stains)")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoints")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--progress", choices=["jsonl"], help="one JSON line per epoch on stdout")
@@ -68,6 +78,27 @@ def run(args: argparse.Namespace) -> int:
     if not class_names:
         raise BloodviewError(f"no cells of the model's classes ({', '.join(info.class_names)}) in the data")
     settings = _settings(args)
+    out = _prepare_out(args.model, args.out, args.resume)
+    from bloodview.model.store_io import load_model
+
+    start_weights = None
+    if args.start == "classifier" and not args.resume:
+        old = info.classifier_spec
+        if old is None:
+            raise BloodviewError(f"{args.model}: has no cell classifier to start from (use --start detector)")
+        if old.backbone != info.backbone:
+            raise BloodviewError(f"{args.model}: its cell classifier's backbone is {old.backbone}, not "
+                                 f"{info.backbone}; use --start detector")
+        # Fine-tuning keeps the classifier's shape: its classes (the data may hold only some), size, scale.
+        class_names = list(old.class_names)
+        settings.input_size = old.input_size if args.input_size is None else settings.input_size
+        settings.pixel_size_um = old.pixel_size_um if args.crop_pixel_size is None else settings.pixel_size_um
+        if settings.input_size != old.input_size:
+            raise BloodviewError(f"--input-size {settings.input_size}: the classifier to fine-tune takes "
+                                 f"{old.input_size} px")
+        start_weights = args.model / old.weights_file
+        if args.learning_rate is None:
+            settings.learning_rate = FINE_TUNE_LEARNING_RATE
     from bloodview.model.classifier_training import cell_samples, train_classifier
 
     pixel = given_pixel_size(args.pixel_size)
@@ -77,10 +108,7 @@ def run(args: argparse.Namespace) -> int:
         val += cell_samples(dataset, class_names, pixel, splits=("val",), images_root=args.images)
     print(f"{len(train)} training cells, {len(val)} validation cells, classes: {', '.join(class_names)}",
           file=sys.stderr)
-    out = _prepare_out(args.model, args.out, args.resume)
-    from bloodview.model.store_io import load_model
-
-    detector = None if args.resume else load_model(args.model)[0]
+    detector = None if (args.resume or start_weights is not None) else load_model(args.model)[0]
     stream = sys.stdout
     started = time.time()
 
@@ -93,8 +121,11 @@ def run(args: argparse.Namespace) -> int:
                   f"{row.get('val_accuracy')}, {row['seconds']:.0f} s", file=sys.stderr)
 
     summary = {"data": [str(p) for p in args.data], "pixel_size_um": pixel}
+    summary["start"] = args.start
+    summary["jitter"] = args.jitter
     spec = train_classifier(out, detector, class_names, info.backbone, train, val, settings,
-                            resume=args.resume, progress=progress, data_summary=summary)
+                            resume=args.resume, progress=progress, data_summary=summary,
+                            start_weights=start_weights)
     spec.training["wall_seconds"] = round(time.time() - started, 1)
     from bloodview.model.store import read_model_info as reread, write_model_info
 
@@ -111,7 +142,9 @@ def run(args: argparse.Namespace) -> int:
 def _settings(args: argparse.Namespace):
     from bloodview.model.classifier_training import ClassifierSettings
 
-    settings = ClassifierSettings(seed=args.seed)
+    from bloodview.model.cell_crops import JITTERS
+
+    settings = ClassifierSettings(seed=args.seed, jitter=JITTERS[args.jitter]())
     for attribute, value in (("epochs", args.epochs), ("input_size", args.input_size),
                              ("pixel_size_um", args.crop_pixel_size), ("learning_rate", args.learning_rate)):
         if value is not None:
@@ -123,6 +156,7 @@ def _settings(args: argparse.Namespace):
 
 def _prepare_out(model: Path, out: Path, resume: bool) -> Path:
     """``out`` holding the detector: a copy of ``model``'s model.json and weights unless they are the same."""
+    from bloodview.model.classifier_spec import CLASSIFIER_WEIGHTS_FILE
     from bloodview.model.store import MODEL_JSON, WEIGHTS_FILE
 
     if out.resolve() == model.resolve():
@@ -134,6 +168,8 @@ def _prepare_out(model: Path, out: Path, resume: bool) -> Path:
             raise BloodviewError(f"{out}: folder exists and is not a model folder; choose another --out")
     out.mkdir(parents=True, exist_ok=True)
     if not resume or not (out / MODEL_JSON).is_file():
-        for name in (WEIGHTS_FILE, MODEL_JSON):
-            shutil.copy2(model / name, out / name)
+        # the classifier's weights too, so the copy is a whole model until the new classifier replaces it
+        for name in (WEIGHTS_FILE, CLASSIFIER_WEIGHTS_FILE, MODEL_JSON):
+            if (model / name).is_file() or name != CLASSIFIER_WEIGHTS_FILE:
+                shutil.copy2(model / name, out / name)
     return out

@@ -30,12 +30,23 @@ class CropJitter:
     brightness: float = 0.0  # x in [1 - b, 1 + b]
     channel_gain: float = 0.0  # per-channel x in [1 - g, 1 + g]: white balance of another camera
     offset: float = 0.0  # + in [-o, o] grey levels
+    hue_deg: float = 0.0  # hue turned by up to this many degrees: another lab's stain
+    saturation: float = 0.0  # saturation x in [1 - s, 1 + s]
 
     @classmethod
     def training(cls) -> CropJitter:
         """What the shipped classifier was trained with (measured on PBC val, see docs/model-card.md)."""
         return cls(rotate=True, flip=True, zoom=(0.9, 1.1), shift_um=1.2, brightness=0.1,
                    channel_gain=0.05, offset=10.0)
+
+    @classmethod
+    def other_stains(cls) -> CropJitter:
+        """Training's jitter plus strong colour changes, for a classifier meant for other labs' stains."""
+        return cls(rotate=True, flip=True, zoom=(0.9, 1.1), shift_um=1.2, brightness=0.15,
+                   channel_gain=0.15, offset=15.0, hue_deg=15.0, saturation=0.35)
+
+
+JITTERS = {"mild": CropJitter.training, "stains": CropJitter.other_stains}
 
 
 def cell_crop(
@@ -72,12 +83,22 @@ def cell_crop(
     crop = cv2.warpAffine(image, matrix, (size, size), flags=interpolation, borderMode=cv2.BORDER_REPLICATE)
     if flip:
         crop = crop[:, ::-1]
+    if jitter is not None and rng is not None and (jitter.hue_deg or jitter.saturation):
+        crop = _turn_colours(np.ascontiguousarray(crop), jitter, rng)
     crop = crop.astype(np.float32)
     if jitter is not None and rng is not None and (jitter.brightness or jitter.channel_gain or jitter.offset):
         gain = rng.uniform(1 - jitter.brightness, 1 + jitter.brightness)
         gain = gain * rng.uniform(1 - jitter.channel_gain, 1 + jitter.channel_gain, 3)
         crop = np.clip(crop * gain.astype(np.float32) + rng.uniform(-jitter.offset, jitter.offset), 0, 255)
     return crop
+
+
+def _turn_colours(crop: np.ndarray, jitter: CropJitter, rng: np.random.Generator) -> np.ndarray:
+    """Hue turned and saturation scaled (uint8 RGB in and out; OpenCV's hue is 0..180)."""
+    hsv = cv2.cvtColor(crop, cv2.COLOR_RGB2HSV).astype(np.float32)
+    hsv[..., 0] = (hsv[..., 0] + rng.uniform(-jitter.hue_deg, jitter.hue_deg) / 2.0) % 180.0
+    hsv[..., 1] = np.clip(hsv[..., 1] * rng.uniform(1 - jitter.saturation, 1 + jitter.saturation), 0, 255)
+    return cv2.cvtColor(hsv.astype(np.uint8), cv2.COLOR_HSV2RGB)
 
 
 def box_centre(box_yxyx) -> tuple[float, float]:

@@ -189,8 +189,13 @@ def train_classifier(
     resume: bool = False,
     progress: Progress | None = None,
     data_summary: dict | None = None,
+    start_weights: Path | None = None,
 ) -> ClassifierSpec:
-    """Train, checkpoint every epoch, fit the temperature; return the spec (weights written to ``model_dir``)."""
+    """Train, checkpoint every epoch, fit the temperature; return the spec (weights written to ``model_dir``).
+
+    The network starts from ``start_weights`` (an existing classifier's weights file of the
+    same shape: fine-tuning it) or else from the ``detector``'s backbone.
+    """
     if not train:
         raise ModelError("no training cells: none of the images holds a cell of the classifier's classes")
     spec = ClassifierSpec(backbone, list(class_names), settings.input_size, settings.pixel_size_um)
@@ -204,6 +209,11 @@ def train_classifier(
         network.load_weights(checkpoints / CHECKPOINT_WEIGHTS)
         start_epoch, history = int(state["epoch"]), list(state.get("history", []))
         log.info("resuming the cell classifier after epoch %d", start_epoch)
+    elif start_weights is not None:
+        from bloodview.model.store_io import load_weights_checked
+
+        load_weights_checked(network, start_weights)
+        log.info("classifier starts from %s", start_weights)
     elif detector is not None:
         log.info("classifier backbone from the detector's (%d arrays)", init_from_detector(network, detector))
     cache = _ImageCache()

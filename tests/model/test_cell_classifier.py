@@ -37,12 +37,18 @@ def test_spec_round_trips_and_rejects_malformed_fields():
             ClassifierSpec.from_dict(bad)
 
 
-def test_model_json_without_a_classifier_reads_as_before_and_a_broken_one_names_the_file(tmp_path):
-    folder = tmp_path / "m"
-    shutil.copytree(DEFAULT_MODEL, folder)
+def detector_only(folder: Path) -> Path:
+    """A copy of the shipped model without its cell classifier (as every model before it)."""
+    shutil.copytree(DEFAULT_MODEL, folder, ignore=shutil.ignore_patterns("cell_classifier*"))
     values = json.loads((folder / MODEL_JSON).read_text())
     values.pop("cell_classifier", None)
     (folder / MODEL_JSON).write_text(json.dumps(values))
+    return folder
+
+
+def test_model_json_without_a_classifier_reads_as_before_and_a_broken_one_names_the_file(tmp_path):
+    folder = detector_only(tmp_path / "m")
+    values = json.loads((folder / MODEL_JSON).read_text())
     info = read_model_info(folder)
     assert info.classifier_spec is None and "cell_classifier" not in info.to_dict()
     values["cell_classifier"] = {"backbone": "mobilenetv3large"}
@@ -101,7 +107,7 @@ def test_train_classifier_writes_weights_and_a_described_classifier(tiny_classif
     assert spec.training["history"][0]["epoch"] == 1
     assert (out / "checkpoints" / "cell_classifier_state.json").is_file()
     # the source model is untouched
-    assert read_model_info(DEFAULT_MODEL).name == info.name
+    assert read_model_info(DEFAULT_MODEL).cell_classifier != info.cell_classifier
 
 
 def test_resume_goes_on_from_the_checkpoint(tiny_classifier_model, tmp_path):
@@ -180,3 +186,24 @@ def test_predict_command_records_both_calls_and_can_leave_the_classifier_out(tin
     assert runs["both"] and len(runs["both"]) == len(runs["detector"])
     assert all("detector_class" in json.dumps(a) for a in runs["both"])
     assert not any("detector_class" in json.dumps(a) for a in runs["detector"])
+
+
+def test_fine_tuning_starts_from_the_models_own_classifier(tiny_classifier_model, tmp_path, capsys):
+    from bloodview.cli.main import main
+
+    out, data = tiny_classifier_model
+    # a lab's few cells: only two of the classifier's eight classes
+    lab = tmp_path / "lab"
+    for name in ("neutrophil", "lymphocyte"):
+        shutil.copytree(data / name, lab / name)
+    target = tmp_path / "adapted"
+    assert main(["train-classifier", "--model", str(out), "--data", str(lab), "--out", str(target),
+                 "--start", "classifier", "--epochs", "1", "--pixel-size", "0.1029", "--jitter", "stains"]) == 0
+    spec = read_model_info(target).classifier_spec
+    assert spec.class_names == CLASSES and spec.input_size == 64 and spec.pixel_size_um == 0.5
+    assert spec.training["start"] == "classifier" and spec.training["settings"]["learning_rate"] == 2e-4
+    assert spec.training["train_cells"] == 12
+    assert len(spec.training["history"]) == 1
+    assert main(["train-classifier", "--model", str(detector_only(tmp_path / "plain")), "--data", str(lab), "--out",
+                 str(tmp_path / "x"), "--start", "classifier", "--pixel-size", "0.1029"]) == 1
+    assert "has no cell classifier to start from" in capsys.readouterr().err

@@ -62,3 +62,16 @@ def test_bad_inputs_are_refused_with_a_message():
         cell_crop(np.zeros((10, 10), np.uint8), (5, 5), 0.2, 0.2, 32)
     with pytest.raises(ValueError, match="positive"):
         cell_crop(np.zeros((10, 10, 3), np.uint8), (5, 5), 0.0, 0.2, 32)
+
+
+def test_stain_jitter_turns_the_colours_but_not_the_shape():
+    image = np.full((200, 200, 3), (230, 210, 220), np.uint8)
+    cv2.circle(image, (100, 100), 40, (120, 60, 150), -1)  # a purple cell on pink glass
+    rng = np.random.default_rng(1)
+    plain = cell_crop(image, (100, 100), 0.2, 0.2, 128)
+    turned = [cell_crop(image, (100, 100), 0.2, 0.2, 128, CropJitter.other_stains(), rng) for _ in range(6)]
+    hues = [cv2.cvtColor(t.astype(np.uint8), cv2.COLOR_RGB2HSV)[64, 64, 0] for t in turned]
+    assert len(set(int(h) for h in hues)) > 2  # the cell's hue differs from crop to crop
+    for crop in turned:  # still a dark disc in the middle on bright glass
+        assert crop[64, 64].mean() < crop[5, 5].mean() - 40
+    assert not any(np.allclose(plain, t) for t in turned)
