@@ -9,6 +9,7 @@ backbone weights, and writes it into ``--out`` next to a copy of the detector.
 from __future__ import annotations
 
 import argparse
+import datetime as _dt
 import json
 import logging
 import os
@@ -131,6 +132,8 @@ def run(args: argparse.Namespace) -> int:
 
     written = reread(out)
     written.cell_classifier = spec.to_dict()
+    # cells it names are told apart from the detector-only model's by the origin "<name>@<date>"
+    written.date = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     if args.name:
         written.name = args.name
     write_model_info(written, out)
