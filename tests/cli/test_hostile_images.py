@@ -133,7 +133,7 @@ class _StandInPredictor:
     seen: list[tuple[int, int]] = []
 
     @classmethod
-    def load(cls, model_dir, tile_size=None):
+    def load(cls, model_dir, tile_size=None, **options):
         return cls()
 
     def detect(self, arrays, batch_size=None, min_confidence=None, pixel_size=None, simplify=True):

@@ -33,7 +33,7 @@ class _ScalePredictor:
     asked: list = []
 
     @classmethod
-    def load(cls, model_dir):
+    def load(cls, model_dir, **options):
         return cls()
 
     def detect(self, images, progress=None, pixel_size=None):
