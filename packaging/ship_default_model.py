@@ -3,8 +3,9 @@
 Usage: python packaging/ship_default_model.py MODEL_DIR [--min-confidence X] [--metrics REPORT_JSON]
 
 Writes ``model.json`` (optionally with a different detection threshold and the
-evaluation summary in ``metrics``) and ``model.weights.h5`` with float16 storage
-(see ``bloodview.model.weights_file``); checkpoints and logs are left behind.
+evaluation summary in ``metrics``), ``model.weights.h5`` and, when the model has one, its cell
+classifier's weights, all with float16 storage (see ``bloodview.model.weights_file``);
+checkpoints and logs are left behind.
 """
 
 from __future__ import annotations
@@ -38,8 +39,16 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     write_float16_weights(args.model_dir / "model.weights.h5", args.out / "model.weights.h5")
     atomic_write_json(args.out / "model.json", info, backup=False)
-    size = (args.out / "model.weights.h5").stat().st_size / 2**20
-    print(f"shipped {args.model_dir} -> {args.out} ({size:.1f} MiB weights)")
+    written = [args.out / "model.weights.h5"]
+    classifier = info.get("cell_classifier")
+    if classifier:
+        name = classifier.get("weights_file", "cell_classifier.weights.h5")
+        write_float16_weights(args.model_dir / name, args.out / name)
+        written.append(args.out / name)
+    elif (args.out / "cell_classifier.weights.h5").exists():
+        (args.out / "cell_classifier.weights.h5").unlink()  # a stale classifier must not outlive its model.json
+    size = sum(path.stat().st_size for path in written) / 2**20
+    print(f"shipped {args.model_dir} -> {args.out} ({size:.1f} MiB weights in {len(written)} file(s))")
 
 
 if __name__ == "__main__":

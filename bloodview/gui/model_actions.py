@@ -319,4 +319,19 @@ def _describe(info) -> str:
             lines.append(f"{key} {metrics[key]:.3f}")
     if info.final_losses.get("loss") is not None:
         lines.append(f"final loss {info.final_losses['loss']:.3f}")
+    lines.append(_classifier_line(info))
     return "\n".join(lines)
+
+
+def _classifier_line(info) -> str:
+    """How the model names cells: its cell classifier (and how it scored on its validation cells) or the detector."""
+    try:
+        spec = info.classifier_spec
+    except Exception as exc:  # a damaged field must not hide the rest of the model's description
+        return f"cell classifier unreadable ({exc}); cells are named by the detector"
+    if spec is None:
+        return "cells named by the detector"
+    accuracy = (spec.metrics.get("val") or {}).get("accuracy")
+    scored = f", validation accuracy {accuracy:.3f}" if isinstance(accuracy, (int, float)) else ""
+    return (f"cells named by a cell classifier ({spec.backbone}, {spec.field_um:.0f} µm square at "
+            f"{spec.pixel_size_um:g} µm/px{scored})")

@@ -152,6 +152,9 @@ def provenance(instance: Instance, display_name: Callable[[str], str] = str) -> 
     original = model_class(instance)
     if original is not None:
         made += f" as {display_name(original)}"
+    second = detector_opinion(instance, display_name)
+    if second:
+        made += f"; {second}"
     if instance.corrected:
         made += "; corrected by a person"
     elif instance.reviewed and instance.source != Source.HUMAN:
@@ -168,6 +171,18 @@ def model_class(instance: Instance) -> str | None:
     """The class the model (or bootstrap) gave a cell a person re-classified, else ``None``."""
     original = instance.extra.get("model_class")
     return str(original) if original and original != instance.class_name else None
+
+
+def detector_opinion(instance: Instance, display_name: Callable[[str], str] = str) -> str:
+    """``"the detector alone said Monocyte 0.81"`` where a model's cell classifier named the cell
+    otherwise, else ``""``: two networks that disagree on a cell are worth a reviewer's look."""
+    said = instance.extra.get("detector_class")
+    named = instance.extra.get("model_class") or instance.class_name
+    if not said or said == named:
+        return ""
+    score = instance.extra.get("detector_score")
+    score = f" {score:.2f}" if isinstance(score, (int, float)) else ""
+    return f"the detector alone said {display_name(str(said))}{score}"
 
 
 def was_text(instance: Instance, display_name: Callable[[str], str]) -> str:

@@ -31,3 +31,20 @@ def test_about_models_names_the_device_and_every_model(window, qtbot, detect_cur
     detect_current(window)
     window.acts["about_models"].trigger()
     assert "Device: GPU: NVIDIA H200 (compute 9.0)" in window.prompts.messages[-1][1]
+
+
+def test_about_models_says_how_each_model_names_its_cells(window, model_store):
+    import json
+
+    two_stage = model_store / "two-stage"
+    two_stage.mkdir()
+    info = json.loads((model_store / "fake-model" / "model.json").read_text(encoding="utf-8"))
+    info["name"] = "two-stage"
+    info["cell_classifier"] = {"backbone": "mobilenetv3large", "class_names": ["ig", "monocyte"], "input_size": 224,
+                               "pixel_size_um": 0.146, "metrics": {"val": {"accuracy": 0.9812}}}
+    (two_stage / "model.json").write_text(json.dumps(info), encoding="utf-8")
+    window.acts["about_models"].trigger()
+    text = window.prompts.messages[-1][1]
+    fake, second = text.split("fake-model", 1)[1], text.split("two-stage", 1)[1]
+    assert "cells named by the detector" in fake.split("\n\n")[0]
+    assert "cell classifier (mobilenetv3large, 33 µm square at 0.146 µm/px, validation accuracy 0.981)" in second

@@ -71,6 +71,17 @@ def test_provenance_names_model_version_and_person():
     assert "bootstrap" in provenance(cell(0, 0, None, source=Source.BOOTSTRAP, quality=0.6))
 
 
+def test_provenance_gives_the_detectors_own_call_only_where_the_cell_classifier_overruled_it():
+    overruled = cell(0, 0, 0.93, extra={"detector_class": "monocyte", "detector_score": 0.81})
+    assert "the detector alone said monocyte 0.81" in provenance(overruled)
+    agreed = cell(0, 0, 0.93, extra={"detector_class": "neutrophil", "detector_score": 0.7})
+    assert "detector" not in provenance(agreed)
+    # a person's re-classification compares with the model's call, not with the class a person chose
+    relabelled = cell(0, 0, 0.93, cls="ig", extra={"model_class": "neutrophil", "detector_class": "neutrophil"})
+    assert "detector" not in provenance(relabelled)
+    assert "detector" not in provenance(cell(0, 0, 0.9))
+
+
 def box(x1, y1, x2, y2, cls, score=0.9, **kw) -> Instance:
     kw.setdefault("source", Source.MODEL)
     return Instance([rectangle(x1, y1, x2, y2)], cls, score=score, **kw)
