@@ -55,6 +55,10 @@ def register(subparsers) -> None:
     parser.add_argument("--jitter", choices=["mild", "stains"], default="mild",
                         help="training's random changes: mild (light and white balance) or stains (also hue "
                              "and saturation, for other labs' stains)")
+    parser.add_argument("--colour", choices=["raw", "stretch"], default=None,
+                        help="crop colours as the camera gave them (raw, default) or each channel stretched "
+                             "between its darkest and brightest percentiles (stretch: another camera's white "
+                             "balance and a paler stain look alike)")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoints")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--progress", choices=["jsonl"], help="one JSON line per epoch on stdout")
@@ -94,6 +98,10 @@ def run(args: argparse.Namespace) -> int:
         class_names = list(old.class_names)
         settings.input_size = old.input_size if args.input_size is None else settings.input_size
         settings.pixel_size_um = old.pixel_size_um if args.crop_pixel_size is None else settings.pixel_size_um
+        settings.colour = old.colour if args.colour is None else settings.colour
+        if settings.colour != old.colour:
+            raise BloodviewError(f"--colour {settings.colour}: the classifier to fine-tune was trained on "
+                                 f"{old.colour} colours")
         if settings.input_size != old.input_size:
             raise BloodviewError(f"--input-size {settings.input_size}: the classifier to fine-tune takes "
                                  f"{old.input_size} px")
@@ -147,7 +155,7 @@ def _settings(args: argparse.Namespace):
 
     from bloodview.model.cell_crops import JITTERS
 
-    settings = ClassifierSettings(seed=args.seed, jitter=JITTERS[args.jitter]())
+    settings = ClassifierSettings(seed=args.seed, jitter=JITTERS[args.jitter](), colour=args.colour or "raw")
     for attribute, value in (("epochs", args.epochs), ("input_size", args.input_size),
                              ("pixel_size_um", args.crop_pixel_size), ("learning_rate", args.learning_rate)):
         if value is not None:

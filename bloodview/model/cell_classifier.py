@@ -132,7 +132,8 @@ class CellClassifier:
         size = self.spec.input_size
         batch = np.zeros((len(centres), size, size, 3), np.float32)
         for row, centre in enumerate(centres):
-            batch[row] = cell_crop(image, centre, image_um_per_px, self.spec.pixel_size_um, size)
+            batch[row] = cell_crop(image, centre, image_um_per_px, self.spec.pixel_size_um, size,
+                                   colour=self.spec.colour)
         return batch
 
     def reclassify(self, image: np.ndarray, instances: Sequence[Instance], image_um_per_px: float) -> list[Instance]:

@@ -48,6 +48,14 @@ class CropJitter:
 
 JITTERS = {"mild": CropJitter.training, "stains": CropJitter.other_stains}
 
+# How a crop's colours reach the network. "raw": as the camera gave them. "stretch": each channel
+# mapped so its darkest and brightest percentiles land on fixed grey levels, which undoes any
+# per-channel gain and offset (another camera's white balance, a paler or darker stain) before the
+# network sees the cell; the spatial pattern inside each channel (lobes, granules) is kept.
+COLOUR_MODES = ("raw", "stretch")
+STRETCH_PERCENTILES = (1.0, 99.0)
+STRETCH_LEVELS = (30.0, 235.0)
+
 
 def cell_crop(
     image: np.ndarray,
@@ -57,13 +65,15 @@ def cell_crop(
     size: int,
     jitter: CropJitter | None = None,
     rng: np.random.Generator | None = None,
+    colour: str = "raw",
 ) -> np.ndarray:
     """A ``size`` x ``size`` float32 RGB (0..255) square of ``image`` centred on ``centre_yx``.
 
     ``image_um_per_px`` is the image's pixel size, ``crop_um_per_px`` the crop's: the
     square covers ``size * crop_um_per_px`` µm. Parts outside the image repeat its edge
     (a cell at the border is seen against glass, not black). ``jitter`` with ``rng``
-    applies training's random changes.
+    applies training's random changes; ``colour`` is one of :data:`COLOUR_MODES` (applied
+    after them, so training and prediction hand the network the same kind of picture).
     """
     if image.ndim != 3 or image.shape[2] != 3:
         raise ValueError(f"cell_crop needs an RGB image (H, W, 3), got shape {image.shape}")
@@ -90,7 +100,23 @@ def cell_crop(
         gain = rng.uniform(1 - jitter.brightness, 1 + jitter.brightness)
         gain = gain * rng.uniform(1 - jitter.channel_gain, 1 + jitter.channel_gain, 3)
         crop = np.clip(crop * gain.astype(np.float32) + rng.uniform(-jitter.offset, jitter.offset), 0, 255)
+    if colour == "stretch":
+        crop = stretch_channels(crop)
+    elif colour != "raw":
+        raise ValueError(f"unknown colour mode {colour!r}; one of {', '.join(COLOUR_MODES)}")
     return crop
+
+
+def stretch_channels(crop: np.ndarray) -> np.ndarray:
+    """Each channel's 1st/99th percentiles moved to grey levels 30/235 (float32 in and out).
+
+    A channel with (almost) no contrast is left at mid-grey rather than amplifying its noise.
+    """
+    low, high = np.percentile(crop.reshape(-1, crop.shape[-1]), STRETCH_PERCENTILES, axis=0)
+    span = np.maximum(high - low, 8.0)
+    scale = (STRETCH_LEVELS[1] - STRETCH_LEVELS[0]) / span
+    out = (crop - low) * scale + STRETCH_LEVELS[0]
+    return np.clip(out, 0, 255).astype(np.float32)
 
 
 def _turn_colours(crop: np.ndarray, jitter: CropJitter, rng: np.random.Generator) -> np.ndarray:

@@ -26,7 +26,9 @@ class ClassifierSpec:
     detector's call. ``input_size``: square crop side in pixels; ``pixel_size_um``:
     the crop's µm per pixel (the crop covers ``input_size * pixel_size_um`` µm).
     ``temperature`` divides the logits before the softmax (fitted on held-out
-    cells so the scores mean what they say). ``training``/``metrics``: what it
+    cells so the scores mean what they say). ``colour``: how the crop's colours are
+    prepared (:data:`bloodview.model.cell_crops.COLOUR_MODES`; "raw" for classifiers that
+    predate the field). ``training``/``metrics``: what it
     was trained on and how it did, for the model card and ``bloodview models``.
     """
 
@@ -35,6 +37,7 @@ class ClassifierSpec:
     input_size: int
     pixel_size_um: float
     temperature: float = 1.0
+    colour: str = "raw"
     weights_file: str = CLASSIFIER_WEIGHTS_FILE
     training: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
@@ -68,6 +71,9 @@ class ClassifierSpec:
                 f"{where}: 'cell_classifier' needs classes, input_size >= 32 and positive "
                 "pixel_size_um and temperature"
             )
+        if spec.colour not in ("raw", "stretch"):
+            raise ModelError(f"{where}: 'cell_classifier' colour {spec.colour!r} is not raw or stretch "
+                             "(a newer bloodview wrote it?)")
         if "/" in spec.weights_file or "\\" in spec.weights_file or spec.weights_file.startswith("."):
             raise ModelError(f"{where}: 'cell_classifier' weights_file must be a plain file name")
         return spec

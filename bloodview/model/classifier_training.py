@@ -55,6 +55,7 @@ class ClassifierSettings:
     dropout: float = 0.2
     seed: int = 0
     jitter: CropJitter = field(default_factory=CropJitter.training)
+    colour: str = "raw"
 
 
 @dataclass(frozen=True)
@@ -123,7 +124,8 @@ def crop_batch(samples: Sequence[CellSample], cache, settings: ClassifierSetting
                rng: np.random.Generator | None = None) -> np.ndarray:
     jitter = settings.jitter if rng is not None else None
     return np.stack([
-        cell_crop(cache(s.image), s.centre, s.um_per_px, settings.pixel_size_um, settings.input_size, jitter, rng)
+        cell_crop(cache(s.image), s.centre, s.um_per_px, settings.pixel_size_um, settings.input_size, jitter, rng,
+                  colour=settings.colour)
         for s in samples
     ])
 
@@ -198,7 +200,8 @@ def train_classifier(
     """
     if not train:
         raise ModelError("no training cells: none of the images holds a cell of the classifier's classes")
-    spec = ClassifierSpec(backbone, list(class_names), settings.input_size, settings.pixel_size_um)
+    spec = ClassifierSpec(backbone, list(class_names), settings.input_size, settings.pixel_size_um,
+                          colour=settings.colour)
     keras.utils.set_random_seed(settings.seed)
     network = build_classifier_network(spec, dropout=settings.dropout)
     checkpoints = Path(model_dir) / CHECKPOINT_DIR

@@ -26,7 +26,10 @@ def test_spec_round_trips_and_rejects_malformed_fields():
     spec = ClassifierSpec.from_dict(spec_dict(temperature=1.5))
     assert ClassifierSpec.from_dict(spec.to_dict()) == spec
     assert spec.field_um == pytest.approx(12.8)
+    assert spec.colour == "raw"  # classifiers written before the field took the camera's colours
+    assert ClassifierSpec.from_dict(spec_dict(colour="stretch")).colour == "stretch"
     for bad, message in [
+        (spec_dict(colour="sepia"), "colour"),
         ([], "must be an object"),
         ({"backbone": "x"}, "lacks"),
         (spec_dict(input_size="big"), "malformed"),
@@ -204,6 +207,10 @@ def test_fine_tuning_starts_from_the_models_own_classifier(tiny_classifier_model
     assert spec.training["start"] == "classifier" and spec.training["settings"]["learning_rate"] == 2e-4
     assert spec.training["train_cells"] == 12
     assert len(spec.training["history"]) == 1
+    assert spec.colour == "raw" and spec.training["settings"]["colour"] == "raw"  # kept from the classifier
+    assert main(["train-classifier", "--model", str(out), "--data", str(lab), "--out", str(tmp_path / "y"),
+                 "--start", "classifier", "--pixel-size", "0.1029", "--colour", "stretch"]) == 1
+    assert "trained on raw colours" in capsys.readouterr().err
     assert main(["train-classifier", "--model", str(detector_only(tmp_path / "plain")), "--data", str(lab), "--out",
                  str(tmp_path / "x"), "--start", "classifier", "--pixel-size", "0.1029"]) == 1
     assert "has no cell classifier to start from" in capsys.readouterr().err

@@ -75,3 +75,24 @@ def test_stain_jitter_turns_the_colours_but_not_the_shape():
     for crop in turned:  # still a dark disc in the middle on bright glass
         assert crop[64, 64].mean() < crop[5, 5].mean() - 40
     assert not any(np.allclose(plain, t) for t in turned)
+
+
+def test_stretch_makes_two_white_balances_of_one_cell_alike():
+    from bloodview.model.cell_crops import stretch_channels
+
+    image = disc_image(background=230, cell=90).astype(np.float32)
+    image[130:140, 240:260] = 150  # some structure inside the cell
+    yellow = np.clip(image * np.array([1.1, 1.05, 0.7], np.float32) + 10, 0, 255)  # another camera, paler blue
+    raw_gap = np.abs(image - yellow).mean()
+    stretched_gap = np.abs(stretch_channels(image) - stretch_channels(yellow)).mean()
+    assert stretched_gap < raw_gap / 10
+    flat = np.full((32, 32, 3), 128, np.float32)
+    assert np.isfinite(stretch_channels(flat)).all() and stretch_channels(flat).max() <= 255
+
+
+def test_crop_colour_mode_is_checked_and_stretch_reaches_the_fixed_levels():
+    image = disc_image()
+    crop = cell_crop(image, (120, 250), 0.25, 0.25, 128, colour="stretch")
+    assert crop.min() >= 0 and abs(np.percentile(crop[..., 0], 99) - 235) < 2
+    with pytest.raises(ValueError, match="colour mode"):
+        cell_crop(image, (120, 250), 0.25, 0.25, 128, colour="sepia")
