@@ -43,7 +43,7 @@ def main() -> None:
     classifier = info.get("cell_classifier")
     if classifier:
         name = classifier.get("weights_file", "cell_classifier.weights.h5")
-        write_float16_weights(args.model_dir / name, args.out / name)
+        write_float16_weights(args.model_dir / name, args.out / name, drop_optimizer=True)
         written.append(args.out / name)
     elif (args.out / "cell_classifier.weights.h5").exists():
         (args.out / "cell_classifier.weights.h5").unlink()  # a stale classifier must not outlive its model.json

@@ -24,10 +24,12 @@ import numpy as np
 from bloodview.errors import ModelError
 
 
-def _copy_group(source: h5py.Group, target: h5py.Group) -> None:
+def _copy_group(source: h5py.Group, target: h5py.Group, skip: tuple[str, ...] = ()) -> None:
     for key, value in source.attrs.items():
         target.attrs[key] = value
     for name, item in source.items():
+        if name in skip:
+            continue
         if isinstance(item, h5py.Dataset):
             data = item[()]
             if isinstance(data, np.ndarray) and data.dtype == np.float32:
@@ -43,10 +45,12 @@ def _copy_group(source: h5py.Group, target: h5py.Group) -> None:
             _copy_group(item, target.create_group(name))
 
 
-def write_float16_weights(source: str | Path, target: str | Path) -> Path:
+def write_float16_weights(source: str | Path, target: str | Path, drop_optimizer: bool = False) -> Path:
     """Copy a Keras ``.weights.h5`` to ``target`` with float32 arrays stored as float16.
 
-    Written to a temporary file beside ``target`` and renamed, so a failure never
+    ``drop_optimizer`` leaves out the optimizer's state that Keras saves with a compiled
+    network (Adam's two moments: twice the weights' size), which prediction never reads
+    and fine-tuning starts afresh. Written to a temporary file beside ``target`` and renamed, so a failure never
     leaves a half-written weights file behind.
     """
     source, target = Path(source), Path(target)
@@ -55,7 +59,7 @@ def write_float16_weights(source: str | Path, target: str | Path) -> Path:
     temporary = target.with_name(f".{target.name}.tmp")
     try:
         with h5py.File(source, "r") as src, h5py.File(temporary, "w") as dst:
-            _copy_group(src, dst)
+            _copy_group(src, dst, skip=("optimizer",) if drop_optimizer else ())
         os.replace(temporary, target)
     except OSError as exc:
         temporary.unlink(missing_ok=True)

@@ -39,6 +39,30 @@ def test_float16_copy_is_half_the_size_and_loads_into_float32_layers(tmp_path):
     assert not np.array_equal(got, expected), "float16 rounding should be visible, else the copy kept float32"
 
 
+def test_a_trained_networks_optimizer_state_can_be_left_out_and_it_still_loads(tmp_path):
+    keras = pytest.importorskip("keras")
+    import h5py
+
+    def build():
+        model = keras.Sequential([keras.Input((16,)), keras.layers.Dense(32), keras.layers.Dense(4)])
+        model.compile(keras.optimizers.Adam(1e-3), "mse")
+        return model
+
+    model = build()
+    x = np.random.default_rng(1).normal(size=(8, 16)).astype("float32")
+    model.train_on_batch(x, np.zeros((8, 4), "float32"))  # Adam's moments now exist and are saved
+    full, kept, lean = (tmp_path / f"{n}.weights.h5" for n in ("full", "kept", "lean"))
+    model.save_weights(full)
+    write_float16_weights(full, kept)
+    write_float16_weights(full, lean, drop_optimizer=True)
+    with h5py.File(kept, "r") as a, h5py.File(lean, "r") as b:
+        assert "optimizer" in a and "optimizer" not in b and "layers" in b
+    assert lean.stat().st_size < kept.stat().st_size
+    plain = keras.Sequential([keras.Input((16,)), keras.layers.Dense(32), keras.layers.Dense(4)])
+    plain.load_weights(lean)  # prediction's network: not compiled
+    assert np.allclose(plain.predict(x, verbose=0), model.predict(x, verbose=0), atol=2e-2)
+
+
 def test_missing_source_is_a_model_error(tmp_path):
     with pytest.raises(ModelError, match="not found"):
         write_float16_weights(tmp_path / "nope.weights.h5", tmp_path / "x.weights.h5")
