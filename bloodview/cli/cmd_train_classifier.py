@@ -59,6 +59,10 @@ def register(subparsers) -> None:
                         help="crop colours as the camera gave them (raw, default) or each channel stretched "
                              "between its darkest and brightest percentiles (stretch: another camera's white "
                              "balance and a paler stain look alike)")
+    parser.add_argument("--views", type=int, choices=[1, 2, 4, 8], default=None,
+                        help="crops per cell averaged when validating and predicting: the crop, mirrored, flipped "
+                             "and turned copies (default 1; with --resume of a finished run, refits the "
+                             "temperature for them without training again)")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoints")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--progress", choices=["jsonl"], help="one JSON line per epoch on stdout")
@@ -99,6 +103,7 @@ def run(args: argparse.Namespace) -> int:
         settings.input_size = old.input_size if args.input_size is None else settings.input_size
         settings.pixel_size_um = old.pixel_size_um if args.crop_pixel_size is None else settings.pixel_size_um
         settings.colour = old.colour if args.colour is None else settings.colour
+        settings.views = old.views if args.views is None else settings.views
         if settings.colour != old.colour:
             raise BloodviewError(f"--colour {settings.colour}: the classifier to fine-tune was trained on "
                                  f"{old.colour} colours")
@@ -156,7 +161,7 @@ def _settings(args: argparse.Namespace):
     from bloodview.model.cell_crops import JITTERS
 
     settings = ClassifierSettings(seed=args.seed, jitter=JITTERS[args.jitter](), colour=args.colour or "raw")
-    for attribute, value in (("epochs", args.epochs), ("input_size", args.input_size),
+    for attribute, value in (("epochs", args.epochs), ("input_size", args.input_size), ("views", args.views),
                              ("pixel_size_um", args.crop_pixel_size), ("learning_rate", args.learning_rate)):
         if value is not None:
             if not value > 0:

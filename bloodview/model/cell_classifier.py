@@ -61,6 +61,38 @@ def init_from_detector(network: keras.Model, detector) -> int:
     return len(target)
 
 
+VIEW_COUNTS = (1, 2, 4, 8)
+
+
+def dihedral_views(crops: np.ndarray, views: int) -> np.ndarray:
+    """``crops`` (N, S, S, 3) -> (N * views, S, S, 3): each crop, mirrored and turned.
+
+    A cell has no up or left, so the classifier's call should not change when its crop is
+    flipped or turned by 90 degrees; averaging the logits of these views (test-time
+    augmentation) evens out the calls that do. 1: the crop; 2: + mirrored; 4: + flipped
+    upside down, + both; 8: the four again turned 90 degrees. Rows stay grouped by crop.
+    """
+    if views not in VIEW_COUNTS:
+        raise ValueError(f"views must be one of {VIEW_COUNTS}, got {views}")
+    turned = [crops, crops[:, :, ::-1], crops[:, ::-1], crops[:, ::-1, ::-1]][: min(views, 4)]
+    if views == 8:
+        turned += [np.rot90(v, axes=(1, 2)) for v in turned]
+    return np.ascontiguousarray(np.stack(turned, axis=1).reshape((-1,) + crops.shape[1:]))
+
+
+def view_logits(forward, crops: np.ndarray, views: int, batch: int) -> np.ndarray:
+    """Logits of ``crops`` averaged over their ``views`` (``forward``: crops -> logits, in batches)."""
+    if len(crops) == 0:
+        return np.zeros((0, 0), np.float32)
+    per_batch = max(1, batch // views)
+    out = []
+    for k in range(0, len(crops), per_batch):
+        chunk = dihedral_views(crops[k : k + per_batch], views)
+        logits = np.asarray(forward(chunk))
+        out.append(logits.reshape(-1, views, logits.shape[-1]).mean(axis=1))
+    return np.concatenate(out)
+
+
 def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
     scaled = np.asarray(logits, dtype=np.float64) / float(temperature)
     scaled -= scaled.max(axis=-1, keepdims=True)
@@ -118,12 +150,10 @@ class CellClassifier:
         return class_name in self._index
 
     def logits(self, crops: np.ndarray) -> np.ndarray:
-        """Raw logits for float32 crops (N, S, S, 3), in batches."""
-        out = [
-            self._forward(crops[k : k + BATCH]).numpy()
-            for k in range(0, len(crops), BATCH)
-        ]
-        return np.concatenate(out) if out else np.zeros((0, len(self.spec.class_names)), np.float32)
+        """Raw logits for float32 crops (N, S, S, 3), averaged over the spec's views, in batches."""
+        if len(crops) == 0:
+            return np.zeros((0, len(self.spec.class_names)), np.float32)
+        return view_logits(lambda x: self._forward(x).numpy(), crops, self.spec.views, BATCH)
 
     def probabilities(self, crops: np.ndarray) -> np.ndarray:
         return softmax(self.logits(crops), self.spec.temperature)

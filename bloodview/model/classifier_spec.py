@@ -28,7 +28,8 @@ class ClassifierSpec:
     ``temperature`` divides the logits before the softmax (fitted on held-out
     cells so the scores mean what they say). ``colour``: how the crop's colours are
     prepared (:data:`bloodview.model.cell_crops.COLOUR_MODES`; "raw" for classifiers that
-    predate the field). ``training``/``metrics``: what it
+    predate the field). ``views``: crops per cell whose logits are averaged (1, 2, 4 or
+    8 mirrored / turned copies; the temperature was fitted on the same). ``training``/``metrics``: what it
     was trained on and how it did, for the model card and ``bloodview models``.
     """
 
@@ -38,6 +39,7 @@ class ClassifierSpec:
     pixel_size_um: float
     temperature: float = 1.0
     colour: str = "raw"
+    views: int = 1
     weights_file: str = CLASSIFIER_WEIGHTS_FILE
     training: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
@@ -64,6 +66,7 @@ class ClassifierSpec:
             spec.input_size = int(spec.input_size)
             spec.pixel_size_um = float(spec.pixel_size_um)
             spec.temperature = float(spec.temperature)
+            spec.views = int(spec.views)
         except (TypeError, ValueError) as exc:
             raise ModelError(f"{where}: 'cell_classifier' has a malformed field ({exc})") from exc
         if not spec.class_names or spec.input_size < 32 or not spec.pixel_size_um > 0 or not spec.temperature > 0:
@@ -74,6 +77,8 @@ class ClassifierSpec:
         if spec.colour not in ("raw", "stretch"):
             raise ModelError(f"{where}: 'cell_classifier' colour {spec.colour!r} is not raw or stretch "
                              "(a newer bloodview wrote it?)")
+        if spec.views not in (1, 2, 4, 8):
+            raise ModelError(f"{where}: 'cell_classifier' views must be 1, 2, 4 or 8, got {spec.views}")
         if "/" in spec.weights_file or "\\" in spec.weights_file or spec.weights_file.startswith("."):
             raise ModelError(f"{where}: 'cell_classifier' weights_file must be a plain file name")
         return spec

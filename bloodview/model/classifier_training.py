@@ -56,6 +56,7 @@ class ClassifierSettings:
     seed: int = 0
     jitter: CropJitter = field(default_factory=CropJitter.training)
     colour: str = "raw"
+    views: int = 1  # crops per cell averaged when validating and predicting (test-time flips and turns)
 
 
 @dataclass(frozen=True)
@@ -157,12 +158,15 @@ class _CropSequence(keras.utils.PyDataset):
         self._order()
 
 
-def evaluate_logits(network, samples: Sequence[CellSample], cache, settings: ClassifierSettings) -> np.ndarray:
-    """Logits of the un-jittered crops of ``samples`` (what prediction sees)."""
+def evaluate_logits(network, samples: Sequence[CellSample], cache, settings: ClassifierSettings,
+                    views: int = 1) -> np.ndarray:
+    """Logits of the un-jittered crops of ``samples`` (what prediction sees), averaged over ``views``."""
+    from bloodview.model.cell_classifier import view_logits
+
     out = []
+    forward = lambda x: keras.ops.convert_to_numpy(network(x, training=False))  # noqa: E731
     for start in range(0, len(samples), 64):
-        batch = crop_batch(samples[start : start + 64], cache, settings)
-        out.append(keras.ops.convert_to_numpy(network(batch, training=False)))
+        out.append(view_logits(forward, crop_batch(samples[start : start + 64], cache, settings), views, 64))
     return np.concatenate(out) if out else np.zeros((0, int(network.outputs[0].shape[-1])))
 
 
@@ -201,7 +205,7 @@ def train_classifier(
     if not train:
         raise ModelError("no training cells: none of the images holds a cell of the classifier's classes")
     spec = ClassifierSpec(backbone, list(class_names), settings.input_size, settings.pixel_size_um,
-                          colour=settings.colour)
+                          colour=settings.colour, views=settings.views)
     keras.utils.set_random_seed(settings.seed)
     network = build_classifier_network(spec, dropout=settings.dropout)
     checkpoints = Path(model_dir) / CHECKPOINT_DIR
@@ -251,7 +255,7 @@ def train_classifier(
 
     save_weights_atomic(network, Path(model_dir) / CLASSIFIER_WEIGHTS_FILE)
     if len(val):
-        logits = evaluate_logits(network, val, cache, settings)
+        logits = evaluate_logits(network, val, cache, settings, views=settings.views)
         spec.temperature = fit_temperature(logits, labels_val)
         report = accuracy_report(logits, labels_val, class_names)
         probs = softmax(logits, spec.temperature)

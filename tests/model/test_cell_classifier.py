@@ -26,10 +26,11 @@ def test_spec_round_trips_and_rejects_malformed_fields():
     spec = ClassifierSpec.from_dict(spec_dict(temperature=1.5))
     assert ClassifierSpec.from_dict(spec.to_dict()) == spec
     assert spec.field_um == pytest.approx(12.8)
-    assert spec.colour == "raw"  # classifiers written before the field took the camera's colours
+    assert spec.colour == "raw" and spec.views == 1  # classifiers written before these fields
     assert ClassifierSpec.from_dict(spec_dict(colour="stretch")).colour == "stretch"
     for bad, message in [
         (spec_dict(colour="sepia"), "colour"),
+        (spec_dict(views=3), "views"),
         ([], "must be an object"),
         ({"backbone": "x"}, "lacks"),
         (spec_dict(input_size="big"), "malformed"),
@@ -125,6 +126,24 @@ def test_resume_goes_on_from_the_checkpoint(tiny_classifier_model, tmp_path):
     history = read_model_info(copy).classifier_spec.training["history"]
     assert [row["epoch"] for row in history] == [1, 2]
     assert history[0] == read_model_info(out).classifier_spec.training["history"][0]
+
+
+def test_a_finished_run_resumed_with_views_refits_its_temperature_without_training(tiny_classifier_model, tmp_path):
+    from bloodview.cli.main import main
+
+    out, data = tiny_classifier_model
+    copy = tmp_path / "model"
+    shutil.copytree(out, copy)
+    assert main(["train-classifier", "--model", str(copy), "--data", str(data), "--out", str(copy), "--resume",
+                 "--epochs", "1", "--views", "4", "--input-size", "64", "--crop-pixel-size", "0.5",
+                 "--pixel-size", "0.1029"]) == 0
+    before, after = read_model_info(out).classifier_spec, read_model_info(copy).classifier_spec
+    assert after.views == 4 and before.views == 1
+    assert after.training["history"] == before.training["history"]  # no epoch trained again
+    assert after.training["settings"]["views"] == 4 and after.metrics["val"]["cells"] == 8
+    from bloodview.model.cell_classifier import CellClassifier
+
+    assert CellClassifier.load(copy, after).spec.views == 4
 
 
 def test_prediction_takes_the_class_from_the_classifier_and_keeps_the_detectors_call(tiny_classifier_model, pbc_dir):

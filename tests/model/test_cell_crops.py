@@ -96,3 +96,22 @@ def test_crop_colour_mode_is_checked_and_stretch_reaches_the_fixed_levels():
     assert crop.min() >= 0 and abs(np.percentile(crop[..., 0], 99) - 235) < 2
     with pytest.raises(ValueError, match="colour mode"):
         cell_crop(image, (120, 250), 0.25, 0.25, 128, colour="sepia")
+
+
+def test_dihedral_views_are_the_crop_mirrored_and_turned_grouped_by_crop():
+    from bloodview.model.cell_classifier import dihedral_views, view_logits
+
+    crops = np.random.default_rng(0).random((3, 8, 8, 3)).astype(np.float32)
+    eight = dihedral_views(crops, 8)
+    assert eight.shape == (24, 8, 8, 3)
+    assert np.array_equal(eight[0], crops[0]) and np.array_equal(eight[8], crops[1])
+    assert np.array_equal(eight[1], crops[0][:, ::-1]) and np.array_equal(eight[4], np.rot90(crops[0]))
+    assert len({v.tobytes() for v in eight[:8]}) == 8  # eight different pictures of one cell
+    with pytest.raises(ValueError):
+        dihedral_views(crops, 3)
+    # logits of a forward that sees orientation are averaged per crop, in any batch size
+    forward = lambda x: np.stack([x[:, 0, 0, 0], x[:, 0, -1, 0]], axis=1)  # noqa: E731
+    for batch in (1, 5, 64):
+        averaged = view_logits(forward, crops, 4, batch)
+        assert averaged.shape == (3, 2)
+        assert np.allclose(averaged[1], forward(dihedral_views(crops[1:2], 4)).mean(axis=0))
