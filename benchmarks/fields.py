@@ -290,6 +290,7 @@ def run_pbc(detector: Detector, root: Path, limit: int) -> dict:
     images = spread(pbc_val(root), limit)
     correct, correct_detector, ious, seconds, two_stage = 0, 0, [], [], False
     scores_right, scores_wrong = [], []
+    flagged = Counter()  # (right?, flagged?) where flagged = below the threshold or the two networks disagree
     per_class: Counter[tuple[str, bool]] = Counter()
     for image in images:
         rgb = load_image(root / image.image_path)
@@ -302,6 +303,9 @@ def run_pbc(detector: Detector, root: Path, limit: int) -> dict:
         correct_detector += pick is not None and detector_call(predicted[pick]) == image.image_label
         if pick is not None:
             (scores_right if hit else scores_wrong).append(float(predicted[pick].score or 0.0))
+            doubtful = (float(predicted[pick].score or 0.0) < REVIEW_THRESHOLD
+                        or detector_call(predicted[pick]) != predicted[pick].class_name)
+            flagged[(hit, doubtful)] += 1
         per_class[(image.image_label, hit)] += 1
         outline = pbc_outline(rgb, image.image_label)
         if outline:
@@ -315,6 +319,9 @@ def run_pbc(detector: Detector, root: Path, limit: int) -> dict:
             "wrong_calls": len(scores_wrong),
             "wrong_calls_below_review_threshold": share_below(scores_wrong, below),
             "right_calls_below_review_threshold": share_below(scores_right, below),
+            **({"wrong_calls_below_threshold_or_disputed": flagged[(False, True)] / max(1, len(scores_wrong)),
+                "right_calls_below_threshold_or_disputed": flagged[(True, True)] / max(1, len(scores_right))}
+               if two_stage else {}),
             "per_class_accuracy": {c: per_class[(c, True)] / (per_class[(c, True)] + per_class[(c, False)])
                                    for c in classes},
             "images_with_outline": len(ious), "mask_iou_mean": float(np.mean(ious)) if ious else None,

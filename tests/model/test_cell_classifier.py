@@ -183,6 +183,30 @@ def test_cells_of_classes_the_classifier_does_not_know_keep_the_detectors_call(t
     assert result[1].class_name in CLASSES
 
 
+def test_the_classifier_names_the_white_cell_but_never_turns_a_white_cell_into_a_platelet(tiny_classifier_model):
+    """The kind (platelet or nucleated cell) is the detector's: it sees size and neighbours, the crop does not."""
+    from bloodview.model.cell_classifier import CellClassifier
+
+    out, _ = tiny_classifier_model
+    classifier = CellClassifier.load(out, read_model_info(out).classifier_spec)
+    platelet_index = classifier.spec.class_names.index("platelet")
+    # a classifier that always says "platelet" first and "monocyte" second
+    preference = np.zeros(len(CLASSES), np.float32)
+    preference[platelet_index], preference[CLASSES.index("monocyte")] = 5.0, 3.0
+    classifier.logits = lambda crops: np.tile(preference, (len(crops), 1))
+    square = np.array([[10, 10], [60, 10], [60, 60], [10, 60]], float)
+    white = Instance([square], "neutrophil", score=0.9, source=Source.MODEL)
+    platelet = Instance([square / 4 + 150], "platelet", score=0.8, source=Source.MODEL)
+    image = np.full((300, 300, 3), 200, np.uint8)
+    renamed_white, kept_platelet = classifier.reclassify(image, [white, platelet], image_um_per_px=0.2)
+    assert renamed_white.class_name == "monocyte" and renamed_white.extra["detector_class"] == "neutrophil"
+    from bloodview.model.cell_classifier import softmax
+
+    whites = softmax(np.delete(preference, platelet_index), classifier.spec.temperature)
+    assert renamed_white.score == pytest.approx(whites.max())  # renormalised over the white classes
+    assert kept_platelet.class_name == "platelet" and kept_platelet.score == pytest.approx(1.0)
+
+
 def test_missing_classifier_weights_are_reported_naming_the_file(tiny_classifier_model, tmp_path):
     from bloodview.model.predict import Predictor
 
