@@ -186,7 +186,10 @@ class CellClassifier:
         probabilities renormalised over them. The detector's own call is kept in
         ``extra["detector_class"]`` / ``extra["detector_score"]``.
         """
-        chosen = [k for k, one in enumerate(instances) if self.knows(one.class_name)]
+        # a kind of which the classifier knows one class only (platelets) leaves it nothing to choose:
+        # such cells keep the detector's call and score (a renormalised 1.0 would rank them all alike)
+        chosen = [k for k, one in enumerate(instances)
+                  if self.knows(one.class_name) and self.kind_mask(one.class_name).sum() > 1]
         result = list(instances)
         if not chosen:
             return result
