@@ -153,16 +153,20 @@ def test_prediction_takes_the_class_from_the_classifier_and_keeps_the_detectors_
     image = sorted((pbc_dir / "neutrophil").iterdir())[-1]
     plain = Predictor.load(out, cell_classifier=False).predict([image], pixel_size=0.1029)[0]
     predictor = Predictor.load(out)
-    # Make the classifier certain of "platelet" for every crop: its call must be what comes out.
+    # Make the classifier certain of "monocyte" for every crop: its call must be what comes out.
     bias = predictor.classifier.network.get_layer("cell_logits").bias
     forced = np.zeros(len(CLASSES), np.float32)
-    forced[CLASSES.index("platelet")] = 1000.0
+    forced[CLASSES.index("monocyte")] = 1000.0
     bias.assign(forced)
     second = predictor.predict([image], pixel_size=0.1029)[0]
     assert plain and len(second) == len(plain)
     assert all("detector_class" not in one.extra for one in plain)
+    assert any(one.class_name != "platelet" for one in plain)
     for before, after in zip(plain, second):
-        assert after.class_name == "platelet" and after.score == pytest.approx(1.0)
+        if before.class_name == "platelet":  # the kind is the detector's: platelets stay as they were
+            assert after.class_name == "platelet" and "detector_class" not in after.extra
+            continue
+        assert after.class_name == "monocyte" and after.score == pytest.approx(1.0)
         assert after.extra["detector_class"] == before.class_name
         assert after.extra["detector_score"] == pytest.approx(before.score)
         assert np.array_equal(after.polygons[0], before.polygons[0])  # outlines are the detector's
