@@ -75,8 +75,10 @@ def cell_samples(
     pixel_size: float | None = None,
     splits: Sequence[str | None] = ("train", None),
     images_root: Path | None = None,
+    images: Sequence | None = None,
 ) -> list[CellSample]:
-    """Cells of ``class_names`` in the images of ``dataset`` whose split is in ``splits``.
+    """Cells of ``class_names`` in the images of ``dataset`` whose split is in ``splits``
+    (or in ``images``, images of ``dataset`` chosen by the caller, whatever their split).
 
     Pixel size per image: ``pixel_size`` if given, else the image's own recorded
     one, else measured from its red cells; an image with none of these is skipped
@@ -86,9 +88,8 @@ def cell_samples(
     index = {name: k for k, name in enumerate(class_names)}
     samples: list[CellSample] = []
     unscaled = 0
-    for image in dataset.images:
-        if image.split not in splits:
-            continue
+    chosen = list(images) if images is not None else [i for i in dataset.images if i.split in splits]
+    for image in chosen:
         cells = [(one.bbox, index[one.class_name]) for one in image.instances if one.class_name in index]
         if not cells and not image.instances and image.image_label in index:
             cells = [((0.0, 0.0, float(image.width), float(image.height)), index[image.image_label])]

@@ -7,7 +7,10 @@ train/val -> a fine-tune with no schedule of its own takes the *adapt* recipe si
 its training images (bloodview.model.recipes; ``--set`` still wins) -> choose the distribution strategy (several GPUs: MirroredStrategy)
 -> build the network (from ``--init`` weights, or the ``--resume`` checkpoint)
 -> ``model.fit`` with progress, TensorBoard, checkpoint and stop callbacks ->
-write the model folder (weights + ``model.json``).
+write the model folder (weights + ``model.json``) -> with ``--init`` from a model
+with a cell classifier, fine-tune that classifier on the same training cells and
+store it beside the detector (bloodview.model.classifier_adapt; ``cell_classifier=False``
+writes the detector alone).
 
 Output folder ``--out``::
 
@@ -68,6 +71,7 @@ class TrainOptions:
     devices: list[str] | None = None  # explicit replicas (tests); None = this machine's GPUs
     recipe: str | None = None  # "adapt" / "inherit"; None: adapt when fine-tuning without a schedule (recipes.py)
     ignore_classes: list[str] = field(default_factory=list)  # cells of these classes are left out (background)
+    cell_classifier: bool = True  # with init: adapt init's cell classifier to the same cells (classifier_adapt.py)
 
 
 @dataclass
@@ -248,6 +252,19 @@ def stop_on_signals(stop: threading.Event):
             signal.signal(s, h)
 
 
+def _with_adapted_classifier(info, init, out: Path, train_images, val_images, dataset, options: TrainOptions):
+    """``info`` with ``init``'s cell classifier fine-tuned on the same images, when it has one."""
+    from bloodview.model.classifier_adapt import adapt_cell_classifier
+    from bloodview.model.store import write_model_info
+
+    entry = adapt_cell_classifier(init, out, train_images, val_images, dataset, options.pixel_size_um, options.seed)
+    if entry is None:
+        return info
+    info.cell_classifier = entry
+    write_model_info(info, out)
+    return info
+
+
 # --- the run --------------------------------------------------------------------------------
 def train(options: TrainOptions, progress: cb.ProgressWriter | None = None,
           stop: threading.Event | None = None, show_bar: bool = False) -> TrainResult:
@@ -356,6 +373,8 @@ def train(options: TrainOptions, progress: cb.ProgressWriter | None = None,
     }
     info = save_model(model, config, out, name=options.name or out.name, training=summary,
                       final_losses={k: v for k, v in final.items() if v is not None})
+    if init is not None and options.cell_classifier and not options.reinit_heads:
+        info = _with_adapted_classifier(info, init, out, train_images, val_images, dataset, options)
     if progress is not None:
         progress.emit("done", model_dir=str(out), final_losses=final)
     return TrainResult(out, info, final, epochs, model)

@@ -264,3 +264,35 @@ def test_fine_tuning_starts_from_the_models_own_classifier(tiny_classifier_model
     assert main(["train-classifier", "--model", str(detector_only(tmp_path / "plain")), "--data", str(lab), "--out",
                  str(tmp_path / "x"), "--start", "classifier", "--pixel-size", "0.1029"]) == 1
     assert "has no cell classifier to start from" in capsys.readouterr().err
+
+
+def test_fine_tuning_a_model_adapts_its_cell_classifier_to_the_same_cells(tiny_classifier_model, tmp_path):
+    """train --init of a model with a classifier writes a model whose classifier learnt the same cells;
+    --no-cell-classifier (cell_classifier=False) writes the detector alone, as before."""
+    from bloodview.model.classifier_adapt import MIN_STEPS, adaptation_steps
+    from bloodview.model.predict import Predictor
+    from bloodview.model.train import TrainOptions, train
+    from tests.model.test_train import write_smears
+
+    out, _ = tiny_classifier_model
+    data = write_smears(tmp_path / "lab")
+    common = dict(data=data, init=out, overrides={"epochs": 1, "steps_per_epoch": 1}, val_ratio=0.25,
+                  pixel_size_um=0.1029)
+    result = train(TrainOptions(out=tmp_path / "adapted", **common))
+    info = read_model_info(result.model_dir)
+    spec = info.classifier_spec
+    assert spec is not None and spec.class_names == CLASSES and spec.input_size == 64
+    assert spec.training["start"] == "classifier" and spec.training["recipe"] == "adapt"
+    train_cells = spec.training["train_cells"]
+    assert 0 < train_cells <= 5  # the neutrophils and platelets of the 3 training smears (one is held out)
+    assert len(spec.training["history"]) == adaptation_steps(train_cells, 32) == MIN_STEPS  # 1 step per epoch
+    assert spec.temperature == read_model_info(out).classifier_spec.temperature  # too few val cells to refit
+    weights = result.model_dir / spec.weights_file
+    assert weights.is_file() and weights.read_bytes() != (out / spec.weights_file).read_bytes()
+    predictor = Predictor.load(result.model_dir)
+    found = predictor.predict([np.full((96, 96, 3), 230, np.uint8)], pixel_size=0.1029)
+    assert isinstance(found[0], list)  # the adapted model loads and runs with its classifier
+
+    plain = train(TrainOptions(out=tmp_path / "plain", cell_classifier=False, **common))
+    assert read_model_info(plain.model_dir).classifier_spec is None
+    assert not (plain.model_dir / spec.weights_file).exists()
