@@ -7,8 +7,9 @@ corrected crops, the fixed 149 held out of ``benchmarks/adaptation.py``), the sh
 kept: the shipped classifier fine-tuned on those 50 cells alone names 0.81 (20 steps of 32 crops,
 1.4 min on the 2-core CPU) or 0.82 (40 steps) of the held-out cells right, from 0.38 before; with
 56 PBC crops mixed in (60 steps) 0.83, and PBC is kept far better (0.92 on 120 PBC val crops,
-against 0.71 / 0.55 without them): mix the model's own images in where you have them. (Keeping the classifier's BatchNorm statistics
-frozen, as the detector's adapt recipe does, was tried: Zheng 0.83 but PBC 0.53, so they train.)
+against 0.71 / 0.55 without them): mix the model's own images in where you have them. (Keeping
+the classifier's BatchNorm statistics frozen, as the detector's adapt recipe does, was tried:
+Zheng 0.83 but PBC 0.53, so they train.)
 
 The recipe is sized to the cells (:func:`adaptation_steps`): about 15 jittered passes over them,
 at least 10 and at most 60 steps; the ``labs`` jitter (other stains and cameras); Adam at a fifth
@@ -21,7 +22,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from bloodview.model.store import ModelInfo
@@ -48,7 +49,6 @@ def adapt_cell_classifier(
     dataset,
     pixel_size_um: float | None = None,
     seed: int = 0,
-    note: Callable[[str], None] | None = None,
 ) -> dict | None:
     """Fine-tune ``init``'s classifier on the cells of ``train_images`` into the model folder ``out``.
 
@@ -72,11 +72,9 @@ def adapt_cell_classifier(
     steps_per_epoch = max(1, len(train) // settings.batch_size)
     settings.epochs = max(1, round(adaptation_steps(len(train), settings.batch_size) / steps_per_epoch))
     fit_val = val if len(val) >= MIN_VAL_CELLS_FOR_TEMPERATURE else []
-    message = (f"adapting the cell classifier on {len(train)} cells: {settings.epochs} x {steps_per_epoch} steps of "
-               f"{settings.batch_size}" + ("" if fit_val else f"; {len(val)} validation cells: its temperature is kept"))
-    log.info("%s", message)
-    if note is not None:
-        note(message)
+    log.info("adapting the cell classifier on %d cells: %d x %d steps of %d%s", len(train), settings.epochs,
+             steps_per_epoch, settings.batch_size,
+             "" if fit_val else f"; {len(val)} validation cells: its temperature is kept")
     started = time.time()
     summary = {"data": "the detector's training images", "pixel_size_um": pixel_size_um, "start": "classifier",
                "jitter": JITTER, "recipe": "adapt", "from": str(init.path)}
