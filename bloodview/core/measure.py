@@ -7,9 +7,11 @@ by :mod:`bloodview.core.scale` (from the red cells); this module only records
 and uses it.
 
 Sources, in order of trust: ``"given"`` (the user's calibrated pixel size),
-``"red cells"`` (measured on the image), ``"model default"`` (no red cells
-found: the model's training pixel size, a guess), ``None`` (unknown origin, e.g.
-another tool's file).
+``"red cells"`` (measured on the image), ``"white cell"`` (a crop of one white
+cell without usable red cells, sized by assuming a typical white cell:
+:mod:`bloodview.core.white_cell_scale`), ``"model default"`` (neither found: the
+model's training pixel size, a guess), ``None`` (unknown origin, e.g. another
+tool's file).
 """
 
 from __future__ import annotations
@@ -20,8 +22,12 @@ from typing import Any
 
 SOURCE_GIVEN = "given"
 SOURCE_RED_CELLS = "red cells"
+SOURCE_WHITE_CELL = "white cell"
 SOURCE_MODEL_DEFAULT = "model default"
-SOURCES = (SOURCE_GIVEN, SOURCE_RED_CELLS, SOURCE_MODEL_DEFAULT)
+SOURCES = (SOURCE_GIVEN, SOURCE_RED_CELLS, SOURCE_WHITE_CELL, SOURCE_MODEL_DEFAULT)
+GUESSED_SOURCES = (SOURCE_WHITE_CELL, SOURCE_MODEL_DEFAULT)
+"""Pixel sizes that rest on an assumption about the cells (a white cell's typical size) or on
+none: good enough to read the image at the model's scale, never to size its cells in µm."""
 
 
 @dataclass(frozen=True)
@@ -49,13 +55,18 @@ class PixelSize:
 
     @property
     def measured(self) -> bool:
-        """True unless it is a fallback guess (``"model default"``): fit to size cells or train on."""
-        return self.source != SOURCE_MODEL_DEFAULT
+        """True unless it is a guess (``"model default"``, ``"white cell"``): fit to size cells or train on.
+
+        A crop sized from its white cell would give that cell back its assumed 12.5 µm.
+        """
+        return self.source not in GUESSED_SOURCES
 
     def describe(self) -> str:
         """``"0.109 µm/px (red cells, 41 measured)"``, ``"… (given)"``, ``"… (model default — no red cells found)"``."""
         if self.source == SOURCE_RED_CELLS:
             why = f"red cells, {self.cells_measured} measured"
+        elif self.source == SOURCE_WHITE_CELL:
+            why = "from the white cell's size — no red cells found; a rough guess"
         elif self.source == SOURCE_MODEL_DEFAULT:
             why = "model default — no red cells found"
         else:

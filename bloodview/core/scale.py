@@ -184,7 +184,7 @@ def cell_masks(rgb: np.ndarray) -> CellMasks:
     pixels = smooth.reshape(-1, 3)
     brightness = pixels.sum(axis=1, dtype=np.int32)
     white = np.median(pixels[brightness >= np.percentile(brightness, 90)], axis=0)
-    od = _optical_density(smooth, white)
+    od = optical_density(smooth, white)
     green = od[:, :, 1] - _glass_level(od[:, :, 1])
     empty = np.zeros(green.shape, bool)
     stained = green > STAINED_OD
@@ -222,7 +222,7 @@ def _large_parts(mask: np.ndarray, share: float) -> np.ndarray:
     return keep[labels]
 
 
-def _optical_density(rgb: np.ndarray, white: np.ndarray) -> np.ndarray:
+def optical_density(rgb: np.ndarray, white: np.ndarray) -> np.ndarray:
     """Per-channel OD ``(H, W, 3)`` float32 relative to ``white``, by table look-up (uint8 in)."""
     levels = np.arange(256, dtype=np.float32)[:, None]
     tables = -np.log10(np.clip((levels + 1.0) / (np.asarray(white, np.float32) + 1.0), 1e-3, 2.0))

@@ -110,8 +110,21 @@ def test_one_pixel_size_per_image_must_match_the_images():
 
 def test_without_red_cells_the_model_fallback_scale_is_used_and_said():
     engine, _ = predictor(tile=256, pixel_size=0.1, overlap_um=8.0)
-    (found,) = engine.detect([disc_field(200, 200, [(100, 100)], DIAMETER)])
+    (found,) = engine.detect([disc_field(200, 200, [(100, 100)], 40)])  # too small in its frame to size it by
     assert found.scale.source == "model default" and found.resize_factor == pytest.approx(1.0)
+    assert len(found.instances) == 1
+
+
+def test_a_tight_crop_of_one_cell_is_read_at_the_scale_its_white_cell_gives():
+    """Another lab's crop framed tighter than the training crops: its white cell, not its framing, sets the scale."""
+    config = MaskRCNNConfig(image_min_dim=384, image_max_dim=384, pixel_size_um=0.1,
+                            fallback_pixel_size_um=0.1, fallback_crop_field_um=36.0)
+    info = ModelInfo(name="discs", backbone="none", class_names=list(config.class_names), config=config.to_dict())
+    engine = Predictor(DiscFinder(384), info, config)
+    tight = disc_field(120, 120, [(60, 60)], 80)  # framing says 0.3 µm/px, the 80-px cell 12.5 / 80
+    (found,) = engine.detect([tight])
+    assert found.scale.source == "white cell"
+    assert found.scale.um_per_pixel == pytest.approx(12.5 / 80, rel=0.05)
     assert len(found.instances) == 1
 
 
