@@ -54,6 +54,10 @@ def register(subparsers) -> None:
     parser.add_argument("--no-cell-classifier", action="store_true",
                         help="with --init: write the detector only; by default the --init model's cell classifier, "
                              "if it has one, is fine-tuned on the same cells (about 2 minutes for 50 cells)")
+    parser.add_argument("--keep-start", type=float, metavar="SHARE",
+                        help="with --init: blend this share of the --init model's weights back into the trained "
+                             "ones (detector and cell classifier), so the model forgets less of what it knew "
+                             "(default 0.33 with the adapt recipe, 0 otherwise; 0 switches it off)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--ignore-class", action="append", default=[], metavar="NAME[,NAME]",
                         help="leave the cells of these classes out (they count as background), e.g. rbc for BCCD "
@@ -81,8 +85,15 @@ def _options(args: argparse.Namespace):
         steps_per_epoch=args.steps_per_epoch, init=args.init, config_file=args.config, overrides=overrides,
         resume=args.resume, val_ratio=args.val_ratio, reinit_heads=args.reinit_heads, name=args.name,
         seed=args.seed, backbone_weights=args.backbone_weights, pixel_size_um=given_pixel_size(args.pixel_size),
-        recipe=args.recipe, cell_classifier=not args.no_cell_classifier, ignore_classes=[n.strip() for text in args.ignore_class for n in text.split(",") if n.strip()],
+        recipe=args.recipe, cell_classifier=not args.no_cell_classifier, keep_start=_share(args.keep_start),
+        ignore_classes=[n.strip() for text in args.ignore_class for n in text.split(",") if n.strip()],
     )
+
+
+def _share(value: float | None) -> float | None:
+    if value is not None and not 0.0 <= value < 1.0:
+        raise BloodviewError(f"--keep-start {value}: give a share from 0 (off) up to, not including, 1")
+    return value
 
 
 def run(args: argparse.Namespace) -> int:

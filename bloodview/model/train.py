@@ -43,7 +43,8 @@ from bloodview.model import callbacks as cb
 from bloodview.model.config import MaskRCNNConfig
 from bloodview.model.data import data_summary, make_dataset, prepare_records, split_images
 from bloodview.model.recipes import adaptation_recipe, wants_adaptation
-from bloodview.model.store import MODEL_JSON, ModelInfo, read_model_info
+from bloodview.model.blend import KEEP_START
+from bloodview.model.store import MODEL_JSON, WEIGHTS_FILE, ModelInfo, read_model_info
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,7 @@ class TrainOptions:
     recipe: str | None = None  # "adapt" / "inherit"; None: adapt when fine-tuning without a schedule (recipes.py)
     ignore_classes: list[str] = field(default_factory=list)  # cells of these classes are left out (background)
     cell_classifier: bool = True  # with init: adapt init's cell classifier to the same cells (classifier_adapt.py)
+    keep_start: float | None = None  # share of init's weights blended back in (blend.py); None: the recipe's
 
 
 @dataclass
@@ -265,6 +267,29 @@ def _with_adapted_classifier(info, init, out: Path, train_images, val_images, da
     return info
 
 
+def _blended_with_init(model, info, init, out: Path, keep: float, reinit_heads: bool):
+    """The written model with ``keep`` of ``init``'s weights blended back in (bloodview.model.blend)."""
+    from bloodview.model.blend import blend_with_start
+    from bloodview.model.store import write_model_info
+    from bloodview.model.store_io import load_weights_checked
+
+    if reinit_heads or list(init.class_names) != list(info.class_names):
+        log.info("not blended with %s: its classes differ (--reinit-heads)", init.name)
+        return info
+    blend_with_start(out / WEIGHTS_FILE, init.weights_path, keep)
+    load_weights_checked(model, out / WEIGHTS_FILE)
+    new_spec, old_spec = info.classifier_spec, init.classifier_spec
+    blended = ["detector"]
+    if (new_spec is not None and old_spec is not None and new_spec.class_names == old_spec.class_names
+            and new_spec.backbone == old_spec.backbone
+            and (info.cell_classifier or {}).get("training", {}).get("from") == str(init.path)):
+        blend_with_start(out / new_spec.weights_file, init.path / old_spec.weights_file, keep)
+        blended.append("cell classifier")
+    info.training["keep_start"] = {"share": round(keep, 4), "networks": blended}
+    write_model_info(info, out)
+    return info
+
+
 # --- the run --------------------------------------------------------------------------------
 def train(options: TrainOptions, progress: cb.ProgressWriter | None = None,
           stop: threading.Event | None = None, show_bar: bool = False) -> TrainResult:
@@ -375,6 +400,9 @@ def train(options: TrainOptions, progress: cb.ProgressWriter | None = None,
                       final_losses={k: v for k, v in final.items() if v is not None})
     if init is not None and options.cell_classifier and not options.reinit_heads:
         info = _with_adapted_classifier(info, init, out, train_images, val_images, dataset, options)
+    keep = options.keep_start if options.keep_start is not None else (KEEP_START if recipe is not None else 0.0)
+    if init is not None and keep > 0:
+        info = _blended_with_init(model, info, init, out, keep, options.reinit_heads)
     if progress is not None:
         progress.emit("done", model_dir=str(out), final_losses=final)
     return TrainResult(out, info, final, epochs, model)

@@ -8,8 +8,10 @@ into the unchanged float32 network. Rounding to float16 changes weights by about
 
 :func:`write_average_weights` averages the weights of several epochs of one low-learning-rate
 run (stochastic weight averaging, Izmailov et al. 2018): a flatter, less epoch-dependent
-optimum than any single epoch's weights. BatchNorm moving statistics are averaged too, which
-is sound for nearby weights of one run (not for unrelated models).
+optimum than any single epoch's weights; with ``shares`` it blends a fine-tuned model with the
+model it started from (WiSE-FT, Wortsman et al. 2022; :mod:`bloodview.model.blend`). BatchNorm
+moving statistics are averaged too, which is sound for nearby weights of one run or of a
+fine-tune and its start (not for unrelated models).
 Only h5py (a Keras dependency) is needed here, no TensorFlow.
 """
 
@@ -67,15 +69,22 @@ def write_float16_weights(source: str | Path, target: str | Path, drop_optimizer
     return target
 
 
-def write_average_weights(sources: list[str | Path], target: str | Path) -> Path:
-    """Write the element-wise mean of the float arrays of same-shaped Keras ``.weights.h5`` files.
+def write_average_weights(
+    sources: list[str | Path], target: str | Path, shares: list[float] | None = None, skip: tuple[str, ...] = ()
+) -> Path:
+    """Write the element-wise (weighted) mean of the float arrays of same-shaped Keras ``.weights.h5`` files.
 
-    Non-float arrays (counters) and attributes come from the first file. Files of
-    different networks (other layers or shapes) are a :class:`ModelError`.
+    ``shares`` (one per source, summing to 1; default equal) weight the mean. The layout,
+    dtypes, non-float arrays (counters) and attributes come from the first file, less the
+    groups named in ``skip`` (e.g. ``"optimizer"``: Adam's state, which a shipped file lacks).
+    Files of different networks (other layers or shapes) are a :class:`ModelError`.
     """
     paths = [Path(s) for s in sources]
     if len(paths) < 2:
         raise ModelError("averaging needs at least two weights files")
+    shares = [1.0 / len(paths)] * len(paths) if shares is None else [float(v) for v in shares]
+    if len(shares) != len(paths) or min(shares) < 0 or abs(sum(shares) - 1.0) > 1e-6:
+        raise ValueError(f"shares must be one non-negative number per file, summing to 1 (got {shares})")
     for path in paths:
         if not path.is_file():
             raise ModelError(f"{path}: weights file not found")
@@ -85,7 +94,7 @@ def write_average_weights(sources: list[str | Path], target: str | Path) -> Path
         files = [h5py.File(path, "r") for path in paths]
         try:
             with h5py.File(temporary, "w") as dst:
-                _average_group(files, dst, paths)
+                _average_group(files, dst, paths, shares, skip)
         finally:
             for handle in files:
                 handle.close()
@@ -99,11 +108,15 @@ def write_average_weights(sources: list[str | Path], target: str | Path) -> Path
     return target
 
 
-def _average_group(sources: list[h5py.Group], target: h5py.Group, paths: list[Path]) -> None:
+def _average_group(
+    sources: list[h5py.Group], target: h5py.Group, paths: list[Path], shares: list[float], skip: tuple[str, ...]
+) -> None:
     first = sources[0]
     for key, value in first.attrs.items():
         target.attrs[key] = value
     for name, item in first.items():
+        if name in skip:
+            continue
         others = [source.get(name) for source in sources[1:]]
         if isinstance(item, h5py.Dataset):
             data = item[()]
@@ -111,10 +124,10 @@ def _average_group(sources: list[h5py.Group], target: h5py.Group, paths: list[Pa
                 for other, path in zip(others, paths[1:]):
                     if not isinstance(other, h5py.Dataset) or other.shape != data.shape:
                         raise ModelError(f"{path}: not the same network as {paths[0]} (at {item.name})")
-                total = data.astype(np.float64)
-                for other in others:
-                    total += other[()].astype(np.float64)
-                data = (total / len(sources)).astype(item.dtype)
+                total = data.astype(np.float64) * shares[0]
+                for other, share in zip(others, shares[1:]):
+                    total += other[()].astype(np.float64) * share
+                data = total.astype(item.dtype)
             dataset = target.create_dataset(name, data=data)
             for key, attr in item.attrs.items():
                 dataset.attrs[key] = attr
@@ -122,4 +135,4 @@ def _average_group(sources: list[h5py.Group], target: h5py.Group, paths: list[Pa
             for other, path in zip(others, paths[1:]):
                 if not isinstance(other, h5py.Group):
                     raise ModelError(f"{path}: not the same network as {paths[0]} (at {item.name})")
-            _average_group([item] + others, target.create_group(name), paths)
+            _average_group([item] + others, target.create_group(name), paths, shares, skip)

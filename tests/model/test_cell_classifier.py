@@ -289,6 +289,7 @@ def test_fine_tuning_a_model_adapts_its_cell_classifier_to_the_same_cells(tiny_c
     assert spec.temperature == read_model_info(out).classifier_spec.temperature  # too few val cells to refit
     weights = result.model_dir / spec.weights_file
     assert weights.is_file() and weights.read_bytes() != (out / spec.weights_file).read_bytes()
+    assert info.training["keep_start"]["networks"] == ["detector", "cell classifier"]  # both blended with the start
     predictor = Predictor.load(result.model_dir)
     found = predictor.predict([np.full((96, 96, 3), 230, np.uint8)], pixel_size=0.1029)
     assert isinstance(found[0], list)  # the adapted model loads and runs with its classifier

@@ -233,6 +233,66 @@ def test_fine_tuning_without_a_schedule_takes_the_adapt_recipe(trained, tmp_path
     assert info["training"]["epochs"] == 1 and info["training"]["steps_per_epoch"] == 1  # from --set
 
 
+def test_adapting_blends_a_third_of_the_start_back_in(trained, tmp_path, monkeypatch):
+    """The adapt recipe ends with (2/3) fine-tuned + (1/3) starting weights, on disk and in the returned network."""
+    import bloodview.model.blend as blend
+    from bloodview.model.blend import KEEP_START
+    from bloodview.model.train import train
+
+    unblended = {}
+    real = blend.blend_with_start
+
+    def spy(tuned, start, keep_start):
+        unblended[Path(tuned).name] = _arrays(Path(tuned))
+        return real(tuned, start, keep_start)
+
+    monkeypatch.setattr(blend, "blend_with_start", spy)
+    _, data, _ = trained
+    result = train(options(data, tmp_path / "adapted", init=trained[0].model_dir, backbone=None, config_file=None,
+                           epochs=None, steps_per_epoch=None, overrides={"epochs": 1, "steps_per_epoch": 2}))
+    info = json.loads((result.model_dir / "model.json").read_text())
+    assert info["training"]["keep_start"] == {"share": round(KEEP_START, 4), "networks": ["detector"]}
+    start, tuned = _arrays(trained[0].model_dir / "model.weights.h5"), unblended["model.weights.h5"]
+    written = _arrays(result.model_dir / "model.weights.h5")
+    assert written.keys() == start.keys() and any(not np.allclose(tuned[k], start[k]) for k in start)
+    for key in start:
+        np.testing.assert_allclose(written[key], (1 - KEEP_START) * tuned[key] + KEEP_START * start[key],
+                                   rtol=1e-5, atol=1e-6)
+    in_memory = [np.asarray(v) for v in result.model.weights]
+    reloaded = _network_weights(result.model_dir)
+    assert all(np.allclose(a, b) for a, b in zip(in_memory, reloaded))
+
+
+def test_keep_start_zero_writes_the_fine_tune_as_it_ended(trained, tmp_path):
+    from bloodview.model.train import train
+
+    _, data, _ = trained
+    result = train(options(data, tmp_path / "plain", init=trained[0].model_dir, backbone=None, config_file=None,
+                           epochs=None, steps_per_epoch=None, keep_start=0.0,
+                           overrides={"epochs": 1, "steps_per_epoch": 1}))
+    assert "keep_start" not in json.loads((result.model_dir / "model.json").read_text())["training"]
+
+
+def _arrays(path: Path) -> dict[str, np.ndarray]:
+    """The float arrays of a weights file by their place in it, optimizer state left out."""
+    import h5py
+
+    found = {}
+    with h5py.File(path, "r") as handle:
+        def visit(name, item):
+            if isinstance(item, h5py.Dataset) and not name.startswith("optimizer") and item.dtype.kind == "f":
+                found[name] = item[()].astype(np.float64)
+        handle.visititems(visit)
+    return found
+
+
+def _network_weights(model_dir: Path) -> list[np.ndarray]:
+    from bloodview.model.store_io import load_model
+
+    model, _ = load_model(model_dir)
+    return [np.asarray(v) for v in model.weights]
+
+
 def test_a_schedule_of_ones_own_is_kept(trained, tmp_path):
     from bloodview.model.train import train
 
