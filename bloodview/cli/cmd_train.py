@@ -57,7 +57,7 @@ def register(subparsers) -> None:
     parser.add_argument("--keep-start", type=float, metavar="SHARE",
                         help="with --init: blend this share of the --init model's weights back into the trained "
                              "ones (detector and cell classifier), so the model forgets less of what it knew "
-                             "(default 0.33 with the adapt recipe, 0 otherwise; 0 switches it off)")
+                             "(default: 0.33 when the adapt recipe trains on 50 images or more, else 0; 0 switches it off)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--ignore-class", action="append", default=[], metavar="NAME[,NAME]",
                         help="leave the cells of these classes out (they count as background), e.g. rbc for BCCD "

@@ -43,7 +43,7 @@ from bloodview.model import callbacks as cb
 from bloodview.model.config import MaskRCNNConfig
 from bloodview.model.data import data_summary, make_dataset, prepare_records, split_images
 from bloodview.model.recipes import adaptation_recipe, wants_adaptation
-from bloodview.model.blend import KEEP_START
+from bloodview.model.blend import default_keep_start
 from bloodview.model.store import MODEL_JSON, WEIGHTS_FILE, ModelInfo, read_model_info
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ class TrainOptions:
     recipe: str | None = None  # "adapt" / "inherit"; None: adapt when fine-tuning without a schedule (recipes.py)
     ignore_classes: list[str] = field(default_factory=list)  # cells of these classes are left out (background)
     cell_classifier: bool = True  # with init: adapt init's cell classifier to the same cells (classifier_adapt.py)
-    keep_start: float | None = None  # share of init's weights blended back in (blend.py); None: the recipe's
+    keep_start: float | None = None  # share of init's weights blended back in (blend.py); None: the adapt recipe's
 
 
 @dataclass
@@ -400,7 +400,9 @@ def train(options: TrainOptions, progress: cb.ProgressWriter | None = None,
                       final_losses={k: v for k, v in final.items() if v is not None})
     if init is not None and options.cell_classifier and not options.reinit_heads:
         info = _with_adapted_classifier(info, init, out, train_images, val_images, dataset, options)
-    keep = options.keep_start if options.keep_start is not None else (KEEP_START if recipe is not None else 0.0)
+    keep = options.keep_start
+    if keep is None:
+        keep = default_keep_start(len(train_images)) if recipe is not None else 0.0
     if init is not None and keep > 0:
         info = _blended_with_init(model, info, init, out, keep, options.reinit_heads)
     if progress is not None:

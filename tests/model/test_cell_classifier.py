@@ -278,7 +278,7 @@ def test_fine_tuning_a_model_adapts_its_cell_classifier_to_the_same_cells(tiny_c
     data = write_smears(tmp_path / "lab")
     common = dict(data=data, init=out, overrides={"epochs": 1, "steps_per_epoch": 1}, val_ratio=0.25,
                   pixel_size_um=0.1029)
-    result = train(TrainOptions(out=tmp_path / "adapted", **common))
+    result = train(TrainOptions(out=tmp_path / "adapted", keep_start=1 / 3, **common))
     info = read_model_info(result.model_dir)
     spec = info.classifier_spec
     assert spec is not None and spec.class_names == CLASSES and spec.input_size == 64

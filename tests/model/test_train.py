@@ -233,8 +233,8 @@ def test_fine_tuning_without_a_schedule_takes_the_adapt_recipe(trained, tmp_path
     assert info["training"]["epochs"] == 1 and info["training"]["steps_per_epoch"] == 1  # from --set
 
 
-def test_adapting_blends_a_third_of_the_start_back_in(trained, tmp_path, monkeypatch):
-    """The adapt recipe ends with (2/3) fine-tuned + (1/3) starting weights, on disk and in the returned network."""
+def test_keep_start_blends_a_third_of_the_start_back_in(trained, tmp_path, monkeypatch):
+    """--keep-start 1/3: (2/3) fine-tuned + (1/3) starting weights, on disk and in the returned network."""
     import bloodview.model.blend as blend
     from bloodview.model.blend import KEEP_START
     from bloodview.model.train import train
@@ -249,7 +249,8 @@ def test_adapting_blends_a_third_of_the_start_back_in(trained, tmp_path, monkeyp
     monkeypatch.setattr(blend, "blend_with_start", spy)
     _, data, _ = trained
     result = train(options(data, tmp_path / "adapted", init=trained[0].model_dir, backbone=None, config_file=None,
-                           epochs=None, steps_per_epoch=None, overrides={"epochs": 1, "steps_per_epoch": 2}))
+                           epochs=None, steps_per_epoch=None, keep_start=KEEP_START,
+                           overrides={"epochs": 1, "steps_per_epoch": 2}))
     info = json.loads((result.model_dir / "model.json").read_text())
     assert info["training"]["keep_start"] == {"share": round(KEEP_START, 4), "networks": ["detector"]}
     start, tuned = _arrays(trained[0].model_dir / "model.weights.h5"), unblended["model.weights.h5"]
@@ -263,14 +264,17 @@ def test_adapting_blends_a_third_of_the_start_back_in(trained, tmp_path, monkeyp
     assert all(np.allclose(a, b) for a, b in zip(in_memory, reloaded))
 
 
-def test_keep_start_zero_writes_the_fine_tune_as_it_ended(trained, tmp_path):
+def test_a_few_images_adapt_without_a_blend_by_default(trained, tmp_path):
+    """Below BLEND_FROM_IMAGES training images the adapt recipe writes the fine-tune as it ended."""
+    from bloodview.model.blend import BLEND_FROM_IMAGES, KEEP_START, default_keep_start
     from bloodview.model.train import train
 
+    assert default_keep_start(BLEND_FROM_IMAGES - 1) == 0.0 and default_keep_start(BLEND_FROM_IMAGES) == KEEP_START
     _, data, _ = trained
     result = train(options(data, tmp_path / "plain", init=trained[0].model_dir, backbone=None, config_file=None,
-                           epochs=None, steps_per_epoch=None, keep_start=0.0,
-                           overrides={"epochs": 1, "steps_per_epoch": 1}))
-    assert "keep_start" not in json.loads((result.model_dir / "model.json").read_text())["training"]
+                           epochs=None, steps_per_epoch=None, overrides={"epochs": 1, "steps_per_epoch": 1}))
+    training = json.loads((result.model_dir / "model.json").read_text())["training"]
+    assert training["recipe"] == "adapt" and "keep_start" not in training
 
 
 def _arrays(path: Path) -> dict[str, np.ndarray]:
