@@ -20,7 +20,8 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp")
 LINK = re.compile(r"!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
 IMG_TAG = re.compile(r"<img\b[^>]*\bsrc=[\"']([^\"']+)[\"']", re.IGNORECASE)
 # pictures in docs/images made by another real command, named where it is documented
-OTHER_PRODUCERS = {"bootstrap_montage.png": DOCS / "bootstrap.md", "adaptation_curve.png": DOCS / "adaptation.md"}
+OTHER_PRODUCERS = {"bootstrap_montage.png": DOCS / "bootstrap.md", "adaptation_curve.png": DOCS / "adaptation.md",
+                   "adaptation_curve_no_rehearsal.png": DOCS / "adaptation.md"}
 
 
 def markdown_files() -> list[Path]:
