@@ -20,7 +20,10 @@ bccd     BCCD ``test`` split (ImageSets/Main/test.txt, 72 fields): white cells (
          reported) with box IoU >= 0.5. Also WBC boxes found by a detection of any class
          (platelet included: the issue's "today" 0.645 counted so, on all 364 fields), false
          positives per field (white-cell detections matching no WBC box; platelet detections
-         matching no platelet box) and platelet boxes found (platelet detections, same rule).
+         matching no platelet box), platelet boxes found (platelet detections, same rule), RBC
+         boxes found by the red cells (same rule; unboxed red cells are many, so red cells
+         matching no box are not counted as false), red cells per field, and the platelet
+         estimate: platelets per 1,000 red cells found, against the boxes' own ratio.
 zheng    Zheng Dataset 1 (300 crops, another lab, never trained on): 5-class accuracy of the
          detection overlapping the expert whole-cell mask most (no overlapping detection, or a
          class outside the 5 = wrong), mean whole-cell mask IoU of that detection (0 when none),
@@ -58,6 +61,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bloodview.core.classes import is_red_cell_name
 from bloodview.io.mask_png import ZHENG_CLASSES
 from field_data import Picture, bccd_split, big_field, mosaic, pbc_outline, pbc_tiles, pbc_val, zheng_pictures
 
@@ -76,13 +80,16 @@ class Detector:
     """A loaded model plus the per-data-set pixel sizes; times every ``predict`` call."""
 
     def __init__(self, model_dir: str, pixel_sizes: dict[str, float], min_confidence: float | None,
-                 overrides: dict | None = None, cell_classifier: bool = True):
+                 overrides: dict | None = None, cell_classifier: bool = True, red_cells: bool = True):
         from bloodview.model.predict import Predictor
 
         keywords = {"overrides": overrides} if overrides else {}
         if not cell_classifier:
             keywords["cell_classifier"] = False
+        if "red_cells" in inspect.signature(Predictor.load).parameters:
+            keywords["red_cells"] = red_cells  # as the app and `bloodview predict` run it
         self.predictor = Predictor.load(model_dir, **keywords)
+        self.red_cells: list = []  # the last picture's red cells (kept out of what detect returns)
         self.takes_pixel_size = "pixel_size" in inspect.signature(self.predictor.predict).parameters
         if pixel_sizes and not self.takes_pixel_size:
             print(f"note: this model's predict has no pixel_size keyword; --pixel-size {pixel_sizes} ignored")
@@ -91,13 +98,19 @@ class Detector:
         self.warm = False  # set once a first predict has traced the graph
 
     def detect(self, rgb: np.ndarray, source: str) -> tuple[list, float]:
-        """``(detections, seconds)`` for one picture from data set ``source`` (pbc, bccd, zheng)."""
+        """``(detections, seconds)`` for one picture from data set ``source`` (pbc, bccd, zheng).
+
+        The detections are the white cells and platelets; the red cells found in the same call
+        (and timed with it) are left in :attr:`red_cells`: no reference cell here is a red cell.
+        """
         keywords = {"min_confidence": self.min_confidence}
         if self.takes_pixel_size and source in self.pixel_sizes:
             keywords["pixel_size"] = self.pixel_sizes[source]
         start = time.perf_counter()
         found = self.predictor.predict([rgb], **keywords)[0]
-        return found, time.perf_counter() - start
+        took = time.perf_counter() - start
+        self.red_cells = [cell for cell in found if is_red_cell_name(cell.class_name)]
+        return [cell for cell in found if not is_red_cell_name(cell.class_name)], took
 
 
 def detector_call(instance) -> str:
@@ -216,7 +229,7 @@ def run_bccd(detector: Detector, root: Path, limit: int, split: str = "test") ->
     for image in images:
         predicted, took = detector.detect(load_image(root / "JPEGImages" / image.image_path), "bccd")
         seconds.append(took)
-        counts += field_counts(image.instances, predicted)
+        counts += field_counts(image.instances, predicted, detector.red_cells)
 
     def share(part: str, whole: str) -> float | None:
         return counts[part] / counts[whole] if counts[whole] else None
@@ -227,13 +240,24 @@ def run_bccd(detector: Detector, root: Path, limit: int, split: str = "test") ->
             "white_false_positives_per_field": counts["white_unmatched"] / len(images),
             "platelet_boxes": counts["platelet"], "platelets_found": share("platelet_found", "platelet"),
             "platelet_false_positives_per_field": counts["platelet_unmatched"] / len(images),
+            "rbc_boxes": counts["rbc"], "rbc_found": share("rbc_found", "rbc"),
+            "red_cells_per_field": counts["red_cells"] / len(images),
+            "platelets_per_1000_red_cells": per_1000(counts["platelet_detections"], counts["red_cells"]),
+            "boxes_platelets_per_1000_red_cells": per_1000(counts["platelet"], counts["rbc"]),
             **timing(seconds)}
 
 
-def field_counts(boxes: list, predicted: list) -> Counter[str]:
+def per_1000(platelets: int, red_cells: int) -> float | None:
+    """The lab's platelet estimate: platelets per 1,000 red cells."""
+    return 1000.0 * platelets / red_cells if red_cells else None
+
+
+def field_counts(boxes: list, predicted: list, red_cells: list = ()) -> Counter[str]:
     """One field's counts: WBC boxes, found by a white-cell detection / by any detection, the
     classes they were found as (``as:<class>``), white-cell detections matching no WBC box,
-    and the same for platelet boxes and platelet detections."""
+    the same for platelet boxes and platelet detections, and red-cell (RBC) boxes found by
+    ``red_cells`` (same rule; BCCD leaves many red cells unboxed, so red cells matching no box
+    are not counted as false)."""
     white = [d for d in predicted if d.class_name != "platelet"]
     small = [d for d in predicted if d.class_name == "platelet"]
     wbc = [c for c in boxes if c.class_name == "wbc"]
@@ -244,7 +268,11 @@ def field_counts(boxes: list, predicted: list) -> Counter[str]:
                       "white_unmatched": len(white) - len(matched), "platelet": len(platelets)})
     counts.update(f"as:{white[d].class_name}" for d in matched.values())
     platelets_found = len(box_matches(platelets, small))
-    counts.update({"platelet_found": platelets_found, "platelet_unmatched": len(small) - platelets_found})
+    counts.update({"platelet_found": platelets_found, "platelet_unmatched": len(small) - platelets_found,
+                   "platelet_detections": len(small)})
+    red_boxes = [c for c in boxes if is_red_cell_name(c.class_name)]
+    counts.update({"rbc": len(red_boxes), "rbc_found": len(box_matches(red_boxes, list(red_cells))),
+                   "red_cells": len(red_cells)})
     return counts
 
 
@@ -338,6 +366,8 @@ def run_big(args: argparse.Namespace) -> dict:
                "--bccd", args.bccd, "--big-size", args.big_size]
     if args.pixel_size:
         command += ["--pixel-size", args.pixel_size]
+    if args.no_red_cells:
+        command += ["--no-red-cells"]
     if args.min_confidence is not None:
         command += ["--min-confidence", str(args.min_confidence)]
     for setting in args.set:
@@ -367,6 +397,7 @@ def big_child(detector: Detector, root: Path, size: str) -> dict:
     return {"size": f"{width}x{height}", "seconds": statistics.median(seconds), "seconds_runs": seconds,
             "peak_rss_mib": peak_rss_mib(), "peak_rss_mib_after_warm_up": rss_warm, "detections": len(predicted),
             "detections_by_class": dict(Counter(d.class_name for d in predicted).most_common()),
+            "red_cells": len(detector.red_cells),
             "wbc_boxes_inside": len(truth), "wbc_found": len(matched) / len(truth) if truth else None}
 
 
@@ -426,6 +457,10 @@ def summary(results: dict) -> list[str]:
         r = results["bccd"]
         row(f"BCCD {r['split']} ({r['fields']} fields, {r['wbc_boxes']} WBC): WBC found (by any class)",
             f"{number(r['wbc_found'])} ({number(r['wbc_found_any_class'])})", r)
+        row(f"BCCD {r['split']}: platelets / red cells (RBC boxes) found", f"{number(r['platelets_found'])} / "
+            f"{number(r.get('rbc_found'))}", r)
+        row("BCCD: platelets per 1,000 red cells, found / boxes", f"{number(r.get('platelets_per_1000_red_cells'))}"
+            f" / {number(r.get('boxes_platelets_per_1000_red_cells'))}", r)
     if "zheng" in results:
         r = results["zheng"]
         row(f"Zheng Dataset 1 ({r['images']}): 5-class accuracy / whole-cell IoU",
@@ -473,6 +508,7 @@ def main() -> None:
     parser.add_argument("--json", default=None, help="write every number to this file")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                         help="inference setting of the model's config, e.g. post_nms_rois_inference=100")
+    parser.add_argument("--no-red-cells", action="store_true", help="run without the red-cell finder")
     parser.add_argument("--no-cell-classifier", action="store_true",
                         help="name cells with the detector alone even if the model carries a cell classifier")
     parser.add_argument("--big-child", action="store_true", help=argparse.SUPPRESS)
@@ -480,14 +516,16 @@ def main() -> None:
     sizes = parse_pixel_sizes(args.pixel_size)
     overrides = parse_settings(args.set)
     if args.big_child:
-        detector = Detector(args.model, sizes, args.min_confidence, overrides, not args.no_cell_classifier)
+        detector = Detector(args.model, sizes, args.min_confidence, overrides, not args.no_cell_classifier,
+                            not args.no_red_cells)
         print(json.dumps(big_child(detector, Path(args.bccd), args.big_size)))
         return
     only = [s.strip() for s in args.only.split(",") if s.strip()]
     unknown = set(only) - set(SECTIONS)
     if unknown:
         raise SystemExit(f"--only: unknown section(s) {sorted(unknown)}; choose from {', '.join(SECTIONS)}")
-    detector = (Detector(args.model, sizes, args.min_confidence, overrides, not args.no_cell_classifier)
+    detector = (Detector(args.model, sizes, args.min_confidence, overrides, not args.no_cell_classifier,
+                            not args.no_red_cells)
                 if set(only) - {"big"} else None)
     config = detector.predictor.config if detector else None
     results: dict = {"model": args.model, "takes_pixel_size": detector.takes_pixel_size if detector else None,

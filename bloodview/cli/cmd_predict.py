@@ -40,6 +40,8 @@ def register(subparsers) -> None:
     add_device_option(parser, "detection")
     parser.add_argument("--no-cell-classifier", action="store_true",
                         help="name cells with the detector alone, even if the model carries a cell classifier")
+    parser.add_argument("--no-red-cells", action="store_true",
+                        help="leave red cells out (default: the classical red-cell finder outlines them, class rbc)")
     parser.add_argument("--full-outlines", action="store_true",
                         help="keep the full traced outlines (default: simplified to ~30 points for editing)")
     add_pixel_size_option(parser, "µm per pixel of the images, when known (default: auto, measured on each "
@@ -125,7 +127,8 @@ def run(args: argparse.Namespace) -> int:
     from bloodview.model.distribute import use_devices
 
     print(f"device: {use_devices(args.device).describe()}", file=sys.stderr)
-    predictor = Predictor.load(model_dir, cell_classifier=not args.no_cell_classifier)
+    predictor = Predictor.load(model_dir, cell_classifier=not args.no_cell_classifier,
+                               red_cells=not args.no_red_cells)
     catalogue = ClassCatalogue([])
     for name, colour in zip(predictor.class_names, predictor.info.class_colors or [None] * len(predictor.class_names)):
         catalogue.add(name, color=tuple(colour) if colour else None)
@@ -142,6 +145,9 @@ def run(args: argparse.Namespace) -> int:
                                      pixel_size=given_pixel_size(args.pixel_size),
                                      simplify=not args.full_outlines)
             for (_, name), array, one in zip(chunk, arrays, found):
+                for cell in one.instances:  # the red-cell finder's class (rbc), which the network lacks
+                    if cell.class_name not in catalogue:
+                        catalogue.add(cell.class_name, display_name=cell.class_name)
                 scale = None if one.scale is None else PixelSize.from_estimate(one.scale)
                 annotations.append(ImageAnnotation(name, array.shape[1], array.shape[0], one.instances,
                                                    pixel_size=scale))

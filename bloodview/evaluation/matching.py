@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 from pycocotools import mask as mask_utils
 
+from bloodview.core.classes import is_red_cell_name
 from bloodview.core.instance import Instance
 
 MATCH_IOU = 0.5
@@ -89,10 +90,14 @@ def cell_of_interest(
 
     Highest score wins; predictions within ``tolerance`` of it are near-ties,
     broken by the distance of the box centre from the image centre (nearest wins).
+    Red cells (the classical red-cell finder's, without a model score) never stand for it:
+    a class-only image names a white cell or a platelet.
     """
-    if not predictions:
+    candidates = [k for k, p in enumerate(predictions) if p.score is not None and not is_red_cell_name(p.class_name)]
+    if not candidates:
         return None
-    scores = np.array([p.score for p in predictions], dtype=np.float64)
+    scores = np.full(len(predictions), -np.inf)
+    scores[candidates] = [float(predictions[k].score) for k in candidates]
     best = scores.max()
     near = np.flatnonzero(scores >= best - tolerance)
     centre = np.array([width / 2.0, height / 2.0])

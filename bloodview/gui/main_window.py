@@ -90,7 +90,7 @@ class MainWindow(QMainWindow):
         self._refresh_timer.setSingleShot(True)
         self._refresh_timer.setInterval(0)  # coalesce a burst of changes into one refresh
         self._refresh_timer.timeout.connect(self.refresh_panels)
-        self._install_classes()
+        self.install_classes()
         self.resize(1400, 900)
         self.update_enabled()
         self.show_status("Open images, a folder or a project (Ctrl+O), or drop them here")
@@ -168,7 +168,8 @@ class MainWindow(QMainWindow):
                     widget.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
         self.addToolBar(bar)
 
-    def _install_classes(self) -> None:
+    def install_classes(self) -> None:
+        """Menus, legend, gallery and red-cell toggle follow the project's class catalogue."""
         for action in self._class_menu.actions():
             self.removeAction(action)
         self._class_menu.clear()
@@ -259,7 +260,7 @@ class MainWindow(QMainWindow):
         saved = self.session.settings.get("unidentified_threshold")
         if isinstance(saved, (int, float)):
             self.queue.threshold.setValue(float(saved))
-        self._install_classes()
+        self.install_classes()
         self._update_title()
         if not self.session.dataset.images:
             self.canvas.clear()

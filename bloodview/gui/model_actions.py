@@ -173,6 +173,7 @@ class ModelActions:
         session = self.window.session
         image = session.dataset.images[index]
         scale = self._scales.pop(index, None)
+        predictions = self._in_project_classes(predictions)
         result = merge_predictions(image.instances, predictions)
         if not session.push(index, SetInstancesCommand(image, result.instances, f"Detect cells ({result.added})")):
             self._summary[3] += 1  # signed off while detection ran: left as it is
@@ -183,6 +184,23 @@ class ModelActions:
         self._summary[1] += result.kept
         self._summary[2] += 1
         log.info("%s: %s", image.image_path.name, result.summary())
+
+    def _in_project_classes(self, predictions: list) -> list:
+        """Name each prediction's class as the project does (a file's ``RBC`` and the red-cell finder's
+        ``rbc`` are one class), adding classes the project lacks (the first red cells found)."""
+        from bloodview.errors import UnknownClassError
+
+        classes = self.window.session.dataset.classes
+        added = False
+        for cell in predictions:
+            try:
+                cell.class_name = classes.resolve(cell.class_name)
+            except UnknownClassError:
+                classes.add(cell.class_name, display_name=cell.class_name)  # as the file readers name it
+                added = True
+        if added:
+            self.window.install_classes()
+        return predictions
 
     def _image_failed(self, index: int, message: str) -> None:
         self._unreadable += 1

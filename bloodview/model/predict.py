@@ -14,7 +14,11 @@ physical units, one small stage each:
    (:mod:`bloodview.model.postprocess`);
 6. where the model carries a cell classifier, each white cell and platelet is
    looked at again, on a crop of the original image at the classifier's pixel
-   size, and named by it (:mod:`bloodview.model.cell_classifier`).
+   size, and named by it (:mod:`bloodview.model.cell_classifier`);
+7. with ``red_cells=True`` (``bloodview predict`` and the app ask for it), the red
+   cells around them are found and outlined by the classical red-cell finder
+   (:mod:`bloodview.core.red_cells`; the network has no red-cell class) at the
+   image's pixel size, as class ``rbc``, so a lab can count them.
 
 A model without a pixel size (made before scale-aware detection) fits each image
 into its square input, as it always did. The result is one list of
@@ -34,6 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from bloodview.core.instance import Instance
+from bloodview.core.red_cells import red_cell_instances
 from bloodview.core.scale import ScaleEstimate
 from bloodview.io.images import load_image
 from bloodview.model.config import MaskRCNNConfig
@@ -80,9 +85,12 @@ class Predictor:
     """A loaded model ready to find cells. Not thread-safe: use one per worker thread."""
 
     def __init__(
-        self, model, info: ModelInfo, config: MaskRCNNConfig, large_tile: int | None = None, classifier=None
+        self, model, info: ModelInfo, config: MaskRCNNConfig, large_tile: int | None = None, classifier=None,
+        red_cells: bool = False,
     ):
         self.model = model
+        # red cells need the image's pixel size: a model made before scale-aware detection finds none
+        self.red_cells = bool(red_cells) and config.scale_aware
         self.info = info
         self.config = config
         self.classifier = classifier if config.scale_aware else None
@@ -98,6 +106,7 @@ class Predictor:
         tile_size: int | None = None,
         overrides: dict | None = None,
         cell_classifier: bool = True,
+        red_cells: bool = False,
     ) -> Predictor:
         """Build the network from ``model_dir/model.json`` and load its weights (ModelError if broken).
 
@@ -108,6 +117,8 @@ class Predictor:
         (``post_nms_rois_inference``, ``detection_max_instances``, ...), e.g. to
         measure what they cost and save. ``cell_classifier=False`` names the cells
         with the detector alone even when the model carries a classifier.
+        ``red_cells=True`` adds the red cells the classical finder outlines (class
+        ``rbc``, module doc step 7).
         """
         from bloodview.model.store import read_model_info
         from bloodview.model.store_io import load_model
@@ -120,7 +131,8 @@ class Predictor:
             from bloodview.model.cell_classifier import CellClassifier
 
             classifier = CellClassifier.load(model_dir, spec)
-        return cls(model, info, config or info.to_config(), large_tile=tile_size, classifier=classifier)
+        return cls(model, info, config or info.to_config(), large_tile=tile_size, classifier=classifier,
+                   red_cells=red_cells)
 
     def _network(self, tile: int):
         if tile not in self._networks:
@@ -273,6 +285,8 @@ class Predictor:
                 )
         if self.classifier is not None and frame.scale is not None and instances:
             instances = self.classifier.reclassify(frame.original, instances, frame.scale.um_per_pixel)
+        if self.red_cells and frame.scale is not None:
+            instances = instances + red_cell_instances(frame.original, frame.scale.um_per_pixel, instances)
         return ImageDetections(instances, frame.scale, len(frame.tiles), frame.factor)
 
 

@@ -125,6 +125,18 @@ def _drop_classes(dataset: Dataset, names: list[str], ignored: list[str]) -> lis
     return [n for n in names if n not in dropped]
 
 
+def _leave_out_unlearnt_red_cells(dataset: Dataset, names: list[str], config: MaskRCNNConfig) -> list[str]:
+    """Red cells a person checked, for a model without a red-cell class (a fine-tune keeps its
+    classes): the classical red-cell finder counts them, the network need not learn them, so they
+    train as background, as every unmarked red cell always has, instead of stopping the retrain."""
+    from bloodview.core.classes import is_red_cell_name
+
+    unlearnt = [n for n in names if is_red_cell_name(n) and n not in config.class_names]
+    if not unlearnt:
+        return names
+    return _drop_classes(dataset, names, unlearnt)
+
+
 def _model_classes(data_classes: list[str]) -> list[str]:
     """A new model's classes: the data's, except a general white-cell label (``WBC``) when the data
     also name two or more white classes; such cells then train as "some white class" (label_groups)."""
@@ -309,6 +321,7 @@ def train(options: TrainOptions, progress: cb.ProgressWriter | None = None,
         config = resolve_config(options, data_classes, init)
         state = None
 
+    data_classes = _leave_out_unlearnt_red_cells(dataset, data_classes, config)
     train_images, val_images = split_images(dataset.images, options.val_ratio, options.seed)
     if not train_images:
         raise FormatError(options.data, "has no training images left after the validation split")

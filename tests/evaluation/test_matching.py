@@ -55,3 +55,12 @@ def test_near_tie_goes_to_the_cell_nearest_the_centre(make):
 
 def test_no_prediction_means_no_cell_of_interest():
     assert cell_of_interest([], 100, 100) is None
+
+
+def test_a_red_cell_never_stands_for_a_class_only_images_cell(make):
+    """The red-cell finder's cells: no model score, and scored 1.0 when read back from a predictions file."""
+    found = make.cell(45, 45, 10, "neutrophil", 0.70)
+    unscored = make.cell(40, 40, 20, "rbc", None)
+    read_back = make.cell(0, 0, 10, "RBC", 1.0)
+    assert cell_of_interest([unscored, read_back, found], 100, 100) == 2
+    assert cell_of_interest([unscored, read_back], 100, 100) is None

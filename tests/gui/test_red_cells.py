@@ -210,3 +210,40 @@ def test_unscored_imports_are_unreviewed_not_unidentified_in_the_sign_off_check(
     check = sign_off_check(image, 0.75)
     assert (check.unidentified, check.unchecked) == (1, 2)
     assert check.reason == "1 unidentified and 1 unreviewed cell(s) remain"
+
+
+class _RedCellPredictor:
+    """The fake predictor's cells plus the real classical red-cell finder, as the app's detection runs it."""
+
+    def __init__(self, model_dir: Path):
+        from tests.gui.conftest import FakePredictor
+
+        self.fake = FakePredictor(model_dir)
+
+    def predict(self, images, min_confidence=None, **kw):
+        from bloodview.core.red_cells import red_cell_instances
+
+        found = self.fake.predict(images, min_confidence, **kw)
+        return [cells + red_cell_instances(image, 0.08, cells) for image, cells in zip(images, found)]
+
+
+def test_detection_brings_red_cells_into_a_project_without_a_red_cell_class(make_window, smears, detect_current):
+    """A folder of bare BCCD fields has the PBC classes only; the first detection that finds red cells adds the
+    red-cell class (legend, toggle, differential) instead of failing on an unknown class."""
+    window = make_window(predictor=_RedCellPredictor)
+    assert window.files.open([smears])
+    assert window.session.dataset.classes.red_cell_names == []
+    detect_current(window)
+    classes = window.session.dataset.classes
+    assert classes.red_cell_names == ["rbc"] and classes["rbc"].display_name == "rbc"  # as a VOC or VIA file names it
+    image = window.session.current_image
+    red = [c for c in image.instances if c.class_name == "rbc"]
+    assert len(red) >= 10 and {c.source.value for c in red} == {"bootstrap"}
+    assert "rbc" in [window.legend.table.item(r, 0).text() for r in range(window.legend.table.rowCount())]
+    window.refresh_panels()
+    counted = int(window.differential.value("rbc"))
+    assert 0 < counted <= len(red)  # red cells below the review threshold wait, uncounted
+    assert f"{counted} red cells" in window.differential.estimate.text()
+    assert "per 1,000 red cells" in window.differential.estimate.text()
+    detect_current(window)  # detecting again replaces the red cells, never doubles them
+    assert len([c for c in window.session.current_image.instances if c.class_name == "rbc"]) == len(red)

@@ -102,6 +102,24 @@ def test_outlines_come_back_in_original_pixels_when_the_image_is_rescaled():
         assert max(iou(truth, polygons_to_mask(i.polygons, 180, 400)) for i in found.instances) > 0.85
 
 
+def test_red_cells_are_added_round_the_models_cells_when_asked():
+    """``red_cells=True`` (predict, the app): the classical finder's red cells join the network's cells, at the
+    image's pixel size, never on a cell the network found; off by default (evaluate, the benchmarks' old runs)."""
+    from tests.core.test_red_cell_finder import SPREAD, smear
+
+    image = smear(0.1, SPREAD)
+    cv2.circle(image, (300, 300), 45, (60, 40, 120), -1)  # the network's "white cell", over the 30-µm field's centre
+    engine, _ = predictor(tile=256, pixel_size=0.1, overlap_um=8.0)
+    (plain,) = engine.detect([image], pixel_size=0.1)
+    assert [c.class_name for c in plain.instances] == ["neutrophil"]
+    engine.red_cells = True
+    (found,) = engine.detect([image], pixel_size=0.1)
+    red = [c for c in found.instances if c.class_name == "rbc"]
+    assert found.instances[0].class_name == "neutrophil" and len(red) == len(SPREAD)
+    white = polygons_to_mask(found.instances[0].polygons, *image.shape[:2])
+    assert all((polygons_to_mask(c.polygons, *image.shape[:2]) & white).sum() == 0 for c in red)
+
+
 def test_one_pixel_size_per_image_must_match_the_images():
     engine, _ = predictor(tile=256, pixel_size=0.1, overlap_um=8.0)
     with pytest.raises(ValueError, match="one pixel size per image"):

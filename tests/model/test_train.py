@@ -264,6 +264,19 @@ def test_keep_start_blends_a_third_of_the_start_back_in(trained, tmp_path, monke
     assert all(np.allclose(a, b) for a, b in zip(in_memory, reloaded))
 
 
+def test_checked_red_cells_do_not_stop_a_retrain_of_a_model_without_a_red_cell_class(trained, tmp_path, caplog):
+    """The app finds red cells classically; a lab that checks them and retrains the default model (no red-cell
+    class) gets its retrain, with the red cells as background, as they always were."""
+    from bloodview.model.train import train
+
+    data = write_smears(tmp_path / "data", extra_class="RBC")
+    with caplog.at_level("INFO", logger="bloodview.model.train"):
+        result = train(options(data, tmp_path / "tuned", init=trained[0].model_dir, backbone=None, config_file=None,
+                               epochs=None, steps_per_epoch=None, overrides={"epochs": 1, "steps_per_epoch": 1}))
+    assert list(result.info.class_names) == ["neutrophil", "platelet"]
+    assert "left out 2 cell(s) of class(es) rbc" in caplog.text.lower()
+
+
 def test_a_few_images_adapt_without_a_blend_by_default(trained, tmp_path):
     """Below BLEND_FROM_IMAGES training images the adapt recipe writes the fine-tune as it ended."""
     from bloodview.model.blend import BLEND_FROM_IMAGES, KEEP_START, default_keep_start

@@ -41,7 +41,7 @@ def load_predictor(model_dir: Path) -> Any:
         if key not in _PREDICTORS:
             from bloodview.model.predict import Predictor
 
-            _PREDICTORS[key] = Predictor.load(model_dir)
+            _PREDICTORS[key] = Predictor.load(model_dir, red_cells=True)
         return _PREDICTORS[key]
 
 

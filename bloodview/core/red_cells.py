@@ -1,0 +1,240 @@
+"""Red cells found and outlined by classical image analysis, for counting them in a field.
+
+Labs count red cells to give the platelet estimate per 1,000 red cells and to see a field's
+density; the detector network was trained on white cells and platelets only, so red cells come
+from here. A red cell is a disc about 7.5 µm across (:data:`bloodview.core.scale.RBC_DIAMETER_UM`),
+whatever the lab, so at a known pixel size its edge is a circle of known radius:
+
+1. the image is brought to :data:`WORK_UM` µm per pixel (a red cell ~30 px across);
+2. circles of 0.65-1.35 red-cell radii are voted for on the edges of the green channel (Hough
+   transform: a cell whose rim shows over half its length is found even inside a clump, where
+   a threshold alone sees one blob);
+3. a circle is kept when most of its disc is red-cell-coloured stain
+   (:func:`bloodview.core.scale.cell_masks`), little of it is a white cell's nucleus or lies on
+   a cell the caller already found (``exclude``: the model's white cells and platelets), and it
+   does not mostly repeat a circle with more votes;
+4. each kept cell is outlined by the stain round its centre, shared with touching cells along the
+   line between them (each pixel goes to the nearest centre, in each cell's own radii); an
+   outline that does not look like one cell (too small, too large) falls back to the circle.
+
+Measured on the 72 BCCD ``test`` fields (box IoU >= 0.5 against the red-cell boxes):
+``benchmarks/fields.py --only bccd``, see docs/model.md. NumPy + OpenCV only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from bloodview.core.geometry import polygons_to_mask
+from bloodview.core.instance import Instance, Source
+from bloodview.core.scale import RBC_DIAMETER_UM, cell_masks
+
+RED_CELL_CLASS = "rbc"
+"""The class name red cells get (as BCCD and VOC files spell it; any spelling resolves to it,
+:func:`bloodview.core.classes.is_red_cell_name`)."""
+ORIGIN = "red-cell finder"
+
+WORK_UM = 0.25
+"""µm per pixel of the copy the search runs on: a red cell is 30 px across."""
+MAX_WORK_PIXELS = 6_000_000
+"""The work copy of a huge frame is shrunk further, so memory stays bounded."""
+RADIUS_RANGE = (0.65, 1.35)
+"""Circles searched, in red-cell radii (3.75 µm): small and large red cells, sizes misjudged."""
+MIN_DISTANCE = 1.1
+"""Circle centres at least this many radii apart (OpenCV's own first suppression)."""
+HOUGH_EDGE = 60
+"""Canny's upper threshold on the blurred green channel (grey levels)."""
+HOUGH_VOTES = 18
+"""Accumulator votes a circle needs: low, because the stain check below removes what is not a cell."""
+HOUGH_DP = 1.5
+"""Accumulator resolution (work pixels per accumulator cell)."""
+MIN_STAINED = 0.3
+"""Share of a circle's disc that must be red-cell stain."""
+MAX_NUCLEUS = 0.2
+"""Share of a circle's disc that may be white-cell nucleus (or platelet)."""
+MAX_EXCLUDED = 0.3
+"""Share of a circle's disc that may lie on a cell the caller already found."""
+MAX_REPEAT = 0.6
+"""Share of a circle's disc that may lie inside a circle kept before it."""
+REACH = 1.3
+"""How far (in its circle's radii) a cell's outline may reach beyond its circle: Hough often fits
+the ring round a red cell's pale centre or its inner rim."""
+OUTLINE_AREA = (0.5, 1.7)
+"""A traced outline's area, in its circle's areas, to be believed; else the circle is the outline."""
+
+
+@dataclass(frozen=True)
+class RedCell:
+    """One red cell: ``polygon`` ``(N, 2)`` (x, y) in the image's pixels; ``centre`` and ``radius``
+    of its circle (pixels); ``quality`` 0..1, the share of its disc that is red-cell stain
+    (lowered by nucleus or already-found cells on it); ``traced`` False when the outline is the
+    circle itself."""
+
+    polygon: np.ndarray
+    centre: tuple[float, float]
+    radius: float
+    quality: float
+    traced: bool
+
+
+def find_red_cells(
+    image: np.ndarray, um_per_pixel: float, exclude: np.ndarray | None = None
+) -> list[RedCell]:
+    """The red cells of an RGB ``image`` read at ``um_per_pixel``.
+
+    ``exclude`` (bool, the image's shape) marks cells found otherwise (white cells, platelets):
+    a circle mostly on them is not a red cell. Cut cells at the image's edge are kept (a lab counts
+    what it sees in the field). Raises ``ValueError`` for a pixel size that is not positive.
+    """
+    if not np.isfinite(um_per_pixel) or um_per_pixel <= 0:
+        raise ValueError(f"a pixel size must be a positive number of µm, got {um_per_pixel!r}")
+    rgb = _as_rgb(image)
+    height, width = rgb.shape[:2]
+    factor = min(um_per_pixel / WORK_UM, float(np.sqrt(MAX_WORK_PIXELS / (height * width))))
+    small = rgb if abs(factor - 1.0) < 1e-3 else cv2.resize(
+        rgb, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_LINEAR)
+    radius = RBC_DIAMETER_UM / 2.0 / um_per_pixel * factor  # work pixels
+    if radius < 4.0 or min(small.shape[:2]) < 2 * radius:
+        return []  # cells too small to see, or an image smaller than one red cell
+    masks = cell_masks(small)
+    if not masks.cells.any():
+        return []
+    blocked = np.zeros(small.shape[:2], bool)
+    if exclude is not None:
+        if exclude.shape[:2] != (height, width):
+            raise ValueError(f"exclude mask is {exclude.shape[1]}x{exclude.shape[0]}, image {width}x{height}")
+        blocked = cv2.resize(exclude.astype(np.uint8), (small.shape[1], small.shape[0]),
+                             interpolation=cv2.INTER_NEAREST).astype(bool)
+    circles = _vote(small, radius)
+    kept = _keep(circles, masks.cells, masks.nuclei, blocked)
+    if not kept:
+        return []
+    outlines = _trace(small, masks.cells, kept)
+    cells = []
+    for (x, y, r, quality), outline in zip(kept, outlines):
+        traced = outline is not None
+        polygon = outline if traced else _circle_polygon(x, y, r)
+        polygon = polygon / factor
+        polygon[:, 0] = np.clip(polygon[:, 0], 0, width)
+        polygon[:, 1] = np.clip(polygon[:, 1], 0, height)
+        cells.append(RedCell(polygon, (x / factor, y / factor), r / factor, quality, traced))
+    return cells
+
+
+def red_cell_instances(
+    image: np.ndarray, um_per_pixel: float, found: list[Instance] = (), origin: str = ORIGIN
+) -> list[Instance]:
+    """The red cells of ``image`` as cells of class :data:`RED_CELL_CLASS`, none on the ``found`` cells.
+
+    They are classical guesses (``Source.BOOTSTRAP``, ``quality`` = :attr:`RedCell.quality`, no
+    model score): a new detection replaces them, a person's check keeps them, and one whose disc is
+    not mostly clean stain is left below the review threshold, out of the count.
+    """
+    rgb = _as_rgb(image)
+    height, width = rgb.shape[:2]
+    exclude = None
+    polygons = [p for cell in found for p in cell.polygons]
+    if polygons:
+        exclude = polygons_to_mask(polygons, height, width)
+    return [
+        Instance([cell.polygon], RED_CELL_CLASS, source=Source.BOOTSTRAP, quality=round(cell.quality, 3),
+                 origin=origin, extra={"outline": "traced" if cell.traced else "circle"})
+        for cell in find_red_cells(rgb, um_per_pixel, exclude)
+    ]
+
+
+def _as_rgb(image: np.ndarray) -> np.ndarray:
+    array = np.asarray(image)
+    if array.ndim == 2:
+        array = np.repeat(array[:, :, None], 3, axis=2)
+    if array.ndim != 3 or array.shape[2] < 3:
+        raise ValueError(f"expected an RGB image, got shape {array.shape}")
+    array = array[:, :, :3]
+    if array.dtype != np.uint8:
+        array = np.clip(array, 0, 255).astype(np.uint8)
+    return np.ascontiguousarray(array)
+
+
+def _vote(small: np.ndarray, radius: float) -> np.ndarray:
+    """Candidate circles ``(N, 3)`` (x, y, r) in work pixels, most votes first."""
+    green = cv2.GaussianBlur(small[:, :, 1], (0, 0), 1.0)
+    found = cv2.HoughCircles(
+        green, cv2.HOUGH_GRADIENT, dp=HOUGH_DP, minDist=MIN_DISTANCE * radius, param1=HOUGH_EDGE,
+        param2=HOUGH_VOTES, minRadius=int(RADIUS_RANGE[0] * radius), maxRadius=int(np.ceil(RADIUS_RANGE[1] * radius)),
+    )
+    return np.zeros((0, 3)) if found is None else found[0].astype(np.float64)
+
+
+def _keep(circles: np.ndarray, cells: np.ndarray, nuclei: np.ndarray, blocked: np.ndarray) -> list[tuple]:
+    """The circles that are red cells: ``(x, y, r, quality)`` each, in vote order."""
+    h, w = cells.shape
+    taken = np.zeros((h, w), np.uint8)
+    kept = []
+    for x, y, r in circles:
+        x0, y0 = max(0, int(x - r - 1)), max(0, int(y - r - 1))
+        x1, y1 = min(w, int(x + r + 2)), min(h, int(y + r + 2))
+        if x1 <= x0 or y1 <= y0:
+            continue
+        disc = np.zeros((y1 - y0, x1 - x0), np.uint8)
+        cv2.circle(disc, (int(round(x - x0)), int(round(y - y0))), int(round(r)), 1, -1)
+        inside = disc.astype(bool)
+        area = inside.sum()
+        if area == 0:
+            continue
+        stained = cells[y0:y1, x0:x1][inside].mean()
+        nucleus = nuclei[y0:y1, x0:x1][inside].mean()
+        excluded = blocked[y0:y1, x0:x1][inside].mean()
+        repeat = taken[y0:y1, x0:x1][inside].mean()
+        if stained < MIN_STAINED or nucleus > MAX_NUCLEUS or excluded > MAX_EXCLUDED or repeat > MAX_REPEAT:
+            continue
+        quality = float(np.clip(stained - nucleus - excluded, 0.0, 1.0))
+        kept.append((float(x), float(y), float(r), quality))
+        taken[y0:y1, x0:x1] |= disc
+    return kept
+
+
+def _trace(small: np.ndarray, stained: np.ndarray, kept: list[tuple]) -> list[np.ndarray | None]:
+    """Each kept cell's outline (work pixels), or None: the stained pixels within :data:`REACH` radii
+    of its centre that are nearer to it than to any other kept cell (distances in each cell's own
+    radii), holes (a red cell's pale centre) filled."""
+    h, w = stained.shape
+    centres = np.array([(x, y) for x, y, _, _ in kept])
+    radii = np.array([r for _, _, r, _ in kept])
+    outlines: list[np.ndarray | None] = []
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+    for k, (x, y, r, _) in enumerate(kept):
+        x0, y0 = max(0, int(x - REACH * r)), max(0, int(y - REACH * r))
+        x1, y1 = min(w, int(x + REACH * r) + 2), min(h, int(y + REACH * r) + 2)
+        yy, xx = np.mgrid[y0:y1, x0:x1]
+        near = np.flatnonzero(np.hypot(centres[:, 0] - x, centres[:, 1] - y) < 2.0 * REACH * max(r, radii.max()))
+        scaled = np.stack([np.hypot(xx - centres[j, 0], yy - centres[j, 1]) / radii[j] for j in near])
+        own = (near[np.argmin(scaled, axis=0)] == k) & (scaled[list(near).index(k)] <= REACH)
+        region = (own & stained[y0:y1, x0:x1]).astype(np.uint8)
+        region = cv2.morphologyEx(region, cv2.MORPH_OPEN, kernel)
+        outlines.append(_outline(region, x0, y0, np.pi * r * r))
+    return outlines
+
+
+def _outline(region: np.ndarray, x0: int, y0: int, circle_area: float) -> np.ndarray | None:
+    contours, _ = cv2.findContours(region, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    if not contours:
+        return None
+    # the convex hull: a red cell is a disc, and its pale centre (a hole, or a bay where the pallor
+    # meets the cell's edge) belongs to it
+    contour = cv2.convexHull(max(contours, key=cv2.contourArea))
+    area = cv2.contourArea(contour)
+    if not OUTLINE_AREA[0] * circle_area <= area <= OUTLINE_AREA[1] * circle_area or len(contour) < 6:
+        return None
+    contour = cv2.approxPolyDP(contour, 0.8, True)
+    if len(contour) < 6:
+        return None
+    # contour points are pixel centres: +0.5 puts them on the pixel grid's corners' scale
+    return contour[:, 0, :].astype(np.float64) + np.array([x0 + 0.5, y0 + 0.5])
+
+
+def _circle_polygon(x: float, y: float, r: float, points: int = 24) -> np.ndarray:
+    angles = np.linspace(0.0, 2.0 * np.pi, points, endpoint=False)
+    return np.stack([x + r * np.cos(angles), y + r * np.sin(angles)], axis=1)
