@@ -89,6 +89,19 @@ def test_a_white_cell_is_not_a_red_cell_and_cells_already_found_are_left_alone()
     assert all(np.hypot(*np.subtract(c.centre, found[0].centre)) > 10 for c in again)
 
 
+def test_a_red_cell_partly_under_a_cell_found_otherwise_is_outlined_beside_it_not_over_it():
+    um = 0.1
+    image = smear(um, SPREAD)
+    h, w = image.shape[:2]
+    cut = np.array([[0, 0], [85, 0], [85, h], [0, h]], float)  # x < 8.5 µm: a fifth of the cells at x = 10 µm
+    cells = find_red_cells(image, um, exclude=[cut])
+    assert len(cells) == len(SPREAD)
+    beside = [c for c in cells if c.centre[0] * um < 13]  # the three at x = 10 µm, x = 12 µm
+    assert len(beside) == 3
+    blocked = polygons_to_mask([cut], h, w)
+    assert all((polygons_to_mask([c.polygon], h, w) & blocked).sum() <= 2 * h // 10 for c in beside)  # edge pixels
+
+
 def test_empty_glass_and_bad_input():
     assert find_red_cells(np.full((300, 300, 3), 235, np.uint8), 0.1) == []
     assert find_red_cells(smear(0.1, SPREAD)[:20, :20], 0.1) == []  # smaller than a red cell
