@@ -105,6 +105,7 @@ def _predict(model_dir: Path, gt, pixel_size: float | None = None, cell_classifi
     from tqdm import tqdm
 
     from bloodview.core.annotation import Dataset, ImageAnnotation
+    from bloodview.core.classes import is_red_cell_name
     from bloodview.core.measure import SOURCE_GIVEN
     from bloodview.errors import ImageError
     from bloodview.model.predict import Predictor
@@ -114,11 +115,19 @@ def _predict(model_dir: Path, gt, pixel_size: float | None = None, cell_classifi
     if missing:
         raise ImageError(missing[0], f"image not found ({len(missing)} of {len(paths)} ground-truth images "
                          "are missing; give their folder with --images)")
-    predictor = Predictor.load(model_dir, cell_classifier=cell_classifier)
+    # A ground truth with red cells (a lab's checked fields) is compared with what the app gives: the
+    # model plus the classical red-cell finder; without, the model alone (as every evaluation before).
+    red_cells = bool(gt.classes.red_cell_names)
+    predictor = Predictor.load(model_dir, cell_classifier=cell_classifier, red_cells=red_cells)
     sizes = [pixel_size or (i.pixel_size_um if i.pixel_size and i.pixel_size.source == SOURCE_GIVEN else None)
              for i in gt.images]
     with tqdm(total=len(paths), desc="predicting", unit="image", file=sys.stderr) as bar:
         found = _detect(predictor, paths, sizes, lambda done, _total: bar.update(done - bar.n))
+    if red_cells:  # the finder's ``rbc`` is the ground truth's red-cell class, however it is spelt
+        for instances, _ in found:
+            for cell in instances:
+                if is_red_cell_name(cell.class_name):
+                    cell.class_name = gt.classes.resolve(cell.class_name)
     images = [
         ImageAnnotation(path, image.width, image.height, instances, pixel_size=scale)
         for path, image, (instances, scale) in zip(paths, gt.images, found)

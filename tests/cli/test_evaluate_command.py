@@ -195,3 +195,40 @@ def test_kept_predictions_use_the_ground_truth_files_own_image_ids(files, fake_m
     again = json.loads((files / "again" / "report.json").read_text())
     assert again["classification"]["confusion_matrix"] == first["classification"]["confusion_matrix"]
     assert again["warnings"] == []
+
+
+class _RedCellPredictor:
+    """Finds a.png's first neutrophil and, when asked for red cells, one red cell (as the finder names it)."""
+
+    options: dict = {}
+
+    @classmethod
+    def load(cls, model_dir, **options):
+        cls.options = options
+        return cls()
+
+    def predict(self, images, progress=None):
+        red = [Instance([rectangle(60, 60, 80, 80)], "rbc", source=Source.BOOTSTRAP, quality=0.9)]
+        return [[_cell(0, 20, "neutrophil", 0.95)] + (red if self.options.get("red_cells") else []) for _ in images]
+
+
+def test_a_ground_truth_with_red_cells_is_compared_with_the_models_cells_and_the_red_cell_finders(
+        files, monkeypatch, capsys):
+    """A lab's checked fields hold red cells (here named "RBC", as BCCD's files do): evaluate runs the model as the
+    app does, red-cell finder included, and scores its ``rbc`` as the ground truth's red-cell class."""
+    for name in ("a.png", "b.png"):
+        cv2.imwrite(str(files / name), np.zeros((100, 100, 3), np.uint8))
+    fake = types.ModuleType("bloodview.model.predict")
+    fake.Predictor = _RedCellPredictor
+    monkeypatch.setitem(sys.modules, "bloodview.model.predict", fake)
+    classes = ClassCatalogue.pbc()
+    classes.add("RBC")
+    red = Instance([rectangle(60, 60, 80, 80)], "RBC")
+    gt = Dataset([ImageAnnotation("a.png", 100, 100, [_cell(0, 20, "neutrophil"), red])], classes)
+    save_coco(gt, files / "gt_red.json")
+    assert main(["evaluate", "--gt", str(files / "gt_red.json"), "--model", "m", "--out", str(files / "r")]) == 0
+    assert _RedCellPredictor.options.get("red_cells") is True
+    report = json.loads((files / "r" / "report.json").read_text())
+    assert report["classification"]["per_class"]["RBC"]["recall"] == 1.0
+    assert main(["evaluate", "--gt", str(files / "gt.json"), "--model", "m", "--out", str(files / "r2")]) == 0
+    assert _RedCellPredictor.options.get("red_cells") is False  # no red cells in the ground truth: the model alone
