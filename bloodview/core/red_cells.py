@@ -6,8 +6,8 @@ from here. A red cell is a disc about 7.5 µm across (:data:`bloodview.core.scal
 whatever the lab, so at a known pixel size its edge is a circle of known radius:
 
 1. the image is brought to :data:`WORK_UM` µm per pixel (a red cell ~30 px across);
-2. circles of 0.65-1.35 red-cell radii are voted for on the edges of the green channel (Hough
-   transform: a cell whose rim shows over half its length is found even inside a clump, where
+2. circles of 0.65-1.35 red-cell radii are voted for on the edges of the green channel, its
+   contrast stretched (Hough transform: a cell whose rim shows over half its length is found even inside a clump, where
    a threshold alone sees one blob);
 3. a circle is kept when most of its disc is red-cell-coloured stain
    (:func:`bloodview.core.scale.cell_masks`), little of it is a white cell's nucleus or lies on
@@ -46,8 +46,10 @@ RADIUS_RANGE = (0.65, 1.35)
 """Circles searched, in red-cell radii (3.75 µm): small and large red cells, sizes misjudged."""
 MIN_DISTANCE = 1.1
 """Circle centres at least this many radii apart (OpenCV's own first suppression)."""
-HOUGH_EDGE = 60
-"""Canny's upper threshold on the blurred green channel (grey levels)."""
+HOUGH_EDGE = 80
+"""Canny's upper threshold on the blurred green channel (grey levels, after the stretch below)."""
+STRETCH_PERCENTILES = (1.0, 99.0)
+"""The green channel's levels mapped to 0 and 255 before the edges are found."""
 HOUGH_VOTES = 18
 """Accumulator votes a circle needs: low, because the stain check below removes what is not a cell."""
 HOUGH_DP = 1.5
@@ -158,7 +160,11 @@ def _as_rgb(image: np.ndarray) -> np.ndarray:
 
 def _vote(small: np.ndarray, radius: float) -> np.ndarray:
     """Candidate circles ``(N, 3)`` (x, y, r) in work pixels, most votes first."""
-    green = cv2.GaussianBlur(small[:, :, 1], (0, 0), 1.0)
+    green = cv2.GaussianBlur(small[:, :, 1], (0, 0), 1.0).astype(np.float32)
+    # the edge threshold is in grey levels: stretch the channel so a paler stain, a dimmer lamp or a
+    # flatter camera gives the same edges (halving the contrast halved the cells found without it)
+    low, high = np.percentile(green, STRETCH_PERCENTILES)
+    green = np.clip((green - low) * (255.0 / max(high - low, 1.0)), 0, 255).astype(np.uint8)
     found = cv2.HoughCircles(
         green, cv2.HOUGH_GRADIENT, dp=HOUGH_DP, minDist=MIN_DISTANCE * radius, param1=HOUGH_EDGE,
         param2=HOUGH_VOTES, minRadius=int(RADIUS_RANGE[0] * radius), maxRadius=int(np.ceil(RADIUS_RANGE[1] * radius)),
