@@ -247,3 +247,18 @@ def test_detection_brings_red_cells_into_a_project_without_a_red_cell_class(make
     assert "per 1,000 red cells" in window.differential.estimate.text()
     detect_current(window)  # detecting again replaces the red cells, never doubles them
     assert len([c for c in window.session.current_image.instances if c.class_name == "rbc"]) == len(red)
+
+
+def test_the_retrain_dialog_says_what_checked_red_cells_teach(make_window, smears, review_current):
+    window = make_window(predictor=_RedCellPredictor)
+    assert window.files.open([smears])
+    image = review_current(window)  # every cell confirmed, red cells included
+    red = sum(c.class_name == "rbc" for c in image.instances)
+    assert red >= 10
+    window.models.retrain()
+    dialog = window.models.retrain_dialog
+    assert dialog.start_from.currentData() == "adapt"
+    assert (f"{red} of them are red cells: fake-model has no red-cell class, so they train as background"
+            in dialog.summary.text())
+    dialog.start_from.setCurrentIndex(dialog.start_from.findData("new"))
+    assert f"{red} of them are red cells, which the new model learns as a class." in dialog.summary.text()

@@ -185,6 +185,8 @@ class RetrainDialog(QDialog):
         self.epochs.setEnabled(mode != "adapt")
         self.steps.setEnabled(mode != "adapt")
         self.schedule_note.setVisible(mode == "adapt")
+        if hasattr(self, "summary"):
+            self._update_summary()  # what the red cells become depends on the start
 
     def _update_summary(self) -> None:
         images = training_images(self.dataset, self.broken)
@@ -192,6 +194,7 @@ class RetrainDialog(QDialog):
         cells = sum(len(i.instances) for i in images)
         left_out = len(unreviewed_images(self.dataset, self.broken))
         text = f"{len(images)} images with {cells} cells will be used (every cell checked by a person)."
+        text += self._red_cells_note(images)
         if held:
             which = "the images marked val" if any(i.split == "val" for i in images) else "chosen by file name"
             text += (f" {len(held)} of them ({sum(len(i.instances) for i in held)} cells; {which}) are held "
@@ -205,6 +208,32 @@ class RetrainDialog(QDialog):
             text += f" {left_out} images with unchecked cells are left out."
         self.summary.setText(text)
         self.start_button.setEnabled(len(images) > len(held) and not self.is_busy())
+
+    def _red_cells_note(self, images) -> str:
+        """What the checked red cells teach: a class of a new model, or nothing to a model without one
+        (the trainer leaves them out as background; the classical red-cell finder outlines red cells)."""
+        from bloodview.core.classes import is_red_cell_name
+
+        red = sum(is_red_cell_name(c.class_name) for image in images for c in image.instances)
+        if not red:
+            return ""
+        if self.start_from.currentData() == "new" or self._current_model_knows_red_cells():
+            return f" {red} of them are red cells, which the new model learns as a class."
+        name = self.current_model.name if self.current_model is not None else "the current model"
+        return (f" {red} of them are red cells: {name} has no red-cell class, so they train as background "
+                "(detection outlines red cells with the classical red-cell finder).")
+
+    def _current_model_knows_red_cells(self) -> bool:
+        from bloodview.core.classes import is_red_cell_name
+        from bloodview.errors import ModelError
+        from bloodview.model.store import read_model_info
+
+        if self.current_model is None:
+            return False
+        try:
+            return any(is_red_cell_name(n) for n in read_model_info(self.current_model).class_names)
+        except ModelError:
+            return False
 
     def is_busy(self) -> bool:
         """Training or comparing the models."""
