@@ -89,3 +89,22 @@ def test_nothing_to_train_on_disables_start(make_window, smears):
     window.models.retrain()
     dialog = window.models.retrain_dialog
     assert "0 images" in dialog.summary.text() and not dialog.start_button.isEnabled()
+
+
+def test_keep_of_the_current_model_is_auto_by_default_and_passed_when_chosen(window, review_current, tmp_path):
+    """Auto leaves the share to the trainer's adapt recipe; a chosen share goes to `train --keep-start`; a new
+    model has nothing to keep."""
+    review_current(window)
+    window.models.retrain()
+    dialog = window.models.retrain_dialog
+    assert dialog.start_from.currentData() == "adapt" and dialog.keep_start.isEnabled()
+    assert dialog.keep_start.text().startswith("Auto")
+    assert "--keep-start" not in dialog.request(tmp_path / "auto").args()
+    dialog.keep_start.setValue(50)
+    args = dialog.request(tmp_path / "half").args()
+    assert args[args.index("--keep-start") + 1] == "0.5"
+    dialog.keep_start.setValue(0)
+    args = dialog.request(tmp_path / "none").args()
+    assert args[args.index("--keep-start") + 1] == "0"
+    dialog.start_from.setCurrentIndex(dialog.start_from.findData("new"))
+    assert not dialog.keep_start.isEnabled() and "--keep-start" not in dialog.request(tmp_path / "new").args()
