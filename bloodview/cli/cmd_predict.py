@@ -135,6 +135,7 @@ def run(args: argparse.Namespace) -> int:
     batch = args.batch_size or predictor.config.images_per_gpu
     annotations: list[ImageAnnotation] = []
     skipped: list[str] = []
+    balanced = 0
     with tqdm(total=len(images), desc="predict", unit="image", file=sys.stderr, disable=None) as bar:
         for start in range(0, len(images), batch):
             chunk, arrays = _readable(images[start : start + batch], skipped)
@@ -145,6 +146,7 @@ def run(args: argparse.Namespace) -> int:
                                      pixel_size=given_pixel_size(args.pixel_size),
                                      simplify=not args.full_outlines)
             for (_, name), array, one in zip(chunk, arrays, found):
+                balanced += one.glass_gains is not None
                 for cell in one.instances:  # the red-cell finder's class (rbc), which the network lacks
                     if cell.class_name not in catalogue:
                         catalogue.add(cell.class_name, display_name=cell.class_name)
@@ -167,4 +169,7 @@ def run(args: argparse.Namespace) -> int:
     if sources:
         print("scale: " + ", ".join(f"{n} image(s) {source}" for source, n in sorted(sources.items())),
               file=sys.stderr)
+    if balanced:
+        print(f"glass colour: {balanced} image(s) outside the model's training range, balanced into it for the "
+              "detector (docs/model.md, \"Glass colour\")", file=sys.stderr)
     return 0

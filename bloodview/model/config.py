@@ -87,6 +87,10 @@ class MaskRCNNConfig:
     inference_tile_size: int = 0
     # Neighbouring tiles overlap by at least this much, so every cell is whole in some tile.
     tile_overlap_um: float = 24.0
+    # Per-channel [[low r, g, b], [high r, g, b]] of the training images' glass colours; an image
+    # whose glass lies outside is balanced into it before detection (model/glass_balance.py).
+    # None: images are detected as they are (models from before it, or trained without it).
+    glass_colour_range: list[list[float]] | None = None
 
     # --- optimisation --------------------------------------------------
     learning_rate: float = 0.001
@@ -155,6 +159,10 @@ class MaskRCNNConfig:
             raise ValueError(f"inference_tile_size must be 0 or a multiple of 64, got {self.inference_tile_size}")
         if not self.tile_overlap_um >= 0:
             raise ValueError("tile_overlap_um must not be negative")
+        if self.glass_colour_range is not None:
+            from bloodview.model.glass_balance import check_range
+
+            check_range(self.glass_colour_range)
 
     @property
     def tile_size(self) -> int:

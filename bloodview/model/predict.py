@@ -6,7 +6,9 @@ physical units, one small stage each:
 1. the image's pixel size: given, or from its red cells, or the model's fallback
    (:mod:`bloodview.model.image_scale`);
 2. the image rescaled to the model's pixel size, so a cell is as many pixels
-   across as in training whatever the framing;
+   across as in training whatever the framing, and its glass colour brought into
+   the range the model was trained on where it lies outside
+   (:mod:`bloodview.model.glass_balance`; the detector's input only);
 3. overlapping tiles of the network's input size (:mod:`bloodview.model.tiling`),
    batched through the network; each tile keeps the detections centred in its core;
 4. one detection per cell (:mod:`bloodview.model.dedupe`), across tiles too;
@@ -44,6 +46,7 @@ from bloodview.io.images import load_image
 from bloodview.model.config import MaskRCNNConfig
 from bloodview.model.data import as_rgb, fit_to_input
 from bloodview.model.dedupe import suppress_duplicates
+from bloodview.model.glass_balance import balance_glass
 from bloodview.model.image_scale import image_pixel_size, rescale, resize_factor
 from bloodview.model.postprocess import detections_to_instances
 from bloodview.model.store import ModelInfo
@@ -65,6 +68,7 @@ class ImageDetections:
     scale: ScaleEstimate | None
     tiles: int
     resize_factor: float
+    glass_gains: tuple[float, float, float] | None = None  # per-channel gains of the glass balance, None: none
 
 
 @dataclass
@@ -79,6 +83,7 @@ class _Frame:
     factor: float
     tile_size: int
     overlap: int = 0  # the least overlap of neighbouring tiles (rescaled pixels)
+    glass_gains: np.ndarray | None = None
 
 
 class Predictor:
@@ -98,6 +103,7 @@ class Predictor:
         # Big images run on larger tiles (less overlap per pixel); built on first use.
         self.large_tile = int(large_tile or config.tile_size) if config.scale_aware else self.tile
         self._networks = {self.tile: model}
+        self._glass_range = config.glass_colour_range if config.scale_aware else None
 
     @classmethod
     def load(
@@ -217,12 +223,12 @@ class Predictor:
             # bit off): shrink it to fit, by no more than training's own zoom ever did, instead of
             # running it on a tile network with several times the pixels.
             factor *= self.tile / longest
-        resized = rescale(array, factor)
+        resized, gains = balance_glass(rescale(array, factor), self._glass_range)
         h, w = resized.shape[:2]
         tile = self.tile if max(h, w) <= self.tile else self.large_tile
         overlap = min(tile - 64, round(self.config.tile_overlap_um / self.config.pixel_size_um))
         tiles = plan_tiles(h, w, tile, max(0, overlap))
-        return _Frame(index, array, resized, tiles, scale, factor, tile, max(0, overlap))
+        return _Frame(index, array, resized, tiles, scale, factor, tile, max(0, overlap), gains)
 
     def _shrink_limit(self) -> float:
         """The smallest zoom training showed the cells at (``augment_scale_range``), at most 1."""
@@ -287,7 +293,8 @@ class Predictor:
             instances = self.classifier.reclassify(frame.original, instances, frame.scale.um_per_pixel)
         if self.red_cells and frame.scale is not None:
             instances = instances + red_cell_instances(frame.original, frame.scale.um_per_pixel, instances)
-        return ImageDetections(instances, frame.scale, len(frame.tiles), frame.factor)
+        gains = None if frame.glass_gains is None else tuple(round(float(g), 3) for g in frame.glass_gains)
+        return ImageDetections(instances, frame.scale, len(frame.tiles), frame.factor, gains)
 
 
 def _chunks(items: list, size: int) -> Iterator[list]:

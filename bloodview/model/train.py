@@ -266,6 +266,35 @@ def stop_on_signals(stop: threading.Event):
             signal.signal(s, h)
 
 
+GLASS_SAMPLE = 400
+"""Training images whose glass colour is measured for the model's glass range (evenly spread)."""
+
+
+def _with_glass_range(config: MaskRCNNConfig, records, init: ModelInfo | None, overrides: dict) -> MaskRCNNConfig:
+    """``config`` recording the glass colours of the images it is trained on (model/glass_balance.py).
+
+    From scratch: the training images' range. Fine-tuned: the start model's range widened by the
+    new images' (it has seen both). A start model that records none (made before the range was
+    kept) never had its images balanced, so neither has the fine-tuned one: recording the new
+    images' range alone would balance the start's own images away from what it learnt.
+    ``--set glass_colour_range=...`` wins, as every ``--set`` does.
+    """
+    if not config.scale_aware or "glass_colour_range" in overrides or not records:
+        return config
+    if init is not None and init.to_config().glass_colour_range is None:
+        return config
+    from bloodview.io.images import load_image
+    from bloodview.model.data import as_rgb
+    from bloodview.model.glass_balance import measure_glass_range, union
+
+    step = max(1, len(records) // GLASS_SAMPLE)
+    measured = measure_glass_range(as_rgb(load_image(record.path)) for record in records[::step])
+    start = init.to_config().glass_colour_range if init is not None else None
+    glass = union(start, measured)
+    log.info("glass colours of the training images: %s .. %s (RGB, 1st..99th percentile)", *glass)
+    return config.with_overrides({"glass_colour_range": [list(glass[0]), list(glass[1])]})
+
+
 def _with_adapted_classifier(info, init, out: Path, train_images, val_images, dataset, options: TrainOptions):
     """``info`` with ``init``'s cell classifier fine-tuned on the same images, when it has one."""
     from bloodview.model.classifier_adapt import adapt_cell_classifier
@@ -335,6 +364,8 @@ def train(options: TrainOptions, progress: cb.ProgressWriter | None = None,
         log.info("%s", recipe.describe(len(train_images), config.batch_size))
     train_records = prepare_records(train_images, dataset.resolve_image, config, data_classes, hint=hint, pixel_size_um=size)
     val_records = prepare_records(val_images, dataset.resolve_image, config, data_classes, hint=hint, pixel_size_um=size)
+    if state is None:
+        config = _with_glass_range(config, train_records, init, options.overrides)
 
     from bloodview.model.distribute import configure_precision, select_strategy
     from bloodview.model.maskrcnn import build_maskrcnn

@@ -146,3 +146,14 @@ def test_train_pixel_size_auto_means_measure_each_image(tmp_path, capsys):
         parser.parse_args(["train", "--data", "d.json", "--out", "m", "--pixel-size", "-1"])
     assert "positive number of µm per pixel" in capsys.readouterr().err
 
+
+
+def test_predict_says_how_many_images_it_balanced_to_the_models_glass(confident_tiny_model, tmp_path, capsys):
+    model = confident_tiny_model("tiny-glass", pixel_size_um=0.2, fallback_pixel_size_um=0.2,
+                                 glass_colour_range=[[200, 200, 190], [255, 235, 230]])
+    Image.new("RGB", (40, 40), (255, 255, 170)).save(tmp_path / "yellow.png")  # another lab's lamp
+    Image.new("RGB", (40, 40), (250, 225, 200)).save(tmp_path / "pink.png")  # inside the range
+    out = tmp_path / "out.json"
+    assert main(["predict", str(tmp_path / "yellow.png"), str(tmp_path / "pink.png"), "--model", str(model),
+                 "--out", str(out)]) == 0
+    assert "glass colour: 1 image(s) outside the model's training range" in capsys.readouterr().err
