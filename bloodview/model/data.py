@@ -47,6 +47,7 @@ from bloodview.core.geometry import clip_polygon, polygon_area, polygons_to_mask
 from bloodview.errors import BloodviewError, FormatError, ImageError, UnknownClassError
 from bloodview.io.images import load_image, read_image_size
 from bloodview.core.scale import scale_from_pixel_size
+from bloodview.model.glass_balance import balance_glass
 from bloodview.model.image_scale import image_pixel_size, rescale, resize_factor
 from bloodview.model.label_groups import group_id
 from bloodview.model.stain_augment import stain_jitter
@@ -347,13 +348,17 @@ def at_model_scale(image: np.ndarray, record: TrainingRecord, config) -> np.ndar
     """The training image at the model's pixel size (scale-aware configs) or fitted to the input.
 
     At the model's pixel size an image larger than the input is cropped at random by
-    the augmentation (or at its top-left without it), so fields and crops mix freely.
+    the augmentation (or at its top-left without it), so fields and crops mix freely. Its glass
+    colour is balanced into the config's ``glass_colour_range`` where it lies outside, as at
+    detection, so the network is trained on what it will be shown.
     """
     if not config.scale_aware:
         return fit_to_input(image, config)[0]
     if record.pixel_size_um is None:
         record.pixel_size_um = image_pixel_size(image, config).um_per_pixel
-    return rescale(image, resize_factor(scale_from_pixel_size(record.pixel_size_um), config))
+    resized = rescale(image, resize_factor(scale_from_pixel_size(record.pixel_size_um), config))
+    # as detection does (model/predict.py): an image whose glass the model's range does not hold is balanced
+    return balance_glass(resized, config.glass_colour_range)[0]
 
 
 # --- tf.data ----------------------------------------------------------------------

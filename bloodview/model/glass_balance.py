@@ -9,9 +9,9 @@ images' glass colours gave IoU 0.878 and none missed, and left PBC and BCCD fiel
 range) exactly as they were (docs/model.md, "Glass colour").
 
 So a model records the range of its training images' glass colours (``glass_colour_range`` in
-its config: per channel, the 1st and 99th percentile), and detection multiplies each channel of
-an image whose glass lies outside it by the gain that brings the glass to the nearest colour
-inside. The image's stain keeps its own colours relative to the glass; what changes is the
+its config: per channel, the 1st and 99th percentile; a fine-tuned model keeps its start's), and
+detection, and training, multiply each channel of an image whose glass lies outside it by the
+gain that brings the glass to the nearest colour inside. The image's stain keeps its own colours relative to the glass; what changes is the
 light. Only the detector's input is balanced: the cell classifier stretches its crops' channels
 itself, and the red-cell finder works on contrast.
 """
@@ -41,15 +41,6 @@ def measure_glass_range(images: Iterable[np.ndarray]) -> GlassRange | None:
     if not colours:
         return None
     low, high = np.percentile(np.array(colours), RANGE_PERCENTILES, axis=0)
-    return _as_range(low, high)
-
-
-def union(first: GlassRange | None, second: GlassRange | None) -> GlassRange | None:
-    """The smallest range holding both (a fine-tuned model has seen its start's images and the new ones)."""
-    if first is None or second is None:
-        return first if second is None else second
-    low = np.minimum(first[0], second[0])
-    high = np.maximum(first[1], second[1])
     return _as_range(low, high)
 
 
