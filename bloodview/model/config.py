@@ -53,6 +53,11 @@ class MaskRCNNConfig:
     pre_nms_limit: int = 6000
     post_nms_rois_training: int = 2000
     post_nms_rois_inference: int = 1000
+    # At detection, proposals from the coarsest levels only: the RPN skips this many of the finest
+    # (1 = no P2 anchors). P2's RPN convolution costs more than the whole MobileNetV3 backbone at
+    # 384 px, and its anchors (4x the stride) are smaller than a platelet. 0: every level (training
+    # always uses every level). Chosen by measurement (docs/model.md, "Speed").
+    rpn_inference_skip_levels: int = 0
     rpn_bbox_std_dev: list[float] = field(default_factory=lambda: [0.1, 0.1, 0.2, 0.2])
 
     # --- ROI heads -----------------------------------------------------
@@ -157,6 +162,8 @@ class MaskRCNNConfig:
                 raise ValueError(f"{name} must be a positive number of micrometres per pixel, got {value!r}")
         if self.inference_tile_size % 64 or self.inference_tile_size < 0:
             raise ValueError(f"inference_tile_size must be 0 or a multiple of 64, got {self.inference_tile_size}")
+        if not 0 <= self.rpn_inference_skip_levels < len(self.backbone_strides):
+            raise ValueError(f"rpn_inference_skip_levels must be 0..{len(self.backbone_strides) - 1}")
         if not self.tile_overlap_um >= 0:
             raise ValueError("tile_overlap_um must not be negative")
         if self.glass_colour_range is not None:

@@ -20,7 +20,7 @@ from keras import ops
 
 from bloodview.errors import ModelError
 from bloodview.model import ops as tfops
-from bloodview.model.anchors import pyramid_anchors
+from bloodview.model.anchors import feature_shapes, pyramid_anchors
 from bloodview.model.config import MaskRCNNConfig
 from bloodview.model.detection import refine_detections
 from bloodview.model.fpn import FeaturePyramid
@@ -121,6 +121,13 @@ class MaskRCNN(keras.Model):
         padded = ops.concatenate([pooled, ops.zeros((1,) + tuple(pooled.shape[1:]), pooled.dtype)], axis=0)
         return ops.cast(self.mask_head(padded)[:-1], "float32")
 
+    def _anchors_before_level(self, level: int) -> int:
+        """How many of ``self.anchors`` belong to the pyramid levels before ``level`` (they come level by level)."""
+        rpn = self.settings.rpn
+        shapes = feature_shapes(self.settings.image_size, rpn.strides)[:level]
+        per_location = len(rpn.anchor_ratios)
+        return sum(-(-h // rpn.anchor_stride) * -(-w // rpn.anchor_stride) * per_location for h, w in shapes)
+
     # === Inference ===
     def call(self, inputs, training=False):
         return self._detect_graph(inputs["images"], inputs["windows"], self.settings.detection.min_confidence)
@@ -128,11 +135,12 @@ class MaskRCNN(keras.Model):
     def _detect_graph(self, images, windows, min_confidence):
         rpn, det = self.settings.rpn, self.settings.detection
         pyramid = self._pyramid(images, training=False)
-        rpn_logits, rpn_deltas = self._rpn(pyramid)
+        skip = rpn.inference_skip_levels
+        rpn_logits, rpn_deltas = self._rpn(pyramid[skip:])
         proposals, valid = generate_proposals(
             rpn_logits,
             rpn_deltas,
-            self.anchors,
+            self.anchors[self._anchors_before_level(skip):],
             windows,
             pre_nms_limit=rpn.pre_nms_limit,
             count=rpn.post_nms_inference,

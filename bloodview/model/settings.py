@@ -27,6 +27,7 @@ class RPNSettings:
     pre_nms_limit: int = 6000
     post_nms_training: int = 2000
     post_nms_inference: int = 1000
+    inference_skip_levels: int = 0  # finest levels whose anchors detection leaves out (MaskRCNNConfig)
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,7 @@ def settings_from_config(config: MaskRCNNConfig) -> NetworkSettings:
             pre_nms_limit=config.pre_nms_limit,
             post_nms_training=config.post_nms_rois_training,
             post_nms_inference=config.post_nms_rois_inference,
+            inference_skip_levels=config.rpn_inference_skip_levels,
         ),
         heads=HeadSettings(
             pool_size=config.pool_size,

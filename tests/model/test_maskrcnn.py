@@ -177,6 +177,34 @@ def test_weights_round_trip_gives_identical_detections(trained, tmp_path):
         np.testing.assert_array_equal(a[key], b[key], err_msg=key)
 
 
+def test_detection_can_leave_out_the_finest_rpn_level_and_still_find_cells_the_size_of_its_coarser_anchors(
+    trained, tmp_path
+):
+    """``rpn_inference_skip_levels``: proposals come from P3.. only (the anchors are sliced to match)."""
+    from bloodview.model.anchors import level_anchors
+
+    model, batch, _ = trained
+    path = tmp_path / "model.weights.h5"
+    model.save_weights(path)
+    coarse = build_maskrcnn(tiny_config(rpn_inference_skip_levels=1), backbone=tiny_backbone())
+    coarse.load_weights(path)
+    p2 = level_anchors(8, [0.5, 1.0, 2.0], (SIZE // 4, SIZE // 4), 4)
+    assert coarse._anchors_before_level(1) == len(p2) and coarse._anchors_before_level(0) == 0
+    found = coarse.detect(batch["images"], batch["windows"], min_confidence=0.5)
+    for b, disks in enumerate(DISKS):
+        for g, (_, _, radius, cls) in enumerate(disks):
+            if radius < 14:
+                continue  # smaller than P3's 16-px anchors can fairly be asked to hold
+            gt = batch["gt_boxes"][b, g]
+            ious = [_box_iou(gt, found["boxes"][b, d]) for d in range(found["counts"][b])]
+            assert ious and max(ious) > 0.6
+
+
+def test_a_skip_of_every_rpn_level_is_refused():
+    with pytest.raises(ValueError, match="rpn_inference_skip_levels"):
+        tiny_config(rpn_inference_skip_levels=5)
+
+
 def test_detect_rejects_images_of_the_wrong_size(trained):
     model, batch, _ = trained
     with pytest.raises(ValueError, match="shape"):
