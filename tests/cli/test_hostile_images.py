@@ -145,7 +145,7 @@ class _StandInPredictor:
             assert array.dtype == np.uint8 and array.shape[2] == 3
             self.seen.append(array.shape[:2])
             cell = Instance(rectangle(1, 1, 10, 10), "neutrophil", score=0.9, source=Source.MODEL)
-            found.append(types.SimpleNamespace(instances=[cell], scale=None))
+            found.append(types.SimpleNamespace(instances=[cell], scale=None, glass_gains=None))
         return found
 
 
