@@ -42,6 +42,7 @@ from bloodview.io.atomic import atomic_write_json
 from bloodview.model import callbacks as cb
 from bloodview.model.config import MaskRCNNConfig
 from bloodview.model.data import data_summary, make_dataset, prepare_records, split_images
+from bloodview.model.glass_balance import training_glass_range
 from bloodview.model.recipes import adaptation_recipe, wants_adaptation
 from bloodview.model.blend import default_keep_start
 from bloodview.model.store import MODEL_JSON, WEIGHTS_FILE, ModelInfo, read_model_info
@@ -266,35 +267,6 @@ def stop_on_signals(stop: threading.Event):
             signal.signal(s, h)
 
 
-GLASS_SAMPLE = 400
-"""Training images whose glass colour is measured for the model's glass range (evenly spread)."""
-
-
-def _with_glass_range(config: MaskRCNNConfig, records, init: ModelInfo | None, overrides: dict) -> MaskRCNNConfig:
-    """``config`` with the glass colour range it is trained and used at (model/glass_balance.py).
-
-    From scratch: the training images' own range. Fine-tuned: the start model's range, kept, so
-    a lab's images of another glass colour are balanced into it in training as at detection, and
-    the network need not relearn the light. Measured on 50 Zheng crops + 50 PBC images (the adapt
-    recipe): widening the range by the lab's images instead (the network learns the yellow glass)
-    gave Zheng held-out accuracy 0.872 either way, PBC val 0.900 against 0.933 kept
-    (docs/adaptation.md). A start model without a range (made before it was kept) gives none.
-    ``--set glass_colour_range=...`` wins, as every ``--set`` does.
-    """
-    if not config.scale_aware or "glass_colour_range" in overrides or not records:
-        return config
-    if init is not None:
-        return config.with_overrides({"glass_colour_range": init.to_config().glass_colour_range})
-    from bloodview.io.images import load_image
-    from bloodview.model.data import as_rgb
-    from bloodview.model.glass_balance import measure_glass_range
-
-    step = max(1, len(records) // GLASS_SAMPLE)
-    glass = measure_glass_range(as_rgb(load_image(record.path)) for record in records[::step])
-    log.info("glass colours of the training images: %s .. %s (RGB, 1st..99th percentile)", *glass)
-    return config.with_overrides({"glass_colour_range": [list(glass[0]), list(glass[1])]})
-
-
 def _with_adapted_classifier(info, init, out: Path, train_images, val_images, dataset, options: TrainOptions):
     """``info`` with ``init``'s cell classifier fine-tuned on the same images, when it has one."""
     from bloodview.model.classifier_adapt import adapt_cell_classifier
@@ -365,7 +337,7 @@ def train(options: TrainOptions, progress: cb.ProgressWriter | None = None,
     train_records = prepare_records(train_images, dataset.resolve_image, config, data_classes, hint=hint, pixel_size_um=size)
     val_records = prepare_records(val_images, dataset.resolve_image, config, data_classes, hint=hint, pixel_size_um=size)
     if state is None:
-        config = _with_glass_range(config, train_records, init, options.overrides)
+        config = training_glass_range(config, train_records, init, options.overrides)
 
     from bloodview.model.distribute import configure_precision, select_strategy
     from bloodview.model.maskrcnn import build_maskrcnn

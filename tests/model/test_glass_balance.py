@@ -105,7 +105,7 @@ def test_detection_sees_the_image_on_the_models_glass_and_says_so():
 
 def test_training_records_the_glass_of_its_images_and_a_fine_tune_keeps_the_start_range(tmp_path):
     from bloodview.model.data import TrainingRecord
-    from bloodview.model.train import _with_glass_range
+    from bloodview.model.glass_balance import training_glass_range
 
     records = []
     for k, glass in enumerate([(255, 255, 174)] * 3 + [(250, 250, 180)] * 3):
@@ -113,22 +113,22 @@ def test_training_records_the_glass_of_its_images_and_a_fine_tune_keeps_the_star
         cv2.imwrite(str(path), cv2.cvtColor(smear(glass), cv2.COLOR_RGB2BGR))
         records.append(TrainingRecord(path, 200, 200, [], np.zeros(0, np.int32)))
     base = MaskRCNNConfig(pixel_size_um=0.1)
-    fresh = _with_glass_range(base, records, None, {})
+    fresh = training_glass_range(base, records, None, {})
     (low, high) = fresh.glass_colour_range
     assert low[1] >= 249 and high[2] <= 181, "from scratch: the training images' own glass"
 
     pbc_range = [list(PBC_LIKE[0]), list(PBC_LIKE[1])]
     start = ModelInfo(name="start", backbone="none", class_names=list(base.class_names),
                       config=base.with_overrides({"glass_colour_range": pbc_range}).to_dict())
-    tuned = _with_glass_range(base, records, start, {})
+    tuned = training_glass_range(base, records, start, {})
     assert tuned.glass_colour_range == pbc_range, "a lab's yellow glass is balanced into the start's range, not learnt"
 
     old = ModelInfo(name="old", backbone="none", class_names=list(base.class_names), config=base.to_dict())
-    assert _with_glass_range(base, records, old, {}).glass_colour_range is None, (
+    assert training_glass_range(base, records, old, {}).glass_colour_range is None, (
         "a start model that never balanced its images: neither does the fine-tuned one")
     given = {"glass_colour_range": [[1, 1, 1], [255, 255, 255]]}
-    assert _with_glass_range(base, records, None, given).glass_colour_range is None, "--set wins (applied later)"
-    assert _with_glass_range(MaskRCNNConfig(), records, None, {}).glass_colour_range is None, "no scale, no balance"
+    assert training_glass_range(base, records, None, given).glass_colour_range is None, "--set wins (applied later)"
+    assert training_glass_range(MaskRCNNConfig(), records, None, {}).glass_colour_range is None, "no scale, no balance"
 
 
 def test_the_shipped_model_balances_another_labs_yellow_glass_and_leaves_pbc_alone():
