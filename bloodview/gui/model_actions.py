@@ -54,6 +54,7 @@ class ModelActions:
         self.runner.device.connect(self._device_known)
         self.runner.progress.connect(self._progress)
         self.runner.imageScale.connect(self._image_scale)
+        self.runner.imageGlass.connect(self._image_glass)
         self.runner.imageDone.connect(self._image_done)
         self.runner.imageFailed.connect(self._image_failed)
         self.runner.failed.connect(self._failed)
@@ -64,6 +65,7 @@ class ModelActions:
         self._summary = [0, 0, 0]  # added, kept, images
         self._unreadable = 0  # images of the run that could not be read
         self._scales: dict[int, object] = {}  # image index -> PixelSize detection read it at
+        self._balanced = 0  # images of the run whose glass colour was balanced for the detector
         self.refresh_models(_remembered_model(window.settings))
         self.selector.currentIndexChanged.connect(self._remember_model)
 
@@ -150,6 +152,7 @@ class ModelActions:
             return False
         self._summary = [0, 0, 0, len(signed)]  # added, kept, images, signed-off images skipped
         self._unreadable = sum(1 for i in indices if i in session.broken)  # skipped; more may fail to decode
+        self._balanced = 0
         window.progress.setRange(0, len(jobs))
         window.progress.setValue(0)
         window.progress.show()
@@ -166,6 +169,10 @@ class ModelActions:
 
     def _image_scale(self, index: int, scale) -> None:
         self._scales[index] = scale
+
+    def _image_glass(self, index: int, gains) -> None:
+        self._balanced += 1
+        log.info("image %d: glass colour outside the model's training range, balanced (gains %s)", index, gains)
 
     def _image_done(self, index: int, predictions: list) -> None:
         from bloodview.gui.commands import SetInstancesCommand
@@ -218,6 +225,9 @@ class ModelActions:
         skipped = f"; {signed} signed-off image(s) skipped (withdraw their sign-off to detect)" if signed else ""
         if self._unreadable:
             skipped += f"; {self._unreadable} unreadable image(s) skipped (marked in the image list)"
+        if self._balanced:
+            skipped += (f"; glass colour of {self._balanced} image(s) outside the model's training range, "
+                        "balanced for detection (another lab's lamp)")
         window.show_status(f"{what}: {added} cells found in {images} image(s); {kept} checked cells kept{skipped}")
         window.detectionFinished.emit(cancelled)
 

@@ -28,13 +28,15 @@ class Found:
     scale: ScaleEstimate | None
     tiles: int = 1
     resize_factor: float = 1.0
+    glass_gains: tuple[float, float, float] | None = None
 
 
 class ScalePredictor:
     """One 60 x 60 px neutrophil per image; read at the pixel size given, else as ``measured`` says."""
 
-    def __init__(self, measured: ScaleEstimate | None = MEASURED):
+    def __init__(self, measured: ScaleEstimate | None = MEASURED, glass_gains=None):
         self.measured = measured
+        self.glass_gains = glass_gains  # as the predictor reports another lab's glass colour balanced
         self.asked: list = []
 
     def predict(self, images, min_confidence=None, **_kw):
@@ -44,7 +46,7 @@ class ScalePredictor:
         self.asked.append(pixel_size)
         cell = Instance([rectangle(100, 100, 160, 160)], "neutrophil", score=0.95, source=Source.MODEL)
         scale = scale_from_pixel_size(pixel_size) if pixel_size else self.measured
-        return [Found([cell.copy()], scale) for _ in images]
+        return [Found([cell.copy()], scale, glass_gains=self.glass_gains) for _ in images]
 
 
 def scale_text(window) -> str:
@@ -181,3 +183,16 @@ def test_crash_recovery_brings_back_the_scale_detection_found(make_window, smear
     assert again.session.dataset.images[0].pixel_size == PixelSize(0.1, "red cells", 41)
     qtbot.wait(5)
     assert scale_text(again) == "Scale 0.1 µm/px (red cells, 41 measured)"
+
+
+@pytest.mark.parametrize("gains", [None, (1.0, 0.9, 1.17)])
+def test_status_bar_says_when_another_labs_glass_colour_was_balanced(make_window, smears, detect_current, gains):
+    """A technician whose lamp the model never saw is told the detector balanced the glass colour
+    (as `bloodview predict` says it); an image inside the model's range says nothing of it."""
+    window = make_window(predictor=lambda _d: ScalePredictor(glass_gains=gains))
+    assert window.files.open([smears])
+    detect_current(window)
+    message = window.status_label.text()
+    assert message.startswith("Detection finished: 1 cells found in 1 image(s)")
+    said = "glass colour of 1 image(s) outside the model's training range, balanced for detection"
+    assert (said in message) == (gains is not None)

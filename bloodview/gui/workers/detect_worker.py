@@ -9,7 +9,8 @@ returning one list of :class:`Instance` per image, exactly like
 ``bloodview.model.predict.Predictor``. When the object also has
 ``.detect(images, min_confidence=..., pixel_size=...)`` (results with
 ``.instances`` and ``.scale``), that is used: each job's pixel size is passed
-on and the scale each image was read at is reported (:attr:`imageScale`).
+on and the scale each image was read at is reported (:attr:`imageScale`), and so are the glass
+colour gains of an image whose glass lay outside the model's training range (:attr:`imageGlass`).
 """
 
 from __future__ import annotations
@@ -67,14 +68,15 @@ class DetectJob:
     pixel_size: float | None = None  # µm per pixel when the user gives it; None: measured
 
 
-def _detect_one(predictor: Any, pixels, job: DetectJob, min_confidence: float | None) -> tuple[list, Any]:
-    """``(cells, PixelSize or None)`` for one image."""
+def _detect_one(predictor: Any, pixels, job: DetectJob, min_confidence: float | None) -> tuple[list, Any, Any]:
+    """``(cells, PixelSize or None, glass gains or None)`` for one image."""
     if not hasattr(predictor, "detect"):
-        return list(predictor.predict([pixels], min_confidence=min_confidence)[0]), None
+        return list(predictor.predict([pixels], min_confidence=min_confidence)[0]), None, None
     from bloodview.core.measure import PixelSize
 
     found = predictor.detect([pixels], min_confidence=min_confidence, pixel_size=job.pixel_size)[0]
-    return list(found.instances), None if found.scale is None else PixelSize.from_estimate(found.scale)
+    scale = None if found.scale is None else PixelSize.from_estimate(found.scale)
+    return list(found.instances), scale, getattr(found, "glass_gains", None)
 
 
 class DetectWorker(QObject):
@@ -85,6 +87,7 @@ class DetectWorker(QObject):
     progress = pyqtSignal(int, int)  # images done, images in the job
     imageDone = pyqtSignal(int, list)  # image index, list[Instance]
     imageScale = pyqtSignal(int, object)  # image index, PixelSize it was read at (just before imageDone)
+    imageGlass = pyqtSignal(int, object)  # image index, (r, g, b) gains of its glass balance (just before imageDone)
     imageFailed = pyqtSignal(int, str)
     failed = pyqtSignal(str)  # the whole run failed (model would not load)
     finished = pyqtSignal(bool)  # True when cancelled
@@ -134,12 +137,14 @@ class DetectWorker(QObject):
             self.status.emit(f"Detecting cells in {job.path.name} ({done}/{total})…")
             try:
                 pixels = load_image(job.path)
-                instances, scale = _detect_one(predictor, pixels, job, self.min_confidence)
+                instances, scale, gains = _detect_one(predictor, pixels, job, self.min_confidence)
             except BloodviewError as exc:
                 self.imageFailed.emit(job.image_index, str(exc))
             else:
                 if scale is not None:
                     self.imageScale.emit(job.image_index, scale)
+                if gains is not None:
+                    self.imageGlass.emit(job.image_index, tuple(gains))
                 self.imageDone.emit(job.image_index, instances)
             self.progress.emit(done, total)
         self.finished.emit(self._cancel.is_set())
@@ -153,6 +158,7 @@ class DetectRunner(QObject):
     progress = pyqtSignal(int, int)
     imageDone = pyqtSignal(int, list)
     imageScale = pyqtSignal(int, object)
+    imageGlass = pyqtSignal(int, object)
     imageFailed = pyqtSignal(int, str)
     failed = pyqtSignal(str)
     finished = pyqtSignal(bool)
@@ -179,6 +185,7 @@ class DetectRunner(QObject):
         worker.device.connect(self.device)
         worker.progress.connect(self.progress)
         worker.imageScale.connect(self.imageScale)
+        worker.imageGlass.connect(self.imageGlass)
         worker.imageDone.connect(self.imageDone)
         worker.imageFailed.connect(self.imageFailed)
         worker.failed.connect(self.failed)
