@@ -35,6 +35,8 @@ zheng    Zheng Dataset 1 (300 crops, another lab, never trained on): 5-class acc
 pbc      PBC ``val`` (all 480): cell-of-interest accuracy by the evaluation's rule
          (bloodview.evaluation.matching.cell_of_interest, as benchmarks/default_model.py), and
          the mask IoU of that cell vs its bootstrap outline where the bootstrap has one.
+pbc_platelets  the platelets round 40 PBC ``val`` crops' centred cells, marked by eye
+         (benchmarks/pbc_platelets.py): found when a platelet detection's box holds the mark.
 big      a 4000 x 3000 px field of BCCD test fields tiled edge to edge, run in a fresh
          subprocess: seconds of ``predict`` (median of 2, after a warm-up on one 640x480
          field), the subprocess's peak RSS (model included), detections, WBC boxes found.
@@ -73,7 +75,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
-SECTIONS = ("mosaics", "bccd", "zheng", "pbc", "big")
+SECTIONS = ("mosaics", "bccd", "zheng", "pbc", "pbc_platelets", "big")
 MOSAIC_SIZES = (1, 2, 3, 4)
 FOUND_IOU = 0.5
 REVIEW_THRESHOLD = 0.75  # the GUI's default Unidentified threshold (bloodview.gui.review)
@@ -490,6 +492,10 @@ def summary(results: dict) -> list[str]:
     if "pbc" in results:
         r = results["pbc"]
         row(f"PBC val ({r['images']}): cell-of-interest accuracy", number(r["accuracy"]), r)
+    if "pbc_platelets" in results:
+        r = results["pbc_platelets"]
+        row(f"PBC val neighbour platelets marked by eye ({r['images']} images): found (centre in a platelet box)",
+            f"{r['platelets_found']} of {r['platelets_marked']}", r)
     if "big" in results:
         r = results["big"]
         row(f"{r['size']} field: seconds / peak RSS MiB", f"{number(r['seconds'], 2)} / {r['peak_rss_mib']:.0f}", r)
@@ -555,7 +561,8 @@ def main() -> None:
                      "pixel_sizes": sizes, "limit": args.limit, "settings": overrides,
                      "cell_classifier": bool(detector and detector.predictor.classifier is not None)}
     print("  ".join(f"{key}: {json.dumps(value)}" for key, value in results.items()), flush=True)
-    sources = {"mosaics": args.pbc, "bccd": args.bccd, "zheng": args.zheng, "pbc": args.pbc, "big": args.bccd}
+    sources = {"mosaics": args.pbc, "bccd": args.bccd, "zheng": args.zheng, "pbc": args.pbc,
+               "pbc_platelets": args.pbc, "big": args.bccd}
     for section in only:
         if not Path(sources[section]).is_dir():
             print(f"{section}: skipped, {sources[section]} is not there")
@@ -597,6 +604,10 @@ def run_section(section: str, args: argparse.Namespace, detector: Detector | Non
         return run_bccd(detector, Path(args.bccd), args.limit, args.bccd_split)
     if section == "zheng":
         return run_zheng(detector, Path(args.zheng), args.limit)
+    if section == "pbc_platelets":
+        from pbc_platelets import run_pbc_platelets
+
+        return run_pbc_platelets(lambda rgb: detector.detect(rgb, "pbc")[0], Path(args.pbc))
     return run_pbc(detector, Path(args.pbc), args.limit)
 
 
