@@ -88,22 +88,33 @@ def cell_of_interest(
 ) -> int | None:
     """Index of the prediction that stands for a class-only image's cell, or ``None``.
 
-    Highest score wins; predictions within ``tolerance`` of it are near-ties,
-    broken by the distance of the box centre from the image centre (nearest wins).
+    A class-only image (PBC) labels the cell centred in it, so the predictions whose box holds the
+    image centre are the candidates when there are any; else every prediction is. Among the
+    candidates the highest score wins; predictions within ``tolerance`` of it are near-ties,
+    broken by the distance of the box centre from the image centre (nearest wins). Before a model
+    found the platelets and cells round the centred one this was the highest score alone; a
+    neighbour platelet scored 0.99 must not stand for a centred neutrophil scored 0.95.
     Red cells (the classical red-cell finder's, without a model score) never stand for it:
     a class-only image names a white cell or a platelet.
     """
     candidates = [k for k, p in enumerate(predictions) if p.score is not None and not is_red_cell_name(p.class_name)]
     if not candidates:
         return None
+    centre = np.array([width / 2.0, height / 2.0])
+    covering = [k for k in candidates if _holds(predictions[k].bbox, centre)]
+    candidates = covering or candidates
     scores = np.full(len(predictions), -np.inf)
     scores[candidates] = [float(predictions[k].score) for k in candidates]
     best = scores.max()
     near = np.flatnonzero(scores >= best - tolerance)
-    centre = np.array([width / 2.0, height / 2.0])
 
     def distance(index: int) -> float:
         x1, y1, x2, y2 = predictions[index].bbox
         return float(np.hypot((x1 + x2) / 2.0 - centre[0], (y1 + y2) / 2.0 - centre[1]))
 
     return int(min(near, key=lambda i: (distance(int(i)), -scores[i])))
+
+
+def _holds(box: Sequence[float], point: np.ndarray) -> bool:
+    x1, y1, x2, y2 = box
+    return bool(x1 <= point[0] <= x2 and y1 <= point[1] <= y2)

@@ -41,16 +41,25 @@ def test_iou_matrix_of_masks_matches_hand_computed_overlap(make):
         assert ious[0, 0] == 1200 / 2000
 
 
-def test_cell_of_interest_is_the_highest_score(make):
-    cells = [make.cell(0, 0, 10, "platelet", 0.80), make.cell(45, 45, 10, "neutrophil", 0.70)]
+def test_cell_of_interest_is_the_highest_score_when_no_box_holds_the_centre(make):
+    cells = [make.cell(0, 0, 10, "platelet", 0.80), make.cell(60, 60, 10, "neutrophil", 0.70)]
     assert cell_of_interest(cells, 100, 100) == 0
 
 
+def test_a_surer_neighbour_never_stands_for_the_centred_cell(make):
+    """A model that finds the platelets round a PBC cell scores them higher than the cell itself."""
+    neighbour = make.cell(0, 0, 10, "platelet", 0.99)
+    centred = make.cell(40, 40, 20, "neutrophil", 0.90)
+    assert cell_of_interest([neighbour, centred], 100, 100) == 1
+    overlapping = make.cell(30, 30, 25, "monocyte", 0.95)  # also over the centre: the surer of the two
+    assert cell_of_interest([neighbour, centred, overlapping], 100, 100) == 2
+
+
 def test_near_tie_goes_to_the_cell_nearest_the_centre(make):
-    edge = make.cell(0, 0, 10, "platelet", 0.99)
-    centre = make.cell(40, 40, 20, "neutrophil", 0.98)  # within 0.02 of the best
-    assert cell_of_interest([edge, centre], 100, 100) == 1
-    assert cell_of_interest([edge, centre], 100, 100, tolerance=0.0) == 0
+    off_centre = make.cell(20, 20, 40, "monocyte", 0.99)  # holds the centre, its own centre at (40, 40)
+    centred = make.cell(40, 40, 20, "neutrophil", 0.98)  # within 0.02 of the best, centred at (50, 50)
+    assert cell_of_interest([off_centre, centred], 100, 100) == 1
+    assert cell_of_interest([off_centre, centred], 100, 100, tolerance=0.0) == 0
 
 
 def test_no_prediction_means_no_cell_of_interest():

@@ -114,8 +114,5 @@ def test_pbc_labels_use_the_cell_of_interest(pbc_dir):
             images.append(ImageAnnotation(image.image_path, w, h, [edge, centre]))
         return Dataset(images, gt.classes, gt.root)
 
-    near_tie = evaluate(gt, predictions(edge_score=0.91))["classification"]
-    assert near_tie["accuracy"] == pytest.approx(1.0)  # within 0.02: the centred cell wins
-    clear_win = evaluate(gt, predictions(edge_score=0.99))["classification"]
-    platelet_images = sum(1 for i in gt.images if i.image_label == "platelet")
-    assert clear_win["accuracy"] == pytest.approx(platelet_images / len(gt.images))
+    for edge_score in (0.91, 0.99):  # a neighbour as sure as the centred cell, or surer
+        assert evaluate(gt, predictions(edge_score))["classification"]["accuracy"] == pytest.approx(1.0)
