@@ -29,6 +29,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from neighbour_platelets import outline_mask  # noqa: E402  (this folder: scripts run as files)
+
 PBC_UM = 0.1029
 WORK_UM = 0.2
 """µm per pixel of the copy the spots are looked for on."""
@@ -39,15 +41,6 @@ KEEP_OFF_UM = 2.0
 GROW_UM = 0.4
 PURPLE = 0.55
 """A pixel is purple when its blue/green optical-density ratio is below this share of a red cell's."""
-
-
-def outline_mask(segmentation: list, height: int, width: int) -> np.ndarray:
-    mask = np.zeros((height, width), np.uint8)
-    for flat in segmentation:
-        points = np.round(np.asarray(flat, np.float64).reshape(-1, 2)).astype(np.int32)
-        if len(points) >= 3:
-            cv2.fillPoly(mask, [points], 1)
-    return mask.astype(bool)
 
 
 def purple_mask(small: np.ndarray) -> np.ndarray | None:
