@@ -29,7 +29,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from neighbour_platelets import outline_mask  # noqa: E402  (this folder: scripts run as files)
+from neighbour_platelets import outline_mask, read_training_file  # noqa: E402  (this folder: scripts run as files)
 
 PBC_UM = 0.1029
 WORK_UM = 0.2
@@ -104,11 +104,7 @@ def main() -> int:
 
     from bloodview.io.images import load_image
 
-    data = json.loads(args.data.read_text())
-    platelet_id = next(c["id"] for c in data["categories"] if c["name"] == "platelet")
-    by_image: dict[int, list] = {}
-    for annotation in data["annotations"]:
-        by_image.setdefault(annotation["image_id"], []).append(annotation)
+    data, platelet_id, by_image = read_training_file(args.data)
     next_id = max((a["id"] for a in data["annotations"]), default=0) + 1
     added = crops = 0
     for image in data["images"]:

@@ -41,6 +41,16 @@ def outline_mask(segmentation: list, height: int, width: int) -> np.ndarray:
     return mask.astype(bool)
 
 
+def read_training_file(path: Path) -> tuple[dict, int, dict[int, list]]:
+    """A COCO training file, its ``platelet`` category id and its annotations by image id."""
+    data = json.loads(path.read_text())
+    platelet_id = next(c["id"] for c in data["categories"] if c["name"] == "platelet")
+    by_image: dict[int, list] = {}
+    for annotation in data["annotations"]:
+        by_image.setdefault(annotation["image_id"], []).append(annotation)
+    return data, platelet_id, by_image
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, required=True)
@@ -53,11 +63,7 @@ def main() -> int:
     from bloodview.io.images import load_image
     from bloodview.model.predict import Predictor
 
-    data = json.loads(args.data.read_text())
-    platelet_id = next(c["id"] for c in data["categories"] if c["name"] == "platelet")
-    by_image: dict[int, list] = {}
-    for annotation in data["annotations"]:
-        by_image.setdefault(annotation["image_id"], []).append(annotation)
+    data, platelet_id, by_image = read_training_file(args.data)
     predictor = Predictor.load(args.model, cell_classifier=False)
     next_id = max((a["id"] for a in data["annotations"]), default=0) + 1
     added: Counter[str] = Counter()
