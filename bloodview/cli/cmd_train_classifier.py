@@ -52,10 +52,11 @@ def register(subparsers) -> None:
     parser.add_argument("--start", choices=["detector", "classifier"], default="detector",
                         help="detector: start from the model's detector backbone (default); classifier: "
                              "fine-tune the --model's own cell classifier (e.g. on a lab's corrected cells)")
-    parser.add_argument("--jitter", choices=["mild", "stains", "labs"], default="mild",
+    parser.add_argument("--jitter", choices=["mild", "stains", "labs", "tones"], default="mild",
                         help="training's random changes: mild (light and white balance), stains (also hue "
                              "and saturation, for other labs' stains) or labs (stronger: the stain remixed, "
-                             "blur, grey crops; for other labs' stains and cameras)")
+                             "blur, grey crops; for other labs' stains and cameras) or tones (labs plus random tone "
+                             "curves on the CIELAB axes: another lab's colour relations)")
     parser.add_argument("--colour", choices=["raw", "stretch"], default=None,
                         help="crop colours as the camera gave them (raw, default) or each channel stretched "
                              "between its darkest and brightest percentiles (stretch: another camera's white "

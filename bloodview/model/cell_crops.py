@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from bloodview.model.stain_augment import stain_jitter
+from bloodview.model.stain_augment import stain_jitter, tone_curves
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,7 @@ class CropJitter:
     hue_deg: float = 0.0  # hue turned by up to this many degrees: another lab's stain
     saturation: float = 0.0  # saturation x in [1 - s, 1 + s]
     stain: float = 0.0  # strength of stain_augment.stain_jitter: the stain's optical densities mixed, glass, blur
+    tones: float = 0.0  # strength of stain_augment.tone_curves (in 60 % of crops): another lab's colour relations
     grey: float = 0.0  # share of crops turned grey: the cell must be known by its shape, not its colours alone
 
     @classmethod
@@ -63,7 +64,17 @@ class CropJitter:
                    channel_gain=0.15, offset=15.0, hue_deg=40.0, saturation=0.5, stain=0.35, grey=0.1)
 
 
-JITTERS = {"mild": CropJitter.training, "stains": CropJitter.other_stains, "labs": CropJitter.other_labs}
+    @classmethod
+    def any_lab(cls) -> CropJitter:
+        """Other labs plus random monotone tone curves on the CIELAB axes (``stain_augment.tone_curves``)."""
+        return cls(rotate=True, flip=True, zoom=(0.85, 1.15), shift_um=1.2, brightness=0.15,
+                   channel_gain=0.15, offset=15.0, hue_deg=40.0, saturation=0.5, stain=0.35, tones=0.3, grey=0.1)
+
+
+JITTERS = {"mild": CropJitter.training, "stains": CropJitter.other_stains, "labs": CropJitter.other_labs,
+           "tones": CropJitter.any_lab}
+TONE_SHARE = 0.6
+"""Share of training crops given random tone curves when ``CropJitter.tones`` is set."""
 
 # How a crop's colours reach the network. "raw": as the camera gave them. "stretch": each channel
 # mapped so its darkest and brightest percentiles land on fixed grey levels, which undoes any
@@ -112,6 +123,8 @@ def cell_crop(
         crop = crop[:, ::-1]
     if jitter is not None and rng is not None and jitter.stain:
         crop = stain_jitter(np.ascontiguousarray(crop), rng, jitter.stain)
+    if jitter is not None and rng is not None and jitter.tones and rng.random() < TONE_SHARE:
+        crop = tone_curves(np.ascontiguousarray(crop), rng, jitter.tones)
     if jitter is not None and rng is not None and (jitter.hue_deg or jitter.saturation):
         crop = _turn_colours(np.ascontiguousarray(crop), jitter, rng)
     crop = crop.astype(np.float32)

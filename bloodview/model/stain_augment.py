@@ -12,7 +12,11 @@ worse (0.16). So training sees each image in a random stain of its own:
 * each channel's OD scaled and the channels mixed a little (stain strength and
   hue: darker or paler nuclei, pinker or browner cytoplasm);
 * a new glass colour (white, yellow, grey, pink lamps and filters);
-* sometimes a lower-resolution camera (blur, or shrink and enlarge again).
+* sometimes a lower-resolution camera (blur, or shrink and enlarge again);
+* (``tone_curves``) each of the CIELAB lightness and colour axes bent by a random monotone
+  curve: what mapping one lab's colour distribution onto another's does. Measured on the stage-9
+  classifier: PBC val mapped onto Zheng et al.'s colour distribution (per-channel Lab quantile
+  matching) fell from 0.979 to 0.631, though it had trained with the OD remix and hue turns above.
 
 ``strength`` 0 leaves the image unchanged; 0.3 is a strong but plausible change.
 """
@@ -66,3 +70,39 @@ def camera_jitter(image: np.ndarray, rng: np.random.Generator, strength: float) 
         small = cv2.resize(image, (max(1, round(width * factor)), max(1, round(height * factor))), interpolation=cv2.INTER_AREA)
         return cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR)
     return image
+
+
+TONE_KNOTS = 5
+"""Knots of a random tone curve, spread evenly between a channel's 1st and 99th percentiles."""
+TONE_AB_SHIFT = 20.0
+"""Largest shift of the CIELAB a and b axes at strength 0.3 (OpenCV 8-bit units): PBC's glass and
+Zheng's differ by ~27 on b, but the glass balance and the crop's channel stretch take part of it."""
+
+
+def tone_curves(image: np.ndarray, rng: np.random.Generator, strength: float) -> np.ndarray:
+    """``image`` (``uint8`` RGB) with each CIELAB channel bent by a random monotone curve.
+
+    Each curve keeps the order of the channel's values (a darker nucleus stays darker than its
+    cytoplasm, a redder granule redder than the glass) while stretching some ranges and squeezing
+    others: the colour relations a stain and camera change. ``strength`` scales how unequal the
+    curve's steps are, how far its overall span changes and how far a and b shift.
+    """
+    if strength <= 0:
+        return image
+    lab = cv2.cvtColor(image, cv2.COLOR_RGB2LAB).astype(np.float32)
+    for channel in range(3):
+        values = lab[..., channel]
+        low, high = np.percentile(values, (1.0, 99.0))
+        if high - low < 4.0:
+            continue
+        knots_x = np.linspace(low, high, TONE_KNOTS)
+        steps = rng.dirichlet(np.full(TONE_KNOTS - 1, 0.3 / strength * 4.0))
+        span = (high - low) * rng.uniform(1 - strength, 1 + strength)
+        shift = 0.0 if channel == 0 else rng.uniform(-1, 1) * TONE_AB_SHIFT * strength / 0.3
+        start = (low + high) / 2.0 - span / 2.0 + shift
+        knots_y = start + span * np.concatenate([[0.0], np.cumsum(steps)])
+        below = knots_y[0] - (knots_x[0] - values.min())
+        above = knots_y[-1] + (values.max() - knots_x[-1])
+        lab[..., channel] = np.interp(values, np.r_[values.min() - 1, knots_x, values.max() + 1],
+                                      np.r_[below - 1, knots_y, above + 1])
+    return cv2.cvtColor(np.clip(lab + 0.5, 0, 255).astype(np.uint8), cv2.COLOR_LAB2RGB)

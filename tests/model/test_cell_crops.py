@@ -77,11 +77,12 @@ def test_stain_jitter_turns_the_colours_but_not_the_shape():
     assert not any(np.allclose(plain, t) for t in turned)
 
 
-def test_other_labs_jitter_remixes_the_stain_turns_some_crops_grey_and_keeps_the_cell():
+@pytest.mark.parametrize("jitter", [CropJitter.other_labs(), CropJitter.any_lab()], ids=["labs", "tones"])
+def test_other_labs_jitter_remixes_the_stain_turns_some_crops_grey_and_keeps_the_cell(jitter):
     image = np.full((200, 200, 3), (230, 210, 220), np.uint8)
     cv2.circle(image, (100, 100), 40, (120, 60, 150), -1)  # a purple cell on pink glass
     rng = np.random.default_rng(3)
-    crops = [cell_crop(image, (100, 100), 0.2, 0.2, 128, CropJitter.other_labs(), rng) for _ in range(60)]
+    crops = [cell_crop(image, (100, 100), 0.2, 0.2, 128, jitter, rng) for _ in range(60)]
     grey = [c for c in crops if np.ptp(c[64, 64]) < 1 and np.ptp(c[5, 5]) < 1]
     assert 1 <= len(grey) <= 18  # about a tenth grey: shape alone must name the cell sometimes
     glass = np.array([c[5, 5] for c in crops])
