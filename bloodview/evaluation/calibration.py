@@ -7,7 +7,7 @@ about 9 in 10 should be named right, and wrong calls should mostly land below
 the threshold (where a person sees them) rather than above it (where they are
 counted silently).
 
-Input: one ``(score, correct)`` pair per *matched* cell, i.e. a prediction paired
+Input: one ``(score, correct)`` pair (or ``(score, correct, disputed)``) per *matched* cell, i.e. a prediction paired
 with a ground-truth cell (by IoU, or the cell of interest of a class-only image);
 ``correct`` means the predicted class is the true class. Missed cells and
 spurious predictions have no such pair and are not part of this.
@@ -23,6 +23,10 @@ Output (``calibration``), a JSON-ready dict:
   (right) calls whose score is below ``threshold`` (strictly, as the review queue
   does): the first is what review catches, the second what it costs
   (``None`` when there is no wrong / right call), plus their counts;
+* ``wrong_sent_to_review`` / ``right_sent_to_review``: the same shares for what the app's review
+  really holds back: calls below ``threshold`` *or* ``disputed`` (the model's detector named the
+  cell otherwise than its cell classifier, :mod:`bloodview.core.second_opinion`), plus their
+  counts and ``disputed`` (how many calls were);
 * ``cells``, ``correct``, ``wrong``, ``accuracy``, ``mean_score``, ``threshold``.
 """
 
@@ -49,7 +53,7 @@ def bin_index(scores: np.ndarray, num_bins: int = NUM_BINS) -> np.ndarray:
 
 
 def calibration(
-    pairs: Sequence[tuple[float, bool]],
+    pairs: Sequence[tuple[float, bool] | tuple[float, bool, bool]],
     threshold: float = DEFAULT_REVIEW_THRESHOLD,
     num_bins: int = NUM_BINS,
 ) -> dict:
@@ -58,8 +62,9 @@ def calibration(
     Raises ``ValueError`` for a score outside [0, 1] or that is not finite: such
     a number is not a probability, and calling it calibrated or not means nothing.
     """
-    scores = np.array([float(s) for s, _ in pairs], dtype=np.float64)
-    correct = np.array([bool(c) for _, c in pairs], dtype=bool)
+    scores = np.array([float(pair[0]) for pair in pairs], dtype=np.float64)
+    correct = np.array([bool(pair[1]) for pair in pairs], dtype=bool)
+    disputed = np.array([len(pair) > 2 and bool(pair[2]) for pair in pairs], dtype=bool)
     if not np.all(np.isfinite(scores)) or np.any((scores < 0) | (scores > 1)):
         raise ValueError("calibration needs scores between 0 and 1")
     n = len(scores)
@@ -83,6 +88,8 @@ def calibration(
     below = scores < threshold
     wrong_count, right_count = int((~correct).sum()), int(correct.sum())
     wrong_below, right_below = int((below & ~correct).sum()), int((below & correct).sum())
+    sent = below | disputed
+    wrong_sent, right_sent = int((sent & ~correct).sum()), int((sent & correct).sum())
     return {
         "threshold": float(threshold),
         "cells": n,
@@ -95,5 +102,10 @@ def calibration(
         "wrong_below_threshold_count": wrong_below,
         "right_below_threshold": right_below / right_count if right_count else None,
         "right_below_threshold_count": right_below,
+        "disputed": int(disputed.sum()),
+        "wrong_sent_to_review": wrong_sent / wrong_count if wrong_count else None,
+        "wrong_sent_to_review_count": wrong_sent,
+        "right_sent_to_review": right_sent / right_count if right_count else None,
+        "right_sent_to_review_count": right_sent,
         "bins": bins,
     }

@@ -32,6 +32,7 @@ from pycocotools.coco import COCO
 from bloodview import __version__
 from bloodview.core.annotation import Dataset, ImageAnnotation
 from bloodview.core.instance import Instance
+from bloodview.core.second_opinion import detector_disagrees
 from bloodview.evaluation.calibration import DEFAULT_REVIEW_THRESHOLD, calibration
 from bloodview.evaluation.classification import class_metrics, confusion_matrix
 from bloodview.evaluation.coco_metrics import detection_metrics
@@ -41,7 +42,7 @@ from bloodview.evaluation.matching import MATCH_IOU, TIE_TOLERANCE, cell_of_inte
 from bloodview.evaluation.reference import PAPER_RESNET101
 
 Event = tuple[str | None, str | None]
-Call = tuple[float, bool]  # a matched cell's (score, predicted class is the true class)
+Call = tuple[float, bool, bool]  # a matched cell's (score, class right, detector disagreed: second_opinion)
 
 
 def evaluate(
@@ -142,7 +143,9 @@ def _instance_events(encoded: list[EncodedImage]) -> tuple[list[Event], list[Cal
         matched_pred = {m.pred for m in matches}
         events += [(truth[m.gt].class_name, predicted[m.pred].class_name) for m in matches]
         calls += [
-            (predicted[m.pred].score, truth[m.gt].class_name == predicted[m.pred].class_name) for m in matches
+            (predicted[m.pred].score, truth[m.gt].class_name == predicted[m.pred].class_name,
+             detector_disagrees(predicted[m.pred]))
+            for m in matches
         ]
         events += [(t.class_name, None) for k, t in enumerate(truth) if k not in matched_gt]
         events += [(None, p.class_name) for k, p in enumerate(predicted) if k not in matched_pred]
@@ -159,7 +162,8 @@ def _label_events(
         chosen = cell_of_interest(predicted, image.width, image.height, tolerance)
         events.append((image.image_label, None if chosen is None else predicted[chosen].class_name))
         if chosen is not None:
-            calls.append((predicted[chosen].score, predicted[chosen].class_name == image.image_label))
+            call = predicted[chosen]
+            calls.append((call.score, call.class_name == image.image_label, detector_disagrees(call)))
     return events, calls
 
 

@@ -104,9 +104,24 @@ def calibration_markdown(calibrated: dict) -> list[str]:
         "the others are counted unseen)",
         f"- right calls below the review threshold: {share('right_below_threshold')} "
         f"({calibrated['right_below_threshold_count']} of {calibrated['correct']}; reviewed needlessly)",
+        *_review_lines(calibrated, share),
         "",
         "Reliability diagram: `reliability.png`.",
         "",
+    ]
+
+
+def _review_lines(calibrated: dict, share) -> list[str]:
+    """What the app's review holds back: calls below the threshold and calls the detector disputed."""
+    if not calibrated.get("disputed"):
+        return []
+    return [
+        f"- calls whose detector named the cell otherwise (sent to review whatever their score): "
+        f"{calibrated['disputed']}",
+        f"- wrong calls sent to review (below the threshold or disputed): **{share('wrong_sent_to_review')}** "
+        f"({calibrated['wrong_sent_to_review_count']} of {calibrated['wrong']})",
+        f"- right calls sent to review: {share('right_sent_to_review')} "
+        f"({calibrated['right_sent_to_review_count']} of {calibrated['correct']})",
     ]
 
 

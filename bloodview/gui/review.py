@@ -1,13 +1,14 @@
 """Review logic as in a haematology lab (CellaVision-style), pure and Qt-free.
 
 * A machine cell (model or bootstrap) whose certainty is below the *unidentified
-  threshold* and that no person has looked at is **unidentified**: it is left out
-  of the differential count and waits in its own bucket until a person classifies
-  or confirms it.
+  threshold*, or whose two namings disagree (the model's cell classifier overruled its
+  detector, :mod:`bloodview.core.second_opinion`), and that no person has looked at is
+  **unidentified**: it is left out of the differential count and waits in its own bucket
+  until a person classifies or confirms it.
 * A cell is **checked** when a person drew it, corrected it or confirmed it.
 * An image can be **signed off** only when every cell is checked (so no
   unidentified cell remains either).
-* The **review queue** lists unchecked cells, least certain first.
+* The **review queue** lists unchecked cells, unidentified ones first, least certain first.
 * Two cells of one image whose outlines overlap with IoU above :data:`OVERLAP_IOU`
   are almost surely **one cell found twice** (the model's per-class suppression keeps
   a second box when its class differs); sign-off warns about them and offers to merge.
@@ -29,6 +30,7 @@ from bloodview.core.annotation import ImageAnnotation
 from bloodview.core.classes import ClassCatalogue
 from bloodview.core.geometry import box_iou, polygon_iou
 from bloodview.core.instance import Instance, Source
+from bloodview.core.second_opinion import detector_disagrees
 
 DEFAULT_UNIDENTIFIED_THRESHOLD = 0.75  # the paper's detection threshold
 UNIDENTIFIED = "unidentified"  # the bucket's name in the GUI (not a class)
@@ -57,11 +59,14 @@ def certainty(instance: Instance) -> float:
 
 
 def is_unidentified(instance: Instance, threshold: float) -> bool:
-    """A machine call too uncertain to count. A cell imported from a file that gives it no score
-    (VOC/YOLO boxes, another tool's outlines) is no machine call: it counts, unchecked."""
+    """A machine call too uncertain to count: scored below ``threshold``, or named otherwise by the
+    model's detector than by its cell classifier. A cell imported from a file that gives it no
+    score (VOC/YOLO boxes, another tool's outlines) is no machine call: it counts, unchecked."""
     if instance.source == Source.IMPORT and instance.score is None and instance.quality is None:
         return False
-    return not is_checked(instance) and certainty(instance) < threshold
+    if is_checked(instance):
+        return False
+    return certainty(instance) < threshold or detector_disagrees(instance)
 
 
 def counted_instances(image: ImageAnnotation, threshold: float) -> list[Instance]:
@@ -124,14 +129,14 @@ class QueueEntry:
 def review_queue(
     images: Sequence[ImageAnnotation], threshold: float, limit: int | None = None
 ) -> list[QueueEntry]:
-    """Unchecked cells over ``images``, least certain first (ties: image order)."""
+    """Unchecked cells over ``images``: unidentified first, then least certain first (ties: image order)."""
     entries = [
         QueueEntry(index, i.id, i.class_name, certainty(i), is_unidentified(i, threshold))
         for index, image in enumerate(images)
         for i in image.instances
         if not is_checked(i)
     ]
-    entries.sort(key=lambda e: (e.certainty, e.image_index))
+    entries.sort(key=lambda e: (not e.unidentified, e.certainty, e.image_index))
     return entries[:limit] if limit is not None else entries
 
 
@@ -176,10 +181,9 @@ def model_class(instance: Instance) -> str | None:
 def detector_opinion(instance: Instance, display_name: Callable[[str], str] = str) -> str:
     """``"the detector alone said Monocyte 0.81"`` where a model's cell classifier named the cell
     otherwise, else ``""``: two networks that disagree on a cell are worth a reviewer's look."""
-    said = instance.extra.get("detector_class")
-    named = instance.extra.get("model_class") or instance.class_name
-    if not said or said == named:
+    if not detector_disagrees(instance):
         return ""
+    said = instance.extra.get("detector_class")
     score = instance.extra.get("detector_score")
     score = f" {score:.2f}" if isinstance(score, (int, float)) else ""
     return f"the detector alone said {display_name(str(said))}{score}"
