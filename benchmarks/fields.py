@@ -35,8 +35,8 @@ zheng    Zheng Dataset 1 (300 crops, another lab, never trained on): 5-class acc
 pbc      PBC ``val`` (all 480): cell-of-interest accuracy by the evaluation's rule
          (bloodview.evaluation.matching.cell_of_interest, as benchmarks/default_model.py), and
          the mask IoU of that cell vs its bootstrap outline where the bootstrap has one.
-pbc_platelets  the platelets round 40 PBC ``val`` crops' centred cells, marked by eye
-         (benchmarks/pbc_platelets.py): found when a platelet detection's box holds the mark.
+pbc_platelets  the platelets and red cells round 40 PBC ``val`` crops' centred cells, marked by eye
+         (benchmarks/pbc_platelets.py): found when a platelet (red-cell) box holds the mark.
 big      a 4000 x 3000 px field of BCCD test fields tiled edge to edge, run in a fresh
          subprocess: seconds of ``predict`` (median of 2, after a warm-up on one 640x480
          field), the subprocess's peak RSS (model included), detections, WBC boxes found.
@@ -496,6 +496,9 @@ def summary(results: dict) -> list[str]:
         r = results["pbc_platelets"]
         row(f"PBC val neighbour platelets marked by eye ({r['images']} images): found (centre in a platelet box)",
             f"{r['platelets_found']} of {r['platelets_marked']}", r)
+        if "red_cells_marked" in r:
+            row(f"PBC val red cells wholly inside, checked by eye ({r['images']} images): found (centre in a red-cell box)",
+                f"{r['red_cells_found']} of {r['red_cells_marked']}", r)
     if "big" in results:
         r = results["big"]
         row(f"{r['size']} field: seconds / peak RSS MiB", f"{number(r['seconds'], 2)} / {r['peak_rss_mib']:.0f}", r)
@@ -607,7 +610,10 @@ def run_section(section: str, args: argparse.Namespace, detector: Detector | Non
     if section == "pbc_platelets":
         from pbc_platelets import run_pbc_platelets
 
-        return run_pbc_platelets(lambda rgb: detector.detect(rgb, "pbc")[0], Path(args.pbc))
+        def with_red_cells(rgb):
+            return detector.detect(rgb, "pbc")[0] + detector.red_cells
+
+        return run_pbc_platelets(lambda rgb: detector.detect(rgb, "pbc")[0], Path(args.pbc), red_cells=with_red_cells)
     return run_pbc(detector, Path(args.pbc), args.limit)
 
 
