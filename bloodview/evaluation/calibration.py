@@ -23,10 +23,10 @@ Output (``calibration``), a JSON-ready dict:
   (right) calls whose score is below ``threshold`` (strictly, as the review queue
   does): the first is what review catches, the second what it costs
   (``None`` when there is no wrong / right call), plus their counts;
-* ``wrong_sent_to_review`` / ``right_sent_to_review``: the same shares for what the app's review
-  really holds back: calls below ``threshold`` *or* ``disputed`` (the model's detector named the
-  cell otherwise than its cell classifier, :mod:`bloodview.core.second_opinion`), plus their
-  counts and ``disputed`` (how many calls were);
+* ``disputed``: how many calls the model's detector named otherwise than its cell classifier
+  (the third element of a pair, :mod:`bloodview.core.second_opinion`), and ``wrong_disputed`` /
+  ``right_disputed``: the share of wrong (right) calls that were, plus their counts. Whether a
+  disagreement marks a wrong call differs from lab to lab; these say it for the data evaluated;
 * ``cells``, ``correct``, ``wrong``, ``accuracy``, ``mean_score``, ``threshold``.
 """
 
@@ -88,8 +88,7 @@ def calibration(
     below = scores < threshold
     wrong_count, right_count = int((~correct).sum()), int(correct.sum())
     wrong_below, right_below = int((below & ~correct).sum()), int((below & correct).sum())
-    sent = below | disputed
-    wrong_sent, right_sent = int((sent & ~correct).sum()), int((sent & correct).sum())
+    wrong_disputed, right_disputed = int((disputed & ~correct).sum()), int((disputed & correct).sum())
     return {
         "threshold": float(threshold),
         "cells": n,
@@ -103,9 +102,9 @@ def calibration(
         "right_below_threshold": right_below / right_count if right_count else None,
         "right_below_threshold_count": right_below,
         "disputed": int(disputed.sum()),
-        "wrong_sent_to_review": wrong_sent / wrong_count if wrong_count else None,
-        "wrong_sent_to_review_count": wrong_sent,
-        "right_sent_to_review": right_sent / right_count if right_count else None,
-        "right_sent_to_review_count": right_sent,
+        "wrong_disputed": wrong_disputed / wrong_count if wrong_count else None,
+        "wrong_disputed_count": wrong_disputed,
+        "right_disputed": right_disputed / right_count if right_count else None,
+        "right_disputed_count": right_disputed,
         "bins": bins,
     }

@@ -104,24 +104,23 @@ def calibration_markdown(calibrated: dict) -> list[str]:
         "the others are counted unseen)",
         f"- right calls below the review threshold: {share('right_below_threshold')} "
         f"({calibrated['right_below_threshold_count']} of {calibrated['correct']}; reviewed needlessly)",
-        *_review_lines(calibrated, share),
+        *_disputed_lines(calibrated, share),
         "",
         "Reliability diagram: `reliability.png`.",
         "",
     ]
 
 
-def _review_lines(calibrated: dict, share) -> list[str]:
-    """What the app's review holds back: calls below the threshold and calls the detector disputed."""
+def _disputed_lines(calibrated: dict, share) -> list[str]:
+    """How many wrong and right calls the model's detector disputed (named otherwise than its classifier)."""
     if not calibrated.get("disputed"):
         return []
     return [
-        f"- calls whose detector named the cell otherwise (sent to review whatever their score): "
-        f"{calibrated['disputed']}",
-        f"- wrong calls sent to review (below the threshold or disputed): **{share('wrong_sent_to_review')}** "
-        f"({calibrated['wrong_sent_to_review_count']} of {calibrated['wrong']})",
-        f"- right calls sent to review: {share('right_sent_to_review')} "
-        f"({calibrated['right_sent_to_review_count']} of {calibrated['correct']})",
+        f"- calls the model's detector named otherwise than its cell classifier: {calibrated['disputed']}; "
+        f"of the wrong calls **{share('wrong_disputed')}** ({calibrated['wrong_disputed_count']} of "
+        f"{calibrated['wrong']}), of the right ones {share('right_disputed')} "
+        f"({calibrated['right_disputed_count']} of {calibrated['correct']}) — where the first is much "
+        "larger, a disagreement is worth a look (the app shows the detector's call with each cell)",
     ]
 
 

@@ -1,14 +1,15 @@
 """Review logic as in a haematology lab (CellaVision-style), pure and Qt-free.
 
 * A machine cell (model or bootstrap) whose certainty is below the *unidentified
-  threshold*, or whose two namings disagree (the model's cell classifier overruled its
-  detector, :mod:`bloodview.core.second_opinion`), and that no person has looked at is
-  **unidentified**: it is left out of the differential count and waits in its own bucket
-  until a person classifies or confirms it.
+  threshold* and that no person has looked at is **unidentified**: it is left out
+  of the differential count and waits in its own bucket until a person classifies
+  or confirms it. (A call the model's detector named otherwise is *not* held back for
+  that alone: measured, that helps on PBC and hurts on other labs' images,
+  :mod:`bloodview.core.second_opinion`; the cell's provenance shows the detector's call.)
 * A cell is **checked** when a person drew it, corrected it or confirmed it.
 * An image can be **signed off** only when every cell is checked (so no
   unidentified cell remains either).
-* The **review queue** lists unchecked cells, unidentified ones first, least certain first.
+* The **review queue** lists unchecked cells, least certain first.
 * Two cells of one image whose outlines overlap with IoU above :data:`OVERLAP_IOU`
   are almost surely **one cell found twice** (the model's per-class suppression keeps
   a second box when its class differs); sign-off warns about them and offers to merge.
@@ -59,14 +60,11 @@ def certainty(instance: Instance) -> float:
 
 
 def is_unidentified(instance: Instance, threshold: float) -> bool:
-    """A machine call too uncertain to count: scored below ``threshold``, or named otherwise by the
-    model's detector than by its cell classifier. A cell imported from a file that gives it no
-    score (VOC/YOLO boxes, another tool's outlines) is no machine call: it counts, unchecked."""
+    """A machine call too uncertain to count. A cell imported from a file that gives it no score
+    (VOC/YOLO boxes, another tool's outlines) is no machine call: it counts, unchecked."""
     if instance.source == Source.IMPORT and instance.score is None and instance.quality is None:
         return False
-    if is_checked(instance):
-        return False
-    return certainty(instance) < threshold or detector_disagrees(instance)
+    return not is_checked(instance) and certainty(instance) < threshold
 
 
 def counted_instances(image: ImageAnnotation, threshold: float) -> list[Instance]:
@@ -129,14 +127,14 @@ class QueueEntry:
 def review_queue(
     images: Sequence[ImageAnnotation], threshold: float, limit: int | None = None
 ) -> list[QueueEntry]:
-    """Unchecked cells over ``images``: unidentified first, then least certain first (ties: image order)."""
+    """Unchecked cells over ``images``, least certain first (ties: image order)."""
     entries = [
         QueueEntry(index, i.id, i.class_name, certainty(i), is_unidentified(i, threshold))
         for index, image in enumerate(images)
         for i in image.instances
         if not is_checked(i)
     ]
-    entries.sort(key=lambda e: (not e.unidentified, e.certainty, e.image_index))
+    entries.sort(key=lambda e: (e.certainty, e.image_index))
     return entries[:limit] if limit is not None else entries
 
 

@@ -136,23 +136,23 @@ def test_unscored_predictions_give_no_calibration_and_say_why(make, tmp_path):
     assert "## Calibration" not in (tmp_path / "report.md").read_text()
 
 
-def test_calls_the_detector_disputed_count_as_sent_to_review_in_the_report(make, tmp_path):
+def test_the_report_says_how_many_wrong_and_right_calls_the_detector_disputed(make, tmp_path):
     disputed = {"extra": {"detector_class": "monocyte", "detector_score": 0.8}}
     gt = make.dataset(*[make.image(f"NE_{k}.jpg", label="neutrophil") for k in range(4)])
     pred = make.dataset(
         make.image("NE_0.jpg", [make.cell(30, 30, 40, "neutrophil", 0.95)]),
-        make.image("NE_1.jpg", [make.cell(30, 30, 40, "eosinophil", 0.93, **disputed)]),  # wrong, sure, disputed
-        make.image("NE_2.jpg", [make.cell(30, 30, 40, "eosinophil", 0.91)]),  # wrong, sure, agreed
+        make.image("NE_1.jpg", [make.cell(30, 30, 40, "eosinophil", 0.93, **disputed)]),  # wrong, disputed
+        make.image("NE_2.jpg", [make.cell(30, 30, 40, "eosinophil", 0.91)]),  # wrong, agreed
         make.image("NE_3.jpg", [make.cell(30, 30, 40, "neutrophil", 0.9, **disputed)]),  # right, disputed
     )
     cal = evaluate(gt, pred, review_threshold=0.75)["calibration"]
     assert cal["wrong_below_threshold"] == 0.0 and cal["disputed"] == 2
-    assert cal["wrong_sent_to_review"] == pytest.approx(0.5) and cal["wrong_sent_to_review_count"] == 1
-    assert cal["right_sent_to_review"] == pytest.approx(0.5) and cal["right_sent_to_review_count"] == 1
+    assert cal["wrong_disputed"] == pytest.approx(0.5) and cal["wrong_disputed_count"] == 1
+    assert cal["right_disputed"] == pytest.approx(0.5) and cal["right_disputed_count"] == 1
     markdown = write_report(evaluate(gt, pred), tmp_path / "out")["report.md"].read_text(encoding="utf-8")
-    assert "wrong calls sent to review (below the threshold or disputed): **50.0 %** (1 of 2)" in markdown
+    assert "of the wrong calls **50.0 %** (1 of 2), of the right ones 50.0 % (1 of 2)" in markdown
 
 
-def test_plain_score_pairs_still_calibrate_and_nothing_is_disputed():
+def test_plain_score_pairs_still_calibrate_and_nothing_is_disputed(make, tmp_path):
     cal = calibration([(0.9, True), (0.5, False)], 0.75)
-    assert cal["disputed"] == 0 and cal["wrong_sent_to_review"] == cal["wrong_below_threshold"] == 1.0
+    assert cal["disputed"] == 0 and cal["wrong_disputed"] == 0.0 and cal["wrong_below_threshold"] == 1.0
