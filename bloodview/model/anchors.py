@@ -36,19 +36,20 @@ def level_anchors(
     return boxes.reshape(-1, 4).astype(np.float32)
 
 
-def feature_shapes(image_size: int, strides: Sequence[int]) -> list[tuple[int, int]]:
-    """Feature map sizes of a square input (``image_size`` must be divisible by every stride)."""
-    return [(int(np.ceil(image_size / s)), int(np.ceil(image_size / s))) for s in strides]
+def feature_shapes(image_size: int | tuple[int, int], strides: Sequence[int]) -> list[tuple[int, int]]:
+    """Feature map sizes of an input of side ``image_size`` or shape ``(height, width)``."""
+    height, width = (image_size, image_size) if np.isscalar(image_size) else image_size
+    return [(int(np.ceil(height / s)), int(np.ceil(width / s))) for s in strides]
 
 
 def pyramid_anchors(
-    image_size: int,
+    image_size: int | tuple[int, int],
     scales: Sequence[float],
     ratios: Sequence[float],
     strides: Sequence[int],
     anchor_stride: int = 1,
 ) -> np.ndarray:
-    """All anchors of the pyramid for a square ``image_size`` input: float32 [A, 4]."""
+    """All anchors of the pyramid for an input of side ``image_size`` or shape ``(height, width)``: float32 [A, 4]."""
     if len(scales) != len(strides):
         raise ValueError("one anchor scale per pyramid level is needed")
     shapes = feature_shapes(image_size, strides)

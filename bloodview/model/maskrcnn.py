@@ -74,22 +74,22 @@ class MaskRCNN(keras.Model):
         self.box_head = BoxHead(settings.num_classes, settings.heads.fc_size, name="box_head")
         self.mask_head = MaskHead(settings.num_classes, settings.pyramid_channels, name="mask_head")
         self.anchors = pyramid_anchors(
-            settings.image_size, rpn.anchor_scales, rpn.anchor_ratios, rpn.strides, rpn.anchor_stride
+            settings.input_shape, rpn.anchor_scales, rpn.anchor_ratios, rpn.strides, rpn.anchor_stride
         )
         self.trackers = {name: keras.metrics.Mean(name=name) for name in ("loss",) + LOSS_NAMES}
         self._detect_function = None
 
     # === Build ===
     def build(self, input_shape=None):
-        size = self.settings.image_size
+        height, width = self.settings.input_shape
         channels = [int(t.shape[-1]) for t in self.backbone.outputs]
-        shapes = [(None, size // s, size // s, c) for s, c in zip(ROI_STRIDES, channels)]
+        shapes = [(None, height // s, width // s, c) for s, c in zip(ROI_STRIDES, channels)]
         self.fpn.build(shapes)
-        width = self.settings.pyramid_channels
-        self.rpn_head.build([(None, size // 4, size // 4, width)])
+        pyramid = self.settings.pyramid_channels
+        self.rpn_head.build([(None, height // 4, width // 4, pyramid)])
         pool, mask_pool = self.settings.heads.pool_size, self.settings.heads.mask_pool_size
-        self.box_head.build((None, pool, pool, width))
-        self.mask_head.build((None, mask_pool, mask_pool, width))
+        self.box_head.build((None, pool, pool, pyramid))
+        self.mask_head.build((None, mask_pool, mask_pool, pyramid))
         self.built = True
 
     # === Shared stages ===
@@ -124,7 +124,7 @@ class MaskRCNN(keras.Model):
     def _anchors_before_level(self, level: int) -> int:
         """How many of ``self.anchors`` belong to the pyramid levels before ``level`` (they come level by level)."""
         rpn = self.settings.rpn
-        shapes = feature_shapes(self.settings.image_size, rpn.strides)[:level]
+        shapes = feature_shapes(self.settings.input_shape, rpn.strides)[:level]
         per_location = len(rpn.anchor_ratios)
         return sum(-(-h // rpn.anchor_stride) * -(-w // rpn.anchor_stride) * per_location for h, w in shapes)
 
@@ -173,7 +173,8 @@ class MaskRCNN(keras.Model):
         """Detect cells in a batch of padded model inputs.
 
         Args:
-            images: float32 [B, S, S, 3] RGB 0..255 (S = ``image_max_dim``).
+            images: float32 [B, H, W, 3] RGB 0..255 (``settings.input_shape``; square
+                ``image_max_dim`` unless the network was built for another shape).
             windows: float32 [B, 4] ``(y1, x1, y2, x2)`` of the real image in the padding.
             min_confidence: class probability to keep a cell (default: the config's).
 
@@ -182,12 +183,12 @@ class MaskRCNN(keras.Model):
             ``scores`` [B, D], ``masks`` [B, D, 28, 28] probabilities of the detected
             class inside its box, ``counts`` [B]; rows sorted by score.
         """
-        size = self.settings.image_size
+        height, width = self.settings.input_shape
         if self._detect_function is None:
             self._detect_function = tfops.compiled(
                 self._detect_graph,
                 input_signature=[
-                    tfops.tensor_spec((None, size, size, 3), "float32"),
+                    tfops.tensor_spec((None, height, width, 3), "float32"),
                     tfops.tensor_spec((None, 4), "float32"),
                     tfops.tensor_spec((), "float32"),
                 ],
@@ -196,8 +197,8 @@ class MaskRCNN(keras.Model):
             min_confidence = self.settings.detection.min_confidence
         images = np.asarray(images, dtype=np.float32)
         windows = np.asarray(windows, dtype=np.float32)
-        if images.ndim != 4 or images.shape[1:] != (size, size, 3):
-            raise ValueError(f"detect() needs padded images of shape [B, {size}, {size}, 3], got {images.shape}")
+        if images.ndim != 4 or images.shape[1:] != (height, width, 3):
+            raise ValueError(f"detect() needs padded images of shape [B, {height}, {width}, 3], got {images.shape}")
         if windows.shape != (images.shape[0], 4):
             raise ValueError(f"detect() needs one (y1, x1, y2, x2) window per image, got {windows.shape}")
         found = self._detect_function(images, windows, np.float32(min_confidence))
@@ -310,6 +311,49 @@ def maskrcnn_from_config(config: MaskRCNNConfig, backbone: keras.Model) -> MaskR
     model = MaskRCNN(backbone, settings_from_config(config), name="mask_rcnn")
     model.build()
     return model
+
+
+def detection_network(
+    model: MaskRCNN, config: MaskRCNNConfig, height: int, width: int, backbone: keras.Model | None = None
+) -> MaskRCNN:
+    """A copy of ``model`` (same weights) whose input is ``height x width`` pixels, for detection.
+
+    The weights do not depend on the input size, so a camera's field can run through a network
+    shaped like it instead of square tiles that cover it with up to twice its pixels. A network
+    larger than ``model``'s own input keeps its proposal count and detection limit per pixel
+    (scaled by the area ratio, never below ``model``'s), so a big tile finds as many cells per
+    area as a small one. Sides must be multiples of 64 (the coarsest pyramid level).
+    """
+    from dataclasses import replace
+
+    from bloodview.model.backbones import build_backbone
+
+    if height <= 0 or width <= 0 or height % 64 or width % 64:
+        raise ModelError(f"a detection input must have sides that are positive multiples of 64, got {height}x{width}")
+    base_height, base_width = model.settings.input_shape
+    growth = max(1.0, (height * width) / float(base_height * base_width))
+    settings = model.settings
+    settings = replace(
+        settings,
+        image_size=width,
+        image_height=height,
+        rpn=replace(settings.rpn, post_nms_inference=int(round(settings.rpn.post_nms_inference * growth))),
+        detection=replace(settings.detection, max_instances=int(round(settings.detection.max_instances * growth))),
+    )
+    if backbone is None:
+        from bloodview.model.backbones import build_backbone
+
+        backbone = build_backbone(
+            config.backbone, input_shape=(height, width, 3), weights=None, batchnorm_momentum=config.batchnorm_momentum
+        )
+    copy = MaskRCNN(backbone, settings, name="mask_rcnn")
+    copy.build()
+    source, target = model.weights, copy.weights
+    if len(source) != len(target) or any(tuple(a.shape) != tuple(b.shape) for a, b in zip(source, target)):
+        raise ModelError("cannot reshape the detection network: its weights do not match a rebuilt copy")
+    for a, b in zip(source, target):
+        b.assign(a)
+    return copy
 
 
 def build_maskrcnn(config: MaskRCNNConfig, backbone_weights=None, backbone: keras.Model | None = None) -> MaskRCNN:

@@ -9,8 +9,11 @@ physical units, one small stage each:
    across as in training whatever the framing, and its glass colour brought into
    the range the model was trained on where it lies outside
    (:mod:`bloodview.model.glass_balance`; the detector's input only);
-3. overlapping tiles of the network's input size (:mod:`bloodview.model.tiling`),
-   batched through the network; each tile keeps the detections centred in its core;
+3. an image that fits the network's input runs as it is; a larger one is cut into
+   overlapping tiles shaped to cover it in the fewest pixels (:func:`bloodview.model.tiling.tile_shape`:
+   a 793 x 595 field is one 832 x 640 tile, not a 1024 x 1024 square), run through a copy of
+   the network built for that shape (same weights, kept for the next image of the size) and
+   batched; each tile keeps the detections centred in its core;
 4. one detection per cell (:mod:`bloodview.model.dedupe`), across tiles too;
 5. masks pasted back into the ORIGINAL image's pixels and traced into polygons
    (:mod:`bloodview.model.postprocess`);
@@ -50,7 +53,7 @@ from bloodview.model.glass_balance import balance_glass
 from bloodview.model.image_scale import image_pixel_size, rescale, resize_factor
 from bloodview.model.postprocess import detections_to_instances
 from bloodview.model.store import ModelInfo
-from bloodview.model.tiling import Tile, cut_rows, owned_rows, plan_tiles
+from bloodview.model.tiling import Tile, cut_rows, owned_rows, plan_tiles, tile_shape
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +61,11 @@ ImageInput = np.ndarray | str | Path
 Progress = Callable[[int, int], None]  # (images done, images in all)
 PixelSizes = float | Sequence[float | None] | None
 _DETECTION_KEYS = ("boxes", "class_ids", "scores", "masks")
+TILE_AREA = 2.0
+"""A tile holds at most this many times ``tile_size ** 2`` pixels: bounds a call's memory (a
+1344 x 1280 tile of the default model peaks near 1.4 GiB) while letting few tiles cover a field."""
+SHAPED_NETWORKS = 4
+"""Networks built for image shapes kept at once (each costs a build and a trace, ~2 s, on first use)."""
 
 
 @dataclass
@@ -81,7 +89,7 @@ class _Frame:
     tiles: list[Tile]
     scale: ScaleEstimate | None
     factor: float
-    tile_size: int
+    tile_size: tuple[int, int]  # (height, width) of the network input the tiles run on
     overlap: int = 0  # the least overlap of neighbouring tiles (rescaled pixels)
     glass_gains: np.ndarray | None = None
 
@@ -91,8 +99,10 @@ class Predictor:
 
     def __init__(
         self, model, info: ModelInfo, config: MaskRCNNConfig, large_tile: int | None = None, classifier=None,
-        red_cells: bool = False,
+        red_cells: bool = False, shaped: Callable | None = None,
     ):
+        """``shaped(model, config, height, width)`` builds the network for another input shape
+        (default :func:`bloodview.model.maskrcnn.detection_network`; tests pass a stand-in)."""
         self.model = model
         # red cells need the image's pixel size: a model made before scale-aware detection finds none
         self.red_cells = bool(red_cells) and config.scale_aware
@@ -100,9 +110,12 @@ class Predictor:
         self.config = config
         self.classifier = classifier if config.scale_aware else None
         self.tile = int(model.settings.image_size)
-        # Big images run on larger tiles (less overlap per pixel); built on first use.
+        # Big images run on larger tiles (less overlap per pixel) of at most TILE_AREA *
+        # large_tile ** 2 pixels, shaped like the image; their networks are built on first use.
         self.large_tile = int(large_tile or config.tile_size) if config.scale_aware else self.tile
-        self._networks = {self.tile: model}
+        self._base = (self.tile, self.tile)
+        self._networks = {self._base: model}
+        self._shaped = shaped
         self._glass_range = config.glass_colour_range if config.scale_aware else None
 
     @classmethod
@@ -140,15 +153,19 @@ class Predictor:
         return cls(model, info, config or info.to_config(), large_tile=tile_size, classifier=classifier,
                    red_cells=red_cells)
 
-    def _network(self, tile: int):
-        if tile not in self._networks:
-            from bloodview.model.store_io import load_model
-
-            if self.info.path is None:
-                raise ValueError(f"no {tile}-px network: this predictor was not loaded from a model folder")
-            overrides = {"image_max_dim": tile, "image_min_dim": min(self.config.image_min_dim, tile)}
-            self._networks[tile], _ = load_model(self.info.path, self.config.with_overrides(overrides))
-        return self._networks[tile]
+    def _network(self, shape: tuple[int, int]):
+        """The network for inputs of ``shape`` (height, width): the loaded one, or a copy built for it."""
+        if shape not in self._networks:
+            build = self._shaped
+            if build is None:
+                from bloodview.model.maskrcnn import detection_network as build
+            shaped = [key for key in self._networks if key != self._base]
+            if len(shaped) >= SHAPED_NETWORKS:
+                del self._networks[shaped[0]]  # the least recently used; dicts keep insertion order
+            self._networks[shape] = build(self.model, self.config, *shape)
+        network = self._networks.pop(shape)
+        self._networks[shape] = network  # most recently used last
+        return network
 
     @property
     def class_names(self) -> list[str]:
@@ -215,7 +232,7 @@ class Predictor:
             resized, _ = fit_to_input(array, self.config)
             h, w = resized.shape[:2]  # exactly as training fitted it
             whole = Tile(0, 0, h, w, core=(-math.inf, -math.inf, math.inf, math.inf))
-            return _Frame(index, array, resized, [whole], None, h / height, self.tile)
+            return _Frame(index, array, resized, [whole], None, h / height, self._base)
         factor = resize_factor(scale, self.config)
         longest = max(height, width) * factor
         if self.tile < longest <= self.tile / self._shrink_limit():
@@ -225,10 +242,13 @@ class Predictor:
             factor *= self.tile / longest
         resized, gains = balance_glass(rescale(array, factor), self._glass_range)
         h, w = resized.shape[:2]
-        tile = self.tile if max(h, w) <= self.tile else self.large_tile
-        overlap = min(tile - 64, round(self.config.tile_overlap_um / self.config.pixel_size_um))
-        tiles = plan_tiles(h, w, tile, max(0, overlap))
-        return _Frame(index, array, resized, tiles, scale, factor, tile, max(0, overlap), gains)
+        if max(h, w) <= self.tile:
+            tiles = plan_tiles(h, w, self.tile, 0)
+            return _Frame(index, array, resized, tiles, scale, factor, self._base, 0, gains)
+        overlap = max(0, min(self.large_tile - 64, round(self.config.tile_overlap_um / self.config.pixel_size_um)))
+        shape = tile_shape(h, w, overlap, int(TILE_AREA * self.large_tile**2))
+        tiles = plan_tiles(h, w, shape, overlap)
+        return _Frame(index, array, resized, tiles, scale, factor, shape, overlap, gains)
 
     def _shrink_limit(self) -> float:
         """The smallest zoom training showed the cells at (``augment_scale_range``), at most 1."""
@@ -239,12 +259,13 @@ class Predictor:
         self, frames: list[_Frame], threshold: float, batch_size: int, simplify: bool
     ) -> list[ImageDetections]:
         rows: dict[int, list[tuple[Tile, dict]]] = {frame.index: [] for frame in frames}
-        for size in sorted({frame.tile_size for frame in frames}):
-            jobs = [(frame, tile) for frame in frames if frame.tile_size == size for tile in frame.tiles]
-            network = self._network(size)
-            per_call = max(1, round(batch_size * (self.tile / size) ** 2))  # same memory as a batch of small tiles
+        for shape in sorted({frame.tile_size for frame in frames}):
+            jobs = [(frame, tile) for frame in frames if frame.tile_size == shape for tile in frame.tiles]
+            network = self._network(shape)
+            # about the memory of a batch of input-sized tiles
+            per_call = max(1, round(batch_size * self.tile**2 / (shape[0] * shape[1])))
             for chunk in _chunks(jobs, per_call):
-                inputs = np.zeros((len(chunk), size, size, 3), dtype=np.float32)
+                inputs = np.zeros((len(chunk), *shape, 3), dtype=np.float32)
                 windows = np.zeros((len(chunk), 4), dtype=np.float32)
                 for row, (frame, tile) in enumerate(chunk):
                     inputs[row, : tile.height, : tile.width] = frame.resized[

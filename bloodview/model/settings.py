@@ -64,6 +64,10 @@ class TrainSettings:
 
 @dataclass(frozen=True)
 class NetworkSettings:
+    """``image_size``: the input's width, and its height unless ``image_height`` (> 0) says
+    otherwise: training runs square inputs; a detection network may be built for one image
+    shape (a camera's whole field in fewer pixels than square tiles need)."""
+
     image_size: int
     num_classes: int
     pyramid_channels: int = 256
@@ -71,6 +75,12 @@ class NetworkSettings:
     heads: HeadSettings = HeadSettings()
     detection: DetectionSettings = DetectionSettings()
     train: TrainSettings = TrainSettings()
+    image_height: int = 0
+
+    @property
+    def input_shape(self) -> tuple[int, int]:
+        """``(height, width)`` of the padded input in pixels."""
+        return (self.image_height or self.image_size, self.image_size)
 
 
 def settings_from_config(config: MaskRCNNConfig) -> NetworkSettings:

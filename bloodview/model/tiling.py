@@ -65,17 +65,59 @@ def _cores(starts: list[int], tile: int, length: int) -> list[tuple[float, float
     return list(zip(bounds[:-1], bounds[1:]))
 
 
-def plan_tiles(height: int, width: int, tile: int, overlap: int) -> list[Tile]:
-    """Tiles covering a ``height x width`` image, row by row; one tile when the image fits."""
-    rows, cols = tile_starts(height, tile, overlap), tile_starts(width, tile, overlap)
-    row_cores, col_cores = _cores(rows, tile, height), _cores(cols, tile, width)
+def plan_tiles(height: int, width: int, tile: int | tuple[int, int], overlap: int) -> list[Tile]:
+    """Tiles of side ``tile`` (or ``(tile height, tile width)``) covering a ``height x width`` image,
+    row by row; one tile when the image fits."""
+    tile_h, tile_w = (tile, tile) if isinstance(tile, int) else tile
+    rows, cols = tile_starts(height, tile_h, overlap), tile_starts(width, tile_w, overlap)
+    row_cores, col_cores = _cores(rows, tile_h, height), _cores(cols, tile_w, width)
     tiles = []
     for y0, (cy1, cy2) in zip(rows, row_cores):
         for x0, (cx1, cx2) in zip(cols, col_cores):
             tiles.append(
-                Tile(y0=y0, x0=x0, height=min(tile, height - y0), width=min(tile, width - x0), core=(cy1, cx1, cy2, cx2))
+                Tile(y0=y0, x0=x0, height=min(tile_h, height - y0), width=min(tile_w, width - x0),
+                     core=(cy1, cx1, cy2, cx2))
             )
     return tiles
+
+
+def tile_shape(height: int, width: int, overlap: int, max_area: int, multiple: int = 64) -> tuple[int, int]:
+    """The ``(tile height, tile width)`` whose tiles cover a ``height x width`` image in the fewest pixels.
+
+    Each side is a multiple of ``multiple`` and the tile's area at most ``max_area`` (it bounds
+    the network's memory); among grids of rows x columns of equal tiles overlapping by at least
+    ``overlap``, the one with the least total tile area wins (fewer tiles on a tie). A 793 x 595
+    field then runs as one 832 x 640 tile instead of a 1024 x 1024 square, a 3306 x 2480 one as
+    6 tiles of 1280 x 1344 instead of 12 of 1024 x 1024.
+    """
+    if height <= 0 or width <= 0:
+        raise ValueError(f"an image to tile must have positive sides, got {height}x{width}")
+    smallest = multiple * math.ceil((overlap + 1) / multiple)  # a tile must be larger than the overlap
+    if smallest * smallest > max_area:
+        raise ValueError(f"tiles of at most {max_area} pixels cannot overlap by {overlap}")
+
+    def side(length: int, count: int) -> int:
+        need = length if count == 1 else (length + (count - 1) * overlap) / count
+        return max(smallest, multiple * math.ceil(need / multiple))
+
+    best: tuple[int, int, int, int] | None = None  # (total area, tiles, tile height, tile width)
+    for rows in range(1, math.ceil(height / (smallest - overlap)) + 2):
+        tile_h = side(height, rows)
+        if tile_h * smallest > max_area:
+            continue
+        fewest = 1
+        while side(width, fewest) * tile_h > max_area:
+            fewest += 1
+        for cols in range(fewest, fewest + 3):  # more columns than that only add overlap
+            tile_w = side(width, cols)
+            # rounding the sides up may let fewer tiles cover an axis than asked for
+            count = len(tile_starts(height, tile_h, overlap)) * len(tile_starts(width, tile_w, overlap))
+            candidate = (count * tile_h * tile_w, count, tile_h, tile_w)
+            if best is None or candidate[:2] < best[:2]:
+                best = candidate
+    if best is None:
+        raise ValueError(f"no tile of at most {max_area} pixels covers a {height}x{width} image")
+    return best[2], best[3]
 
 
 def owned_rows(boxes: np.ndarray, tile: Tile, margin: float = 0.0) -> np.ndarray:

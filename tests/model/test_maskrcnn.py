@@ -14,7 +14,7 @@ from keras import layers
 
 from bloodview.model.backbones import available_backbones
 from bloodview.model.config import MaskRCNNConfig
-from bloodview.model.maskrcnn import LOSS_NAMES, MaskRCNN, build_maskrcnn
+from bloodview.model.maskrcnn import LOSS_NAMES, MaskRCNN, build_maskrcnn, detection_network
 
 SIZE = 128
 DISKS = [  # per image: (centre y, centre x, radius, class)
@@ -45,9 +45,9 @@ def tiny_config(size: int = SIZE, **overrides) -> MaskRCNNConfig:
     return MaskRCNNConfig(**values)
 
 
-def tiny_backbone(size: int = SIZE) -> keras.Model:
-    """Stand-in backbone: strided convolutions giving C2..C5 at strides 4..32."""
-    images = keras.Input((size, size, 3))
+def tiny_backbone(size: int = SIZE, height: int | None = None) -> keras.Model:
+    """Stand-in backbone: strided convolutions giving C2..C5 at strides 4..32 (``height`` x ``size`` input)."""
+    images = keras.Input((height or size, size, 3))
     x = layers.Rescaling(1 / 255.0)(images)
     outputs = []
     for i, width in enumerate([16, 16, 32, 32, 32]):
@@ -198,6 +198,32 @@ def test_detection_can_leave_out_the_finest_rpn_level_and_still_find_cells_the_s
             gt = batch["gt_boxes"][b, g]
             ious = [_box_iou(gt, found["boxes"][b, d]) for d in range(found["counts"][b])]
             assert ious and max(ious) > 0.6
+
+
+def test_a_network_built_for_a_wider_field_finds_the_same_cells_with_the_same_weights(trained):
+    """``detection_network``: the trained weights in a 128 x 256 input; the disks, padded on the
+    right, come out where the square network put them. Twice the area: twice the proposals and cells."""
+    from bloodview.errors import ModelError
+
+    model, batch, _ = trained
+    wide = detection_network(model, tiny_config(), 128, 256, backbone=tiny_backbone(256, height=128))
+    assert wide.settings.input_shape == (128, 256)
+    assert wide.settings.rpn.post_nms_inference == 2 * model.settings.rpn.post_nms_inference
+    assert wide.settings.detection.max_instances == 2 * model.settings.detection.max_instances
+    padded = np.zeros((2, 128, 256, 3), np.float32)
+    padded[:, :, :SIZE] = batch["images"]
+    square = model.detect(batch["images"], batch["windows"], min_confidence=0.5)
+    shaped = wide.detect(padded, batch["windows"], min_confidence=0.5)
+    np.testing.assert_array_equal(square["counts"], shaped["counts"])
+    for b in range(2):
+        n = int(square["counts"][b])
+        assert n > 0
+        np.testing.assert_array_equal(square["class_ids"][b, :n], shaped["class_ids"][b, :n])
+        np.testing.assert_allclose(square["boxes"][b, :n], shaped["boxes"][b, :n], atol=0.5)
+    with pytest.raises(ValueError, match="shape"):
+        wide.detect(batch["images"], batch["windows"])
+    with pytest.raises(ModelError, match="multiples of 64"):
+        detection_network(model, tiny_config(), 128, 200, backbone=tiny_backbone(200, height=128))
 
 
 def test_a_skip_of_every_rpn_level_is_refused():

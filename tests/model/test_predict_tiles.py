@@ -16,7 +16,7 @@ import pytest
 
 from bloodview.core.geometry import polygons_to_mask
 from bloodview.model.config import MaskRCNNConfig
-from bloodview.model.predict import Predictor
+from bloodview.model.predict import TILE_AREA, Predictor
 from bloodview.model.store import ModelInfo
 
 DIAMETER = 60
@@ -25,24 +25,36 @@ DIAMETER = 60
 @dataclass
 class _Settings:
     image_size: int
+    image_height: int = 0
 
 
 class DiscFinder:
-    """Stands in for the Mask R-CNN: every dark blob in a tile is a 'neutrophil' at 0.9."""
+    """Stands in for the Mask R-CNN: every dark blob in a tile is a 'neutrophil' at 0.9.
 
-    def __init__(self, size: int):
-        self.settings = _Settings(size)
-        self.tiles_seen = 0
+    ``shapes_seen`` records the input shape of every tile; networks built for other shapes
+    (:meth:`reshaped`) count their tiles in the same ``tiles_seen`` list as the first one."""
+
+    def __init__(self, size: int, height: int = 0, seen: list | None = None):
+        self.settings = _Settings(size, height)
+        self.seen = [] if seen is None else seen
+
+    @property
+    def tiles_seen(self) -> int:
+        return len(self.seen)
+
+    def reshaped(self, model, config, height: int, width: int) -> DiscFinder:
+        return type(self)(width, height, self.seen)
 
     def detect(self, images, windows, min_confidence=None):
-        batch, size = len(images), images.shape[1]
+        batch, height, width = images.shape[:3]
+        assert (height, width) == (self.settings.image_height or self.settings.image_size, self.settings.image_size)
         out = {"boxes": np.zeros((batch, 50, 4), np.float32), "class_ids": np.zeros((batch, 50), np.int32),
                "scores": np.zeros((batch, 50), np.float32), "masks": np.zeros((batch, 50, 28, 28), np.float32),
                "counts": np.zeros((batch,), np.int32)}
         for b in range(batch):
-            self.tiles_seen += 1
+            self.seen.append((height, width))
             y1, x1, y2, x2 = (int(v) for v in windows[b])
-            dark = np.zeros((size, size), np.uint8)
+            dark = np.zeros((height, width), np.uint8)
             dark[y1:y2, x1:x2] = images[b, y1:y2, x1:x2, 0] < 100
             count, labels, stats, _ = cv2.connectedComponentsWithStats(dark)
             for row, label in enumerate(range(1, count)):
@@ -69,7 +81,7 @@ def predictor(tile: int, pixel_size: float, overlap_um: float) -> tuple[Predicto
                             detection_min_confidence=0.5)
     info = ModelInfo(name="discs", backbone="none", class_names=list(config.class_names), config=config.to_dict())
     network = DiscFinder(tile)
-    return Predictor(network, info, config), network
+    return Predictor(network, info, config, shaped=network.reshaped), network
 
 
 def iou(a: np.ndarray, b: np.ndarray) -> float:
@@ -82,7 +94,9 @@ def test_discs_across_tile_borders_are_found_once_and_whole():
     image = disc_field(760, 1040, centres, DIAMETER)
     engine, network = predictor(tile=256, pixel_size=0.1, overlap_um=8.0)  # 80-px overlap >= 60-px discs
     (found,) = engine.detect([image], pixel_size=0.1)
-    assert found.tiles > 12 and network.tiles_seen == found.tiles
+    assert found.tiles > 6 and network.tiles_seen == found.tiles
+    (shape,) = set(network.seen)  # one network shape for the field, within the memory bound
+    assert shape[0] * shape[1] <= TILE_AREA * 256**2 and shape[0] % 64 == 0 and shape[1] % 64 == 0
     assert len(found.instances) == len(centres), "every disc once, none twice, none lost at a border"
     for cx, cy in centres:
         (mine,) = [i for i in found.instances if i.bbox[0] < cx < i.bbox[2] and i.bbox[1] < cy < i.bbox[3]]
@@ -138,7 +152,8 @@ def test_a_tight_crop_of_one_cell_is_read_at_the_scale_its_white_cell_gives():
     config = MaskRCNNConfig(image_min_dim=384, image_max_dim=384, pixel_size_um=0.1,
                             fallback_pixel_size_um=0.1, fallback_crop_field_um=36.0)
     info = ModelInfo(name="discs", backbone="none", class_names=list(config.class_names), config=config.to_dict())
-    engine = Predictor(DiscFinder(384), info, config)
+    network = DiscFinder(384)
+    engine = Predictor(network, info, config, shaped=network.reshaped)
     tight = disc_field(120, 120, [(60, 60)], 80)  # framing says 0.3 µm/px, the 80-px cell 12.5 / 80
     (found,) = engine.detect([tight])
     assert found.scale.source == "white cell"
@@ -176,7 +191,8 @@ def test_a_crop_without_red_cells_is_read_as_framed_like_the_training_crops():
     config = MaskRCNNConfig(image_min_dim=384, image_max_dim=384, pixel_size_um=0.1,
                             fallback_pixel_size_um=0.1, fallback_crop_field_um=36.0)
     info = ModelInfo(name="discs", backbone="none", class_names=list(config.class_names), config=config.to_dict())
-    engine = Predictor(DiscFinder(384), info, config)
+    network = DiscFinder(384)
+    engine = Predictor(network, info, config, shaped=network.reshaped)
     crop, field = disc_field(120, 100, [(60, 60)], 40), disc_field(900, 1200, [(60, 60)], 40)
     small, large = engine.detect([crop, field])
     assert small.scale.source == "model default" and small.scale.um_per_pixel == pytest.approx(0.3)
@@ -196,12 +212,13 @@ class ShiftingDiscFinder(DiscFinder):
 
 
 def test_a_cell_centred_on_the_cut_between_two_tiles_is_kept_once():
-    plain, _ = predictor(tile=256, pixel_size=0.1, overlap_um=8.0)  # 400 px wide: tiles at x 0 and 144
-    engine = Predictor(ShiftingDiscFinder(256), plain.info, plain.config)
-    image = disc_field(256, 400, [(200, 128)], DIAMETER)  # centred on the cut at x = 200
+    plain, _ = predictor(tile=256, pixel_size=0.1, overlap_um=8.0)  # 700 px wide: 2 tiles of 448 at x 0 and 252
+    network = ShiftingDiscFinder(256)
+    engine = Predictor(network, plain.info, plain.config, shaped=network.reshaped)
+    image = disc_field(256, 700, [(350, 128)], DIAMETER)  # centred on the cut at x = 350
     (found,) = engine.detect([image], pixel_size=0.1)
     assert found.tiles == 2
-    assert len(found.instances) == 1, "the left tile sees its centre at 203, the right one at 197: neither core alone"
+    assert len(found.instances) == 1, "the left tile sees its centre at 353, the right one at 347: neither core alone"
 
 
 def test_an_image_a_little_larger_than_the_input_is_shrunk_to_fit_not_tiled():
@@ -214,4 +231,5 @@ def test_an_image_a_little_larger_than_the_input_is_shrunk_to_fit_not_tiled():
     truth = disc_field(270, 270, centre, DIAMETER)[..., 0] < 100
     assert iou(truth, polygons_to_mask(cell.polygons, 270, 270)) > 0.9, "outline back in the image's own pixels"
     (tiled,) = engine.detect([disc_field(300, 300, [(150, 150)], DIAMETER)], pixel_size=0.1)
-    assert tiled.tiles > 1 and tiled.resize_factor == 1.0  # beyond that range: the true scale, tiled
+    # beyond that range: the true scale, on a network shaped for the image (not a 512-px square)
+    assert tiled.resize_factor == 1.0 and network.seen[-1] == (320, 320)

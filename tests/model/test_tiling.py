@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from bloodview.model.dedupe import suppress_duplicates
-from bloodview.model.tiling import cut_rows, owned_rows, plan_tiles, tile_starts
+from bloodview.model.tiling import cut_rows, owned_rows, plan_tiles, tile_shape, tile_starts
 
 
 @pytest.mark.parametrize("length,tile,overlap", [(100, 384, 100), (384, 384, 100), (385, 384, 100), (1000, 384, 150), (4000, 1024, 200)])
@@ -67,3 +67,35 @@ def test_duplicates_of_one_cell_keep_the_best_and_neighbours_stay():
 def test_a_cut_detection_with_no_whole_twin_is_kept():
     kept = suppress_duplicates(np.array([[0, 0, 40, 80.0]]), np.array([0.5]), np.array([True]))
     assert kept.tolist() == [0]
+
+
+@pytest.mark.parametrize("height,width", [(595, 793), (2480, 3306), (1536, 1536), (300, 5000), (9000, 12000), (450, 400)])
+def test_tiles_shaped_for_the_image_cover_it_within_the_area_bound(height, width):
+    overlap, bound = 206, 2 * 1024 * 1024
+    tile_h, tile_w = tile_shape(height, width, overlap, bound)
+    assert tile_h % 64 == 0 and tile_w % 64 == 0 and tile_h * tile_w <= bound
+    tiles = plan_tiles(height, width, (tile_h, tile_w), overlap)
+    covered = np.zeros((height, width), bool)
+    for tile in tiles:
+        covered[tile.y0 : tile.y0 + tile.height, tile.x0 : tile.x0 + tile.width] = True
+        assert tile.height <= tile_h and tile.width <= tile_w
+    assert covered.all()
+    rows = sorted({t.y0 for t in tiles})
+    cols = sorted({t.x0 for t in tiles})
+    assert all(b - a <= tile_h - overlap for a, b in zip(rows, rows[1:]))
+    assert all(b - a <= tile_w - overlap for a, b in zip(cols, cols[1:]))
+
+
+def test_a_camera_field_takes_fewer_pixels_than_square_tiles():
+    """A BCCD field at the default model's scale (793 x 595) is one 832 x 640 tile, not a 1024 square;
+    a 4000 x 3000 field at that scale (3306 x 2480) needs 10.3 million tile pixels, not 12.6."""
+    assert tile_shape(595, 793, 206, 2 * 1024 * 1024) == (640, 832)
+    tile_h, tile_w = tile_shape(2480, 3306, 206, 2 * 1024 * 1024)
+    shaped = len(plan_tiles(2480, 3306, (tile_h, tile_w), 206)) * tile_h * tile_w
+    square = len(plan_tiles(2480, 3306, 1024, 206)) * 1024 * 1024
+    assert shaped < 0.85 * square
+
+
+def test_a_tile_bound_too_small_for_the_overlap_is_refused():
+    with pytest.raises(ValueError, match="overlap"):
+        tile_shape(1000, 1000, 300, 256 * 256)
