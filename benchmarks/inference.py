@@ -14,6 +14,14 @@ separate virtual environment that has torch (never a bloodview dependency).
 
     .venv/bin/python benchmarks/inference.py [--backbones mobilenetv3large resnet50] [--size 512] [--max-detections 20]
         [--torch-python /work/benchvenv/bin/python] [--threads 2]
+        [--tuned FIELD=VALUE ...] [--baseline DIR ...]
+
+``--tuned`` adds, for each backbone, a row with those inference settings changed (e.g. the
+shipped model's ``post_nms_rois_inference=300 rpn_inference_skip_levels=1 pre_nms_limit=2000``;
+they keep the weights' shapes). ``--baseline DIR`` adds, for each backbone, a row measured by an
+older checkout of bloodview (``git worktree add DIR COMMIT``) with its own code and its own
+``benchmarks/inference.py``, in the same run, so "faster than before" is measured side by side.
+The rows run one after another in fresh subprocesses; the load average before each is printed.
 
 Targets (issue "Mask R-CNN engine"): the fast default backbone >= 3x faster than
 torchvision R50-FPN; our ResNet50 within 1.3x of it; peak RSS < 2 GiB.
@@ -56,7 +64,8 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def measure_one(backbone: str, size: int, repeats: int, min_confidence: float, max_detections: int) -> dict:
+def measure_one(backbone: str, size: int, repeats: int, min_confidence: float, max_detections: int,
+                settings: dict | None = None) -> dict:
     """Runs inside the subprocess: build, warm up, time batch 1 and batch 8."""
     sys.path.insert(0, str(REPO))
     from bloodview.model.config import MaskRCNNConfig
@@ -65,7 +74,7 @@ def measure_one(backbone: str, size: int, repeats: int, min_confidence: float, m
     from bloodview.model.store import ModelInfo
 
     config = MaskRCNNConfig(image_min_dim=size, image_max_dim=size, backbone=backbone,
-                            detection_max_instances=max_detections)
+                            detection_max_instances=max_detections, **(settings or {}))
     start = time.perf_counter()
     model = build_maskrcnn(config)
     build_s = time.perf_counter() - start
@@ -97,11 +106,13 @@ def measure_one(backbone: str, size: int, repeats: int, min_confidence: float, m
     }
 
 
-def run_subprocess(command: list[str], threads: int | None) -> dict | None:
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+def run_subprocess(command: list[str], threads: int | None, code: Path = REPO) -> dict | None:
+    """One measurement in a fresh process; ``code``: the bloodview checkout it imports."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(code)}
     if threads:
         env.update({"OMP_NUM_THREADS": str(threads), "TF_NUM_INTRAOP_THREADS": str(threads)})
-    run = subprocess.run(command, cwd=REPO, capture_output=True, text=True, env=env)
+    print(f"  load average before: {' '.join(f'{v:.2f}' for v in os.getloadavg())}", file=sys.stderr, flush=True)
+    run = subprocess.run(command, cwd=code, capture_output=True, text=True, env=env)
     if run.returncode != 0:
         print(f"  failed: {' '.join(command[-3:])}\n{run.stderr[-1500:]}", file=sys.stderr)
         return None
@@ -121,11 +132,21 @@ def main() -> int:
     parser.add_argument("--max-detections", type=int, default=20,
                         help="cells per image for both (detection_max_instances / box_detections_per_img); "
                         "a PBC image holds about 1-20 cells, a whole field more")
+    parser.add_argument("--tuned", nargs="*", default=[], metavar="FIELD=VALUE",
+                        help="also measure each backbone with these inference settings changed")
+    parser.add_argument("--baseline", nargs="*", default=[], metavar="DIR",
+                        help="also measure each backbone with an older bloodview checkout's code")
+    parser.add_argument("--set", action="append", default=[], help=argparse.SUPPRESS)
     parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.one:
-        print(json.dumps(measure_one(args.one, args.size, args.repeats, args.min_confidence, args.max_detections)))
+        sys.path.insert(0, str(REPO))
+        from bloodview.model.config import parse_override
+
+        settings = dict(parse_override(text) for text in args.set) if args.set else None
+        print(json.dumps(measure_one(args.one, args.size, args.repeats, args.min_confidence, args.max_detections,
+                                     settings)))
         return 0
 
     sys.path.insert(0, str(REPO))
@@ -141,13 +162,19 @@ def main() -> int:
                                     "--max-detections", str(args.max_detections)], args.threads)
     else:
         print(f"note: {args.torch_python} not found; torchvision comparison skipped", file=sys.stderr)
+    common = ["--size", str(args.size), "--repeats", str(args.repeats), "--min-confidence", str(args.min_confidence),
+              "--max-detections", str(args.max_detections)]
     for name in backbones:
-        print(f"{name} ...", file=sys.stderr, flush=True)
-        row = run_subprocess([sys.executable, __file__, "--one", name, "--size", str(args.size),
-                              "--repeats", str(args.repeats), "--min-confidence", str(args.min_confidence),
-                              "--max-detections", str(args.max_detections)], args.threads)
-        if row:
-            rows.append(row)
+        variants = [(name, REPO, [])]
+        variants += [(f"{name} @ {Path(d).name}", Path(d).resolve(), []) for d in args.baseline]
+        if args.tuned:
+            variants.append((f"{name} tuned", REPO, [x for text in args.tuned for x in ("--set", text)]))
+        for label, code, extra in variants:
+            print(f"{label} ...", file=sys.stderr, flush=True)
+            script = code / "benchmarks" / "inference.py"
+            row = run_subprocess([sys.executable, str(script), "--one", name, *common, *extra], args.threads, code)
+            if row:
+                rows.append({**row, "backbone": label})
     if reference:
         rows.append(reference)
 
@@ -155,13 +182,15 @@ def main() -> int:
     print(f"\ninput {args.size}x{args.size}, image {WIDTH}x{HEIGHT}, {os.cpu_count()} CPUs"
           + (f", {args.threads} threads" if args.threads else ""))
     cpu_base = reference["cpu_s_per_image_batch1"] if reference else None
-    header = (f"{'backbone':<22}{'s/img b1':>9}{'s/img b8':>9}{'cpu-s b1':>9}{'cpu-s b8':>9}{'vs tv-R50':>10}"
+    if args.tuned:
+        print(f"tuned: {' '.join(args.tuned)}")
+    header = (f"{'backbone':<30}{'s/img b1':>9}{'s/img b8':>9}{'cpu-s b1':>9}{'cpu-s b8':>9}{'vs tv-R50':>10}"
               f"{'cpu vs tv':>10}{'RSS b1 MiB':>11}{'RSS b8 MiB':>11}{'params M':>9}{'dets/img':>9}")
     print(header)
     for row in rows:
         ratio = f"{base / row['s_per_image_batch1']:.2f}x" if base else "-"
         cpu_ratio = f"{cpu_base / row['cpu_s_per_image_batch1']:.2f}x" if cpu_base else "-"
-        print(f"{row['backbone']:<22}{row['s_per_image_batch1']:>9.3f}{row['s_per_image_batch8']:>9.3f}"
+        print(f"{row['backbone'][:30]:<30}{row['s_per_image_batch1']:>9.3f}{row['s_per_image_batch8']:>9.3f}"
               f"{row['cpu_s_per_image_batch1']:>9.3f}{row['cpu_s_per_image_batch8']:>9.3f}{ratio:>10}{cpu_ratio:>10}"
               f"{row.get('peak_rss_mib_batch1', '-'):>11}{row['peak_rss_mib']:>11}{row.get('weights_m', '-'):>9}"
               f"{row['detections_per_image']:>9}")
