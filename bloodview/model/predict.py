@@ -64,8 +64,10 @@ _DETECTION_KEYS = ("boxes", "class_ids", "scores", "masks")
 TILE_AREA = 2.0
 """A tile holds at most this many times ``tile_size ** 2`` pixels: bounds a call's memory (a
 1344 x 1280 tile of the default model peaks near 1.4 GiB) while letting few tiles cover a field."""
-SHAPED_NETWORKS = 4
-"""Networks built for image shapes kept at once (each costs a build and a trace, ~2 s, on first use)."""
+SHAPED_NETWORKS = 8
+"""Networks built for image shapes kept at once (each costs a build and a trace, ~3 s, on first use).
+Sides stay multiples of 64: rounding them to 128 so that crops of slightly different sizes share
+a network was measured and not kept (BCCD fields 0.19 -> 0.26 s, platelets by centre 0.870 -> 0.855)."""
 
 
 @dataclass
