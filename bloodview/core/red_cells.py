@@ -219,7 +219,7 @@ def _trace(small: np.ndarray, stained: np.ndarray, blocked: np.ndarray,
         x1, y1 = min(w, int(x + REACH * r) + 2), min(h, int(y + REACH * r) + 2)
         yy, xx = np.mgrid[y0:y1, x0:x1]
         near = np.flatnonzero(np.hypot(centres[:, 0] - x, centres[:, 1] - y) < 2.0 * REACH * max(r, radii.max()))
-        scaled = np.stack([np.hypot(xx - centres[j, 0], yy - centres[j, 1]) / radii[j] for j in near])
+        scaled = np.hypot(xx - centres[near, 0, None, None], yy - centres[near, 1, None, None]) / radii[near, None, None]
         own = (near[np.argmin(scaled, axis=0)] == k) & (scaled[list(near).index(k)] <= REACH)
         own &= ~blocked[y0:y1, x0:x1]
         region = cv2.morphologyEx((own & stained[y0:y1, x0:x1]).astype(np.uint8), cv2.MORPH_OPEN, kernel)
