@@ -326,8 +326,6 @@ def detection_network(
     """
     from dataclasses import replace
 
-    from bloodview.model.backbones import build_backbone
-
     if height <= 0 or width <= 0 or height % 64 or width % 64:
         raise ModelError(f"a detection input must have sides that are positive multiples of 64, got {height}x{width}")
     base_height, base_width = model.settings.input_shape
