@@ -119,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from bloodview.core.annotation import Dataset, ImageAnnotation
-    from bloodview.core.classes import ClassCatalogue
+    from bloodview.core.classes import ClassCatalogue, shown_name
     from bloodview.core.measure import PixelSize
     from bloodview.io.coco import save_coco_results
     from bloodview.model.predict import Predictor
@@ -149,7 +149,7 @@ def run(args: argparse.Namespace) -> int:
                 balanced += one.glass_gains is not None
                 for cell in one.instances:  # the red-cell finder's class (rbc), which the network lacks
                     if cell.class_name not in catalogue:
-                        catalogue.add(cell.class_name, display_name=cell.class_name)
+                        catalogue.add(cell.class_name, display_name=shown_name(cell.class_name))
                 scale = None if one.scale is None else PixelSize.from_estimate(one.scale)
                 annotations.append(ImageAnnotation(name, array.shape[1], array.shape[0], one.instances,
                                                    pixel_size=scale))

@@ -73,6 +73,11 @@ RED_CELL_NAMES = frozenset({
     "erythrocytes", "red blood corpuscle", "red blood corpuscles",
 })
 
+RED_CELL_DISPLAY_NAME = "Red cell"
+"""How a red-cell class that a detection brings into a project is shown (the red-cell finder names
+its cells ``rbc``, as BCCD and VOC files do; a row reading "rbc" among "Lymphocyte" and
+"Neutrophil" looked like a bug to the user)."""
+
 # Names for platelets, counted for the platelet estimate.
 PLATELET_NAMES = frozenset({"platelet", "platelets", "plt", "plts", "thrombocyte", "thrombocytes"})
 
@@ -89,6 +94,15 @@ def is_white_cell_name(name: str) -> bool:
 def is_red_cell_name(name: str) -> bool:
     """Whether a class name means a (mature) red cell (``RBC``, ``red_cell``, ``Erythrocytes``)."""
     return _plain(name) in RED_CELL_NAMES
+
+
+def shown_name(name: str) -> str:
+    """The display name for a class a prediction or a file brings into a project.
+
+    A red-cell name written as an identifier (all lower case: the red-cell finder's ``rbc``, which
+    bloodview's own exports write back) is shown as "Red cell"; any other spelling as written (a
+    file's ``RBC`` or ``Erythrocytes`` is what its author chose)."""
+    return RED_CELL_DISPLAY_NAME if name == name.lower() and is_red_cell_name(name) else name
 
 
 def is_platelet_name(name: str) -> bool:

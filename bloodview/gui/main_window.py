@@ -369,7 +369,10 @@ class MainWindow(QMainWindow):
         self.setWindowModified(session.is_dirty())
 
     def show_status(self, text: str) -> None:
+        """The message, also as the label's tooltip: a long one is clipped by the scale and device
+        fields beside it (a detection summary lost its glass-colour note that way)."""
         self.status_label.setText(text)
+        self.status_label.setToolTip(text)
 
     def _history_moved(self, _index: int) -> None:
         """A message about an edit goes stale once that image's history moves (an edit says its

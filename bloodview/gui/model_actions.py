@@ -195,6 +195,7 @@ class ModelActions:
     def _in_project_classes(self, predictions: list) -> list:
         """Name each prediction's class as the project does (a file's ``RBC`` and the red-cell finder's
         ``rbc`` are one class), adding classes the project lacks (the first red cells found)."""
+        from bloodview.core.classes import shown_name
         from bloodview.errors import UnknownClassError
 
         classes = self.window.session.dataset.classes
@@ -203,7 +204,7 @@ class ModelActions:
             try:
                 cell.class_name = classes.resolve(cell.class_name)
             except UnknownClassError:
-                classes.add(cell.class_name, display_name=cell.class_name)  # as the file readers name it
+                classes.add(cell.class_name, display_name=shown_name(cell.class_name))
                 added = True
         if added:
             self.window.install_classes()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from bloodview.core.classes import ClassCatalogue
+from bloodview.core.classes import ClassCatalogue, shown_name
 from bloodview.errors import FormatError, UnknownClassError
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ class ClassResolver:
                 raise UnknownClassError(name, self.classes.names, self.source) from exc
         new_name = name.strip().lower()
         if new_name not in self.classes:
-            self.classes.add(new_name, display_name=name.strip())
+            self.classes.add(new_name, display_name=shown_name(name.strip()))
             self.added.append(new_name)
             log.info("%s: added project class %r", self.source, new_name)
         return new_name

@@ -85,3 +85,16 @@ def test_a_wbc_class_counts_in_the_differential():
     count = differential_count([image], cat)
     assert count.white_total == 2
     assert count.row("wbc").percent_of_white == 50.0 and count.row("rbc").percent_of_white is None
+
+
+def test_a_red_cell_class_brought_by_a_prediction_is_shown_as_red_cell():
+    """The red-cell finder names its cells ``rbc``; the legend and review list show "Red cell",
+    while other classes a prediction brings keep their own spelling."""
+    from bloodview.core.classes import shown_name
+
+    cat = ClassCatalogue.pbc()
+    added = cat.add("rbc", display_name=shown_name("rbc"))
+    assert added.display_name == "Red cell" and not added.white_cell
+    assert shown_name("erythrocytes") == "Red cell"
+    assert shown_name("RBC") == "RBC" and shown_name("Erythrocytes") == "Erythrocytes"  # as a file's author wrote it
+    assert shown_name("schistocyte") == "schistocyte"

@@ -235,13 +235,13 @@ def test_detection_brings_red_cells_into_a_project_without_a_red_cell_class(make
     assert window.session.dataset.classes.red_cell_names == []
     detect_current(window)
     classes = window.session.dataset.classes
-    assert classes.red_cell_names == ["rbc"] and classes["rbc"].display_name == "rbc"  # as a VOC or VIA file names it
+    assert classes.red_cell_names == ["rbc"] and classes["rbc"].display_name == "Red cell"  # not "rbc" beside "Lymphocyte"
     image = window.session.current_image
     red = [c for c in image.instances if c.class_name == "rbc"]
     assert len(red) >= 10 and {c.source.value for c in red} == {"bootstrap"}
-    assert "rbc" in [window.legend.table.item(r, 0).text() for r in range(window.legend.table.rowCount())]
+    assert "Red cell" in [window.legend.table.item(r, 0).text() for r in range(window.legend.table.rowCount())]
     window.refresh_panels()
-    counted = int(window.differential.value("rbc"))
+    counted = int(window.differential.value("Red cell"))
     assert 0 < counted <= len(red)  # red cells below the review threshold wait, uncounted
     assert f"{counted} red cells" in window.differential.estimate.text()
     assert "per 1,000 red cells" in window.differential.estimate.text()

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from bloodview.core.annotation import ImageAnnotation
-from bloodview.core.classes import ClassCatalogue
+from bloodview.core.classes import RED_CELL_DISPLAY_NAME, ClassCatalogue
 from bloodview.core.instance import Instance, Source
 
 VOC_TO_CLASS = {"rbc": "rbc", "wbc": "neutrophil", "platelets": "platelet"}
@@ -30,7 +30,7 @@ def ellipse(x1: float, y1: float, x2: float, y2: float, vertices: int = 32) -> n
 def demo_catalogue() -> ClassCatalogue:
     """The PBC classes plus ``rbc`` (red cells are on every smear field)."""
     classes = ClassCatalogue.pbc()
-    classes.add("rbc", "Red cell")
+    classes.add("rbc", RED_CELL_DISPLAY_NAME)
     return classes
 
 
