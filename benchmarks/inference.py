@@ -18,10 +18,21 @@ separate virtual environment that has torch (never a bloodview dependency).
 
 ``--tuned`` adds, for each backbone, a row with those inference settings changed (e.g. the
 shipped model's ``post_nms_rois_inference=300 rpn_inference_skip_levels=1 pre_nms_limit=2000``;
-they keep the weights' shapes). ``--baseline DIR`` adds, for each backbone, a row measured by an
-older checkout of bloodview (``git worktree add DIR COMMIT``) with its own code and its own
-``benchmarks/inference.py``, in the same run, so "faster than before" is measured side by side.
-The rows run one after another in fresh subprocesses; the load average before each is printed.
+they keep the weights' shapes). ``--baseline DIR`` adds, for each backbone, a row measured on an
+older checkout of bloodview (``git worktree add DIR COMMIT``): its code, timed by this script, in the
+same run, so "faster than before" is measured side by side.
+
+Equal work: random weights may call most proposals background (one run of a random ResNet50 returned
+0 cells per image, so its mask head never ran and its time meant nothing). Every model here has its
+box head's background logit pushed far down (:func:`equal_work`), so each keeps ``--max-detections``
+cells per image as torchvision does at threshold 0, and the predictor's merging of overlapping
+detections (``detection_duplicate_iou``, code after 2026-12-01) is turned off so that ``dets/img``
+counts the cells the network outlined; the column shows it held.
+
+Reproducible figures: the rows run in fresh subprocesses, ``--rounds`` times (default 2), the
+order reversed every other round so a slow spell of the machine does not fall on one row; each row
+reports the median over its rounds and the spread between them (``spread``: (max - min) / median of
+the batch-1 wall seconds). The load average before each measurement is printed.
 
 Targets (issue "Mask R-CNN engine"): the fast default backbone >= 3x faster than
 torchvision R50-FPN; our ResNet50 within 1.3x of it; peak RSS < 2 GiB.
@@ -64,20 +75,58 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+def equal_work(model, background_logit: float = -50.0, mask_logit: float = 2.0) -> None:
+    """Make a random-weight model outline as many cells as torchvision does at threshold 0.
+
+    The background column of the box head's ``class_logits`` is zeroed and its bias set far below
+    the others' (random kernels of stddev 0.01 give logits within about +-1), so ``argmax`` picks a
+    cell class for every proposal and ``detection_max_instances`` cells reach the mask head. The
+    mask head's last layer is made to say "cell" everywhere (``mask_logits`` kernel zeroed, bias
+    ``mask_logit``): random mask logits hover round 0.5 after the sigmoid and often left an empty
+    mask, a cell the postprocessing drops (one run of a random ResNet50 kept 0 cells per image).
+    The network's work is unchanged; only its numbers are.
+    """
+    import numpy as np
+
+    for weight in model.weights:
+        path = weight.path
+        values = np.array(weight.numpy())
+        if path.endswith("class_logits/kernel") and "rpn" not in path:
+            values[:, 0] = 0.0
+        elif path.endswith("class_logits/bias") and "rpn" not in path:
+            values[0] = background_logit
+        elif path.endswith("mask_logits/kernel"):
+            values[:] = 0.0
+        elif path.endswith("mask_logits/bias"):
+            values[:] = mask_logit
+        else:
+            continue
+        weight.assign(values)
+
+
 def measure_one(backbone: str, size: int, repeats: int, min_confidence: float, max_detections: int,
-                settings: dict | None = None) -> dict:
-    """Runs inside the subprocess: build, warm up, time batch 1 and batch 8."""
-    sys.path.insert(0, str(REPO))
+                settings: dict | None = None, code: Path = REPO) -> dict:
+    """Runs inside the subprocess: build, warm up, time batch 1 and batch 8 (``code``: the bloodview it imports)."""
+    sys.path.insert(0, str(code))
     from bloodview.model.config import MaskRCNNConfig
     from bloodview.model.maskrcnn import build_maskrcnn
     from bloodview.model.predict import Predictor
     from bloodview.model.store import ModelInfo
 
+    settings = dict(settings or {})
+    if "detection_duplicate_iou" in MaskRCNNConfig.__dataclass_fields__:
+        # the predictor's one-detection-per-cell step would merge random boxes the mask head already
+        # outlined; off, dets/img counts the cells the network did the work for (older code has no such step)
+        settings.setdefault("detection_duplicate_iou", 1.0)
     config = MaskRCNNConfig(image_min_dim=size, image_max_dim=size, backbone=backbone,
-                            detection_max_instances=max_detections, **(settings or {}))
+                            detection_max_instances=max_detections, **settings)
+    import keras
+
+    keras.utils.set_random_seed(0)  # the same random network in every round and for every checkout
     start = time.perf_counter()
     model = build_maskrcnn(config)
     build_s = time.perf_counter() - start
+    equal_work(model)
     info = ModelInfo(name=f"bench-{backbone}", backbone=backbone, class_names=config.class_names,
                      config=config.to_dict(), image_size=size)
     predictor = Predictor(model, info, config)
@@ -106,6 +155,25 @@ def measure_one(backbone: str, size: int, repeats: int, min_confidence: float, m
     }
 
 
+def combine(runs: list[dict]) -> dict:
+    """One row from a row's rounds: medians of the times, the largest RSS, the fewest cells, each round kept."""
+    def median(key: str) -> float:
+        values = sorted(run[key] for run in runs)
+        middle = len(values) // 2
+        return round(values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2, 3)
+
+    row = dict(runs[0])
+    for key in ("s_per_image_batch1", "s_per_image_batch8", "cpu_s_per_image_batch1", "cpu_s_per_image_batch8"):
+        row[key] = median(key)
+    walls = [run["s_per_image_batch1"] for run in runs]
+    row["spread"] = (max(walls) - min(walls)) / row["s_per_image_batch1"] if row["s_per_image_batch1"] else 0.0
+    row["peak_rss_mib"] = max(run["peak_rss_mib"] for run in runs)
+    row["detections_per_image"] = min(run["detections_per_image"] for run in runs)
+    row["rounds"] = [{key: run[key] for key in ("s_per_image_batch1", "cpu_s_per_image_batch1", "peak_rss_mib",
+                                                 "detections_per_image") if key in run} for run in runs]
+    return row
+
+
 def run_subprocess(command: list[str], threads: int | None, code: Path = REPO) -> dict | None:
     """One measurement in a fresh process; ``code``: the bloodview checkout it imports."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(code)}
@@ -123,7 +191,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backbones", nargs="*")
     parser.add_argument("--size", type=int, default=512)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5, help="batch-1 calls timed per measurement (median)")
+    parser.add_argument("--rounds", type=int, default=2,
+                        help="times every row is measured, the order reversed every other round (median reported)")
     parser.add_argument("--torch-python", default="/work/benchvenv/bin/python")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads for both frameworks")
     parser.add_argument("--min-confidence", type=float, default=0.0,
@@ -138,45 +208,48 @@ def main() -> int:
                         help="also measure each backbone with an older bloodview checkout's code")
     parser.add_argument("--set", action="append", default=[], help=argparse.SUPPRESS)
     parser.add_argument("--one", help=argparse.SUPPRESS)
+    parser.add_argument("--code", type=Path, default=REPO, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.one:
-        sys.path.insert(0, str(REPO))
+        sys.path.insert(0, str(args.code))
         from bloodview.model.config import parse_override
 
         settings = dict(parse_override(text) for text in args.set) if args.set else None
         print(json.dumps(measure_one(args.one, args.size, args.repeats, args.min_confidence, args.max_detections,
-                                     settings)))
+                                     settings, args.code)))
         return 0
 
     sys.path.insert(0, str(REPO))
     from bloodview.model.backbones import DEFAULT_FAST_BACKBONE, available_backbones
 
     backbones = args.backbones or [DEFAULT_FAST_BACKBONE] + [b for b in available_backbones() if b != DEFAULT_FAST_BACKBONE]
-    rows = []
-    reference = None
-    if Path(args.torch_python).exists():
-        print("torchvision maskrcnn_resnet50_fpn ...", file=sys.stderr, flush=True)
-        reference = run_subprocess([args.torch_python, str(TORCH_SCRIPT), "--size", str(args.size),
-                                    "--repeats", str(args.repeats), "--min-confidence", str(args.min_confidence),
-                                    "--max-detections", str(args.max_detections)], args.threads)
-    else:
-        print(f"note: {args.torch_python} not found; torchvision comparison skipped", file=sys.stderr)
     common = ["--size", str(args.size), "--repeats", str(args.repeats), "--min-confidence", str(args.min_confidence),
               "--max-detections", str(args.max_detections)]
+    jobs: list[tuple[str, list[str], Path]] = []  # (label, command, code)
+    if Path(args.torch_python).exists():
+        jobs.append(("torchvision-r50-fpn", [args.torch_python, str(TORCH_SCRIPT), *common], REPO))
+    else:
+        print(f"note: {args.torch_python} not found; torchvision comparison skipped", file=sys.stderr)
     for name in backbones:
         variants = [(name, REPO, [])]
         variants += [(f"{name} @ {Path(d).name}", Path(d).resolve(), []) for d in args.baseline]
         if args.tuned:
             variants.append((f"{name} tuned", REPO, [x for text in args.tuned for x in ("--set", text)]))
         for label, code, extra in variants:
-            print(f"{label} ...", file=sys.stderr, flush=True)
-            script = code / "benchmarks" / "inference.py"
-            row = run_subprocess([sys.executable, str(script), "--one", name, *common, *extra], args.threads, code)
+            command = [sys.executable, str(Path(__file__).resolve()), "--one", name, "--code", str(code), *common, *extra]
+            jobs.append((label, command, code))
+    measured: dict[str, list[dict]] = {label: [] for label, _, _ in jobs}
+    for round_ in range(max(1, args.rounds)):
+        order = jobs if round_ % 2 == 0 else jobs[::-1]
+        for label, command, code in order:
+            print(f"round {round_ + 1}: {label} ...", file=sys.stderr, flush=True)
+            row = run_subprocess(command, args.threads, code)
             if row:
-                rows.append({**row, "backbone": label})
-    if reference:
-        rows.append(reference)
+                measured[label].append({**row, "backbone": label})
+    rows = [combine(runs) for runs in measured.values() if runs]
+    reference = next((row for row in rows if row["backbone"] == "torchvision-r50-fpn"), None)
+    rows = [row for row in rows if row is not reference] + ([reference] if reference else [])
 
     base = reference["s_per_image_batch1"] if reference else None
     print(f"\ninput {args.size}x{args.size}, image {WIDTH}x{HEIGHT}, {os.cpu_count()} CPUs"
@@ -184,18 +257,20 @@ def main() -> int:
     cpu_base = reference["cpu_s_per_image_batch1"] if reference else None
     if args.tuned:
         print(f"tuned: {' '.join(args.tuned)}")
-    header = (f"{'backbone':<30}{'s/img b1':>9}{'s/img b8':>9}{'cpu-s b1':>9}{'cpu-s b8':>9}{'vs tv-R50':>10}"
+    header = (f"{'backbone':<30}{'s/img b1':>9}{'spread':>7}{'s/img b8':>9}{'cpu-s b1':>9}{'cpu-s b8':>9}{'vs tv-R50':>10}"
               f"{'cpu vs tv':>10}{'RSS b1 MiB':>11}{'RSS b8 MiB':>11}{'params M':>9}{'dets/img':>9}")
     print(header)
     for row in rows:
         ratio = f"{base / row['s_per_image_batch1']:.2f}x" if base else "-"
         cpu_ratio = f"{cpu_base / row['cpu_s_per_image_batch1']:.2f}x" if cpu_base else "-"
-        print(f"{row['backbone'][:30]:<30}{row['s_per_image_batch1']:>9.3f}{row['s_per_image_batch8']:>9.3f}"
+        print(f"{row['backbone'][:30]:<30}{row['s_per_image_batch1']:>9.3f}{row['spread']:>7.0%}{row['s_per_image_batch8']:>9.3f}"
               f"{row['cpu_s_per_image_batch1']:>9.3f}{row['cpu_s_per_image_batch8']:>9.3f}{ratio:>10}{cpu_ratio:>10}"
               f"{row.get('peak_rss_mib_batch1', '-'):>11}{row['peak_rss_mib']:>11}{row.get('weights_m', '-'):>9}"
               f"{row['detections_per_image']:>9}")
-    print("(vs tv-R50 = torchvision R50-FPN wall seconds / ours at batch 1, cpu vs tv the same in CPU seconds "
-          "(less disturbed by other processes): >1 means ours is faster)")
+    print("(medians over the rounds; spread = (max - min) / median of the rounds' batch-1 wall seconds; "
+          "vs tv-R50 = torchvision R50-FPN wall seconds / ours at batch 1, cpu vs tv the same in CPU seconds "
+          "(less disturbed by other processes): >1 means ours is faster; RSS and dets/img: the largest over the rounds, "
+          "the fewest)")
     print(json.dumps(rows))
     return 0
 
