@@ -4,7 +4,8 @@ Usage: python packaging/ship_default_model.py MODEL_DIR [--min-confidence X] [--
 
 Writes ``model.json`` (optionally with a different detection threshold and the
 evaluation summary in ``metrics``), ``model.weights.h5`` and, when the model has one, its cell
-classifier's weights, all with float16 storage (see ``bloodview.model.weights_file``);
+classifier's weights, all with float16 storage (see ``bloodview.model.weights_file``), and the
+classifier's replay file (``bloodview.model.classifier_replay``);
 checkpoints and logs are left behind.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 from pathlib import Path
 
 from bloodview.io.atomic import atomic_write_json
@@ -45,10 +47,15 @@ def main() -> None:
         name = classifier.get("weights_file", "cell_classifier.weights.h5")
         write_float16_weights(args.model_dir / name, args.out / name, drop_optimizer=True)
         written.append(args.out / name)
-    elif (args.out / "cell_classifier.weights.h5").exists():
-        (args.out / "cell_classifier.weights.h5").unlink()  # a stale classifier must not outlive its model.json
+        replay = classifier.get("replay_file")
+        if replay:  # already float16 (bloodview.model.classifier_replay)
+            shutil.copyfile(args.model_dir / replay, args.out / replay)
+            written.append(args.out / replay)
+    for stale in ("cell_classifier.weights.h5", "cell_classifier_replay.npz"):
+        if (args.out / stale).exists() and args.out / stale not in written:
+            (args.out / stale).unlink()  # a stale classifier must not outlive its model.json
     size = sum(path.stat().st_size for path in written) / 2**20
-    print(f"shipped {args.model_dir} -> {args.out} ({size:.1f} MiB weights in {len(written)} file(s))")
+    print(f"shipped {args.model_dir} -> {args.out} ({size:.1f} MiB in {len(written)} file(s))")
 
 
 if __name__ == "__main__":

@@ -22,7 +22,8 @@ IMG_TAG = re.compile(r"<img\b[^>]*\bsrc=[\"']([^\"']+)[\"']", re.IGNORECASE)
 # pictures in docs/images made by another real command, named where it is documented
 OTHER_PRODUCERS = {"bootstrap_montage.png": DOCS / "bootstrap.md", "adaptation_curve.png": DOCS / "adaptation.md",
                    "adaptation_curve_no_rehearsal.png": DOCS / "adaptation.md",
-                   "adaptation_curve_rehearsal.png": DOCS / "adaptation.md"}
+                   "adaptation_curve_rehearsal.png": DOCS / "adaptation.md",
+                   "adaptation_curve_last_layer.png": DOCS / "adaptation.md"}
 
 
 def markdown_files() -> list[Path]:

@@ -53,10 +53,17 @@ def register(subparsers) -> None:
                              "inherit: the --init model's own schedule")
     parser.add_argument("--no-cell-classifier", action="store_true",
                         help="with --init: write the detector only; by default the --init model's cell classifier, "
-                             "if it has one, is fine-tuned on the same cells (about 2 minutes for 50 cells)")
+                             "if it has one, adapts to the same cells (see --classifier-adapt)")
+    parser.add_argument("--classifier-adapt", choices=["auto", "last-layer", "whole"], default="auto",
+                        help="with --init: how its cell classifier adapts. last-layer: its last layer is refitted on "
+                             "the cells beside the stored features of its own training cells, so it keeps the "
+                             "classes your cells lack (seconds); whole: the whole network is fine-tuned (about 2 "
+                             "minutes for 50 cells; forgets more); auto (default): last-layer when the classifier "
+                             "carries those features (cell_classifier_replay.npz), else whole")
     parser.add_argument("--keep-start", type=float, metavar="SHARE",
                         help="with --init: blend this share of the --init model's weights back into the trained "
-                             "ones (detector and cell classifier), so the model forgets less of what it knew "
+                             "ones (the detector, and a wholly fine-tuned cell classifier), so the model forgets "
+                             "less of what it knew "
                              "(default: 0.33 when the adapt recipe trains on 50 images or more, else 0; 0 switches it off)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--ignore-class", action="append", default=[], metavar="NAME[,NAME]",
@@ -86,6 +93,7 @@ def _options(args: argparse.Namespace):
         resume=args.resume, val_ratio=args.val_ratio, reinit_heads=args.reinit_heads, name=args.name,
         seed=args.seed, backbone_weights=args.backbone_weights, pixel_size_um=given_pixel_size(args.pixel_size),
         recipe=args.recipe, cell_classifier=not args.no_cell_classifier, keep_start=_share(args.keep_start),
+        classifier_adapt=args.classifier_adapt,
         ignore_classes=[n.strip() for text in args.ignore_class for n in text.split(",") if n.strip()],
     )
 

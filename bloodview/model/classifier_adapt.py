@@ -11,7 +11,12 @@ against 0.71 / 0.55 without them): mix the model's own images in where you have 
 the classifier's BatchNorm statistics frozen, as the detector's adapt recipe does, was tried:
 Zheng 0.83 but PBC 0.53, so they train.)
 
-The recipe is sized to the cells (:func:`adaptation_steps`): about 15 jittered passes over them,
+A classifier that carries a replay file (every one trained since 2026-12-07, and the shipped
+default's) adapts its last layer only, beside the replayed features of its own training cells
+(:mod:`bloodview.model.classifier_replay`): it learns the lab as well and keeps the classes the
+lab's corrections lack. The whole fine-tune below is for classifiers without one (``method``).
+
+The whole fine-tune is sized to the cells (:func:`adaptation_steps`): about 15 jittered passes over them,
 at least 10 and at most 60 steps; the ``labs`` jitter (other stains and cameras); Adam at a fifth
 of the rate the classifier was trained at. The score temperature is refitted on the validation
 cells when there are enough of them to fit one number, else the classifier's own is kept.
@@ -41,6 +46,13 @@ def adaptation_steps(cells: int, batch_size: int) -> int:
     return max(MIN_STEPS, min(MAX_STEPS, math.ceil(PASSES * cells / batch_size)))
 
 
+METHODS = ("auto", "last-layer", "whole")
+"""How the classifier adapts: ``last-layer`` refits its last layer beside the replayed features of its
+own training cells (:mod:`bloodview.model.classifier_replay`: it keeps the classes the lab's cells
+lack); ``whole`` fine-tunes the whole network (this module); ``auto``: last-layer where the classifier
+carries a replay file, else whole."""
+
+
 def adapt_cell_classifier(
     init: ModelInfo,
     out: Path,
@@ -49,12 +61,16 @@ def adapt_cell_classifier(
     dataset,
     pixel_size_um: float | None = None,
     seed: int = 0,
+    method: str = "auto",
 ) -> dict | None:
-    """Fine-tune ``init``'s classifier on the cells of ``train_images`` into the model folder ``out``.
+    """Adapt ``init``'s classifier to the cells of ``train_images`` into the model folder ``out``.
 
     Returns the new classifier's ``model.json`` entry, or ``None`` (nothing written) when ``init``
     has no classifier or the images hold none of its classes. ``dataset`` resolves the images.
+    ``method``: one of :data:`METHODS`.
     """
+    if method not in METHODS:
+        raise ValueError(f"unknown classifier adaptation {method!r} (choose {', '.join(METHODS)})")
     spec = init.classifier_spec
     if spec is None:
         return None
@@ -66,6 +82,15 @@ def adapt_cell_classifier(
         log.info("no cells of the cell classifier's classes among the training images: classifier left out")
         return None
     val = cell_samples(dataset, spec.class_names, pixel_size_um, images=val_images)
+    if method == "last-layer" and spec.replay_file is None:
+        from bloodview.errors import ModelError
+
+        raise ModelError(f"{init.path}: its cell classifier has no replay file, so only its whole network can "
+                         "adapt (classifier adaptation 'whole' or 'auto')")
+    if method != "whole" and spec.replay_file is not None:
+        from bloodview.model.classifier_replay import adapt_last_layer
+
+        return adapt_last_layer(init, out, train, val, seed)
     settings = ClassifierSettings(input_size=spec.input_size, pixel_size_um=spec.pixel_size_um, seed=seed,
                                   jitter=JITTERS[JITTER](), colour=spec.colour, views=spec.views,
                                   learning_rate=LEARNING_RATE)

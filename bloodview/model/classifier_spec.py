@@ -29,7 +29,10 @@ class ClassifierSpec:
     cells so the scores mean what they say). ``colour``: how the crop's colours are
     prepared (:data:`bloodview.model.cell_crops.COLOUR_MODES`; "raw" for classifiers that
     predate the field). ``views``: crops per cell whose logits are averaged (1, 2, 4 or
-    8 mirrored / turned copies; the temperature was fitted on the same). ``training``/``metrics``: what it
+    8 mirrored / turned copies; the temperature was fitted on the same). ``replay_file``: the pooled
+    features of some of its training cells (:mod:`bloodview.model.classifier_replay`), replayed when
+    the classifier is adapted to a lab so it keeps its classes; None for classifiers without one,
+    which are adapted by a whole fine-tune as before. ``training``/``metrics``: what it
     was trained on and how it did, for the model card and ``bloodview models``.
     """
 
@@ -41,6 +44,7 @@ class ClassifierSpec:
     colour: str = "raw"
     views: int = 1
     weights_file: str = CLASSIFIER_WEIGHTS_FILE
+    replay_file: str | None = None
     training: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
 
@@ -79,6 +83,9 @@ class ClassifierSpec:
                              "(a newer bloodview wrote it?)")
         if spec.views not in (1, 2, 4, 8):
             raise ModelError(f"{where}: 'cell_classifier' views must be 1, 2, 4 or 8, got {spec.views}")
-        if "/" in spec.weights_file or "\\" in spec.weights_file or spec.weights_file.startswith("."):
-            raise ModelError(f"{where}: 'cell_classifier' weights_file must be a plain file name")
+        for name, value in (("weights_file", spec.weights_file), ("replay_file", spec.replay_file)):
+            if value is None and name == "replay_file":
+                continue
+            if not isinstance(value, str) or not value or "/" in value or "\\" in value or value.startswith("."):
+                raise ModelError(f"{where}: 'cell_classifier' {name} must be a plain file name")
         return spec

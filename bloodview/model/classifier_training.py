@@ -10,7 +10,9 @@ The classifier starts from the detector's backbone weights (it already knows
 these cells), trains with Adam on a cosine-decayed learning rate and label
 smoothing, writes a checkpoint every epoch (``--resume`` goes on from it),
 fits the score temperature on the validation cells, and is stored in the model
-folder next to the detector (``cell_classifier.weights.h5`` + ``model.json``).
+folder next to the detector (``cell_classifier.weights.h5`` + ``model.json``), with the
+pooled features of 80 training cells per class (``cell_classifier_replay.npz``) that its
+adaptation to a lab replays (:mod:`bloodview.model.classifier_replay`).
 """
 
 from __future__ import annotations
@@ -255,6 +257,10 @@ def train_classifier(
     from bloodview.model.store_io import save_weights_atomic
 
     save_weights_atomic(network, Path(model_dir) / CLASSIFIER_WEIGHTS_FILE)
+    from bloodview.model.classifier_replay import write_bank_for
+
+    # a few of its training cells' features, replayed when it is adapted to a lab (classifier_replay.py)
+    spec.replay_file = write_bank_for(network, spec, train, Path(model_dir), seed=settings.seed)
     if len(val):
         logits = evaluate_logits(network, val, cache, settings, views=settings.views)
         spec.temperature = fit_temperature(logits, labels_val)

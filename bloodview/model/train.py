@@ -75,6 +75,7 @@ class TrainOptions:
     ignore_classes: list[str] = field(default_factory=list)  # cells of these classes are left out (background)
     cell_classifier: bool = True  # with init: adapt init's cell classifier to the same cells (classifier_adapt.py)
     keep_start: float | None = None  # share of init's weights blended back in (blend.py); None: the adapt recipe's
+    classifier_adapt: str = "auto"  # how init's cell classifier adapts (classifier_adapt.METHODS)
 
 
 @dataclass
@@ -272,7 +273,8 @@ def _with_adapted_classifier(info, init, out: Path, train_images, val_images, da
     from bloodview.model.classifier_adapt import adapt_cell_classifier
     from bloodview.model.store import write_model_info
 
-    entry = adapt_cell_classifier(init, out, train_images, val_images, dataset, options.pixel_size_um, options.seed)
+    entry = adapt_cell_classifier(init, out, train_images, val_images, dataset, options.pixel_size_um, options.seed,
+                                  method=options.classifier_adapt)
     if entry is None:
         return info
     info.cell_classifier = entry
@@ -295,7 +297,9 @@ def _blended_with_init(model, info, init, out: Path, keep: float, reinit_heads: 
     blended = ["detector"]
     if (new_spec is not None and old_spec is not None and new_spec.class_names == old_spec.class_names
             and new_spec.backbone == old_spec.backbone
-            and (info.cell_classifier or {}).get("training", {}).get("from") == str(init.path)):
+            and (info.cell_classifier or {}).get("training", {}).get("from") == str(init.path)
+            and (info.cell_classifier or {}).get("training", {}).get("recipe") != "adapt-last-layer"):
+        # (a last layer refitted beside replayed cells keeps the old classes itself: not blended)
         blend_with_start(out / new_spec.weights_file, init.path / old_spec.weights_file, keep)
         blended.append("cell classifier")
     info.training["keep_start"] = {"share": round(keep, 4), "networks": blended}

@@ -110,6 +110,11 @@ def test_train_classifier_writes_weights_and_a_described_classifier(tiny_classif
     assert spec.metrics["val"]["cells"] == 8 and spec.temperature > 0
     assert spec.training["history"][0]["epoch"] == 1
     assert (out / "checkpoints" / "cell_classifier_state.json").is_file()
+    # the features of its training cells, replayed when it adapts to a lab (classifier_replay.py)
+    from bloodview.model.classifier_replay import read_replay_bank
+
+    features, labels = read_replay_bank(out / spec.replay_file, CLASSES)
+    assert features.shape[0] == 40 and sorted(set(labels.tolist())) == list(range(8))  # 5 train cells per class
     # the source model is untouched
     assert read_model_info(DEFAULT_MODEL).cell_classifier != info.cell_classifier
 
@@ -279,7 +284,7 @@ def test_fine_tuning_a_model_adapts_its_cell_classifier_to_the_same_cells(tiny_c
     data = write_smears(tmp_path / "lab")
     common = dict(data=data, init=out, overrides={"epochs": 1, "steps_per_epoch": 1}, val_ratio=0.25,
                   pixel_size_um=0.1029)
-    result = train(TrainOptions(out=tmp_path / "adapted", keep_start=1 / 3, **common))
+    result = train(TrainOptions(out=tmp_path / "adapted", keep_start=1 / 3, classifier_adapt="whole", **common))
     info = read_model_info(result.model_dir)
     spec = info.classifier_spec
     assert spec is not None and spec.class_names == CLASSES and spec.input_size == 64
@@ -298,3 +303,39 @@ def test_fine_tuning_a_model_adapts_its_cell_classifier_to_the_same_cells(tiny_c
     plain = train(TrainOptions(out=tmp_path / "plain", cell_classifier=False, **common))
     assert read_model_info(plain.model_dir).classifier_spec is None
     assert not (plain.model_dir / spec.weights_file).exists()
+
+
+def test_by_default_a_classifier_with_a_replay_file_adapts_its_last_layer_only(tiny_classifier_model, tmp_path):
+    """classifier_replay.py: the backbone is kept (so the stored features stay valid for the next
+    adaptation), the last layer learns the lab's cells beside the replayed ones, nothing is blended back."""
+    import h5py
+
+    from bloodview.model.train import TrainOptions, train
+    from tests.model.test_train import write_smears
+
+    out, _ = tiny_classifier_model
+    data = write_smears(tmp_path / "lab")
+    result = train(TrainOptions(data=data, init=out, overrides={"epochs": 1, "steps_per_epoch": 1}, val_ratio=0.25,
+                                pixel_size_um=0.1029, keep_start=1 / 3, out=tmp_path / "adapted"))
+    info = read_model_info(result.model_dir)
+    spec = info.classifier_spec
+    assert spec.training["recipe"] == "adapt-last-layer" and spec.training["from"] == str(out)
+    assert 0 < spec.training["train_cells"] <= 5 and spec.training["replay_cells"] == 40
+    assert spec.temperature == read_model_info(out).classifier_spec.temperature  # too few val cells to refit
+    assert (result.model_dir / spec.replay_file).read_bytes() == (out / spec.replay_file).read_bytes()
+    assert info.training["keep_start"]["networks"] == ["detector"]
+
+    def arrays(path: Path) -> dict[str, np.ndarray]:
+        found = {}
+        with h5py.File(path, "r") as handle:
+            handle.visititems(lambda name, item: found.__setitem__(name, np.array(item))
+                              if isinstance(item, h5py.Dataset) else None)
+        return found
+
+    before, after = arrays(out / spec.weights_file), arrays(result.model_dir / spec.weights_file)
+    before = {name: value for name, value in before.items() if "optimizer" not in name}  # training's state
+    assert before.keys() <= after.keys()
+    changed = [name for name in before if not np.array_equal(before[name], after[name])]
+    # only the last layer moved: one kernel (features x 8 classes) and one bias (8 classes)
+    shapes = sorted((after[name].shape for name in changed), key=len)
+    assert len(changed) == 2 and shapes[0] == (8,) and len(shapes[1]) == 2 and shapes[1][1] == 8, changed

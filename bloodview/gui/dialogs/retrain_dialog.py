@@ -70,10 +70,10 @@ def backbone_names() -> tuple[list[str], str]:
 ADAPT_NOTE = "Epochs and steps: chosen for the number of images (fits a coffee break)"
 KEEP_START_AUTO = "Auto (a third from 50 images)"
 KEEP_START_TIP = (
-    "Share of the current model's weights blended into the new one (bloodview train --keep-start). More keeps "
-    "more of what it knew of classes your images lack (measured on another lab's 50 crops: a third kept "
-    "0.85 of them right and 0.85 of PBC's; a half 0.79 and 0.93); 0 % keeps nothing. Auto: a third from 50 "
-    "training images on, none below (docs/adaptation.md).")
+    "Share of the current model's detector weights blended into the new one (bloodview train --keep-start). "
+    "More keeps more of what the detector knew of images unlike yours; 0 % keeps nothing. Auto: a third from 50 "
+    "training images on, none below. The cell classifier keeps the classes your images lack by itself: it "
+    "learns your cells beside stored features of its own training cells (docs/adaptation.md).")
 
 
 class RetrainDialog(QDialog):
