@@ -100,6 +100,9 @@ def main() -> int:
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--images", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--split", default="train", choices=("train", "val"),
+                        help="the crops to add platelets to (val: a ground truth that also marks the neighbours, "
+                             "so a detector that finds them is not counted wrong for it)")
     args = parser.parse_args()
 
     from bloodview.io.images import load_image
@@ -110,7 +113,8 @@ def main() -> int:
     for image in data["images"]:
         cells = by_image.get(image["id"], [])
         centre = [a for a in cells if a.get("bloodview", {}).get("source") != "model"]
-        if not image["file_name"].startswith("pbc") or image.get("split") == "val" or len(centre) != 1:
+        in_split = (image.get("split") == "val") == (args.split == "val")
+        if not image["file_name"].startswith("pbc") or not in_split or len(centre) != 1:
             continue
         crops += 1
         rgb = load_image(args.images / image["file_name"])
@@ -134,7 +138,7 @@ def main() -> int:
             next_id += 1
             added += 1
     args.out.write_text(json.dumps(data))
-    print(f"{added} classical neighbour platelets added on {crops} PBC training crops")
+    print(f"{added} classical neighbour platelets added on {crops} PBC {args.split} crops")
     return 0
 
 
