@@ -269,7 +269,7 @@ def stop_on_signals(stop: threading.Event):
 
 
 def _with_adapted_classifier(info, init, out: Path, train_images, val_images, dataset, options: TrainOptions):
-    """``info`` with ``init``'s cell classifier fine-tuned on the same images, when it has one."""
+    """``info`` with ``init``'s cell classifier adapted to the same images (classifier_adapt.py), when it has one."""
     from bloodview.model.classifier_adapt import adapt_cell_classifier
     from bloodview.model.store import write_model_info
 
