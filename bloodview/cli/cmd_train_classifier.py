@@ -100,7 +100,10 @@ def run(args: argparse.Namespace) -> int:
         if old.backbone != info.backbone:
             raise BloodviewError(f"{args.model}: its cell classifier's backbone is {old.backbone}, not "
                                  f"{info.backbone}; use --start detector")
-        # Fine-tuning keeps the classifier's shape: its classes (the data may hold only some), size, scale.
+        # Fine-tuning keeps the classifier's classes (the data may hold only some) and, unless asked
+        # otherwise, its crop size and scale. A new crop size is allowed: the network is convolutional
+        # up to a global average, so its weights do not depend on the input size (e.g. 320 px at
+        # PBC's own 0.1029 µm/px instead of 224 px at 0.146: the same 33 µm, not resampled).
         class_names = list(old.class_names)
         settings.input_size = old.input_size if args.input_size is None else settings.input_size
         settings.pixel_size_um = old.pixel_size_um if args.crop_pixel_size is None else settings.pixel_size_um
@@ -109,9 +112,6 @@ def run(args: argparse.Namespace) -> int:
         if settings.colour != old.colour:
             raise BloodviewError(f"--colour {settings.colour}: the classifier to fine-tune was trained on "
                                  f"{old.colour} colours")
-        if settings.input_size != old.input_size:
-            raise BloodviewError(f"--input-size {settings.input_size}: the classifier to fine-tune takes "
-                                 f"{old.input_size} px")
         start_weights = args.model / old.weights_file
         if args.learning_rate is None:
             settings.learning_rate = FINE_TUNE_LEARNING_RATE

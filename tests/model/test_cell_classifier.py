@@ -133,6 +133,31 @@ def test_resume_goes_on_from_the_checkpoint(tiny_classifier_model, tmp_path):
     assert history[0] == read_model_info(out).classifier_spec.training["history"][0]
 
 
+def test_fine_tuning_may_take_another_crop_size_and_starts_from_the_classifier(tiny_classifier_model, tmp_path):
+    """The weights do not depend on the input size: a classifier can be fine-tuned at finer crops."""
+    import keras
+
+    from bloodview.cli.main import main
+    from bloodview.model.cell_classifier import CellClassifier
+
+    out, data = tiny_classifier_model
+    finer = tmp_path / "finer"
+    assert main(["train-classifier", "--model", str(out), "--data", str(data), "--out", str(finer),
+                 "--start", "classifier", "--epochs", "1", "--learning-rate", "1e-9", "--input-size", "96",
+                 "--crop-pixel-size", "0.33", "--pixel-size", "0.1029"]) == 0
+    old, new = read_model_info(out).classifier_spec, read_model_info(finer).classifier_spec
+    assert (new.input_size, new.pixel_size_um, old.input_size) == (96, 0.33, 64)
+    assert new.training["start"] == "classifier"
+    # at a learning rate of 1e-9 the weights are the start's: it was loaded, not trained from scratch
+    # (BatchNorm's moving statistics do move in one epoch of training, so compare the other weights)
+    before = CellClassifier.load(out, old).network
+    after = CellClassifier.load(finer, new).network
+    for a, b in zip(before.weights, after.weights):
+        if "moving" not in a.path:
+            np.testing.assert_allclose(keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b), atol=1e-5)
+    assert after.input_shape[1:3] == (96, 96)
+
+
 def test_a_finished_run_resumed_with_views_refits_its_temperature_without_training(tiny_classifier_model, tmp_path):
     from bloodview.cli.main import main
 
