@@ -7,7 +7,9 @@ by :mod:`bloodview.core.scale` (from the red cells); this module only records
 and uses it.
 
 Sources, in order of trust: ``"given"`` (the user's calibrated pixel size),
-``"red cells"`` (measured on the image), ``"white cell"`` (a crop of one white
+``"red cells"`` (measured on the image), ``"same camera"`` (measured on the red cells of the
+other images of the same size in the same run, where the image's own gave none:
+:mod:`bloodview.core.camera_scale`), ``"white cell"`` (a crop of one white
 cell without usable red cells, sized by assuming a typical white cell:
 :mod:`bloodview.core.white_cell_scale`), ``"model default"`` (neither found: the
 model's training pixel size, a guess), ``None`` (unknown origin, e.g. another
@@ -24,7 +26,8 @@ SOURCE_GIVEN = "given"
 SOURCE_RED_CELLS = "red cells"
 SOURCE_WHITE_CELL = "white cell"
 SOURCE_MODEL_DEFAULT = "model default"
-SOURCES = (SOURCE_GIVEN, SOURCE_RED_CELLS, SOURCE_WHITE_CELL, SOURCE_MODEL_DEFAULT)
+SOURCE_SAME_CAMERA = "same camera"
+SOURCES = (SOURCE_GIVEN, SOURCE_RED_CELLS, SOURCE_SAME_CAMERA, SOURCE_WHITE_CELL, SOURCE_MODEL_DEFAULT)
 GUESSED_SOURCES = (SOURCE_WHITE_CELL, SOURCE_MODEL_DEFAULT)
 """Pixel sizes that rest on an assumption about the cells (a white cell's typical size) or on
 none: good enough to read the image at the model's scale, never to size its cells in µm."""
@@ -65,6 +68,8 @@ class PixelSize:
         """``"0.109 µm/px (red cells, 41 measured)"``, ``"… (given)"``, ``"… (model default — no red cells found)"``."""
         if self.source == SOURCE_RED_CELLS:
             why = f"red cells, {self.cells_measured} measured"
+        elif self.source == SOURCE_SAME_CAMERA:
+            why = f"same camera — no red cells of its own; {self.cells_measured} measured on images of its size"
         elif self.source == SOURCE_WHITE_CELL:
             why = "from the white cell's size — no red cells found; a rough guess"
         elif self.source == SOURCE_MODEL_DEFAULT:

@@ -28,11 +28,17 @@ FACTOR_LIMITS = (0.125, 8.0)
 
 
 def image_pixel_size(
-    image: np.ndarray, config, given: float | None = None, estimate: bool = True
+    image: np.ndarray, config, given: float | ScaleEstimate | None = None, estimate: bool = True
 ) -> ScaleEstimate | None:
-    """The µm-per-pixel to read ``image`` at (``None`` for a model without a pixel size)."""
+    """The µm-per-pixel to read ``image`` at (``None`` for a model without a pixel size).
+
+    ``given``: a pixel size the user knows (µm, source ``"given"``), or a :class:`ScaleEstimate`
+    made elsewhere, taken as it is (its source kept).
+    """
     if not config.scale_aware:
         return None
+    if isinstance(given, ScaleEstimate):  # a scale read elsewhere, e.g. the camera's (core/camera_scale.py)
+        return given
     if given is not None:
         return scale_from_pixel_size(float(given))
     fallback = fallback_pixel_size(image.shape[0], image.shape[1], config)

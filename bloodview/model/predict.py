@@ -59,7 +59,7 @@ log = logging.getLogger(__name__)
 
 ImageInput = np.ndarray | str | Path
 Progress = Callable[[int, int], None]  # (images done, images in all)
-PixelSizes = float | Sequence[float | None] | None
+PixelSizes = float | Sequence[float | ScaleEstimate | None] | None
 _DETECTION_KEYS = ("boxes", "class_ids", "scores", "masks")
 TILE_AREA = 2.0
 """A tile holds at most this many times ``tile_size ** 2`` pixels: bounds a call's memory (a
@@ -188,7 +188,8 @@ class Predictor:
         lower or higher than the model's; ``batch_size`` (images, and tiles of the
         input size, per network call; larger tiles go fewer at a time) defaults to
         ``images_per_gpu``; ``pixel_size`` (µm per pixel, one for all images or one
-        per image) overrides the estimate from the red cells. ``simplify=False`` keeps
+        per image; per image also a :class:`ScaleEstimate` made elsewhere, kept with its
+        source) overrides the estimate from the red cells. ``simplify=False`` keeps
         the full traced outlines instead of ones made for editing by hand.
         """
         found = self.detect(images, batch_size, min_confidence, progress, pixel_size, simplify)
@@ -226,7 +227,7 @@ class Predictor:
             return load_image(item)
         return np.asarray(item)
 
-    def _frame(self, index: int, array: np.ndarray, given: float | None) -> _Frame:
+    def _frame(self, index: int, array: np.ndarray, given: float | ScaleEstimate | None) -> _Frame:
         array = as_rgb(array)
         height, width = array.shape[:2]
         scale = image_pixel_size(array, self.config, given=given)
@@ -325,7 +326,7 @@ def _chunks(items: list, size: int) -> Iterator[list]:
         yield items[start : start + size]
 
 
-def _per_image(pixel_size: PixelSizes, count: int) -> list[float | None]:
+def _per_image(pixel_size: PixelSizes, count: int) -> list[float | ScaleEstimate | None]:
     if pixel_size is None or isinstance(pixel_size, (int, float)):
         if pixel_size is not None and not pixel_size > 0:
             raise ValueError(f"pixel size must be a positive number of micrometres, got {pixel_size}")
@@ -333,4 +334,7 @@ def _per_image(pixel_size: PixelSizes, count: int) -> list[float | None]:
     sizes = list(pixel_size)
     if len(sizes) != count:
         raise ValueError(f"one pixel size per image is needed: {len(sizes)} for {count} images")
+    for size in sizes:
+        if size is not None and not isinstance(size, ScaleEstimate) and not float(size) > 0:
+            raise ValueError(f"pixel size must be a positive number of micrometres, got {size}")
     return sizes
