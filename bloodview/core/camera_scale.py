@@ -25,7 +25,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from bloodview.core.measure import SOURCE_MODEL_DEFAULT, SOURCE_RED_CELLS, SOURCE_SAME_CAMERA, SOURCE_WHITE_CELL
-from bloodview.core.scale import RBC_DIAMETER_UM, ScaleEstimate
+from bloodview.core.scale import MIN_CELLS_GOOD, RBC_DIAMETER_UM, ScaleEstimate
 
 MIN_IMAGES = 3
 """Images of one size with a good red-cell estimate needed before their median is trusted."""
@@ -70,6 +70,18 @@ def camera_scales(estimates: Iterable[tuple[ImageSize, ScaleEstimate | None]]) -
     return scales
 
 
+def estimate_from_record(size: ImageSize, pixel_size) -> tuple[ImageSize, ScaleEstimate | None]:
+    """An image's recorded :class:`~bloodview.core.measure.PixelSize` as an input of :func:`camera_scales`.
+
+    A record keeps no confidence; one measured on :data:`~bloodview.core.scale.MIN_CELLS_GOOD`
+    red cells or more counts as good (the spread test of the estimate is not repeated).
+    """
+    if pixel_size is None or pixel_size.source != SOURCE_RED_CELLS or pixel_size.cells_measured < MIN_CELLS_GOOD:
+        return size, None
+    um = float(pixel_size.um_per_pixel)
+    return size, ScaleEstimate(um, RBC_DIAMETER_UM / um, int(pixel_size.cells_measured), SOURCE_RED_CELLS, "good")
+
+
 def needs_camera_scale(estimate: ScaleEstimate | None) -> bool:
     """True when an image's scale is an assumption its camera's measured one should replace."""
-    return estimate is not None and estimate.source in REPLACEABLE_SOURCES
+    return getattr(estimate, "source", None) in REPLACEABLE_SOURCES

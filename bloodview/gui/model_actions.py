@@ -157,7 +157,11 @@ class ModelActions:
         window.progress.setValue(0)
         window.progress.show()
         window.acts["cancel_detect"].setEnabled(True)
-        return self.runner.start(jobs, model_dir, DETECT_MIN_CONFIDENCE)
+        from bloodview.core.camera_scale import estimate_from_record
+
+        known = [(k, *estimate_from_record((image.height, image.width), image.pixel_size))
+                 for k, image in enumerate(session.dataset.images)]
+        return self.runner.start(jobs, model_dir, DETECT_MIN_CONFIDENCE, known)
 
     def cancel(self) -> None:
         self.runner.cancel()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bloodview.core.camera_scale import MAX_SPREAD, MIN_IMAGES, camera_scales, needs_camera_scale
+from bloodview.core.camera_scale import (MAX_SPREAD, MIN_IMAGES, camera_scales, estimate_from_record,
+                                         needs_camera_scale)
 from bloodview.core.measure import PixelSize
 from bloodview.core.scale import ScaleEstimate, scale_from_pixel_size
 
@@ -56,3 +57,13 @@ def test_only_assumed_scales_are_replaced_by_the_cameras():
     assert needs_camera_scale(guess("model default")) and needs_camera_scale(guess("white cell"))
     assert not needs_camera_scale(red(0.082)) and not needs_camera_scale(scale_from_pixel_size(0.1))
     assert not needs_camera_scale(None)
+
+
+def test_a_recorded_scale_counts_when_it_rests_on_enough_red_cells():
+    size, estimate = estimate_from_record(FIELD, PixelSize(0.082, "red cells", 7))
+    assert size == FIELD and (estimate.source, estimate.confidence, estimate.cells_measured) == ("red cells", "good", 7)
+    assert estimate.um_per_pixel == pytest.approx(0.082)
+    assert estimate_from_record(FIELD, PixelSize(0.082, "red cells", 3))[1] is None
+    assert estimate_from_record(FIELD, PixelSize(0.082, "given"))[1] is None
+    assert estimate_from_record(FIELD, PixelSize(0.082, "same camera", 40))[1] is None  # never its own evidence
+    assert estimate_from_record(FIELD, None)[1] is None

@@ -196,3 +196,72 @@ def test_status_bar_says_when_another_labs_glass_colour_was_balanced(make_window
     assert message.startswith("Detection finished: 1 cells found in 1 image(s)")
     said = "glass colour of 1 image(s) outside the model's training range, balanced for detection"
     assert (said in message) == (gains is not None)
+
+
+class CameraPredictor(ScalePredictor):
+    """Images whose top-left pixel is dark have no usable red cell: read at the model default."""
+
+    def detect(self, images, min_confidence=None, pixel_size=None, **_kw):
+        self.asked.append(pixel_size)
+        cell = Instance([rectangle(100, 100, 160, 160)], "neutrophil", score=0.95, source=Source.MODEL)
+        out = []
+        for k, image in enumerate(images):
+            given = pixel_size[k] if isinstance(pixel_size, list) else pixel_size
+            if isinstance(given, ScaleEstimate):
+                scale = given
+            elif given:
+                scale = scale_from_pixel_size(given)
+            else:
+                scale = FALLBACK if image[0, 0].sum() < 30 else MEASURED
+            out.append(Found([cell.copy()], scale))
+        return out
+
+
+def test_an_image_without_red_cells_takes_the_scale_its_camera_gave_the_others(make_window, tmp_path, qtbot):
+    """Detect all on one camera's fields: the crowded one is read again at the others' scale."""
+    import numpy as np
+    from PIL import Image
+
+    folder = tmp_path / "camera"
+    folder.mkdir()
+    for k in range(4):  # one frame size; the last image is the crowded one (dark corner, see the predictor)
+        pixels = np.full((120, 160, 3), 220, np.uint8)
+        if k == 3:
+            pixels[0, 0] = 0
+        Image.fromarray(pixels).save(folder / f"field_{k}.png")
+    predictor = CameraPredictor()
+    window = make_window(predictor=lambda _d: predictor)
+    assert window.files.open([folder])
+    with qtbot.waitSignal(window.detectionFinished, timeout=10000):
+        assert window.models.detect("all")
+    qtbot.wait(5)
+    scales = {image.image_path.name: image.pixel_size for image in window.session.dataset.images}
+    assert all(scales[f"field_{k}.png"] == PixelSize(0.1, "red cells", 41) for k in range(3))
+    assert scales["field_3.png"] == PixelSize(0.1, "same camera", 123)
+    # asked once plainly, and once more for the crowded field at the camera's scale
+    camera = predictor.asked[-1][0]
+    assert len(predictor.asked) == 5 and camera.source == "same camera" and camera.um_per_pixel == pytest.approx(0.1)
+    window.session.set_current(3)
+    qtbot.wait(5)
+    assert "same camera" in scale_text(window) and size_column(window)[0] != ""  # sized in µm: measured
+
+
+def test_the_cameras_scale_needs_three_agreeing_images_of_the_same_size(make_window, tmp_path, qtbot):
+    import numpy as np
+    from PIL import Image
+
+    folder = tmp_path / "two"
+    folder.mkdir()
+    for k, shape in enumerate([(120, 160), (120, 160), (100, 100)]):
+        pixels = np.full((*shape, 3), 220, np.uint8)
+        if k == 2:
+            pixels[0, 0] = 0
+        Image.fromarray(pixels).save(folder / f"img_{k}.png")
+    predictor = CameraPredictor()
+    window = make_window(predictor=lambda _d: predictor)
+    assert window.files.open([folder])
+    with qtbot.waitSignal(window.detectionFinished, timeout=10000):
+        assert window.models.detect("all")
+    qtbot.wait(5)
+    scales = {image.image_path.name: image.pixel_size for image in window.session.dataset.images}
+    assert scales["img_2.png"].source == "model default" and len(predictor.asked) == 3

@@ -9,7 +9,8 @@ returning one list of :class:`Instance` per image, exactly like
 ``bloodview.model.predict.Predictor``. When the object also has
 ``.detect(images, min_confidence=..., pixel_size=...)`` (results with
 ``.instances`` and ``.scale``), that is used: each job's pixel size is passed
-on and the scale each image was read at is reported (:attr:`imageScale`), and so are the glass
+on and the scale each image was read at is reported (:attr:`imageScale`; an image without usable red
+cells is read again at its camera's scale, measured on the project's other images of its size), and so are the glass
 colour gains of an image whose glass lay outside the model's training range (:attr:`imageGlass`).
 """
 
@@ -68,15 +69,31 @@ class DetectJob:
     pixel_size: float | None = None  # µm per pixel when the user gives it; None: measured
 
 
-def _detect_one(predictor: Any, pixels, job: DetectJob, min_confidence: float | None) -> tuple[list, Any, Any]:
-    """``(cells, PixelSize or None, glass gains or None)`` for one image."""
+KnownScale = tuple[int, tuple[int, int], Any]  # image index, (height, width), ScaleEstimate or None
+
+
+def _detect_one(predictor: Any, pixels, job: DetectJob, min_confidence: float | None,
+                known: dict[int, tuple] | None = None) -> tuple[list, Any, Any]:
+    """``(cells, ScaleEstimate or None, glass gains or None)`` for one image.
+
+    ``known``: image index -> ((height, width), ScaleEstimate or None) of the project's images
+    measured so far. An image read at an assumed scale (no usable red cell of its own) is read
+    again at its camera's, where the other images of its size agree on one
+    (:mod:`bloodview.core.camera_scale`, as ``bloodview predict`` does).
+    """
     if not hasattr(predictor, "detect"):
         return list(predictor.predict([pixels], min_confidence=min_confidence)[0]), None, None
-    from bloodview.core.measure import PixelSize
-
     found = predictor.detect([pixels], min_confidence=min_confidence, pixel_size=job.pixel_size)[0]
-    scale = None if found.scale is None else PixelSize.from_estimate(found.scale)
-    return list(found.instances), scale, getattr(found, "glass_gains", None)
+    if job.pixel_size is None and known is not None:
+        from bloodview.core.camera_scale import camera_scales, needs_camera_scale
+
+        size = tuple(int(v) for v in pixels.shape[:2])
+        if needs_camera_scale(found.scale):
+            camera = camera_scales(entry for index, entry in known.items() if index != job.image_index).get(size)
+            if camera is not None:
+                found = predictor.detect([pixels], min_confidence=min_confidence, pixel_size=[camera])[0]
+        known[job.image_index] = (size, found.scale)
+    return list(found.instances), found.scale, getattr(found, "glass_gains", None)
 
 
 class DetectWorker(QObject):
@@ -98,9 +115,12 @@ class DetectWorker(QObject):
         model_dir: Path,
         min_confidence: float | None = None,
         predictor_factory: PredictorFactory | None = None,
+        known_scales: Sequence[KnownScale] = (),
     ):
         super().__init__()
         self.jobs = list(jobs)
+        # the scales the project's images were read at, updated as this run measures more
+        self.known: dict[int, tuple] = {index: (tuple(size), scale) for index, size, scale in known_scales}
         self.model_dir = Path(model_dir)
         self.min_confidence = min_confidence
         self.predictor_factory = predictor_factory or load_predictor
@@ -127,6 +147,7 @@ class DetectWorker(QObject):
         device = predictor_device(predictor)
         if device:
             self.device.emit(device)
+        from bloodview.core.measure import PixelSize
         from bloodview.io.images import load_image
 
         total = len(self.jobs)
@@ -137,7 +158,8 @@ class DetectWorker(QObject):
             self.status.emit(f"Detecting cells in {job.path.name} ({done}/{total})…")
             try:
                 pixels = load_image(job.path)
-                instances, scale, gains = _detect_one(predictor, pixels, job, self.min_confidence)
+                instances, estimate, gains = _detect_one(predictor, pixels, job, self.min_confidence, self.known)
+                scale = None if estimate is None else PixelSize.from_estimate(estimate)
             except BloodviewError as exc:
                 self.imageFailed.emit(job.image_index, str(exc))
             else:
@@ -174,10 +196,10 @@ class DetectRunner(QObject):
         return self._thread is not None
 
     def start(self, jobs: Sequence[DetectJob], model_dir: Path,
-              min_confidence: float | None = None) -> bool:
+              min_confidence: float | None = None, known_scales: Sequence[KnownScale] = ()) -> bool:
         if self.is_running():
             return False
-        worker = DetectWorker(jobs, model_dir, min_confidence, self.predictor_factory)
+        worker = DetectWorker(jobs, model_dir, min_confidence, self.predictor_factory, known_scales)
         thread = QThread(self)
         worker.moveToThread(thread)
         thread.started.connect(worker.run)
