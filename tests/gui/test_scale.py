@@ -217,27 +217,31 @@ class CameraPredictor(ScalePredictor):
         return out
 
 
-def test_an_image_without_red_cells_takes_the_scale_its_camera_gave_the_others(make_window, tmp_path, qtbot):
-    """Detect all on one camera's fields: the crowded one is read again at the others' scale."""
+def camera_window(make_window, qtbot, folder, shapes, crowded: int):
+    """Images of ``shapes`` in ``folder`` (image ``crowded`` with no red cells), opened and detected all."""
     import numpy as np
     from PIL import Image
 
-    folder = tmp_path / "camera"
     folder.mkdir()
-    for k in range(4):  # one frame size; the last image is the crowded one (dark corner, see the predictor)
-        pixels = np.full((120, 160, 3), 220, np.uint8)
-        if k == 3:
-            pixels[0, 0] = 0
-        Image.fromarray(pixels).save(folder / f"field_{k}.png")
+    for k, shape in enumerate(shapes):
+        pixels = np.full((*shape, 3), 220, np.uint8)
+        if k == crowded:
+            pixels[0, 0] = 0  # the predictor's sign of an image without a usable red cell
+        Image.fromarray(pixels).save(folder / f"img_{k}.png")
     predictor = CameraPredictor()
     window = make_window(predictor=lambda _d: predictor)
     assert window.files.open([folder])
     with qtbot.waitSignal(window.detectionFinished, timeout=10000):
         assert window.models.detect("all")
     qtbot.wait(5)
-    scales = {image.image_path.name: image.pixel_size for image in window.session.dataset.images}
-    assert all(scales[f"field_{k}.png"] == PixelSize(0.1, "red cells", 41) for k in range(3))
-    assert scales["field_3.png"] == PixelSize(0.1, "same camera", 123)
+    return window, predictor, {image.image_path.name: image.pixel_size for image in window.session.dataset.images}
+
+
+def test_an_image_without_red_cells_takes_the_scale_its_camera_gave_the_others(make_window, tmp_path, qtbot):
+    """Detect all on one camera's fields: the crowded one is read again at the others' scale."""
+    window, predictor, scales = camera_window(make_window, qtbot, tmp_path / "camera", [(120, 160)] * 4, crowded=3)
+    assert all(scales[f"img_{k}.png"] == PixelSize(0.1, "red cells", 41) for k in range(3))
+    assert scales["img_3.png"] == PixelSize(0.1, "same camera", 123)
     # asked once plainly, and once more for the crowded field at the camera's scale
     camera = predictor.asked[-1][0]
     assert len(predictor.asked) == 5 and camera.source == "same camera" and camera.um_per_pixel == pytest.approx(0.1)
@@ -247,21 +251,6 @@ def test_an_image_without_red_cells_takes_the_scale_its_camera_gave_the_others(m
 
 
 def test_the_cameras_scale_needs_three_agreeing_images_of_the_same_size(make_window, tmp_path, qtbot):
-    import numpy as np
-    from PIL import Image
-
-    folder = tmp_path / "two"
-    folder.mkdir()
-    for k, shape in enumerate([(120, 160), (120, 160), (100, 100)]):
-        pixels = np.full((*shape, 3), 220, np.uint8)
-        if k == 2:
-            pixels[0, 0] = 0
-        Image.fromarray(pixels).save(folder / f"img_{k}.png")
-    predictor = CameraPredictor()
-    window = make_window(predictor=lambda _d: predictor)
-    assert window.files.open([folder])
-    with qtbot.waitSignal(window.detectionFinished, timeout=10000):
-        assert window.models.detect("all")
-    qtbot.wait(5)
-    scales = {image.image_path.name: image.pixel_size for image in window.session.dataset.images}
+    _, predictor, scales = camera_window(make_window, qtbot, tmp_path / "two", [(120, 160), (120, 160), (100, 100)],
+                                         crowded=2)
     assert scales["img_2.png"].source == "model default" and len(predictor.asked) == 3
