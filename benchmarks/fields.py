@@ -43,6 +43,11 @@ big      a 4000 x 3000 px field of BCCD test fields tiled edge to edge, run in a
          size and is reported apart), the subprocess's peak RSS (model included), detections,
          WBC boxes found.
 
+In the bccd and pbc sections, as ``bloodview predict`` does on a folder, an image without usable red
+cells of its own is read again at the scale the section's other images of its size agree on
+(bloodview.core.camera_scale; ``read_at_camera_scale`` counts them, both detections timed);
+``--no-camera-scale`` turns that off.
+
 Each section prints its seconds per image. ``--limit N`` caps every section (mosaics: cells per
 k; others: images, spread evenly over the sorted list). ``--pixel-size`` (micrometres per
 pixel) is passed to ``predict(..., pixel_size=)`` only when the model's ``predict`` takes that
@@ -104,6 +109,26 @@ class Detector:
         self.pixel_sizes = pixel_sizes
         self.min_confidence = min_confidence
         self.warm = False  # set once a first predict has traced the graph
+        self.camera_scale = True  # use_camera_scale on (--no-camera-scale: off)
+        self.camera: dict = {}  # (height, width) -> the camera's ScaleEstimate (see use_camera_scale)
+        self.read_at_camera_scale = 0
+
+    def use_camera_scale(self, pictures) -> dict:
+        """As ``bloodview predict`` on a folder: an image without usable red cells is read again at the
+        scale the section's other images of its size agree on (bloodview.core.camera_scale).
+
+        ``pictures``: the section's RGB arrays (an iterable). Returns {"HxW": µm per pixel}."""
+        try:
+            from bloodview.core.camera_scale import camera_scales
+        except ImportError:  # an older checkout (--code): it has no such step
+            return {}
+        from bloodview.core.scale import estimate_scale
+
+        self.camera, self.read_at_camera_scale = {}, 0
+        if not self.camera_scale or not hasattr(self.predictor, "detect"):
+            return {}
+        self.camera = camera_scales((rgb.shape[:2], estimate_scale(rgb)) for rgb in pictures)
+        return {f"{h}x{w}": round(c.um_per_pixel, 5) for (h, w), c in self.camera.items()}
 
     def detect(self, rgb: np.ndarray, source: str) -> tuple[list, float]:
         """``(detections, seconds)`` for one picture from data set ``source`` (pbc, bccd, zheng).
@@ -115,7 +140,17 @@ class Detector:
         if self.takes_pixel_size and source in self.pixel_sizes:
             keywords["pixel_size"] = self.pixel_sizes[source]
         start = time.perf_counter()
-        found = self.predictor.predict([rgb], **keywords)[0]
+        if self.camera and "pixel_size" not in keywords:
+            from bloodview.core.camera_scale import needs_camera_scale
+
+            one = self.predictor.detect([rgb], **keywords)[0]
+            camera = self.camera.get(tuple(rgb.shape[:2]))
+            if camera is not None and needs_camera_scale(one.scale):
+                one = self.predictor.detect([rgb], **keywords, pixel_size=[camera])[0]
+                self.read_at_camera_scale += 1
+            found = one.instances
+        else:
+            found = self.predictor.predict([rgb], **keywords)[0]
         took = time.perf_counter() - start
         self.red_cells = [cell for cell in found if is_red_cell_name(cell.class_name)]
         return [cell for cell in found if not is_red_cell_name(cell.class_name)], took
@@ -247,6 +282,7 @@ def run_bccd(detector: Detector, root: Path, limit: int, split: str = "test") ->
     from bloodview.io.images import load_image
 
     images = spread(bccd_split(root, split), limit)
+    camera = detector.use_camera_scale(load_image(root / "JPEGImages" / image.image_path) for image in images)
     counts: Counter[str] = Counter()
     seconds = []
     for image in images:
@@ -268,6 +304,7 @@ def run_bccd(detector: Detector, root: Path, limit: int, split: str = "test") ->
             "red_cells_per_field": counts["red_cells"] / len(images),
             "platelets_per_1000_red_cells": per_1000(counts["platelet_detections"], counts["red_cells"]),
             "boxes_platelets_per_1000_red_cells": per_1000(counts["platelet"], counts["rbc"]),
+            "camera_scale": camera, "read_at_camera_scale": detector.read_at_camera_scale,
             **timing(seconds)}
 
 
@@ -340,6 +377,7 @@ def run_pbc(detector: Detector, root: Path, limit: int) -> dict:
     from bloodview.io.images import load_image
 
     images = spread(pbc_val(root), limit)
+    camera = detector.use_camera_scale(load_image(root / image.image_path) for image in images)
     correct, correct_detector, ious, seconds, two_stage = 0, 0, [], [], False
     scores_right, scores_wrong = [], []
     flagged = Counter()  # (right?, flagged?) where flagged = below the threshold or the two networks disagree
@@ -377,6 +415,7 @@ def run_pbc(detector: Detector, root: Path, limit: int) -> dict:
             "per_class_accuracy": {c: per_class[(c, True)] / (per_class[(c, True)] + per_class[(c, False)])
                                    for c in classes},
             "images_with_outline": len(ious), "mask_iou_mean": float(np.mean(ious)) if ious else None,
+            "camera_scale": camera, "read_at_camera_scale": detector.read_at_camera_scale,
             **timing(seconds)}
 
 
@@ -551,6 +590,9 @@ def main() -> None:
     parser.add_argument("--no-red-cells", action="store_true", help="run without the red-cell finder")
     parser.add_argument("--no-cell-classifier", action="store_true",
                         help="name cells with the detector alone even if the model carries a cell classifier")
+    parser.add_argument("--no-camera-scale", action="store_true",
+                        help="read an image without usable red cells at the model default / its white cell, "
+                             "not at the scale its section's other images of its size give (bccd, pbc)")
     parser.add_argument("--big-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     sizes = parse_pixel_sizes(args.pixel_size)
@@ -567,6 +609,8 @@ def main() -> None:
     detector = (Detector(args.model, sizes, args.min_confidence, overrides, not args.no_cell_classifier,
                             not args.no_red_cells)
                 if set(only) - {"big"} else None)
+    if detector is not None:
+        detector.camera_scale = not args.no_camera_scale
     config = detector.predictor.config if detector else None
     results: dict = {"model": args.model, "takes_pixel_size": detector.takes_pixel_size if detector else None,
                      "model_pixel_size_um": getattr(config, "pixel_size_um", None),
