@@ -237,15 +237,19 @@ def camera_window(make_window, qtbot, folder, shapes, crowded: int):
     return window, predictor, {image.image_path.name: image.pixel_size for image in window.session.dataset.images}
 
 
-def test_an_image_without_red_cells_takes_the_scale_its_camera_gave_the_others(make_window, tmp_path, qtbot):
+@pytest.mark.parametrize("crowded", [3, 0])  # first in the run: held back until the others measured it
+def test_an_image_without_red_cells_takes_the_scale_its_camera_gave_the_others(make_window, tmp_path, qtbot, crowded):
     """Detect all on one camera's fields: the crowded one is read again at the others' scale."""
-    window, predictor, scales = camera_window(make_window, qtbot, tmp_path / "camera", [(120, 160)] * 4, crowded=3)
-    assert all(scales[f"img_{k}.png"] == PixelSize(0.1, "red cells", 41) for k in range(3))
-    assert scales["img_3.png"] == PixelSize(0.1, "same camera", 123)
+    window, predictor, scales = camera_window(make_window, qtbot, tmp_path / "camera", [(120, 160)] * 4,
+                                              crowded=crowded)
+    assert all(scales[f"img_{k}.png"] == PixelSize(0.1, "red cells", 41) for k in range(4) if k != crowded)
+    assert scales[f"img_{crowded}.png"] == PixelSize(0.1, "same camera", 123)
     # asked once plainly, and once more for the crowded field at the camera's scale
     camera = predictor.asked[-1][0]
     assert len(predictor.asked) == 5 and camera.source == "same camera" and camera.um_per_pixel == pytest.approx(0.1)
-    window.session.set_current(3)
+    cells = window.session.dataset.images[crowded].instances
+    assert len([c for c in cells if c.source == Source.MODEL]) == 1  # its cells once, not twice
+    window.session.set_current(crowded)
     qtbot.wait(5)
     assert "same camera" in scale_text(window) and size_column(window)[0] != ""  # sized in µm: measured
 
@@ -254,3 +258,33 @@ def test_the_cameras_scale_needs_three_agreeing_images_of_the_same_size(make_win
     _, predictor, scales = camera_window(make_window, qtbot, tmp_path / "two", [(120, 160), (120, 160), (100, 100)],
                                          crowded=2)
     assert scales["img_2.png"].source == "model default" and len(predictor.asked) == 3
+
+
+def test_a_folder_whose_camera_never_gets_a_scale_is_still_shown_image_by_image(make_window, tmp_path, qtbot):
+    """Crops without red cells (another lab's): at most MAX_WAITING are held back, the rest come at once."""
+    from bloodview.gui.workers.detect_worker import MAX_WAITING
+
+    count = MAX_WAITING + 3
+    predictor = CameraPredictor()
+    window = make_window(predictor=lambda _d: predictor)
+    done: list[int] = []
+    window.models.runner.imageDone.connect(lambda index, _cells: done.append(index))
+    _make_crops(tmp_path / "crops", count)
+    assert window.files.open([tmp_path / "crops"])
+    with qtbot.waitSignal(window.detectionFinished, timeout=10000):
+        assert window.models.detect("all")
+    qtbot.wait(5)
+    assert sorted(done) == list(range(count)) and len(predictor.asked) == count  # none read twice, none lost
+    assert done[: count - MAX_WAITING] == list(range(MAX_WAITING, count))  # the later ones came as they were read
+    assert {image.pixel_size.source for image in window.session.dataset.images} == {"model default"}
+
+
+def _make_crops(folder, count):
+    import numpy as np
+    from PIL import Image
+
+    folder.mkdir()
+    for k in range(count):
+        pixels = np.full((100, 100, 3), 220, np.uint8)
+        pixels[0, 0] = 0
+        Image.fromarray(pixels).save(folder / f"crop_{k:02d}.png")

@@ -69,6 +69,9 @@ class DetectJob:
     pixel_size: float | None = None  # µm per pixel when the user gives it; None: measured
 
 
+MAX_WAITING = 5
+"""Images of one size held back for their camera's scale at a time; past that, each is shown at once
+(a folder of crops without red cells, whose camera never gets a scale, still appears image by image)."""
 KnownScale = tuple[int, tuple[int, int], Any]  # image index, (height, width), ScaleEstimate or None
 
 
@@ -85,15 +88,24 @@ def _detect_one(predictor: Any, pixels, job: DetectJob, min_confidence: float | 
         return list(predictor.predict([pixels], min_confidence=min_confidence)[0]), None, None
     found = predictor.detect([pixels], min_confidence=min_confidence, pixel_size=job.pixel_size)[0]
     if job.pixel_size is None and known is not None:
-        from bloodview.core.camera_scale import camera_scales, needs_camera_scale
+        from bloodview.core.camera_scale import needs_camera_scale
 
-        size = tuple(int(v) for v in pixels.shape[:2])
         if needs_camera_scale(found.scale):
-            camera = camera_scales(entry for index, entry in known.items() if index != job.image_index).get(size)
-            if camera is not None:
-                found = predictor.detect([pixels], min_confidence=min_confidence, pixel_size=[camera])[0]
-        known[job.image_index] = (size, found.scale)
+            found = _at_camera_scale(predictor, pixels, job, min_confidence, known) or found
+        known[job.image_index] = (tuple(int(v) for v in pixels.shape[:2]), found.scale)
     return list(found.instances), found.scale, getattr(found, "glass_gains", None)
+
+
+def _at_camera_scale(predictor: Any, pixels, job: DetectJob, min_confidence: float | None,
+                     known: dict[int, tuple]) -> Any | None:
+    """The image detected again at its camera's scale, or ``None`` while its camera has none."""
+    from bloodview.core.camera_scale import camera_scales
+
+    size = tuple(int(v) for v in pixels.shape[:2])
+    camera = camera_scales(entry for index, entry in known.items() if index != job.image_index).get(size)
+    if camera is None:
+        return None
+    return predictor.detect([pixels], min_confidence=min_confidence, pixel_size=[camera])[0]
 
 
 class DetectWorker(QObject):
@@ -147,29 +159,72 @@ class DetectWorker(QObject):
         device = predictor_device(predictor)
         if device:
             self.device.emit(device)
-        from bloodview.core.measure import PixelSize
+        from bloodview.core.camera_scale import needs_camera_scale
         from bloodview.io.images import load_image
 
         total = len(self.jobs)
         self.progress.emit(0, total)
+        # An image read at an assumed scale before its camera's was known (the first images of a run)
+        # is held back, at most MAX_WAITING per image size, and read again as soon as the run's other
+        # images of its size agree on a scale (at the latest when the run ends).
+        waiting: list[tuple[DetectJob, tuple, tuple]] = []  # job, first result, (height, width)
         for done, job in enumerate(self.jobs, start=1):
             if self._cancel.is_set():
                 break
             self.status.emit(f"Detecting cells in {job.path.name} ({done}/{total})…")
             try:
                 pixels = load_image(job.path)
-                instances, estimate, gains = _detect_one(predictor, pixels, job, self.min_confidence, self.known)
-                scale = None if estimate is None else PixelSize.from_estimate(estimate)
+                result = _detect_one(predictor, pixels, job, self.min_confidence, self.known)
             except BloodviewError as exc:
                 self.imageFailed.emit(job.image_index, str(exc))
             else:
-                if scale is not None:
-                    self.imageScale.emit(job.image_index, scale)
-                if gains is not None:
-                    self.imageGlass.emit(job.image_index, tuple(gains))
-                self.imageDone.emit(job.image_index, instances)
+                size = tuple(int(v) for v in pixels.shape[:2])
+                if (job.pixel_size is None and needs_camera_scale(result[1]) and hasattr(predictor, "detect")
+                        and sum(1 for *_, other in waiting if other == size) < MAX_WAITING):
+                    waiting.append((job, result, size))
+                else:
+                    self._emit(job, result)
+                waiting = self._read_waiting(predictor, waiting, final=False)
             self.progress.emit(done, total)
+        self._read_waiting(predictor, waiting, final=True)
         self.finished.emit(self._cancel.is_set())
+
+    def _read_waiting(self, predictor: Any, waiting: list, final: bool) -> list:
+        """Emit the held-back images whose camera now has a scale, read again at it (all of them when
+        ``final``: the first reading stands where none came, or when the run was cancelled).
+        Returns those still waiting."""
+        from bloodview.core.camera_scale import camera_scales
+        from bloodview.io.images import load_image
+
+        if not waiting:
+            return waiting
+        scales = camera_scales(self.known.values())
+        left = []
+        for job, result, size in waiting:
+            if size in scales and not self._cancel.is_set():
+                self.status.emit(f"Reading {job.path.name} again at its camera's scale…")
+                try:
+                    found = _at_camera_scale(predictor, load_image(job.path), job, self.min_confidence, self.known)
+                except BloodviewError:
+                    found = None  # the first reading stands
+                if found is not None:
+                    result = (list(found.instances), found.scale, getattr(found, "glass_gains", None))
+                self._emit(job, result)
+            elif final or self._cancel.is_set():
+                self._emit(job, result)  # never lost
+            else:
+                left.append((job, result, size))
+        return left
+
+    def _emit(self, job: DetectJob, result: tuple) -> None:
+        from bloodview.core.measure import PixelSize
+
+        instances, estimate, gains = result
+        if estimate is not None:
+            self.imageScale.emit(job.image_index, PixelSize.from_estimate(estimate))
+        if gains is not None:
+            self.imageGlass.emit(job.image_index, tuple(gains))
+        self.imageDone.emit(job.image_index, instances)
 
 
 class DetectRunner(QObject):
