@@ -121,8 +121,9 @@ def _predict(model_dir: Path, gt, pixel_size: float | None = None, cell_classifi
     predictor = Predictor.load(model_dir, cell_classifier=cell_classifier, red_cells=red_cells)
     sizes = [pixel_size or (i.pixel_size_um if i.pixel_size and i.pixel_size.source == SOURCE_GIVEN else None)
              for i in gt.images]
+    shapes = [(image.height, image.width) for image in gt.images]
     with tqdm(total=len(paths), desc="predicting", unit="image", file=sys.stderr) as bar:
-        found = _detect(predictor, paths, sizes, lambda done, _total: bar.update(done - bar.n))
+        found = _detect(predictor, paths, sizes, shapes, lambda done, _total: bar.update(done - bar.n))
     if red_cells:  # the finder's ``rbc`` is the ground truth's red-cell class, however it is spelt
         for instances, _ in found:
             for cell in instances:
@@ -135,14 +136,26 @@ def _predict(model_dir: Path, gt, pixel_size: float | None = None, cell_classifi
     return Dataset(images, gt.classes)
 
 
-def _detect(predictor, paths: list[Path], sizes: list[float | None], progress) -> list[tuple[list, object]]:
-    """``(cells, PixelSize or None)`` per image; a predictor without ``detect`` (a stand-in) gives no scale."""
+def _detect(predictor, paths: list[Path], sizes: list[float | None], shapes: list[tuple[int, int]],
+            progress) -> list[tuple[list, object]]:
+    """``(cells, PixelSize or None)`` per image; a predictor without ``detect`` (a stand-in) gives no scale.
+
+    As ``bloodview predict`` does, an image read at an assumed scale (no usable red cells of its
+    own) is read again at the scale the other images of its size measured
+    (:mod:`bloodview.model.camera_pass`), so the report scores what a user gets.
+    """
     from bloodview.core.measure import PixelSize
+    from bloodview.model.camera_pass import read_again_at_camera_scale
 
     if not hasattr(predictor, "detect"):
         return [(list(cells), None) for cells in predictor.predict(paths, progress=progress)]
+    results = predictor.detect(paths, progress=progress, pixel_size=sizes)
+    again = read_again_at_camera_scale(predictor, paths, shapes, results)
+    if again:
+        print(f"{len(again)} image(s) without usable red cells read again at their camera's scale, measured "
+              "on the other images of their size", file=sys.stderr)
     return [(list(one.instances), None if one.scale is None else PixelSize.from_estimate(one.scale))
-            for one in predictor.detect(paths, progress=progress, pixel_size=sizes)]
+            for one in results]
 
 
 def _save_predictions(gt, pred, out: Path, report: dict, gt_path: Path) -> None:

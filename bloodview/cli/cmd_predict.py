@@ -93,25 +93,19 @@ def _read_at_camera_scale(predictor, annotations: list, read_at: list, args) -> 
     """Detect again, at their camera's scale, the images whose own red cells gave none.
 
     The other images of the same size are taken to be from the same camera
-    (:mod:`bloodview.core.camera_scale`); an image read at the model's default or at its white
-    cell's assumed size is read again at the scale they agree on, when they do. Costs a second
-    detection of those images only.
+    (:mod:`bloodview.model.camera_pass`). Costs a second detection of those images only.
     """
     from bloodview.core.annotation import ImageAnnotation
-    from bloodview.core.camera_scale import camera_scales, needs_camera_scale
     from bloodview.core.measure import PixelSize
-    from bloodview.io.images import load_image
+    from bloodview.model.camera_pass import read_again_at_camera_scale
 
-    scales = camera_scales((size, scale) for _, size, scale in read_at)
-    again = [k for k, (_, size, scale) in enumerate(read_at) if needs_camera_scale(scale) and size in scales]
+    paths, shapes, results = ([row[k] for row in read_at] for k in range(3))
+    again = read_again_at_camera_scale(predictor, paths, shapes, results, min_confidence=args.min_confidence,
+                                       simplify=not args.full_outlines)
     for k in again:
-        path, size, _ = read_at[k]
-        one = predictor.detect([load_image(path)], min_confidence=args.min_confidence,
-                               pixel_size=[scales[size]], simplify=not args.full_outlines)[0]
-        old = annotations[k]
+        old, one = annotations[k], results[k]
         annotations[k] = ImageAnnotation(old.image_path, old.width, old.height, one.instances,
                                          pixel_size=PixelSize.from_estimate(one.scale))
-        read_at[k] = (path, size, one.scale)
     if again:
         print(f"{len(again)} image(s) without usable red cells read again at their camera's scale, measured "
               "on the other images of their size", file=sys.stderr)
@@ -162,7 +156,7 @@ def run(args: argparse.Namespace) -> int:
         catalogue.add(name, color=tuple(colour) if colour else None)
     batch = args.batch_size or predictor.config.images_per_gpu
     annotations: list[ImageAnnotation] = []
-    read_at: list[tuple] = []  # per annotation: its file, (height, width), the scale it was read at
+    read_at: list[tuple] = []  # per annotation: its file, (height, width), its ImageDetections
     skipped: list[str] = []
     balanced = 0
     with tqdm(total=len(images), desc="predict", unit="image", file=sys.stderr, disable=None) as bar:
@@ -182,7 +176,7 @@ def run(args: argparse.Namespace) -> int:
                 scale = None if one.scale is None else PixelSize.from_estimate(one.scale)
                 annotations.append(ImageAnnotation(name, array.shape[1], array.shape[0], one.instances,
                                                    pixel_size=scale))
-                read_at.append((path, array.shape[:2], one.scale))
+                read_at.append((path, array.shape[:2], one))
             bar.update(len(chunk))
     if skipped:
         print(f"{len(skipped)} image(s) skipped (unreadable): see the lines above", file=sys.stderr)

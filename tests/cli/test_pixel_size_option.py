@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import sys
-import types
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +19,7 @@ from bloodview.core.measure import PixelSize
 from bloodview.core.scale import ScaleEstimate, scale_from_pixel_size
 from bloodview.io.coco import save_coco
 from bloodview.model.predict import ImageDetections  # the real result type; the Predictor is stood in for
+from tests.cli.stand_in import use_stand_in_predictor
 
 TINY = Path(__file__).resolve().parents[1] / "model" / "tiny_model.json"
 
@@ -53,9 +52,7 @@ def gt(tmp_path, monkeypatch):
               ImageAnnotation("b.png", 100, 100, [Instance([rectangle(0, 10, 20, 30)], "neutrophil")],
                               pixel_size=PixelSize(0.25, "given"))]
     save_coco(Dataset(images, ClassCatalogue.pbc()), tmp_path / "gt.json")
-    fake = types.ModuleType("bloodview.model.predict")
-    fake.Predictor = _ScalePredictor
-    monkeypatch.setitem(sys.modules, "bloodview.model.predict", fake)
+    use_stand_in_predictor(monkeypatch, _ScalePredictor)
     _ScalePredictor.asked = []
     return tmp_path
 
