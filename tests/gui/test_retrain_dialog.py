@@ -108,3 +108,32 @@ def test_keep_of_the_current_model_is_auto_by_default_and_passed_when_chosen(win
     assert args[args.index("--keep-start") + 1] == "0"
     dialog.start_from.setCurrentIndex(dialog.start_from.findData("new"))
     assert not dialog.keep_start.isEnabled() and "--keep-start" not in dialog.request(tmp_path / "new").args()
+
+
+def test_the_cell_classifiers_part_is_chosen_where_the_current_model_has_one(
+        window, review_current, model_store, tmp_path):
+    """Default (auto) adds no flag; "whole" and "left out" reach `bloodview train`; a model without a
+    cell classifier, or a new model, offers no choice."""
+    review_current(window)
+    window.models.retrain()
+    dialog = window.models.retrain_dialog
+    assert not dialog.classifier.isEnabled()  # the fake model names cells with its detector alone
+    assert "--classifier-adapt" not in dialog.request(tmp_path / "plain").args()
+    dialog.close()
+
+    info = json.loads((model_store / "fake-model" / "model.json").read_text(encoding="utf-8"))
+    info["cell_classifier"] = {"backbone": "mobilenetv3large", "class_names": ["ig", "monocyte"], "input_size": 224,
+                               "pixel_size_um": 0.146}
+    (model_store / "fake-model" / "model.json").write_text(json.dumps(info), encoding="utf-8")
+    window.models.retrain()
+    dialog = window.models.retrain_dialog
+    assert dialog.classifier.isEnabled() and dialog.classifier.currentData() == "auto"
+    args = dialog.request(tmp_path / "auto").args()
+    assert "--classifier-adapt" not in args and "--no-cell-classifier" not in args
+    dialog.classifier.setCurrentIndex(dialog.classifier.findData("whole"))
+    args = dialog.request(tmp_path / "whole").args()
+    assert args[args.index("--classifier-adapt") + 1] == "whole"
+    dialog.classifier.setCurrentIndex(dialog.classifier.findData("none"))
+    assert "--no-cell-classifier" in dialog.request(tmp_path / "none").args()
+    dialog.start_from.setCurrentIndex(dialog.start_from.findData("new"))
+    assert not dialog.classifier.isEnabled() and "--no-cell-classifier" not in dialog.request(tmp_path / "new").args()

@@ -76,6 +76,20 @@ KEEP_START_TIP = (
     "learns your cells beside stored features of its own training cells (docs/adaptation.md).")
 
 
+CLASSIFIER_CHOICES = (
+    ("Learns your cells beside its own (last layer; seconds)", "auto"),
+    ("Fine-tuned whole (minutes; forgets classes your images lack)", "whole"),
+    ("Left out: the new model names cells with its detector", "none"),
+)
+"""The cell classifier's part in adapting (bloodview train --classifier-adapt / --no-cell-classifier)."""
+CLASSIFIER_TIP = (
+    "How the current model's cell classifier, which names each white cell, learns your corrections. "
+    "The first keeps its network and refits its last layer on your cells beside stored features of its own "
+    "training cells: on another lab's crops it named 0.87-0.89 of held-out cells right after 25-100 "
+    "corrections and kept PBC's classes (docs/adaptation.md). The second fine-tunes the whole network on "
+    "your cells alone. The third writes a model without it.")
+
+
 class RetrainDialog(QDialog):
     modelTrained = pyqtSignal(str, str)  # new model folder, the comparison's one-line verdict
 
@@ -132,6 +146,10 @@ class RetrainDialog(QDialog):
         self.keep_start.setSpecialValueText(KEEP_START_AUTO)
         self.keep_start.setValue(-1)
         self.keep_start.setToolTip(KEEP_START_TIP)
+        self.classifier = QComboBox()  # how the cell classifier adapts (train --classifier-adapt)
+        for text, method in CLASSIFIER_CHOICES:
+            self.classifier.addItem(text, method)
+        self.classifier.setToolTip(CLASSIFIER_TIP)
         self.schedule_note = QLabel(ADAPT_NOTE)
         self.schedule_note.setWordWrap(True)
         self.overrides = QLineEdit()
@@ -147,6 +165,7 @@ class RetrainDialog(QDialog):
         form.addRow("Steps per epoch", self.steps)
         form.addRow("", self.schedule_note)
         form.addRow("Keep of the current model", self.keep_start)
+        form.addRow("Cell classifier", self.classifier)
         form.addRow("Settings", self.overrides)
         form.addRow("Images", self.summary)
 
@@ -200,6 +219,7 @@ class RetrainDialog(QDialog):
         self.steps.setEnabled(mode != "adapt")
         self.schedule_note.setVisible(mode == "adapt")
         self.keep_start.setEnabled(mode in ("adapt", "finetune"))
+        self.classifier.setEnabled(mode in ("adapt", "finetune") and self._current_model_has_classifier())
         if hasattr(self, "summary"):
             self._update_summary()  # what the red cells become depends on the start
 
@@ -270,8 +290,28 @@ class RetrainDialog(QDialog):
             init_model=self.current_model if mode in ("adapt", "finetune") else None,
             extra=[arg for item in shlex.split(self.overrides.text()) for arg in ("--set", item)]
             + (["--pixel-size", repr(self.pixel_size)] if self.pixel_size else [])
-            + self._keep_start_args(mode),
+            + self._keep_start_args(mode)
+            + self._classifier_args(mode),
         )
+
+    def _classifier_args(self, mode: str) -> list[str]:
+        """``--classifier-adapt whole`` or ``--no-cell-classifier`` when chosen; the default (auto) adds nothing."""
+        method = self.classifier.currentData()
+        if mode not in ("adapt", "finetune") or not self.classifier.isEnabled() or method == "auto":
+            return []
+        return ["--no-cell-classifier"] if method == "none" else ["--classifier-adapt", method]
+
+    def _current_model_has_classifier(self) -> bool:
+        """Whether the current model carries a cell classifier to adapt (read from its model.json)."""
+        from bloodview.errors import ModelError
+        from bloodview.model.store import read_model_info
+
+        if self.current_model is None:
+            return False
+        try:
+            return bool(read_model_info(self.current_model).cell_classifier)
+        except ModelError:
+            return False
 
     def _keep_start_args(self, mode: str) -> list[str]:
         """``--keep-start SHARE`` when the user chose a share; Auto leaves it to the trainer (a third from
