@@ -197,7 +197,7 @@ class RetrainDialog(QDialog):
         layout.addWidget(self.comparison)
         layout.addWidget(self.log)
         layout.addLayout(buttons)
-        self.resize(680, 860)  # form, plot, comparison table and log all readable without scrolling
+        self.resize(680, 900)  # form (summary unclipped), plot, comparison table and log all readable without scrolling
 
         self.start_from.currentIndexChanged.connect(self._mode_changed)
         self.start_button.clicked.connect(self.start)
