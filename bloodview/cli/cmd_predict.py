@@ -198,4 +198,11 @@ def run(args: argparse.Namespace) -> int:
     if balanced:
         print(f"glass colour: {balanced} image(s) outside the model's training range, balanced into it for the "
               "detector (docs/model.md, \"Glass colour\")", file=sys.stderr)
+    from bloodview.core.second_opinion import Agreement, second_opinion_tells_distance
+
+    agreement = Agreement()
+    for annotation in annotations:
+        agreement.add(annotation.instances)
+    if second_opinion_tells_distance(predictor.info.cell_classifier) and agreement.unlike_training():
+        print("note: " + agreement.advice("bloodview train --init MODEL (the app's Model → Retrain…)"), file=sys.stderr)
     return 0

@@ -66,6 +66,11 @@ class ModelActions:
         self._unreadable = 0  # images of the run that could not be read
         self._scales: dict[int, object] = {}  # image index -> PixelSize detection read it at
         self._balanced = 0  # images of the run whose glass colour was balanced for the detector
+        # per model folder, per image file: how its two networks named the image's white cells (see _advice)
+        self._agreement: dict[str, dict[str, object]] = {}
+        self._advised: set[str] = set()  # model folders whose 'unlike training' advice was shown
+        self._run_model = ""
+        self._run_tells = False  # whether the run's model's two networks disagreeing means anything (see _advice)
         self.refresh_models(_remembered_model(window.settings))
         self.selector.currentIndexChanged.connect(self._remember_model)
 
@@ -151,6 +156,8 @@ class ModelActions:
                                  else "No readable, unsigned image to detect cells in")
             return False
         self._summary = [0, 0, 0, len(signed)]  # added, kept, images, signed-off images skipped
+        self._run_model = str(model_dir)
+        self._run_tells = self._second_opinion_tells_distance()
         self._unreadable = sum(1 for i in indices if i in session.broken)  # skipped; more may fail to decode
         self._balanced = 0
         window.progress.setRange(0, len(jobs))
@@ -191,6 +198,12 @@ class ModelActions:
             return
         if scale is not None:
             self.window.scale.record(index, scale)
+        if self._run_tells:
+            from bloodview.core.second_opinion import Agreement
+
+            agreement = Agreement()
+            agreement.add(predictions)
+            self._agreement.setdefault(self._run_model, {})[str(session.image_path(index))] = agreement
         self._summary[0] += result.added
         self._summary[1] += result.kept
         self._summary[2] += 1
@@ -233,8 +246,31 @@ class ModelActions:
         if self._balanced:
             skipped += (f"; glass colour of {self._balanced} image(s) outside the model's training range, "
                         "balanced for detection (another lab's lamp)")
+        advice = self._advice()
+        if advice:
+            skipped += "; the model's two networks disagree on many white cells: see the note"
         window.show_status(f"{what}: {added} cells found in {images} image(s); {kept} checked cells kept{skipped}")
+        if advice:
+            window.prompts.info(window, "Images unlike the model's training images", advice)
         window.detectionFinished.emit(cancelled)
+
+    def _second_opinion_tells_distance(self) -> bool:
+        from bloodview.core.second_opinion import second_opinion_tells_distance
+
+        info = self._safe_info()
+        return second_opinion_tells_distance(getattr(info, "cell_classifier", None))
+
+    def _advice(self) -> str:
+        """Once per model folder: the images detected so far look unlike its training images to its own two
+        networks (bloodview.core.second_opinion.Agreement, measured there), with what to do about it."""
+        from bloodview.core.second_opinion import Agreement
+
+        if self._run_model in self._advised:
+            return ""
+        advice = Agreement.total(self._agreement.get(self._run_model, {}).values()).advice()
+        if advice:
+            self._advised.add(self._run_model)
+        return advice
 
     # --- retrain and evaluate ----------------------------------------------------------------------
     def retrain(self) -> None:
