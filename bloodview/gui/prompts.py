@@ -59,6 +59,7 @@ class Prompts:
 
     def info(self, parent: QWidget | None, title: str, text: str) -> None:
         self.messages.append((title, text))
+        log.info("%s: %s", title, text)  # what --screenshot runs were told, in their log
         if not self.non_interactive:
             QMessageBox.information(parent, title, text)
 
