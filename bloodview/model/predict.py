@@ -96,6 +96,25 @@ class _Frame:
     glass_gains: np.ndarray | None = None
 
 
+CPU_CALL_PIXELS = 4 * 512 * 512
+"""On a CPU, at most this many input pixels go through the network in one call, whatever ``batch_size``.
+
+Larger calls buy a CPU little speed for much memory. Measured 2026-12-07 (idle 2-core CPU, ResNet50 at
+512 px, the paper's heads with the tuned inference settings, random weights, 20 cells per image,
+``benchmarks/inference.py``'s model; eight 512-px images in one ``predict(batch_size=8)``): one call
+of 8 0.50-0.59 s per image, peak RSS 1,589-1,616 MiB; two calls of 4 0.54-0.57 s, 1,297-1,300 MiB;
+four calls of 2 0.53-0.59 s, 1,116 MiB; eight of 1 0.58-0.65 s, 1,017 MiB. Four 512-px tiles (seven
+of the shipped model's 384 px) keep the speed and a third of the memory. On a GPU, where larger
+batches pay, there is no cap.
+"""
+
+
+def _on_gpu() -> bool:
+    from bloodview.model.distribute import gpu_available
+
+    return gpu_available()
+
+
 class Predictor:
     """A loaded model ready to find cells. Not thread-safe: use one per worker thread."""
 
@@ -119,6 +138,7 @@ class Predictor:
         self._networks = {self._base: model}
         self._shaped = shaped
         self._glass_range = config.glass_colour_range if config.scale_aware else None
+        self.max_call_pixels: int | None = None if _on_gpu() else CPU_CALL_PIXELS  # see CPU_CALL_PIXELS
 
     @classmethod
     def load(
@@ -267,6 +287,8 @@ class Predictor:
             network = self._network(shape)
             # about the memory of a batch of input-sized tiles
             per_call = max(1, round(batch_size * self.tile**2 / (shape[0] * shape[1])))
+            if self.max_call_pixels:
+                per_call = min(per_call, max(1, self.max_call_pixels // (shape[0] * shape[1])))
             for chunk in _chunks(jobs, per_call):
                 inputs = np.zeros((len(chunk), *shape, 3), dtype=np.float32)
                 windows = np.zeros((len(chunk), 4), dtype=np.float32)

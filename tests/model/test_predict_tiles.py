@@ -233,3 +233,29 @@ def test_an_image_a_little_larger_than_the_input_is_shrunk_to_fit_not_tiled():
     (tiled,) = engine.detect([disc_field(300, 300, [(150, 150)], DIAMETER)], pixel_size=0.1)
     # beyond that range: the true scale, on a network shaped for the image (not a 512-px square)
     assert tiled.resize_factor == 1.0 and network.seen[-1] == (320, 320)
+
+
+class CallCounter(DiscFinder):
+    """The disc finder, also recording how many tiles each network call held."""
+
+    calls: list
+
+    def detect(self, images, windows, min_confidence=None):
+        type(self).calls.append(len(images))
+        return super().detect(images, windows, min_confidence)
+
+
+def test_a_cpu_call_holds_at_most_its_pixel_budget_of_tiles_and_finds_the_same_cells():
+    """batch_size asks for 8 images at a time; on a CPU the network takes them 2 by 2 under a budget of
+    two tiles' pixels (CPU_CALL_PIXELS: a CPU gains no speed from larger calls, only memory)."""
+    images = [disc_field(256, 256, [(60 + 15 * k, 128)], DIAMETER) for k in range(8)]
+    found = {}
+    for budget in (None, 2 * 256 * 256):
+        engine, _ = predictor(tile=256, pixel_size=0.1, overlap_um=8.0)
+        CallCounter.calls = []
+        engine.model = engine._networks[engine._base] = CallCounter(256)
+        engine.max_call_pixels = budget
+        found[budget] = engine.detect(images, batch_size=8, pixel_size=0.1)
+        assert CallCounter.calls == ([8] if budget is None else [2, 2, 2, 2])
+    for capped, whole in zip(found[2 * 256 * 256], found[None]):
+        assert [c.bbox for c in capped.instances] == [c.bbox for c in whole.instances] and len(whole.instances) == 1
