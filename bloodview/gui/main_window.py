@@ -26,6 +26,7 @@ from PyQt6.QtWidgets import (
 
 from bloodview.gui.canvas import CanvasView
 from bloodview.gui.actions import TOOLBAR, apply_icons, build_actions, build_menus, class_actions
+from bloodview.gui.elided_label import ElidedLabel
 from bloodview.gui.file_actions import EXPORTS, FileActions
 from bloodview.gui.model_actions import ModelActions
 from bloodview.gui.panels.class_legend import ClassLegendPanel
@@ -103,7 +104,7 @@ class MainWindow(QMainWindow):
 
     # --- building -------------------------------------------------------------------------
     def _build_status_bar(self) -> None:
-        self.status_label = QLabel()
+        self.status_label = ElidedLabel()  # a long message ends in "…"; its tooltip holds it whole
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(220)
         self.progress.hide()
