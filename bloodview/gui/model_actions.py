@@ -250,9 +250,9 @@ class ModelActions:
         if advice:
             skipped += "; the model's two networks disagree on many white cells: see the note"
         window.show_status(f"{what}: {added} cells found in {images} image(s); {kept} checked cells kept{skipped}")
-        if advice:
-            window.prompts.info(window, "Images unlike the model's training images", advice)
         window.detectionFinished.emit(cancelled)
+        if advice:  # after the panels heard the run is over: the note waits for its OK
+            window.prompts.info(window, "Images unlike the model's training images", advice)
 
     def _second_opinion_tells_distance(self) -> bool:
         from bloodview.core.second_opinion import second_opinion_tells_distance
