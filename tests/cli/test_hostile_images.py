@@ -134,7 +134,7 @@ class _StandInPredictor:
     """Stands in for the Mask R-CNN (no TensorFlow): one neutrophil per image, the size it was given."""
 
     class_names = ["neutrophil"]
-    info = types.SimpleNamespace(class_colors=None)
+    info = types.SimpleNamespace(class_colors=None, cell_classifier=None)
     config = types.SimpleNamespace(images_per_gpu=2)
     seen: list[tuple[int, int]] = []
 
