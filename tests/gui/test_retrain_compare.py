@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from bloodview.gui.comparison import too_few_cells_text
-from bloodview.gui.dialogs.retrain_dialog import ADAPT_NOTE
+from bloodview.gui.dialogs.retrain_choices import ADAPT_NOTE
 from tests.gui.conftest import smear_folder
 
 pytestmark = pytest.mark.gui

@@ -41,6 +41,18 @@ from bloodview.core.annotation import Dataset
 from bloodview.gui.comparison import MIN_HELD_OUT_CELLS, too_few_cells_text
 from bloodview.gui.dialogs.loss_plot import LossPlot
 from bloodview.gui.dialogs.model_comparison import ModelComparisonView
+from bloodview.gui.dialogs.retrain_choices import (
+    ADAPT_NOTE,
+    CLASSIFIER_CHOICES,
+    CLASSIFIER_TIP,
+    KEEP_START_AUTO,
+    KEEP_START_TIP,
+    backbone_names,
+    classifier_args,
+    keep_start_args,
+    model_has_classifier,
+    model_knows_red_cells,
+)
 from bloodview.gui.training_data import (
     TrainingSet,
     held_out_images,
@@ -53,42 +65,6 @@ from bloodview.gui.workers.progress import ProgressEvent, format_eta
 from bloodview.gui.workers.train_process import TrainOutcome, TrainProcess, TrainRequest
 
 log = logging.getLogger(__name__)
-
-FALLBACK_BACKBONES = ["resnet50", "resnet101", "resnet152", "resnext50", "vgg19",
-                      "densenet121", "densenet169", "mobilenetv3large"]
-
-
-def backbone_names() -> tuple[list[str], str]:
-    """(names, default) from the TF-free backbone registry."""
-    try:
-        from bloodview.model.backbones.registry import DEFAULT_FAST_BACKBONE, available_backbones
-    except ImportError:
-        return FALLBACK_BACKBONES, FALLBACK_BACKBONES[-1]
-    return available_backbones(), DEFAULT_FAST_BACKBONE
-
-
-ADAPT_NOTE = "Epochs and steps: chosen for the number of images (fits a coffee break)"
-KEEP_START_AUTO = "Auto (a third from 50 images)"
-KEEP_START_TIP = (
-    "Share of the current model's detector weights blended into the new one (bloodview train --keep-start). "
-    "More keeps more of what the detector knew of images unlike yours; 0 % keeps nothing. Auto: a third from 50 "
-    "training images on, none below. The cell classifier keeps the classes your images lack by itself: it "
-    "learns your cells beside stored features of its own training cells (docs/adaptation.md).")
-
-
-CLASSIFIER_CHOICES = (
-    ("Learns your cells beside its own (last layer; seconds)", "auto"),
-    ("Fine-tuned whole (minutes; forgets classes your images lack)", "whole"),
-    ("Left out: the new model names cells with its detector", "none"),
-)
-"""The cell classifier's part in adapting (bloodview train --classifier-adapt / --no-cell-classifier)."""
-CLASSIFIER_TIP = (
-    "How the current model's cell classifier, which names each white cell, learns your corrections. "
-    "The first keeps its network and refits its last layer on your cells beside stored features of its own "
-    "training cells: on another lab's crops it named 0.87-0.89 of held-out cells right after 25-100 "
-    "corrections and kept PBC's classes (docs/adaptation.md). The second fine-tunes the whole network on "
-    "your cells alone. The third writes a model without it.")
-
 
 class RetrainDialog(QDialog):
     modelTrained = pyqtSignal(str, str)  # new model folder, the comparison's one-line verdict
@@ -219,7 +195,7 @@ class RetrainDialog(QDialog):
         self.steps.setEnabled(mode != "adapt")
         self.schedule_note.setVisible(mode == "adapt")
         self.keep_start.setEnabled(mode in ("adapt", "finetune"))
-        self.classifier.setEnabled(mode in ("adapt", "finetune") and self._current_model_has_classifier())
+        self.classifier.setEnabled(mode in ("adapt", "finetune") and model_has_classifier(self.current_model))
         if hasattr(self, "summary"):
             self._update_summary()  # what the red cells become depends on the start
 
@@ -252,23 +228,11 @@ class RetrainDialog(QDialog):
         red = sum(is_red_cell_name(c.class_name) for image in images for c in image.instances)
         if not red:
             return ""
-        if self.start_from.currentData() == "new" or self._current_model_knows_red_cells():
+        if self.start_from.currentData() == "new" or model_knows_red_cells(self.current_model):
             return f" {red} of them are red cells, which the new model learns as a class."
         name = self.current_model.name if self.current_model is not None else "the current model"
         return (f" {red} of them are red cells: {name} has no red-cell class, so they train as background "
                 "(detection outlines red cells with the classical red-cell finder).")
-
-    def _current_model_knows_red_cells(self) -> bool:
-        from bloodview.core.classes import is_red_cell_name
-        from bloodview.errors import ModelError
-        from bloodview.model.store import read_model_info
-
-        if self.current_model is None:
-            return False
-        try:
-            return any(is_red_cell_name(n) for n in read_model_info(self.current_model).class_names)
-        except ModelError:
-            return False
 
     def is_busy(self) -> bool:
         """Training or comparing the models."""
@@ -290,36 +254,9 @@ class RetrainDialog(QDialog):
             init_model=self.current_model if mode in ("adapt", "finetune") else None,
             extra=[arg for item in shlex.split(self.overrides.text()) for arg in ("--set", item)]
             + (["--pixel-size", repr(self.pixel_size)] if self.pixel_size else [])
-            + self._keep_start_args(mode)
-            + self._classifier_args(mode),
+            + keep_start_args(mode, self.keep_start.value())
+            + classifier_args(mode, self.classifier.currentData() if self.classifier.isEnabled() else None),
         )
-
-    def _classifier_args(self, mode: str) -> list[str]:
-        """``--classifier-adapt whole`` or ``--no-cell-classifier`` when chosen; the default (auto) adds nothing."""
-        method = self.classifier.currentData()
-        if mode not in ("adapt", "finetune") or not self.classifier.isEnabled() or method == "auto":
-            return []
-        return ["--no-cell-classifier"] if method == "none" else ["--classifier-adapt", method]
-
-    def _current_model_has_classifier(self) -> bool:
-        """Whether the current model carries a cell classifier to adapt (read from its model.json)."""
-        from bloodview.errors import ModelError
-        from bloodview.model.store import read_model_info
-
-        if self.current_model is None:
-            return False
-        try:
-            return bool(read_model_info(self.current_model).cell_classifier)
-        except ModelError:
-            return False
-
-    def _keep_start_args(self, mode: str) -> list[str]:
-        """``--keep-start SHARE`` when the user chose a share; Auto leaves it to the trainer (a third from
-        50 training images in the adapt recipe, else none). A new model has nothing to keep."""
-        value = self.keep_start.value()
-        if mode not in ("adapt", "finetune") or value < 0:
-            return []
-        return ["--keep-start", f"{value / 100:g}"]
 
     # --- running ------------------------------------------------------------------
     def start(self) -> None:

@@ -1,0 +1,88 @@
+"""What the Retrain dialog offers and how each choice becomes ``bloodview train`` arguments (no widgets).
+
+Kept apart from :mod:`bloodview.gui.dialogs.retrain_dialog` (which lays the choices out and runs the
+process) so the texts, the backbone list, what the current model's ``model.json`` allows and the
+argument rules can be read, and tested, on their own.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+FALLBACK_BACKBONES = ["resnet50", "resnet101", "resnet152", "resnext50", "vgg19",
+                      "densenet121", "densenet169", "mobilenetv3large"]
+
+
+def backbone_names() -> tuple[list[str], str]:
+    """(names, default) from the TF-free backbone registry."""
+    try:
+        from bloodview.model.backbones.registry import DEFAULT_FAST_BACKBONE, available_backbones
+    except ImportError:
+        return FALLBACK_BACKBONES, FALLBACK_BACKBONES[-1]
+    return available_backbones(), DEFAULT_FAST_BACKBONE
+
+
+ADAPT_NOTE = "Epochs and steps: chosen for the number of images (fits a coffee break)"
+KEEP_START_AUTO = "Auto (a third from 50 images)"
+KEEP_START_TIP = (
+    "Share of the current model's detector weights blended into the new one (bloodview train --keep-start). "
+    "More keeps more of what the detector knew of images unlike yours; 0 % keeps nothing. Auto: a third from 50 "
+    "training images on, none below. The cell classifier keeps the classes your images lack by itself: it "
+    "learns your cells beside stored features of its own training cells (docs/adaptation.md).")
+
+
+CLASSIFIER_CHOICES = (
+    ("Learns your cells beside its own (last layer; seconds)", "auto"),
+    ("Fine-tuned whole (minutes; forgets classes your images lack)", "whole"),
+    ("Left out: the new model names cells with its detector", "none"),
+)
+"""The cell classifier's part in adapting (bloodview train --classifier-adapt / --no-cell-classifier)."""
+CLASSIFIER_TIP = (
+    "How the current model's cell classifier, which names each white cell, learns your corrections. "
+    "The first keeps its network and refits its last layer on your cells beside stored features of its own "
+    "training cells: on another lab's crops it named 0.87-0.89 of held-out cells right after 25-100 "
+    "corrections and kept PBC's classes (docs/adaptation.md). The second fine-tunes the whole network on "
+    "your cells alone. The third writes a model without it.")
+
+
+def keep_start_args(mode: str, percent: int) -> list[str]:
+    """``--keep-start SHARE`` when the user chose a share (``percent`` >= 0); Auto (-1) leaves it to the
+    trainer (a third from 50 training images in the adapt recipe, else none). A new model has nothing
+    to keep."""
+    if mode not in ("adapt", "finetune") or percent < 0:
+        return []
+    return ["--keep-start", f"{percent / 100:g}"]
+
+
+def classifier_args(mode: str, method: str | None) -> list[str]:
+    """``--classifier-adapt whole`` or ``--no-cell-classifier`` when chosen; the default (auto), or no
+    choice (``None``: the model has no classifier), adds nothing."""
+    if mode not in ("adapt", "finetune") or method in (None, "auto"):
+        return []
+    return ["--no-cell-classifier"] if method == "none" else ["--classifier-adapt", method]
+
+
+def _model_info(model: Path | None):
+    from bloodview.errors import ModelError
+    from bloodview.model.store import read_model_info  # TF-free
+
+    if model is None:
+        return None
+    try:
+        return read_model_info(model)
+    except ModelError:
+        return None
+
+
+def model_has_classifier(model: Path | None) -> bool:
+    """Whether the model carries a cell classifier to adapt (read from its model.json)."""
+    info = _model_info(model)
+    return bool(info and info.cell_classifier)
+
+
+def model_knows_red_cells(model: Path | None) -> bool:
+    """Whether the model has a red-cell class (else checked red cells train as background)."""
+    from bloodview.core.classes import is_red_cell_name
+
+    info = _model_info(model)
+    return bool(info and any(is_red_cell_name(n) for n in info.class_names))
