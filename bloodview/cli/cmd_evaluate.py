@@ -151,9 +151,11 @@ def _detect(predictor, paths: list[Path], sizes: list[float | None], shapes: lis
         return [(list(cells), None) for cells in predictor.predict(paths, progress=progress)]
     results = predictor.detect(paths, progress=progress, pixel_size=sizes)
     again = read_again_at_camera_scale(predictor, paths, shapes, results)
-    if again:
-        print(f"{len(again)} image(s) without usable red cells read again at their camera's scale, measured "
-              "on the other images of their size", file=sys.stderr)
+    if again:  # a line of its own, under the progress bar that is still open
+        from tqdm import tqdm
+
+        tqdm.write(f"{len(again)} image(s) without usable red cells read again at their camera's scale, measured "
+                   "on the other images of their size", file=sys.stderr)
     return [(list(one.instances), None if one.scale is None else PixelSize.from_estimate(one.scale))
             for one in results]
 
