@@ -60,6 +60,10 @@ def register(subparsers) -> None:
                              "classes your cells lack (seconds); whole: the whole network is fine-tuned (about 2 "
                              "minutes for 50 cells; forgets more); auto (default): last-layer when the classifier "
                              "carries those features (cell_classifier_replay.npz), else whole")
+    parser.add_argument("--classes-only", action="store_true",
+                        help="with --init: adapt only its cell classifier (last layer, beside its own training "
+                             "cells) to the cells' classes and keep its detector as it is: under a minute instead "
+                             "of the detector's minutes; the outlines stay the --init model's")
     parser.add_argument("--keep-start", type=float, metavar="SHARE",
                         help="with --init: blend this share of the --init model's weights back into the trained "
                              "ones (the detector, and a wholly fine-tuned cell classifier), so the model forgets "
@@ -93,7 +97,7 @@ def _options(args: argparse.Namespace):
         resume=args.resume, val_ratio=args.val_ratio, reinit_heads=args.reinit_heads, name=args.name,
         seed=args.seed, backbone_weights=args.backbone_weights, pixel_size_um=given_pixel_size(args.pixel_size),
         recipe=args.recipe, cell_classifier=not args.no_cell_classifier, keep_start=_share(args.keep_start),
-        classifier_adapt=args.classifier_adapt,
+        classifier_adapt=args.classifier_adapt, classes_only=args.classes_only,
         ignore_classes=[n.strip() for text in args.ignore_class for n in text.split(",") if n.strip()],
     )
 

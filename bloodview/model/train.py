@@ -76,6 +76,7 @@ class TrainOptions:
     cell_classifier: bool = True  # with init: adapt init's cell classifier to the same cells (classifier_adapt.py)
     keep_start: float | None = None  # share of init's weights blended back in (blend.py); None: the adapt recipe's
     classifier_adapt: str = "auto"  # how init's cell classifier adapts (classifier_adapt.METHODS)
+    classes_only: bool = False  # with init: adapt its cell classifier only, keep its detector (classes_only.py)
 
 
 @dataclass
@@ -311,6 +312,10 @@ def _blended_with_init(model, info, init, out: Path, keep: float, reinit_heads: 
 def train(options: TrainOptions, progress: cb.ProgressWriter | None = None,
           stop: threading.Event | None = None, show_bar: bool = False) -> TrainResult:
     """Train as :class:`TrainOptions` says; raises ``cb.TrainingInterrupted`` after a stop's checkpoint."""
+    if options.classes_only:
+        from bloodview.model.classes_only import adapt_classes_only
+
+        return adapt_classes_only(options, progress)
     out = Path(options.out)
     check_output_folder(out, options.resume)
     checkpoints = out / cb.CHECKPOINT_DIR

@@ -137,3 +137,35 @@ def test_the_cell_classifiers_part_is_chosen_where_the_current_model_has_one(
     assert "--no-cell-classifier" in dialog.request(tmp_path / "none").args()
     dialog.start_from.setCurrentIndex(dialog.start_from.findData("new"))
     assert not dialog.classifier.isEnabled() and "--no-cell-classifier" not in dialog.request(tmp_path / "new").args()
+
+
+def test_adapting_the_classes_only_is_offered_where_the_classifier_can_learn_alone(
+        window, review_current, model_store, tmp_path):
+    """"Adapt … cell classes only" needs a cell classifier with its replay file; it runs `train --init
+    --classes-only` with no schedule, share to keep or classifier choice of its own."""
+    from bloodview.gui.dialogs.retrain_choices import CLASSES_ONLY_NOTE
+
+    review_current(window)
+    path = model_store / "fake-model" / "model.json"
+    info = json.loads(path.read_text(encoding="utf-8"))
+    classifier = {"backbone": "mobilenetv3large", "class_names": ["ig", "monocyte"], "input_size": 224,
+                  "pixel_size_um": 0.146}
+    for entry, offered in ((None, False), (classifier, False),
+                           ({**classifier, "replay_file": "cell_classifier_replay.npz"}, True)):
+        info["cell_classifier"] = entry
+        path.write_text(json.dumps(info), encoding="utf-8")
+        window.models.retrain()
+        dialog = window.models.retrain_dialog
+        assert (dialog.start_from.findData("classes") >= 0) == offered, entry
+        if not offered:
+            dialog.close()
+    assert dialog.start_from.currentData() == "adapt"  # still the default
+    dialog.start_from.setCurrentIndex(dialog.start_from.findData("classes"))
+    assert not (dialog.epochs.isEnabled() or dialog.keep_start.isEnabled() or dialog.classifier.isEnabled())
+    assert dialog.schedule_note.text() == CLASSES_ONLY_NOTE and not dialog.schedule_note.isHidden()
+    args = dialog.request(tmp_path / "classes").args()
+    assert "--classes-only" in args and Path(args[args.index("--init") + 1]) == model_store / "fake-model"
+    assert not {"--epochs", "--steps-per-epoch", "--keep-start", "--classifier-adapt", "--backbone"} & set(args)
+    dialog.start_from.setCurrentIndex(dialog.start_from.findData("adapt"))
+    assert dialog.schedule_note.text() != CLASSES_ONLY_NOTE and "--classes-only" not in dialog.request(
+        tmp_path / "adapt").args()

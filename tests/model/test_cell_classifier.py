@@ -364,3 +364,38 @@ def test_by_default_a_classifier_with_a_replay_file_adapts_its_last_layer_only(t
     # only the last layer moved: one kernel (features x 8 classes) and one bias (8 classes)
     shapes = sorted((after[name].shape for name in changed), key=len)
     assert len(changed) == 2 and shapes[0] == (8,) and len(shapes[1]) == 2 and shapes[1][1] == 8, changed
+
+
+def test_classes_only_keeps_the_detector_and_teaches_the_classifier_the_cells(tiny_classifier_model, tmp_path, capsys):
+    """train --init M --classes-only: the detector's weights are M's byte for byte, the classifier's last
+    layer learnt the cells, model.json says so; a model without a classifier is refused, nothing written."""
+    from bloodview.cli.main import main
+    from bloodview.model.predict import Predictor
+    from tests.model.test_train import write_smears
+
+    out, _ = tiny_classifier_model
+    data = write_smears(tmp_path / "lab")
+    target = tmp_path / "models" / "classes"
+    args = ["train", "--data", str(data), "--init", str(out), "--classes-only", "--val-ratio", "0.25",
+            "--pixel-size", "0.1029", "--out"]
+    assert main([*args, str(target)]) == 0
+    info, start = read_model_info(target), read_model_info(out)
+    assert info.training["recipe"] == "classes-only" and info.training["epochs"] == 0
+    assert info.training["train"]["images"] == 3 and info.training["val"]["images"] == 1
+    assert (target / "model.weights.h5").read_bytes() == (out / "model.weights.h5").read_bytes()
+    assert info.config == start.config and info.class_names == start.class_names
+    spec = info.classifier_spec
+    assert spec.training["recipe"] == "adapt-last-layer" and 0 < spec.training["train_cells"] <= 5
+    assert (target / spec.weights_file).read_bytes() != (out / spec.weights_file).read_bytes()
+    assert (target / spec.replay_file).is_file()
+    assert sorted(p.name for p in target.parent.iterdir()) == ["classes"]  # no staging folder left behind
+    found = Predictor.load(target).predict([np.full((96, 96, 3), 230, np.uint8)], pixel_size=0.1029)
+    assert isinstance(found[0], list)
+
+    assert main([*args, str(target)]) == 1
+    assert "already holds a model" in capsys.readouterr().err
+    plain = detector_only(tmp_path / "plain")
+    refused = tmp_path / "models" / "refused"
+    assert main([*args, str(refused), "--init", str(plain)]) == 1
+    assert "no cell classifier" in capsys.readouterr().err
+    assert not refused.exists() and sorted(p.name for p in target.parent.iterdir()) == ["classes"]

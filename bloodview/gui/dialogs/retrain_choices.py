@@ -23,6 +23,8 @@ def backbone_names() -> tuple[list[str], str]:
 
 
 ADAPT_NOTE = "Epochs and steps: chosen for the number of images (fits a coffee break)"
+CLASSES_ONLY_NOTE = ("Only the cell classifier's last layer learns your corrected classes (under a minute); "
+                     "the detector, and so the outlines and what is found, stay the current model's")
 KEEP_START_AUTO = "Auto (a third from 50 images)"
 KEEP_START_TIP = (
     "Share of the current model's detector weights blended into the new one (bloodview train --keep-start). "
@@ -56,7 +58,10 @@ def keep_start_args(mode: str, percent: int) -> list[str]:
 
 def classifier_args(mode: str, method: str | None) -> list[str]:
     """``--classifier-adapt whole`` or ``--no-cell-classifier`` when chosen; the default (auto), or no
-    choice (``None``: the model has no classifier), adds nothing."""
+    choice (``None``: the model has no classifier), adds nothing. Adapting the classes only is
+    ``--classes-only`` whatever the choice (its last layer is what learns)."""
+    if mode == "classes":
+        return ["--classes-only"]
     if mode not in ("adapt", "finetune") or method in (None, "auto"):
         return []
     return ["--no-cell-classifier"] if method == "none" else ["--classifier-adapt", method]
@@ -78,6 +83,19 @@ def model_has_classifier(model: Path | None) -> bool:
     """Whether the model carries a cell classifier to adapt (read from its model.json)."""
     info = _model_info(model)
     return bool(info and info.cell_classifier)
+
+
+def model_adapts_classes_alone(model: Path | None) -> bool:
+    """Whether ``bloodview train --classes-only`` can adapt the model: a cell classifier that carries the
+    stored features of its own training cells (its replay file) to learn beside."""
+    from bloodview.errors import ModelError
+
+    info = _model_info(model)
+    try:
+        spec = info.classifier_spec if info is not None else None
+    except ModelError:
+        return False
+    return bool(spec is not None and spec.replay_file)
 
 
 def model_knows_red_cells(model: Path | None) -> bool:

@@ -43,6 +43,7 @@ from bloodview.gui.dialogs.loss_plot import LossPlot
 from bloodview.gui.dialogs.model_comparison import ModelComparisonView
 from bloodview.gui.dialogs.retrain_choices import (
     ADAPT_NOTE,
+    CLASSES_ONLY_NOTE,
     CLASSIFIER_CHOICES,
     CLASSIFIER_TIP,
     KEEP_START_AUTO,
@@ -50,6 +51,7 @@ from bloodview.gui.dialogs.retrain_choices import (
     backbone_names,
     classifier_args,
     keep_start_args,
+    model_adapts_classes_alone,
     model_has_classifier,
     model_knows_red_cells,
 )
@@ -102,6 +104,8 @@ class RetrainDialog(QDialog):
         self.start_from = QComboBox()
         if current_model is not None:
             self.start_from.addItem(f"Adapt the current model ({current_model.name})", "adapt")
+            if model_adapts_classes_alone(current_model):
+                self.start_from.addItem(f"Adapt {current_model.name}'s cell classes only (under a minute)", "classes")
             self.start_from.addItem(f"Fine-tune {current_model.name} with my own schedule", "finetune")
         self.start_from.addItem("Train a new model from a backbone", "new")
         self.backbone = QComboBox()
@@ -191,9 +195,10 @@ class RetrainDialog(QDialog):
     def _mode_changed(self) -> None:
         mode = self.start_from.currentData()
         self.backbone.setEnabled(mode == "new")
-        self.epochs.setEnabled(mode != "adapt")
-        self.steps.setEnabled(mode != "adapt")
-        self.schedule_note.setVisible(mode == "adapt")
+        self.epochs.setEnabled(mode not in ("adapt", "classes"))
+        self.steps.setEnabled(mode not in ("adapt", "classes"))
+        self.schedule_note.setText(CLASSES_ONLY_NOTE if mode == "classes" else ADAPT_NOTE)
+        self.schedule_note.setVisible(mode in ("adapt", "classes"))
         self.keep_start.setEnabled(mode in ("adapt", "finetune"))
         self.classifier.setEnabled(mode in ("adapt", "finetune") and model_has_classifier(self.current_model))
         if hasattr(self, "summary"):
@@ -228,6 +233,8 @@ class RetrainDialog(QDialog):
         red = sum(is_red_cell_name(c.class_name) for image in images for c in image.instances)
         if not red:
             return ""
+        if self.start_from.currentData() == "classes":
+            return f" {red} of them are red cells: adapting the classes teaches only the white cells' types."
         if self.start_from.currentData() == "new" or model_knows_red_cells(self.current_model):
             return f" {red} of them are red cells, which the new model learns as a class."
         name = self.current_model.name if self.current_model is not None else "the current model"
@@ -243,7 +250,7 @@ class RetrainDialog(QDialog):
         written = write_training_set(self.dataset, images, data_folder, held_out=held_out_images(images))
         self.training_set = written
         mode = self.start_from.currentData()
-        adapt = mode == "adapt"
+        adapt = mode in ("adapt", "classes")  # the trainer chooses the schedule (none at all for classes)
         return TrainRequest(
             data=written.coco,
             images=written.images_root,
@@ -251,7 +258,7 @@ class RetrainDialog(QDialog):
             out=self.store_dir / self.name.text().strip(),
             epochs=None if adapt else self.epochs.value(),
             steps_per_epoch=None if adapt else self.steps.value(),
-            init_model=self.current_model if mode in ("adapt", "finetune") else None,
+            init_model=self.current_model if mode in ("adapt", "classes", "finetune") else None,
             extra=[arg for item in shlex.split(self.overrides.text()) for arg in ("--set", item)]
             + (["--pixel-size", repr(self.pixel_size)] if self.pixel_size else [])
             + keep_start_args(mode, self.keep_start.value())
