@@ -202,19 +202,25 @@ def box_matches(cells: list, detections: list) -> dict[int, int]:
     return {m.gt: m.pred for m in match_instances(ious, [d.score or 0.0 for d in detections], FOUND_IOU)}
 
 
-def centre_matches(cells: list, detections: list) -> int:
-    """How many ``cells`` hold the box centre of a detection, one-to-one, best score first
-    (a detection goes to the box whose centre is nearest its own)."""
-    taken: set[int] = set()
-    for d in sorted(detections, key=lambda one: -(one.score or 0.0)):
-        x0, y0, x1, y1 = d.bbox
+def centre_pairs(cells: list, detections: list) -> dict[int, int]:
+    """``cell index -> detection index`` for the ``cells`` that hold the box centre of a detection,
+    one-to-one, best score first (a detection goes to the box whose centre is nearest its own)."""
+    pairs: dict[int, int] = {}
+    order = sorted(range(len(detections)), key=lambda k: -(detections[k].score or 0.0))
+    for k in order:
+        x0, y0, x1, y1 = detections[k].bbox
         cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
         holding = [(abs(cx - (c.bbox[0] + c.bbox[2]) / 2) + abs(cy - (c.bbox[1] + c.bbox[3]) / 2), i)
                    for i, c in enumerate(cells)
-                   if i not in taken and c.bbox[0] <= cx <= c.bbox[2] and c.bbox[1] <= cy <= c.bbox[3]]
+                   if i not in pairs and c.bbox[0] <= cx <= c.bbox[2] and c.bbox[1] <= cy <= c.bbox[3]]
         if holding:
-            taken.add(min(holding)[1])
-    return len(taken)
+            pairs[min(holding)[1]] = k
+    return pairs
+
+
+def centre_matches(cells: list, detections: list) -> int:
+    """How many ``cells`` hold the box centre of a detection (:func:`centre_pairs`)."""
+    return len(centre_pairs(cells, detections))
 
 
 def spread(items: list, limit: int) -> list:

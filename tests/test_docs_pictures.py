@@ -23,7 +23,8 @@ IMG_TAG = re.compile(r"<img\b[^>]*\bsrc=[\"']([^\"']+)[\"']", re.IGNORECASE)
 OTHER_PRODUCERS = {"bootstrap_montage.png": DOCS / "bootstrap.md", "adaptation_curve.png": DOCS / "adaptation.md",
                    "adaptation_curve_no_rehearsal.png": DOCS / "adaptation.md",
                    "adaptation_curve_rehearsal.png": DOCS / "adaptation.md",
-                   "adaptation_curve_last_layer.png": DOCS / "adaptation.md"}
+                   "adaptation_curve_last_layer.png": DOCS / "adaptation.md",
+                   "bccd_platelet_boxes.png": DOCS / "model-card.md"}
 
 
 def markdown_files() -> list[Path]:

@@ -204,5 +204,5 @@ def run(args: argparse.Namespace) -> int:
     for annotation in annotations:
         agreement.add(annotation.instances)
     if second_opinion_tells_distance(predictor.info.cell_classifier) and agreement.unlike_training():
-        print("note: " + agreement.advice("bloodview train --init MODEL (the app's Model → Retrain…)"), file=sys.stderr)
+        print("note: " + agreement.advice("bloodview train --init MODEL [--classes-only] (the app's Model → Retrain…)"), file=sys.stderr)
     return 0

@@ -111,5 +111,6 @@ class Agreement:
         return (f"The model's detector and its cell classifier named {self.disputed} of {self.named} white cells "
                 f"({self.share:.0%}) differently (the default model's two differ on about 1 in 12 white cells "
                 "of images like its training images). These images' stain or camera is probably unlike its training images, and many of its "
-                f"classes will be wrong: check them. After about 25 corrected white cells, {how_to_adapt} "
-                "adapts the model to your lab (docs/adaptation.md).")
+                f"classes will be wrong: check them. After 10 to 25 corrected white cells, {how_to_adapt} "
+                "adapts the model to your lab: its cell classes alone in seconds, its outlines too in minutes "
+                "(docs/adaptation.md).")
