@@ -163,9 +163,11 @@ def test_adapting_the_classes_only_is_offered_where_the_classifier_can_learn_alo
     dialog.start_from.setCurrentIndex(dialog.start_from.findData("classes"))
     assert not (dialog.epochs.isEnabled() or dialog.keep_start.isEnabled() or dialog.classifier.isEnabled())
     assert dialog.schedule_note.text() == CLASSES_ONLY_NOTE and not dialog.schedule_note.isHidden()
+    assert "no epochs" in dialog.plot.empty_text  # no loss curve will come: the plot says why
     args = dialog.request(tmp_path / "classes").args()
     assert "--classes-only" in args and Path(args[args.index("--init") + 1]) == model_store / "fake-model"
     assert not {"--epochs", "--steps-per-epoch", "--keep-start", "--classifier-adapt", "--backbone"} & set(args)
     dialog.start_from.setCurrentIndex(dialog.start_from.findData("adapt"))
     assert dialog.schedule_note.text() != CLASSES_ONLY_NOTE and "--classes-only" not in dialog.request(
         tmp_path / "adapt").args()
+    assert "once training runs" in dialog.plot.empty_text

@@ -9,6 +9,7 @@ from PyQt6.QtGui import QColor, QPainter, QPainterPath, QPen
 from PyQt6.QtWidgets import QSizePolicy, QWidget
 
 SERIES_COLOURS = {"loss": "#332288", "val_loss": "#cc6677"}
+WAITING_TEXT = "loss appears here once training runs"
 
 
 class LossPlot(QWidget):
@@ -20,6 +21,7 @@ class LossPlot(QWidget):
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.series: dict[str, list[tuple[float, float]]] = {"loss": [], "val_loss": []}
         self.epochs = 1
+        self.empty_text = WAITING_TEXT  # what the empty plot says (a run with no epochs says why)
 
     def clear(self) -> None:
         for points in self.series.values():
@@ -40,7 +42,7 @@ class LossPlot(QWidget):
         painter.drawRect(area)
         points = [p for s in self.series.values() for p in s]
         if not points:
-            painter.drawText(area, Qt.AlignmentFlag.AlignCenter, "loss appears here once training runs")
+            painter.drawText(area, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self.empty_text)
             return
         x_max = max(self.epochs, max(p[0] for p in points))
         y_max = max(p[1] for p in points) * 1.05 or 1.0

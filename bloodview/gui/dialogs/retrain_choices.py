@@ -22,6 +22,7 @@ def backbone_names() -> tuple[list[str], str]:
     return available_backbones(), DEFAULT_FAST_BACKBONE
 
 
+CLASSES_ONLY_PLOT = "No loss curve: adapting the classes refits one layer in seconds, with no epochs to plot"
 ADAPT_NOTE = "Epochs and steps: chosen for the number of images (fits a coffee break)"
 CLASSES_ONLY_NOTE = ("Only the cell classifier's last layer learns your corrected classes (under a minute); "
                      "the detector, and so the outlines and what is found, stay the current model's")

@@ -39,11 +39,12 @@ from PyQt6.QtWidgets import (
 
 from bloodview.core.annotation import Dataset
 from bloodview.gui.comparison import MIN_HELD_OUT_CELLS, too_few_cells_text
-from bloodview.gui.dialogs.loss_plot import LossPlot
+from bloodview.gui.dialogs.loss_plot import WAITING_TEXT, LossPlot
 from bloodview.gui.dialogs.model_comparison import ModelComparisonView
 from bloodview.gui.dialogs.retrain_choices import (
     ADAPT_NOTE,
     CLASSES_ONLY_NOTE,
+    CLASSES_ONLY_PLOT,
     CLASSIFIER_CHOICES,
     CLASSIFIER_TIP,
     KEEP_START_AUTO,
@@ -199,6 +200,8 @@ class RetrainDialog(QDialog):
         self.steps.setEnabled(mode not in ("adapt", "classes"))
         self.schedule_note.setText(CLASSES_ONLY_NOTE if mode == "classes" else ADAPT_NOTE)
         self.schedule_note.setVisible(mode in ("adapt", "classes"))
+        self.plot.empty_text = CLASSES_ONLY_PLOT if mode == "classes" else WAITING_TEXT
+        self.plot.update()
         self.keep_start.setEnabled(mode in ("adapt", "finetune"))
         self.classifier.setEnabled(mode in ("adapt", "finetune") and model_has_classifier(self.current_model))
         if hasattr(self, "summary"):
