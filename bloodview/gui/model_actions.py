@@ -35,6 +35,10 @@ MODEL_KEY = "model"  # QSettings: the folder of the model chosen last
 # Fewer training cells than this make a model a sketch, not a tool (the default model learnt
 # from 2,229 PBC cells, ~280 a class).
 FEW_TRAINING_CELLS = 200
+# A model adapted from a trained one (train --init: Retrain's "Adapt", classes only, fine-tune) keeps
+# what its start knew; on another lab's crops 10 corrected cells already named 0.86 of 149 held-out
+# ones right (docs/adaptation.md), so "hundreds" would wrongly warn off the loop the app is built on.
+FEW_ADAPTATION_CELLS = 10
 
 
 class ModelActions:
@@ -358,16 +362,21 @@ def training_caution(training: dict) -> str:
     """Why a model should not be trusted for counting yet ("" when nothing stands out).
 
     Read from ``model.json``'s training summary: fewer than
-    :data:`FEW_TRAINING_CELLS` training cells, or no validation images (so its
-    accuracy was never measured on images it did not learn from). A summary
-    without these numbers (an older model) gives no caution.
+    :data:`FEW_TRAINING_CELLS` training cells (:data:`FEW_ADAPTATION_CELLS` for a
+    model adapted from a trained one, ``training.init``), or no validation images
+    (so its accuracy was never measured on images it did not learn from). A
+    summary without these numbers (an older model) gives no caution.
     """
     numbers = _training_numbers(training or {})
     if numbers is None:
         return ""
     cells, images, val_images = numbers
     reasons = []
-    if cells < FEW_TRAINING_CELLS:
+    if (training or {}).get("init"):
+        if cells < FEW_ADAPTATION_CELLS:
+            reasons.append(f"was adapted from only {cells} cell(s) in {images} image(s) (adapting to a lab "
+                           f"was measured to work from ~{FEW_ADAPTATION_CELLS} corrected cells on)")
+    elif cells < FEW_TRAINING_CELLS:
         reasons.append(f"learnt from only {cells} cell(s) in {images} image(s) "
                        f"(a useful model needs hundreds, ~{FEW_TRAINING_CELLS}+)")
     if val_images == 0:

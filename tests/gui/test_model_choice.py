@@ -27,15 +27,17 @@ coco = json.loads(Path(arg("--data")).read_text())
 out = Path(arg("--out")); out.mkdir(parents=True)
 summary = {"train": {"images": len(coco["images"]), "instances": len(coco["annotations"]) * %(scale)d},
            "val": {"images": %(val)d, "instances": %(val)d}}
+if %(adapted)r:  # as `train --init` records it (the Retrain dialog's default mode passes --init)
+    summary.update(init=arg("--init"), recipe="adapt")
 write_model_info(ModelInfo(name=out.name, backbone="resnet50", class_names=["neutrophil"], config={},
                            training=summary, final_losses={"loss": 0.5}, date="2026-11-25"), out)
 print(json.dumps({"event": "done", "model_dir": str(out), "final_losses": {"loss": 0.5}}), flush=True)
 """
 
 
-def _retrain(window, qtbot, tmp_path, name, scale=1, val=0):
+def _retrain(window, qtbot, tmp_path, name, scale=1, val=0, adapted=False):
     script = tmp_path / f"trainer_{name}.py"
-    script.write_text(textwrap.dedent(FAKE_TRAINER % {"repo": REPO, "scale": scale, "val": val}))
+    script.write_text(textwrap.dedent(FAKE_TRAINER % {"repo": REPO, "scale": scale, "val": val, "adapted": adapted}))
     window.models.cli_command = [sys.executable, str(script)]
     questions = []
     real = window.prompts.ask
@@ -74,6 +76,22 @@ def test_a_model_with_enough_cells_and_validation_is_offered_plainly(window, rev
     assert "300 training cells in 1 images, 40 validation images" in text  # the model's own numbers
     assert window.models.selector.currentText() == "solid"
     assert "Caution" not in dialog.eta.text()
+
+
+def test_a_model_adapted_from_a_trained_one_is_judged_by_what_adapting_needs(window, review_current, qtbot,
+                                                                             tmp_path):
+    """Adapted (train --init): 10 corrected cells already teach another lab (docs/adaptation.md), so 30
+    cells with held-out images get no caution; 3 still do, saying what adapting needs."""
+    review_current(window)  # 3 cells checked in 1 image
+    dialog, asked = _retrain(window, qtbot, tmp_path, "adapted-30", scale=10, val=2, adapted=True)
+    _key, text, default = asked[0]
+    assert "Caution" not in text and default is True
+    assert window.models.selector.currentText() == "adapted-30"
+    window.models.selector.setCurrentIndex(window.models.selector.findText("fake-model"))
+    dialog, asked = _retrain(window, qtbot, tmp_path, "adapted-3", val=2, adapted=True)
+    _key, text, default = asked[0]
+    assert "was adapted from only 3 cell(s) in 1 image(s)" in text and "hundreds" not in text
+    assert default is False and "Caution: the new model was adapted from only 3" in dialog.eta.text()
 
 
 def test_the_chosen_model_is_remembered_after_a_restart(make_window, model_store, qtbot, tmp_path):
