@@ -399,3 +399,33 @@ def test_classes_only_keeps_the_detector_and_teaches_the_classifier_the_cells(ti
     assert main([*args, str(refused), "--init", str(plain)]) == 1
     assert "no cell classifier" in capsys.readouterr().err
     assert not refused.exists() and sorted(p.name for p in target.parent.iterdir()) == ["classes"]
+
+
+@pytest.mark.parametrize("recipe", [None, "adapt-last-layer", "adapt"])
+def test_a_platelet_too_big_to_be_one_is_named_by_a_classifier_that_learnt_a_lab(tiny_classifier_model, recipe):
+    """A detector "platelet" 5 µm or more across (another lab's small lymphocyte) is named among all
+    classes by an adapted classifier; a platelet-sized one, and any under the model's own classifier,
+    keep the detector's call."""
+    import dataclasses
+
+    from bloodview.model.cell_classifier import PLATELET_MAX_UM, CellClassifier
+
+    out, _ = tiny_classifier_model
+    spec = read_model_info(out).classifier_spec
+    spec = dataclasses.replace(spec, training={**spec.training, "recipe": recipe} if recipe else {})
+    classifier = CellClassifier.load(out, spec)
+    preference = np.zeros(len(CLASSES), np.float32)
+    preference[CLASSES.index("lymphocyte")], preference[CLASSES.index("platelet")] = 5.0, 3.0
+    classifier.logits = lambda crops: np.tile(preference, (len(crops), 1))
+    square = np.array([[0, 0], [1, 0], [1, 1], [0, 1]], float)
+    um = 0.2
+    big = Instance([square * 8.0 / um + 20], "platelet", score=0.8, source=Source.MODEL)  # 9 µm across
+    small = Instance([square * 3.0 / um + 150], "platelet", score=0.8, source=Source.MODEL)  # 3.4 µm
+    assert 2 * np.sqrt(small.area / np.pi) * um < PLATELET_MAX_UM < 2 * np.sqrt(big.area / np.pi) * um
+    image = np.full((300, 300, 3), 200, np.uint8)
+    renamed, kept = classifier.reclassify(image, [big, small], image_um_per_px=um)
+    assert kept is small
+    if recipe is None:
+        assert renamed is big
+    else:
+        assert renamed.class_name == "lymphocyte" and renamed.extra["detector_class"] == "platelet"
