@@ -15,6 +15,7 @@ classifier and a ``model.json`` saying so (``training.recipe`` = ``classes-only`
 
 from __future__ import annotations
 
+import datetime as _dt
 import logging
 import shutil
 import time
@@ -113,8 +114,6 @@ def _adapted_classifier(init: ModelInfo, folder: Path, train_images, val_images,
 def _new_info(init: ModelInfo, options, entry: dict, training: dict) -> ModelInfo:
     """``init``'s description with the new name, date, versions, training summary and classifier."""
     from bloodview.model.store_io import versions
-
-    import datetime as _dt
 
     return ModelInfo(
         name=options.name or Path(options.out).name,
