@@ -24,6 +24,7 @@ OTHER_PRODUCERS = {"bootstrap_montage.png": DOCS / "bootstrap.md", "adaptation_c
                    "adaptation_curve_no_rehearsal.png": DOCS / "adaptation.md",
                    "adaptation_curve_rehearsal.png": DOCS / "adaptation.md",
                    "adaptation_curve_last_layer.png": DOCS / "adaptation.md",
+                   "adaptation_curve_classes_only.png": DOCS / "adaptation.md",
                    "bccd_platelet_boxes.png": DOCS / "model-card.md"}
 
 
