@@ -16,7 +16,6 @@ held-out cells (:func:`fit_temperature`), so a score of 0.9 is right about 9 tim
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -25,6 +24,7 @@ import numpy as np
 
 from bloodview.core.classes import is_platelet_name
 from bloodview.core.instance import Instance
+from bloodview.core.measure import cell_size
 from bloodview.errors import ModelError
 from bloodview.model.cell_crops import cell_crop
 from bloodview.model.classifier_spec import ClassifierSpec
@@ -199,7 +199,7 @@ class CellClassifier:
         (equivalent diameter), judged only by a classifier that learnt a lab (:attr:`learnt_a_lab`)."""
         if not self.learnt_a_lab or not is_platelet_name(cell.class_name) or image_um_per_px <= 0:
             return False
-        return 2.0 * math.sqrt(max(cell.area, 0.0) / math.pi) * image_um_per_px >= PLATELET_MAX_UM
+        return cell_size(cell.area, image_um_per_px).diameter_um >= PLATELET_MAX_UM
 
     def kind_mask(self, detector_class: str) -> np.ndarray:
         """The classifier's classes that may replace ``detector_class``: those of the same kind.
