@@ -217,10 +217,13 @@ def _trace(small: np.ndarray, stained: np.ndarray, blocked: np.ndarray,
     for k, (x, y, r, _) in enumerate(kept):
         x0, y0 = max(0, int(x - REACH * r)), max(0, int(y - REACH * r))
         x1, y1 = min(w, int(x + REACH * r) + 2), min(h, int(y + REACH * r) + 2)
-        yy, xx = np.mgrid[y0:y1, x0:x1]
-        near = np.flatnonzero(np.hypot(centres[:, 0] - x, centres[:, 1] - y) < 2.0 * REACH * max(r, radii.max()))
-        scaled = np.hypot(xx - centres[near, 0, None, None], yy - centres[near, 1, None, None]) / radii[near, None, None]
-        own = (near[np.argmin(scaled, axis=0)] == k) & (scaled[list(near).index(k)] <= REACH)
+        # only a cell whose reach overlaps this one's can take its pixels (squared distances, in
+        # each cell's own radii: the same order as the distances, without the square roots)
+        near = np.flatnonzero(np.hypot(centres[:, 0] - x, centres[:, 1] - y) < REACH * (r + radii))
+        dx = (np.arange(x0, x1) - centres[near, 0, None]) ** 2
+        dy = (np.arange(y0, y1) - centres[near, 1, None]) ** 2
+        scaled = (dy[:, :, None] + dx[:, None, :]) / (radii[near, None, None] ** 2)
+        own = (near[np.argmin(scaled, axis=0)] == k) & (scaled[int(np.searchsorted(near, k))] <= REACH**2)
         own &= ~blocked[y0:y1, x0:x1]
         region = cv2.morphologyEx((own & stained[y0:y1, x0:x1]).astype(np.uint8), cv2.MORPH_OPEN, kernel)
         outlines.append(_outline(region, own, (x - x0, y - y0, r), (x0, y0)))
