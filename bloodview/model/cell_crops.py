@@ -127,6 +127,8 @@ def cell_crop(
         crop = tone_curves(np.ascontiguousarray(crop), rng, jitter.tones)
     if jitter is not None and rng is not None and (jitter.hue_deg or jitter.saturation):
         crop = _turn_colours(np.ascontiguousarray(crop), jitter, rng)
+    if colour == "stretch" and (jitter is None or rng is None):
+        return stretch_channels(crop)  # prediction: straight from the uint8 crop (its fast percentiles)
     crop = crop.astype(np.float32)
     if jitter is not None and rng is not None and (jitter.brightness or jitter.channel_gain or jitter.offset):
         gain = rng.uniform(1 - jitter.brightness, 1 + jitter.brightness)
@@ -142,15 +144,38 @@ def cell_crop(
 
 
 def stretch_channels(crop: np.ndarray) -> np.ndarray:
-    """Each channel's 1st/99th percentiles moved to grey levels 30/235 (float32 in and out).
+    """Each channel's 1st/99th percentiles moved to grey levels 30/235 (float32 or uint8 in, float32 out).
 
     A channel with (almost) no contrast is left at mid-grey rather than amplifying its noise.
     """
+    if crop.dtype == np.uint8:  # a table per channel: the 256 levels stretched once, then looked up
+        low, high = _uint8_percentiles(crop.reshape(-1, crop.shape[-1]), STRETCH_PERCENTILES)
+        tables = _stretched(np.arange(256, dtype=np.float32)[:, None], low, high)
+        return np.stack([tables[:, c][crop[..., c]] for c in range(crop.shape[-1])], axis=-1)
     low, high = np.percentile(crop.reshape(-1, crop.shape[-1]), STRETCH_PERCENTILES, axis=0)
+    return _stretched(crop, low, high)
+
+
+def _stretched(values: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
     span = np.maximum(high - low, 8.0)
     scale = (STRETCH_LEVELS[1] - STRETCH_LEVELS[0]) / span
-    out = (crop - low) * scale + STRETCH_LEVELS[0]
+    out = (values - low) * scale + STRETCH_LEVELS[0]
     return np.clip(out, 0, 255).astype(np.float32)
+
+
+def _uint8_percentiles(values: np.ndarray, percentiles) -> np.ndarray:
+    """``np.percentile(values, percentiles, axis=0)`` (linear method) of uint8 ``(N, C)`` values, from
+    each column's histogram: the same numbers without sorting (a tenth of the time per crop)."""
+    count = values.shape[0]
+    out = np.empty((len(percentiles), values.shape[1]), np.float64)
+    for channel in range(values.shape[1]):
+        cumulative = np.cumsum(np.bincount(values[:, channel], minlength=256))
+        for row, q in enumerate(percentiles):
+            rank = q / 100.0 * (count - 1)
+            below = int(np.floor(rank))
+            low, high = np.searchsorted(cumulative, [below, min(below + 1, count - 1)], side="right")
+            out[row, channel] = low + (rank - below) * (high - low)
+    return out
 
 
 def _turn_colours(crop: np.ndarray, jitter: CropJitter, rng: np.random.Generator) -> np.ndarray:

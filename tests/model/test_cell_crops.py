@@ -104,6 +104,25 @@ def test_stretch_makes_two_white_balances_of_one_cell_alike():
     assert np.isfinite(stretch_channels(flat)).all() and stretch_channels(flat).max() <= 255
 
 
+def test_stretch_of_a_camera_crop_matches_the_float_stretch_training_uses():
+    """Prediction stretches the uint8 crop through per-channel tables; training stretches float
+    crops (after its jitter): the network must get the same picture either way."""
+    from bloodview.model.cell_crops import stretch_channels
+
+    rng = np.random.default_rng(3)
+    crops = [rng.integers(0, 256, (64, 64, 3)).astype(np.uint8), disc_image()[100:228, 200:328]]
+    flat_green = crops[0].copy()
+    flat_green[..., 1] = 77  # a channel without contrast
+    for crop in crops + [flat_green, rng.integers(0, 3, (5, 7, 3)).astype(np.uint8)]:
+        fast, reference = stretch_channels(crop), stretch_channels(crop.astype(np.float32))
+        assert fast.dtype == np.float32 and fast.shape == crop.shape
+        np.testing.assert_allclose(fast, reference, atol=1e-3)
+    image = disc_image()
+    predicted = cell_crop(image, (120, 250), 0.25, 0.2, 96, colour="stretch")
+    by_hand = stretch_channels(cell_crop(image, (120, 250), 0.25, 0.2, 96).astype(np.float32))
+    np.testing.assert_allclose(predicted, by_hand, atol=1e-3)
+
+
 def test_crop_colour_mode_is_checked_and_stretch_reaches_the_fixed_levels():
     image = disc_image()
     crop = cell_crop(image, (120, 250), 0.25, 0.25, 128, colour="stretch")
