@@ -92,6 +92,10 @@ class MaskRCNNConfig:
     inference_tile_size: int = 0
     # Neighbouring tiles overlap by at least this much, so every cell is whole in some tile.
     tile_overlap_um: float = 24.0
+    # A network built larger than the input (a big tile) gets post_nms_rois_inference x its area
+    # in inputs proposals, but at most this many (0: no limit; never fewer than the input's own).
+    # A tile of a camera frame holds tens of cells, not thousands (maskrcnn.detection_network).
+    tile_proposal_limit: int = 0
     # Per-channel [[low r, g, b], [high r, g, b]] of the training images' glass colours; an image
     # whose glass lies outside is balanced into it before detection (model/glass_balance.py).
     # None: images are detected as they are (models from before it, or trained without it).
@@ -166,6 +170,9 @@ class MaskRCNNConfig:
             raise ValueError(f"rpn_inference_skip_levels must be 0..{len(self.backbone_strides) - 1}")
         if not self.tile_overlap_um >= 0:
             raise ValueError("tile_overlap_um must not be negative")
+        if self.tile_proposal_limit < 0:
+            raise ValueError(f"tile_proposal_limit must be 0 (no limit) or a number of proposals, "
+                             f"got {self.tile_proposal_limit}")
         if self.glass_colour_range is not None:
             from bloodview.model.glass_balance import check_range
 

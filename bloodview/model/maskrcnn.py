@@ -320,9 +320,10 @@ def detection_network(
 
     The weights do not depend on the input size, so a camera's field can run through a network
     shaped like it instead of square tiles that cover it with up to twice its pixels. A network
-    larger than ``model``'s own input keeps its proposal count and detection limit per pixel
-    (scaled by the area ratio, never below ``model``'s), so a big tile finds as many cells per
-    area as a small one. Sides must be multiples of 64 (the coarsest pyramid level).
+    larger than ``model``'s own input keeps its detection limit per pixel (scaled by the area
+    ratio, never below ``model``'s), so a big tile finds as many cells per area as a small one;
+    its proposals grow with the area too, up to ``config.tile_proposal_limit`` (never below
+    ``model``'s own count). Sides must be multiples of 64 (the coarsest pyramid level).
     """
     from dataclasses import replace
 
@@ -335,7 +336,8 @@ def detection_network(
         settings,
         image_size=width,
         image_height=height,
-        rpn=replace(settings.rpn, post_nms_inference=int(round(settings.rpn.post_nms_inference * growth))),
+        rpn=replace(settings.rpn, post_nms_inference=tile_proposals(
+            settings.rpn.post_nms_inference, growth, config.tile_proposal_limit)),
         detection=replace(settings.detection, max_instances=int(round(settings.detection.max_instances * growth))),
     )
     if backbone is None:
@@ -352,6 +354,13 @@ def detection_network(
     for a, b in zip(source, target):
         b.assign(a)
     return copy
+
+
+def tile_proposals(proposals: int, growth: float, limit: int = 0) -> int:
+    """Proposals for a network ``growth`` times the input's area: as many per pixel as the input's
+    ``proposals``, at most ``limit`` (0: no limit) and never fewer than ``proposals``."""
+    grown = int(round(proposals * max(1.0, growth)))
+    return max(proposals, min(grown, limit)) if limit else grown
 
 
 def build_maskrcnn(config: MaskRCNNConfig, backbone_weights=None, backbone: keras.Model | None = None) -> MaskRCNN:

@@ -231,6 +231,25 @@ def test_a_network_built_for_a_wider_field_finds_the_same_cells_with_the_same_we
         detection_network(model, tiny_config(), 128, 200, backbone=tiny_backbone(200, height=128))
 
 
+def test_a_big_tile_gets_proposals_by_area_up_to_the_models_limit(trained):
+    """``tile_proposal_limit`` caps a big tile's proposals (a camera tile holds tens of cells, and the
+    box head's time grows with them), never below the input's own count; 0 keeps them by area."""
+    from bloodview.model.maskrcnn import tile_proposals
+
+    assert tile_proposals(300, 11.7) == 3510
+    assert tile_proposals(300, 11.7, limit=1000) == 1000
+    assert tile_proposals(300, 3.0, limit=1000) == 900  # under the limit: by area, as before
+    assert tile_proposals(300, 0.5, limit=1000) == 300  # a smaller network keeps the input's count
+    assert tile_proposals(300, 11.7, limit=100) == 300  # a limit under the input's count is no cut
+    model, _, _ = trained
+    base = model.settings.rpn.post_nms_inference
+    big = detection_network(model, tiny_config(tile_proposal_limit=base + 1), 256, 256, backbone=tiny_backbone(256, height=256))
+    assert big.settings.rpn.post_nms_inference == base + 1
+    assert big.settings.detection.max_instances == 4 * model.settings.detection.max_instances
+    with pytest.raises(ValueError, match="tile_proposal_limit"):
+        tiny_config(tile_proposal_limit=-1)
+
+
 def test_a_skip_of_every_rpn_level_is_refused():
     with pytest.raises(ValueError, match="rpn_inference_skip_levels"):
         tiny_config(rpn_inference_skip_levels=5)
