@@ -477,6 +477,17 @@ def big_child(detector: Detector, root: Path, size: str) -> dict:
 
 
 def peak_rss_mib() -> float:
+    """This process's own peak resident memory, MiB.
+
+    Linux's ``ru_maxrss`` survives ``exec``: a child spawned by a parent that had grown to 1.7 GiB
+    (the other sections, run first) reported the parent's peak as its own. ``VmHWM`` belongs to
+    the process's memory map, which ``exec`` replaces; ``ru_maxrss`` where there is no /proc."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
