@@ -1,7 +1,8 @@
 """Starting the desktop application: ``bloodview`` / ``bloodview gui [PATH...]``.
 
-Imports nothing heavy before the window shows; TensorFlow loads only when
-detection first runs (in a worker thread). ``screenshot`` renders the window
+Imports nothing heavy before the window shows; TensorFlow loads in a worker thread,
+in the background shortly after the window shows (``WARM_UP_DELAY_MS``) or when
+detection first runs, whichever comes first. ``screenshot`` renders the window
 (after detection finishes when ``detect`` is set) to a PNG and quits.
 """
 
@@ -25,6 +26,11 @@ def create_application(argv: Sequence[str] | None = None):
         app.setOrganizationName("bloodview")
         app.setApplicationDisplayName("bloodview")
     return app
+
+
+WARM_UP_DELAY_MS = 1500
+"""The model starts loading in the background this long after the window shows (its first paint and
+the images it opens come first)."""
 
 
 def run(
@@ -72,6 +78,13 @@ def run(
             exit_code[0] = 1
         QTimer.singleShot(300, grab_and_quit)
 
+    def warm_up() -> None:  # the model loads while the person looks at the images (gui/workers/warm_up.py)
+        window.models.warm_up_enabled = True
+        window.models.warm_up()
+
     QTimer.singleShot(0, start)
+    if screenshot is None:
+        QTimer.singleShot(WARM_UP_DELAY_MS, warm_up)
     code = app.exec()
+    window.models.warm.wait()  # however the loop ended: Qt aborts on a thread destroyed while it runs
     return exit_code[0] or code

@@ -420,5 +420,6 @@ class MainWindow(QMainWindow):
             dialog.process.kill()
         self.models.runner.cancel()
         self.models.runner.wait(5000)
+        self.models.warm.wait(30000)  # a background model load cannot be stopped half way (gui/workers/warm_up.py)
         self.session.close()  # the last autosave written, the project's lock let go
         event.accept()

@@ -24,6 +24,7 @@ from PyQt6.QtWidgets import QComboBox, QLabel
 
 from bloodview.gui.merge import merge_predictions
 from bloodview.gui.workers.detect_worker import DetectJob, DetectRunner, PredictorFactory
+from bloodview.gui.workers.warm_up import ModelWarmUp
 
 if TYPE_CHECKING:
     from bloodview.gui.main_window import MainWindow
@@ -63,6 +64,10 @@ class ModelActions:
         self.runner.imageFailed.connect(self._image_failed)
         self.runner.failed.connect(self._failed)
         self.runner.finished.connect(self._finished)
+        # the chosen model loaded in the background once the window is up (bloodview.gui.app.run turns it on)
+        self.warm = ModelWarmUp(window, predictor_factory)
+        self.warm.device.connect(self._device_known)
+        self.warm_up_enabled = False
         self.retrain_dialog = None
         self.evaluate_dialog = None
         self.cli_command: list[str] | None = None  # tests put a fake `bloodview` here
@@ -113,7 +118,7 @@ class ModelActions:
         """Model → About models: every model in the store, and the device detection runs on."""
         from bloodview.model.store import list_models, user_store_dir  # TF-free
 
-        device = self.device or "not known yet (TensorFlow loads with the first detection)"
+        device = self.device or "not known yet (TensorFlow loads in the background, or with the first detection)"
         parts = [f"Device: {device}", f"Model store: {user_store_dir()}"]
         parts += [f"{_describe(info)}\n{info.path}" for info in list_models()] or ["No model installed."]
         self.window.prompts.info(self.window, "About models", "\n\n".join(parts))
@@ -121,6 +126,19 @@ class ModelActions:
     def model_dir(self) -> Path | None:
         data = self.selector.currentData()
         return Path(data) if data else None
+
+    def warm_up(self) -> bool:
+        """Load the chosen model in the background and trace its networks for the image on screen
+        (once per model and session), unless a detection is running or no model is chosen; True
+        when a warm-up started."""
+        model_dir = self.model_dir()
+        if not self.warm_up_enabled or model_dir is None or self.runner.is_running():
+            return False
+        session = self.window.session
+        index = session.current_index
+        on_screen = ([session.image_path(index)]
+                     if 0 <= index < len(session.dataset.images) and index not in session.broken else [])
+        return self.warm.start(model_dir, on_screen)
 
     def _remember_model(self, _index: int) -> None:
         model = self.model_dir()

@@ -175,6 +175,25 @@ class Predictor:
         return cls(model, info, config or info.to_config(), large_tile=tile_size, classifier=classifier,
                    red_cells=red_cells)
 
+    def warm_up(self, images: Sequence[ImageInput] = ()) -> None:
+        """Build and trace, on blank inputs, the networks ``images`` will run on (the input-size one
+        always), and the cell classifier.
+
+        TensorFlow traces a graph on its first call (~2 s on the 2-core CPU), and an image larger
+        than the input runs on a network built for its tiles' shape (~2 s more); the app calls this
+        in the background after loading the model, with the image on screen, so the first image a
+        person asks about pays neither. Only the images' scale is measured, nothing is detected.
+        """
+        shapes = {self._base}
+        for index, item in enumerate(images):
+            shapes.add(self._frame(index, self._as_array(item), None).tile_size)
+        for height, width in sorted(shapes):
+            blank = np.zeros((1, height, width, 3), np.float32)
+            self._network((height, width)).detect(blank, np.array([[0, 0, height, width]], np.float32))
+        if self.classifier is not None:
+            size = int(self.classifier.spec.input_size)
+            self.classifier.logits(np.zeros((1, size, size, 3), np.float32))
+
     def _network(self, shape: tuple[int, int]):
         """The network for inputs of ``shape`` (height, width): the loaded one, or a copy built for it."""
         if shape not in self._networks:

@@ -259,3 +259,19 @@ def test_a_cpu_call_holds_at_most_its_pixel_budget_of_tiles_and_finds_the_same_c
         assert CallCounter.calls == ([8] if budget is None else [2, 2, 2, 2])
     for capped, whole in zip(found[2 * 256 * 256], found[None]):
         assert [c.bbox for c in capped.instances] == [c.bbox for c in whole.instances] and len(whole.instances) == 1
+
+
+def test_warm_up_builds_the_networks_an_image_needs_on_blank_inputs_and_finds_nothing_in_it():
+    """``Predictor.warm_up(images)``: the input-size network and the one the image's tiles need are
+    built and called once each (on blanks: TensorFlow traces on a first call), so the image's own
+    detection builds nothing; the image itself is not detected."""
+    image = disc_field(760, 1040, [(100, 100), (600, 400)], DIAMETER)
+    engine, network = predictor(tile=256, pixel_size=0.1, overlap_um=8.0)
+    engine.warm_up([image])
+    warmed = set(network.seen)
+    assert (256, 256) in warmed and len(warmed) == 2 and len(network.seen) == 2, "one blank call per network"
+    built = dict(engine._networks)
+    (found,) = engine.detect([image], pixel_size=0.1)
+    assert set(network.seen[2:]) <= warmed and engine._networks.keys() == built.keys()
+    assert all(engine._networks[key] is built[key] for key in built), "the detection reuses the warmed networks"
+    assert len(found.instances) == 2

@@ -34,6 +34,9 @@ log = logging.getLogger(__name__)
 PredictorFactory = Callable[[Path], Any]
 _PREDICTORS: dict[str, Any] = {}  # model folder -> loaded predictor (TF models load once)
 _LOCK = threading.Lock()
+PREDICTOR_IN_USE = threading.Lock()
+"""Held by whoever uses a predictor (a detection run, the background warm-up): a predictor is not
+thread-safe, and a run started during the warm-up waits for it, then finds the model loaded."""
 
 
 def load_predictor(model_dir: Path) -> Any:
@@ -153,6 +156,10 @@ class DetectWorker(QObject):
 
     def _run(self) -> None:
         self.status.emit(f"Loading model {self.model_dir.name} (first time loads TensorFlow)…")
+        with PREDICTOR_IN_USE:
+            self._run_with_predictor()
+
+    def _run_with_predictor(self) -> None:
         started = time.perf_counter()
         predictor = self.predictor_factory(self.model_dir)
         log.info("model ready in %.1f s", time.perf_counter() - started)
@@ -255,9 +262,7 @@ class DetectRunner(QObject):
         if self.is_running():
             return False
         worker = DetectWorker(jobs, model_dir, min_confidence, self.predictor_factory, known_scales)
-        thread = QThread(self)
-        worker.moveToThread(thread)
-        thread.started.connect(worker.run)
+        thread = thread_for(worker, self)
         worker.status.connect(self.status)
         worker.device.connect(self.device)
         worker.progress.connect(self.progress)
@@ -282,10 +287,23 @@ class DetectRunner(QObject):
     def _finish(self, cancelled: bool) -> None:
         thread, worker = self._thread, self._worker
         self._thread = self._worker = None
-        if thread is not None:
-            thread.quit()
-            thread.wait(10000)
-            thread.deleteLater()
-        if worker is not None:
-            worker.deleteLater()
+        end_thread(thread, worker)
         self.finished.emit(cancelled)
+
+
+def thread_for(worker: QObject, parent: QObject) -> QThread:
+    """A thread (not started) that runs ``worker.run`` once started; ``worker`` lives in it."""
+    thread = QThread(parent)
+    worker.moveToThread(thread)
+    thread.started.connect(worker.run)
+    return thread
+
+
+def end_thread(thread: QThread | None, worker: QObject | None) -> None:
+    """Stop a worker's finished thread and let Qt delete both (on the GUI thread, after its run)."""
+    if thread is not None:
+        thread.quit()
+        thread.wait(10000)
+        thread.deleteLater()
+    if worker is not None:
+        worker.deleteLater()
