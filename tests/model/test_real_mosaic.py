@@ -61,3 +61,21 @@ def test_a_mosaic_gives_the_answers_of_its_crops(predictor, pbc_dir):
         assert in_mosaic is not None, f"the {CLASSES[k]} is found in the mosaic"
         same += in_mosaic.class_name == cell.class_name
     assert same >= 3, "the framing does not change the classes (one may flip on a near-tie)"
+
+
+def test_warm_up_on_the_mosaic_builds_the_network_its_detection_then_uses(pbc_dir):
+    """The app warms the model up on the image on screen: the tile shape it builds must be the one
+    detection picks for that image, or the first Detect still pays a build (~2 s)."""
+    if not is_model_dir(default_model_dir()):
+        pytest.skip("no default model in resources/models/default")
+    from bloodview.model.predict import Predictor
+
+    crops = first_val_images(pbc_dir)
+    mosaic = np.vstack([np.hstack(crops[:2]), np.hstack(crops[2:])])
+    fresh = Predictor.load(default_model_dir(), red_cells=True)
+    fresh.warm_up([mosaic])
+    networks = dict(fresh._networks)
+    assert len(networks) == 2, "the input-size network and the mosaic's own"
+    (found,) = fresh.detect([mosaic])
+    assert fresh._networks.keys() == networks.keys() and found.instances
+    assert all(fresh._networks[key] is networks[key] for key in networks)
