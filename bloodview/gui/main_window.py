@@ -420,6 +420,8 @@ class MainWindow(QMainWindow):
             dialog.process.kill()
         self.models.runner.cancel()
         self.models.runner.wait(5000)
-        self.models.warm.wait(30000)  # a background model load cannot be stopped half way (gui/workers/warm_up.py)
         self.session.close()  # the last autosave written, the project's lock let go
+        if self.models.warm.is_running():  # a background model load cannot be stopped half way
+            self.hide()  # (gui/workers/warm_up.py): the window goes at once, the process when it ends
+            self.models.warm.wait(30000)
         event.accept()
