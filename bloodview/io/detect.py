@@ -99,7 +99,7 @@ def _looks_like_makesense(data: dict[str, Any]) -> bool:
 def _folder_format(folder: Path) -> str:
     from bloodview.io.class_folders import class_subfolders
     from bloodview.io.labelme import is_labelme
-    from bloodview.io.mask_png import is_mask_folder
+    from bloodview.io.mask_png import is_mask_folder, looks_like_mask
     from bloodview.io.yolo import NAME_FILES
 
     try:
@@ -123,7 +123,9 @@ def _folder_format(folder: Path) -> str:
         return "mask-png"
     if class_subfolders(folder):
         return "class-folders"
-    if names and all(n.lower().endswith(".png") for n in names if not n.startswith(".")):
+    pngs = sorted(n for n in names if not n.startswith("."))
+    if pngs and all(n.lower().endswith(".png") for n in pngs) and all(
+            looks_like_mask(folder / n) for n in pngs[:3]):
         return "mask-png"  # masks written apart from their images (give the images with --images)
     raise FormatError(folder, "is not a recognised annotation folder (looked for project.json, VOC .xml files, "
                       "YOLO labels, LabelMe .json files, image + mask PNG pairs, class sub-folders of images)")

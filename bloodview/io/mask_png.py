@@ -214,6 +214,24 @@ def save_mask_pngs(dataset: Dataset, folder: str | Path, by_instance: bool = Fal
     return written
 
 
+MASK_MAX_VALUES = 64
+"""A PNG with more distinct values (colours) than this is a picture, not a mask: masks hold 0 and a
+few labels (Zheng: 0 / 128 / 255; ``convert --to mask-png``: 0 / 255 or one number per cell), a
+camera's picture thousands of colours, a grey camera's most of its 256 levels."""
+
+
+def looks_like_mask(path: Path) -> bool:
+    """Whether the PNG ``path`` holds labels rather than a picture (16- or 32-bit label images
+    always do; others when they have at most :data:`MASK_MAX_VALUES` values). Unreadable: False."""
+    try:
+        with Image.open(path) as image:
+            if image.mode in ("I", "I;16", "I;16B", "I;16L"):
+                return True
+            return image.getcolors(maxcolors=MASK_MAX_VALUES) is not None
+    except (OSError, ValueError):
+        return False
+
+
 def is_mask_folder(folder: Path) -> bool:
     """Whether ``folder`` looks like image + mask pairs (cheap check for detection)."""
     files = [p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES] if folder.is_dir() else []

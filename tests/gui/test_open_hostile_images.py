@@ -31,3 +31,18 @@ def test_folder_of_hostile_images_opens_and_detection_skips_the_unreadable(make_
     assert len(seen) == len(GOOD) and all(len(shape) == 3 and shape[2] == 3 for shape in seen)
     assert (80, 60, 3) in seen  # the EXIF-rotated JPEG as shown
     assert "6 unreadable image(s) skipped" in window.status_label.text()
+
+
+def test_opening_a_folder_of_png_pictures_in_the_app_gives_pictures_without_cells(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from bloodview.gui.opening import open_folder
+
+    folder = tmp_path / "camera"
+    folder.mkdir()
+    rng = np.random.default_rng(1)
+    Image.fromarray(rng.integers(0, 256, (60, 80, 3), dtype=np.uint8)).save(folder / "field.png")
+    result = open_folder(folder)
+    (image,) = result.dataset.images
+    assert image.instances == [], "a picture is not its own mask"

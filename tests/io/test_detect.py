@@ -101,3 +101,35 @@ def test_unreadable_folder_is_one_sentence(tmp_path, monkeypatch):
     monkeypatch.setattr(pathlib.Path, "iterdir", refuse)
     with pytest.raises(FormatError, match=r"folder cannot be read \(permission denied\)"):
         load_annotations(tmp_path)
+
+
+def test_a_folder_of_png_pictures_is_not_taken_for_masks_but_a_folder_of_masks_is(tmp_path, smear, zheng_dir):
+    """A lab's camera often saves PNG: such a folder opened as masks gave each picture one 'cell'
+    the size of the picture. Masks hold a few label values; pictures thousands of colours."""
+    import numpy as np
+
+    pictures = tmp_path / "camera"
+    pictures.mkdir()
+    rng = np.random.default_rng(0)
+    for name in ("field1.png", "field2.png"):
+        Image.fromarray(rng.integers(0, 256, (60, 80, 3), dtype=np.uint8)).save(pictures / name)
+    grey = tmp_path / "mono"
+    grey.mkdir()
+    Image.fromarray(np.tile(np.arange(200, dtype=np.uint8), (30, 1))).save(grey / "mono.png")
+    for folder in (pictures, grey):
+        with pytest.raises(FormatError, match="not a recognised annotation folder"):
+            detect_format(folder)
+    masks = tmp_path / "masks"
+    masks.mkdir()
+    save_annotations(smear, masks, "mask-png")
+    label = np.zeros((30, 40), np.uint16)
+    label[2:9, 3:9], label[20:25, 30:35] = 1, 300  # a 16-bit instance-label image
+    Image.fromarray(label).save(masks / "b.png")
+    assert detect_format(masks) == "mask-png"
+    real = sorted(zheng_dir.glob("*.png"))[:2]
+    apart = tmp_path / "zheng_masks"
+    apart.mkdir()
+    for path in real:
+        (apart / path.name).write_bytes(path.read_bytes())
+    assert detect_format(apart) == "mask-png", "Zheng's own masks, kept apart from their images"
+
