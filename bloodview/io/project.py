@@ -224,14 +224,32 @@ def _referenced_files(project_file: Path) -> set[str] | None:
     return names
 
 
+def _ours(path: Path) -> bool:
+    """Whether ``path`` is an image annotation file a project save wrote: its name starts with
+    the stem and path digest of the image it records (see :func:`annotation_file_name`)."""
+    try:
+        record = read_json(path, "annotation file")
+    except FormatError:
+        return False
+    image = record.get("image") if isinstance(record, dict) else None
+    if not isinstance(image, str) or not image:
+        return False
+    ours = annotation_file_name(Path(image)).removeprefix(f"{ANNOTATIONS_DIR}/").removesuffix(".json")
+    return path.name.startswith(ours + ".json") or path.name.startswith(ours + "-")
+
+
 def _remove_unreferenced(folder: Path, keep: set[str]) -> None:
     """Remove annotation files no kept ``project.json`` names, older ``.bak`` files and the
-    temporary files of saves that were killed. Failures only leave a file behind."""
+    temporary files of saves that were killed. Failures only leave a file behind.
+
+    Only files a project save wrote are removed (:func:`_ours`): a project saved into a
+    folder whose ``annotations/`` held the lab's own files (LabelMe JSON beside ``images/``)
+    used to delete them."""
     for directory, pattern in ((folder / ANNOTATIONS_DIR, "*"), (folder, f".{PROJECT_FILE}.*.tmp")):
         for path in directory.glob(pattern):
             name = f"{ANNOTATIONS_DIR}/{path.name}" if directory.name == ANNOTATIONS_DIR else path.name
             stale = path.name.endswith(".tmp") or (
-                path.name.endswith((".json", ".json" + BACKUP_SUFFIX)) and name not in keep)
+                path.name.endswith((".json", ".json" + BACKUP_SUFFIX)) and name not in keep and _ours(path))
             if stale and path.is_file():
                 try:
                     path.unlink()

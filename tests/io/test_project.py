@@ -146,3 +146,24 @@ def test_image_without_annotation_file_is_opened_empty(lab):
         file.unlink()
     image = load_project(tmp_path / "proj").dataset.images[1]
     assert (image.width, image.height, len(image)) == (64, 48, 0)
+
+
+def test_saving_into_a_folder_with_the_labs_own_annotations_folder_deletes_none_of_its_files(lab):
+    """Regression: ``bloodview convert slides/annotations slides --to project`` deleted the LabelMe
+    files in slides/annotations (the cleanup of older saves took every unnamed .json there)."""
+    tmp_path, dataset = lab
+    theirs = tmp_path / "proj" / "annotations"
+    theirs.mkdir(parents=True)
+    labelme = {"version": "5.2.1", "shapes": [], "imagePath": "../smears/a.jpg", "imageHeight": 48, "imageWidth": 64}
+    for name in ("a.json", "slide-20260101.json", "notes.json.bak"):
+        (theirs / name).write_text(json.dumps(labelme))
+    (theirs / "b-12345678.json").write_text("{not json")
+    for _ in range(3):  # three saves: the first save's files are older than the .bak and go
+        dataset.images[0].instances.pop() if dataset.images[0].instances else None
+        save_project(dataset, tmp_path / "proj")
+    names = sorted(p.name for p in theirs.iterdir())
+    assert {"a.json", "slide-20260101.json", "notes.json.bak", "b-12345678.json"} <= set(names)
+    ours = [n for n in names if n.startswith(("a-", "b-")) and n != "b-12345678.json"]
+    referenced = json.loads((tmp_path / "proj" / "project.json").read_text())["images"]
+    backed_up = json.loads((tmp_path / "proj" / "project.json.bak").read_text())["images"]
+    assert sorted(ours) == sorted({e["annotation"].split("/")[1] for e in referenced + backed_up})
