@@ -39,11 +39,12 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from bloodview.errors import FormatError
-    from bloodview.io.detect import save_annotations
+    from bloodview.io.detect import output_target, save_annotations
     from bloodview.io.provenance import mark_imports_reviewed
 
-    if args.output.exists() and args.output.resolve() == args.input.resolve():
-        raise FormatError(args.output, "is the input; choose another output so the original is not overwritten")
+    target = output_target(args.output, args.to)  # a folder given for a file format: the file in it
+    if target.exists() and target.resolve() == args.input.resolve():
+        raise FormatError(target, "is the input; choose another output so the original is not overwritten")
     dataset, fmt = read_input(args)
     marked = mark_imports_reviewed(dataset) if args.reviewed else 0
     written = save_annotations(dataset, args.output, args.to)

@@ -110,6 +110,8 @@ def load_coco_with_ids(
         require(isinstance(category_id, int) and category_id in category_names, path,
                 f"{where} refers to category id {category_id!r}, which is not in 'categories'")
         if category_id not in resolved:
+            require(bool(category_names[category_id].strip()), path,
+                    f"{where} is in category id {category_id}, whose 'name' is empty")
             resolved[category_id] = resolver(category_names[category_id])
         instance = annotation_to_instance(entry, image, resolved[category_id], path, where)
         if instance is not None:

@@ -57,11 +57,22 @@ def detect_format(path: str | Path) -> str:
         raise FormatError(path, "not found")
     if path.is_dir():
         return _folder_format(path)
-    if path.suffix.lower() == ".xml":
+    suffix = _suffix(path)
+    if suffix == ".xml":
         return "voc"
-    if path.suffix.lower() != ".json":
+    if suffix != ".json":
         raise FormatError(path, "is not an annotation file bloodview reads (expected .json or .xml, or a folder)")
     return json_format(read_json(path), path)
+
+
+def _suffix(path: Path) -> str:
+    """The file's type: ``cells.json.bak`` (the previous version bloodview kept) reads as ``.json``."""
+    from bloodview.io.atomic import BACKUP_SUFFIX
+
+    name = path.name.lower()
+    if name.endswith(BACKUP_SUFFIX) and len(path.suffixes) > 1:
+        return Path(name.removesuffix(BACKUP_SUFFIX)).suffix
+    return path.suffix.lower()
 
 
 def json_format(data: Any, path: Path) -> str:
@@ -193,11 +204,22 @@ def _loader(name: str) -> Callable[[Path, Any, dict[str, Any]], Dataset]:
     return table[name]
 
 
+def output_target(path: str | Path, fmt: str) -> Path:
+    """What writing ``fmt`` to ``path`` replaces: ``<folder>/<format>.json`` for a file format
+    given an existing folder, else ``path`` itself."""
+    path = Path(path)
+    name = canonical_format(fmt)
+    return path / f"{name}.json" if name in FILE_FORMATS and path.is_dir() else path
+
+
 def save_annotations(dataset: Dataset, path: str | Path, fmt: str) -> Path:
     """Write ``dataset`` to ``path`` in ``fmt``; return the file or folder written.
 
     File formats (coco, via, makesense-coco) given an existing folder write
-    ``<folder>/<format>.json``; folder formats create the folder.
+    ``<folder>/<format>.json``; folder formats create the folder. An image listed more
+    than once is written once with all its cells where the format keys records by image
+    name, and two images that would share one file are refused
+    (:mod:`bloodview.io.repeated_images`).
     """
     from bloodview.io import coco, labelme, makesense_coco, mask_png, project, via, voc, yolo
 
@@ -205,9 +227,13 @@ def save_annotations(dataset: Dataset, path: str | Path, fmt: str) -> Path:
     if name not in SAVE_FORMATS:
         raise FormatError(None, f"cannot write {name!r}; formats bloodview writes: {', '.join(SAVE_FORMATS)}")
     path = Path(path)
+    if name not in ("coco", "project"):  # the others keep one record per image name
+        from bloodview.io.repeated_images import check_one_file_per_image, merge_repeated_images
+
+        dataset = merge_repeated_images(dataset)
+        check_one_file_per_image(dataset, name)
     if name in FILE_FORMATS:
-        if path.is_dir():
-            path = path / f"{name}.json"
+        path = output_target(path, name)
         if not path.parent.is_dir():
             raise FormatError(path, "cannot be written: its folder does not exist")
         {"coco": coco.save_coco, "via": via.save_via, "makesense-coco": makesense_coco.save_makesense_coco}[name](

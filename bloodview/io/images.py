@@ -176,7 +176,16 @@ def check_image_size(path: str | Path, width: int, height: int, source: str | Pa
         return
     actual = read_image_size(path)
     if actual != (int(width), int(height)):
+        rotated = actual == (int(height), int(width)) and _stored_rotated(path)
+        hint = (" as shown: its EXIF orientation tag turns it by 90 degrees, and the annotations were made on "
+                "the stored, unturned picture") if rotated else ""
         raise FormatError(
             source,
-            f"says {path.name} is {width}x{height} but the image file is {actual[0]}x{actual[1]}",
+            f"says {path.name} is {width}x{height} but the image file is {actual[0]}x{actual[1]}{hint}",
         )
+
+
+def _stored_rotated(path: Path) -> bool:
+    """Whether ``path`` carries an EXIF orientation that swaps its width and height when shown."""
+    with _open(path) as image:
+        return _orientation(image) in _SWAPPING_ORIENTATIONS

@@ -87,6 +87,9 @@ def load_labelme(
             continue
         resolver = ClassResolver(classes, add_unknown_classes, file)
         images.append(_read_file(file, data, root, resolver, check_images, given_root))
+    if not images:  # a wrong --from, or the wrong folder: not an empty data set to write out
+        found = f"none of its {len(files)} .json files is a LabelMe file" if files else "it holds no .json files"
+        raise FormatError(path, f"is not a LabelMe folder: {found}")
     return Dataset(images, classes, root)
 
 

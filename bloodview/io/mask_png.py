@@ -55,6 +55,8 @@ def find_mask_pairs(folder: Path, masks_dir: Path | None = None) -> list[tuple[P
     pairs = []
     for file in files:
         if masks_dir is not None:
+            if len(by_stem[file.stem]) > 1 and file.suffix.lower() == ".png" and looks_like_mask(file):
+                continue  # the image's own mask beside it (Zheng: 001.bmp + 001.png), not a second image
             mask = masks_dir / f"{file.stem}.png"
             if mask.is_file():
                 pairs.append((file, mask))
@@ -199,12 +201,13 @@ def label_image_of(image: ImageAnnotation, by_instance: bool = False) -> np.ndar
 
 def save_mask_pngs(dataset: Dataset, folder: str | Path, by_instance: bool = False) -> list[Path]:
     """Write one mask PNG per image: ``<image path>.png``, or ``<stem>_mask.png`` where that
-    name is the image itself (masks written into a folder of PNG images)."""
+    name is the image itself or another picture (masks written into a folder of images)."""
     folder = Path(folder)
     written = []
     for image in dataset.images:
         target = folder / output_relative(image.image_path).with_suffix(".png")
-        if target.resolve() == dataset.resolve_image(image).resolve():
+        if target.resolve() == dataset.resolve_image(image).resolve() or (
+                target.is_file() and not looks_like_mask(target)):  # another picture: a.png beside a.jpg
             target = target.with_name(f"{target.stem}{MASK_SUFFIXES[0]}.png")
         target.parent.mkdir(parents=True, exist_ok=True)
         ok, encoded = cv2.imencode(".png", label_image_of(image, by_instance))

@@ -51,11 +51,17 @@ def image_name_for_export(dataset: Dataset, image: ImageAnnotation, images_root:
     A relative ``image_path`` is written as is (it is relative to the dataset's
     image folder, which readers pass as their images folder). An absolute path is
     made relative to ``images_root`` when it lies inside; otherwise only the file
-    name is written.
+    name is written. A relative path that climbs out with ``..`` (a project's images
+    kept beside it) is taken as the absolute path it leads to: written as is, no
+    reader of ours would accept it (:func:`member_path`).
     """
     path = image.image_path
     if not path.is_absolute():
-        return path.as_posix()
+        if ".." not in path.parts:
+            return path.as_posix()
+        if dataset.root is None:
+            return path.name
+        path = Path(os.path.normpath(dataset.root.absolute() / path))
     if images_root is not None:
         try:
             return Path(os.path.relpath(path, images_root)).as_posix() if _inside(path, images_root) else path.name

@@ -28,7 +28,7 @@ from xml.sax.saxutils import escape
 from bloodview.core.annotation import Dataset, ImageAnnotation
 from bloodview.core.classes import ClassCatalogue
 from bloodview.core.geometry import rectangle
-from bloodview.errors import FormatError
+from bloodview.errors import FormatError, ImageError
 from bloodview.io.atomic import atomic_write_text
 from bloodview.io.images import check_image_size, read_image_size
 from bloodview.io.labels import ClassResolver
@@ -90,7 +90,11 @@ def _read_xml(xml_file: Path, root: Path, resolver: ClassResolver, check: bool) 
     relative = member_path(name.strip(), xml_file)
     width, height = _int(node.findtext("size/width")), _int(node.findtext("size/height"))
     if width <= 0 or height <= 0:
-        width, height = read_image_size(root / relative)
+        try:
+            width, height = read_image_size(root / relative)
+        except ImageError as exc:  # name the XML too: which file wanted the image, and why
+            raise ImageError(root / relative, f"{exc.reason}; {xml_file.name} gives no <size>, so it needs its "
+                             "image (give the images folder)") from exc
     elif check:
         check_image_size(root / relative, width, height, xml_file)
     image = ImageAnnotation(relative, width, height)

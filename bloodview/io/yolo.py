@@ -5,9 +5,12 @@ names in ``classes.txt`` (one per line) or ``data.yaml`` (``names:`` as a list,
 a block list or a ``0: name`` mapping), looked for beside the labels and one
 folder up. Labels sit in ``labels/`` beside ``images/`` or next to the images.
 
-What we read: every ``*.txt`` label file whose image (same stem) is found;
+What we read: every ``*.txt`` label file whose image (same stem, same sub-folders,
+less an ``images/`` folder) is found;
 boxes become box-only rectangles, polygons become outlines; images without a
-label file are included with no cells. Image sizes come from the image files.
+label file are included with no cells. Image sizes come from the image files,
+so label files without an image are skipped with a warning, and a labels folder
+none of whose images is found is an error (give ``--images``).
 What we write: ``labels/<stem>.txt`` boxes (or polygons with
 ``polygons=True``) and ``classes.txt`` in catalogue order.
 """
@@ -103,15 +106,47 @@ def load_yolo(
     resolver = ClassResolver(classes, add_unknown_classes, labels)
     resolved = [resolver(n) for n in names]
     images = []
+    used: set[Path] = set()
     for image_file in list_images(root):
         relative = image_file.relative_to(root)
         width, height = read_image_size(image_file)
         image = ImageAnnotation(relative, width, height)
-        label_file = labels / relative.with_suffix(".txt")
+        label_file = _label_file(labels, relative)
         if label_file.is_file():
             image.instances = _read_labels(label_file, resolved, width, height)
+            used.add(label_file)
         images.append(image)
+    _check_orphans(labels, root, used)
     return Dataset(images, classes, root)
+
+
+def _label_file(labels: Path, relative: Path) -> Path:
+    """The label file of the image at ``relative`` (to the images folder): mirrored under
+    ``labels``, or, for an image under an ``images/`` folder (the data set folder given as the
+    images folder, as the app does when it opens one), with that folder left out, as
+    Ultralytics pairs ``images/train/a.jpg`` with ``labels/train/a.txt``."""
+    mirrored = labels / relative.with_suffix(".txt")
+    if mirrored.is_file() or "images" not in relative.parts[:-1]:
+        return mirrored
+    parts = list(relative.parts)
+    del parts[parts.index("images")]
+    return labels / Path(*parts).with_suffix(".txt")
+
+
+def _check_orphans(labels: Path, root: Path, used: set[Path]) -> None:
+    """Say so when label files have no image: their fractions need its size, so their cells are lost.
+
+    None found at all (the images kept in another folder) is an error; a few, a warning. Both
+    used to pass silently, and convert wrote an empty data set as a success.
+    """
+    orphans = sorted(p for p in labels.rglob("*.txt") if p not in used and p.name not in NAME_FILES)
+    if not orphans:
+        return
+    if not used:
+        raise FormatError(labels, f"holds {len(orphans)} YOLO label file(s) but none of their images is in {root} "
+                          "(YOLO boxes are fractions of the image size): give the images folder")
+    log.warning("%s: %d label file(s) have no image in %s; their cells are skipped (first: %s)", labels,
+                len(orphans), root, orphans[0].relative_to(labels).as_posix())
 
 
 def _read_labels(label_file: Path, names: list[str], width: int, height: int) -> list[Instance]:

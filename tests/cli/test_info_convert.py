@@ -81,6 +81,23 @@ def test_convert_refuses_to_overwrite_its_input_and_keeps_old_output(tmp_path, c
     assert (tmp_path / "out.json").read_text() == "precious"
 
 
+def test_convert_into_the_input_files_own_folder_keeps_the_input(tmp_path, capsys):
+    """Regression: ``convert data/coco.json data --to coco`` wrote data/coco.json over the input."""
+    Image.new("RGB", (20, 20)).save(tmp_path / "a.png")
+    coco = {"images": [{"id": 1, "file_name": "a.png", "width": 20, "height": 20}], "annotations": [
+        {"id": 1, "image_id": 1, "category_id": 1, "segmentation": [[1, 1, 9, 1, 9, 9]]}],
+        "categories": [{"id": 1, "name": "monocyte"}]}
+    original = json.dumps(coco)
+    (tmp_path / "coco.json").write_text(original)
+    assert main(["convert", str(tmp_path / "coco.json"), str(tmp_path), "--to", "coco"]) == 1
+    assert capsys.readouterr().err == (f"bloodview: error: {tmp_path / 'coco.json'}: is the input; choose another "
+                                       "output so the original is not overwritten\n")
+    assert (tmp_path / "coco.json").read_text() == original
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.png", "coco.json"]
+    assert main(["convert", str(tmp_path / "coco.json"), str(tmp_path), "--to", "via"]) == 0
+    assert (tmp_path / "via.json").is_file()
+
+
 def test_real_command_line(tmp_path):
     Image.new("RGB", (30, 20)).save(tmp_path / "a.png")
     made = ('{"a.png":{"fileref":"","size":1,"filename":"a.png","base64_img_data":"","file_attributes":{},'

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 
 import pytest
 from PIL import Image
@@ -75,3 +76,24 @@ def test_clipped_boxes_give_one_summary_line(yolo_set, tmp_path, caplog):
     assert len(warnings) == 1, warnings
     assert warnings[0].startswith("outline crosses the image border; clipped to the image (")
     assert "(30 times, e.g. a.txt line 1; a.txt line 2; a.txt line 3, ...)" in warnings[0]
+
+
+def test_a_project_with_its_images_beside_it_exports_coco_that_reads_back(yolo_set, tmp_path):
+    """Regression: a project keeps its images beside it (``../images/a.jpg``); its COCO export wrote
+    that name, which bloodview then refused ("points outside the data folder")."""
+    lab = tmp_path / "lab"
+    shutil.copytree(yolo_set / "images", lab / "images")
+    shutil.rmtree(yolo_set / "images")  # the images are now only those beside the project
+    assert _convert(yolo_set, lab / "project", "--to", "project", "--images", lab / "images") == 0
+    assert {e["path"] for e in json.loads((lab / "project" / "project.json").read_text())["images"]} == {
+        "../images/a.jpg", "../images/b.jpg"}
+    assert _convert(lab / "project", lab / "cells.json", "--to", "coco") == 0
+    names = sorted(i["file_name"] for i in json.loads((lab / "cells.json").read_text())["images"])
+    assert names == ["images/a.jpg", "images/b.jpg"]  # relative to the file's folder, found without --images
+    assert _convert(lab / "cells.json", tmp_path / "back.json", "--to", "via") == 0  # VIA needs the images
+    elsewhere = tmp_path / "exports"
+    elsewhere.mkdir()
+    assert _convert(lab / "project", elsewhere / "cells.json", "--to", "coco") == 0
+    assert sorted(i["file_name"] for i in json.loads((elsewhere / "cells.json").read_text())["images"]) == [
+        "a.jpg", "b.jpg"]
+    assert _convert(elsewhere / "cells.json", tmp_path / "again.json", "--to", "via", "--images", lab / "images") == 0

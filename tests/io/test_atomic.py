@@ -81,3 +81,16 @@ def test_new_files_get_normal_permissions(tmp_path):
     umask = os.umask(0)
     os.umask(umask)
     assert path.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_errors_name_the_file_asked_for_not_the_temporary_one(tmp_path):
+    """Regression: a missing folder was reported as '.../.a.json.fjaqokng.tmp No such file or directory'."""
+    target = tmp_path / "nope" / "a.json"
+    with pytest.raises(FileNotFoundError) as missing:
+        atomic_write_text(target, "x")
+    assert missing.value.filename == str(target)
+    (tmp_path / "taken").mkdir()
+    with pytest.raises(IsADirectoryError) as folder:
+        atomic_write_text(tmp_path / "taken", "x")
+    assert folder.value.filename == str(tmp_path / "taken") and folder.value.strerror == "is a folder, not a file"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["taken"] and not any((tmp_path / "taken").iterdir())

@@ -158,6 +158,9 @@ def _one(segmentation=None, file_name="x.png", **image):
         (_one([[1, 1, 5, 5, 1, 9]], file_name="C:\\data\\a.png"), r"is an absolute path"),
         (_one([[1, 1, 5, 5, 1, 9]], width="50"), r"needs positive integer 'width' and 'height'"),
         (_one(), r"annotation 1 has neither a segmentation nor a bbox"),
+        # was "a region has an empty or missing class label ('')": which region, of which category?
+        ({**_one([[1, 1, 5, 5, 1, 9]]), "categories": [{"id": 1, "name": " "}]},
+         r"bad.json: annotation 1 is in category id 1, whose 'name' is empty$"),
     ],
 )
 def test_bad_input_gives_one_clear_sentence(tmp_path, content, message):

@@ -133,3 +133,22 @@ def test_a_folder_of_png_pictures_is_not_taken_for_masks_but_a_folder_of_masks_i
         (apart / path.name).write_bytes(path.read_bytes())
     assert detect_format(apart) == "mask-png", "Zheng's own masks, kept apart from their images"
 
+
+
+def test_the_backup_bloodview_kept_reads_like_the_file(tmp_path, capsys):
+    """Convert and save keep the previous file as ``NAME.json.bak``; reading it (to see what it holds
+    before restoring it) used to fail with 'expected .json or .xml'."""
+    from bloodview.cli.main import main
+
+    coco = {"images": [{"id": 1, "file_name": "a.png", "width": 20, "height": 20}], "annotations": [
+        {"id": 1, "image_id": 1, "category_id": 1, "segmentation": [[1, 1, 9, 1, 9, 9]]}],
+        "categories": [{"id": 1, "name": "monocyte"}]}
+    (tmp_path / "cells.json.bak").write_text(json.dumps(coco))
+    (tmp_path / "a.xml.bak").write_text("<annotation><filename>a.png</filename><size><width>20</width>"
+                                        "<height>20</height></size></annotation>")
+    assert detect_format(tmp_path / "cells.json.bak") == "coco" and detect_format(tmp_path / "a.xml.bak") == "voc"
+    assert main(["info", str(tmp_path / "cells.json.bak"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["instances"] == 1
+    (tmp_path / "notes.bak").write_text("{}")
+    with pytest.raises(FormatError, match="expected .json or .xml"):
+        detect_format(tmp_path / "notes.bak")

@@ -78,6 +78,29 @@ def test_exif_orientation_is_applied_to_pixels_and_size(tmp_path):
     assert np.abs(out[0, :, 1].astype(int) - rgb[::-1, 0, 1]).max() < 12
 
 
+def test_annotations_made_on_the_unturned_picture_are_refused_with_the_reason(tmp_path, capsys):
+    """A camera JPEG turned by its EXIF tag, annotated by a tool that ignores the tag: the sizes
+    are swapped. The refusal used to give two sizes and no reason."""
+    import json
+
+    from bloodview.cli.main import main
+
+    image = Image.fromarray(_gradient(10, 30))
+    exif = image.getexif()
+    exif[0x0112] = 6
+    image.save(tmp_path / "r.jpg", exif=exif)
+    coco = {"images": [{"id": 1, "file_name": "r.jpg", "width": 30, "height": 10}], "annotations": [],
+            "categories": []}
+    (tmp_path / "c.json").write_text(json.dumps(coco))
+    assert main(["info", str(tmp_path / "c.json")]) == 1
+    assert capsys.readouterr().err == (
+        f"bloodview: error: {tmp_path / 'c.json'}: says r.jpg is 30x10 but the image file is 10x30 as shown: its EXIF "
+        "orientation tag turns it by 90 degrees, and the annotations were made on the stored, unturned picture\n")
+    Image.fromarray(_gradient(30, 10)).save(tmp_path / "r.jpg")  # stored 10 x 30, no tag: just the sizes
+    assert main(["info", str(tmp_path / "c.json")]) == 1
+    assert capsys.readouterr().err.endswith("says r.jpg is 30x10 but the image file is 10x30\n")
+
+
 def test_missing_file_names_the_file(tmp_path):
     with pytest.raises(ImageError, match="missing.png.*not found"):
         load_image(tmp_path / "missing.png")

@@ -135,3 +135,19 @@ def test_bad_input(tmp_path, content, message):
     with pytest.raises(Exception, match=message) as info:
         load_labelme(tmp_path / "a.json")
     assert "a.json" in str(info.value)
+
+
+def test_a_folder_without_labelme_files_is_an_error_not_an_empty_data_set(tmp_path, capsys):
+    """Regression: ``convert VOC_FOLDER out.json --from labelme`` wrote '0 images, 0 cells' and exited 0."""
+    from bloodview.cli.main import main
+
+    (tmp_path / "voc").mkdir()
+    (tmp_path / "voc" / "a.xml").write_text("<annotation><filename>a.jpg</filename></annotation>")
+    out = tmp_path / "out.json"
+    assert main(["convert", str(tmp_path / "voc"), str(out), "--from", "labelme", "--to", "coco"]) == 1
+    assert capsys.readouterr().err == f"bloodview: error: {tmp_path / 'voc'}: is not a LabelMe folder: it holds no .json files\n"
+    for name in ("coco.json", "via.json"):
+        (tmp_path / "voc" / name).write_text('{"images": [], "annotations": []}')
+    assert main(["convert", str(tmp_path / "voc"), str(out), "--from", "labelme", "--to", "coco"]) == 1
+    assert "is not a LabelMe folder: none of its 2 .json files is a LabelMe file" in capsys.readouterr().err
+    assert not out.exists()

@@ -100,3 +100,46 @@ def test_a_label_that_is_a_digit_only_to_unicode_is_a_class_name_not_a_crash(tmp
         assert "labels.csv" in str(error)
     else:
         assert labels["7"] == text and labels[text] == "lymphocyte"
+
+
+def test_a_mask_never_overwrites_another_picture_of_the_same_name(tmp_path):
+    """Regression: masks written into an images folder holding a.jpg (annotated) and a.png (another
+    picture) wrote a.jpg's mask over a.png."""
+    from bloodview.core.annotation import Dataset, ImageAnnotation
+    from bloodview.core.classes import ClassCatalogue
+    from bloodview.core.geometry import rectangle
+    from bloodview.core.instance import Instance
+
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 255, (40, 50, 3), dtype=np.uint8)).save(tmp_path / "a.jpg")
+    Image.fromarray(rng.integers(0, 255, (40, 50, 3), dtype=np.uint8)).save(tmp_path / "a.png")
+    picture = (tmp_path / "a.png").read_bytes()
+    dataset = Dataset([ImageAnnotation("a.jpg", 50, 40, [Instance(rectangle(5, 5, 20, 20), "neutrophil")])],
+                      ClassCatalogue.pbc(), tmp_path)
+    written = save_mask_pngs(dataset, tmp_path)
+    assert [p.name for p in written] == ["a_mask.png"]
+    assert (tmp_path / "a.png").read_bytes() == picture and not (tmp_path / "a.png.bak").exists()
+    assert np.asarray(Image.open(tmp_path / "a_mask.png"))[10, 10] == 255
+    save_mask_pngs(dataset, tmp_path / "masks")  # into a folder of its own: named after the image, as before
+    assert (tmp_path / "masks" / "a.png").is_file()
+
+
+def test_masks_in_their_own_folder_pair_with_the_images_not_with_the_masks_beside_them(tmp_path, capsys):
+    """Regression: Zheng 'Dataset 1' -> mask-png elsewhere -> coco --images 'Dataset 1' gave 600 images
+    for 300: each own mask (001.png beside 001.bmp) was taken for a second image of the cell."""
+    from bloodview.cli.main import main
+
+    crops = tmp_path / "Dataset 1"
+    crops.mkdir()
+    rng = np.random.default_rng(1)
+    for stem in ("001", "002"):
+        Image.fromarray(rng.integers(0, 255, (40, 50, 3), dtype=np.uint8)).save(crops / f"{stem}.bmp")
+        mask = np.zeros((40, 50), np.uint8)
+        mask[10:30, 10:35] = 255
+        Image.fromarray(mask).save(crops / f"{stem}.png")
+    assert main(["convert", str(crops), str(tmp_path / "masks"), "--to", "mask-png"]) == 0
+    assert main(["convert", str(tmp_path / "masks"), str(tmp_path / "back.json"), "--to", "coco",
+                 "--images", str(crops)]) == 0
+    assert "-> " in capsys.readouterr().out
+    back = load_coco(tmp_path / "back.json", images_root=crops)
+    assert [i.image_path.name for i in back] == ["001.bmp", "002.bmp"] and back.instance_count == 2

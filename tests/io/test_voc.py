@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from bloodview.core.classes import ClassCatalogue
-from bloodview.errors import FormatError, UnknownClassError
+from bloodview.errors import FormatError, ImageError, UnknownClassError
 from bloodview.io.coco import load_coco, save_coco
 from bloodview.io.via import load_via, save_via
 from bloodview.io.voc import load_voc, save_voc
@@ -68,6 +68,15 @@ def test_size_taken_from_image_when_missing_and_checked_when_given(tmp_path):
     _xml(tmp_path, [("WBC", (1, 1, 9, 9), 0)], w=100, h=80)
     with pytest.raises(FormatError, match="says a.jpg is 100x80 but the image file is 64x48"):
         load_voc(tmp_path)
+
+
+def test_an_xml_without_size_whose_image_is_missing_names_both(tmp_path):
+    """Regression: the message was 'b: image file not found', naming neither the XML nor the way out."""
+    _xml(tmp_path, [("WBC", (1, 1, 9, 9), 0)], name="b.jpg", w=0, h=0, file="b.xml")
+    with pytest.raises(ImageError) as missing:
+        load_voc(tmp_path)
+    assert str(missing.value) == (f"{tmp_path / 'b.jpg'}: image file not found; b.xml gives no <size>, so it needs "
+                                  "its image (give the images folder)")
 
 
 def test_save_and_reload(tmp_path):

@@ -65,3 +65,35 @@ def test_bad_lines(yolo_set):
     (yolo_set / "data.yaml").unlink()
     with pytest.raises(FormatError, match="no classes.txt or data.yaml"):
         load_yolo(yolo_set)
+
+
+def test_labels_whose_images_are_elsewhere_are_an_error_not_an_empty_data_set(yolo_set, tmp_path, capsys):
+    """Regression: a YOLO export copied without its images converted to '0 images, 0 cells', exit 0."""
+    from bloodview.cli.main import main
+
+    labels_only = tmp_path / "export"
+    (labels_only / "labels").mkdir(parents=True)
+    (labels_only / "labels" / "f1.txt").write_text((yolo_set / "labels" / "f1.txt").read_text())
+    (labels_only / "classes.txt").write_text("WBC\nPlatelets\n")
+    out = tmp_path / "cells.json"
+    assert main(["convert", str(labels_only), str(out), "--to", "coco"]) == 1
+    assert capsys.readouterr().err == (
+        f"bloodview: error: {labels_only / 'labels'}: holds 1 YOLO label file(s) but none of their images is in "
+        f"{labels_only / 'labels'} (YOLO boxes are fractions of the image size): give the images folder\n")
+    assert not out.exists()
+    assert main(["convert", str(labels_only), str(out), "--to", "coco", "--images", str(yolo_set / "images")]) == 0
+    assert "2 images, 2 cells" in capsys.readouterr().out
+
+
+def test_a_label_file_without_its_image_is_named_in_a_warning(yolo_set, caplog):
+    (yolo_set / "labels" / "f3.txt").write_text("0 0.5 0.5 0.1 0.2\n")
+    dataset = load_yolo(yolo_set)
+    assert [i.image_path.name for i in dataset] == ["f1.jpg", "f2.jpg"] and dataset.instance_count == 2
+    assert "1 label file(s) have no image in" in caplog.text and "(first: f3.txt)" in caplog.text
+
+
+def test_the_data_set_folder_given_as_images_folder_pairs_images_with_their_labels(yolo_set):
+    """Regression: the app opens a YOLO folder with itself as images folder; images/f1.jpg was
+    looked up as labels/images/f1.txt, so every image opened without its boxes."""
+    dataset = load_yolo(yolo_set, images_root=yolo_set)
+    assert [(i.image_path.as_posix(), len(i.instances)) for i in dataset] == [("images/f1.jpg", 2), ("images/f2.jpg", 0)]
