@@ -17,7 +17,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from bloodview.cli.options import add_pixel_size_option
+from bloodview.cli.options import add_pixel_size_option, check_output_file, positive_int_arg
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -33,10 +33,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--boxes", type=Path, help="box annotations: Pascal VOC folder/XML, COCO JSON or YOLO")
     parser.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
     parser.add_argument("--classes", default="", help="extra class names to accept, comma separated")
-    parser.add_argument("--limit", type=int, help="at most N images, spread evenly over the classes")
+    parser.add_argument("--limit", type=positive_int_arg, help="at most N images, spread evenly over the classes")
     parser.add_argument("--flag-below", type=float, default=None, help="quality under which a mask is flagged")
     parser.add_argument("--montage", type=Path, help="also draw the masks of a few images per class into this PNG")
-    parser.add_argument("--montage-per-class", type=int, default=6, help="images per class in the montage")
+    parser.add_argument("--montage-per-class", type=positive_int_arg, default=6, help="images per class in the montage")
     add_pixel_size_option(parser, "µm per pixel of images at another magnification than PBC's (~0.104), or "
                                   "'auto' to measure each on its red cells: images are segmented at PBC's "
                                   "scale and outlines mapped back (default: segment as they are)")
@@ -56,6 +56,9 @@ def run(args: argparse.Namespace) -> int:
     threshold = FLAG_THRESHOLD if args.flag_below is None else args.flag_below
     if args.workers < 1:
         raise FormatError(None, f"--workers must be at least 1, got {args.workers}")
+    check_output_file(args.out)
+    if args.montage is not None:
+        check_output_file(args.montage, "--montage")
     classes = ClassCatalogue.pbc()
     extra = [name for name in args.classes.split(",") if name.strip()]
     if args.boxes is not None:

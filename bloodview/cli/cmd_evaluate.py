@@ -18,7 +18,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from bloodview.cli.options import add_pixel_size_option, given_pixel_size
+from bloodview.cli.options import add_pixel_size_option, finite_float_arg, given_pixel_size
 from bloodview.errors import BloodviewError
 
 
@@ -45,7 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="with --model: name cells with the detector alone, even if the model carries a "
                              "cell classifier (to see what the classifier adds)")
     parser.add_argument("--out", type=Path, help="report folder (with --compare: a Markdown file)")
-    parser.add_argument("--min-score", type=float, default=None,
+    parser.add_argument("--min-score", type=finite_float_arg, default=None,
                         help="ignore predictions scoring below this (default: use all)")
     parser.add_argument("--compare", nargs="+", type=Path, metavar="REPORT_DIR",
                         help="print a side-by-side table of earlier reports")
@@ -59,6 +59,8 @@ def run(args: argparse.Namespace) -> int:
         raise BloodviewError("evaluate needs --gt and --out (or --compare REPORT_DIR ...)")
     if (args.pred is None) == (args.model is None):
         raise BloodviewError("evaluate needs exactly one of --pred PRED.json or --model MODEL_DIR")
+    if args.out.exists() and not args.out.is_dir():
+        raise BloodviewError(f"{args.out}: is a file; --out is the folder the report is written into")
     from bloodview.evaluation.evaluate import evaluate
     from bloodview.evaluation.predictions_file import load_predictions
     from bloodview.evaluation.reports import write_report

@@ -44,8 +44,11 @@ def run(args: argparse.Namespace) -> int:
             print(f"{name:<20} {spec.description}{mark}")
         return 0
 
+    from bloodview.errors import ModelError
     from bloodview.model.store import default_model_dir, list_models, user_store_dir
 
+    if args.store is not None and not args.store.is_dir():  # "no models in it" hid a mistyped path
+        raise ModelError(f"{args.store}: " + ("no such folder" if not args.store.exists() else "is a file, not a folder"))
     models = list_models(args.store)
     if args.json:
         print(json.dumps([{**m.to_dict(), "path": str(m.path)} for m in models], indent=2))

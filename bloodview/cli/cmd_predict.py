@@ -1,14 +1,16 @@
 """``bloodview predict``: find and classify cells in images with a stored model.
 
 Writes a COCO instances file (images with ``file_name`` as given on the command
-line, or relative to a given folder; categories by class name; polygon
+line, or relative to a given folder, with the exceptions of
+:mod:`bloodview.cli.predict_inputs`; categories by class name; polygon
 segmentation, bbox, area, score) or, with ``--format results``, the bare COCO
 results list that COCOeval reads. With a scale-aware model each image's scale
 (``--pixel-size``, else measured on its red cells) goes into the image's
 ``bloodview.pixel_size`` and each cell's size in µm into its annotation's
 ``bloodview`` record (``area_um2``, ``diameter_um``). An image that cannot be read
-(truncated, empty, not an image, a decompression bomb) is skipped with one line
-naming it; the others are written, and the exit code is 1 only when none could be read.
+(truncated, empty, not an image, a decompression bomb, under 8 px a side) is skipped
+with one line naming it; the others are written, and the exit code is 1 only when none
+could be read. An ``--out`` that could not be written is refused before the model loads.
 """
 
 from __future__ import annotations
@@ -19,7 +21,14 @@ from collections import Counter
 import sys
 from pathlib import Path
 
-from bloodview.cli.options import add_device_option, add_pixel_size_option, given_pixel_size
+from bloodview.cli.options import (
+    add_device_option,
+    add_pixel_size_option,
+    check_output_file,
+    given_pixel_size,
+    positive_int_arg,
+)
+from bloodview.cli.predict_inputs import collect_images
 from bloodview.errors import ImageError, ModelError
 
 
@@ -36,7 +45,7 @@ def register(subparsers) -> None:
                         help="coco: instances file (default); results: bare COCO results list")
     parser.add_argument("--min-confidence", type=float, metavar="X",
                         help="keep cells at least this confident (default: the model's threshold)")
-    parser.add_argument("--batch-size", type=int, metavar="N", help="images per network call")
+    parser.add_argument("--batch-size", type=positive_int_arg, metavar="N", help="images per network call")
     add_device_option(parser, "detection")
     parser.add_argument("--no-cell-classifier", action="store_true",
                         help="name cells with the detector alone, even if the model carries a cell classifier")
@@ -49,30 +58,15 @@ def register(subparsers) -> None:
     parser.set_defaults(func=run)
 
 
-def collect_images(inputs: list[Path]) -> list[tuple[Path, Path]]:
-    """``(file to read, name to write)`` for each image: files as given, folder contents relative to the folder."""
-    from bloodview.io.images import is_image_file, list_images
-
-    found: list[tuple[Path, Path]] = []
-    for item in inputs:
-        if item.is_dir():
-            images = list_images(item)
-            if not images:
-                raise ImageError(item, "folder holds no images (.jpg, .png, .tif, .bmp)")
-            found.extend((path, path.relative_to(item)) for path in images)
-        elif item.is_file():
-            if not is_image_file(item):
-                raise ImageError(item, "is not an image file (.jpg, .png, .tif, .bmp)")
-            found.append((item, item))
-        else:
-            raise ImageError(item, "no such file or folder")
-    return found
+# Below this many pixels a side the red-cell measure refuses an image (core/scale.py) and the
+# red-cell finder cannot shrink it to its work scale: such a file is a thumbnail or an icon.
+SMALLEST_SIDE = 8
 
 
 def _readable(chunk: list[tuple[Path, Path]], skipped: list[str]) -> tuple[list[tuple[Path, Path]], list]:
     """The images of ``chunk`` that decode, and their arrays; each unreadable one is printed and
     noted in ``skipped`` (a truncated, empty or mislabelled file, a decompression bomb refused
-    from its header), so one bad file does not stop the others."""
+    from its header, an image too small to hold a cell), so one bad file does not stop the others."""
     from tqdm import tqdm
 
     from bloodview.io.images import load_image
@@ -80,11 +74,15 @@ def _readable(chunk: list[tuple[Path, Path]], skipped: list[str]) -> tuple[list[
     kept, arrays = [], []
     for path, name in chunk:
         try:
-            arrays.append(load_image(path))
+            array = load_image(path)
+            if min(array.shape[:2]) < SMALLEST_SIDE:
+                raise ImageError(path, f"image of {array.shape[1]}x{array.shape[0]} px is too small to hold a cell "
+                                       f"(at least {SMALLEST_SIDE} px a side)")
         except ImageError as exc:
             tqdm.write(f"skipped: {exc}", file=sys.stderr)  # a line of its own, under the progress bar
             skipped.append(str(exc))
             continue
+        arrays.append(array)
         kept.append((path, name))
     return kept, arrays
 
@@ -136,6 +134,11 @@ def run(args: argparse.Namespace) -> int:
             )
     if args.min_confidence is not None and not 0.0 <= args.min_confidence <= 1.0:
         raise ModelError(f"--min-confidence must be between 0 and 1, got {args.min_confidence}")
+    check_output_file(args.out)
+    from bloodview.io.images import is_image_file
+
+    if is_image_file(args.out):  # `predict a.jpg --out a.jpg` wrote JSON over the picture
+        raise ImageError(args.out, "is an image file name; --out names the JSON file to write (e.g. cells.json)")
     images = collect_images(args.inputs)
 
     from tqdm import tqdm
@@ -179,7 +182,7 @@ def run(args: argparse.Namespace) -> int:
                 read_at.append((path, array.shape[:2], one))
             bar.update(len(chunk))
     if skipped:
-        print(f"{len(skipped)} image(s) skipped (unreadable): see the lines above", file=sys.stderr)
+        print(f"{len(skipped)} image(s) skipped (unreadable or too small): see the lines above", file=sys.stderr)
     if args.pixel_size is None:
         _read_at_camera_scale(predictor, annotations, read_at, args)
     if not annotations:

@@ -93,8 +93,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         if args.debug:
             raise
-        name = f" {exc.filename}" if getattr(exc, "filename", None) else ""
-        print(f"bloodview: error:{name} {exc.strerror or exc}", file=sys.stderr)
+        name = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        print(f"bloodview: error: {name}{exc.strerror or exc}", file=sys.stderr)
         return 1
 
 

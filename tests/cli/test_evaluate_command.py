@@ -232,3 +232,26 @@ def test_a_ground_truth_with_red_cells_is_compared_with_the_models_cells_and_the
     assert report["classification"]["per_class"]["RBC"]["recall"] == 1.0
     assert main(["evaluate", "--gt", str(files / "gt.json"), "--model", "m", "--out", str(files / "r2")]) == 0
     assert _RedCellPredictor.options.get("red_cells") is False  # no red cells in the ground truth: the model alone
+
+
+def test_an_out_that_is_a_file_is_refused_before_the_model_runs(files, fake_model, capsys):
+    """Regression: the model predicted every image, then 'bloodview: error: notes.txt File exists'."""
+    taken = files / "notes.txt"
+    taken.write_text("lab notes\n", encoding="utf-8")
+    fake_model.loaded_from = None
+    assert main(["evaluate", "--gt", str(files / "gt.json"), "--model", str(files / "model"),
+                 "--out", str(taken)]) == 1
+    assert capsys.readouterr().err == (f"bloodview: error: {taken}: is a file; --out is the folder the report "
+                                       "is written into\n")
+    assert fake_model.loaded_from is None and taken.read_text(encoding="utf-8") == "lab notes\n"
+
+
+@pytest.mark.parametrize("value", ["nan", "inf"])
+def test_a_min_score_that_is_not_a_finite_number_is_refused(files, capsys, value):
+    """Regression: --min-score nan dropped nothing and said nothing (nan compares false)."""
+    with pytest.raises(SystemExit) as stop:
+        main(["evaluate", "--gt", str(files / "gt.json"), "--pred", str(files / "pred.json"),
+              "--out", str(files / "r"), "--min-score", value])
+    assert stop.value.code == 2
+    assert f"argument --min-score: expected a finite number, got '{value}'" in capsys.readouterr().err
+    assert not (files / "r").exists()

@@ -50,6 +50,15 @@ def test_user_errors_are_one_sentence_without_traceback(monkeypatch, capsys):
         cli.main(["--debug", "info"])
 
 
+def test_a_file_system_error_names_the_file_like_every_other_error(tmp_path, capsys):
+    """Regression: 'bloodview: error: nodir/x.md No such file or directory' (no colon after the name)."""
+    (tmp_path / "r").mkdir()
+    (tmp_path / "r" / "report.json").write_text('{"classification": {}}')
+    target = tmp_path / "nodir" / "x.md"
+    assert cli.main(["evaluate", "--compare", str(tmp_path / "r"), "--out", str(target)]) == 1
+    assert capsys.readouterr().err.splitlines()[-1] == f"bloodview: error: {target}: No such file or directory"
+
+
 def test_module_entry_point_runs():
     out = subprocess.run([sys.executable, "-m", "bloodview", "--version"],
                          capture_output=True, text=True, timeout=60)

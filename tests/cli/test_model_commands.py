@@ -97,6 +97,17 @@ def test_models_lists_the_store(tmp_path, capsys):
     assert [m["name"] for m in json.loads(capsys.readouterr().out)] == ["pbc-fast", "pbc-r101"]
 
 
+def test_models_names_a_store_that_is_not_a_folder(tmp_path, capsys):
+    """Regression: a mistyped --store printed "no models in ..." as if the folder were empty."""
+    assert main(["models", "--store", str(tmp_path / "modles")]) == 1
+    assert capsys.readouterr().err == f"bloodview: error: {tmp_path / 'modles'}: no such folder\n"
+    (tmp_path / "notes.txt").write_text("x")
+    assert main(["models", "--store", str(tmp_path / "notes.txt"), "--json"]) == 1
+    assert capsys.readouterr().err == f"bloodview: error: {tmp_path / 'notes.txt'}: is a file, not a folder\n"
+    assert main(["models", "--store", str(tmp_path)]) == 0
+    assert capsys.readouterr().out == f"no models in {tmp_path}\n"
+
+
 def test_models_lists_backbones(capsys):
     assert main(["models", "--backbones"]) == 0
     out = capsys.readouterr().out
