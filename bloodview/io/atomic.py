@@ -46,7 +46,10 @@ def atomic_write_bytes(path: str | Path, data: bytes, backup: bool = True, sync_
     """
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:  # name the file the user asked for, not our hidden temporary one
+        raise OSError(exc.errno, exc.strerror, str(path)) from exc
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -60,6 +63,9 @@ def atomic_write_bytes(path: str | Path, data: bytes, backup: bool = True, sync_
         else:
             os.chmod(tmp, 0o666 & ~_UMASK)  # as open() would create it, not mkstemp's 0600
         os.replace(tmp, path)
+    except IsADirectoryError as exc:
+        tmp.unlink(missing_ok=True)
+        raise OSError(exc.errno, "is a folder, not a file", str(path)) from exc
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
