@@ -87,4 +87,5 @@ def run(
         QTimer.singleShot(WARM_UP_DELAY_MS, warm_up)
     code = app.exec()
     window.models.warm.wait()  # however the loop ended: Qt aborts on a thread destroyed while it runs
+    window.models.runner.wait(None)
     return exit_code[0] or code

@@ -7,6 +7,7 @@ imported loads nothing and changes nothing.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,7 +18,7 @@ from PyQt6.QtGui import QAction
 from PyQt6.QtWidgets import QMenu
 
 from bloodview.errors import BloodviewError
-from bloodview.gui.opening import ImagesFolder, OpenResult, open_annotations, open_paths
+from bloodview.gui.opening import ImagesFolder, OpenResult, open_for_import, open_paths
 from bloodview.gui.session import pending_recoveries, recovery_for, sized_dataset
 
 if TYPE_CHECKING:
@@ -130,6 +131,7 @@ class FileActions:
             except (BloodviewError, OSError, ValueError) as exc:
                 self.window.prompts.error(self.window, "Cannot recover", str(exc))
                 return
+            self.window.install_classes()  # classes the lost session had added (the first red cells found)
             self.window.show_status(f"Restored autosaved cells in {count} image(s)")
         else:
             session.discard_recovery()
@@ -142,12 +144,15 @@ class FileActions:
                                                 session.suggested_project_folder())
         if folder is None or not session.dataset.images:
             return 0
-        from bloodview.gui.opening import check_images
+        from bloodview.gui.opening import check_images, relocate_images
 
-        session.dataset.root = Path(folder)
+        old_root = session.dataset.root
+        rewritten = relocate_images(session.dataset, Path(folder))
         session.broken = check_images(session.dataset)
         if session.kind == "annotations" and len(session.sources) == 1:
             self.remember_images_folder(session.sources[0], Path(folder))
+        elif session.kind == "project" and (rewritten or old_root != session.dataset.root):
+            session.note_unsaved_change()  # the project file still names the old places until saved
         self.window.pictures.clear()
         self.window.image_list.rebuild()
         found = len(session.dataset.images) - len(session.broken)
@@ -187,16 +192,22 @@ class FileActions:
             self.open(paths[:1])
             return
         try:
-            imported = open_annotations(paths[0], images_root=session.dataset.root)
+            imported = open_for_import(Path(paths[0]), session.dataset)
         except BloodviewError as exc:
             self.window.prompts.error(self.window, "Cannot import", str(exc))
             return
         from bloodview.gui.commands import SetInstancesCommand
+        from bloodview.gui.project_classes import adopt_classes
 
         matched = locked = 0
         for index, image in enumerate(session.dataset.images):
             other = imported.dataset.find(image.image_path)
             if other is not None:
+                if image.signed_off:  # refused below: its classes must not come in either
+                    locked += 1
+                    continue
+                if adopt_classes(session.dataset.classes, other.instances, imported.dataset.classes):
+                    self.window.install_classes()
                 if session.push(index, SetInstancesCommand(image, other.instances, "Import annotations")):
                     matched += 1
                 else:
@@ -254,7 +265,28 @@ class FileActions:
         folder = self.window.prompts.folder(self.window, "project_folder",
                                             "Save the project in a folder",
                                             self.window.session.suggested_project_folder())
-        return bool(folder) and self._save_to(folder)
+        return bool(folder) and self._may_replace(Path(folder)) and self._save_to(folder)
+
+    def _may_replace(self, folder: Path) -> bool:
+        """A folder holding another project is written over only when the user says so: saving there
+        replaced its project.json without a word, and its images and cells no longer opened."""
+        from bloodview.gui.opening import PROJECT_FILE
+
+        session = self.window.session
+        if not (folder / PROJECT_FILE).is_file() or (
+                session.project_path is not None and Path(session.project_path).resolve() == folder.resolve()):
+            return True
+        try:
+            count = f"{len(json.loads((folder / PROJECT_FILE).read_text(encoding='utf-8'))['images'])} images"
+        except (OSError, ValueError, KeyError, TypeError):
+            count = "a project file"
+        if self.window.prompts.ask(
+                self.window, "replace_project", "Replace another project?",
+                f"{folder} already holds another bloodview project ({count}). Saving here replaces it: "
+                "its images and their cells would no longer open. Replace it?", default=False):
+            return True
+        self.window.show_status(f"Not saved: {folder} holds another project — choose another folder")
+        return False
 
     def _save_to(self, folder: Path) -> bool:
         """Save; on failure keep the edits in memory and offer retry / another folder."""

@@ -274,6 +274,8 @@ class MainWindow(QMainWindow):
         if image is None:
             return
         self.qimage = self.pictures.get(index)
+        if self.qimage is None and self.read_again(index):
+            return  # shown by read_again
         if self.qimage is None:
             self.canvas.clear()
             self.show_status(f"Cannot show {image.image_path.name}: {session.broken.get(index, '')}")
@@ -285,6 +287,16 @@ class MainWindow(QMainWindow):
         self._update_title()
         self.refresh_panels()
         self.update_enabled()
+
+    def read_again(self, index: int) -> bool:
+        """Try an image marked unreadable once more (its file may be back); True when it reads now
+        (and it is shown if it is the current image)."""
+        if index not in self.session.broken or self.pictures.read_again(index) is None:
+            return False
+        self.gallery.forget_pictures(index)  # its thumbnails were drawn without the picture
+        if index == self.session.current_index:
+            self.show_image(index)
+        return True
 
     def _image_changed(self, index: int) -> None:
         self.schedule_refresh()
@@ -418,10 +430,11 @@ class MainWindow(QMainWindow):
                 event.ignore()
                 return
             dialog.process.kill()
-        self.models.runner.cancel()
-        self.models.runner.wait(5000)
+        self.models.runner.cancel()  # the run stops after the image under way
+        finished = self.models.runner.wait(2000)
         self.session.close()  # the last autosave written, the project's lock let go
-        if self.models.warm.is_running():  # a background model load cannot be stopped half way
-            self.hide()  # (gui/workers/warm_up.py): the window goes at once, the process when it ends
+        if not finished or self.models.warm.is_running():  # neither can be stopped half way: the
+            self.hide()  # window goes at once, the process when they end (Qt aborts on a running thread)
+            self.models.runner.wait(60000)  # bloodview.gui.app.run waits out the rest
             self.models.warm.wait(30000)
         event.accept()

@@ -64,6 +64,9 @@ class ModelActions:
         self.runner.imageFailed.connect(self._image_failed)
         self.runner.failed.connect(self._failed)
         self.runner.finished.connect(self._finished)
+        # results arrive by image index: they belong to the images open when the run started only
+        self._run_dataset = None
+        window.session.opened.connect(self._images_replaced)
         # the chosen model loaded in the background once the window is up (bloodview.gui.app.run turns it on)
         self.warm = ModelWarmUp(window, predictor_factory)
         self.warm.device.connect(self._device_known)
@@ -168,6 +171,9 @@ class ModelActions:
             indices = window.image_list.selected_rows() or [session.current_index]
         else:
             indices = [session.current_index]
+        for index in indices:
+            if index in session.broken:
+                window.read_again(index)  # its file may be back (a share reconnected, a file renamed back)
         signed = [i for i in indices if 0 <= i < len(session.dataset.images)
                   and session.dataset.images[i].signed_off]
         jobs = [DetectJob(i, session.image_path(i), window.scale.job_pixel_size(session.dataset.images[i]))
@@ -178,6 +184,7 @@ class ModelActions:
                                  else "No readable, unsigned image to detect cells in")
             return False
         self._summary = [0, 0, 0, len(signed)]  # added, kept, images, signed-off images skipped
+        self._run_dataset = session.dataset
         self._run_model = str(model_dir)
         self._run_tells = self._second_opinion_tells_distance()
         self._unreadable = sum(1 for i in indices if i in session.broken)  # skipped; more may fail to decode
@@ -196,12 +203,22 @@ class ModelActions:
         self.runner.cancel()
         self.window.show_status("Cancelling detection after the current image…")
 
+    def _images_replaced(self) -> None:
+        """Other images were opened: a running detection's results (by index) are not theirs; stop it."""
+        if self.runner.is_running():
+            self.runner.cancel()
+
+    def _stale(self) -> bool:
+        """The run's images are no longer the open ones (another folder or project was opened)."""
+        return self._run_dataset is not None and self._run_dataset is not self.window.session.dataset
+
     def _progress(self, done: int, total: int) -> None:
         self.window.progress.setRange(0, total)
         self.window.progress.setValue(done)
 
     def _image_scale(self, index: int, scale) -> None:
-        self._scales[index] = scale
+        if not self._stale():
+            self._scales[index] = scale
 
     def _image_glass(self, index: int, gains) -> None:
         self._balanced += 1
@@ -211,6 +228,9 @@ class ModelActions:
         from bloodview.gui.commands import SetInstancesCommand
 
         session = self.window.session
+        if self._stale():
+            log.info("detection result for image %d of images no longer open: dropped", index)
+            return
         image = session.dataset.images[index]
         scale = self._scales.pop(index, None)
         predictions = self._in_project_classes(predictions)
@@ -220,6 +240,8 @@ class ModelActions:
             return
         if scale is not None:
             self.window.scale.record(index, scale)
+        if index == session.current_index:  # a field now crowded with red cells hides them, as on opening it
+            self.window.red_cells.refresh(image, session.dataset.classes)
         if self._run_tells:
             from bloodview.core.second_opinion import Agreement
 
@@ -234,22 +256,15 @@ class ModelActions:
     def _in_project_classes(self, predictions: list) -> list:
         """Name each prediction's class as the project does (a file's ``RBC`` and the red-cell finder's
         ``rbc`` are one class), adding classes the project lacks (the first red cells found)."""
-        from bloodview.core.classes import shown_name
-        from bloodview.errors import UnknownClassError
+        from bloodview.gui.project_classes import adopt_classes
 
-        classes = self.window.session.dataset.classes
-        added = False
-        for cell in predictions:
-            try:
-                cell.class_name = classes.resolve(cell.class_name)
-            except UnknownClassError:
-                classes.add(cell.class_name, display_name=shown_name(cell.class_name))
-                added = True
-        if added:
+        if adopt_classes(self.window.session.dataset.classes, predictions):
             self.window.install_classes()
         return predictions
 
     def _image_failed(self, index: int, message: str) -> None:
+        if self._stale():
+            return
         self._unreadable += 1
         self.window.session.mark_broken(index, message)
 
@@ -260,6 +275,13 @@ class ModelActions:
         window = self.window
         window.progress.hide()
         window.acts["cancel_detect"].setEnabled(False)
+        self._scales.clear()
+        if self._stale():
+            self._run_dataset = None
+            window.show_status("Detection stopped: other images were opened (nothing was added to them)")
+            window.detectionFinished.emit(True)
+            return
+        self._run_dataset = None
         added, kept, images, signed = self._summary
         what = "Detection cancelled" if cancelled else "Detection finished"
         skipped = f"; {signed} signed-off image(s) skipped (withdraw their sign-off to detect)" if signed else ""

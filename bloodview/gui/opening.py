@@ -129,6 +129,34 @@ def open_annotations(path: Path, images_root: Path | None = None) -> OpenResult:
     return result
 
 
+def open_for_import(path: Path, dataset: Dataset, max_folders: int = 20) -> OpenResult:
+    """Read an annotation file to import into the open ``dataset``.
+
+    Its image paths resolve against the open dataset's root, then against the folders the open
+    images are in. Why: a VIA / MakeSense VGG file needs its images (it stores no sizes), and
+    an open project's root is the project folder, usually not where the images are (they are
+    ``../smears/…``), so importing one into a project failed with "image file not found".
+    Errors other than missing images (a malformed file) are raised at once.
+    """
+    roots: list[Path | None] = [dataset.root]
+    for image in dataset.images:
+        folder = dataset.resolve_image(image).parent
+        if folder not in roots:
+            roots.append(folder)
+        if len(roots) > max_folders:
+            break
+    error: FormatError | None = None
+    for root in roots:
+        try:
+            return open_annotations(path, images_root=root)
+        except FormatError as exc:
+            if not _needs_images(exc):
+                raise
+            error = error or exc
+    assert error is not None
+    raise error
+
+
 def images_found(result: OpenResult) -> bool:
     """At least one image of ``result`` can be read (or there are none to read)."""
     return len(result.broken) < len(result.dataset.images) or not result.dataset.images
@@ -233,3 +261,31 @@ def check_images(dataset: Dataset) -> dict[int, str]:
         except OSError as exc:
             broken[index] = f"{path}: {exc.strerror or exc}"
     return broken
+
+
+def relocate_images(dataset: Dataset, folder: Path) -> int:
+    """Point ``dataset`` at ``folder``, where its images now are (File → Locate images…).
+
+    Each image is looked for in ``folder`` under its own relative path first, then under
+    ever shorter tails of that path (``../smears/basophil/a.jpg`` → ``smears/basophil/a.jpg``
+    → ``basophil/a.jpg`` → ``a.jpg``): a project stores its images relative to the project
+    folder, often climbing out of it (``../smears/…``), and image files opened one by one
+    have absolute paths, so re-rooting alone would find none of them once they moved.
+    An image still found where it was is left alone. Returns how many image paths were
+    rewritten (relative to ``folder``).
+    """
+    folder = Path(folder)
+    rewritten = 0
+    for image in dataset.images:
+        path = image.image_path
+        if (path if path.is_absolute() else folder / path).is_file():
+            continue
+        parts = [p for p in path.parts if p not in ("..", ".") and p != path.anchor]
+        for start in range(len(parts)):
+            candidate = Path(*parts[start:])
+            if (folder / candidate).is_file():
+                image.image_path = candidate
+                rewritten += 1
+                break
+    dataset.root = folder
+    return rewritten

@@ -241,6 +241,10 @@ class ReviewActions:
             self.window.show_status(f"Sign-off of {image.image_path.name} withdrawn by {command.event.by}: "
                                     "its cells can be changed again")
             return True
+        if session.current_index in session.broken:  # nobody can have looked at it ("empty" was offered)
+            self.window.canvas.notify(f"Cannot sign off: {image.image_path.name} cannot be read, so no one has "
+                                      "seen it (File → Locate images… if it moved)")
+            return False
         check = sign_off_check(image, self.window.threshold)
         if not check.ok:
             self.window.canvas.notify(f"Cannot sign off: {check.reason}")

@@ -182,6 +182,11 @@ class Session(QObject):
         self.broken[index] = message
         self.imageChanged.emit(index)
 
+    def clear_broken(self, index: int) -> None:
+        """Image ``index`` reads again (its file came back)."""
+        if self.broken.pop(index, None) is not None:
+            self.imageChanged.emit(index)
+
     @property
     def generation(self) -> int:
         """Bumps on every change of any image's cells (cheap "has anything changed" test)."""
@@ -195,6 +200,13 @@ class Session(QObject):
         if value != self._dirty:
             self._dirty = value
             self.dirtyChanged.emit(value)
+
+    def note_unsaved_change(self) -> None:
+        """Something saved with the project changed outside any image's cells (where its
+        images are): the project needs saving, and autosave writes it."""
+        if self.dataset.images:
+            self._generation += 1
+            self._set_dirty(True)
 
     def mark_saved(self) -> None:
         for stack in self._stacks.values():
@@ -330,6 +342,7 @@ class Session(QObject):
         Goes through each image's undo stack, so the restore itself can be undone.
         """
         from bloodview.gui.commands import SetInstancesCommand
+        from bloodview.gui.project_classes import adopt_classes
         from bloodview.io.coco import load_coco
 
         data_path, meta_path = recovery_files(self.recovery_dir, self.recovery_sources)
@@ -347,6 +360,7 @@ class Session(QObject):
             if image.signed_off and (not was_signed or not _same_cells(image, other)):
                 self.push(index, self._recovered_sign_off(image, False, events))  # unlock before the cells
             if not _same_cells(image, other):
+                adopt_classes(self.dataset.classes, other.instances, recovered.classes)
                 self.push(index, SetInstancesCommand(image, other.instances, "Restore autosaved cells"))
                 restored += 1
             if was_signed and not image.signed_off:

@@ -56,7 +56,7 @@ SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut("tool_eraser", ("E",), "Eraser: remove from the selected cell's mask", "Tools"),
     Shortcut("detect", ("D",), "Detect cells in the current image", "Model"),
     Shortcut("detect_all", ("Ctrl+D",), "Detect cells in all images", "Model"),
-    Shortcut("cancel_detect", ("Esc",), "Cancel a running detection (else: clear the selection)", "Model"),
+    Shortcut("cancel_detect", ("Esc",), "Clear the selection; with none, cancel a running detection", "Model"),
     Shortcut("shortcuts", ("F1",), "This list of shortcuts", "Help"),
 )
 

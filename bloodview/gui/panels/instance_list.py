@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from PyQt6.QtCore import Qt, pyqtSignal
+from PyQt6.QtCore import QItemSelection, QItemSelectionModel, Qt, pyqtSignal
 from PyQt6.QtWidgets import QAbstractItemView, QTableWidget, QTableWidgetItem
 
 from bloodview.core.annotation import ImageAnnotation
@@ -104,20 +104,32 @@ class InstanceListPanel(QTableWidget):
         return [self._ids[r] for r in rows if r < len(self._ids)]
 
     def select_ids(self, ids) -> None:
+        """Select exactly the rows of ``ids`` in one selection change: row by row, Qt merges each
+        row into the selection, so selecting all 2,000 cells of a camera field (Ctrl+A) took 24 s."""
         wanted = set(ids)
+        rows = [row for row, cell_id in enumerate(self._ids) if cell_id in wanted]
+        selection = QItemSelection()
+        last_column = self.columnCount() - 1
+        for first, last in _runs(rows):
+            selection.select(self.model().index(first, 0), self.model().index(last, last_column))
         self.blockSignals(True)
-        self.clearSelection()
-        mode = self.selectionMode()
-        self.setSelectionMode(QAbstractItemView.SelectionMode.MultiSelection)
-        first = None
-        for row, cell_id in enumerate(self._ids):
-            if cell_id in wanted:
-                self.selectRow(row)
-                first = row if first is None else first
-        self.setSelectionMode(mode)
-        if first is not None:
-            self.scrollToItem(self.item(first, 0))
+        self.selectionModel().select(selection, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+        if rows:  # arrow keys go on from the first selected row, as after a click on it
+            self.selectionModel().setCurrentIndex(self.model().index(rows[0], 0),
+                                                  QItemSelectionModel.SelectionFlag.NoUpdate)
+            self.scrollToItem(self.item(rows[0], 0))
         self.blockSignals(False)
 
     def _emit_selection(self) -> None:
         self.selectionChangedIds.emit(self.selected_ids())
+
+
+def _runs(rows: list[int]) -> list[tuple[int, int]]:
+    """Sorted row numbers as (first, last) runs of consecutive rows: [1, 2, 3, 7] -> [(1, 3), (7, 7)]."""
+    runs: list[tuple[int, int]] = []
+    for row in rows:
+        if runs and row == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], row)
+        else:
+            runs.append((row, row))
+    return runs

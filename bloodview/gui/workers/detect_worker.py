@@ -280,9 +280,18 @@ class DetectRunner(QObject):
         if self._worker is not None:
             self._worker.cancel()
 
-    def wait(self, ms: int = 30000) -> None:
-        if self._thread is not None:
-            self._thread.wait(ms)
+    def wait(self, ms: int | None = 30000) -> bool:
+        """Block until the run's thread has ended (``ms=None``: however long); True when it has.
+
+        The thread's event loop is told to quit first: it would otherwise keep running after the
+        run, until the GUI thread (blocked here) handled the run's end, and every wait lasted its
+        full ``ms`` (closing the window during a detection took 5 s, and when the image under way
+        took longer Qt aborted the process on the thread destroyed while it ran).
+        """
+        if self._thread is None:
+            return True
+        self._thread.quit()  # takes effect once the run returns: a run is never interrupted
+        return self._thread.wait() if ms is None else self._thread.wait(ms)
 
     def _finish(self, cancelled: bool) -> None:
         thread, worker = self._thread, self._worker

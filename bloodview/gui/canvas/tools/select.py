@@ -309,6 +309,11 @@ class SelectTool(Tool):
         return False
 
     def wants_key(self, event: QKeyEvent) -> bool:
+        """Delete/Backspace over a handle, and Esc while cells are selected: Esc clears the
+        selection before the window's Esc cancels a running detection (a technician reviewing
+        during Detect all otherwise cancelled the run when dropping a selection)."""
+        if event.key() == Qt.Key.Key_Escape:
+            return bool(self.view.selected_ids())
         return self._hot is not None and event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace)
 
     def leave(self) -> None:

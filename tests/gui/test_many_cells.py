@@ -1,0 +1,101 @@
+"""A 4000 x 3000 camera field with ~2,000 cells (red cells mostly): the review keys must stay quick.
+
+Regression: Ctrl+A then Space on such a field froze the window for ~25 s, and every refresh of
+the panels while the cells stayed selected for ~50 s more: the Cells panel selected its rows one
+``selectRow`` at a time, and Qt merges each row into the selection (quadratic in the cells).
+"""
+
+from __future__ import annotations
+
+import time
+
+import cv2
+import numpy as np
+import pytest
+
+from bloodview.core.geometry import rectangle
+from bloodview.core.instance import Instance, Source
+from bloodview.gui.review import is_checked
+
+pytestmark = pytest.mark.gui
+
+WIDTH, HEIGHT, STEP = 4000, 3000, 75
+
+
+class CrowdedPredictor:
+    """A cell every 75 px: 52 x 39 = 2,028 cells, one in three a neutrophil, the rest red cells."""
+
+    def __init__(self, _model_dir):
+        pass
+
+    def predict(self, images, min_confidence=None, **_kw):
+        return [[Instance([rectangle(x, y, x + 60, y + 60)], "neutrophil" if (x + y) % 3 == 0 else "rbc",
+                          score=0.9, source=Source.MODEL)
+                 for y in range(20, image.shape[0] - 80, STEP) for x in range(20, image.shape[1] - 80, STEP)]
+                for image in images]
+
+
+@pytest.fixture
+def crowded(make_window, tmp_path, qtbot):
+    folder = tmp_path / "camera"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    field = rng.integers(180, 255, (HEIGHT, WIDTH, 3), dtype=np.uint8)
+    cv2.imwrite(str(folder / "field.jpg"), field)
+    window = make_window(predictor=CrowdedPredictor)
+    assert window.files.open([folder])
+    with qtbot.waitSignal(window.detectionFinished, timeout=60000):
+        assert window.models.detect("current")
+    qtbot.wait(5)
+    assert len(window.session.current_image.instances) == 2028
+    assert "rbc" in window.legend.hidden_classes()  # a crowded field: red cells hidden until shown
+    window.acts["toggle_red_cells"].trigger()  # R: show them, to review every cell
+    assert window.legend.hidden_classes() == []
+    return window
+
+
+def test_select_all_and_confirm_on_a_crowded_camera_field_is_quick(crowded, qtbot):
+    window = crowded
+    started = time.perf_counter()
+    window.acts["select_all"].trigger()  # Ctrl+A
+    assert len(window.instances.selected_ids()) == 2028
+    window.acts["accept"].trigger()  # Space
+    window.refresh_panels()
+    elapsed = time.perf_counter() - started
+    assert all(is_checked(c) for c in window.session.current_image.instances)
+    assert len(window.instances.selected_ids()) == 2028  # the panel still follows the canvas
+    assert elapsed < 8, f"select all + confirm + refresh took {elapsed:.1f} s"  # was ~100 s
+
+
+def test_the_cells_panel_selects_exactly_the_cells_asked_for(crowded):
+    window = crowded
+    cells = window.session.current_image.instances
+    chosen = [cells[0].id, cells[1].id, cells[2].id, cells[500].id, cells[2027].id]
+    window.select_cells(chosen, center=False)
+    assert sorted(window.instances.selected_ids()) == sorted(chosen)
+    window.select_cells([cells[7].id], center=False)
+    assert window.instances.selected_ids() == [cells[7].id]
+    window.select_cells([], center=False)
+    assert window.instances.selected_ids() == []
+
+
+def test_paging_through_camera_fields_keeps_a_bounded_number_of_decoded_pictures(make_window, tmp_path, qtbot):
+    """Regression: the last 24 decoded pictures were kept whatever their size: 864 MB of 4000 x 3000
+    camera fields after paging through a slide with N."""
+    import shutil
+
+    folder = tmp_path / "fields"
+    folder.mkdir()
+    first = folder / "field-01.jpg"
+    cv2.imwrite(str(first), np.random.default_rng(1).integers(0, 255, (HEIGHT, WIDTH, 3), dtype=np.uint8))
+    for k in range(2, 6):
+        shutil.copy(first, folder / f"field-{k:02d}.jpg")
+    window = make_window()
+    assert window.files.open([folder])
+    one = window.qimage.sizeInBytes()
+    window.pictures.max_bytes = int(2.5 * one)  # the default budget holds ~20 such fields
+    for _ in range(4):
+        window.acts["next_image"].trigger()  # N
+    assert window.session.current_index == 4 and window.qimage is not None
+    assert window.pictures.bytes_held() <= 2.5 * one
+    assert window.pictures.get(4) is window.qimage  # the picture on screen stays cached
