@@ -16,7 +16,6 @@ could be read. An ``--out`` that could not be written is refused before the mode
 from __future__ import annotations
 
 import argparse
-import os
 from collections import Counter
 import sys
 from pathlib import Path
@@ -29,6 +28,7 @@ from bloodview.cli.options import (
     positive_int_arg,
 )
 from bloodview.cli.predict_inputs import collect_images
+from bloodview.cli.tensorflow_start import start_tensorflow
 from bloodview.errors import ImageError, ModelError
 
 
@@ -122,7 +122,6 @@ def write_coco_with_scores(dataset, path: Path) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from bloodview.model.store import default_model_dir, is_model_dir
 
     model_dir = args.model
@@ -141,6 +140,7 @@ def run(args: argparse.Namespace) -> int:
         raise ImageError(args.out, "is an image file name; --out names the JSON file to write (e.g. cells.json)")
     images = collect_images(args.inputs)
 
+    start_tensorflow(args)
     from tqdm import tqdm
 
     from bloodview.core.annotation import Dataset, ImageAnnotation

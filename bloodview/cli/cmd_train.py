@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from pathlib import Path
 
 from bloodview.cli.options import add_device_option, add_pixel_size_option, given_pixel_size
+from bloodview.cli.tensorflow_start import start_tensorflow
 from bloodview.errors import BloodviewError
 
 log = logging.getLogger(__name__)
@@ -109,7 +109,7 @@ def _share(value: float | None) -> float | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    start_tensorflow(args)
     if not args.progress:
         return _run_plain(args)
     # JSON lines only on the real stdout; anything else printed goes to stderr.

@@ -12,13 +12,13 @@ import argparse
 import datetime as _dt
 import json
 import logging
-import os
 import shutil
 import sys
 import time
 from pathlib import Path
 
 from bloodview.cli.options import add_pixel_size_option, given_pixel_size
+from bloodview.cli.tensorflow_start import start_tensorflow
 from bloodview.errors import BloodviewError
 
 log = logging.getLogger(__name__)
@@ -74,7 +74,7 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    start_tensorflow(args)
     from bloodview.model.store import read_model_info
 
     info = read_model_info(args.model)

@@ -130,7 +130,9 @@ def nvidia_gpus() -> list[str] | None:
 
 def tensorflow_devices() -> dict[str, Any]:
     """What TensorFlow sees and would use under ``--device auto`` (imports TensorFlow)."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from bloodview.cli.tensorflow_start import start_tensorflow
+
+    start_tensorflow()
     import tensorflow as tf
 
     from bloodview.model.devices import plan_devices
