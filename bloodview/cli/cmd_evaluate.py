@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 from bloodview.cli.options import add_pixel_size_option, finite_float_arg, given_pixel_size
+from bloodview.cli.tensorflow_start import start_tensorflow
 from bloodview.errors import BloodviewError
 
 
@@ -73,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
         pred, input_warnings = load_predictions(args.pred, gt, gt_path=args.gt, images=args.images)
         describe["predictions"] = str(args.pred)
     else:
+        start_tensorflow(args)
         pred = _predict(args.model, gt, given_pixel_size(args.pixel_size), not args.no_cell_classifier)
         describe.update(model=str(args.model), images_folder=str(args.images) if args.images else None)
     report = evaluate(gt, pred, min_score=args.min_score, source=args.pred, describe=describe,
@@ -183,7 +185,8 @@ def _print_headline(report: dict, out: Path) -> None:
             )
     cls = report["classification"]
     print(
-        f"classification accuracy {number(cls['accuracy'])}  macro F1 {number(cls['macro']['f1'])}  "
+        f"classification accuracy {number(cls['accuracy'])} over every cell, {number(cls.get('accuracy_matched'))} "
+        f"on the matched ones  macro F1 {number(cls['macro']['f1'])}  "
         f"(cells: {cls['matched']} matched, {cls['missed']} missed, {cls['spurious']} spurious)"
     )
     for line in report.get("notes", []):

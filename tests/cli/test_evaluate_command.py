@@ -56,7 +56,10 @@ def test_evaluate_writes_the_report_and_prints_the_headline(files, capsys):
     assert report["mask"]["mAP50"] == pytest.approx((51 / 101 + 1.0) / 2)
     assert report["classification"]["accuracy"] == pytest.approx(2 / 3)
     assert f"mAP@0.5 {report['mask']['mAP50']:.3f}" in printed
-    assert "classification accuracy 0.667" in printed and "1 missed" in printed
+    assert "classification accuracy 0.667 over every cell" in printed and "1 missed" in printed
+    # the cells both files hold are all named right: a reader must not take 0.667 for the classifier's
+    assert f"{report['classification']['accuracy_matched']:.3f} on the matched ones" in printed
+    assert report["classification"]["accuracy_matched"] == pytest.approx(1.0)
 
 
 def test_compare_prints_and_writes_a_table(files, capsys):
