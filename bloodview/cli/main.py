@@ -21,6 +21,7 @@ from bloodview.errors import BloodviewError
 COMMANDS: tuple[str, ...] = (
     "gui",
     "info",
+    "count",
     "convert",
     "bootstrap",
     "train",

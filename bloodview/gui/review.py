@@ -14,6 +14,9 @@
   are almost surely **one cell found twice** (the model's per-class suppression keeps
   a second box when its class differs); sign-off warns about them and offers to merge.
 
+The first two rules (which cells count) live in :mod:`bloodview.core.review_rules`, shared
+with ``bloodview count``.
+
 Certainty is the model score; for a bootstrap cell without a score, its outline
 quality; a machine cell with neither counts as 0 (most doubtful). A cell imported
 without a score (another tool's or a person's boxes and outlines) is counted but
@@ -31,9 +34,15 @@ from bloodview.core.annotation import ImageAnnotation
 from bloodview.core.classes import ClassCatalogue
 from bloodview.core.geometry import box_iou, polygon_iou
 from bloodview.core.instance import Instance, Source
+from bloodview.core.review_rules import (  # noqa: F401 - the GUI's names for them
+    DEFAULT_UNIDENTIFIED_THRESHOLD,
+    certainty,
+    counted_instances,
+    is_checked,
+    is_unidentified,
+)
 from bloodview.core.second_opinion import detector_disagrees
 
-DEFAULT_UNIDENTIFIED_THRESHOLD = 0.75  # the paper's detection threshold
 UNIDENTIFIED = "unidentified"  # the bucket's name in the GUI (not a class)
 # Area IoU of two outlines above which they are taken for one cell found twice. The duplicates
 # seen on PBC (issue 19) had IoU ~0.9; two distinct round cells reach 0.5 only with their centres
@@ -41,35 +50,6 @@ UNIDENTIFIED = "unidentified"  # the bucket's name in the GUI (not a class)
 # smear do, and a platelet lying on a cell stays near its area ratio (< 0.1). 0.5 is also the IoU
 # at which detection merges and COCO matching call two outlines the same object.
 OVERLAP_IOU = 0.5
-
-
-def is_checked(instance: Instance) -> bool:
-    """A person drew, corrected or confirmed this cell."""
-    return instance.reviewed or instance.corrected or instance.source == Source.HUMAN
-
-
-def certainty(instance: Instance) -> float:
-    """0..1; 1.0 for checked cells."""
-    if is_checked(instance):
-        return 1.0
-    if instance.score is not None:
-        return float(instance.score)
-    if instance.quality is not None:
-        return float(instance.quality)
-    return 0.0
-
-
-def is_unidentified(instance: Instance, threshold: float) -> bool:
-    """A machine call too uncertain to count. A cell imported from a file that gives it no score
-    (VOC/YOLO boxes, another tool's outlines) is no machine call: it counts, unchecked."""
-    if instance.source == Source.IMPORT and instance.score is None and instance.quality is None:
-        return False
-    return not is_checked(instance) and certainty(instance) < threshold
-
-
-def counted_instances(image: ImageAnnotation, threshold: float) -> list[Instance]:
-    """The cells that go into the differential count (unidentified ones left out)."""
-    return [i for i in image.instances if not is_unidentified(i, threshold)]
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,148 @@
+"""``bloodview count PATH``: the differential count of an annotation file or project.
+
+A lab that runs ``bloodview predict`` over a day's smears, or keeps its reviewed projects,
+wants the figures it reports — the white-cell differential in %, erythroblasts per 100 white
+cells, platelets and the platelet estimate — for each image and for all of them, without
+opening the window. The rules are the app's (:mod:`bloodview.core.review_rules`,
+:mod:`bloodview.core.differential`): machine calls below the unidentified threshold are left
+out, a person's checked cells are told apart from unchecked ones, and a count is a DRAFT until
+every image is signed off. ``--out counts.csv`` writes one row per image and a last row for
+them all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+from pathlib import Path
+
+from bloodview.cli.cmd_info import add_input_options, read_input
+from bloodview.cli.options import check_output_file, finite_float_arg
+from bloodview.errors import BloodviewError
+
+ALL_IMAGES = "all images"
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "count",
+        help="the differential count (per image and in all) of an annotation file or project",
+        description="Count cells as the app's Differential panel does: white cells in %% of the white "
+                    "cells, erythroblasts per 100 white cells, platelets and red cells as counts, the "
+                    "platelet estimate; machine calls below the unidentified threshold left out.",
+    )
+    parser.add_argument("path", type=Path, metavar="PATH", help="annotation file or folder (e.g. predict's output, a project)")
+    add_input_options(parser)
+    parser.add_argument("--threshold", type=finite_float_arg, metavar="X", default=None,
+                        help="unidentified threshold: machine cells less certain than this are not counted "
+                             "(default: the project's setting, else 0.75 as in the app)")
+    parser.add_argument("--out", type=Path, metavar="COUNTS.csv", help="write one row per image and one for all")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from bloodview.core.review_rules import DEFAULT_UNIDENTIFIED_THRESHOLD
+
+    if args.threshold is not None and not 0.0 <= args.threshold <= 1.0:
+        raise BloodviewError(f"--threshold must be between 0 and 1, got {args.threshold}")
+    if args.out is not None:
+        check_output_file(args.out)
+    dataset, fmt = read_input(args)
+    threshold = args.threshold
+    if threshold is None:
+        threshold = _project_threshold(args.path) if fmt == "project" else None
+    threshold = DEFAULT_UNIDENTIFIED_THRESHOLD if threshold is None else threshold
+    print(summary_text(dataset, threshold), end="")
+    if args.out is not None:
+        from bloodview.io.atomic import atomic_write_text
+
+        atomic_write_text(args.out, counts_csv(dataset, threshold), backup=False)
+        print(f"wrote {args.out} ({len(dataset.images)} image rows and one for all images)")
+    return 0
+
+
+def _project_threshold(path: Path) -> float | None:
+    """The unidentified threshold saved with a project (the Review panel's), if any."""
+    from bloodview.core.review_rules import THRESHOLD_SETTING
+    from bloodview.io.project import load_project
+
+    saved = load_project(path).settings.get(THRESHOLD_SETTING)
+    return float(saved) if isinstance(saved, (int, float)) and 0.0 <= saved <= 1.0 else None
+
+
+def _count(images, dataset, threshold: float):
+    """The differential over ``images`` with the app's rules, and the unidentified cells left out."""
+    from bloodview.core.annotation import ImageAnnotation
+    from bloodview.core.differential import differential_count
+    from bloodview.core.review_rules import counted_instances, is_checked, is_unidentified
+
+    counted = [ImageAnnotation(i.image_path, i.width, i.height, counted_instances(i, threshold)) for i in images]
+    count = differential_count(counted, dataset.classes, checked=is_checked)
+    unidentified = sum(is_unidentified(c, threshold) for i in images for c in i.instances)
+    return count, unidentified
+
+
+def summary_text(dataset, threshold: float) -> str:
+    """The whole data set's count as a technician reads it (what the app's panel shows)."""
+    from bloodview.core.differential import platelet_estimate_text
+
+    images = dataset.images
+    count, unidentified = _count(images, dataset, threshold)
+    signed = sum(bool(i.signed_off) for i in images)
+    lines = [f"{len(images)} image(s), {count.fields} with counted cells, {signed} signed off; "
+             f"unidentified threshold {threshold:.2f}"]
+    if signed < len(images) or count.unchecked_total:
+        lines.append(f"DRAFT: {len(images) - signed} image(s) not signed off, {count.unchecked_total} counted "
+                     f"cell(s) not checked by a person")
+    if unidentified:
+        lines.append(f"{unidentified} unidentified cell(s) left out (less certain than {threshold:.2f}, unchecked)")
+    lines.append(f"white cells: {count.white_total} ({count.white_checked} checked)")
+    for row in count.white_rows:
+        if row.count:
+            lines.append(f"  {row.display_name:<24} {row.count:>6}  {row.per_100_white:5.1f} %")
+    for row in count.other_rows:
+        if row.count:
+            figure = f"{row.per_100_white:.1f} per 100 white cells" if row.per_100_white is not None else "count only"
+            lines.append(f"  {row.display_name:<24} {row.count:>6}  {figure}")
+    lines.append(f"platelet estimate: {platelet_estimate_text(count)}")
+    return "\n".join(lines) + "\n"
+
+
+def counts_csv(dataset, threshold: float) -> str:
+    """One row per image, then one for all images: counts per class, white classes in %, the
+    classes labs give per 100 white cells, platelets per 1,000 red cells, what is left to check."""
+    classes = list(dataset.classes)
+    header = ["image", "signed_off", "pixel_size_um", "counted_cells", "unchecked_cells", "unidentified_left_out",
+              "white_cells"]
+    header += [f"n_{c.name}" for c in classes]
+    header += [f"pct_{c.name}" if c.white_cell else f"{c.name}_per_100_white" for c in classes
+               if _per_100_white(c)]
+    header += ["platelets", "red_cells", "platelets_per_1000_red_cells"]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    for image in dataset.images:
+        um = image.pixel_size_um
+        writer.writerow(_row(image.image_path.as_posix(), [image], dataset, threshold, classes,
+                             "yes" if image.signed_off else "no", "" if um is None else f"{um:.5f}"))
+    signed = sum(bool(i.signed_off) for i in dataset.images)
+    writer.writerow(_row(ALL_IMAGES, dataset.images, dataset, threshold, classes,
+                         f"{signed} of {len(dataset.images)}", ""))
+    return out.getvalue()
+
+
+def _per_100_white(cell_class) -> bool:
+    from bloodview.core.differential import PER_100_WHITE_NON_WHITE
+
+    return bool(cell_class.white_cell) or cell_class.name in PER_100_WHITE_NON_WHITE
+
+
+def _row(name: str, images, dataset, threshold: float, classes, signed: str, um: str) -> list:
+    count, unidentified = _count(images, dataset, threshold)
+    per_red = count.platelets_per_1000_red_cells
+    row = [name, signed, um, count.total, count.unchecked_total, unidentified, count.white_total]
+    row += [count.row(c.name).count for c in classes]
+    row += [f"{count.row(c.name).per_100_white:.1f}" if count.white_total else "" for c in classes if _per_100_white(c)]
+    row += [count.platelets, count.red_cells, "" if per_red is None else f"{per_red:.1f}"]
+    return row
