@@ -196,19 +196,23 @@ class FileActions:
         except BloodviewError as exc:
             self.window.prompts.error(self.window, "Cannot import", str(exc))
             return
-        from bloodview.gui.commands import SetInstancesCommand
+        from bloodview.gui.import_cells import ImportCellsCommand
         from bloodview.gui.project_classes import adopt_classes
 
         matched = locked = 0
+        added: list = []  # the classes this import adds: undoing it takes them out again
         for index, image in enumerate(session.dataset.images):
             other = imported.dataset.find(image.image_path)
             if other is not None:
                 if image.signed_off:  # refused below: its classes must not come in either
                     locked += 1
                     continue
+                before = set(session.dataset.classes.names)
                 if adopt_classes(session.dataset.classes, other.instances, imported.dataset.classes):
+                    added += [c for c in session.dataset.classes if c.name not in before]
                     self.window.install_classes()
-                if session.push(index, SetInstancesCommand(image, other.instances, "Import annotations")):
+                command = ImportCellsCommand(image, other.instances, session.dataset, added, self._classes_changed)
+                if session.push(index, command):
                     matched += 1
                 else:
                     locked += 1  # signed off: its reviewed cells stay as they are
@@ -218,6 +222,17 @@ class FileActions:
                                       "(withdraw their sign-off to import into them)")
         else:
             self.window.show_status(message)
+
+    def _classes_changed(self) -> None:
+        """Undo or redo of an import took classes out of the project or put them back (taking
+        one out makes a new catalogue, so the canvas is handed it too)."""
+        window = self.window
+        classes = window.session.dataset.classes
+        window.canvas.style.classes = classes
+        if window.canvas.active_class not in classes and len(classes):
+            window.canvas.set_active_class(classes.names[0])
+        window.install_classes()
+        window.schedule_refresh()
 
     # --- recent -------------------------------------------------------------------------
     def recent(self) -> list[str]:

@@ -28,6 +28,7 @@ from bloodview.gui.canvas import CanvasView
 from bloodview.gui.actions import TOOLBAR, apply_icons, build_actions, build_menus, class_actions
 from bloodview.gui.elided_label import ElidedLabel
 from bloodview.gui.file_actions import EXPORTS, FileActions
+from bloodview.gui.image_removal import ImageRemoval
 from bloodview.gui.model_actions import ModelActions
 from bloodview.gui.panels.class_legend import ClassLegendPanel
 from bloodview.gui.panels.differential import DifferentialPanel
@@ -70,6 +71,7 @@ class MainWindow(QMainWindow):
         self.pictures = PictureCache(self.session)
         self._selection_origin: QWidget | None = None
         self._status_stack = None  # the undo stack whose moves clear the status message
+        self._status_about = None  # the image the status message is about (see show_status)
         self.canvas = CanvasView(self)
         self.setCentralWidget(self.canvas)
         self.acts = build_actions(self)
@@ -79,6 +81,7 @@ class MainWindow(QMainWindow):
         self.scale = ScaleActions(self)
         self.models = ModelActions(self, predictor_factory)
         self._build_docks()
+        self.removal = ImageRemoval(self)
         self._class_menu = QMenu("Set &class", self)
         self._build_toolbar()
         build_menus(self, self.acts, {"recent": self.files.recent_menu, "classes": self._class_menu,
@@ -273,6 +276,8 @@ class MainWindow(QMainWindow):
         image = session.current_image
         if image is None:
             return
+        if self._status_about is not None and self._status_about is not image:
+            self.show_status("")  # it was about the image shown before
         self.qimage = self.pictures.get(index)
         if self.qimage is None and self.read_again(index):
             return  # shown by read_again
@@ -381,11 +386,13 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"bloodview{name}{position}[*]")
         self.setWindowModified(session.is_dirty())
 
-    def show_status(self, text: str) -> None:
+    def show_status(self, text: str, about: object = None) -> None:
         """The message, also as the label's tooltip: a long one is clipped by the scale and device
-        fields beside it (a detection summary lost its glass-colour note that way)."""
+        fields beside it (a detection summary lost its glass-colour note that way). ``about``:
+        the image the message is about; it is cleared once another image is shown."""
         self.status_label.setText(text)
         self.status_label.setToolTip(text)
+        self._status_about = about
 
     def _history_moved(self, _index: int) -> None:
         """A message about an edit goes stale once that image's history moves (an edit says its

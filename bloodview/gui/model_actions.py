@@ -66,6 +66,7 @@ class ModelActions:
         self.runner.finished.connect(self._finished)
         # results arrive by image index: they belong to the images open when the run started only
         self._run_dataset = None
+        self._run_images: list = []
         window.session.opened.connect(self._images_replaced)
         # the chosen model loaded in the background once the window is up (bloodview.gui.app.run turns it on)
         self.warm = ModelWarmUp(window, predictor_factory)
@@ -185,6 +186,7 @@ class ModelActions:
             return False
         self._summary = [0, 0, 0, len(signed)]  # added, kept, images, signed-off images skipped
         self._run_dataset = session.dataset
+        self._run_images = list(session.dataset.images)  # results come by index at the start of the run
         self._run_model = str(model_dir)
         self._run_tells = self._second_opinion_tells_distance()
         self._unreadable = sum(1 for i in indices if i in session.broken)  # skipped; more may fail to decode
@@ -208,6 +210,11 @@ class ModelActions:
         if self.runner.is_running():
             self.runner.cancel()
 
+    def _now(self, index: int) -> int:
+        """Where the run's image ``index`` is now: images may have been removed from the project
+        or put back since the run started (-1: no longer open)."""
+        return self.window.session.index_of(self._run_images[index])
+
     def _stale(self) -> bool:
         """The run's images are no longer the open ones (another folder or project was opened)."""
         return self._run_dataset is not None and self._run_dataset is not self.window.session.dataset
@@ -228,11 +235,12 @@ class ModelActions:
         from bloodview.gui.commands import SetInstancesCommand
 
         session = self.window.session
-        if self._stale():
+        if self._stale() or self._now(index) < 0:
             log.info("detection result for image %d of images no longer open: dropped", index)
             return
-        image = session.dataset.images[index]
         scale = self._scales.pop(index, None)
+        index = self._now(index)
+        image = session.dataset.images[index]
         predictions = self._in_project_classes(predictions)
         result = merge_predictions(image.instances, predictions)
         if not session.push(index, SetInstancesCommand(image, result.instances, f"Detect cells ({result.added})")):
@@ -263,10 +271,10 @@ class ModelActions:
         return predictions
 
     def _image_failed(self, index: int, message: str) -> None:
-        if self._stale():
+        if self._stale() or self._now(index) < 0:
             return
         self._unreadable += 1
-        self.window.session.mark_broken(index, message)
+        self.window.session.mark_broken(self._now(index), message)
 
     def _failed(self, message: str) -> None:
         self.window.prompts.error(self.window, "Detection failed", message)

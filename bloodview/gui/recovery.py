@@ -61,9 +61,10 @@ class RecoveryJob:
     dataset: Dataset  # a snapshot, owned by the job
     kind: str
     generation: int
+    removed: tuple[Path, ...] = ()  # images taken out of the opened set
 
     def write(self) -> Path:
-        return write_recovery(self.recovery_dir, list(self.sources), self.dataset, self.kind)
+        return write_recovery(self.recovery_dir, list(self.sources), self.dataset, self.kind, self.removed)
 
 
 class RecoveryWriter(QObject):
@@ -123,7 +124,10 @@ def recovery_files(recovery_dir: Path, sources: list[Path]) -> tuple[Path, Path]
     return recovery_dir / f"{key}.coco.json", recovery_dir / f"{key}.meta.json"
 
 
-def write_recovery(recovery_dir: Path, sources: list[Path], dataset: Dataset, kind: str) -> Path:
+def write_recovery(recovery_dir: Path, sources: list[Path], dataset: Dataset, kind: str,
+                   removed: tuple[Path, ...] = ()) -> Path:
+    """Write the recovery file; ``removed`` lists the images taken out of the opened set, which
+    reopening the same sources brings back, so the restore takes them out again."""
     from bloodview.io.atomic import atomic_write_json
     from bloodview.io.coco import save_coco
 
@@ -135,6 +139,7 @@ def write_recovery(recovery_dir: Path, sources: list[Path], dataset: Dataset, ki
         "kind": kind,
         "saved_at": time.time(),
         "signed_off": [str(i.image_path) for i in dataset.images if i.signed_off],
+        "removed": [str(p) for p in removed],
     }
     atomic_write_json(meta_path, meta, backup=False)
     return data_path

@@ -32,7 +32,7 @@ import numpy as np
 
 from bloodview.core.annotation import ImageAnnotation
 from bloodview.core.classes import ClassCatalogue
-from bloodview.core.geometry import box_iou, polygon_iou
+from bloodview.core.geometry import polygon_iou
 from bloodview.core.instance import Instance, Source
 from bloodview.core.review_rules import (  # noqa: F401 - the GUI's names for them
     DEFAULT_UNIDENTIFIED_THRESHOLD,
@@ -78,7 +78,49 @@ def sign_off_check(image: ImageAnnotation, threshold: float) -> SignOffCheck:
 
 def reading_order(instances: Sequence[Instance], row_height: float = 48.0) -> list[Instance]:
     """Cells in reading order: rows of ``row_height`` pixels top to bottom, then left to right."""
-    return sorted(instances, key=lambda i: (int(i.centroid[1] // row_height), i.centroid[0]))
+    def key(cell: Instance) -> tuple[int, float]:
+        x, y = _centre(cell)
+        return int(y // row_height), x
+
+    return sorted(instances, key=key)
+
+
+_PLACES: dict[str, tuple[Instance, tuple[float, float], tuple[float, float, float, float]]] = {}
+_PLACES_AT_MOST = 50_000
+
+
+def _place(cell: Instance) -> tuple[Instance, tuple[float, float], tuple[float, float, float, float]]:
+    """``cell``'s centroid and box, remembered per cell object: every panel refresh puts the
+    cells in reading order and looks for overlaps, and on a 2,000-cell camera field
+    recomputing them took 80 ms of each key press. Edits replace a cell, never change one
+    in place, so a cell object's outline never changes (the entry is checked to be the
+    same object)."""
+    hit = _PLACES.get(cell.id)
+    if hit is None or hit[0] is not cell:
+        if len(_PLACES) >= _PLACES_AT_MOST:
+            _PLACES.clear()
+        hit = _PLACES[cell.id] = (cell, cell.centroid, cell.bbox)
+    return hit
+
+
+def _centre(cell: Instance) -> tuple[float, float]:
+    return _place(cell)[1]
+
+
+def _box(cell: Instance) -> tuple[float, float, float, float]:
+    return _place(cell)[2]
+
+
+def touching_pairs(boxes: np.ndarray) -> np.ndarray:
+    """Index pairs ``(i, j)``, ``i < j``, of ``(N, 4)`` boxes ``(x1, y1, x2, y2)`` whose
+    intersection has a positive area (``box_iou > 0``, without the N x N float IoU matrix:
+    that took 90 ms for 2,000 cells) -> ``(K, 2)``."""
+    x1, y1, x2, y2 = (boxes[:, k] for k in range(4))
+    real = (x2 > x1) & (y2 > y1)
+    touch = (x1[:, None] < x2[None, :]) & (x1[None, :] < x2[:, None])
+    touch &= (y1[:, None] < y2[None, :]) & (y1[None, :] < y2[:, None])
+    touch &= real[:, None] & real[None, :]
+    return np.argwhere(np.triu(touch, k=1))
 
 
 def next_unchecked(image: ImageAnnotation, after_id: str | None = None) -> Instance | None:
@@ -202,8 +244,8 @@ def overlapping_cells(image: ImageAnnotation, threshold: float = OVERLAP_IOU) ->
     cells = list(image.instances)
     if len(cells) < 2:
         return []
-    boxes = np.array([c.bbox for c in cells], dtype=np.float64)
-    candidates = np.argwhere(np.triu(box_iou(boxes, boxes) > 0.0, k=1))  # boxes that touch
+    boxes = np.array([_box(c) for c in cells], dtype=np.float64)
+    candidates = touching_pairs(boxes)
     parent = list(range(len(cells)))
     best_iou: dict[int, float] = {}
 

@@ -83,7 +83,7 @@ class ReviewActions:
             parts.append(f"{unchanged} cell(s) already {display}")
         if locked:
             parts.append(f"{locked} in signed-off images left unchanged")
-        self.window.show_status("; ".join(parts))
+        self._say("; ".join(parts))
 
     def _display(self, class_name: str) -> str:
         return display_name(self.window.session.dataset.classes, class_name)
@@ -130,7 +130,7 @@ class ReviewActions:
         if cell is None:
             check = sign_off_check(image, self.window.threshold)
             hint = " — press Ctrl+Enter to sign off" if check.ok and not image.signed_off else ""
-            self.window.show_status(f"Every cell in this image is checked{hint}")
+            self._say(f"Every cell in this image is checked{hint}")
             return
         self.window.select_cells([cell.id], center=True)
 
@@ -160,7 +160,7 @@ class ReviewActions:
         image = self.window.session.current_image
         cell = image.find(ids[0]) if image is not None and len(ids) == 1 else None
         if cell is not None:
-            self.window.show_status(f"{self._display(cell.class_name)} — {provenance(cell, self._display)}")
+            self._say(f"{self._display(cell.class_name)} — {provenance(cell, self._display)}")
 
     def select_all(self) -> None:
         image = self._image
@@ -176,7 +176,7 @@ class ReviewActions:
                        if not image.find(i).reviewed]
         if unconfirmed:
             session.push(session.current_index, SetReviewedCommand(image, unconfirmed, True))
-            self.window.show_status(f"{len(unconfirmed)} cell(s) confirmed")
+            self._say(f"{len(unconfirmed)} cell(s) confirmed")
 
     def context_menu(self, ids: list[str]) -> QMenu | None:
         """The right-click menu for the cells ``ids``: Set class ▸ (with keys), Confirm, Delete."""
@@ -238,8 +238,8 @@ class ReviewActions:
         if image.signed_off:
             command = SignOffCommand(image, False)
             session.push(session.current_index, command)
-            self.window.show_status(f"Sign-off of {image.image_path.name} withdrawn by {command.event.by}: "
-                                    "its cells can be changed again")
+            self._say(f"Sign-off of {image.image_path.name} withdrawn by {command.event.by}: "
+                      "its cells can be changed again")
             return True
         if session.current_index in session.broken:  # nobody can have looked at it ("empty" was offered)
             self.window.canvas.notify(f"Cannot sign off: {image.image_path.name} cannot be read, so no one has "
@@ -252,7 +252,7 @@ class ReviewActions:
         if not image.instances and not self.window.prompts.ask(
                 self.window, "sign_off_empty", "No cells found",
                 f"No cells found in {image.image_path.name} — sign it off as empty?", default=False):
-            self.window.show_status("Not signed off: the image has no cells")
+            self._say("Not signed off: the image has no cells")
             return False
         overlaps = self.window.queue.overlaps_of(image)
         if overlaps:
@@ -267,11 +267,11 @@ class ReviewActions:
             if answer == merge:
                 self.merge_overlaps()
             elif answer != anyway:
-                self.window.show_status("Not signed off: overlapping cells left as they are")
+                self._say("Not signed off: overlapping cells left as they are")
                 return False
         command = SignOffCommand(image, True)
         session.push(session.current_index, command)
-        self.window.show_status(f"{image.image_path.name} signed off by {command.event.by}")
+        self._say(f"{image.image_path.name} signed off by {command.event.by}")
         return True
 
     def merge_overlaps(self) -> int:
@@ -283,14 +283,19 @@ class ReviewActions:
         overlaps = self.window.queue.overlaps_of(image) if image is not None else []
         drop = [i for o in overlaps for i in o.drop]
         if not drop:
-            self.window.show_status("No overlapping cells in this image")
+            self._say("No overlapping cells in this image")
             return 0
         text = f"Merge {len(drop) + len(overlaps)} overlapping cells into {len(overlaps)}"
         if not session.push(session.current_index, RemoveInstancesCommand(image, drop, text)):
             return 0
         self.window.select_cells([o.keep for o in overlaps], center=False)
-        self.window.show_status(f"{text} (kept the person-checked or highest-scoring one)")
+        self._say(f"{text} (kept the person-checked or highest-scoring one)")
         return len(drop)
+
+    def _say(self, text: str) -> None:
+        """A message about the image on screen: it goes when another image is shown (after N the
+        previous image's "signed off by …" stayed, as if it were about the next one)."""
+        self.window.show_status(text, about=self.window.session.current_image)
 
     def step_image(self, step: int) -> None:
         session = self.window.session

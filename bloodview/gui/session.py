@@ -35,6 +35,7 @@ from PyQt6.QtGui import QUndoCommand, QUndoGroup, QUndoStack
 
 from bloodview.core.annotation import Dataset, ImageAnnotation, SignOffEvent
 from bloodview.errors import ProjectError
+from bloodview.gui.image_set import ImageSetMixin
 from bloodview.gui.opening import OpenResult
 from bloodview.gui.recovery import (  # noqa: F401 - recovery look-ups are also used from here
     RecoveryJob,
@@ -56,12 +57,13 @@ log = logging.getLogger(__name__)
 READ_ONLY_MARK = Path("/(read-only)")  # added to a read-only window's recovery key
 
 
-class Session(QObject):
+class Session(ImageSetMixin, QObject):
     """State of what is open; the window and panels listen to its signals."""
 
     opened = pyqtSignal()
     currentChanged = pyqtSignal(int)
     imageChanged = pyqtSignal(int)  # the cells (or sign-off) of image i changed
+    imageSetChanged = pyqtSignal()  # images were taken out or put back: every index may have moved
     editRefused = pyqtSignal(int, str)  # image i is signed off: a change was refused (why)
     dirtyChanged = pyqtSignal(bool)
     autosaved = pyqtSignal(str)
@@ -81,6 +83,8 @@ class Session(QObject):
         self.broken: dict[int, str] = {}
         self.settings: dict = {}  # saved in project.json (e.g. the review threshold)
         self.current_index = -1
+        self.removed_paths: list[Path] = []  # images taken out of the opened sources (for the recovery file)
+        self._set_aside: list[QUndoStack] = []  # the undo stacks of removed images
         self.undo_group = QUndoGroup(self)
         self._stacks: dict[int, QUndoStack] = {}
         self._unsubscribe: list[Callable[[], None]] = []
@@ -113,6 +117,7 @@ class Session(QObject):
         for index, image in enumerate(self.dataset.images):
             self._unsubscribe.append(image.subscribe(self._listener(index)))
         self.current_index = -1
+        self.removed_paths = []
         self._generation += 1  # never reset: panels use it as a version across datasets
         self._autosaved_generation = self._generation
         self._set_dirty(False)
@@ -128,6 +133,9 @@ class Session(QObject):
             self.undo_group.removeStack(stack)
             stack.deleteLater()
         self._stacks.clear()
+        for stack in self._set_aside:
+            stack.deleteLater()
+        self._set_aside.clear()
 
     def _listener(self, index: int) -> Callable[[str, object], None]:
         def on_change(kind: str, payload: object) -> None:
@@ -151,7 +159,7 @@ class Session(QObject):
         stack = self._stacks.get(index)
         if stack is None:
             stack = ImageUndoStack(self.dataset.images[index], self)
-            stack.refused.connect(lambda why, i=index: self.editRefused.emit(i, why))
+            stack.refused.connect(lambda why, s=stack: self.editRefused.emit(self.index_of(s.image), why))
             self.undo_group.addStack(stack)
             self._stacks[index] = stack
         return stack
@@ -284,6 +292,7 @@ class Session(QObject):
             self.dirtyChanged.emit(False)  # nothing unsaved changed, but the title drops "(read-only)"
         self.project_path = folder
         self.sources = [folder]  # autosave from now on belongs to the project
+        self.removed_paths = []  # which lacks the removed images
         self.kind = "project"
         return folder
 
@@ -317,7 +326,7 @@ class Session(QObject):
         if not self.sources or self._generation == self._autosaved_generation or not self._dirty:
             return None
         self._writer.submit(RecoveryJob(self.recovery_dir, tuple(self.recovery_sources), snapshot(self.dataset),
-                                        self.kind, self._generation))
+                                        self.kind, self._generation, tuple(self.removed_paths)))
         self._autosaved_generation = self._generation
         if wait:
             self._writer.wait()
@@ -349,7 +358,7 @@ class Session(QObject):
         recovered = load_coco(data_path, images_root=self.dataset.root, check_images=False)
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         signed = set(meta.get("signed_off", []))
-        restored = 0
+        restored = self._restore_removal(meta.get("removed") or [])
         for index, image in enumerate(self.dataset.images):
             other = recovered.find(image.image_path)
             if other is None:
@@ -368,6 +377,19 @@ class Session(QObject):
             if other.pixel_size is not None:
                 image.set_pixel_size(other.pixel_size)  # the scale detection found (not an undo step)
         return restored
+
+    def _restore_removal(self, paths: list[str]) -> int:
+        """Take out again the images that had been removed from the set when autosave wrote
+        (one undo step); returns how many."""
+        from bloodview.gui.image_removal import RemoveImagesCommand
+
+        wanted = {str(p) for p in paths}
+        indices = [i for i, image in enumerate(self.dataset.images) if str(image.image_path) in wanted]
+        if not indices or len(indices) == len(self.dataset.images):
+            return 0
+        command = RemoveImagesCommand(self, indices)
+        self.push(self.index_of(command.then_show), command)
+        return len(indices)
 
     @staticmethod
     def _recovered_sign_off(image: ImageAnnotation, value: bool, events: list[SignOffEvent]) -> SignOffCommand:

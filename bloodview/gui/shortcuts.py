@@ -30,6 +30,8 @@ SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut("undo", ("Ctrl+Z",), "Undo the last change on this image", "Edit"),
     Shortcut("redo", ("Ctrl+Shift+Z", "Ctrl+Y"), "Redo", "Edit"),
     Shortcut("delete", ("Del",), "Delete the selected cells", "Edit"),
+    Shortcut("remove_image", ("Del",), "In the Images list: remove the selected images from the project "
+             "(their files stay on disk; undoable)", "Edit"),
     Shortcut("select_all", ("Ctrl+A",), "Select every cell in the image", "Edit"),
     Shortcut("class_1", ("1",), "Basophil: set the class of the selected cells (keys 1–8 follow the legend)", "Classify"),
     Shortcut("class_2", ("2",), "Eosinophil", "Classify"),

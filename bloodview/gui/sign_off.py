@@ -61,7 +61,11 @@ class SignOffCommand(QUndoCommand):
 
 class ImageUndoStack(QUndoStack):
     """One image's undo stack that refuses every change but a :class:`SignOffCommand`
-    while the image is signed off."""
+    while the image is signed off.
+
+    A command that declares ``changes_cells = False`` (taking *another* image out of the
+    project, which lands on the stack of the image shown next) leaves this image as it
+    is, so it is let through."""
 
     refused = pyqtSignal(str)
 
@@ -71,7 +75,8 @@ class ImageUndoStack(QUndoStack):
 
     def push(self, command: QUndoCommand) -> bool:  # type: ignore[override]
         """Push ``command``; ``False`` (and ``refused`` emitted) when the image is locked."""
-        if self.image.signed_off and not isinstance(command, SignOffCommand):
+        if self.image.signed_off and not isinstance(command, SignOffCommand) \
+                and getattr(command, "changes_cells", True):
             self.refused.emit(locked_message(self.image))
             return False
         super().push(command)

@@ -117,3 +117,31 @@ def test_a_field_that_detection_crowds_with_red_cells_hides_them_as_opening_it_w
     assert "rbc" in window.legend.hidden_classes()
     assert not any(window.canvas.instance_item(c.id).isVisible() for c in red)
     assert not window.acts["toggle_red_cells"].isChecked()
+
+
+def test_undoing_an_import_takes_the_class_it_added_back_out(window, detect_current, tmp_path, qtbot):
+    """Bug: after undoing an import, the class it had added stayed in the legend (empty, holding a
+    key, saved with the project)."""
+    detect_current(window)
+    coco = json.loads(window.files.export("export_coco", tmp_path / "ours.json").read_text(encoding="utf-8"))
+    coco["categories"].append({"id": 99, "name": "smudge cell", "supercategory": "cell"})
+    coco["annotations"][0]["category_id"] = 99
+    (tmp_path / "theirs.json").write_text(json.dumps(coco), encoding="utf-8")
+    before = window.session.dataset.classes.names
+    window.prompts.answers["open_paths"] = [str(tmp_path / "theirs.json")]
+    window.files.import_annotations()
+    qtbot.wait(5)
+    assert "smudge cell" in window.session.dataset.classes
+    added = window.session.dataset.classes["smudge cell"]
+
+    window.acts["undo"].trigger()  # Ctrl+Z: the import
+    qtbot.wait(5)
+    assert window.session.dataset.classes.names == before
+    assert not any(name.lower() == "smudge cell" for name in legend_names(window))
+    assert window.canvas.style.classes is window.session.dataset.classes
+
+    window.acts["redo"].trigger()
+    qtbot.wait(5)
+    assert window.session.dataset.classes["smudge cell"] == added  # same colour and key as before
+    assert any(name.lower() == "smudge cell" for name in legend_names(window))
+    assert sum(c.class_name == "smudge cell" for c in window.session.current_image.instances) == 1

@@ -131,3 +131,21 @@ def test_provenance_says_an_import_has_no_known_maker_and_is_not_checked():
     imported = cell(0, 0, None, source=Source.IMPORT)
     assert provenance(imported).startswith("imported from a file") and not is_checked(imported)
     assert "confirmed by a person" in provenance(imported.copy(reviewed=True))
+
+
+def test_touching_pairs_are_the_box_pairs_with_positive_iou():
+    """The overlap search's box test without the N x N IoU matrix (90 ms for 2,000 cells per key
+    press) finds exactly the pairs ``box_iou > 0`` found: edge contact and empty boxes are no touch."""
+    import numpy as np
+
+    from bloodview.core.geometry import box_iou
+    from bloodview.gui.review import touching_pairs
+
+    rng = np.random.default_rng(3)
+    corners = rng.integers(0, 200, (300, 2)).astype(float)
+    sizes = rng.integers(0, 30, (300, 2)).astype(float)  # some boxes have no width or height
+    boxes = np.hstack([corners, corners + sizes])
+    boxes[1] = [boxes[0, 2], boxes[0, 1], boxes[0, 2] + 5, boxes[0, 3]]  # touches box 0 at an edge only
+    expected = np.argwhere(np.triu(box_iou(boxes, boxes) > 0.0, k=1))
+    assert touching_pairs(boxes).tolist() == expected.tolist()
+    assert [0, 1] not in expected.tolist()

@@ -268,3 +268,15 @@ def test_detection_results_for_an_image_signed_off_while_detection_ran_are_dropp
     window.models._finished(False)
     assert state(image) == before and image.signed_off
     assert "1 signed-off image(s) skipped" in window.status_label.text()
+
+
+def test_the_sign_off_message_goes_when_the_next_image_is_shown(signed):
+    """Bug: after N the status bar still said "… signed off by tech-a" over the next image."""
+    window = signed
+    assert "signed off by tech-a" in window.status_label.text()
+    QTest.keyClick(window.canvas, Qt.Key.Key_N)
+    assert window.session.current_index == 1
+    assert "signed off" not in window.status_label.text()
+    window.session.autosaveFailed.emit("Autosave failed: disk full")  # not about an image: it stays
+    QTest.keyClick(window.canvas, Qt.Key.Key_P)
+    assert window.status_label.text() == "Autosave failed: disk full"

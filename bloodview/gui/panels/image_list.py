@@ -30,6 +30,7 @@ class ImageListPanel(QWidget):
         session.opened.connect(self.rebuild)
         session.imageChanged.connect(self.update_row)
         session.currentChanged.connect(self._select_row)
+        session.imageSetChanged.connect(self._set_changed)
 
     def rebuild(self) -> None:
         self.list.blockSignals(True)
@@ -39,6 +40,11 @@ class ImageListPanel(QWidget):
             self._fill(index)
         self.list.blockSignals(False)
         self._update_summary()
+
+    def _set_changed(self) -> None:
+        """Images were taken out or put back: every row may now be another image."""
+        self.rebuild()
+        self._select_row(self.session.current_index)
 
     def update_row(self, index: int) -> None:
         if 0 <= index < self.list.count():

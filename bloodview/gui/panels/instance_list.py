@@ -3,6 +3,13 @@
 The size column gives each cell's equivalent diameter in µm (the disc of the
 outline's area) while the image's scale is known; it stays empty otherwise
 (and for the model's default guess, which is no measurement).
+
+Refreshing refills only the rows whose cell changed. Edits replace a cell, never change
+one in place (:mod:`bloodview.gui.commands`), so a row is stale exactly when its cell is
+another object. On a 4000 x 3000 camera field of ~2,000 cells, re-filling every row
+cost 0.08–0.1 s per class key or Space (with the other panels, 0.25–0.6 s of lag per
+key); a key changes one row. The whole table is rebuilt when the image, the rows' order
+(cells added, deleted or moved), the threshold, the scale, the classes or most rows changed.
 """
 
 from __future__ import annotations
@@ -28,6 +35,8 @@ from bloodview.gui.style import bulk_fill, compact_table, icon, swatch
 
 COLUMNS = ("Class", "Score", "Source", "Checked", "Ø µm")
 SIZE_COLUMN = COLUMNS.index("Ø µm")
+REFILL_AT_MOST = 200
+"""Changed rows refilled one by one up to this many; more is a bulk fill (faster then)."""
 
 
 class InstanceListPanel(QTableWidget):
@@ -46,6 +55,9 @@ class InstanceListPanel(QTableWidget):
         self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         compact_table(self)
         self._ids: list[str] = []
+        self._shown: list = []  # the Instance objects the rows show, row by row
+        self._image: ImageAnnotation | None = None  # the image the rows show
+        self._context: tuple | None = None  # what the rows' text depends on besides the cell
         self.itemSelectionChanged.connect(self._emit_selection)
         self.cellDoubleClicked.connect(lambda row, _col: self.instanceActivated.emit(self._ids[row]))
 
@@ -57,19 +69,40 @@ class InstanceListPanel(QTableWidget):
         if pixel_size is None and image is not None:
             pixel_size = image.pixel_size
         um_per_pixel = pixel_size.um_per_pixel if pixel_size is not None and pixel_size.measured else None
+        ordered = reading_order(image.instances) if image is not None else []
+        context = (threshold, um_per_pixel, tuple(classes))
+        if image is self._image and context == self._context and self._refill_changed(ordered, classes, threshold, um_per_pixel):
+            return
         selected = set(self.selected_ids())
         self.blockSignals(True)
         with bulk_fill(self):
             self.setRowCount(0)
-            self._ids = []
-            if image is not None:
-                ordered = reading_order(image.instances)
-                self.setRowCount(len(ordered))
-                for row, cell in enumerate(ordered):
-                    self._ids.append(cell.id)
-                    self._fill_row(row, cell, classes, threshold, um_per_pixel)
+            self.setRowCount(len(ordered))
+            for row, cell in enumerate(ordered):
+                self._fill_row(row, cell, classes, threshold, um_per_pixel)
+        self._ids = [cell.id for cell in ordered]
+        self._shown = ordered
+        self._image, self._context = image, context
         self.blockSignals(False)
         self.select_ids(selected)
+
+    def _refill_changed(self, ordered: list, classes: ClassCatalogue, threshold: float,
+                        um_per_pixel: float | None) -> bool:
+        """Refill the rows whose cell is another object; False (nothing done) when the rows
+        themselves changed (order, count) or too many did for one by one."""
+        if [cell.id for cell in ordered] != self._ids:
+            return False
+        changed = [row for row, cell in enumerate(ordered) if cell is not self._shown[row]]
+        if len(changed) > REFILL_AT_MOST:
+            return False
+        if changed:
+            self.blockSignals(True)  # the selection is the same rows: nothing to tell anyone
+            with bulk_fill(self):  # else each setItem re-measures every row's width
+                for row in changed:
+                    self._fill_row(row, ordered[row], classes, threshold, um_per_pixel)
+            self._shown = ordered
+            self.blockSignals(False)
+        return True
 
     def _fill_row(self, row, cell, classes: ClassCatalogue, threshold: float, um_per_pixel: float | None) -> None:
         name_item = QTableWidgetItem(cell.class_name)
