@@ -91,19 +91,24 @@ def find_red_cells(
     ``exclude``: outlines (``(N, 2)`` x, y in the image's pixels) of cells found otherwise (white
     cells, platelets): a circle mostly on them is not a red cell. They are filled on the small
     work copy, so a 4000 x 3000 frame's hundred cells cost milliseconds. Cut cells at the image's
-    edge are kept (a lab counts what it sees in the field). Raises ``ValueError`` for a pixel
+    edge are kept (a lab counts what it sees in the field). An image narrower than one red cell
+    (a 1 x 1 thumbnail, a 300 x 7 strip) has none: ``[]``. Raises ``ValueError`` for a pixel
     size that is not positive.
     """
     if not np.isfinite(um_per_pixel) or um_per_pixel <= 0:
         raise ValueError(f"a pixel size must be a positive number of µm, got {um_per_pixel!r}")
     rgb = _as_rgb(image)
     height, width = rgb.shape[:2]
-    factor = min(um_per_pixel / WORK_UM, float(np.sqrt(MAX_WORK_PIXELS / (height * width))))
+    factor = min(um_per_pixel / WORK_UM, float(np.sqrt(MAX_WORK_PIXELS / max(height * width, 1))))
+    radius = RBC_DIAMETER_UM / 2.0 / um_per_pixel * factor  # work pixels
+    # decided before the resize: a 1 x 1 or 300 x 7 image shrunk to the work scale would be
+    # 0 pixels high, which OpenCV refuses; such an image holds no whole red cell anyway
+    if radius < 4.0 or min(height, width) * factor < 2 * radius:
+        return []  # cells too small to see, or an image smaller than one red cell
     small = rgb if abs(factor - 1.0) < 1e-3 else cv2.resize(
         rgb, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_LINEAR)
-    radius = RBC_DIAMETER_UM / 2.0 / um_per_pixel * factor  # work pixels
-    if radius < 4.0 or min(small.shape[:2]) < 2 * radius:
-        return []  # cells too small to see, or an image smaller than one red cell
+    if min(small.shape[:2]) < 2 * radius:
+        return []  # the resize rounded the copy's side below one red cell
     masks = cell_masks(small)
     if not masks.cells.any():
         return []

@@ -84,6 +84,12 @@ MIN_CELLS_GOOD = 5
 """An estimate resting on fewer whole red cells is "weak"."""
 MAX_SPREAD_GOOD = 0.15
 """Relative spread ((p75 - p25) / median) of the diameters above which the estimate is weak."""
+MIN_SIDE = 8
+"""Images with a side under this many pixels cannot show two whole red cells: no estimate.
+
+A whole cell needs a distance peak of ``MIN_PEAK_RADIUS`` (3 px) plus the edge margin, and the
+glass and smoothing steps need a few pixels round it; a 1 x 1 thumbnail or a 300 x 7 strip (a
+scan line, a ruler) is a legal image that simply holds no cell."""
 
 
 @dataclass(frozen=True)
@@ -114,8 +120,15 @@ def scale_from_pixel_size(um_per_pixel: float) -> ScaleEstimate:
 
 
 def estimate_scale(image: np.ndarray) -> ScaleEstimate | None:
-    """Estimate the pixel size of ``image`` from its red cells; ``None`` when none is usable."""
+    """Estimate the pixel size of ``image`` from its red cells; ``None`` when none is usable.
+
+    ``None`` too for an image with a side under :data:`MIN_SIDE` pixels, too small to hold a
+    cell: callers (the app's Detect, bootstrap, predict) treat it like a field without red cells.
+    Raises ``ValueError`` only for an array that is not an image (wrong dtype or shape).
+    """
     rgb = _as_rgb(image)
+    if min(rgb.shape[:2]) < MIN_SIDE:
+        return None
     h, w = rgb.shape[:2]
     factor = min(1.0, WORK_SIDE / max(h, w))
     diameters = _measure(rgb, factor)
@@ -156,8 +169,6 @@ def _as_rgb(image: np.ndarray) -> np.ndarray:
     array = array[:, :, :3]
     if array.dtype != np.uint8:
         raise ValueError(f"expected a uint8 image, got {array.dtype}")
-    if min(array.shape[:2]) < 8:
-        raise ValueError(f"image of {array.shape[1]}x{array.shape[0]} px is too small to measure")
     return array
 
 

@@ -145,3 +145,10 @@ def test_real_bccd_fields_most_boxed_red_cells_are_found():
         found += len(match_instances(ious, [c.quality for c in cells], 0.5))
     assert boxes >= 20
     assert found / boxes >= 0.6  # 31 of 44 on these three fields; 0.81 over the 72 test fields (benchmark)
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 3), (7, 300, 3), (300, 7, 3), (1, 1), (0, 0, 3)])
+@pytest.mark.parametrize("um", [0.01, 0.05, 0.25, 5.0])
+def test_an_image_too_small_to_hold_a_cell_has_no_red_cells(shape, um):
+    # regression: a 1x1 px image at a fine pixel size was shrunk to 0 px and cv2.resize raised
+    assert find_red_cells(np.full(shape, 200, np.uint8), um) == []

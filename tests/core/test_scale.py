@@ -200,3 +200,9 @@ def test_a_bccd_field_scaled_to_a_4000_px_camera_frame(bccd_dir):
     estimate = estimate_scale(frame)
     assert estimate is not None
     assert estimate.rbc_diameter_px == pytest.approx(BCCD_HAND["BloodImage_00370.jpg"] * 4000 / 640, rel=0.10)
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 3), (7, 300, 3), (300, 7, 3), (1, 1), (0, 0, 3), (1, 1, 4)])
+def test_an_image_too_small_to_hold_a_cell_has_no_estimate(shape):
+    # regression: a 1x1 or 300x7 px image raised ValueError, crashing the app's Detect
+    assert estimate_scale(np.full(shape, 200, np.uint8)) is None
