@@ -8,9 +8,11 @@ displayed orientation, and :func:`read_image_size` reports the same size
 without decoding pixels.
 
 Conversions: grey is repeated to three channels; RGBA is composited on white
-(slides are bright, so transparent parts read as background); 16-bit data is
-scaled by ``255 / 65535``; float data in ``[0, 1]`` by 255, other float ranges
-are stretched min..max.
+(slides are bright, so transparent parts read as background); 10- to 16-bit
+data (16-bit TIFF/PNG, colour ones decoded at full depth by
+:mod:`bloodview.io.deep_images`) is scaled by the camera's bit depth inferred
+from the largest value (a 12-bit camera's 0..4095 by ``255 / 4095``); float
+data in ``[0, 1]`` by 255, other float ranges are stretched min..max.
 
 Images above :data:`MAX_IMAGE_PIXELS` are refused before decoding (a
 "decompression bomb" would otherwise fill memory), with an :class:`ImageError`.
@@ -27,6 +29,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from bloodview.errors import FormatError, ImageError
+from bloodview.io.deep_images import decode_deep_colour, is_deep_colour, scale_to_uint8
 
 log = logging.getLogger(__name__)
 
@@ -38,13 +41,14 @@ MAX_IMAGE_PIXELS = 178_956_970
 # EXIF orientations 5..8 rotate by 90 degrees, so width and height swap.
 _EXIF_ORIENTATION = 0x0112
 _SWAPPING_ORIENTATIONS = {5, 6, 7, 8}
+_TIFF_WIDTH, _TIFF_HEIGHT = 256, 257  # ImageWidth, ImageLength tags
 
 
 def read_image_size(path: str | Path, max_pixels: int = MAX_IMAGE_PIXELS) -> tuple[int, int]:
     """``(width, height)`` as displayed (EXIF orientation applied), from the header only."""
     path = Path(path)
     with _open(path) as image:
-        width, height = image.size
+        width, height = _stored_size(image)
         _check_pixels(path, width, height, max_pixels)
         if _orientation(image) in _SWAPPING_ORIENTATIONS:
             width, height = height, width
@@ -60,6 +64,8 @@ def load_image(path: str | Path, max_pixels: int = MAX_IMAGE_PIXELS) -> np.ndarr
     path = Path(path)
     with _open(path) as image:
         _check_pixels(path, image.size[0], image.size[1], max_pixels)
+        if is_deep_colour(path, image):  # Pillow would keep only each sample's high byte
+            return _turn(decode_deep_colour(path, _stored_size(image)), _orientation(image))
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -125,11 +131,42 @@ def _check_pixels(path: Path, width: int, height: int, max_pixels: int) -> None:
         )
 
 
+def _stored_size(image: Image.Image) -> tuple[int, int]:
+    """``(width, height)`` as stored in the file, before any EXIF turn.
+
+    Pillow's TIFF reader reports a TIFF with a 90-degree Orientation tag at its *shown* size
+    already (and turns it on load), where other formats report the stored size: read without
+    this, such a TIFF's size was turned twice and disagreed with its pixels.
+    """
+    if image.format == "TIFF":
+        try:
+            return int(image.tag_v2[_TIFF_WIDTH]), int(image.tag_v2[_TIFF_HEIGHT])
+        except (KeyError, TypeError, ValueError):
+            pass
+    return image.size
+
+
 def _orientation(image: Image.Image) -> int:
     try:
         return int(image.getexif().get(_EXIF_ORIENTATION, 1))
     except (AttributeError, OSError, ValueError, SyntaxError):
         return 1  # no or broken EXIF: shown as stored
+
+
+_TURNS = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+"""EXIF orientation -> the turn that shows the picture upright (as ``ImageOps.exif_transpose``)."""
+
+
+def _turn(rgb: np.ndarray, orientation: int) -> np.ndarray:
+    """``rgb`` as shown: the EXIF turn applied to a picture decoded without Pillow."""
+    method = _TURNS.get(orientation)
+    if method is None:
+        return rgb
+    return np.asarray(Image.fromarray(rgb).transpose(method))
 
 
 def _to_rgb8(image: Image.Image) -> np.ndarray:
@@ -145,24 +182,10 @@ def _to_rgb8(image: Image.Image) -> np.ndarray:
 
 
 def _grey_to_rgb8(array: np.ndarray) -> np.ndarray:
-    scaled = _scale_to_uint8(array)
+    scaled = scale_to_uint8(array)
     if scaled.ndim == 2:
         scaled = np.repeat(scaled[:, :, None], 3, axis=2)
     return np.ascontiguousarray(scaled)
-
-
-def _scale_to_uint8(array: np.ndarray) -> np.ndarray:
-    if array.dtype == np.uint8:
-        return array
-    if np.issubdtype(array.dtype, np.floating):
-        finite = np.nan_to_num(array.astype(np.float64))
-        low, high = float(finite.min()), float(finite.max())
-        if low >= 0.0 and high <= 1.0:
-            return np.round(finite * 255).astype(np.uint8)
-        span = high - low or 1.0
-        return np.round((finite - low) / span * 255).astype(np.uint8)
-    # Integers: 16-bit full range (Pillow gives 16-bit PNGs as 32-bit "I" images).
-    return np.round(np.clip(array.astype(np.float64), 0, 65535) * (255.0 / 65535.0)).astype(np.uint8)
 
 
 def check_image_size(path: str | Path, width: int, height: int, source: str | Path) -> None:

@@ -78,6 +78,19 @@ def test_exif_orientation_is_applied_to_pixels_and_size(tmp_path):
     assert np.abs(out[0, :, 1].astype(int) - rgb[::-1, 0, 1]).max() < 12
 
 
+@pytest.mark.parametrize("suffix", [".tif", ".jpg", ".png"])
+def test_a_turned_images_size_matches_its_pixels(tmp_path, suffix):
+    """Regression: Pillow reports a TIFF with a 90-degree Orientation tag at its shown size already,
+    and read_image_size turned it again, so its size disagreed with the loaded pixels."""
+    image = Image.fromarray(_gradient(10, 30))
+    exif = image.getexif()
+    exif[0x0112] = 6
+    image.save(tmp_path / f"r{suffix}", exif=exif)
+    out = load_image(tmp_path / f"r{suffix}")
+    assert out.shape == (30, 10, 3)
+    assert read_image_size(tmp_path / f"r{suffix}") == (10, 30)
+
+
 def test_annotations_made_on_the_unturned_picture_are_refused_with_the_reason(tmp_path, capsys):
     """A camera JPEG turned by its EXIF tag, annotated by a tool that ignores the tag: the sizes
     are swapped. The refusal used to give two sizes and no reason."""
