@@ -48,9 +48,9 @@ from typing import Any
 
 from bloodview import __version__
 from bloodview.core.annotation import Dataset, ImageAnnotation, SignOffEvent
-from bloodview.core.classes import ClassCatalogue
+from bloodview.core.classes import ClassCatalogue, shown_name
 from bloodview.core.measure import parse_pixel_size
-from bloodview.errors import FormatError, ProjectError, UnknownClassError
+from bloodview.errors import FormatError, ProjectError
 from bloodview.io.atomic import (
     BACKUP_SUFFIX,
     atomic_write_bytes,
@@ -75,11 +75,17 @@ PIXEL_SIZE_SETTING = "pixel_size_um"
 
 @dataclass
 class Project:
-    """A project folder loaded in memory: its dataset (rooted at the folder) and settings."""
+    """A project folder loaded in memory: its dataset (rooted at the folder) and settings.
+
+    ``warnings``: one sentence each for what :func:`load_project` opened anyway but the user
+    should know (a missing annotation file, a class added to the class list); also logged.
+    Empty after a save.
+    """
 
     folder: Path
     dataset: Dataset
     settings: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def project_file(self) -> Path:
@@ -281,7 +287,15 @@ def image_record(image: ImageAnnotation, relative: Path) -> dict[str, Any]:
 
 # --- loading --------------------------------------------------------------
 def load_project(path: str | Path) -> Project:
-    """Open a project folder (or its ``project.json``)."""
+    """Open a project folder (or its ``project.json``).
+
+    What can be opened is opened, with a line in :attr:`Project.warnings`: an image whose
+    annotation file is gone opens without cells; a cell class the class list lacks (a
+    hand-edited or older ``project.json``) is added to it, as an import adds classes, rather
+    than locking the user out of the whole project. A damaged ``project.json`` or annotation
+    file is refused (:class:`ProjectError`), naming ``project.json.bak`` and how to go back to
+    it when there is one.
+    """
     path = Path(path)
     folder = path.parent if path.name == PROJECT_FILE and path.is_file() else path
     project_file = folder / PROJECT_FILE
@@ -290,7 +304,7 @@ def load_project(path: str | Path) -> Project:
     data = _read(project_file)
     version = data.get("schema_version")
     if not isinstance(version, int):
-        raise ProjectError(f"{project_file}: has no integer schema_version")
+        raise ProjectError(f"{project_file}: has no integer schema_version{_backup_hint(project_file)}")
     if version > SCHEMA_VERSION:
         raise ProjectError(
             f"{project_file}: was written by a newer bloodview (project format {version}, this version "
@@ -299,20 +313,26 @@ def load_project(path: str | Path) -> Project:
     try:
         classes = ClassCatalogue.from_list(data.get("classes") or [])
     except (KeyError, ValueError, TypeError) as exc:
-        raise ProjectError(f"{project_file}: the class list is damaged ({exc})") from exc
+        raise ProjectError(f"{project_file}: the class list is damaged ({exc}){_backup_hint(project_file)}") from exc
     entries = data.get("images") or []
     if not isinstance(entries, list):
-        raise ProjectError(f"{project_file}: 'images' must be a list of image entries, not {type(entries).__name__}")
+        raise ProjectError(f"{project_file}: 'images' must be a list of image entries, not "
+                           f"{type(entries).__name__}{_backup_hint(project_file)}")
     settings = data.get("settings") or {}
     if not isinstance(settings, dict):
-        raise ProjectError(f"{project_file}: 'settings' must be an object, not {type(settings).__name__}")
-    images = [_load_image(folder, entry, project_file, classes) for entry in entries]
-    return Project(folder, Dataset(images, classes, folder), dict(settings))
+        raise ProjectError(f"{project_file}: 'settings' must be an object, not "
+                           f"{type(settings).__name__}{_backup_hint(project_file)}")
+    warnings: list[str] = []
+    images = [_load_image(folder, entry, project_file, classes, warnings) for entry in entries]
+    for warning in warnings:
+        log.warning("%s", warning)
+    return Project(folder, Dataset(images, classes, folder), dict(settings), warnings)
 
 
-def _load_image(folder: Path, entry: Any, project_file: Path, classes: ClassCatalogue) -> ImageAnnotation:
+def _load_image(folder: Path, entry: Any, project_file: Path, classes: ClassCatalogue,
+                warnings: list[str]) -> ImageAnnotation:
     if not isinstance(entry, dict) or not isinstance(entry.get("path"), str):
-        raise ProjectError(f"{project_file}: an image entry has no 'path': {entry!r}")
+        raise ProjectError(f"{project_file}: an image entry has no 'path': {entry!r}{_backup_hint(project_file)}")
     image_path = Path(entry["path"])
     try:
         annotation = member_path(entry.get("annotation") or annotation_file_name(image_path), project_file,
@@ -321,11 +341,14 @@ def _load_image(folder: Path, entry: Any, project_file: Path, classes: ClassCata
         raise ProjectError(str(exc)) from exc
     file = folder / annotation
     if not file.is_file():
-        log.info("%s: no annotation file yet for %s", project_file, image_path)
+        if entry.get("annotation"):  # a save names the file it wrote: it was deleted or moved since
+            warnings.append(_missing_annotation(project_file, image_path, annotation))
+        else:  # a hand-written entry that only lists the image
+            log.info("%s: no annotation file yet for %s", project_file, image_path)
         return _unannotated(folder, image_path)
     record = _read(file)
     try:
-        instances = [_instance(item, file, classes) for item in record.get("instances") or []]
+        instances = [_instance(item, file, classes, warnings) for item in record.get("instances") or []]
         return ImageAnnotation(
             image_path, int(record["width"]), int(record["height"]), instances,
             image_label=record.get("image_label"), split=record.get("split"),
@@ -337,11 +360,25 @@ def _load_image(folder: Path, entry: Any, project_file: Path, classes: ClassCata
         raise ProjectError(f"{file}: annotation file is damaged ({exc}){_backup_hint(file)}") from exc
 
 
-def _instance(item: dict[str, Any], file: Path, classes: ClassCatalogue):
+def _instance(item: dict[str, Any], file: Path, classes: ClassCatalogue, warnings: list[str]):
     polygons = [polygon_from_points(p, file, f"instance {item.get('id')}") for p in item["polygons"]]
-    if item["class"] not in classes:
-        raise UnknownClassError(str(item["class"]), classes.names, file)
-    return make_instance(polygons, str(item["class"]), item, file)
+    name = item["class"]
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError(f"instance {item.get('id')} has no class name ({name!r})")
+    if name not in classes:
+        name = classes.add(name, display_name=shown_name(name.strip())).name
+        warnings.append(f"{file}: cell class {name!r} was missing from the project's class list; "
+                        "added it (saved with the project from now on)")
+    return make_instance(polygons, name, item, file)
+
+
+def _missing_annotation(project_file: Path, image_path: Path, annotation: Path) -> str:
+    """The warning for an image whose annotation file ``project.json`` names is gone."""
+    previous = backup_path(project_file)
+    hint = (f"; if its cells were saved before, {previous.name} may still name them (rename it to "
+            f"{PROJECT_FILE} to go back to the previous save)") if previous.is_file() else ""
+    return (f"{project_file}: the annotation file {annotation.as_posix()} of {image_path.as_posix()} is missing; "
+            f"the image opens without cells{hint}")
 
 
 def _unannotated(folder: Path, image_path: Path) -> ImageAnnotation:
@@ -365,9 +402,13 @@ def _read(file: Path) -> dict[str, Any]:
 
 
 def _backup_hint(file: Path) -> str:
+    """How to go back to the previous save of a damaged ``file``, when one is kept ("" if none)."""
     bak = backup_path(file)
+    if bak.is_file() and file.name == PROJECT_FILE:
+        return (f"; the previous save is in {bak.name} beside it: to go back to it, move the damaged "
+                f"{PROJECT_FILE} aside and rename {bak.name} to {PROJECT_FILE} (edits since that save are lost)")
     if bak.is_file():
-        return f"; the previous version is in {bak.name}"
+        return f"; the previous version is in {bak.name} (rename it to {file.name} to go back to it)"
     previous = backup_path(file.parent.parent / PROJECT_FILE)
     if file.parent.name == ANNOTATIONS_DIR and previous.is_file():
         return f"; the previous save is {previous.name} (rename it to {PROJECT_FILE} to go back to it)"

@@ -13,7 +13,7 @@ from bloodview.core.annotation import Dataset, ImageAnnotation
 from bloodview.core.classes import ClassCatalogue
 from bloodview.core.geometry import rectangle
 from bloodview.core.instance import Instance, Source
-from bloodview.errors import ProjectError, UnknownClassError
+from bloodview.errors import ProjectError
 from bloodview.io.project import SCHEMA_VERSION, load_project, save_image, save_project
 
 
@@ -133,19 +133,69 @@ def test_annotation_path_may_not_escape(lab):
         load_project(folder)
 
 
-def test_class_missing_from_catalogue(lab):
+def test_a_class_missing_from_the_class_list_is_added_not_a_lock_out(lab):
+    # regression: "unknown cell class 'rbc'" refused the whole project, so none of its work opened
     folder = _saved_then_edited(lab, lambda d: d.update(classes=[c for c in d["classes"] if c["name"] != "rbc"]))
-    with pytest.raises(UnknownClassError, match="unknown cell class 'rbc'"):
-        load_project(folder)
+    project = load_project(folder)
+    assert "rbc" in project.dataset.classes
+    assert [i.class_name for i in project.dataset.images[0].instances] == ["rbc", "ig"]
+    assert len(project.warnings) == 1 and "'rbc' was missing from the project's class list" in project.warnings[0]
+    save_project(project.dataset, folder)  # kept from now on
+    again = load_project(folder)
+    assert "rbc" in [c["name"] for c in json.loads((folder / "project.json").read_text())["classes"]]
+    assert again.warnings == []
 
 
-def test_image_without_annotation_file_is_opened_empty(lab):
+def test_a_deleted_annotation_file_opens_the_image_empty_with_a_warning(lab, caplog):
+    # regression: the image's cells vanished without a word
     tmp_path, dataset = lab
     save_project(dataset, tmp_path / "proj")
-    for file in (tmp_path / "proj" / "annotations").glob("b-*.json"):
+    save_project(dataset, tmp_path / "proj")  # a previous save to point at
+    for file in (tmp_path / "proj" / "annotations").glob("a-*.json"):
         file.unlink()
-    image = load_project(tmp_path / "proj").dataset.images[1]
+    project = load_project(tmp_path / "proj")
+    image = project.dataset.images[0]
     assert (image.width, image.height, len(image)) == (64, 48, 0)
+    assert len(project.warnings) == 1
+    assert "annotations/a-" in project.warnings[0] and "of ../smears/a.jpg is missing" in project.warnings[0]
+    assert "project.json.bak" in project.warnings[0]
+    assert project.warnings[0] in caplog.text  # logged as well (CLI, log file)
+
+
+def test_an_entry_naming_no_annotation_file_opens_empty_without_a_warning(lab):
+    folder = _saved_then_edited(lab, lambda d: [e.pop("annotation") for e in d["images"]])
+    for file in (folder / "annotations").glob("*.json"):
+        file.unlink()
+    project = load_project(folder)
+    assert [len(i) for i in project.dataset.images] == [0, 0] and project.warnings == []
+
+
+@pytest.mark.parametrize("damage", [
+    lambda text: text[:40],  # cut short: not JSON
+    lambda text: "[]",  # JSON, but not a project
+    lambda text: text.replace('"schema_version": 1', '"schema_version": "one"'),
+    lambda text: text.replace('"images": [', '"images": {"x": [').replace('"settings"', '"x": 1}, "settings"', 1),
+])
+def test_a_malformed_project_json_names_the_backup_and_how_to_use_it(lab, damage):
+    tmp_path, dataset = lab
+    save_project(dataset, tmp_path / "proj")
+    save_project(dataset, tmp_path / "proj")  # the first save is now project.json.bak
+    project_file = tmp_path / "proj" / "project.json"
+    project_file.write_text(damage(project_file.read_text()))
+    with pytest.raises(ProjectError, match=r"project.json: .*rename project.json.bak to project.json"):
+        load_project(tmp_path / "proj")
+    project_file.unlink()
+    (tmp_path / "proj" / "project.json.bak").rename(project_file)  # what the message says to do
+    assert [len(i) for i in load_project(tmp_path / "proj").dataset.images] == [2, 0]
+
+
+def test_a_malformed_project_json_without_a_backup_says_nothing_of_one(lab):
+    tmp_path, dataset = lab
+    save_project(dataset, tmp_path / "proj")
+    (tmp_path / "proj" / "project.json").write_text("{")
+    with pytest.raises(ProjectError, match="not valid JSON") as error:
+        load_project(tmp_path / "proj")
+    assert ".bak" not in str(error.value)
 
 
 def test_saving_into_a_folder_with_the_labs_own_annotations_folder_deletes_none_of_its_files(lab):
