@@ -7,7 +7,12 @@ header up front, so one corrupt file would stop the whole run, and it does not
 count the files it skips; here each file is judged when it is segmented.) Folder names are resolved
 against the class catalogue (aliases such as ``platelets`` work); unknown names
 stop the run with a message listing the known classes unless they were added
-with ``--classes``. Files that are not images are counted and skipped.
+with ``--classes``. Files that are not images are counted and skipped. Folders
+are chosen as ``bloodview info`` chooses them: hidden ones (``.git``,
+``__MACOSX``: names starting with ``.`` or ``_``) are ignored, and a folder with
+no image file in it (an empty class folder) is skipped with a note in
+:attr:`InputScan.skipped_folders` before its name is judged, so an empty
+``empty/`` cannot stop a run that ``info`` reads.
 
 Boxes: any box file/folder that :mod:`bloodview.io` reads (Pascal VOC folder or
 XML, COCO JSON, YOLO); each box becomes one :class:`BoxItem` target.
@@ -49,10 +54,13 @@ class WorkItem:
 
 @dataclass
 class InputScan:
+    """``skipped_files``: reason -> count; ``skipped_folders``: class folders with no image file."""
+
     items: list[WorkItem]
     classes: ClassCatalogue
     root: Path
     skipped_files: Counter[str] = field(default_factory=Counter)
+    skipped_folders: list[Path] = field(default_factory=list)
 
 
 def scan_class_folders(root: str | Path, classes: ClassCatalogue, extra_classes: list[str] = ()) -> InputScan:
@@ -62,9 +70,13 @@ def scan_class_folders(root: str | Path, classes: ClassCatalogue, extra_classes:
         raise FormatError(root, "is not a folder (expected class folders such as basophil/, platelet/)")
     for name in extra_classes:
         classes.add(name.strip())
-    folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
     if not folders:
         raise FormatError(root, "holds no class folders (expected e.g. basophil/, platelet/ with images inside)")
+    empty = [folder for folder in folders if not _holds_images(folder)]
+    for folder in empty:
+        log.info("%s: no image files; folder skipped", folder)
+    folders = [folder for folder in folders if folder not in empty]
     names: dict[Path, str] = {}
     for folder in folders:
         try:
@@ -72,7 +84,7 @@ def scan_class_folders(root: str | Path, classes: ClassCatalogue, extra_classes:
         except UnknownClassError as exc:
             raise UnknownClassError(folder.name, classes.names, folder).with_traceback(None) from exc
     splits = read_manifest(root / MANIFEST)
-    scan = InputScan([], classes, root)
+    scan = InputScan([], classes, root, skipped_folders=empty)
     for folder in folders:
         for path in sorted(folder.rglob("*")):
             if not path.is_file() or path.name.startswith("."):
@@ -87,6 +99,12 @@ def scan_class_folders(root: str | Path, classes: ClassCatalogue, extra_classes:
     if not scan.items:
         raise FormatError(root, "holds no image files in its class folders")
     return scan
+
+
+def _holds_images(folder: Path) -> bool:
+    """Whether ``folder`` (or a sub-folder) holds an image file the scan would take."""
+    return any(path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".") and path.is_file()
+               for path in folder.rglob("*"))
 
 
 def scan_boxes(source: str | Path, images: str | Path | None, classes: ClassCatalogue) -> InputScan:

@@ -81,6 +81,9 @@ def run(args: argparse.Namespace) -> int:
         print(line)
     for reason, count in sorted(scan.skipped_files.items()):
         print(f"skipped {count} file(s): {reason}")
+    if scan.skipped_folders:
+        names = ", ".join(f"{folder.name}/" for folder in scan.skipped_folders)
+        print(f"skipped {len(scan.skipped_folders)} folder(s) with no images: {names}")
     for message in summary.unreadable[:10]:
         print(f"unreadable: {message}")
     if summary.unreadable:

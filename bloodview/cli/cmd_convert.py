@@ -1,8 +1,9 @@
 """``bloodview convert INPUT OUTPUT --to FMT``: rewrite annotations in another format.
 
 The input format is detected unless ``--from`` names it. File formats (coco,
-via, makesense-coco) write OUTPUT as a file (or ``OUTPUT/<format>.json`` when
-OUTPUT is a folder); labelme, voc, yolo, mask-png and project write into the
+via, makesense-coco) write OUTPUT as a file (``OUTPUT.json`` when its name lacks
+``.json``, so bloodview can read it back; ``OUTPUT/<format>.json`` when OUTPUT is
+a folder); labelme, voc, yolo, mask-png and project write into the
 OUTPUT folder. Every file is written atomically, an existing one kept as ``.bak``.
 
 Cells whose file does not say who made them come back as unreviewed imports;

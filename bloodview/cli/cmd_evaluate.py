@@ -63,11 +63,13 @@ def run(args: argparse.Namespace) -> int:
     if args.out.exists() and not args.out.is_dir():
         raise BloodviewError(f"{args.out}: is a file; --out is the folder the report is written into")
     from bloodview.evaluation.evaluate import evaluate
+    from bloodview.evaluation.inputs import require_images
     from bloodview.evaluation.predictions_file import load_predictions
     from bloodview.evaluation.reports import write_report
     from bloodview.io.detect import load_annotations
 
     gt = load_annotations(args.gt, images=args.images, fmt=args.gt_format)
+    require_images(gt, args.gt)  # before reading predictions or loading a model
     describe = {"ground_truth": str(args.gt)}
     input_warnings: list[str] = []
     if args.pred is not None:

@@ -37,7 +37,7 @@ from bloodview.evaluation.calibration import DEFAULT_REVIEW_THRESHOLD, calibrati
 from bloodview.evaluation.classification import class_metrics, confusion_matrix
 from bloodview.evaluation.coco_metrics import detection_metrics
 from bloodview.evaluation.cocoindex import EncodedImage, encode, gt_index, results_index, results_list
-from bloodview.evaluation.inputs import align
+from bloodview.evaluation.inputs import align, require_images
 from bloodview.evaluation.matching import MATCH_IOU, TIE_TOLERANCE, cell_of_interest, iou_matrix, match_instances
 from bloodview.evaluation.reference import PAPER_RESNET101
 
@@ -62,6 +62,7 @@ def evaluate(
     ``review_threshold`` is the app's unidentified threshold, against which the
     calibration section counts the calls a person would be asked to review.
     """
+    require_images(gt, (describe or {}).get("ground_truth"))  # named when the caller says which file
     alignment = align(gt, pred, min_score=min_score, source=Path(source) if source else None)
     instance_pairs = [(g, p) for g, p in alignment.pairs if g.instances or g.image_label is None]
     label_pairs = [(g, p) for g, p in alignment.pairs if not g.instances and g.image_label is not None]

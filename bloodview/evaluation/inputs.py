@@ -13,6 +13,8 @@ Rules (each one is in docs/evaluation.md):
   confidence); a missing score (``None``, e.g. a person's outlines compared with
   another's) counts as 1.0.
 * ``min_score`` drops predictions below it before everything else.
+* A ground truth without images is refused (:func:`require_images`): every figure
+  would be an empty 0, which reads like a model that found nothing.
 """
 
 from __future__ import annotations
@@ -59,13 +61,24 @@ def _absolute(dataset: Dataset, image: ImageAnnotation) -> str:
     return _key(Path(dataset.resolve_image(image)).expanduser().resolve())
 
 
+def require_images(gt: Dataset, path: str | Path | None = None) -> None:
+    """Refuse (:class:`FormatError` naming ``path``) a ground truth that holds no images.
+
+    Evaluated, it gave a report of zeros ("accuracy 0.000") that looks like a result.
+    """
+    if not gt.images:
+        raise FormatError(path, "the ground truth holds no images: there is nothing to evaluate against")
+
+
 def align(
     gt: Dataset, pred: Dataset, min_score: float | None = None, source: Path | None = None
 ) -> Alignment:
     """Pair every ground-truth image with its predictions (see the module docstring).
 
-    ``source`` names the predictions file in error messages.
+    ``source`` names the predictions file in error messages. Raises :class:`FormatError`
+    for a ground truth without images (:func:`require_images`).
     """
+    require_images(gt)
     by_path = {_key(i.image_path): i for i in gt.images}
     by_absolute = {_absolute(gt, i): i for i in gt.images}
     names: dict[str, list[ImageAnnotation]] = {}

@@ -107,7 +107,9 @@ def _looks_like_makesense(data: dict[str, Any]) -> bool:
     )
 
 
-def _folder_format(folder: Path) -> str:
+def _folder_format(folder: Path, class_folders: bool = True) -> str:
+    """The format of ``folder``; ``class_folders=False`` when judging a sub-folder of a possible
+    class-folder set (a class folder holds one class's images, never a set of its own)."""
     from bloodview.io.class_folders import class_subfolders
     from bloodview.io.labelme import is_labelme
     from bloodview.io.mask_png import is_mask_folder, looks_like_mask
@@ -132,7 +134,9 @@ def _folder_format(folder: Path) -> str:
             continue
     if is_mask_folder(folder):
         return "mask-png"
-    if class_subfolders(folder):
+    subfolders = class_subfolders(folder) if class_folders else []
+    if subfolders:
+        _refuse_annotated_subfolder(folder, subfolders)
         return "class-folders"
     pngs = sorted(n for n in names if not n.startswith("."))
     if pngs and all(n.lower().endswith(".png") for n in pngs) and all(
@@ -140,6 +144,22 @@ def _folder_format(folder: Path) -> str:
         return "mask-png"  # masks written apart from their images (give the images with --images)
     raise FormatError(folder, "is not a recognised annotation folder (looked for project.json, VOC .xml files, "
                       "YOLO labels, LabelMe .json files, image + mask PNG pairs, class sub-folders of images)")
+
+
+def _refuse_annotated_subfolder(folder: Path, subfolders: list[Path]) -> None:
+    """Refuse to read ``folder`` as class folders when a sub-folder is an annotated set itself.
+
+    Zheng's root holds ``Dataset 1/`` (images with their mask PNGs): read as class folders it
+    gave a class "dataset 1" of 600 "images", masks counted as pictures. The error points at
+    the sub-folder to give instead.
+    """
+    for sub in subfolders:
+        try:
+            fmt = _folder_format(sub, class_folders=False)
+        except FormatError:
+            continue  # an ordinary class folder: images only
+        raise FormatError(folder, f"is not a set of class folders: its sub-folder {sub.name!r} is annotated "
+                                  f"itself ({fmt}); give that folder instead: {sub}")
 
 
 def load_annotations(
@@ -206,17 +226,24 @@ def _loader(name: str) -> Callable[[Path, Any, dict[str, Any]], Dataset]:
 
 def output_target(path: str | Path, fmt: str) -> Path:
     """What writing ``fmt`` to ``path`` replaces: ``<folder>/<format>.json`` for a file format
-    given an existing folder, else ``path`` itself."""
+    given an existing folder, ``path`` with ``.json`` added for a file format named without it
+    (``out`` -> ``out.json``: bloodview reads annotation files back by their ``.json`` suffix, so
+    a file written as ``out`` could not be opened again), else ``path`` itself."""
     path = Path(path)
     name = canonical_format(fmt)
-    return path / f"{name}.json" if name in FILE_FORMATS and path.is_dir() else path
+    if name not in FILE_FORMATS:
+        return path
+    if path.is_dir():
+        return path / f"{name}.json"
+    return path if path.name.lower().endswith(".json") else path.with_name(path.name + ".json")
 
 
 def save_annotations(dataset: Dataset, path: str | Path, fmt: str) -> Path:
     """Write ``dataset`` to ``path`` in ``fmt``; return the file or folder written.
 
     File formats (coco, via, makesense-coco) given an existing folder write
-    ``<folder>/<format>.json``; folder formats create the folder. An image listed more
+    ``<folder>/<format>.json``, and given a name without ``.json`` write it with ``.json``
+    added (:func:`output_target`); folder formats create the folder. An image listed more
     than once is written once with all its cells where the format keys records by image
     name, and two images that would share one file are refused
     (:mod:`bloodview.io.repeated_images`).

@@ -148,3 +148,15 @@ def test_coco_boxes_with_an_unknown_class_need_classes(tmp_path, syn, capsys):
     image = load_coco(out, images_root=tmp_path).images[0]
     assert [i.class_name for i in image.instances] == ["smudge"]
     assert image.instances[0].to_mask(360, 360)[cell].mean() > 0.85
+
+
+def test_an_empty_class_folder_is_skipped_with_a_note(tmp_path, pbc_dir, capsys):
+    # regression: "unknown cell class 'empty'" stopped the run; info ignores such a folder
+    root = tmp_path / "pbc"
+    (root / "neutrophil").mkdir(parents=True)
+    shutil.copy(sorted((pbc_dir / "neutrophil").glob("*.jpg"))[0], root / "neutrophil")
+    (root / "empty").mkdir()
+    assert main(["info", str(root)]) == 0
+    assert main(["bootstrap", str(root), "--out", str(tmp_path / "o.json"), "--workers", "1"]) == 0
+    assert "skipped 1 folder(s) with no images: empty/" in capsys.readouterr().out
+    assert load_coco(tmp_path / "o.json", images_root=root).class_counts() == {"neutrophil": 1}

@@ -1,8 +1,10 @@
 import pytest
+from PIL import Image
 
 from bloodview.bootstrap.inputs import scan_class_folders
 from bloodview.core.classes import ClassCatalogue
 from bloodview.errors import FormatError, UnknownClassError
+from bloodview.io.class_folders import load_class_folders
 
 
 def _write(path, data=b"x"):
@@ -50,3 +52,17 @@ def test_empty_inputs_are_refused_with_a_clear_message(tmp_path, layout):
     with pytest.raises(FormatError) as info:
         scan_class_folders(root, ClassCatalogue.pbc())
     assert str(root) in str(info.value)
+
+
+def test_an_empty_class_folder_is_skipped_with_a_note_as_info_skips_it(tmp_path):
+    # regression: bootstrap stopped with "unknown cell class 'empty'" where info ignored the folder
+    _write(tmp_path / "basophil" / "BA_1.jpg")
+    (tmp_path / "empty").mkdir()
+    _write(tmp_path / "neutrophil" / "readme.txt")  # a class folder with no image in it
+    _write(tmp_path / "__MACOSX" / "basophil" / "._BA_1.jpg")
+    scan = scan_class_folders(tmp_path, ClassCatalogue.pbc())
+    assert [i.relative.as_posix() for i in scan.items] == ["basophil/BA_1.jpg"]
+    assert [p.name for p in scan.skipped_folders] == ["empty", "neutrophil"]
+    assert "empty" not in scan.classes
+    Image.new("RGB", (8, 8)).save(tmp_path / "basophil" / "BA_1.jpg")
+    assert [str(i.image_path) for i in load_class_folders(tmp_path).images] == ["basophil/BA_1.jpg"]

@@ -258,3 +258,13 @@ def test_a_min_score_that_is_not_a_finite_number_is_refused(files, capsys, value
     assert stop.value.code == 2
     assert f"argument --min-score: expected a finite number, got '{value}'" in capsys.readouterr().err
     assert not (files / "r").exists()
+
+
+def test_a_ground_truth_without_images_is_refused_and_no_report_written(files, capsys):
+    """Regression: an empty ground truth gave "accuracy 0.000" and a report of zeros."""
+    empty = files / "empty.json"
+    empty.write_text(json.dumps({"images": [], "annotations": [], "categories": [{"id": 1, "name": "neutrophil"}]}))
+    assert main(["evaluate", "--gt", str(empty), "--pred", str(files / "pred.json"), "--out", str(files / "r")]) == 1
+    assert capsys.readouterr().err == (f"bloodview: error: {empty}: the ground truth holds no images: there is "
+                                       "nothing to evaluate against\n")
+    assert not (files / "r").exists()

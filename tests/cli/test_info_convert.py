@@ -109,3 +109,33 @@ def test_real_command_line(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "(via) ->" in result.stdout
     assert json.loads((tmp_path / "c.json").read_text())["annotations"][0]["category_id"] == 1
+
+
+@pytest.mark.parametrize("to", ["via", "coco", "makesense-coco"])
+def test_convert_to_a_file_format_named_without_json_writes_a_file_that_reads_back(bccd_dir, tmp_path, capsys, to):
+    """Regression: ``convert ... --to via out`` wrote ``out``, which info then refused to read."""
+    xml = bccd_dir / "Annotations" / "BloodImage_00001.xml"
+    assert main(["convert", str(xml), str(tmp_path / "out"), "--to", to]) == 0
+    assert f"-> {tmp_path / 'out.json'} ({to})" in capsys.readouterr().out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.json"]
+    assert main(["info", str(tmp_path / "out.json"), "--images", str(bccd_dir / "JPEGImages")]) == 0
+    assert "19 (" in capsys.readouterr().out
+
+
+def test_info_on_the_zheng_root_points_at_its_annotated_folder(zheng_dir, capsys):
+    """Regression: the root read as class folders with a class "dataset 1" of 600 images (masks counted)."""
+    assert main(["info", str(zheng_dir.parent)]) == 1
+    err = capsys.readouterr().err
+    assert "is not a set of class folders" in err and "'Dataset 1' is annotated itself (mask-png)" in err
+    assert str(zheng_dir) in err
+    assert main(["info", str(zheng_dir)]) == 0
+    assert "images:    300" in capsys.readouterr().out
+
+
+def test_a_class_folder_set_still_reads_beside_plain_image_folders(tmp_path, capsys):
+    for name in ("basophil", "platelet"):
+        (tmp_path / name).mkdir()
+        Image.new("RGB", (20, 20)).save(tmp_path / name / "a.jpg")
+    assert main(["info", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert ": class-folders" in out and "basophil" in out and "platelet" in out

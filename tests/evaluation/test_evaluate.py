@@ -147,3 +147,12 @@ def test_image_without_a_size_is_refused_by_name(make):
     pred = make.dataset(make.image("a.png", [make.cell(10, 10, 20, "platelet", 0.9)]))
     with pytest.raises(FormatError, match=r"a\.png: the image size is unknown"):
         evaluate(gt, pred)
+
+
+def test_a_ground_truth_without_images_is_refused(make):
+    # regression: it gave a report of zeros ("accuracy 0.000") that read like a result
+    pred = make.dataset(make.image("a.png", [make.cell(10, 10, 20, "platelet", 0.9)]))
+    with pytest.raises(FormatError, match="gt.json: the ground truth holds no images: there is nothing to evaluate"):
+        evaluate(make.dataset(), pred, describe={"ground_truth": "gt.json"})
+    with pytest.raises(FormatError, match="holds no images"):
+        evaluate(make.dataset(), make.dataset())
