@@ -101,6 +101,10 @@ class FileActions:
         if broken and broken == len(result.dataset.images):
             note = " — none of the images was found: File → Locate images… to say where they are"
         window.show_status(f"Opened {len(result.dataset.images)} images{note}")
+        if result.warnings:  # a class added, an image's annotation file missing: said, not hidden
+            shown = "\n\n".join(result.warnings[:8])
+            more = f"\n\n… and {len(result.warnings) - 8} more (see the log)" if len(result.warnings) > 8 else ""
+            window.prompts.error(window, "Opened with warnings", f"{shown}{more}")
         if window.session.read_only:
             self.tell_read_only()
         self.offer_recovery()

@@ -38,6 +38,7 @@ class OpenResult:
     sources: list[Path] = field(default_factory=list)
     broken: dict[int, str] = field(default_factory=dict)
     settings: dict = field(default_factory=dict)  # a project's saved settings
+    warnings: list[str] = field(default_factory=list)  # what opening it found wrong but got past
 
 
 @dataclass
@@ -112,7 +113,8 @@ def open_project(folder: Path) -> OpenResult:
     project = load_project(folder)
     dataset = _as_dataset(project)
     result = OpenResult(dataset, "project", project_path=folder, sources=[folder],
-                        settings=dict(getattr(project, "settings", {}) or {}))
+                        settings=dict(getattr(project, "settings", {}) or {}),
+                        warnings=list(getattr(project, "warnings", []) or []))
     result.broken = check_images(dataset)
     return result
 

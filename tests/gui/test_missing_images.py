@@ -118,3 +118,32 @@ def test_an_unreadable_image_cannot_be_signed_off_as_empty(window):
     assert not window.review.sign_off()
     assert not window.session.dataset.images[3].signed_off
     assert "cannot be read" in window.status_label.text()
+
+
+def test_a_project_opened_without_an_images_annotation_file_says_so(make_window, tmp_path):
+    """An image whose annotation file was deleted opens without its cells: the window must say so
+    (it used to open silently, the cells gone without a word)."""
+    import numpy as np
+    from PIL import Image
+
+    from bloodview.core.annotation import Dataset, ImageAnnotation
+    from bloodview.core.instance import Instance, Source
+    from bloodview.io.project import save_project
+
+    smears = tmp_path / "smears"
+    smears.mkdir()
+    images = []
+    for name in ("a.png", "b.png"):
+        Image.new("RGB", (64, 48), "white").save(smears / name)
+        square = np.array([[5, 5], [20, 5], [20, 20], [5, 20]], float)
+        images.append(ImageAnnotation(smears / name, 64, 48, [Instance([square], "neutrophil", source=Source.HUMAN)]))
+    save_project(Dataset(images), tmp_path / "proj")
+    for file in (tmp_path / "proj" / "annotations").glob("a-*.json"):
+        file.unlink()
+    window = make_window()
+    assert window.files.open([tmp_path / "proj"])
+    assert [len(i) for i in window.session.dataset.images] == [0, 1]
+    titles = [title for title, _ in window.prompts.messages]
+    assert "Opened with warnings" in titles
+    text = dict(window.prompts.messages)["Opened with warnings"]
+    assert "a.png" in text and "missing" in text
