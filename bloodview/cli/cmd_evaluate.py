@@ -5,8 +5,10 @@
     bloodview evaluate --compare REPORT_DIR [REPORT_DIR ...] [--out FILE.md]
 
 GT is anything the io layer reads (COCO, VOC, YOLO, LabelMe, MakeSense, PBC class
-folders, a project). PRED is a COCO results list (image ids as in GT) or any
-annotation file with scores. With ``--model`` the ground truth's images (in
+folders, a project). PRED is a COCO results list (paired with GT by the
+``file_name`` and ``category_name`` of each detection when it has them, as
+``bloodview predict`` writes; else by image and category ids, which must be
+GT's) or any annotation file with scores. With ``--model`` the ground truth's images (in
 ``--images`` when given) are predicted first
 (TensorFlow loads only then) and the predictions are kept as
 ``REPORT_DIR/predictions.json``. Definitions: docs/evaluation.md.

@@ -57,8 +57,35 @@ def _key(path: Path) -> str:
     return str(path).replace("\\", "/")
 
 
-def _absolute(dataset: Dataset, image: ImageAnnotation) -> str:
-    return _key(Path(dataset.resolve_image(image)).expanduser().resolve())
+def _absolute(path: Path) -> str:
+    return _key(Path(path).expanduser().resolve())
+
+
+class ImageIndex:
+    """The ground truth's images, found by the pairing rules: path as given, then
+    absolute path, then file name when that name is unique in the ground truth.
+
+    Shared by :func:`align` and the pairing of results lists by ``file_name``
+    (:mod:`bloodview.evaluation.results_pairing`), so both pair alike.
+    """
+
+    def __init__(self, gt: Dataset):
+        self._by_path = {_key(i.image_path): i for i in gt.images}
+        self._by_absolute = {_absolute(gt.resolve_image(i)): i for i in gt.images}
+        self._names: dict[str, list[ImageAnnotation]] = {}
+        for image in gt.images:
+            self._names.setdefault(image.image_path.name, []).append(image)
+
+    def find(self, name: Path, absolute: Path) -> ImageAnnotation | None:
+        """The ground-truth image named ``name`` (whose file is ``absolute``), or None."""
+        # Explicit ``is None`` tests: an ImageAnnotation without cells is falsy (len 0).
+        target = self._by_path.get(_key(name))
+        if target is None:
+            target = self._by_absolute.get(_absolute(absolute))
+        if target is None:
+            same_name = self._names.get(name.name, [])
+            target = same_name[0] if len(same_name) == 1 else None
+        return target
 
 
 def require_images(gt: Dataset, path: str | Path | None = None) -> None:
@@ -79,16 +106,12 @@ def align(
     for a ground truth without images (:func:`require_images`).
     """
     require_images(gt)
-    by_path = {_key(i.image_path): i for i in gt.images}
-    by_absolute = {_absolute(gt, i): i for i in gt.images}
-    names: dict[str, list[ImageAnnotation]] = {}
-    for image in gt.images:
-        names.setdefault(image.image_path.name, []).append(image)
+    index = ImageIndex(gt)
     found: dict[int, list[Instance]] = {}
     alignment = Alignment(pairs=[])
     classes = _class_map(gt, pred, source)
     for image in pred.images:
-        target = _find(image, pred, by_path, by_absolute, names)
+        target = index.find(image.image_path, pred.resolve_image(image))
         if target is None:
             if image.instances:
                 alignment.unknown_images.append(_key(image.image_path))
@@ -110,23 +133,6 @@ def align(
         )
     alignment.pairs = [(image, found.get(id(image), [])) for image in gt.images]
     return alignment
-
-
-def _find(
-    image: ImageAnnotation,
-    pred: Dataset,
-    by_path: dict[str, ImageAnnotation],
-    by_absolute: dict[str, ImageAnnotation],
-    names: dict[str, list[ImageAnnotation]],
-) -> ImageAnnotation | None:
-    # Explicit ``is None`` tests: an ImageAnnotation without cells is falsy (len 0).
-    target = by_path.get(_key(image.image_path))
-    if target is None:
-        target = by_absolute.get(_absolute(pred, image))
-    if target is None:
-        same_name = names.get(image.image_path.name, [])
-        target = same_name[0] if len(same_name) == 1 else None
-    return target
 
 
 def _score(instance: Instance, image: ImageAnnotation, source: Path | None) -> float:

@@ -1,8 +1,9 @@
 """COCO results files: the bare list that detectors write and COCOeval reads.
 
 Each entry is ``{"image_id", "category_id", "segmentation", "bbox", "score"}``
-(segmentation as compressed RLE or polygons; bbox ``[x, y, w, h]``). Image and
-category ids refer to a ground-truth set: either a :class:`Dataset` (ids as
+(segmentation as compressed RLE or polygons; bbox ``[x, y, w, h]``), plus
+``file_name`` and ``category_name`` in what we write (:func:`coco_results_list`).
+Image and category ids refer to a ground-truth set: either a :class:`Dataset` (ids as
 :func:`bloodview.io.coco.coco_dict` numbers them: images 1..N in order,
 categories = catalogue ids) or the path of the ground-truth COCO file (its own
 ids). Predictions come back as ``source="model"`` instances with their score.
@@ -27,9 +28,14 @@ log = logging.getLogger(__name__)
 
 def load_coco_results(path: str | Path, gt: Dataset | str | Path) -> Dataset:
     """Predictions in ``path`` as a Dataset mirroring the ground truth's images."""
+    path = Path(path)
+    return coco_results_dataset(read_json(path, "COCO results file"), gt, path)
+
+
+def coco_results_dataset(data: Any, gt: Dataset | str | Path, path: Path) -> Dataset:
+    """As :func:`load_coco_results` for detections already read from ``path`` (named in errors)."""
     from bloodview.io.coco import load_coco_with_ids
 
-    path = Path(path)
     if isinstance(gt, Dataset):
         gt_set = gt
         images_by_id = {i: image for i, image in enumerate(gt.images, start=1)}
@@ -42,7 +48,6 @@ def load_coco_results(path: str | Path, gt: Dataset | str | Path) -> Dataset:
                                    image_label=image.image_label, split=image.split)
         for image in gt_set.images
     }
-    data = read_json(path, "COCO results file")
     if isinstance(data, dict) and isinstance(data.get("annotations"), list):
         data = data["annotations"]
     require(isinstance(data, list), path, "is not a COCO results file (expected a list of detections)")
@@ -89,15 +94,22 @@ def _detection(
 def coco_results_list(dataset: Dataset) -> list[dict[str, Any]]:
     """Every instance as a detection (RLE of its mask); image ids 1..N by position.
 
+    Each detection also carries its image's ``file_name`` (the image path, ``/``
+    separated) and its class's ``category_name``: ids are only positions and
+    catalogue ids of ``dataset``, and a ground truth numbered otherwise pairs by
+    name instead (``COCO.loadRes`` ignores the extra keys).
     Instances without a score (drawn by people) get score 1.0.
     """
     results = []
     for image_id, image in enumerate(dataset.images, start=1):
         for instance in image.instances:
+            name = dataset.classes.resolve(instance.class_name)
             x1, y1, x2, y2 = polygons_bbox(instance.polygons)
             results.append({
                 "image_id": image_id,
-                "category_id": dataset.classes[dataset.classes.resolve(instance.class_name)].id,
+                "file_name": image.image_path.as_posix(),
+                "category_id": dataset.classes[name].id,
+                "category_name": name,
                 "segmentation": mask_to_rle(instance.to_mask(image.height, image.width)),
                 "bbox": [json_number(v) for v in (x1, y1, x2 - x1, y2 - y1)],
                 "score": 1.0 if instance.score is None else float(instance.score),

@@ -80,19 +80,90 @@ def test_empty_predictions_give_zeros(files, capsys):
     assert report["mask"]["mAP50_95"] == 0.0 and report["classification"]["missed"] == 3
 
 
-def test_detections_for_unknown_image_ids_are_reported_and_ignored(files, capsys):
+def test_detections_for_images_not_in_the_ground_truth_are_reported_and_ignored(files, capsys):
     entries = json.loads((files / "pred.json").read_text())
-    entries.append(dict(entries[0], image_id=99))
+    entries.append(dict(entries[0], image_id=99, file_name="elsewhere/z.png"))
     pred = _results(files / "extra.json", entries)
     assert main(["evaluate", "--gt", str(files / "gt.json"), "--pred", str(pred), "--out", str(files / "r")]) == 0
     report = json.loads((files / "r" / "report.json").read_text())
     assert report["counts"]["predictions"] == 2
-    assert any("ids 99" in w and "ignored" in w for w in report["warnings"])
-    assert "ids 99" in capsys.readouterr().err
+    assert any("elsewhere/z.png" in w and "ignored" in w for w in report["warnings"])
+    assert "elsewhere/z.png" in capsys.readouterr().err
+
+
+def _without_names(entries: list[dict]) -> list[dict]:
+    """Results as other tools write them (and bloodview did): ids only."""
+    return [{k: v for k, v in entry.items() if k not in ("file_name", "category_name")} for entry in entries]
+
+
+def test_a_results_file_without_names_whose_ids_fit_still_evaluates(files, capsys):
+    named = files / "report"
+    assert main(["evaluate", "--gt", str(files / "gt.json"), "--pred", str(files / "pred.json"),
+                 "--out", str(named)]) == 0
+    old = _results(files / "old.json", _without_names(json.loads((files / "pred.json").read_text())))
+    assert main(["evaluate", "--gt", str(files / "gt.json"), "--pred", str(old), "--out", str(files / "r")]) == 0
+    report = json.loads((files / "r" / "report.json").read_text())
+    assert report["mask"] == json.loads((named / "report.json").read_text())["mask"]
+    assert report["warnings"] == []
+
+
+def test_a_results_file_without_names_and_an_id_the_ground_truth_lacks_is_refused(files, capsys):
+    """Regression: ids from another numbering were dropped with a warning and the rest scored against
+    whichever images happened to carry those ids."""
+    entries = _without_names(json.loads((files / "pred.json").read_text()))
+    entries.append(dict(entries[0], image_id=3))
+    pred = _results(files / "other_ids.json", entries)
+    assert main(["evaluate", "--gt", str(files / "gt.json"), "--pred", str(pred), "--out", str(files / "r")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("bloodview: error: ") and err.count("\n") == 1
+    assert "other_ids.json" in err and "image id 3, which is not in the ground truth" in err
+    assert not (files / "r" / "report.json").exists()
+
+
+def test_a_results_file_without_names_made_on_other_pictures_is_refused(files, capsys):
+    """Ids that exist in the ground truth but number other (here larger) pictures: caught by the masks' size."""
+    pictures = Dataset([ImageAnnotation("x.png", 640, 480, [_cell(300, 40, "neutrophil", 0.9)]),
+                        ImageAnnotation("y.png", 100, 100, [_cell(0, 20, "neutrophil", 0.9)])],
+                       ClassCatalogue.pbc())
+    save_coco_results(pictures, files / "elsewhere.json")
+    pred = _results(files / "elsewhere.json", _without_names(json.loads((files / "elsewhere.json").read_text())))
+    assert main(["evaluate", "--gt", str(files / "gt.json"), "--pred", str(pred), "--out", str(files / "r")]) == 1
+    err = capsys.readouterr().err
+    assert "elsewhere.json" in err and "mask of 640x480 px, not the 100x100 px" in err
+    assert "image ids are not the ground truth's" in err
+
+
+def test_a_results_file_where_only_some_detections_carry_names_is_refused(files, capsys):
+    entries = json.loads((files / "pred.json").read_text())
+    del entries[0]["file_name"]
+    pred = _results(files / "mixed.json", entries)
+    assert main(["evaluate", "--gt", str(files / "gt.json"), "--pred", str(pred), "--out", str(files / "r")]) == 1
+    assert "mixed.json" in capsys.readouterr().err
+
+
+def test_results_are_paired_by_file_name_with_a_ground_truth_numbered_otherwise(files, capsys):
+    """Regression: predict's results number images 1..N in its own order; against a ground truth whose ids
+    run the other way each image's cells were scored against the other image's."""
+    data = json.loads((files / "gt.json").read_text())
+    new_id = {1: 2, 2: 1}  # a.png is 2, b.png is 1 in this ground truth
+    for image in data["images"]:
+        image["id"] = new_id[image["id"]]
+    for annotation in data["annotations"]:
+        annotation["image_id"] = new_id[annotation["image_id"]]
+    (files / "gt_swapped.json").write_text(json.dumps(data))
+    assert main(["evaluate", "--gt", str(files / "gt.json"), "--pred", str(files / "pred.json"),
+                 "--out", str(files / "right")]) == 0
+    assert main(["evaluate", "--gt", str(files / "gt_swapped.json"), "--pred", str(files / "pred.json"),
+                 "--out", str(files / "r")]) == 0
+    right = json.loads((files / "right" / "report.json").read_text())
+    report = json.loads((files / "r" / "report.json").read_text())
+    assert report["mask"]["mAP50"] == pytest.approx(right["mask"]["mAP50"]) == pytest.approx((51 / 101 + 1.0) / 2)
+    assert report["classification"]["confusion_matrix"] == right["classification"]["confusion_matrix"]
+    assert report["classification"]["accuracy"] == pytest.approx(2 / 3)
 
 
 def test_unknown_category_is_an_error_listing_both_sets(files, capsys):
-    entries = json.loads((files / "pred.json").read_text())
+    entries = _without_names(json.loads((files / "pred.json").read_text()))
     entries[0]["category_id"] = 42
     pred = _results(files / "badcat.json", entries)
     assert main(["evaluate", "--gt", str(files / "gt.json"), "--pred", str(pred), "--out", str(files / "r")]) == 1
@@ -100,6 +171,22 @@ def test_unknown_category_is_an_error_listing_both_sets(files, capsys):
     assert err.startswith("bloodview: error: ") and "badcat.json" in err
     assert "id 42" in err and "7 neutrophil" in err and "5 lymphocyte" in err
     assert not (files / "r" / "report.json").exists()
+
+
+def test_results_are_classed_by_category_name_when_they_carry_one(files, capsys):
+    """Regression: predict numbers the model's classes 1..K; read by id, a neutrophil became class 1."""
+    entries = json.loads((files / "pred.json").read_text())
+    for entry in entries:
+        entry["category_id"] = {"neutrophil": 1, "lymphocyte": 2}[entry["category_name"]]
+    pred = _results(files / "model_ids.json", entries)
+    assert main(["evaluate", "--gt", str(files / "gt.json"), "--pred", str(pred), "--out", str(files / "r")]) == 0
+    report = json.loads((files / "r" / "report.json").read_text())
+    assert report["classification"]["accuracy_matched"] == pytest.approx(1.0)
+    entries[0]["category_name"] = "megakaryocyte"
+    _results(files / "model_ids.json", entries)
+    assert main(["evaluate", "--gt", str(files / "gt.json"), "--pred", str(pred), "--out", str(files / "r2")]) == 1
+    err = capsys.readouterr().err
+    assert "model_ids.json" in err and "megakaryocyte" in err and "7 neutrophil" in err
 
 
 def test_nan_score_is_an_error_naming_the_file(files, capsys):

@@ -240,7 +240,13 @@ def test_results_round_trip_and_cocoeval_perfect_score(tmp_path):
     )
     save_coco_results(predictions, tmp_path / "res.json")
     listed = json.loads((tmp_path / "res.json").read_text())
-    assert isinstance(listed, list) and set(listed[0]) == {"image_id", "category_id", "segmentation", "bbox", "score"}
+    assert isinstance(listed, list)
+    assert set(listed[0]) == {"image_id", "file_name", "category_id", "category_name", "segmentation", "bbox",
+                              "score"}
+    # each detection names its image and class: ids are only positions and catalogue ids, and a ground truth
+    # numbered otherwise pairs by name
+    assert [e["file_name"] for e in listed] == [gt.images[e["image_id"] - 1].image_path.as_posix() for e in listed]
+    assert [e["category_name"] for e in listed] == [gt.classes[e["category_id"]].name for e in listed]
     back = load_coco_results(tmp_path / "res.json", gt)
     assert [len(i) for i in back] == [2, 1, 0]
     assert all(x.source == Source.MODEL and x.score == pytest.approx(0.8) for i in back for x in i)
@@ -249,7 +255,7 @@ def test_results_round_trip_and_cocoeval_perfect_score(tmp_path):
     coco_gt = COCO()
     coco_gt.dataset = coco_dict(gt)
     coco_gt.createIndex()
-    coco_dt = coco_gt.loadRes(str(tmp_path / "res.json"))
+    coco_dt = coco_gt.loadRes(str(tmp_path / "res.json"))  # the extra file_name key does not bother it
     evaluator = COCOeval(coco_gt, coco_dt, "segm")
     evaluator.params.areaRng = [[0, 1e10]] * 4
     evaluator.evaluate()
