@@ -112,7 +112,7 @@ def _folder_format(folder: Path, class_folders: bool = True) -> str:
     class-folder set (a class folder holds one class's images, never a set of its own)."""
     from bloodview.io.class_folders import class_subfolders
     from bloodview.io.labelme import is_labelme
-    from bloodview.io.mask_png import is_mask_folder, looks_like_mask
+    from bloodview.io.mask_png import LABELS_CSV, is_mask_folder, looks_like_mask
     from bloodview.io.yolo import NAME_FILES
 
     try:
@@ -138,7 +138,8 @@ def _folder_format(folder: Path, class_folders: bool = True) -> str:
     if subfolders:
         _refuse_annotated_subfolder(folder, subfolders)
         return "class-folders"
-    pngs = sorted(n for n in names if not n.startswith("."))
+    # besides the masks: their classes, and the copies an overwrite keeps (``.bak``)
+    pngs = sorted(n for n in names if not n.startswith(".") and n != LABELS_CSV and not n.endswith(".bak"))
     if pngs and all(n.lower().endswith(".png") for n in pngs) and all(
             looks_like_mask(folder / n) for n in pngs[:3]):
         return "mask-png"  # masks written apart from their images (give the images with --images)

@@ -14,7 +14,12 @@ the class as a name or a number 1..K into ``label_names``): ``labels.csv`` in th
 folder, or a CSV beside or above it whose name ends with the folder's name, such
 as the Zheng file ``Class Labels of Dataset 1.csv`` (1..5 = neutrophil,
 lymphocyte, monocyte, eosinophil, basophil). Without a CSV every
-cell gets ``default_class``. Writing gives 0/255 PNGs (or instance numbers).
+cell gets ``default_class``. Writing gives 0/255 PNGs (or instance numbers) and
+a ``labels.csv`` beside them, read back first when the masks are read from their
+own folder: a mask holds no class, so without it a round trip lost every class.
+The reader gives every cell of an image its image's class, so the CSV has a row
+for each image whose cells are of one class (or, without cells, that has an image
+label); an image whose cells are of several classes gets no row, with a warning.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ from bloodview.core.classes import ClassCatalogue
 from bloodview.core.geometry import mask_to_polygons, translate
 from bloodview.core.instance import Instance
 from bloodview.errors import FormatError, ImageError
-from bloodview.io.atomic import atomic_write_bytes
+from bloodview.io.atomic import atomic_write_bytes, atomic_write_text
 from bloodview.io.images import IMAGE_SUFFIXES, list_images, read_image_size
 from bloodview.io.jsonio import read_text
 from bloodview.io.labels import ClassResolver
@@ -44,6 +49,9 @@ log = logging.getLogger(__name__)
 
 ZHENG_CLASSES: tuple[str, ...] = ("neutrophil", "lymphocyte", "monocyte", "eosinophil", "basophil")
 MASK_SUFFIXES = ("_mask", "-mask")
+LABELS_CSV = "labels.csv"
+DEFAULT_CLASS = "cell"
+"""The class of cells in an image that ``labels.csv`` does not name."""
 
 
 def find_mask_pairs(folder: Path, masks_dir: Path | None = None) -> list[tuple[Path, Path]]:
@@ -75,8 +83,8 @@ def find_labels_csv(folder: Path) -> Path | None:
     """A labels CSV beside or above ``folder``: one whose name ends with the folder's name
     (Zheng: ``Class Labels of Dataset 1.csv`` for ``Dataset 1/``), or ``labels.csv``
     inside the folder."""
-    if (folder / "labels.csv").is_file():
-        return folder / "labels.csv"
+    if (folder / LABELS_CSV).is_file():
+        return folder / LABELS_CSV
     for place in (folder, folder.parent):
         for csv_file in sorted(place.glob("*.csv")):
             if csv_file.stem.lower().endswith(folder.name.lower()):
@@ -125,7 +133,7 @@ def load_mask_pngs(
     label_names: list[str] | None = None,
     classes: ClassCatalogue | None = None,
     add_unknown_classes: bool = False,
-    default_class: str = "cell",
+    default_class: str = DEFAULT_CLASS,
     masks_dir: str | Path | None = None,
     by_value: bool = False,
     min_area: int = 16,
@@ -135,7 +143,11 @@ def load_mask_pngs(
     pairs = find_mask_pairs(folder, Path(masks_dir) if masks_dir else None)
     if not pairs:
         raise FormatError(folder, "has no image + mask PNG pairs (NNN.bmp + NNN.png, or name_mask.png)")
-    csv_path = Path(labels_csv) if labels_csv else find_labels_csv(folder)
+    csv_path = Path(labels_csv) if labels_csv else None
+    if csv_path is None and masks_dir is not None and (Path(masks_dir) / LABELS_CSV).is_file():
+        csv_path = Path(masks_dir) / LABELS_CSV  # written with the masks: theirs, not the images folder's
+    if csv_path is None:
+        csv_path = find_labels_csv(folder)
     labels = read_labels_csv(csv_path, label_names) if csv_path else {}
     classes = classes if classes is not None else ClassCatalogue.pbc()
     resolver = ClassResolver(classes, add_unknown_classes, csv_path or folder)
@@ -201,7 +213,8 @@ def label_image_of(image: ImageAnnotation, by_instance: bool = False) -> np.ndar
 
 def save_mask_pngs(dataset: Dataset, folder: str | Path, by_instance: bool = False) -> list[Path]:
     """Write one mask PNG per image: ``<image path>.png``, or ``<stem>_mask.png`` where that
-    name is the image itself or another picture (masks written into a folder of images)."""
+    name is the image itself or another picture (masks written into a folder of images), and
+    the images' classes in ``labels.csv`` (:func:`write_labels_csv`). Returns the masks written."""
     folder = Path(folder)
     written = []
     for image in dataset.images:
@@ -214,7 +227,40 @@ def save_mask_pngs(dataset: Dataset, folder: str | Path, by_instance: bool = Fal
         if not ok:
             raise ImageError(target, "mask could not be encoded as PNG")
         written.append(atomic_write_bytes(target, encoded.tobytes()))
+    write_labels_csv(dataset, folder)
     return written
+
+
+def image_class(image: ImageAnnotation) -> str | None:
+    """The one class that the mask reader can give back to ``image``'s cells: theirs when they
+    share one, the image label when it has no cells; None for cells of several classes."""
+    names = {instance.class_name for instance in image.instances}
+    if not names:
+        return image.image_label
+    return names.pop() if len(names) == 1 else None
+
+
+def write_labels_csv(dataset: Dataset, folder: Path) -> Path | None:
+    """``folder/labels.csv`` (``image,class`` rows, as :func:`read_labels_csv` reads them) for the
+    images that have one class other than :data:`DEFAULT_CLASS` (which the reader gives anyway);
+    None, with nothing written, when there is no such image."""
+    rows, mixed = [], []
+    for image in dataset.images:
+        name = image_class(image)
+        if name is not None and name != DEFAULT_CLASS:
+            rows.append((image.image_path.as_posix(), name))
+        elif image.instances:
+            mixed.append(image.image_path.as_posix())
+    if mixed:
+        log.warning("%d images hold cells of several classes, which a mask PNG cannot tell apart: their cells "
+                    "read back without a class (first: %s)", len(mixed), mixed[0])
+    if not rows:
+        return None
+    text = io.StringIO(newline="")
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(["image", "class"])
+    writer.writerows(rows)
+    return atomic_write_text(folder / LABELS_CSV, text.getvalue())
 
 
 MASK_MAX_VALUES = 64

@@ -60,7 +60,8 @@ def test_every_written_format_reads_back_with_its_classes(yolo_set, tmp_path, fm
 
 
 def test_mask_pngs_written_read_back(yolo_set, tmp_path):
-    """Masks carry no classes: every cell comes back, as the default class."""
+    """A mask carries no class and these fields mix classes (no labels.csv row): every cell comes back, as the
+    default class."""
     assert _convert(yolo_set, tmp_path / "masks", "--to", "mask-png") == 0
     assert _convert(tmp_path / "masks", tmp_path / "back.json", "--to", "coco",
                     "--images", yolo_set / "images") == 0

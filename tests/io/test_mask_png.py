@@ -143,3 +143,71 @@ def test_masks_in_their_own_folder_pair_with_the_images_not_with_the_masks_besid
     assert "-> " in capsys.readouterr().out
     back = load_coco(tmp_path / "back.json", images_root=crops)
     assert [i.image_path.name for i in back] == ["001.bmp", "002.bmp"] and back.instance_count == 2
+
+
+def _zheng_crops(zheng_dir, folder, count=12):
+    """The first ``count`` Zheng crops (images only) with their classes, as a COCO file in ``folder``
+    (a folder without Zheng's own CSV, so classes can only come back through what we write)."""
+    import shutil
+
+    from bloodview.core.annotation import Dataset
+
+    zheng = load_mask_pngs(zheng_dir)
+    folder.mkdir()
+    chosen = zheng.images[:count]
+    for image in chosen:
+        shutil.copy(zheng_dir / image.image_path, folder / image.image_path.name)
+    save_coco(Dataset(chosen, zheng.classes, folder), folder / "cells.json")
+    return {i.image_path.name: [c.class_name for c in i.instances] for i in chosen}
+
+
+def test_zheng_classes_survive_a_round_trip_through_mask_pngs_in_their_own_folder(zheng_dir, tmp_path):
+    """Regression: ``convert X OUT --to mask-png`` wrote masks but no classes, so reading them back
+    (``--images``) made every cell a "cell"."""
+    from bloodview.cli.main import main
+
+    crops = tmp_path / "crops"
+    classes = _zheng_crops(zheng_dir, crops)
+    assert len(set(sum(classes.values(), []))) > 1  # several classes among the crops, one per crop
+    assert main(["convert", str(crops / "cells.json"), str(tmp_path / "masks"), "--to", "mask-png"]) == 0
+    assert (tmp_path / "masks" / "labels.csv").read_text().splitlines()[0] == "image,class"
+    assert main(["convert", str(tmp_path / "masks"), str(tmp_path / "back.json"), "--to", "coco",
+                 "--images", str(crops)]) == 0
+    back = load_coco(tmp_path / "back.json", images_root=crops)
+    assert {i.image_path.name: [c.class_name for c in i.instances] for i in back} == classes
+    assert all(i.image_label == classes[i.image_path.name][0] for i in back)
+
+
+def test_zheng_classes_survive_masks_written_beside_their_images(zheng_dir, tmp_path):
+    from bloodview.cli.main import main
+
+    crops = tmp_path / "crops"
+    classes = _zheng_crops(zheng_dir, crops)
+    assert main(["convert", str(crops / "cells.json"), str(crops), "--to", "mask-png"]) == 0
+    back = load_mask_pngs(crops)
+    assert {i.image_path.name: [c.class_name for c in i.instances] for i in back} == classes
+
+
+def test_an_image_with_cells_of_several_classes_gets_no_label_row(tmp_path, caplog):
+    """The reader gives every cell of an image one class: a row for a mixed image would rename cells."""
+    from bloodview.core.annotation import Dataset, ImageAnnotation
+    from bloodview.core.classes import ClassCatalogue
+    from bloodview.core.geometry import rectangle
+    from bloodview.core.instance import Instance
+
+    for stem in ("mixed", "one", "empty", "plain"):
+        Image.new("RGB", (40, 30)).save(tmp_path / f"{stem}.jpg")
+    dataset = Dataset([
+        ImageAnnotation("mixed.jpg", 40, 30, [Instance(rectangle(2, 2, 12, 12), "neutrophil"),
+                                              Instance(rectangle(20, 2, 30, 12), "lymphocyte")]),
+        ImageAnnotation("one.jpg", 40, 30, [Instance(rectangle(2, 2, 12, 12), "eosinophil")]),
+        ImageAnnotation("empty.jpg", 40, 30, [], image_label="basophil"),
+        ImageAnnotation("plain.jpg", 40, 30, []),
+    ], ClassCatalogue.pbc(), tmp_path)
+    save_mask_pngs(dataset, tmp_path / "masks")
+    assert (tmp_path / "masks" / "labels.csv").read_text() == "image,class\none.jpg,eosinophil\nempty.jpg,basophil\n"
+    assert "1 images hold cells of several classes" in caplog.text and "mixed.jpg" in caplog.text
+    back = {i.image_path.name: i for i in load_mask_pngs(tmp_path, masks_dir=tmp_path / "masks")}
+    assert [c.class_name for c in back["one.jpg"]] == ["eosinophil"]
+    assert [c.class_name for c in back["mixed.jpg"]] == ["cell", "cell"]
+    assert back["empty.jpg"].image_label == "basophil" and back["plain.jpg"].image_label is None
