@@ -1,16 +1,25 @@
 """Which images ``bloodview predict`` reads, and the name each gets in the file it writes.
 
-A folder's images are named relative to that folder; a file given on its own
-keeps the name it was given, unless that name would not read back: bloodview
-refuses file names that are absolute or climb out with ``..``
-(:mod:`bloodview.io.paths`), so those are named relative to the working folder
-when inside it, else by their bare file name. The same file reached twice (a
-folder and a file in it) is read once. When two different images would get the
-same name (``day1/Image001.jpg`` and ``day2/Image001.jpg`` given as the folders
-``day1 day2``), every image is named relative to the inputs' common folder
-instead: a file whose names cannot tell its images apart has lost which cells
-belong to which image. A folder's mask PNGs kept beside their images (the Zheng
-layout, ``convert --to mask-png`` into the images folder) are left out.
+The rule, so that one ``--images FOLDER`` finds every image of the file written:
+
+* one folder: its images are named relative to it (``Image001.jpg``,
+  ``slide 3/Image001.jpg``);
+* several folders (with or without files): every image is named relative to the
+  inputs' common folder (``predict day1 day2`` writes ``day1/Image001.jpg`` and
+  ``day2/Image001.jpg``; open with ``--images`` that folder). Named relative to
+  its own folder, each folder's images needed an ``--images`` of their own, which
+  no reader takes, even when no two names collided;
+* files alone: each keeps the name it was given, unless that name would not read
+  back: bloodview refuses file names that are absolute or climb out with ``..``
+  (:mod:`bloodview.io.paths`), so those are named relative to the working folder
+  when inside it, else by their bare file name. When two different images would
+  then get the same name, every image is named relative to the inputs' common
+  folder instead: a file whose names cannot tell its images apart has lost which
+  cells belong to which image.
+
+The same file reached twice (a folder and a file in it) is read once. A folder's
+mask PNGs kept beside their images (the Zheng layout, ``convert --to mask-png``
+into the images folder) are left out.
 """
 
 from __future__ import annotations
@@ -45,11 +54,12 @@ def collect_images(inputs: list[Path]) -> list[tuple[Path, Path]]:
             raise ImageError(item, "no such file or folder")
     found = _once_each(found)
     names = [name for _, name in found]
-    if len(set(names)) < len(names):
+    folders = sum(item.is_dir() for item in inputs)
+    if folders > 1 or len(set(names)) < len(names):
         common = Path(os.path.commonpath([str(home) for home in homes]))
         found = [(path, Path(os.path.relpath(_absolute(path), common))) for path, _ in found]
-        print(f"images in different folders share file names: each is named relative to {common} "
-              f"(open the file with --images {common})", file=sys.stderr)
+        why = f"images from {folders} folders" if folders > 1 else "images in different folders share file names"
+        print(f"{why}: each is named relative to {common} (open the file with --images {common})", file=sys.stderr)
     return found
 
 

@@ -88,6 +88,27 @@ def test_two_folders_with_the_same_file_names_are_told_apart(tmp_path, model, mo
     assert json.loads(capsys.readouterr().out)["images"] == 2
 
 
+def test_two_folders_are_named_relative_to_their_common_folder_even_when_no_names_collide(
+    tmp_path, model, monkeypatch, capsys
+):
+    """Regression: ``predict day1 day2`` named ``a.jpg`` and ``b.jpg`` each relative to its own folder, so
+    no single ``--images`` found both when the file was evaluated or converted."""
+    (tmp_path / "runs" / "week 2").mkdir(parents=True)
+    for day, sample, name in (("day1", NEUTROPHIL, "a.jpg"), ("day2", LYMPHOCYTE, "b.jpg")):
+        (tmp_path / "slides" / day).mkdir(parents=True)
+        shutil.copy(sample, tmp_path / "slides" / day / name)
+    monkeypatch.chdir(tmp_path / "runs" / "week 2")
+    out = tmp_path / "runs" / "week 2" / "cells.json"
+    assert main(["predict", "../../slides/day1", str(tmp_path / "slides" / "day2"), "--model", str(model),
+                 "--out", str(out)]) == 0
+    assert _names(out) == ["day1/a.jpg", "day2/b.jpg"]
+    assert f"images from 2 folders: each is named relative to {tmp_path / 'slides'}" in capsys.readouterr().err
+    from bloodview.io.detect import load_annotations
+
+    back = load_annotations(out, images=tmp_path / "slides")  # as evaluate and convert read it
+    assert [back.resolve_image(i).is_file() for i in back.images] == [True, True]
+
+
 def test_a_folder_alone_keeps_names_relative_to_it(tmp_path, model, monkeypatch):
     (tmp_path / "day1" / "slide 3").mkdir(parents=True)
     shutil.copy(NEUTROPHIL, tmp_path / "day1" / "slide 3" / "Image001.jpg")
