@@ -16,8 +16,11 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import signal
+import threading
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -146,14 +149,37 @@ def run_items(
     # "spawn", not "fork": forking a parent whose OpenCV thread pool has run
     # deadlocks the children inside cv2 calls.
     context = multiprocessing.get_context("spawn")
-    with context.Pool(workers, initializer=_limit_threads) as pool:
+    with _interrupts_ignored():  # the workers start deaf to Ctrl-C (see _start_worker)
+        pool = context.Pool(workers, initializer=_start_worker)
+    with pool:  # leaving it (a Ctrl-C in the parent included) terminates the workers
         yield from pool.imap(_worker, jobs, chunksize=chunksize)
 
 
-def _limit_threads() -> None:
-    """One OpenCV thread per worker: the pool is the parallelism."""
+@contextmanager
+def _interrupts_ignored() -> Iterator[None]:
+    """Ignore SIGINT while workers start: a process started meanwhile keeps ignoring it.
+
+    Ctrl-C goes to every process of the terminal's group; a worker that took it printed
+    ``Process SpawnPoolWorker-1:`` (and a traceback) under the parent's one line. Only
+    the parent should hear it: it stops the pool, writes nothing and exits 130. Off the
+    main thread (where signal handlers cannot be set) this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _start_worker() -> None:
+    """Each worker ignores Ctrl-C (the parent stops it) and uses one OpenCV thread (the pool
+    is the parallelism)."""
     import cv2
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     cv2.setNumThreads(1)
 
 

@@ -68,12 +68,12 @@ def run(args: argparse.Namespace) -> int:
     else:
         scan = scan_class_folders(args.input, classes, extra)
     items = _limit(scan.items, args.limit)
-    bar = tqdm(total=len(items), unit="img", file=sys.stderr, disable=None, desc="bootstrap")
-    dataset, summary = build_dataset(
-        scan, run_items(items, workers=args.workers, pixel_size=args.pixel_size), threshold,
-        progress=lambda _: bar.update(1)
-    )
-    bar.close()
+    with tqdm(total=len(items), unit="img", file=sys.stderr, disable=None, desc="bootstrap") as bar:
+        # closed on Ctrl-C too, so "bloodview: interrupted" gets a line of its own
+        dataset, summary = build_dataset(
+            scan, run_items(items, workers=args.workers, pixel_size=args.pixel_size), threshold,
+            progress=lambda _: bar.update(1)
+        )
     if dataset.instance_count == 0:
         raise FormatError(args.input, "no cell could be segmented in any image; nothing written")
     out = save_coco(dataset, args.out, images_root=scan.root)
