@@ -107,8 +107,12 @@ def _centre(cell: Instance) -> tuple[float, float]:
     return _place(cell)[1]
 
 
-def _box(cell: Instance) -> tuple[float, float, float, float]:
+def cell_box(cell: Instance) -> tuple[float, float, float, float]:
+    """``cell.bbox`` ``(x1, y1, x2, y2)``, remembered per cell object (see :func:`_place`)."""
     return _place(cell)[2]
+
+
+_box = cell_box
 
 
 def touching_pairs(boxes: np.ndarray) -> np.ndarray:
@@ -242,10 +246,31 @@ def overlapping_cells(image: ImageAnnotation, threshold: float = OVERLAP_IOU) ->
     """Groups of cells whose outlines overlap with IoU > ``threshold`` (chains join one group),
     in reading order of their kept cell; each keeps its :func:`preference` best."""
     cells = list(image.instances)
+    return group_overlaps(cells, overlap_links(cells, threshold))
+
+
+def overlap_links(cells: Sequence[Instance], threshold: float = OVERLAP_IOU) -> dict[tuple[str, str], float]:
+    """``(id_a, id_b) -> IoU`` of the pairs of ``cells`` whose outlines overlap with IoU >
+    ``threshold``, ``a`` before ``b`` in ``cells``."""
     if len(cells) < 2:
-        return []
+        return {}
     boxes = np.array([_box(c) for c in cells], dtype=np.float64)
-    candidates = touching_pairs(boxes)
+    links = {}
+    for a, b in touching_pairs(boxes):
+        iou = polygon_iou(cells[a].polygons, cells[b].polygons)
+        if iou > threshold:
+            links[cells[a].id, cells[b].id] = iou
+    return links
+
+
+def group_overlaps(cells: Sequence[Instance], links: dict[tuple[str, str], float]) -> list[Overlap]:
+    """:func:`overlapping_cells` from its ``links``: ``(id_a, id_b) -> IoU`` of the pairs above the
+    threshold, ``a`` before ``b`` in ``cells``. Split out so that
+    :class:`bloodview.gui.overlap_index.OverlapIndex` can recompute only the links of the cells
+    an edit replaced and get the very same groups."""
+    if not links:
+        return []
+    position = {cell.id: n for n, cell in enumerate(cells)}
     parent = list(range(len(cells)))
     best_iou: dict[int, float] = {}
 
@@ -255,19 +280,16 @@ def overlapping_cells(image: ImageAnnotation, threshold: float = OVERLAP_IOU) ->
             i = parent[i]
         return i
 
-    for a, b in candidates:
-        iou = polygon_iou(cells[a].polygons, cells[b].polygons)
-        if iou > threshold:
-            ra, rb = root(a), root(b)
-            parent[rb] = ra
-            best_iou[ra] = max(best_iou.get(ra, 0.0), best_iou.pop(rb, 0.0), iou)
+    for (id_a, id_b), iou in links.items():
+        ra, rb = root(position[id_a]), root(position[id_b])
+        parent[rb] = ra
+        best_iou[ra] = max(best_iou.get(ra, 0.0), best_iou.pop(rb, 0.0), iou)
     groups: dict[int, list[Instance]] = {}
-    for index, cell in enumerate(cells):
-        groups.setdefault(root(index), []).append(cell)
+    for index in sorted({position[i] for pair in links for i in pair}):
+        groups.setdefault(root(index), []).append(cells[index])
     found = []
     for key, members in groups.items():
-        if len(members) > 1:
-            keep = max(members, key=preference)
-            found.append(Overlap(keep.id, tuple(m.id for m in members if m is not keep), best_iou[key]))
+        keep = max(members, key=preference)
+        found.append(Overlap(keep.id, tuple(m.id for m in members if m is not keep), best_iou[key]))
     order = {c.id: n for n, c in enumerate(reading_order(cells))}
     return sorted(found, key=lambda o: order[o.keep])

@@ -86,12 +86,18 @@ def declutter(items: Iterable, to_screen: Callable[[QPointF], QPointF], screen: 
     ``to_screen`` maps a scene point to a viewport point; ``screen`` is the
     viewport rectangle (a tag must fit inside it vertically). Tags that fit
     nowhere are hidden until hovered. Returns how many were hidden.
+
+    A tag already made is only moved when its place changes: re-placing every tag of a
+    2,000-cell camera field (each one set to "auto" and back) after each key made the scene
+    re-index and repaint all of them.
     """
     grid: dict[tuple[int, int], list[QRectF]] = defaultdict(list)
     hidden = 0
     for item in items:
-        item.set_label_place("auto")
         label = item.label_item()
+        if label is None:  # not made yet: "auto" makes it
+            item.set_label_place("auto")
+            label = item.label_item()
         if label is None:
             continue
         for below in (False, True):

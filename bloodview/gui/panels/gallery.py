@@ -5,6 +5,12 @@ class (or "Unidentified") and a scope. A plain click jumps to the cell (switchin
 image if needed); Ctrl/Shift-click selects several, and a class key (1–8) or
 Space then acts on all of them at once (the window asks :meth:`selected_cells`).
 In "This image" scope the selection is the canvas selection.
+
+In "All images" scope a thumbnail of another image than the one on screen starts as its frame
+alone; the image is decoded (through the window's picture cache, so within its memory limit)
+only when one of its thumbnails is scrolled into view, and then all its listed cells are drawn
+at once. Drawing them all up front decoded every image of the project (the first 400 cells of a
+slide of 4000 x 3000 camera fields: seconds, and the cache churning through 36 MB pictures).
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from functools import partial
 
-from PyQt6.QtCore import QPointF, QRect, QSize, Qt, pyqtSignal
+from PyQt6.QtCore import QEvent, QObject, QPointF, QRect, QSize, Qt, QTimer, pyqtSignal
 from PyQt6.QtGui import QColor, QIcon, QImage, QPainter, QPen, QPixmap, QPolygonF
 from PyQt6.QtWidgets import (
     QAbstractItemView,
@@ -84,6 +90,14 @@ class GalleryPanel(QWidget):
         self._picture: Picture = lambda _index: None
         self._threshold = 0.75
         self._thumbs: dict[tuple, QIcon] = {}
+        self._frames: dict[tuple, QIcon] = {}  # thumbnails without their picture, until in view
+        self._pending: dict[int, list[tuple[QListWidgetItem, Instance, bool]]] = {}  # by image index
+        self._draw_timer = QTimer(self)
+        self._draw_timer.setSingleShot(True)
+        self._draw_timer.setInterval(0)
+        self._draw_timer.timeout.connect(self._draw_pending)
+        self.list.verticalScrollBar().valueChanged.connect(lambda _v: self._draw_timer.start())
+        self.list.viewport().installEventFilter(self)
         self.filter.currentIndexChanged.connect(lambda _i: self._rebuild())
         self.scope.currentIndexChanged.connect(lambda _i: self._rebuild())
         self.list.itemSelectionChanged.connect(self._emit_selection)
@@ -122,6 +136,7 @@ class GalleryPanel(QWidget):
         """Drop cached thumbnails (of one image), e.g. when its pixels could not be read."""
         self._thumbs = {k: v for k, v in self._thumbs.items()
                         if image_index is not None and k[0] != image_index}
+        self._frames.clear()
 
     # --- content ----------------------------------------------------------------------------
     def _cells(self) -> Iterator[tuple[int, Instance]]:
@@ -142,6 +157,7 @@ class GalleryPanel(QWidget):
         selected = set(self.selected_cells())
         self.list.blockSignals(True)
         self.list.clear()
+        self._pending.clear()
         shown = total = 0
         for index, cell in self._cells():
             total += 1
@@ -153,6 +169,8 @@ class GalleryPanel(QWidget):
         self.list.blockSignals(False)
         self.note.setVisible(total > shown)
         self.note.setText(f"Showing the first {shown} of {total} cells; pick a class to see the rest.")
+        if self._pending:
+            self._draw_timer.start()
 
     def _item(self, index: int, cell: Instance) -> QListWidgetItem:
         classes = self._dataset.classes
@@ -161,22 +179,63 @@ class GalleryPanel(QWidget):
         was = was_text(cell, partial(display_name, classes))
         score = f" ({was})" if was else ("" if shown is None else f" {shown:.2f}")
         unidentified = is_unidentified(cell, self._threshold)
-        item = QListWidgetItem(self._thumbnail(index, cell, unidentified), caption(name, shown))
+        key = _thumb_key(index, cell, unidentified)
+        thumbnail = self._thumbs.get(key)
+        if thumbnail is None and index == self._current:  # its picture is the one on screen
+            thumbnail = self._thumbnail(index, cell, unidentified, self._picture(index))
+        if thumbnail is None:
+            item = QListWidgetItem(self._frame(index, cell, unidentified), caption(name, shown))
+            self._pending.setdefault(index, []).append((item, cell, unidentified))
+        else:
+            item = QListWidgetItem(thumbnail, caption(name, shown))
         item.setData(Qt.ItemDataRole.UserRole, cell.id)
         item.setData(INDEX_ROLE, index)
         where = f" · image {index + 1} ({self._dataset.images[index].image_path.name})" if self.all_images else ""
         item.setToolTip(f"{name}{score}{' · checked' if is_checked(cell) else ''}{where}")
         return item
 
-    def _thumbnail(self, index: int, cell: Instance, unidentified: bool) -> QIcon:
-        key = (index, cell.id, cell.class_name, is_checked(cell), unidentified, tuple(cell.bbox))
+    def _frame(self, index: int, cell: Instance, unidentified: bool) -> QIcon:
+        """The thumbnail without its picture, shown until it is scrolled into view."""
+        key = _thumb_key(index, cell, unidentified)
+        frame = self._frames.get(key)
+        if frame is None:
+            if len(self._frames) > 4 * MAX_CELLS:
+                self._frames.clear()
+            frame = self._frames[key] = self._draw(cell, unidentified, None)
+        return frame
+
+    def _thumbnail(self, index: int, cell: Instance, unidentified: bool, picture: QImage | None) -> QIcon:
+        key = _thumb_key(index, cell, unidentified)
         cached = self._thumbs.get(key)
-        if cached is not None:
-            return cached
+        if cached is None:
+            cached = self._thumbs[key] = self._draw(cell, unidentified, picture)
+        return cached
+
+    def _draw_pending(self) -> None:
+        """Draw the thumbnails of every image that has one in view, decoding each image once."""
+        if not self._pending or not self.list.isVisible():
+            return
+        view = self.list.viewport().rect()
+        for index, waiting in list(self._pending.items()):
+            if not any(self.list.visualItemRect(item).intersects(view) for item, _cell, _u in waiting):
+                continue
+            picture = self._picture(index)
+            for item, cell, unidentified in waiting:
+                item.setIcon(self._thumbnail(index, cell, unidentified, picture))
+            del self._pending[index]
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        gallery, timer = self.__dict__.get("list"), self.__dict__.get("_draw_timer")
+        if gallery is None or timer is None:  # a window torn down: its viewport outlived this half
+            return False
+        if watched is gallery.viewport() and event.type() in (QEvent.Type.Show, QEvent.Type.Resize):
+            timer.start()  # the panel shown (its dock raised) or grown: more in view
+        return super().eventFilter(watched, event)
+
+    def _draw(self, cell: Instance, unidentified: bool, picture: QImage | None) -> QIcon:
         pixmap = QPixmap(THUMB, THUMB)
         pixmap.fill(QColor("#303030"))
         painter = QPainter(pixmap)
-        picture = self._picture(index)
         if picture is not None and not picture.isNull():
             x1, y1, x2, y2 = cell.bbox
             side = max(x2 - x1, y2 - y1, MIN_CROP) * 1.15 + 4
@@ -197,9 +256,7 @@ class GalleryPanel(QWidget):
             painter.setPen(QColor("#ffffff"))
             painter.drawText(QRect(0, 0, THUMB - 4, 16), Qt.AlignmentFlag.AlignRight, "✓")
         painter.end()
-        result = QIcon(pixmap)
-        self._thumbs[key] = result
-        return result
+        return QIcon(pixmap)
 
     # --- selection -----------------------------------------------------------------------------
     def selected_cells(self) -> list[tuple[int, str]]:
@@ -228,6 +285,11 @@ class GalleryPanel(QWidget):
     def _clicked(self, item: QListWidgetItem) -> None:
         if QApplication.keyboardModifiers() == Qt.KeyboardModifier.NoModifier:
             self.cellActivated.emit(item.data(INDEX_ROLE), item.data(Qt.ItemDataRole.UserRole))
+
+
+def _thumb_key(index: int, cell: Instance, unidentified: bool) -> tuple:
+    """What a thumbnail shows: the cell (its box), its class and its check marks."""
+    return (index, cell.id, cell.class_name, is_checked(cell), unidentified, tuple(cell.bbox))
 
 
 def caption(display_name: str, score: float | None) -> str:

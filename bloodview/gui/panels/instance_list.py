@@ -17,7 +17,7 @@ from __future__ import annotations
 from functools import partial
 
 from PyQt6.QtCore import QItemSelection, QItemSelectionModel, Qt, pyqtSignal
-from PyQt6.QtWidgets import QAbstractItemView, QTableWidget, QTableWidgetItem
+from PyQt6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
 
 from bloodview.core.annotation import ImageAnnotation
 from bloodview.core.classes import ClassCatalogue
@@ -54,6 +54,14 @@ class InstanceListPanel(QTableWidget):
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         compact_table(self)
+        # The class column takes the spare width; the score column stays as wide as a score. A
+        # "(was Neutrophil 0.95)" note there used to widen it and squeeze the class itself to "…"
+        # in a narrow dock; now the note is elided (the canvas label and the tooltip give it whole)
+        # and every column still fits the default dock, the cell's size included.
+        header = self.horizontalHeader()
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Interactive)
+        metrics = self.fontMetrics()
+        header.resizeSection(1, max(metrics.horizontalAdvance("0.00"), metrics.horizontalAdvance("Score")) + 20)
         self._ids: list[str] = []
         self._shown: list = []  # the Instance objects the rows show, row by row
         self._image: ImageAnnotation | None = None  # the image the rows show

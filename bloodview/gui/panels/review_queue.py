@@ -1,7 +1,15 @@
 """Review queue dock: overlapping cells (one cell found twice) first, then unchecked cells over
-the project, least certain first; sign-off."""
+the project, least certain first; sign-off.
+
+After an edit the queue and the overlaps are worked out again only for the cells it replaced
+(:mod:`bloodview.gui.review_index`), and only the table rows that differ are removed or inserted:
+a class key takes one row out and brings the 501st in, where re-filling all 500 rows cost
+~10 ms per key on a 2,000-cell camera field.
+"""
 
 from __future__ import annotations
+
+from difflib import SequenceMatcher
 
 from PyQt6.QtCore import Qt, pyqtSignal
 from PyQt6.QtWidgets import (
@@ -17,10 +25,13 @@ from PyQt6.QtWidgets import (
 )
 
 from bloodview.core.annotation import Dataset, ImageAnnotation
-from bloodview.gui.review import Overlap, QueueEntry, overlapping_cells, review_queue, sign_off_check
+from bloodview.gui.review import Overlap, QueueEntry, sign_off_check
+from bloodview.gui.review_index import OverlapIndex, QueueIndex
 from bloodview.gui.style import bulk_fill, compact_table, icon
 
 QUEUE_LIMIT = 500
+REMOVE_OR_INSERT_AT_MOST = 100
+"""Rows that changed taken out or put in one by one up to this many; more is a bulk fill."""
 
 
 class ReviewQueuePanel(QWidget):
@@ -55,7 +66,9 @@ class ReviewQueuePanel(QWidget):
         layout.addWidget(self.table)
         self._entries: list[QueueEntry] = []
         self._overlaps: list[tuple[int, Overlap]] = []  # (image index, overlap), listed first
-        self._overlap_cache: dict[int, tuple[tuple, list[Overlap]]] = {}
+        self._overlap_index = OverlapIndex()
+        self._queue_index = QueueIndex()
+        self._rows: list[tuple] = []  # what each table row shows (see _entry_row, _overlap_row)
         self._shown: tuple = ()
         self.threshold.valueChanged.connect(self.thresholdChanged)
         self.sign_off.clicked.connect(self.signOffRequested)
@@ -76,55 +89,54 @@ class ReviewQueuePanel(QWidget):
         self._update_status(dataset, current_index, threshold)
 
     def overlaps_of(self, image: ImageAnnotation) -> list[Overlap]:
-        """:func:`overlapping_cells`, cached while the image holds the same cell objects
-        (commands replace cells, never change them in place; the cache keeps them alive)."""
-        cells = tuple(image.instances)
-        cached = self._overlap_cache.get(id(image))
-        if cached is None or len(cached[0]) != len(cells) or any(a is not b for a, b in zip(cached[0], cells)):
-            cached = (cells, overlapping_cells(image))
-            self._overlap_cache[id(image)] = cached
-        return cached[1]
+        """:func:`bloodview.gui.review.overlapping_cells`, worked out again only for the cells
+        replaced since the last call (commands replace cells, never change them in place)."""
+        return self._overlap_index.overlaps_of(image)
 
     def _fill(self, dataset: Dataset, threshold: float) -> None:
-        self._entries = review_queue(dataset.images, threshold, limit=QUEUE_LIMIT)
-        live = {id(image) for image in dataset.images}
-        self._overlap_cache = {k: v for k, v in self._overlap_cache.items() if k in live}
+        self._entries = self._queue_index.queue(dataset.images, threshold, limit=QUEUE_LIMIT)
+        self._overlap_index.keep_only(dataset.images)
         self._overlaps = [(index, overlap) for index, image in enumerate(dataset.images)
                           for overlap in self.overlaps_of(image)]
-        with bulk_fill(self.table):
-            self.table.setRowCount(len(self._overlaps) + len(self._entries))
-            for row, (index, overlap) in enumerate(self._overlaps):
-                self._fill_overlap(row, dataset, index, overlap)
-            for row, entry in enumerate(self._entries, start=len(self._overlaps)):
-                path = dataset.images[entry.image_index].image_path
-                name = str(entry.image_index + 1)
-                cls = entry.class_name
-                if cls in dataset.classes:
-                    cls = dataset.classes[cls].display_name
-                items = [QTableWidgetItem(cls), QTableWidgetItem(f"{entry.certainty:.2f}"),
-                         QTableWidgetItem(name)]
-                if entry.unidentified:
-                    items[0].setIcon(icon("mdi.help-circle", "#c98a00"))
-                    items[0].setToolTip("unidentified: below the threshold, not counted until checked")
-                for item in items[1:]:
-                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-                items[2].setToolTip(str(path))
-                for column, item in enumerate(items):
-                    self.table.setItem(row, column, item)
+        rows = [_overlap_row(dataset, index, overlap) for index, overlap in self._overlaps]
+        rows += [_entry_row(dataset, entry) for entry in self._entries]
+        self._show_rows(rows)
 
-    def _fill_overlap(self, row: int, dataset: Dataset, index: int, overlap: Overlap) -> None:
-        image = dataset.images[index]
-        names = []
-        for cell_id in (overlap.keep, *overlap.drop):
-            cell = image.find(cell_id)
-            names.append(dataset.classes[cell.class_name].display_name
-                         if cell.class_name in dataset.classes else cell.class_name)
-        items = [QTableWidgetItem("Overlap: " + " / ".join(names)), QTableWidgetItem(f"IoU {overlap.iou:.2f}"),
-                 QTableWidgetItem(str(index + 1))]
-        items[0].setIcon(icon("mdi.set-merge", "#c98a00"))
-        for item in items:
-            item.setToolTip(f"{len(names)} cells overlap: probably one cell found more than once. "
-                            f"Review → Merge overlapping cells keeps the {names[0]}.")
+    def _show_rows(self, rows: list[tuple]) -> None:
+        """Make the table show ``rows``, removing and inserting only those that differ (each row
+        names its cell, so rows are unique and the diff is quick)."""
+        changes = [op for op in SequenceMatcher(None, self._rows, rows, autojunk=False).get_opcodes()
+                   if op[0] != "equal"]
+        with bulk_fill(self.table):
+            if sum(max(i2 - i1, j2 - j1) for _tag, i1, i2, j1, j2 in changes) > REMOVE_OR_INSERT_AT_MOST:
+                self.table.setRowCount(0)
+                self.table.setRowCount(len(rows))
+                for row, spec in enumerate(rows):
+                    self._fill_row(row, spec)
+            else:
+                for _tag, i1, i2, j1, j2 in reversed(changes):  # from the end: earlier rows keep their number
+                    self.table.model().removeRows(i1, i2 - i1)
+                    self.table.model().insertRows(i1, j2 - j1)
+                    for offset, spec in enumerate(rows[j1:j2]):
+                        self._fill_row(i1 + offset, spec)
+        self._rows = rows
+
+    def _fill_row(self, row: int, spec: tuple) -> None:
+        if spec[0] == "overlap":
+            _kind, _index, _keep, names, iou, number = spec
+            items = [QTableWidgetItem("Overlap: " + " / ".join(names)), QTableWidgetItem(f"IoU {iou:.2f}"),
+                     QTableWidgetItem(number)]
+            items[0].setIcon(icon("mdi.set-merge", "#c98a00"))
+            for item in items:
+                item.setToolTip(f"{len(names)} cells overlap: probably one cell found more than once. "
+                                f"Review → Merge overlapping cells keeps the {names[0]}.")
+        else:
+            _kind, _index, _cell_id, cls, certainty, number, unidentified, path = spec
+            items = [QTableWidgetItem(cls), QTableWidgetItem(certainty), QTableWidgetItem(number)]
+            if unidentified:
+                items[0].setIcon(icon("mdi.help-circle", "#c98a00"))
+                items[0].setToolTip("unidentified: below the threshold, not counted until checked")
+            items[2].setToolTip(path)
         for item in items[1:]:
             item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         for column, item in enumerate(items):
@@ -173,3 +185,21 @@ class ReviewQueuePanel(QWidget):
         if 0 <= row < len(self._entries):
             entry = self._entries[row]
             self.entryActivated.emit(entry.image_index, entry.instance_id)
+
+
+def _display(dataset: Dataset, class_name: str) -> str:
+    return dataset.classes[class_name].display_name if class_name in dataset.classes else class_name
+
+
+def _overlap_row(dataset: Dataset, index: int, overlap: Overlap) -> tuple:
+    """What an overlap's row shows (its kept cell names it: rows are unique)."""
+    image = dataset.images[index]
+    names = tuple(_display(dataset, image.find(cell_id).class_name) for cell_id in (overlap.keep, *overlap.drop))
+    return ("overlap", index, overlap.keep, names, overlap.iou, str(index + 1))
+
+
+def _entry_row(dataset: Dataset, entry: QueueEntry) -> tuple:
+    """What an unchecked cell's row shows (its cell names it: rows are unique)."""
+    return ("cell", entry.image_index, entry.instance_id, _display(dataset, entry.class_name),
+            f"{entry.certainty:.2f}", str(entry.image_index + 1), entry.unidentified,
+            str(dataset.images[entry.image_index].image_path))
