@@ -271,14 +271,23 @@ camera's picture thousands of colours, a grey camera's most of its 256 levels.""
 
 def looks_like_mask(path: Path) -> bool:
     """Whether the PNG ``path`` holds labels rather than a picture (16- or 32-bit label images
-    always do; others when they have at most :data:`MASK_MAX_VALUES` values). Unreadable: False."""
+    always do; others when they have at most :data:`MASK_MAX_VALUES` values, one of them the
+    background 0 — a plain one-colour picture, a blank white frame, is no mask). Unreadable: False."""
     try:
         with Image.open(path) as image:
             if image.mode in ("I", "I;16", "I;16B", "I;16L"):
                 return True
-            return image.getcolors(maxcolors=MASK_MAX_VALUES) is not None
+            if image.mode == "P":  # palette indices say nothing of the colours
+                image = image.convert("RGBA")
+            colours = image.getcolors(maxcolors=MASK_MAX_VALUES)
     except (OSError, ValueError):
         return False
+    return colours is not None and any(_background(value) for _, value in colours)
+
+
+def _background(value) -> bool:
+    """A mask's background: 0, or black in a colour mask."""
+    return value == 0 if not isinstance(value, tuple) else all(v == 0 for v in value[:3])
 
 
 def is_mask_folder(folder: Path) -> bool:

@@ -116,7 +116,12 @@ def test_a_folder_of_png_pictures_is_not_taken_for_masks_but_a_folder_of_masks_i
     grey = tmp_path / "mono"
     grey.mkdir()
     Image.fromarray(np.tile(np.arange(200, dtype=np.uint8), (30, 1))).save(grey / "mono.png")
-    for folder in (pictures, grey):
+    blank = tmp_path / "blank"  # plain one-colour frames (a white field, a grey test card): no black background
+    blank.mkdir()
+    Image.new("RGB", (80, 60), "white").save(blank / "white.png")
+    Image.new("L", (80, 60), 128).save(blank / "card.png")
+    Image.new("P", (80, 60), 3).save(blank / "palette.png")
+    for folder in (pictures, grey, blank):
         with pytest.raises(FormatError, match="not a recognised annotation folder"):
             detect_format(folder)
     masks = tmp_path / "masks"
