@@ -345,12 +345,13 @@ class FileActions:
             return None
         from bloodview.io.detect import save_annotations
 
+        sized = sized_dataset(session.dataset)
         try:
-            save_annotations(sized_dataset(session.dataset), path, fmt)
+            save_annotations(sized, path, fmt)
         except (BloodviewError, OSError) as exc:
             self.window.prompts.error(self.window, "Export failed", str(exc))
             return None
-        self.window.show_status(f"Exported {fmt} to {path}")
+        self.window.show_status(f"Exported {fmt} to {path}{_left_out_note(session.dataset, sized)}")
         return Path(path)
 
     # --- report and picture -------------------------------------------------------------
@@ -392,6 +393,18 @@ class FileActions:
             return None
         window.show_status(f"View saved to {path}")
         return Path(path)
+
+
+def _left_out_note(dataset, exported) -> str:
+    """What an export left out (images that cannot be read have no size, which the formats need),
+    said rather than hidden: ``" — 1 image(s) that cannot be read left out (broken.jpg; 0 cell(s))"``."""
+    kept = {id(i) for i in exported.images}
+    left_out = [i for i in dataset.images if id(i) not in kept]
+    if not left_out:
+        return ""
+    cells = sum(len(i.instances) for i in left_out)
+    names = ", ".join(i.image_path.name for i in left_out[:3]) + (" …" if len(left_out) > 3 else "")
+    return f" — {len(left_out)} image(s) that cannot be read left out ({names}; {cells} cell(s))"
 
 
 def _settings_key(path: Path) -> str:

@@ -20,7 +20,8 @@ from bloodview.errors import UnknownClassError
 def adopt_classes(classes: ClassCatalogue, cells: Iterable[Instance],
                   source: ClassCatalogue | None = None) -> bool:
     """Rename each of ``cells`` (new objects, not yet in any image) to the project's class name,
-    adding the classes ``classes`` lacks (with ``source``'s display name where it knows the class).
+    adding the classes ``classes`` lacks (with ``source``'s display name and white-cell flag where it
+    knows the class: else a lab's own white-cell class came in as not a white cell, out of the %).
     Returns True when a class was added (the window's menus and legend must follow)."""
     added = False
     for cell in cells:
@@ -29,6 +30,7 @@ def adopt_classes(classes: ClassCatalogue, cells: Iterable[Instance],
         except UnknownClassError:
             theirs = source[cell.class_name] if source is not None and cell.class_name in source else None
             classes.add(cell.class_name, display_name=theirs.display_name if theirs is not None
-                        else shown_name(cell.class_name))
+                        else shown_name(cell.class_name),  # and the file's word on white cells: a
+                        white_cell=theirs.white_cell if theirs is not None else None)  # lab's "Zelle ä"
             added = True
     return added

@@ -44,6 +44,7 @@ from bloodview.errors import FormatError
 from bloodview.io.atomic import atomic_write_json, json_number
 from bloodview.io.images import check_image_size
 from bloodview.io.jsonio import read_json, require, short
+from bloodview.io.class_records import CLASSES_KEY, adopt_record_classes, class_records
 from bloodview.io.labels import ClassResolver
 from bloodview.io.outlines import fit_to_image, polygon_from_points
 from bloodview.io.paths import member_path, output_relative
@@ -105,6 +106,7 @@ def _read_file(
     if check:
         check_image_size(root / relative, width, height, file)
     image = ImageAnnotation(relative, width, height)
+    adopt_record_classes(data.get(RECORD_KEY), resolver.classes, resolver.add_unknown, file)
     groups: dict[tuple[str, Any], Any] = {}
     for index, shape in enumerate(data["shapes"]):
         where = f"shape {index}"
@@ -196,8 +198,9 @@ def polygon_from_xy_pair(point: Any, file: Path, where: str) -> tuple[float, flo
     return float(point[0]), float(point[1])
 
 
-def labelme_dict(image: ImageAnnotation, image_path: str) -> dict[str, Any]:
-    """One image as a LabelMe file whose ``imagePath`` is ``image_path``."""
+def labelme_dict(image: ImageAnnotation, image_path: str, classes: ClassCatalogue | None = None) -> dict[str, Any]:
+    """One image as a LabelMe file whose ``imagePath`` is ``image_path``; with ``classes``, the
+    record also keeps the lab's own classes its cells use (:mod:`bloodview.io.class_records`)."""
     shapes = []
     for group, instance in enumerate(image.instances, start=1):
         if instance.extra.get("iscrowd"):
@@ -224,6 +227,8 @@ def labelme_dict(image: ImageAnnotation, image_path: str) -> dict[str, Any]:
         "imageWidth": image.width,
     }
     record = image_record(image)
+    if classes is not None and (own_classes := class_records(image, classes)):
+        record[CLASSES_KEY] = own_classes
     if record:
         data[RECORD_KEY] = record
     return data
@@ -243,5 +248,5 @@ def save_labelme(dataset: Dataset, folder: str | Path) -> list[Path]:
             image_path = Path(os.path.relpath(source.absolute(), target.parent.absolute())).as_posix()
         else:
             image_path = image.image_path.name
-        written.append(atomic_write_json(target, labelme_dict(image, image_path)))
+        written.append(atomic_write_json(target, labelme_dict(image, image_path, dataset.classes)))
     return written

@@ -45,6 +45,7 @@ from bloodview.errors import FormatError, ImageError
 from bloodview.io.atomic import atomic_write_json, json_number
 from bloodview.io.images import read_image_size
 from bloodview.io.jsonio import as_number, read_json, require, short
+from bloodview.io.class_records import CLASSES_KEY, adopt_record_classes, class_records
 from bloodview.io.labels import ClassResolver
 from bloodview.io.outlines import fit_to_image, polygon_from_xy
 from bloodview.io.paths import flat_export_names, member_path
@@ -90,6 +91,9 @@ def load_via(
             raise ImageError(root / relative, f"{exc.reason}; VIA files do not store image sizes, "
                              f"so {path.name} needs its images (give the images folder)") from exc
         image = ImageAnnotation(relative, width, height)
+        attributes = entry.get("file_attributes")
+        record = decode_record(attributes.get(RECORD_KEY), path, name) if isinstance(attributes, dict) else None
+        adopt_record_classes(record, classes, add_unknown_classes, path)  # before the labels are resolved
         regions = entry.get("regions", [])
         if isinstance(regions, dict):
             regions = list(regions.values())
@@ -97,9 +101,8 @@ def load_via(
         found = [_region_instance(region, image, resolver, path, f"{name} region {index}")
                  for index, region in enumerate(regions)]
         image.instances = merge_parts([i for i in found if i is not None])
-        attributes = entry.get("file_attributes")
         if isinstance(attributes, dict):
-            apply_image_record(image, decode_record(attributes.get(RECORD_KEY), path, name), path)
+            apply_image_record(image, record, path)
         images.append(image)
     return Dataset(images, classes, root)
 
@@ -189,6 +192,8 @@ def via_dict(dataset: Dataset, provenance: bool = True) -> dict[str, Any]:
                     "region_attributes": dict(attributes),
                 }
         kept = image_record(image) if provenance else {}
+        if provenance and (own_classes := class_records(image, dataset.classes)):
+            kept[CLASSES_KEY] = own_classes
         if not regions and not (kept.get("signed_off") or kept.get("sign_off_history")):
             continue
         out[name] = {
