@@ -85,16 +85,15 @@ def _count(images, dataset, threshold: float):
 
 def summary_text(dataset, threshold: float) -> str:
     """The whole data set's count as a technician reads it (what the app's panel shows)."""
-    from bloodview.core.differential import platelet_estimate_text
+    from bloodview.core.differential import per_100_white_text, platelet_estimate_text, review_tally
 
     images = dataset.images
     count, unidentified = _count(images, dataset, threshold)
-    signed = sum(bool(i.signed_off) for i in images)
-    lines = [f"{len(images)} image(s), {count.fields} with counted cells, {signed} signed off; "
+    tally = review_tally(images, threshold)  # the report's DRAFT rule: the two must never disagree
+    lines = [f"{len(images)} image(s), {count.fields} with counted cells, {tally.signed_off} signed off; "
              f"unidentified threshold {threshold:.2f}"]
-    if signed < len(images) or count.unchecked_total:
-        lines.append(f"DRAFT: {len(images) - signed} image(s) not signed off, {count.unchecked_total} counted "
-                     f"cell(s) not checked by a person")
+    if not tally.final:
+        lines.append(f"DRAFT: {tally.draft_reason()}")
     if unidentified:
         lines.append(f"{unidentified} unidentified cell(s) left out (less certain than {threshold:.2f}, unchecked)")
     lines.append(f"white cells: {count.white_total} ({count.white_checked} checked)")
@@ -103,7 +102,7 @@ def summary_text(dataset, threshold: float) -> str:
             lines.append(f"  {row.display_name:<24} {row.count:>6}  {row.per_100_white:5.1f} %")
     for row in count.other_rows:
         if row.count:
-            figure = f"{row.per_100_white:.1f} per 100 white cells" if row.per_100_white is not None else "count only"
+            figure = per_100_white_text(row, count.white_total, "per 100 white cells")
             lines.append(f"  {row.display_name:<24} {row.count:>6}  {figure}")
     lines.append(f"platelet estimate: {platelet_estimate_text(count)}")
     return "\n".join(lines) + "\n"

@@ -18,12 +18,13 @@ person vouched for.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from bloodview.core.annotation import ImageAnnotation
 from bloodview.core.classes import ClassCatalogue
 from bloodview.core.instance import Instance
+from bloodview.core.review_rules import is_checked, is_unidentified
 
 # Non-white classes that labs still report per 100 white cells: nucleated red cells (NRBC).
 # Platelets and red cells (BCCD's "rbc") are not counted that way.
@@ -162,3 +163,59 @@ def platelet_estimate_text(count: DifferentialCount) -> str:
     per_red = count.platelets_per_1000_red_cells
     return f"{per_field}, " + (f"{per_red:.1f} per 1,000 red cells" if per_red is not None
                                else "no red cells counted")
+
+
+def per_100_white_text(row: DifferentialRow, white_total: int, unit: str = "per 100 WBC") -> str:
+    """A per-100-white-cells figure (NRBC) in words; with no white cell counted there is no such
+    figure: ``"– (no white cells counted)"``, never ``0.0``, which would hide the erythroblasts."""
+    if row.per_100_white is None:
+        return "count only"
+    if not white_total:
+        return "– (no white cells counted)"
+    return f"{row.per_100_white:.1f} {unit}"
+
+
+@dataclass(frozen=True)
+class ReviewTally:
+    """How far the review of some images has got: what a report, the panel and ``bloodview count``
+    must admit (one rule for all three, so they never disagree on DRAFT)."""
+
+    images: int
+    signed_off: int
+    cells: int
+    checked: int
+    unidentified: int
+
+    @property
+    def unchecked(self) -> int:
+        return self.cells - self.checked
+
+    @property
+    def final(self) -> bool:
+        """Every image signed off and every cell checked by a person."""
+        return self.images > 0 and self.signed_off == self.images and self.unchecked == 0
+
+    def draft_reason(self) -> str:
+        """Why the count is not final yet (empty when it is)."""
+        if self.final:
+            return ""
+        if not self.images:
+            return "no images"
+        parts = []
+        if self.signed_off < self.images:
+            parts.append(f"{self.images - self.signed_off} of {self.images} image(s) not signed off")
+        if self.unchecked:
+            unidentified = f", {self.unidentified} of them unidentified" if self.unidentified else ""
+            parts.append(f"{self.unchecked} of {self.cells} cell(s) not checked by a person{unidentified}")
+        return "; ".join(parts)
+
+
+def review_tally(images: Sequence[ImageAnnotation], threshold: float) -> ReviewTally:
+    """Images, sign-offs and cells (checked, unidentified at ``threshold``) of ``images``."""
+    return ReviewTally(
+        len(images),
+        sum(bool(i.signed_off) for i in images),
+        sum(len(i.instances) for i in images),
+        sum(is_checked(c) for i in images for c in i.instances),
+        sum(is_unidentified(c, threshold) for i in images for c in i.instances),
+    )

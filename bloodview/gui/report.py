@@ -6,9 +6,11 @@ NRBC per 100 white cells, platelets and red cells as counts apart from it, how
 many fields (images with counted cells) the figures rest on, the platelet
 estimate (per field; per 1,000 red cells when red cells were counted), how many
 cells a person checked and how many are unchecked model cells, and how many
-images are signed off. Until every image is signed off (and every cell checked)
-the report is a **DRAFT** in its title and body; it is never printed as final
-before.
+images are signed off, and each image with who signed it off and when. Until
+every image is signed off (and every cell checked) the report is a **DRAFT** in
+its title, its body and the footer of every PDF page; it is never printed as
+final before. Without white cells there is no % and no figure per 100 white
+cells ("–"), never a 0.0 that would hide erythroblasts.
 Unidentified cells (below the review threshold, unchecked) are reported on their
 own line and left out of the percentages, as a lab report would.
 """
@@ -18,58 +20,20 @@ from __future__ import annotations
 import datetime as _dt
 import html
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from bloodview.core.annotation import Dataset, ImageAnnotation
-from bloodview.core.differential import DifferentialCount, DifferentialRow, differential_count
+from bloodview.core.differential import (  # noqa: F401 - ReviewTally: the GUI's name for it
+    DifferentialCount,
+    DifferentialRow,
+    ReviewTally,
+    differential_count,
+    per_100_white_text,
+    review_tally,
+)
 from bloodview.gui.review import counted_instances, is_checked, is_unidentified
 
 DRAFT = "DRAFT"
-
-
-@dataclass(frozen=True)
-class ReviewTally:
-    """How far the review of some images has got: what a report must admit."""
-
-    images: int
-    signed_off: int
-    cells: int
-    checked: int
-    unidentified: int
-
-    @property
-    def unchecked(self) -> int:
-        return self.cells - self.checked
-
-    @property
-    def final(self) -> bool:
-        """Every image signed off and every cell checked by a person."""
-        return self.images > 0 and self.signed_off == self.images and self.unchecked == 0
-
-    def draft_reason(self) -> str:
-        """Why the count is not final yet (empty when it is)."""
-        if self.final:
-            return ""
-        if not self.images:
-            return "no images"
-        parts = []
-        if self.signed_off < self.images:
-            parts.append(f"{self.images - self.signed_off} of {self.images} image(s) not signed off")
-        if self.unchecked:
-            unidentified = f", {self.unidentified} of them unidentified" if self.unidentified else ""
-            parts.append(f"{self.unchecked} of {self.cells} cell(s) not checked by a person{unidentified}")
-        return "; ".join(parts)
-
-
-def review_tally(images: Sequence[ImageAnnotation], threshold: float) -> ReviewTally:
-    return ReviewTally(
-        len(images),
-        sum(bool(i.signed_off) for i in images),
-        sum(len(i.instances) for i in images),
-        sum(is_checked(c) for i in images for c in i.instances),
-        sum(is_unidentified(c, threshold) for i in images for c in i.instances),
-    )
 
 
 def _counted(images: Sequence[ImageAnnotation], threshold: float) -> list[ImageAnnotation]:
@@ -89,9 +53,26 @@ def differential_for(
     return count, unidentified
 
 
-def other_cell_figure(row: DifferentialRow) -> str:
-    """How a non-white class is reported: NRBC per 100 white cells, the rest as a count only."""
-    return "count only" if row.per_100_white is None else f"{row.per_100_white:.1f} per 100 WBC"
+def other_cell_figure(row: DifferentialRow, white_total: int) -> str:
+    """How a non-white class is reported: NRBC per 100 white cells (none without white cells),
+    the rest as a count only."""
+    return per_100_white_text(row, white_total)
+
+
+def sign_off_text(image: ImageAnnotation) -> str:
+    """An image's sign-off as the report lists it: who and when (UTC), as the record keeps it.
+
+    ``"signed off by ana, 2026-11-30 09:00 UTC"``; a withdrawn sign-off says who withdrew it;
+    an old project's sign-off without a record says so rather than name nobody."""
+    last = image.last_sign_off
+    when = "" if last is None else last.at.replace("T", " ")[:16] + " UTC"
+    if image.signed_off:
+        if last is None or not last.signed_off:
+            return "signed off (who and when not recorded)"
+        return f"signed off by {last.by}, {when}"
+    if last is not None and not last.signed_off:
+        return f"not signed off (sign-off withdrawn by {last.by}, {when})"
+    return "not signed off"
 
 
 def lab_figures_html(count: DifferentialCount, images: int) -> str:
@@ -136,8 +117,9 @@ def report_html(
         return "#%02x%02x%02x" % dataset.classes[row.class_name].color
 
     white = count.white_total
-    white_rows = [_row_html(r, colour(r), f"{r.percent_of_white:.1f}") for r in count.white_rows]
-    other_rows = [_row_html(r, colour(r), other_cell_figure(r)) for r in count.other_rows]
+    white_rows = [_row_html(r, colour(r), f"{r.percent_of_white:.1f}" if white else "–")
+                  for r in count.white_rows]
+    other_rows = [_row_html(r, colour(r), other_cell_figure(r, white)) for r in count.other_rows]
     if tally.final:
         status = (f"<p class='final'>Final: all {tally.images} image(s) signed off, every cell "
                   "checked by a person.</p>")
@@ -148,10 +130,16 @@ def report_html(
     now = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     model = f"<br>Model: {html.escape(model_name)}" if model_name else ""
     image_list = "".join(
-        f"<li>{html.escape(str(i.image_path))} — {len(i.instances)} cells"
-        f"{' — signed off' if i.signed_off else ' — not signed off'}</li>"
+        f"<li>{html.escape(str(i.image_path))} — {len(i.instances)} cells — {html.escape(sign_off_text(i))}</li>"
         for i in images
     )
+    if white:
+        denominator = (f"Percentages are of the {white} white cells counted ({count.white_checked} checked by "
+                       f"a person,\n{white - count.white_checked} unchecked); erythroblasts, platelets and red "
+                       "cells are not among them.")
+    else:
+        denominator = ("No white cells were counted: there is no white-cell differential, and no figure per "
+                       "100 white cells.")
     head = ("<tr><th>Class</th><th class='n'>Checked</th><th class='n'>Unchecked (model)</th>"
             "<th class='n'>Count</th><th class='n'>{}</th></tr>")
     return f"""<!DOCTYPE html>
@@ -174,8 +162,7 @@ td.n, th.n {{ text-align: right; font-variant-numeric: tabular-nums; }}
 {tally.cells} cells: {tally.checked} checked by a person, {tally.unchecked} unchecked (model) ·
 unidentified threshold {threshold:.2f}{model}</p>
 <h2>White-cell differential</h2>
-<p>Percentages are of the {white} white cells counted ({count.white_checked} checked by a person,
-{white - count.white_checked} unchecked); erythroblasts, platelets and red cells are not among them.</p>
+<p>{denominator}</p>
 <table>
 {head.format("% of white cells")}
 {''.join(white_rows)}
@@ -207,16 +194,41 @@ def write_report(path: Path, text_html: str) -> None:
 
 
 def write_pdf(path: Path, text_html: str) -> None:
-    """Render the HTML to an A4 PDF with Qt's text engine (needs a QGuiApplication)."""
-    from PyQt6.QtGui import QPageSize, QPdfWriter, QTextDocument
+    """Render the HTML to an A4 PDF with Qt's text engine (needs a QGuiApplication).
+
+    Every page carries a footer with the report's title and "page i of n": a draft of 300
+    fields runs to several pages, and each printed page must say DRAFT on its own, not only
+    the first (``QTextDocument.print`` gives the later pages no mark at all)."""
+    from PyQt6.QtCore import QRectF, QSizeF, Qt
+    from PyQt6.QtGui import QPageSize, QPainter, QPdfWriter, QTextDocument
 
     writer = QPdfWriter(str(path))
     writer.setPageSize(QPageSize(QPageSize.PageSizeId.A4))
     writer.setResolution(150)
     document = QTextDocument()
+    document.documentLayout().setPaintDevice(writer)  # fonts laid out at the PDF's resolution
     document.setHtml(text_html)
-    writer.setTitle(document.metaInformation(QTextDocument.MetaInformation.DocumentTitle))
-    document.setPageSize(writer.pageLayout().paintRectPixels(writer.resolution()).size().toSizeF())
-    document.print(writer)
+    title = document.metaInformation(QTextDocument.MetaInformation.DocumentTitle)
+    writer.setTitle(title)
+    area = writer.pageLayout().paintRectPixels(writer.resolution())
+    footer = writer.resolution() // 3
+    body = QSizeF(area.width(), area.height() - footer)
+    document.setPageSize(body)
+    pages = document.pageCount()
+    painter = QPainter(writer)
+    try:
+        for index in range(pages):
+            if index:
+                writer.newPage()
+            top = index * body.height()
+            painter.save()
+            painter.translate(0, -top)
+            document.drawContents(painter, QRectF(0, top, body.width(), body.height()))
+            painter.restore()
+            painter.drawText(QRectF(0, body.height(), body.width(), footer),
+                             int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignBottom),
+                             f"{title} — page {index + 1} of {pages}")
+    finally:
+        painter.end()
     if not path.exists():
         raise OSError(f"{path}: the PDF could not be written")

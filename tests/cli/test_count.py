@@ -55,7 +55,7 @@ def test_count_prints_and_writes_the_differential_by_the_apps_rules(smears, caps
     printed = capsys.readouterr().out
     # white cells: 3 neutrophils + the confirmed eosinophil + b's lymphocyte; the 0.5 lymphocyte left out
     assert "white cells: 5 (2 checked)" in printed
-    assert "1 unidentified cell(s) left out" in printed and "DRAFT: 1 image(s) not signed off" in printed
+    assert "1 unidentified cell(s) left out" in printed and "DRAFT: 1 of 2 image(s) not signed off" in printed
     assert "60.0 %" in printed and "20.0 per 100 white cells" in printed
     assert "1.00 platelets per field, 166.7 per 1,000 red cells" in printed
     rows = _rows(folder / "counts.csv")
@@ -95,3 +95,50 @@ def test_a_threshold_outside_0_1_and_an_unwritable_out_are_refused(smears, capsy
     assert main(["count", str(folder / "cells.json"), "--out", str(folder / "no" / "c.csv")]) == 1
     err = capsys.readouterr().err
     assert "between 0 and 1" in err and "does not exist" in err
+
+
+def test_count_out_gives_the_reports_figures_for_the_same_project(tmp_path, capsys):
+    """The lab project of tests/gui/test_report_lab_figures.py, hand counted there."""
+    from tests.gui.test_report_lab_figures import FIRST, OWN_CLASS, lab_project
+
+    save_project(lab_project(tmp_path / "smears"), tmp_path / "project")
+    assert main(["count", str(tmp_path / "project"), "--out", str(tmp_path / "counts.csv")]) == 0
+    printed = capsys.readouterr().out
+    assert ("DRAFT: 2 of 3 image(s) not signed off; 11 of 22 cell(s) not checked by a person, "
+            "1 of them unidentified") in printed  # word for word the report's DRAFT box
+    assert "white cells: 7 (5 checked)" in printed and "1.50 platelets per field, 300.0 per 1,000 red cells" in printed
+    rows = _rows(tmp_path / "counts.csv")
+    total = rows["all images"]
+    assert (total["white_cells"], total["pct_neutrophil"], total["pct_lymphocyte"], total["pct_monocyte"],
+            total[f"pct_{OWN_CLASS}"]) == ("7", "57.1", "14.3", "14.3", "14.3")
+    assert total["erythroblast_per_100_white"] == "14.3" and total["unidentified_left_out"] == "1"
+    assert (total["platelets"], total["red_cells"], total["platelets_per_1000_red_cells"]) == ("3", "10", "300.0")
+    first = next(r for name, r in rows.items() if name.endswith(FIRST))  # the project's path to it
+    assert total["signed_off"] == "1 of 3" and first["n_lymphocyte"] == "1" and first["unidentified_left_out"] == "1"
+
+
+def test_an_unidentified_cell_on_a_signed_off_image_keeps_the_count_a_draft(smears, capsys):
+    """The report calls this a DRAFT; ``count`` said nothing (it looked at counted cells only)."""
+    folder, dataset = smears
+    for image in dataset.images:
+        for cell in image.instances:
+            cell.reviewed = True
+        image.signed_off = True
+    dataset.images[0].instances.append(_cell("monocyte", 380, score=0.3))  # a doubtful call crept in
+    save_coco(dataset, folder / "cells.json")
+    assert main(["count", str(folder / "cells.json")]) == 0
+    assert "DRAFT: 1 of 22 cell(s) not checked by a person, 1 of them unidentified" in capsys.readouterr().out
+    dataset.images[0].instances.pop()
+    save_coco(dataset, folder / "cells.json")
+    assert main(["count", str(folder / "cells.json")]) == 0
+    assert "DRAFT" not in capsys.readouterr().out
+
+
+def test_without_white_cells_no_figure_per_100_white_cells_is_printed(tmp_path, capsys):
+    Image.new("RGB", (400, 60), "white").save(tmp_path / "a.png")
+    image = ImageAnnotation(tmp_path / "a.png", 400, 60, [_cell("erythroblast", 0), _cell("erythroblast", 30)])
+    save_coco(Dataset([image], root=tmp_path), tmp_path / "cells.json")
+    assert main(["count", str(tmp_path / "cells.json")]) == 0
+    printed = capsys.readouterr().out
+    assert "Erythroblast" in printed and "– (no white cells counted)" in printed  # before: 0.0 per 100
+    assert "0.0 per 100" not in printed

@@ -29,3 +29,15 @@ def test_without_a_rule_no_cell_counts_as_checked():
     image = ImageAnnotation("a.jpg", 10, 10, [_cell("neutrophil", True)])
     diff = differential_count([image], ClassCatalogue.pbc())
     assert diff.row("neutrophil").checked == 0 and diff.row("neutrophil").count == 1
+
+
+def test_no_figure_per_100_white_cells_without_white_cells():
+    from bloodview.core.differential import per_100_white_text
+
+    nrbc_only = ImageAnnotation("a.png", 50, 50, [Instance([rectangle(0, 0, 5, 5)], "erythroblast")])
+    count = differential_count([nrbc_only], ClassCatalogue.pbc())
+    assert per_100_white_text(count.row("erythroblast"), count.white_total) == "– (no white cells counted)"
+    assert per_100_white_text(count.row("platelet"), count.white_total) == "count only"
+    nrbc_only.instances += [Instance([rectangle(10, 0, 15, 5)], "neutrophil") for _ in range(4)]
+    count = differential_count([nrbc_only], ClassCatalogue.pbc())
+    assert per_100_white_text(count.row("erythroblast"), count.white_total) == "25.0 per 100 WBC"

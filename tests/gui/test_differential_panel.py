@@ -76,3 +76,16 @@ def test_class_names_stay_readable_in_a_dock_as_narrow_as_the_window_gives_it(qt
     qtbot.wait(10)
     metrics = panel.table.fontMetrics()
     assert panel.table.columnWidth(0) >= metrics.horizontalAdvance("Lymphocyte") + 20
+
+
+def test_without_white_cells_the_panel_shows_no_percent_and_no_nrbc_figure(qtbot):
+    image = ImageAnnotation("nrbc.png", 200, 50)
+    image.instances += [_cell("erythroblast", 0), _cell("erythroblast", 20), _cell("platelet", 40)]
+    panel = DifferentialPanel()
+    qtbot.addWidget(panel)
+    panel.show_count(Dataset([image]), [image], threshold=0.75)
+    # before: "0.0/100" beside two erythroblasts and "0.0" for every white class
+    assert panel.value("erythroblast") == "2" and panel.value("erythroblast", 4) == "–"
+    assert panel.value("neutrophil", 4) == "–" and panel.value("platelet", 4) == "–"
+    assert "No white cells counted" in panel.table.item(
+        [panel.table.item(r, 0).text() for r in range(panel.table.rowCount())].index("Erythroblast"), 4).toolTip()

@@ -142,7 +142,10 @@ def lab_figures_text(count: DifferentialCount) -> str:
 
 
 def _percent_cell(row: DifferentialRow, white_total: int) -> tuple[str, str]:
-    """(text, tooltip) of the % WBC column for ``row``."""
+    """(text, tooltip) of the % WBC column for ``row``; "–" while no white cell is counted (a
+    "0.0" there would read as "none of them", and an erythroblast's "0.0/100" would hide it)."""
+    if row.per_100_white is not None and not white_total:
+        return "–", "No white cells counted: no % and no figure per 100 white cells"
     if row.white_cell:
         return f"{row.percent_of_white:.1f}", f"{row.count} of {white_total} white cells"
     if row.per_100_white is not None:
