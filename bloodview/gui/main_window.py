@@ -437,6 +437,7 @@ class MainWindow(QMainWindow):
                 event.ignore()
                 return
             dialog.process.kill()
+        self.models.warm_up_enabled = False  # no other model starts loading on the way out
         self.models.runner.cancel()  # the run stops after the image under way
         finished = self.models.runner.wait(2000)
         self.session.close()  # the last autosave written, the project's lock let go

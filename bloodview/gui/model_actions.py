@@ -12,6 +12,8 @@ checked on validation images (:func:`training_caution`); the answer then
 defaults to No. The offer also carries the Retrain dialog's before/after verdict
 on the held-out images (:mod:`bloodview.gui.comparison`); a new model that
 scored clearly worse than the current one is offered with No as the default too.
+What else follows a change of model (a lost model said, the Retrain dialog and the
+background warm-up following the selector) is :mod:`bloodview.gui.model_choice`.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import TYPE_CHECKING
 from PyQt6.QtWidgets import QComboBox, QLabel
 
 from bloodview.gui.merge import merge_predictions
+from bloodview.gui.model_choice import MODEL_KEY, ModelChoice
 from bloodview.gui.workers.detect_worker import DetectJob, DetectRunner, PredictorFactory
 from bloodview.gui.workers.warm_up import ModelWarmUp
 
@@ -32,7 +35,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DETECT_MIN_CONFIDENCE = 0.5
-MODEL_KEY = "model"  # QSettings: the folder of the model chosen last
 # Fewer training cells than this make a model a sketch, not a tool (the default model learnt
 # from 2,229 PBC cells, ~280 a class).
 FEW_TRAINING_CELLS = 200
@@ -84,8 +86,11 @@ class ModelActions:
         self._advised: set[str] = set()  # model folders whose 'unlike training' advice was shown
         self._run_model = ""
         self._run_tells = False  # whether the run's model's two networks disagreeing means anything (see _advice)
-        self.refresh_models(_remembered_model(window.settings))
+        remembered = _remembered_model(window.settings)
+        self.refresh_models(remembered)
         self.selector.currentIndexChanged.connect(self._remember_model)
+        # a lost model said, an open Retrain dialog and the warm-up following the choice (model_choice.py)
+        self.choice = ModelChoice(self, remembered)
 
     # --- model store --------------------------------------------------------------------
     def refresh_models(self, select: Path | None = None) -> None:
@@ -111,6 +116,9 @@ class ModelActions:
                 self.selector.setCurrentIndex(index)
         self.selector.blockSignals(False)
         self.window.update_enabled()
+        if select is None and current is not None and self.model_dir() != current and hasattr(self, "choice"):
+            self.choice.lost(current)  # the chosen model's folder went: said, not swapped silently
+            self.choice.changed()
 
     def _device_known(self, device: str) -> None:
         self.device = device
@@ -334,17 +342,25 @@ class ModelActions:
             self.retrain_dialog.show()
             self.retrain_dialog.raise_()
             return
+        if self.retrain_dialog is not None:  # an idle one is replaced: one dialog, one verdict for the offer
+            self.retrain_dialog.close()
+            self.retrain_dialog.deleteLater()
         session = self.window.session
         info = self._safe_info()
-        work = session.project_path / ".bloodview-training" if session.project_path else None
         dialog = RetrainDialog(
             session.dataset, user_store_dir(), current_model=self.model_dir(),
-            current_backbone=info.backbone if info else None, work_dir=work,
+            current_backbone=info.backbone if info else None, work_dir=self.training_folder(),
             broken=tuple(session.broken), process=TrainProcess(command=self.cli_command),
             parent=self.window, pixel_size=self.window.scale.project_pixel_size())
         dialog.modelTrained.connect(self._model_trained)
+        dialog.process.finished.connect(lambda _outcome: self.choice.follow())  # after the dialog's own slot
         self.retrain_dialog = dialog
         dialog.show()
+
+    def training_folder(self) -> Path | None:
+        """Where a retrain writes its data and comparison: in the project, else a temporary folder (None)."""
+        project = self.window.session.project_path
+        return project / ".bloodview-training" if project else None
 
     def _safe_info(self):
         try:
@@ -372,9 +388,13 @@ class ModelActions:
             self.selector.setCurrentIndex(index)
         elif caution:
             self.window.show_status(f"Kept {self.selector.currentText()}: the new model {caution}")
+        self.choice.follow()  # a model chosen while it trained is the next one to adapt
 
     def _comparison_kind(self) -> str | None:
-        """The Retrain dialog's before/after result ("better", "worse", …); None when not compared."""
+        """The Retrain dialog's before/after result ("better", "worse", …); None when not compared, or when
+        the current model had learnt from held-out images (its "better" flatters it)."""
+        if getattr(self.retrain_dialog, "flattered", False):
+            return None
         view = getattr(self.retrain_dialog, "comparison", None)
         result = getattr(view, "comparison", None)
         return getattr(result, "kind", None)

@@ -39,6 +39,14 @@ def training_images(dataset: Dataset, broken: Sequence[int] = ()) -> list[ImageA
             if index not in skip and is_reviewed_image(image)]
 
 
+def missing_images(dataset: Dataset, images: Sequence[ImageAnnotation]) -> list[ImageAnnotation]:
+    """Those of ``images`` whose file is not there (deleted, moved, a share not connected) though the
+    project still holds their cells. The Retrain dialog leaves them out and says so: the trainer would
+    stop at the first one ("image file not found") after loading TensorFlow, and the person's other
+    corrections would teach nothing."""
+    return [image for image in images if not dataset.resolve_image(image).is_file()]
+
+
 def unreviewed_images(dataset: Dataset, broken: Sequence[int] = ()) -> list[ImageAnnotation]:
     """Images with cells that are left out because some cell is not checked by a person."""
     skip = set(broken)

@@ -107,7 +107,7 @@ def test_the_chosen_model_is_remembered_after_a_restart(make_window, model_store
     assert again.models.model_dir() == model_store / "second-model"
 
 
-def test_a_remembered_model_that_was_deleted_falls_back_to_the_first(make_window, model_store, qtbot,
+def test_a_remembered_model_that_was_deleted_falls_back_to_the_first_and_says_so(make_window, model_store, qtbot,
                                                                      tmp_path):
     import shutil
 
@@ -119,3 +119,7 @@ def test_a_remembered_model_that_was_deleted_falls_back_to_the_first(make_window
     again = new_window(qtbot, tmp_path)
     assert again.models.selector.currentText() == "fake-model"
     assert again.models.selector.count() == 1
+    # said, not swapped silently: yesterday's counts came from another model than today's would
+    qtbot.waitUntil(lambda: any(title == "Model not found" for title, _ in again.prompts.messages), timeout=2000)
+    text = next(text for title, text in again.prompts.messages if title == "Model not found")
+    assert "deleted-later" in text and "Detection now uses fake-model" in text

@@ -7,6 +7,7 @@ argument rules can be read, and tested, on their own.
 
 from __future__ import annotations
 
+import datetime as _dt
 from pathlib import Path
 
 FALLBACK_BACKBONES = ["resnet50", "resnet101", "resnet152", "resnext50", "vgg19",
@@ -66,6 +67,78 @@ def classifier_args(mode: str, method: str | None) -> list[str]:
     if mode not in ("adapt", "finetune") or method in (None, "auto"):
         return []
     return ["--no-cell-classifier"] if method == "none" else ["--classifier-adapt", method]
+
+
+def start_choices(current_model: Path | None) -> list[tuple[str, str]]:
+    """(text, mode) of the "Start from" list: adapting, its classes-only form where the model's classifier
+    can learn alone, fine-tuning and a new model; only a new model when there is no current one."""
+    choices = []
+    if current_model is not None:
+        name = current_model.name
+        choices.append((f"Adapt the current model ({name})", "adapt"))
+        if model_adapts_classes_alone(current_model):
+            choices.append((f"Adapt {name}'s cell classes only (under a minute)", "classes"))
+        choices.append((f"Fine-tune {name} with my own schedule", "finetune"))
+    return choices + [("Train a new model from a backbone", "new")]
+
+
+def fresh_model_name(store_dir: Path, now: _dt.datetime | None = None) -> str:
+    """``bloodview-YYYYMMDD-HHMM`` not yet taken in ``store_dir`` (``-2``, ``-3`` … added when it is).
+
+    Why: a second retrain within the same minute, or one after a cancelled run (its folder keeps the
+    trainer's checkpoints), was refused with "a folder of that name exists" though the person never chose
+    the name."""
+    base = f"bloodview-{(now or _dt.datetime.now()):%Y%m%d-%H%M}"
+    name, count = base, 1
+    while (Path(store_dir) / name).exists():
+        count += 1
+        name = f"{base}-{count}"
+    return name
+
+
+def unscaled_note(mode: str, project_pixel_size: float | None, images) -> str:
+    """What to give when adapting the classes only meets images with no pixel size ("" when nothing to say).
+
+    Why: the cell classifier crops each cell at its size in µm. An image without a pixel size (none given for
+    the project, none recorded) is measured from its red cells; a lab's crops of one white cell have none, so
+    ``train --classes-only`` leaves them out and, when that is all of them, fails blaming the classes ("none
+    of the training cells is of a class the cell classifier names"). The dialog says it before Start and
+    after such a failure."""
+    if mode != "classes" or project_pixel_size:
+        return ""
+    unscaled = sum(1 for image in images if image.pixel_size is None)
+    if not unscaled:
+        return ""
+    return (f" {unscaled} of the images record no pixel size: the cell classifier measures it from their red "
+            "cells and leaves out images without any (crops of one cell); give it with Model → Pixel size….")
+
+
+def unknown_classes_note(mode: str, model: Path | None, images) -> str:
+    """What adapting or fine-tuning ``model`` will do with cells of classes it lacks ("" when none).
+
+    Why: ``train --init`` keeps the model's classes and stops, after loading TensorFlow, on a cell of
+    another class ("… fine-tune with --reinit-heads", a flag the dialog does not offer). Red cells (left
+    out as background) and general white-cell labels (``WBC``: "some white class") are not counted:
+    the trainer takes those."""
+    from bloodview.core.classes import is_red_cell_name, is_white_cell_name
+
+    info = _model_info(model) if mode in ("adapt", "finetune") else None
+    if info is None:
+        return ""
+    known = set(info.class_names)
+    counts: dict[str, int] = {}
+    for image in images:
+        for cell in image.instances:
+            name = cell.class_name
+            if name not in known and not is_red_cell_name(name) and not is_white_cell_name(name):
+                counts[name] = counts.get(name, 0) + 1
+    if not counts:
+        return ""
+    names = ", ".join(f"{name} ({count})" for name, count in sorted(counts.items()))
+    alone = model_adapts_classes_alone(model)
+    adapt_classes = " or adapt its cell classes only, which leaves them out," if alone else ""
+    return (f" Cells of classes {info.name} does not know: {names}. Adapting stops on them: give them a class it "
+            f"knows,{adapt_classes} or train a new model from a backbone.")
 
 
 def _model_info(model: Path | None):

@@ -6,16 +6,17 @@ through :class:`TrainProcess`. The default, "Adapt the current model", passes no
 schedule: ``bloodview train`` picks its few-image recipe and says the epochs in
 its ``start`` line. After a successful run the current and the new model are
 scored on the held-out images (``bloodview evaluate`` processes,
-:class:`EvaluateQueue`) and shown side by side (:class:`ModelComparisonView`);
+:class:`EvaluateQueue`) and shown side by side (:class:`ModelComparisonView`;
+that half lives in :mod:`bloodview.gui.dialogs.retrain_compare`);
 only then is :attr:`RetrainDialog.modelTrained` emitted with the new model folder
 and the comparison's verdict, so the offer to switch comes with the evidence.
 A failed or refused comparison is said in words and never withholds the model.
-It is modeless: the editor stays usable while training runs.
+It is modeless: the editor stays usable while training runs; while idle it follows
+the model chosen and the images opened in the window (:mod:`bloodview.gui.model_choice`).
 """
 
 from __future__ import annotations
 
-import datetime as _dt
 import logging
 import shlex
 import tempfile
@@ -38,9 +39,9 @@ from PyQt6.QtWidgets import (
 )
 
 from bloodview.core.annotation import Dataset
-from bloodview.gui.comparison import MIN_HELD_OUT_CELLS, too_few_cells_text
 from bloodview.gui.dialogs.loss_plot import WAITING_TEXT, LossPlot
 from bloodview.gui.dialogs.model_comparison import ModelComparisonView
+from bloodview.gui.dialogs.retrain_compare import BeforeAfter
 from bloodview.gui.dialogs.retrain_choices import (
     ADAPT_NOTE,
     CLASSES_ONLY_NOTE,
@@ -51,25 +52,29 @@ from bloodview.gui.dialogs.retrain_choices import (
     KEEP_START_TIP,
     backbone_names,
     classifier_args,
+    fresh_model_name,
     keep_start_args,
-    model_adapts_classes_alone,
     model_has_classifier,
     model_knows_red_cells,
+    start_choices,
+    unknown_classes_note,
+    unscaled_note,
 )
 from bloodview.gui.training_data import (
     TrainingSet,
     held_out_images,
+    missing_images,
     training_images,
     unreviewed_images,
     write_training_set,
 )
-from bloodview.gui.workers.evaluate_process import EvaluateJob, EvaluateQueue
+from bloodview.gui.workers.evaluate_process import EvaluateQueue
 from bloodview.gui.workers.progress import ProgressEvent, format_eta
 from bloodview.gui.workers.train_process import TrainOutcome, TrainProcess, TrainRequest
 
 log = logging.getLogger(__name__)
 
-class RetrainDialog(QDialog):
+class RetrainDialog(BeforeAfter, QDialog):
     modelTrained = pyqtSignal(str, str)  # new model folder, the comparison's one-line verdict
 
     def __init__(
@@ -97,18 +102,15 @@ class RetrainDialog(QDialog):
         self.outcome: TrainOutcome | None = None
         self.training_set: TrainingSet | None = None
         self.verdict = ""  # the comparison's one line, once shown or refused
+        self.flattered = False  # the current model had learnt from held-out images (bloodview.gui.seen_images)
         self._comparing: tuple[str, Path] | None = None  # (new model, reports folder) while evaluating
         self._epochs = 1
         self._step_epochs: set[int | None] = set()  # epochs whose loss is plotted per step
 
-        self.name = QLineEdit(f"bloodview-{_dt.datetime.now():%Y%m%d-%H%M}")
+        self.name = QLineEdit(fresh_model_name(self.store_dir))
         self.start_from = QComboBox()
-        if current_model is not None:
-            self.start_from.addItem(f"Adapt the current model ({current_model.name})", "adapt")
-            if model_adapts_classes_alone(current_model):
-                self.start_from.addItem(f"Adapt {current_model.name}'s cell classes only (under a minute)", "classes")
-            self.start_from.addItem(f"Fine-tune {current_model.name} with my own schedule", "finetune")
-        self.start_from.addItem("Train a new model from a backbone", "new")
+        for text, mode in start_choices(current_model):
+            self.start_from.addItem(text, mode)
         self.backbone = QComboBox()
         names, default = backbone_names()
         self.backbone.addItems(names)
@@ -207,8 +209,37 @@ class RetrainDialog(QDialog):
         if hasattr(self, "summary"):
             self._update_summary()  # what the red cells become depends on the start
 
-    def _update_summary(self) -> None:
+    def set_current_model(self, model: Path | None, backbone: str | None = None) -> None:
+        """Adapt ``model`` from now on: the main window's selector changed while the dialog was open
+        (:mod:`bloodview.gui.model_choice`). The way to start stays chosen where the model allows it."""
+        if model == self.current_model:
+            return
+        mode = self.start_from.currentData()
+        self.current_model = model
+        self.start_from.blockSignals(True)
+        self.start_from.clear()
+        for text, data in start_choices(model):
+            self.start_from.addItem(text, data)
+        self.start_from.setCurrentIndex(max(self.start_from.findData(mode), 0))
+        self.start_from.blockSignals(False)
+        if mode != "new" and self.backbone.findText(backbone or "") >= 0:
+            self.backbone.setCurrentText(backbone)
+        self._mode_changed()
+
+    def set_images(self, dataset: Dataset, broken: tuple[int, ...], work_dir: Path | None,
+                   pixel_size: float | None) -> None:
+        """Train on the images now open (another folder or project was opened while the dialog was idle)."""
+        self.dataset, self.broken, self.work_dir, self.pixel_size = dataset, broken, work_dir, pixel_size
+        self._update_summary()
+
+    def _images(self) -> tuple[list, int]:
+        """(the reviewed images to use, how many reviewed ones are left out because their file is gone)."""
         images = training_images(self.dataset, self.broken)
+        missing = {id(i) for i in missing_images(self.dataset, images)}
+        return [i for i in images if id(i) not in missing], len(missing)
+
+    def _update_summary(self) -> None:
+        images, missing = self._images()
         held = held_out_images(images)
         cells = sum(len(i.instances) for i in images)
         left_out = len(unreviewed_images(self.dataset, self.broken))
@@ -225,6 +256,10 @@ class RetrainDialog(QDialog):
             text += " Nothing is left to train on: mark fewer images val."
         if left_out:
             text += f" {left_out} images with unchecked cells are left out."
+        if missing:
+            text += f" {missing} reviewed images are left out: their files are missing (File → Locate images…)."
+        text += self._unscaled_note(images)
+        text += unknown_classes_note(self.start_from.currentData(), self.current_model, images)
         self.summary.setText(text)
         self.start_button.setEnabled(len(images) > len(held) and not self.is_busy())
 
@@ -244,12 +279,15 @@ class RetrainDialog(QDialog):
         return (f" {red} of them are red cells: {name} has no red-cell class, so they train as background "
                 "(detection outlines red cells with the classical red-cell finder).")
 
+    def _unscaled_note(self, images) -> str:
+        return unscaled_note(self.start_from.currentData(), self.pixel_size, images)
+
     def is_busy(self) -> bool:
         """Training or comparing the models."""
         return self.process.is_running() or self.evaluations.is_running()
 
     def request(self, data_folder: Path) -> TrainRequest:
-        images = training_images(self.dataset, self.broken)
+        images, _missing = self._images()
         written = write_training_set(self.dataset, images, data_folder, held_out=held_out_images(images))
         self.training_set = written
         mode = self.start_from.currentData()
@@ -274,6 +312,10 @@ class RetrainDialog(QDialog):
         if not name or "/" in name or (self.store_dir / name).exists():
             self.eta.setText("Choose a new model name (a folder of that name exists or the name is empty).")
             return
+        self._update_summary()  # what is used now: cells checked or files gone since the dialog opened
+        if not self.start_button.isEnabled():
+            self.eta.setText("Nothing to train on (see Images above).")
+            return
         folder = Path(self.work_dir or tempfile.mkdtemp(prefix="bloodview-train-")) / name
         try:
             request = self.request(folder)
@@ -287,6 +329,7 @@ class RetrainDialog(QDialog):
         self.plot.epochs = self._epochs
         self.comparison.clear()
         self.verdict = ""
+        self.flattered = False
         self.bar.setValue(0)
         self.eta.setText("Starting the trainer (loading TensorFlow)…")
         self.start_button.setEnabled(False)
@@ -330,71 +373,18 @@ class RetrainDialog(QDialog):
     def _on_finished(self, outcome: TrainOutcome) -> None:
         self.outcome = outcome
         self.eta.setText(outcome.message)
+        if (self.store_dir / self.name.text().strip()).exists():  # taken now (a cancelled run's checkpoints too)
+            self.name.setText(fresh_model_name(self.store_dir))
         if outcome.ok:
             self.bar.setValue(1000)
             self._caution(outcome.model_dir)
             self._compare(outcome.model_dir or "")
             return
+        note = "" if outcome.cancelled else self._unscaled_note(self._images()[0])
+        if note:
+            self.eta.setText(f"{outcome.message}\nNote:{note}")
         self.cancel_button.setEnabled(False)
         self.start_button.setEnabled(True)
-
-    # --- before / after --------------------------------------------------------------
-    def _compare(self, model_dir: str) -> None:
-        """Score the current and the new model on the held-out images, or say why not."""
-        held = self.training_set
-        cells = held.held_out_cells if held is not None else 0
-        if held is None or held.held_out is None or cells < MIN_HELD_OUT_CELLS:
-            self._offer(model_dir, too_few_cells_text(cells))
-            return
-        reports = held.coco.parent / "comparison"
-        models = [("current", self.current_model), ("new", Path(model_dir))]
-        jobs = [EvaluateJob(name, model, held.held_out, held.images_root, reports / name, self.pixel_size)
-                for name, model in models if model is not None]
-        self._comparing = (model_dir, reports)
-        self.comparison.show_message(f"Comparing the models on the {held.held_out_images} held-out images "
-                                     f"({cells} cells)…")
-        self.cancel_button.setEnabled(True)
-        self.evaluations.start(jobs)
-
-    def _on_evaluated(self, outcomes: list) -> None:
-        model_dir, reports = self._comparing or ("", Path())
-        self._comparing = None
-        failed = [o for o in outcomes if not o.ok]
-        if failed:
-            why = "\n".join(f"{o.job.name} model: {o.message}" for o in failed)
-            self._offer(model_dir, f"Could not compare the models; judge the new model on your own images.\n{why}")
-            return
-        from bloodview.errors import BloodviewError
-
-        current = reports / "current" if self.current_model is not None else None
-        try:
-            comparison = self.comparison.show_reports(current, reports / "new")
-        except BloodviewError as exc:
-            self._offer(model_dir, f"Could not read the comparison ({exc}); judge the new model on your own images.")
-            return
-        self._offer(model_dir, comparison.verdict, shown=True)
-
-    def _offer(self, model_dir: str, verdict: str, shown: bool = False) -> None:
-        """The comparison is on screen (or refused): now the new model may be offered."""
-        if not shown:
-            self.comparison.show_message(verdict)
-        self.verdict = verdict
-        self.cancel_button.setEnabled(False)
-        self.start_button.setEnabled(True)
-        self.modelTrained.emit(model_dir, verdict)
-
-    def _caution(self, model_dir: str | None) -> None:
-        """Say under the result when the new model learnt from too little to be trusted."""
-        from bloodview.errors import BloodviewError
-        from bloodview.gui.model_actions import training_caution
-        from bloodview.model.store import read_model_info
-
-        try:
-            caution = training_caution(read_model_info(Path(model_dir or "")).training)
-        except BloodviewError as exc:
-            caution = f"its model.json cannot be read ({exc})"
-        if caution:
-            self.eta.setText(f"{self.eta.text()}\nCaution: the new model {caution}")
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
         if self.is_busy():

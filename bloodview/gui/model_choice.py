@@ -1,0 +1,101 @@
+"""What follows from the model chosen in the toolbar's selector, beyond Detect using it.
+
+Three things a technician would otherwise not see go wrong:
+
+* **A lost model is said, not swapped silently.** The model chosen last is remembered
+  (QSettings ``model``; at the first start the model in use, though nobody chose it, so that
+  a model added to the store later and listed before it does not take its place unseen).
+  When its folder is gone (deleted, a share not mounted, another model store) the selector
+  falls back to the store's first model. Detection would then count with another model
+  than yesterday's without a word, so the fall-back is told in a message naming both. The
+  setting is kept: the model is chosen again once its folder is back. The same holds when
+  Model → Reload model list (or a finished retrain) finds the chosen model gone.
+* **The Retrain dialog adapts the model in use.** The dialog is modeless and stays
+  open after a retrain; the loop is retrain, switch to the new model, correct more,
+  retrain. A dialog that kept the model it was opened with would adapt, and compare
+  against, the older model under the words "Adapt the current model". So an idle
+  dialog follows the selector (a running one keeps the model it started from, and
+  follows once it ends). Likewise it trains on the images open now, when another folder or
+  project was opened while it stood idle.
+* **A newly chosen model loads in the background too**, as the first one does
+  (:mod:`bloodview.gui.workers.warm_up`, once per model and session): switching to
+  the new model and detecting again would otherwise pay TensorFlow's load on the
+  first Detect. A model chosen while another warms up is warmed up after it.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PyQt6.QtCore import QTimer
+
+if TYPE_CHECKING:
+    from bloodview.gui.model_actions import ModelActions
+
+log = logging.getLogger(__name__)
+
+MODEL_KEY = "model"  # QSettings: the folder of the model chosen last
+
+
+class ModelChoice:
+    """Listens to the selector, the warm-up and the Retrain dialog of one :class:`ModelActions`."""
+
+    def __init__(self, models: ModelActions, remembered: Path | None):
+        self.models = models
+        models.selector.currentIndexChanged.connect(self._chosen)
+        models.warm.finished.connect(lambda *_: models.warm_up())  # a model chosen meanwhile is next
+        models.window.session.opened.connect(self._opened)
+        now = models.model_dir()
+        if remembered is None and now is not None:  # the first start's model is the one in use, chosen or not
+            models.window.settings.setValue(MODEL_KEY, str(now))
+        elif remembered is not None and now != remembered and not _moved(remembered, now):
+            # after the window shows: a message box before it would come from nowhere
+            QTimer.singleShot(0, lambda: self.lost(remembered))
+
+    def lost(self, model_dir: Path) -> None:
+        """Tell that ``model_dir``, chosen before, is not in the model store (any more)."""
+        now = self.models.model_dir()
+        using = (f"Detection now uses {self.models.selector.currentText()} ({now})." if now is not None
+                 else "No other model is installed.")
+        log.warning("the chosen model %s is not in the model store; using %s", model_dir, now)
+        window = self.models.window
+        window.show_status(f"Model {model_dir.name} not found; using {self.models.selector.currentText()}")
+        window.prompts.info(window, "Model not found",
+                            f"The model chosen last, {model_dir.name}, is not in the model store any more "
+                            f"({model_dir}: deleted, moved, or on a drive that is not connected).\n\n{using}\n\n"
+                            "Choose another in the Model selector; once the folder is back, Model → Reload "
+                            "model list finds it again.")
+
+    def follow(self) -> None:
+        """An idle Retrain dialog adapts (and compares against) the model now chosen."""
+        dialog = self.models.retrain_dialog
+        if dialog is None or dialog.is_busy():
+            return
+        info = self.models._safe_info()
+        dialog.set_current_model(self.models.model_dir(), info.backbone if info else None)
+
+    def _opened(self) -> None:
+        """Other images were opened: an idle Retrain dialog trains on them, not on the images it was opened
+        with (a running one goes on with the set it wrote)."""
+        dialog = self.models.retrain_dialog
+        if dialog is None or dialog.is_busy():
+            return
+        window = self.models.window
+        dialog.set_images(window.session.dataset, tuple(window.session.broken), self.models.training_folder(),
+                          window.scale.project_pixel_size())
+
+    def changed(self) -> None:
+        """The model in use changed (chosen, or fallen back to when the chosen one went)."""
+        self.follow()
+        self.models.warm_up()
+
+    def _chosen(self, _index: int) -> None:
+        self.changed()
+
+
+def _moved(remembered: Path, now: Path | None) -> bool:
+    """The remembered folder is gone and one of the same name is in use: the same model moved (the
+    shipped default after the app was installed elsewhere), nothing to tell."""
+    return now is not None and now.name == remembered.name and not remembered.exists()
