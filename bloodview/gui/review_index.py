@@ -7,8 +7,9 @@ selected few): edits replace a cell, never change one in place (:mod:`bloodview.
 so a cell object that is still there still has the same outline, class and scores, and only the
 replaced cells' overlaps and queue entries need working out again. The results are the very
 same as :func:`bloodview.gui.review.overlapping_cells` and
-:func:`bloodview.gui.review.review_queue` (``tests/gui/test_review_index.py`` compares them
-after random edits). Qt-free.
+:func:`bloodview.gui.review.review_queue`, white cells first (``tests/gui/test_review_index.py``
+compares them after random edits, class changes that move a cell between the queue's groups
+included). Qt-free.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from itertools import islice
 import numpy as np
 
 from bloodview.core.annotation import ImageAnnotation
+from bloodview.core.classes import ClassCatalogue
 from bloodview.core.geometry import polygon_iou
 from bloodview.core.instance import Instance
 from bloodview.gui.review import (
@@ -34,6 +36,8 @@ from bloodview.gui.review import (
     is_unidentified,
     overlap_links,
     overlapping_cells,
+    queue_group,
+    queue_groups,
 )
 
 FULL_SEARCH_ABOVE = 64
@@ -118,34 +122,49 @@ class OverlapIndex:
 
 class QueueIndex:
     """:func:`review_queue` over a project, each image's unchecked cells kept sorted and
-    recomputed only when its cells changed; the images' lists are merged for the first few."""
+    recomputed only when its cells changed; the images' lists are merged for the first few.
+
+    The sort key is the class's queue group (white cells, platelets, red cells) then certainty; the
+    groups come from the class catalogue at each call, so a class that changes flags or a catalogue
+    swapped for another re-sorts the images' lists (their entries are kept: a cell's entry does not
+    depend on the catalogue). A cell whose class a person changed is a new cell object, so its entry
+    is made again under its new class and group."""
 
     def __init__(self):
-        self._images: dict[int, tuple[ImageAnnotation, tuple[Instance, ...], float, list[QueueEntry]]] = {}
+        self._images: dict[int, tuple[ImageAnnotation, tuple[Instance, ...], float, dict[str, int],
+                                      list[QueueEntry]]] = {}
 
-    def queue(self, images: Sequence[ImageAnnotation], threshold: float, limit: int | None = None) -> list[QueueEntry]:
+    def queue(self, images: Sequence[ImageAnnotation], threshold: float, classes: ClassCatalogue,
+              limit: int | None = None) -> list[QueueEntry]:
+        groups = queue_groups(classes)
+
+        def key(entry: QueueEntry) -> tuple[int, float]:
+            return queue_group(groups, entry.class_name), entry.certainty
+
         runs = []
         live = set()
         for index, image in enumerate(images):
             live.add(id(image))
-            runs.append(self._entries(index, image, threshold))
+            runs.append(self._entries(index, image, threshold, groups, key))
         self._images = {k: v for k, v in self._images.items() if k in live}
-        # Each run is sorted by certainty, ties in cell order; merge takes ties from the earlier
-        # image first: the order of sorting everything by (certainty, image index).
-        merged = heapq.merge(*runs, key=operator.attrgetter("certainty"))
+        # Each run is sorted by (group, certainty), ties in cell order; merge takes ties from the
+        # earlier image first: the order of sorting everything by (group, certainty, image index).
+        merged = heapq.merge(*runs, key=key)
         return list(merged if limit is None else islice(merged, limit))
 
-    def _entries(self, index: int, image: ImageAnnotation, threshold: float) -> list[QueueEntry]:
+    def _entries(self, index: int, image: ImageAnnotation, threshold: float, groups: dict[str, int],
+                 key) -> list[QueueEntry]:
         cells = tuple(image.instances)
         held = self._images.get(id(image))
-        if held is not None and held[0] is image and held[2] == threshold and same_cells(held[1], cells):
-            entries = held[3]
+        if (held is not None and held[0] is image and held[2] == threshold and held[3] == groups
+                and same_cells(held[1], cells)):
+            entries = held[4]
             if entries and entries[0].image_index != index:  # an image removed before it
                 entries = [QueueEntry(index, *_rest(e)) for e in entries]
         else:
             reuse = {}
             if held is not None and held[0] is image and held[2] == threshold:
-                reuse = {id(cell): entry for cell, entry in zip(held[1], _by_cell(held[1], held[3]))}
+                reuse = {id(cell): entry for cell, entry in zip(held[1], _by_cell(held[1], held[4]))}
             entries = []
             for cell in cells:
                 entry = reuse.get(id(cell))
@@ -153,8 +172,8 @@ class QueueIndex:
                     entry = QueueEntry(index, cell.id, cell.class_name, certainty(cell), is_unidentified(cell, threshold))
                 if entry is not None:
                     entries.append(entry if entry.image_index == index else QueueEntry(index, *_rest(entry)))
-            entries.sort(key=operator.attrgetter("certainty"))
-        self._images[id(image)] = (image, cells, threshold, entries)
+            entries.sort(key=key)
+        self._images[id(image)] = (image, cells, threshold, groups, entries)
         return entries
 
 

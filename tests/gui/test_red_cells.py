@@ -249,6 +249,26 @@ def test_detection_brings_red_cells_into_a_project_without_a_red_cell_class(make
     assert len([c for c in window.session.current_image.instances if c.class_name == "rbc"]) == len(red)
 
 
+def test_after_detect_the_review_queue_puts_the_white_cells_before_the_doubtful_red_cells(
+        make_window, smears, detect_current):
+    """A camera field's red-cell finder outlines are doubtful (certainty 0.13-0.54); least certain first
+    alone, they filled the top of the Review panel's queue and buried the white cells a technician must
+    check for the differential. White cells come first, then platelets, then red cells."""
+    window = make_window(predictor=_RedCellPredictor)
+    assert window.files.open([smears])
+    detect_current(window)
+    window.refresh_panels()
+    entries = window.queue.entries()
+    red = [e for e in entries if e.class_name == "rbc"]
+    assert len(red) >= 10 and min(e.certainty for e in red) < 0.6  # doubtful red cells below the white ones
+    assert [e.class_name for e in entries[:3]] == ["lymphocyte", "neutrophil", "platelet"]  # 0.60, 0.95, 0.85
+    assert {e.class_name for e in entries[3:]} == {"rbc"}
+    assert [e.certainty for e in red] == sorted(e.certainty for e in red)  # least certain first within a group
+    first = len(window.queue.overlaps())  # overlap rows stay on top of the table
+    assert window.queue.table.item(first, 0).text() == "Lymphocyte"
+    assert window.queue.table.item(first + 3, 0).text() == "Red cell"
+
+
 def test_the_retrain_dialog_says_what_checked_red_cells_teach(make_window, smears, review_current):
     window = make_window(predictor=_RedCellPredictor)
     assert window.files.open([smears])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bloodview.core.annotation import ImageAnnotation
+from bloodview.core.classes import ClassCatalogue
 from bloodview.core.geometry import rectangle
 from bloodview.core.instance import Instance, Source
 from bloodview.gui.review import (
@@ -59,9 +60,27 @@ def test_queue_puts_least_certain_first_across_images_and_skips_checked_cells():
     a = ImageAnnotation("a.png", 100, 100, [cell(0, 0, 0.9), cell(20, 0, 0.3, reviewed=True)])
     b = ImageAnnotation("b.png", 100, 100, [cell(0, 0, 0.5), cell(20, 0, None, source=Source.BOOTSTRAP,
                                                                     quality=0.7)])
-    queue = review_queue([a, b], 0.75)
+    queue = review_queue([a, b], 0.75, ClassCatalogue.pbc())
     assert [(e.image_index, round(e.certainty, 2)) for e in queue] == [(1, 0.5), (1, 0.7), (0, 0.9)]
     assert [e.unidentified for e in queue] == [True, True, False]
+
+
+def test_queue_puts_white_cells_first_then_platelets_then_red_cells():
+    """A camera field's doubtful red-cell outlines (0.13-0.54) must not bury the white cell a
+    technician checks for the differential; erythroblasts (counted per 100 white cells) and a class
+    the catalogue lacks go with the white cells."""
+    classes = ClassCatalogue.pbc()
+    classes.add("rbc")
+    red = [cell(10 * k, 50, 0.13 + 0.04 * k, cls="rbc") for k in range(10)]
+    image = ImageAnnotation("a.png", 200, 200, [*red, cell(0, 0, 0.9, cls="neutrophil"),
+                                                cell(0, 20, 0.2, cls="platelet"), cell(20, 0, 0.95, cls="erythroblast"),
+                                                cell(40, 0, 0.99, cls="smudge")])
+    other = ImageAnnotation("b.png", 200, 200, [cell(0, 0, 0.8, cls="rbc"), cell(0, 20, 0.6, cls="lymphocyte")])
+    queue = review_queue([image, other], 0.75, classes)
+    assert [(e.class_name, e.image_index) for e in queue[:6]] == [
+        ("lymphocyte", 1), ("neutrophil", 0), ("erythroblast", 0), ("smudge", 0), ("platelet", 0), ("rbc", 0)]
+    assert [round(e.certainty, 2) for e in queue[5:]] == [round(0.13 + 0.04 * k, 2) for k in range(10)] + [0.8]
+    assert review_queue([image, other], 0.75, classes, limit=2) == queue[:2]
 
 
 def test_next_unchecked_follows_reading_order_and_wraps():

@@ -8,14 +8,21 @@ import random
 import pytest
 
 from bloodview.core.annotation import Dataset, ImageAnnotation
+from bloodview.core.classes import ClassCatalogue
 from bloodview.core.geometry import rectangle
 from bloodview.core.instance import Instance, Source
-from bloodview.gui.review import overlapping_cells, review_queue
+from bloodview.gui.review import is_checked, overlapping_cells, queue_group, queue_groups, review_queue
 from bloodview.gui.review_index import OverlapIndex, QueueIndex
 
 pytestmark = pytest.mark.gui
 
-CLASSES = ("neutrophil", "lymphocyte", "rbc", "platelet")
+CLASSES = ("neutrophil", "lymphocyte", "erythroblast", "rbc", "platelet", "smudge")  # smudge: not catalogued
+
+
+def _catalogue(platelets: bool = True) -> ClassCatalogue:
+    classes = ClassCatalogue(c for c in ClassCatalogue.pbc() if platelets or c.name != "platelet")
+    classes.add("rbc")
+    return classes
 
 
 def _cell(rng: random.Random, number: int) -> Instance:
@@ -27,9 +34,11 @@ def _cell(rng: random.Random, number: int) -> Instance:
 
 
 def _edit(rng: random.Random, image: ImageAnnotation, counter: list[int]) -> None:
-    """One edit as the commands make it: a cell replaced (class, confirmation, moved), deleted or added."""
+    """One edit as the commands make it: a cell replaced (class, confirmation, moved), deleted or added;
+    "reclass" changes an unchecked cell's class and leaves it unchecked, moving it between the queue's
+    groups."""
     cells = image.instances
-    kind = rng.choice(("class", "confirm", "move", "delete", "add", "several"))
+    kind = rng.choice(("class", "reclass", "confirm", "move", "delete", "add", "several"))
     if kind == "add" or not cells:
         counter[0] += 1
         image.add(_cell(rng, counter[0]), rng.randrange(len(cells) + 1))
@@ -42,6 +51,8 @@ def _edit(rng: random.Random, image: ImageAnnotation, counter: list[int]) -> Non
         cell = rng.choice(cells)
         if kind == "class":
             image.replace(cell.copy(class_name=rng.choice(CLASSES), corrected=True))
+        elif kind == "reclass":  # as a new detection's call replacing an unchecked cell's: still unchecked
+            image.replace(cell.copy(class_name=rng.choice(CLASSES)))
         elif kind == "confirm":
             image.replace(cell.copy(reviewed=True))
         else:
@@ -60,17 +71,25 @@ def test_overlaps_and_queue_after_random_edits_equal_a_full_recompute():
             cells.append(_cell(rng, counter[0]))
         images.append(ImageAnnotation(name, 460, 360, cells))
     overlaps, queue = OverlapIndex(), QueueIndex()
+    moved_group = 0
     for step in range(120):
         edited = rng.choice(images)
+        before = {cell.id: cell.class_name for cell in edited.instances}
         _edit(rng, edited, counter)
         threshold = 0.75 if step < 80 else 0.5  # the threshold changed on the way
+        classes = _catalogue(platelets=not 50 <= step < 70)  # and the catalogue (platelets then "other")
+        groups = queue_groups(classes)
+        moved_group += any(cell.id in before and queue_group(groups, before[cell.id]) != queue_group(
+            groups, cell.class_name) and not is_checked(cell) for cell in edited.instances)
         for image in (images if step % 10 == 0 else [edited]):
             assert overlaps.overlaps_of(image) == overlapping_cells(image), f"step {step}"
-        assert queue.queue(images, threshold, limit=40) == review_queue(images, threshold, limit=40)
-        assert queue.queue(images, threshold) == review_queue(images, threshold)
+        assert queue.queue(images, threshold, classes, limit=40) == review_queue(images, threshold, classes, limit=40)
+        assert queue.queue(images, threshold, classes) == review_queue(images, threshold, classes)
     assert any(overlaps.overlaps_of(image) for image in images)  # the test saw overlaps at all
+    assert moved_group >= 3  # class changes moved unchecked cells between the queue's groups
+    assert {queue_group(groups, e.class_name) for e in review_queue(images, 0.5, classes)} == {0, 1, 2}
     removed = images.pop(0)  # an image removed from the project: the others' numbers shift
-    assert queue.queue(images, 0.5) == review_queue(images, 0.5)
+    assert queue.queue(images, 0.5, classes) == review_queue(images, 0.5, classes)
     overlaps.keep_only(images)
     assert id(removed) not in overlaps._images
 

@@ -1,5 +1,7 @@
 """Review queue dock: overlapping cells (one cell found twice) first, then unchecked cells over
-the project, least certain first; sign-off.
+the project, white cells (and erythroblasts) before platelets before red cells, least certain first
+within each (:func:`bloodview.gui.review.review_queue`: the differential needs every white cell
+checked, and a camera field's doubtful red-cell outlines would otherwise bury them); sign-off.
 
 After an edit the queue and the overlaps are worked out again only for the cells it replaced
 (:mod:`bloodview.gui.review_index`), and only the table rows that differ are removed or inserted:
@@ -94,7 +96,7 @@ class ReviewQueuePanel(QWidget):
         return self._overlap_index.overlaps_of(image)
 
     def _fill(self, dataset: Dataset, threshold: float) -> None:
-        self._entries = self._queue_index.queue(dataset.images, threshold, limit=QUEUE_LIMIT)
+        self._entries = self._queue_index.queue(dataset.images, threshold, dataset.classes, limit=QUEUE_LIMIT)
         self._overlap_index.keep_only(dataset.images)
         self._overlaps = [(index, overlap) for index, image in enumerate(dataset.images)
                           for overlap in self.overlaps_of(image)]
