@@ -13,7 +13,7 @@ image's History panel lists the step.
 A signed-off image is refused (withdraw the sign-off first): a person's approval must not
 vanish from the report as a side effect. The last image is refused too (a project keeps
 one; open another folder instead). A detection running meanwhile finds its images by
-identity (:meth:`bloodview.gui.model_actions.ModelActions._now`); a removed image's
+identity (:meth:`bloodview.gui.detect_actions.DetectActions._now`); a removed image's
 results are dropped.
 """
 

@@ -1,7 +1,7 @@
 """The main window: canvas in the middle, docks around it; wiring only.
 
-The work lives in the controllers (:mod:`file_actions`, :mod:`model_actions`,
-:mod:`review_actions`) and the panels; this module connects signals and keeps
+The work lives in the controllers (:mod:`file_actions`, :mod:`model_actions` with
+:mod:`detect_actions`, :mod:`review_actions`) and the panels; this module connects signals and keeps
 the panels in step with the session and the canvas selection.
 """
 
