@@ -55,6 +55,9 @@ def test_warm_up_is_off_until_the_app_turns_it_on_then_runs_once_per_model(slow,
 def test_a_detect_pressed_during_the_warm_up_waits_for_it_then_runs(slow, qtbot, detect_current):
     slow.models.warm_up_enabled = True
     assert slow.models.warm_up()
+    # wait until the warm-up holds the predictor: its thread may start after a Detect pressed at once
+    # (then the Detect simply goes first; the CI saw that order once under load)
+    qtbot.waitUntil(lambda: bool(SlowWarmPredictor.events), timeout=5000)
     detect_current(slow)  # pressed while the warm-up sleeps in its thread
     names = [name for name, _ in SlowWarmPredictor.events]
     assert names == ["warm-up starts", "warm-up ends", "predict"], "never both at once on one predictor"
