@@ -37,6 +37,7 @@ def adapt_classes_only(options, progress=None):
     the ``--init`` model has no cell classifier or the data hold none of its classes; the output
     folder is then left as it was.
     """
+    from bloodview.model.callbacks import CHECKPOINT_DIR, STATE_FILE
     from bloodview.model.data import data_summary, split_images
     from bloodview.model.train import TrainResult, check_output_folder, load_training_data
 
@@ -48,6 +49,10 @@ def adapt_classes_only(options, progress=None):
         raise ModelError("--classes-only refits the cell classifier's last layer; it goes with neither "
                          "--classifier-adapt whole, --no-cell-classifier nor --reinit-heads")
     out = Path(options.out)
+    if (out / CHECKPOINT_DIR / STATE_FILE).is_file() and not (out / MODEL_JSON).is_file():
+        # check_output_folder would offer --resume, which a classes-only run refuses (above)
+        raise ModelError(f"{out}: holds an unfinished training run of the detector; finish it with `bloodview train "
+                         "--resume` (without --classes-only) or choose another --out")
     check_output_folder(out, resume=False)
     init = read_model_info(options.init)
     spec = init.classifier_spec
@@ -61,8 +66,8 @@ def adapt_classes_only(options, progress=None):
     unknown = [name for name in data_classes if name not in spec.class_names]
     if unknown:
         log.warning("cells of %s are not learnt: the cell classifier names only %s (a new class needs the "
-                    "detector trained: --reinit-heads without --classes-only)", ", ".join(unknown),
-                    ", ".join(spec.class_names))
+                    "detector trained: --reinit-heads without --classes-only, in the app “Train a new model from "
+                    "a backbone”)", ", ".join(unknown), ", ".join(spec.class_names))
     train_images, val_images = split_images(dataset.images, options.val_ratio, options.seed)
     if not train_images:
         raise ModelError(f"{options.data}: no training images left after the validation split")

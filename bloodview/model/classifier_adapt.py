@@ -30,6 +30,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from bloodview.errors import ModelError
 from bloodview.model.store import ModelInfo
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,18 @@ MIN_VAL_CELLS_FOR_TEMPERATURE = 20  # fewer cells fit a temperature to noise; ke
 def adaptation_steps(cells: int, batch_size: int) -> int:
     """Optimizer steps for fine-tuning on ``cells`` cells: ~``PASSES`` passes, clamped."""
     return max(MIN_STEPS, min(MAX_STEPS, math.ceil(PASSES * cells / batch_size)))
+
+
+class NoScaledCells(ModelError):
+    """No training cell is left because their images have no pixel size: the classifier cuts its crops at
+    its own µm per pixel, so an image of unknown scale cannot teach it (see ``cell_samples``)."""
+
+    def __init__(self, skipped: int, images: int):
+        self.skipped = skipped
+        super().__init__(
+            f"{skipped} of {images} training images were skipped because their pixel size is unknown (none recorded "
+            "and no red cells to measure it from), so no cell was left to learn from; give it with --pixel-size UM "
+            "(in the app: Model \N{RIGHTWARDS ARROW} Pixel size\N{HORIZONTAL ELLIPSIS})")
 
 
 METHODS = ("auto", "last-layer", "whole")
@@ -66,8 +79,9 @@ def adapt_cell_classifier(
     """Adapt ``init``'s classifier to the cells of ``train_images`` into the model folder ``out``.
 
     Returns the new classifier's ``model.json`` entry, or ``None`` (nothing written) when ``init``
-    has no classifier or the images hold none of its classes. ``dataset`` resolves the images.
-    ``method``: one of :data:`METHODS`.
+    has no classifier or the images hold none of its classes. Raises :class:`NoScaledCells` when
+    cells of its classes were there but all in images of unknown pixel size. ``dataset`` resolves
+    the images. ``method``: one of :data:`METHODS`.
     """
     if method not in METHODS:
         raise ValueError(f"unknown classifier adaptation {method!r} (choose {', '.join(METHODS)})")
@@ -75,16 +89,17 @@ def adapt_cell_classifier(
     if spec is None:
         return None
     from bloodview.model.cell_crops import JITTERS
-    from bloodview.model.classifier_training import ClassifierSettings, cell_samples, train_classifier
+    from bloodview.model.classifier_training import (ClassifierSettings, cell_samples, scaled_cell_samples,
+                                                     train_classifier)
 
-    train = cell_samples(dataset, spec.class_names, pixel_size_um, images=train_images)
+    train, unscaled = scaled_cell_samples(dataset, spec.class_names, pixel_size_um, images=train_images)
+    if not train and unscaled:
+        raise NoScaledCells(unscaled, len(train_images))
     if not train:
         log.info("no cells of the cell classifier's classes among the training images: classifier left out")
         return None
     val = cell_samples(dataset, spec.class_names, pixel_size_um, images=val_images)
     if method == "last-layer" and spec.replay_file is None:
-        from bloodview.errors import ModelError
-
         raise ModelError(f"{init.path}: its cell classifier has no replay file, so only its whole network can "
                          "adapt (classifier adaptation 'whole' or 'auto')")
     if method != "whole" and spec.replay_file is not None:

@@ -87,6 +87,19 @@ def cell_samples(
     with a warning (a crop at a guessed scale would teach the wrong sizes).
     ``images_root`` overrides the dataset's own image folder.
     """
+    return scaled_cell_samples(dataset, class_names, pixel_size, splits, images_root, images)[0]
+
+
+def scaled_cell_samples(
+    dataset: Dataset,
+    class_names: Sequence[str],
+    pixel_size: float | None = None,
+    splits: Sequence[str | None] = ("train", None),
+    images_root: Path | None = None,
+    images: Sequence | None = None,
+) -> tuple[list[CellSample], int]:
+    """:func:`cell_samples` and how many images with cells of ``class_names`` were skipped for want of
+    a pixel size: when no cell is left, that count is the cause a person must be told (not "no cells")."""
     index = {name: k for k, name in enumerate(class_names)}
     samples: list[CellSample] = []
     unscaled = 0
@@ -109,7 +122,7 @@ def cell_samples(
             samples.append(CellSample(path, ((y1 + y2) / 2.0, (x1 + x2) / 2.0), float(um), label))
     if unscaled:
         log.warning("%d images skipped: no pixel size given and no red cells to measure it from", unscaled)
-    return samples
+    return samples, unscaled
 
 
 class _ImageCache:

@@ -225,4 +225,6 @@ def _model_folders(root: Path) -> list[Path]:
         return []
     if is_model_dir(root):
         return [root]
-    return sorted(p for p in root.iterdir() if p.is_dir() and is_model_dir(p))
+    # a dot-folder is work in progress (classes_only.py stages a model in ".NAME.classes-only-partial"
+    # and writes its model.json there before moving it in): a run killed then left no model
+    return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".") and is_model_dir(p))

@@ -109,11 +109,14 @@ def save_model(
     final_losses: dict[str, float] | None = None,
     metrics: dict[str, Any] | None = None,
     class_colors: Sequence[tuple[int, int, int]] | None = None,
+    write_info: bool = True,
 ) -> ModelInfo:
     """Write ``model.weights.h5`` then ``model.json`` into ``model_dir``; return the new :class:`ModelInfo`.
 
     The weights are written first, so a folder with a ``model.json`` always has
     its weights (a crash in between leaves the previous ``model.json``, if any).
+    ``write_info=False`` leaves ``model.json`` to the caller, who has more to add before the
+    model is finished (training: the cell classifier), so a run stopped meanwhile is not listed.
     """
     model_dir = Path(model_dir)
     model_dir.mkdir(parents=True, exist_ok=True)
@@ -131,7 +134,9 @@ def save_model(
         date=_dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
         versions=versions(),
     )
-    write_model_info(info, model_dir)
+    info.path = model_dir
+    if write_info:
+        write_model_info(info, model_dir)
     log.info("saved model %s to %s", info.name, model_dir)
     return info
 

@@ -90,6 +90,15 @@ class TrainResult:
     model: Any = None
 
 
+# Said both ways: the app's Retrain runs this command and shows the message, and has no --reinit-heads.
+NEW_CLASSES_HINT = (
+    "To learn them, add --reinit-heads on the command line (the model's class list is then replaced by the "
+    "data's) or, in the app, choose “Train a new model from a backbone”; otherwise relabel those cells "
+    "to classes the model knows, or adapt its cell classes only (--classes-only; in the app “Adapt … cell "
+    "classes only”), which leaves the unknown classes out"
+)
+
+
 # --- data and config ----------------------------------------------------------------------
 def load_training_data(options: TrainOptions) -> tuple[Dataset, list[str]]:
     """The dataset and its category names (resolved to our class names, file order)."""
@@ -271,22 +280,24 @@ def stop_on_signals(stop: threading.Event):
 
 def _with_adapted_classifier(info, init, out: Path, train_images, val_images, dataset, options: TrainOptions):
     """``info`` with ``init``'s cell classifier adapted to the same images (classifier_adapt.py), when it has one."""
-    from bloodview.model.classifier_adapt import adapt_cell_classifier
-    from bloodview.model.store import write_model_info
+    from bloodview.model import classifier_adapt
 
-    entry = adapt_cell_classifier(init, out, train_images, val_images, dataset, options.pixel_size_um, options.seed,
-                                  method=options.classifier_adapt)
+    try:
+        entry = classifier_adapt.adapt_cell_classifier(init, out, train_images, val_images, dataset,
+                                                       options.pixel_size_um, options.seed,
+                                                       method=options.classifier_adapt)
+    except classifier_adapt.NoScaledCells as exc:  # the detector is trained: keep it, say what was left out
+        log.warning("the cell classifier is left out: %s", exc)
+        entry = None
     if entry is None:
         return info
     info.cell_classifier = entry
-    write_model_info(info, out)
     return info
 
 
 def _blended_with_init(model, info, init, out: Path, keep: float, reinit_heads: bool):
     """The written model with ``keep`` of ``init``'s weights blended back in (bloodview.model.blend)."""
     from bloodview.model.blend import blend_with_start
-    from bloodview.model.store import write_model_info
     from bloodview.model.store_io import load_weights_checked
 
     if reinit_heads or list(init.class_names) != list(info.class_names):
@@ -304,7 +315,6 @@ def _blended_with_init(model, info, init, out: Path, keep: float, reinit_heads: 
         blend_with_start(out / new_spec.weights_file, init.path / old_spec.weights_file, keep)
         blended.append("cell classifier")
     info.training["keep_start"] = {"share": round(keep, 4), "networks": blended}
-    write_model_info(info, out)
     return info
 
 
@@ -335,7 +345,7 @@ def train(options: TrainOptions, progress: cb.ProgressWriter | None = None,
     train_images, val_images = split_images(dataset.images, options.val_ratio, options.seed)
     if not train_images:
         raise FormatError(options.data, "has no training images left after the validation split")
-    hint = "fine-tune with --reinit-heads to take the classes from the data" if init is not None else ""
+    hint = NEW_CLASSES_HINT if init is not None else ""
     size = options.pixel_size_um
     recipe = None
     schedule_given = any(v is not None for v in (options.epochs, options.steps_per_epoch, options.config_file))
@@ -407,6 +417,7 @@ def train(options: TrainOptions, progress: cb.ProgressWriter | None = None,
         log.info("the checkpoint already has all %d epochs; writing the model", epochs)
         final = {**(state.get("losses") or {}), **{f"val_{k}": v for k, v in (state.get("val_losses") or {}).items()}}
 
+    from bloodview.model.store import write_model_info
     from bloodview.model.store_io import save_model
 
     summary = {
@@ -422,7 +433,9 @@ def train(options: TrainOptions, progress: cb.ProgressWriter | None = None,
         "recipe": recipe.name if recipe is not None else None,
     }
     info = save_model(model, config, out, name=options.name or out.name, training=summary,
-                      final_losses={k: v for k, v in final.items() if v is not None})
+                      final_losses={k: v for k, v in final.items() if v is not None}, write_info=False)
+    # model.json is written last: a run stopped while its classifier adapts is an unfinished run
+    # (`bloodview models` does not list it; --resume finishes it), not a model without its classifier
     if init is not None and options.cell_classifier and not options.reinit_heads:
         info = _with_adapted_classifier(info, init, out, train_images, val_images, dataset, options)
     keep = options.keep_start
@@ -430,6 +443,7 @@ def train(options: TrainOptions, progress: cb.ProgressWriter | None = None,
         keep = default_keep_start(len(train_images)) if recipe is not None else 0.0
     if init is not None and keep > 0:
         info = _blended_with_init(model, info, init, out, keep, options.reinit_heads)
+    write_model_info(info, out)
     if progress is not None:
         progress.emit("done", model_dir=str(out), final_losses=final)
     return TrainResult(out, info, final, epochs, model)

@@ -97,6 +97,17 @@ def test_models_lists_the_store(tmp_path, capsys):
     assert [m["name"] for m in json.loads(capsys.readouterr().out)] == ["pbc-fast", "pbc-r101"]
 
 
+def test_models_leaves_out_unfinished_runs(tmp_path, capsys):
+    """A killed run leaves OUT/checkpoints without model.json, or a classes-only staging dot-folder that
+    already holds its model.json: neither is a model to choose."""
+    (tmp_path / "cancelled" / "checkpoints").mkdir(parents=True)
+    (tmp_path / "cancelled" / "checkpoints" / "state.json").write_text('{"epoch": 1}')
+    write_model_info(ModelInfo(name="lab", backbone="mobilenetv3large", class_names=["neutrophil"], config={},
+                               image_size=512), tmp_path / ".lab.classes-only-partial")
+    assert main(["models", "--store", str(tmp_path), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
+
+
 def test_models_names_a_store_that_is_not_a_folder(tmp_path, capsys):
     """Regression: a mistyped --store printed "no models in ..." as if the folder were empty."""
     assert main(["models", "--store", str(tmp_path / "modles")]) == 1

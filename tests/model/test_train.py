@@ -148,6 +148,39 @@ def test_class_unknown_to_the_init_model_is_refused(trained, tmp_path):
         train(options(data, tmp_path / "tuned", init=trained[0].model_dir, backbone=None, config_file=None))
     message = str(err.value)
     assert "'lymphocyte'" in message and "neutrophil, platelet" in message and "--reinit-heads" in message
+    # the app's Retrain shows this message and has no --reinit-heads: say what it does and the app's ways out
+    assert "class list is then replaced by the data's" in message
+    assert "Train a new model from a backbone" in message and "relabel" in message and "classes only" in message
+
+
+def test_a_run_stopped_while_its_classifier_adapts_is_unfinished_not_a_model(trained, tmp_path, monkeypatch, capsys):
+    """The detector is written before the cell classifier adapts; model.json used to be written with it,
+    so a Retrain cancelled then left a model without its classifier that `bloodview models` listed and
+    that refused --resume's rerun as "already holds a model". model.json is now written last."""
+    from bloodview.cli.main import main
+    from bloodview.model import classifier_adapt
+    from bloodview.model.train import train
+
+    result, data, _ = trained
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt  # what the app's Cancel does mid-adaptation, as far as the folder can tell
+
+    monkeypatch.setattr(classifier_adapt, "adapt_cell_classifier", killed)
+    store = tmp_path / "store"
+    out = store / "tuned"
+    common = dict(init=result.model_dir, backbone=None, config_file=None, overrides={"epochs": 1, "steps_per_epoch": 1})
+    with pytest.raises(KeyboardInterrupt):
+        train(options(data, out, **common))
+    assert (out / "checkpoints" / "state.json").is_file() and not (out / "model.json").exists()
+    assert main(["models", "--store", str(store)]) == 0
+    assert "no models in" in capsys.readouterr().out
+
+    with pytest.raises(ModelError, match="unfinished training run; continue it with --resume or choose another --out"):
+        train(options(data, out, **common))
+    monkeypatch.undo()
+    train(options(data, out, resume=True, **common))
+    assert (out / "model.json").is_file()
 
 
 def test_reinit_heads_keeps_shared_weights_and_renews_class_outputs(trained):
@@ -361,3 +394,23 @@ def test_wbc_boxes_train_as_some_white_class_of_a_new_model(tmp_path):
     info = json.loads((result.model_dir / "model.json").read_text())
     assert info["class_names"] == ["neutrophil", "lymphocyte"]
     assert all(np.isfinite(v) for v in result.final_losses.values() if v is not None)
+
+
+def test_a_fine_tune_keeps_its_trained_detector_when_no_cell_has_a_scale(monkeypatch, caplog):
+    """The detector has trained for minutes by the time the classifier finds every image unscaled: the run
+    ends with the detector and a warning naming the cause and --pixel-size, not with an error."""
+    from types import SimpleNamespace
+
+    from bloodview.model import classifier_adapt
+    from bloodview.model.train import _with_adapted_classifier
+
+    def unscaled(*args, **kwargs):
+        raise classifier_adapt.NoScaledCells(3, 3)
+
+    monkeypatch.setattr(classifier_adapt, "adapt_cell_classifier", unscaled)
+    info = SimpleNamespace(cell_classifier=None)
+    options = SimpleNamespace(pixel_size_um=None, seed=0, classifier_adapt="auto")
+    assert _with_adapted_classifier(info, None, Path("out"), [], [], None, options) is info
+    assert info.cell_classifier is None
+    assert "cell classifier is left out: 3 of 3 training images were skipped" in caplog.text
+    assert "--pixel-size" in caplog.text
