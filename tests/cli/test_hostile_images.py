@@ -29,6 +29,7 @@ from PIL import Image
 from bloodview.cli.main import main
 from bloodview.errors import ImageError
 from bloodview.io.images import load_image, read_image_size
+from tests.cli.stand_in import stand_in_predict_model
 
 SAMPLES = Path(__file__).resolve().parents[2] / "resources" / "samples"
 DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "resources" / "models" / "default"
@@ -157,15 +158,8 @@ class _StandInPredictor:
 
 @pytest.fixture
 def stand_in_model(tmp_path, monkeypatch):
-    predict = types.ModuleType("bloodview.model.predict")
-    predict.Predictor = _StandInPredictor
-    distribute = types.ModuleType("bloodview.model.distribute")
-    distribute.use_devices = lambda requested="auto": types.SimpleNamespace(describe=lambda: "CPU (stand-in)")
-    monkeypatch.setitem(sys.modules, "bloodview.model.predict", predict)
-    monkeypatch.setitem(sys.modules, "bloodview.model.distribute", distribute)
     _StandInPredictor.seen = []
-    (tmp_path / "model").mkdir()
-    return tmp_path / "model"
+    return stand_in_predict_model(monkeypatch, tmp_path, _StandInPredictor)
 
 
 def test_predict_skips_each_unreadable_image_and_writes_the_others(hostile, stand_in_model, tmp_path, capsys):

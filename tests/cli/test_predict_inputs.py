@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 import types
 from pathlib import Path
 
@@ -24,6 +23,7 @@ import pytest
 from PIL import Image
 
 from bloodview.cli.main import main
+from tests.cli.stand_in import stand_in_predict_model
 
 SAMPLES = Path(__file__).resolve().parents[2] / "resources" / "samples"
 NEUTROPHIL = SAMPLES / "pbc_neutrophil_BNE_67131.jpg"
@@ -58,16 +58,9 @@ class _OneCellPerImage:
 
 @pytest.fixture
 def model(tmp_path, monkeypatch) -> Path:
-    predict = types.ModuleType("bloodview.model.predict")
-    predict.Predictor = _OneCellPerImage
-    distribute = types.ModuleType("bloodview.model.distribute")
-    distribute.use_devices = lambda requested="auto": types.SimpleNamespace(describe=lambda: "CPU (stand-in)")
-    monkeypatch.setitem(sys.modules, "bloodview.model.predict", predict)
-    monkeypatch.setitem(sys.modules, "bloodview.model.distribute", distribute)
     _OneCellPerImage.seen = []
     _OneCellPerImage.loaded = False
-    (tmp_path / "model").mkdir()
-    return tmp_path / "model"
+    return stand_in_predict_model(monkeypatch, tmp_path, _OneCellPerImage)
 
 
 def _names(out: Path) -> list[str]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 import types
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from bloodview.core.classes import ClassCatalogue
 from bloodview.core.geometry import rectangle
 from bloodview.core.instance import Instance
 from bloodview.io.coco import save_coco
+from tests.cli.stand_in import stand_in_predict_model
 
 SAMPLES = Path(__file__).resolve().parents[2] / "resources" / "samples"
 NEUTROPHIL = SAMPLES / "pbc_neutrophil_BNE_67131.jpg"
@@ -57,14 +57,7 @@ class _NamesByReadOrder:
 
 @pytest.fixture
 def model(tmp_path, monkeypatch) -> Path:
-    predict = types.ModuleType("bloodview.model.predict")
-    predict.Predictor = _NamesByReadOrder
-    distribute = types.ModuleType("bloodview.model.distribute")
-    distribute.use_devices = lambda requested="auto": types.SimpleNamespace(describe=lambda: "CPU (stand-in)")
-    monkeypatch.setitem(sys.modules, "bloodview.model.predict", predict)
-    monkeypatch.setitem(sys.modules, "bloodview.model.distribute", distribute)
-    (tmp_path / "model").mkdir()
-    return tmp_path / "model"
+    return stand_in_predict_model(monkeypatch, tmp_path, _NamesByReadOrder)
 
 
 def test_predicted_results_are_scored_against_the_right_images_of_a_ground_truth_numbered_otherwise(
