@@ -9,6 +9,10 @@ OUTPUT folder. Every file is written atomically, an existing one kept as ``.bak`
 Cells whose file does not say who made them come back as unreviewed imports;
 ``--reviewed`` vouches for them (they then count as checked by a person, so a
 retrain learns from them). Cells that carry bloodview's record keep it.
+
+COCO crowd regions (``iscrowd: 1``) go into coco, project and labelme (flagged there);
+via and makesense-coco leave them out, and the command says how many in which images
+(:mod:`bloodview.io.crowd`).
 """
 
 from __future__ import annotations
@@ -40,7 +44,8 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from bloodview.errors import FormatError
-    from bloodview.io.detect import output_target, save_annotations
+    from bloodview.io.crowd import LEFT_OUT_BY, crowd_regions
+    from bloodview.io.detect import canonical_format, output_target, save_annotations
     from bloodview.io.provenance import mark_imports_reviewed
 
     target = output_target(args.output, args.to)  # a folder given for a file format: the file in it
@@ -50,6 +55,8 @@ def run(args: argparse.Namespace) -> int:
     marked = mark_imports_reviewed(dataset) if args.reviewed else 0
     written = save_annotations(dataset, args.output, args.to)
     vouched = f", {marked} imported cells marked reviewed" if args.reviewed else ""
+    crowd = sum(n for _, n in crowd_regions(dataset)) if canonical_format(args.to) in LEFT_OUT_BY else 0
+    left_out = f", {crowd} crowd regions left out (see the warning)" if crowd else ""
     print(f"{args.input} ({fmt}) -> {written} ({args.to}): {len(dataset.images)} images, "
-          f"{dataset.instance_count} cells{vouched}")
+          f"{dataset.instance_count - crowd} cells{vouched}{left_out}")
     return 0

@@ -5,21 +5,23 @@ wants the figures it reports — the white-cell differential in %, erythroblasts
 cells, platelets and the platelet estimate — for each image and for all of them, without
 opening the window. The rules are the app's (:mod:`bloodview.core.review_rules`,
 :mod:`bloodview.core.differential`): machine calls below the unidentified threshold are left
-out, a person's checked cells are told apart from unchecked ones, and a count is a DRAFT until
-every image is signed off. ``--out counts.csv`` writes one row per image and a last row for
-them all.
+out, a person's checked cells are told apart from unchecked ones — these by origin (model,
+segmenter, imported), as the report names them — and a count is a DRAFT until every image is
+signed off. ``--out counts.csv`` writes one row per image and a last row for
+them all, as UTF-8 with a byte-order mark so that Excel shows non-ASCII class and image names
+right (:mod:`bloodview.io.spreadsheet_csv`).
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 from pathlib import Path
 
 from bloodview.cli.cmd_info import add_input_options, read_input
 from bloodview.cli.options import check_output_file, finite_float_arg
+from bloodview.core.review_rules import ORIGINS
 from bloodview.errors import BloodviewError
+from bloodview.io.spreadsheet_csv import csv_text
 
 ALL_IMAGES = "all images"
 
@@ -55,9 +57,9 @@ def run(args: argparse.Namespace) -> int:
     threshold = DEFAULT_UNIDENTIFIED_THRESHOLD if threshold is None else threshold
     print(summary_text(dataset, threshold), end="")
     if args.out is not None:
-        from bloodview.io.atomic import atomic_write_text
+        from bloodview.io.spreadsheet_csv import write_spreadsheet_csv
 
-        atomic_write_text(args.out, counts_csv(dataset, threshold), backup=False)
+        write_spreadsheet_csv(args.out, counts_csv(dataset, threshold), backup=False)
         print(f"wrote {args.out} ({len(dataset.images)} image rows and one for all images)")
     return 0
 
@@ -94,6 +96,7 @@ def summary_text(dataset, threshold: float) -> str:
              f"unidentified threshold {threshold:.2f}"]
     if not tally.final:
         lines.append(f"DRAFT: {tally.draft_reason()}")
+    lines.append(tally.cells_text())
     if unidentified:
         lines.append(f"{unidentified} unidentified cell(s) left out (less certain than {threshold:.2f}, unchecked)")
     lines.append(f"white cells: {count.white_total} ({count.white_checked} checked)")
@@ -112,23 +115,21 @@ def counts_csv(dataset, threshold: float) -> str:
     """One row per image, then one for all images: counts per class, white classes in %, the
     classes labs give per 100 white cells, platelets per 1,000 red cells, what is left to check."""
     classes = list(dataset.classes)
-    header = ["image", "signed_off", "pixel_size_um", "counted_cells", "unchecked_cells", "unidentified_left_out",
-              "white_cells"]
+    header = ["image", "signed_off", "pixel_size_um", "counted_cells", "unchecked_cells",
+              *(f"unchecked_{name}" for name in ORIGINS), "unidentified_left_out", "white_cells"]
     header += [f"n_{c.name}" for c in classes]
     header += [f"pct_{c.name}" if c.white_cell else f"{c.name}_per_100_white" for c in classes
                if _per_100_white(c)]
     header += ["platelets", "red_cells", "platelets_per_1000_red_cells"]
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(header)
+    rows = [header]
     for image in dataset.images:
         um = image.pixel_size_um
-        writer.writerow(_row(image.image_path.as_posix(), [image], dataset, threshold, classes,
-                             "yes" if image.signed_off else "no", "" if um is None else f"{um:.5f}"))
+        rows.append(_row(image.image_path.as_posix(), [image], dataset, threshold, classes,
+                         "yes" if image.signed_off else "no", "" if um is None else f"{um:.5f}"))
     signed = sum(bool(i.signed_off) for i in dataset.images)
-    writer.writerow(_row(ALL_IMAGES, dataset.images, dataset, threshold, classes,
-                         f"{signed} of {len(dataset.images)}", ""))
-    return out.getvalue()
+    rows.append(_row(ALL_IMAGES, dataset.images, dataset, threshold, classes,
+                     f"{signed} of {len(dataset.images)}", ""))
+    return csv_text(rows)
 
 
 def _per_100_white(cell_class) -> bool:
@@ -140,7 +141,8 @@ def _per_100_white(cell_class) -> bool:
 def _row(name: str, images, dataset, threshold: float, classes, signed: str, um: str) -> list:
     count, unidentified = _count(images, dataset, threshold)
     per_red = count.platelets_per_1000_red_cells
-    row = [name, signed, um, count.total, count.unchecked_total, unidentified, count.white_total]
+    row = [name, signed, um, count.total, count.unchecked_total, *(count.unchecked_from(o) for o in ORIGINS),
+           unidentified, count.white_total]
     row += [count.row(c.name).count for c in classes]
     row += [f"{count.row(c.name).per_100_white:.1f}" if count.white_total else "" for c in classes if _per_100_white(c)]
     row += [count.platelets, count.red_cells, "" if per_red is None else f"{per_red:.1f}"]

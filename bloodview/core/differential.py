@@ -12,8 +12,9 @@ confirm an analyser's count: platelets per field (mean) and per 1,000 red cells
 (only when red cells were counted; a project without a red-cell class has none).
 
 Each row also says how many of its cells a person checked (drew, corrected or
-confirmed) and how many are unchecked machine cells, so a report can say what a
-person vouched for.
+confirmed) and how many are unchecked, by origin (a model's call, the classical
+segmenter's outline, a cell imported from a file: :func:`review_rules.origin`), so a
+report can say what a person vouched for and where the rest came from.
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ from dataclasses import dataclass
 from bloodview.core.annotation import ImageAnnotation
 from bloodview.core.classes import ClassCatalogue
 from bloodview.core.instance import Instance
-from bloodview.core.review_rules import is_checked, is_unidentified
+from bloodview.core.review_rules import ORIGINS, is_checked, is_unidentified, origin
+
+_ORDER = (*ORIGINS, "person")  # "person": only when no ``checked`` rule was given
 
 # Non-white classes that labs still report per 100 white cells: nucleated red cells (NRBC).
 # Platelets and red cells (BCCD's "rbc") are not counted that way.
@@ -40,11 +43,16 @@ class DifferentialRow:
     per_100_white: float | None  # None for classes not reported per 100 white cells (platelets)
     checked: int = 0  # cells of this class a person checked
     white_cell: bool = False
+    unchecked_by_origin: tuple[tuple[str, int], ...] = ()  # (origin, cells), non-zero ones, in report order
 
     @property
     def unchecked(self) -> int:
-        """Machine cells of this class that no person has checked yet."""
+        """Cells of this class that no person has checked yet (model, segmenter or imported)."""
         return self.count - self.checked
+
+    def unchecked_from(self, origin_name: str) -> int:
+        """Unchecked cells of this class that came from ``origin_name`` (``"model"``, ...)."""
+        return dict(self.unchecked_by_origin).get(origin_name, 0)
 
     @property
     def percent_of_white(self) -> float | None:
@@ -89,6 +97,17 @@ class DifferentialCount:
     def unchecked_total(self) -> int:
         return self.total - self.checked_total
 
+    @property
+    def unchecked_origins(self) -> tuple[str, ...]:
+        """The origins of the unchecked cells counted, in report order (empty when all are checked)."""
+        present = {name for r in self.rows for name, _ in r.unchecked_by_origin}
+        return tuple(name for name in _ORDER if name in present)
+
+    def unchecked_from(self, origin_name: str, white_only: bool = False) -> int:
+        """Unchecked cells from ``origin_name`` over all rows (or the white-cell rows)."""
+        rows = self.white_rows if white_only else self.rows
+        return sum(r.unchecked_from(origin_name) for r in rows)
+
 
 def differential_count(
     images: Iterable[ImageAnnotation],
@@ -113,6 +132,7 @@ def differential_count(
     """
     counts = {c.name: 0 for c in classes}
     checked_counts = dict.fromkeys(counts, 0)
+    origins: dict[str, dict[str, int]] = {name: {} for name in counts}
     fields = 0
     for image in images:
         counted_here = False
@@ -124,6 +144,9 @@ def differential_count(
                 counts[instance.class_name] += 1
                 if checked is not None and checked(instance):
                     checked_counts[instance.class_name] += 1
+                else:
+                    made_by = origins[instance.class_name]
+                    made_by[origin(instance)] = made_by.get(origin(instance), 0) + 1
         fields += int(counted_here)
     total = sum(counts.values())
     white_total = sum(counts[c.name] for c in classes if c.white_cell)
@@ -140,6 +163,7 @@ def differential_count(
                 (100.0 * n / white_total if white_total else 0.0) if per_white else None,
                 checked_counts[c.name],
                 bool(c.white_cell),
+                _in_order(origins[c.name]),
             )
         )
     return DifferentialCount(
@@ -149,6 +173,15 @@ def differential_count(
         sum(counts[c.name] for c in classes if c.red_cell),
         sum(counts[c.name] for c in classes if c.platelet),
     )
+
+
+def _in_order(by_origin: dict[str, int]) -> tuple[tuple[str, int], ...]:
+    return tuple((name, by_origin[name]) for name in _ORDER if by_origin.get(name))
+
+
+def unchecked_text(by_origin: Sequence[tuple[str, int]]) -> str:
+    """Unchecked cells by origin in words: ``"5 model, 5 segmenter, 1 imported"``."""
+    return ", ".join(f"{n} {name}" for name, n in by_origin)
 
 
 def platelet_estimate_text(count: DifferentialCount) -> str:
@@ -185,10 +218,17 @@ class ReviewTally:
     cells: int
     checked: int
     unidentified: int
+    unchecked_by_origin: tuple[tuple[str, int], ...] = ()  # (origin, cells), as DifferentialRow's
 
     @property
     def unchecked(self) -> int:
         return self.cells - self.checked
+
+    def cells_text(self) -> str:
+        """``"22 cells: 11 checked by a person, 11 unchecked (5 model, 5 segmenter, 1 imported)"``,
+        as the report's heading and ``bloodview count`` say it."""
+        text = f"{self.cells} cells: {self.checked} checked by a person, {self.unchecked} unchecked"
+        return text + (f" ({unchecked_text(self.unchecked_by_origin)})" if self.unchecked else "")
 
     @property
     def final(self) -> bool:
@@ -211,11 +251,16 @@ class ReviewTally:
 
 
 def review_tally(images: Sequence[ImageAnnotation], threshold: float) -> ReviewTally:
-    """Images, sign-offs and cells (checked, unidentified at ``threshold``) of ``images``."""
+    """Images, sign-offs and cells (checked, unidentified at ``threshold``, unchecked by origin)
+    of ``images``."""
+    by_origin: dict[str, int] = {}
+    for cell in (c for i in images for c in i.instances if not is_checked(c)):
+        by_origin[origin(cell)] = by_origin.get(origin(cell), 0) + 1
     return ReviewTally(
         len(images),
         sum(bool(i.signed_off) for i in images),
         sum(len(i.instances) for i in images),
         sum(is_checked(c) for i in images for c in i.instances),
         sum(is_unidentified(c, threshold) for i in images for c in i.instances),
+        _in_order(by_origin),
     )

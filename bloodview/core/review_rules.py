@@ -13,6 +13,11 @@ count a smear the same way:
 
 Certainty is the model score; for a bootstrap cell without a score, its outline quality;
 a machine cell with neither counts as 0 (most doubtful).
+
+An unchecked cell is named by its **origin** (:func:`origin`): a trained model's call, the
+classical segmenter's outline (``bloodview bootstrap``, the red-cell finder) or a cell
+imported from a file that does not say who made it. A lab auditor reads "unchecked" very
+differently for each, so reports never lump them together as the model's.
 """
 
 from __future__ import annotations
@@ -22,6 +27,17 @@ from bloodview.core.instance import Instance, Source
 
 DEFAULT_UNIDENTIFIED_THRESHOLD = 0.75  # the paper's detection threshold
 THRESHOLD_SETTING = "unidentified_threshold"  # the project setting (project.json) that overrides it
+
+
+ORIGINS = ("model", "segmenter", "imported")
+"""The origins of unchecked cells, in the order reports list them."""
+_ORIGIN_OF_SOURCE = {Source.MODEL: "model", Source.BOOTSTRAP: "segmenter", Source.IMPORT: "imported",
+                     Source.HUMAN: "person"}
+
+
+def origin(instance: Instance) -> str:
+    """Who made the cell, in a report's words: one of :data:`ORIGINS`, or ``"person"``."""
+    return _ORIGIN_OF_SOURCE[instance.source]
 
 
 def is_checked(instance: Instance) -> bool:

@@ -1,6 +1,9 @@
 """Report files: report.json, report.md, confusion_matrix.csv/.png, precision_recall.png,
 reliability.png.
 
+confusion_matrix.csv is for a spreadsheet: UTF-8 with a byte-order mark, so Excel shows a
+lab's non-ASCII class names right (:mod:`bloodview.io.spreadsheet_csv`).
+
 Every file is written atomically (``bloodview.io.atomic``). ``load_report`` reads
 report.json back (for ``--compare``); ``summary_for_model_json`` gives the small
 dict the model store keeps in model.json.
@@ -19,6 +22,7 @@ from bloodview.evaluation.markdown import number, render
 from bloodview.evaluation.reference import lookup
 from bloodview.evaluation.plots import confusion_image, png_bytes, pr_curve_image, reliability_image
 from bloodview.io.atomic import atomic_write_bytes, atomic_write_json, atomic_write_text
+from bloodview.io.spreadsheet_csv import write_spreadsheet_csv
 
 REPORT_JSON = "report.json"
 SUMMARY_KEYS = (
@@ -79,7 +83,12 @@ def write_report(report: dict, out_dir: str | Path) -> dict[str, Path]:
     written["report.md"] = atomic_write_text(out / "report.md", _with_calibration(render(report), report))
     for name, (data, _) in blobs.items():
         path = out / name
-        written[name] = atomic_write_text(path, data) if isinstance(data, str) else atomic_write_bytes(path, data)
+        if isinstance(data, bytes):
+            written[name] = atomic_write_bytes(path, data)
+        elif name.endswith(".csv"):  # opened in a spreadsheet: UTF-8 with a BOM for Excel
+            written[name] = write_spreadsheet_csv(path, data)
+        else:
+            written[name] = atomic_write_text(path, data)
     return written
 
 

@@ -5,8 +5,10 @@ It says what a lab signs: the white-cell differential with its denominator,
 NRBC per 100 white cells, platelets and red cells as counts apart from it, how
 many fields (images with counted cells) the figures rest on, the platelet
 estimate (per field; per 1,000 red cells when red cells were counted), how many
-cells a person checked and how many are unchecked model cells, and how many
-images are signed off, and each image with who signed it off and when. Until
+cells a person checked and how many are unchecked — by origin, one column each: a
+model's calls, the classical segmenter's outlines, cells imported from a file that
+does not say who made them (an auditor must not read an imported or segmented cell
+as the model's) — and how many images are signed off, and each image with who signed it off and when. Until
 every image is signed off (and every cell checked) the report is a **DRAFT** in
 its title, its body and the footer of every PDF page; it is never printed as
 final before. Without white cells there is no % and no figure per 100 white
@@ -31,6 +33,7 @@ from bloodview.core.differential import (  # noqa: F401 - ReviewTally: the GUI's
     per_100_white_text,
     review_tally,
 )
+from bloodview.core.review_rules import ORIGINS
 from bloodview.gui.review import counted_instances, is_checked, is_unidentified
 
 DRAFT = "DRAFT"
@@ -94,10 +97,44 @@ def lab_figures_html(count: DifferentialCount, images: int) -> str:
             f"the images with counted cells.{note}</p>\n<table>\n{table}\n</table>")
 
 
-def _row_html(row: DifferentialRow, colour: str, figure: str) -> str:
+ORIGIN_MEANING = {
+    "model": "called by a trained model (detector or cell classifier)",
+    "segmenter": "outlined by the classical segmenter (bootstrap, the red-cell finder), no trained model",
+    "imported": "read from a file that does not say who made the cell",
+    "person": "drawn by a person",
+}
+
+
+def unchecked_columns(count: DifferentialCount) -> tuple[str, ...]:
+    """The origins that get an "Unchecked (…)" column: those of the unchecked cells counted,
+    or none when every cell is checked (one plain "Unchecked" column of zeros then)."""
+    return count.unchecked_origins
+
+
+def _unchecked_head(origins: Sequence[str]) -> str:
+    if not origins:
+        return "<th class='n'>Unchecked</th>"
+    return "".join(f"<th class='n'>Unchecked ({name})</th>" for name in origins)
+
+
+def _unchecked_cells(origins: Sequence[str], total: int, of_origin, tag: str = "td") -> str:
+    values = [of_origin(name) for name in origins] if origins else [total]
+    return "".join(f"<{tag} class='n'>{value}</{tag}>" for value in values)
+
+
+def origins_note(origins: Sequence[str]) -> str:
+    """What each "Unchecked (…)" column means, for the origins shown."""
+    if not origins:
+        return ""
+    meanings = "; ".join(f"<i>{name}</i>: {ORIGIN_MEANING[name]}" for name in (*ORIGINS, "person")
+                         if name in origins)
+    return f"<p class='meta'>Unchecked cells by origin — {meanings}.</p>"
+
+
+def _row_html(row: DifferentialRow, colour: str, figure: str, origins: Sequence[str]) -> str:
     return (f"<tr><td><span class='sw' style='background:{colour}'></span>"
             f"{html.escape(row.display_name)}</td><td class='n'>{row.checked}</td>"
-            f"<td class='n'>{row.unchecked}</td><td class='n'>{row.count}</td>"
+            f"{_unchecked_cells(origins, row.unchecked, row.unchecked_from)}<td class='n'>{row.count}</td>"
             f"<td class='n'>{figure}</td></tr>")
 
 
@@ -117,9 +154,13 @@ def report_html(
         return "#%02x%02x%02x" % dataset.classes[row.class_name].color
 
     white = count.white_total
-    white_rows = [_row_html(r, colour(r), f"{r.percent_of_white:.1f}" if white else "–")
+    origins = unchecked_columns(count)
+    white_rows = [_row_html(r, colour(r), f"{r.percent_of_white:.1f}" if white else "–", origins)
                   for r in count.white_rows]
-    other_rows = [_row_html(r, colour(r), other_cell_figure(r, white)) for r in count.other_rows]
+    other_rows = [_row_html(r, colour(r), other_cell_figure(r, white), origins) for r in count.other_rows]
+    white_unchecked = _unchecked_cells(origins, white - count.white_checked,
+                                       lambda name: count.unchecked_from(name, white_only=True), "th")
+    blank_unchecked = "<td></td>" * max(len(origins), 1)
     if tally.final:
         status = (f"<p class='final'>Final: all {tally.images} image(s) signed off, every cell "
                   "checked by a person.</p>")
@@ -140,7 +181,7 @@ def report_html(
     else:
         denominator = ("No white cells were counted: there is no white-cell differential, and no figure per "
                        "100 white cells.")
-    head = ("<tr><th>Class</th><th class='n'>Checked</th><th class='n'>Unchecked (model)</th>"
+    head = ("<tr><th>Class</th><th class='n'>Checked</th>" + _unchecked_head(origins) +
             "<th class='n'>Count</th><th class='n'>{}</th></tr>")
     return f"""<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>{html.escape(shown_title)}</title>
@@ -159,22 +200,23 @@ td.n, th.n {{ text-align: right; font-variant-numeric: tabular-nums; }}
 {status}
 <p class="meta">{now} · {tally.images} image(s), {tally.signed_off} of {tally.images} signed off ·
 {count.fields} field(s) counted ·
-{tally.cells} cells: {tally.checked} checked by a person, {tally.unchecked} unchecked (model) ·
+{html.escape(tally.cells_text())} ·
 unidentified threshold {threshold:.2f}{model}</p>
 <h2>White-cell differential</h2>
 <p>{denominator}</p>
+{origins_note(origins)}
 <table>
 {head.format("% of white cells")}
 {''.join(white_rows)}
 <tr><th>White cells</th><th class="n">{count.white_checked}</th>
-<th class="n">{white - count.white_checked}</th><th class="n">{white}</th>
+{white_unchecked}<th class="n">{white}</th>
 <th class="n">{"100.0" if white else "–"}</th></tr>
 </table>
 <h2>Other cells (not in the white-cell %)</h2>
 <table>
 {head.format("Reported as")}
 {''.join(other_rows)}
-<tr><td>Unidentified (not counted)</td><td></td><td></td><td class="n">{unidentified}</td><td></td></tr>
+<tr><td>Unidentified (not counted)</td><td></td>{blank_unchecked}<td class="n">{unidentified}</td><td></td></tr>
 </table>
 {lab_figures_html(count, tally.images)}
 <h2>Images</h2><ul>{image_list}</ul>

@@ -25,6 +25,13 @@ record (sign-off with who/when, image label, split; see
 when it saves. A signed-off image also gets the file flag ``bloodview_signed_off``
 (a tick box in LabelMe): unticking it there withdraws the sign-off when the file
 comes back. Shapes without a record (drawn in LabelMe) are unreviewed imports.
+
+COCO crowd regions (``iscrowd: 1``, a clump of cells outlined as one) are written
+as their outlines with the shape flag ``iscrowd`` ticked and a description saying
+what they are, so a person in LabelMe sees the clump and can split it; the flag
+(or the record) makes them crowd regions again when read back
+(:mod:`bloodview.io.crowd`). LabelMe has no crowd notion of its own, so a tool
+that ignores flags would take such a region for one cell.
 """
 
 from __future__ import annotations
@@ -45,6 +52,7 @@ from bloodview.io.atomic import atomic_write_json, json_number
 from bloodview.io.images import check_image_size
 from bloodview.io.jsonio import read_json, require, short
 from bloodview.io.class_records import CLASSES_KEY, adopt_record_classes, class_records
+from bloodview.io.crowd import CROWD_DESCRIPTION, CROWD_KEY, is_crowd
 from bloodview.io.labels import ClassResolver
 from bloodview.io.outlines import fit_to_image, polygon_from_points
 from bloodview.io.paths import member_path, output_relative
@@ -126,6 +134,8 @@ def _read_file(
             groups[key].polygons.extend(polygons)
             continue
         instance = make_instance(polygons, class_name, shape.get(RECORD_KEY), file, box_only=box_only)
+        if isinstance(shape.get("flags"), dict) and shape["flags"].get(CROWD_KEY) is True:
+            instance.extra[CROWD_KEY] = True
         image.instances.append(instance)
         groups[key] = instance
     apply_image_record(image, data.get(RECORD_KEY), file)
@@ -203,17 +213,16 @@ def labelme_dict(image: ImageAnnotation, image_path: str, classes: ClassCatalogu
     record also keeps the lab's own classes its cells use (:mod:`bloodview.io.class_records`)."""
     shapes = []
     for group, instance in enumerate(image.instances, start=1):
-        if instance.extra.get("iscrowd"):
-            continue
+        crowd = is_crowd(instance)  # a clump of cells: flagged and described, see the module doc
         several = len(instance.polygons) > 1
         for polygon in instance.polygons:
             shapes.append({
                 "label": instance.class_name,
                 "points": [[json_number(x), json_number(y)] for x, y in polygon],
                 "group_id": group if several else None,
-                "description": "",
+                "description": CROWD_DESCRIPTION if crowd else "",
                 "shape_type": "polygon",
-                "flags": {},
+                "flags": {CROWD_KEY: True} if crowd else {},
                 "mask": None,
                 RECORD_KEY: instance_record(instance),
             })

@@ -12,7 +12,8 @@ Only images with polygons are listed, renumbered 1..N; annotation ids start at
 0; one annotation per polygon (MakeSense has no multi-part labels); category id
 = position in the label list + 1 (we list every catalogue class, in order);
 polygons are not closed; bbox and area come from the vertices (shoelace, as
-MakeSense computes it); no supercategory, no RLE, crowd regions left out.
+MakeSense computes it); no supercategory, no RLE, crowd regions left out (with a
+warning saying how many in which images: :mod:`bloodview.io.crowd`).
 
 Reading: MakeSense's own COCO importer skips ``iscrowd: 1``; so do we. Otherwise
 it is plain COCO and goes through :func:`bloodview.io.coco.load_coco`.
@@ -29,6 +30,7 @@ from bloodview.core.annotation import Dataset
 from bloodview.core.classes import ClassCatalogue
 from bloodview.io.atomic import atomic_write_json, json_number
 from bloodview.io.coco import load_coco
+from bloodview.io.crowd import is_crowd, warn_left_out
 from bloodview.io.paths import flat_export_names
 
 
@@ -55,7 +57,7 @@ def makesense_coco_dict(dataset: Dataset, description: str = "bloodview") -> dic
         polygons = [
             (dataset.classes.resolve(instance.class_name), polygon)
             for instance in image.instances
-            if not instance.extra.get("iscrowd")
+            if not is_crowd(instance)
             for polygon in instance.polygons
         ]
         if not polygons:
@@ -81,7 +83,9 @@ def makesense_coco_dict(dataset: Dataset, description: str = "bloodview") -> dic
 
 
 def save_makesense_coco(dataset: Dataset, path: str | Path, description: str = "bloodview") -> Path:
-    """Write the MakeSense-style COCO JSON atomically (compact, old file kept as ``.bak``)."""
+    """Write the MakeSense-style COCO JSON atomically (compact, old file kept as ``.bak``); the
+    crowd regions it leaves out are counted in a warning."""
+    warn_left_out(dataset, "makesense-coco")
     return atomic_write_json(Path(path), makesense_coco_dict(dataset, description), compact=True)
 
 

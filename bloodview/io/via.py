@@ -14,7 +14,9 @@ That is MakeSense's layout plus one namespaced ``bloodview`` attribute per regio
 records of :mod:`bloodview.io.provenance` as compact JSON *text*, because VIA
 attributes are strings (VIA shows it as a text attribute; tools that read
 ``label`` ignore it). The first vertex is repeated at the end; images without
-outlines are left out unless they were signed off (as empty); each polygon of a
+outlines are left out unless they were signed off (as empty); COCO crowd regions
+(``iscrowd: 1``) are left out with a warning saying how many in which images
+(:mod:`bloodview.io.crowd`: MakeSense would read a clump as one cell); each polygon of a
 cell is its own region (VIA has no multi-part regions), and regions sharing a
 record id are joined back into one cell on reading. ``size`` is -1 when the
 image file is not at hand (VIA's value for unknown sizes).
@@ -49,6 +51,7 @@ from bloodview.io.class_records import CLASSES_KEY, adopt_record_classes, class_
 from bloodview.io.labels import ClassResolver
 from bloodview.io.outlines import fit_to_image, polygon_from_xy
 from bloodview.io.paths import flat_export_names, member_path
+from bloodview.io.crowd import is_crowd, warn_left_out
 from bloodview.io.provenance import (
     RECORD_KEY,
     apply_image_record,
@@ -179,8 +182,8 @@ def via_dict(dataset: Dataset, provenance: bool = True) -> dict[str, Any]:
     for name, image in zip(flat_export_names(dataset), dataset.images):
         regions: dict[str, Any] = {}
         for instance in image.instances:
-            if instance.extra.get("iscrowd"):
-                continue  # a crowd region is not one cell outline
+            if is_crowd(instance):
+                continue  # a crowd region is not one cell outline (save_via says so)
             attributes = {"label": instance.class_name}
             if provenance:
                 attributes[RECORD_KEY] = encode_record(instance_record(instance))
@@ -208,7 +211,9 @@ def via_dict(dataset: Dataset, provenance: bool = True) -> dict[str, Any]:
 
 
 def save_via(dataset: Dataset, path: str | Path, provenance: bool = True) -> Path:
-    """Write the MakeSense VGG JSON atomically (old file kept as ``.bak``); see :func:`via_dict`."""
+    """Write the MakeSense VGG JSON atomically (old file kept as ``.bak``); see :func:`via_dict`.
+    Crowd regions, which it leaves out, are counted in a warning."""
+    warn_left_out(dataset, "via")
     return atomic_write_json(Path(path), via_dict(dataset, provenance), compact=True)
 
 

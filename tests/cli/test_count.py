@@ -44,7 +44,7 @@ def smears(tmp_path):
 
 
 def _rows(path):
-    with open(path, newline="") as handle:
+    with open(path, newline="", encoding="utf-8-sig") as handle:
         return {row["image"]: row for row in csv.DictReader(handle)}
 
 
@@ -107,11 +107,15 @@ def test_count_out_gives_the_reports_figures_for_the_same_project(tmp_path, caps
     assert ("DRAFT: 2 of 3 image(s) not signed off; 11 of 22 cell(s) not checked by a person, "
             "1 of them unidentified") in printed  # word for word the report's DRAFT box
     assert "white cells: 7 (5 checked)" in printed and "1.50 platelets per field, 300.0 per 1,000 red cells" in printed
+    # the report's words for the unchecked cells, by origin (11 = 5 model, 5 segmenter, 1 imported)
+    assert "22 cells: 11 checked by a person, 11 unchecked (5 model, 5 segmenter, 1 imported)" in printed
     rows = _rows(tmp_path / "counts.csv")
     total = rows["all images"]
     assert (total["white_cells"], total["pct_neutrophil"], total["pct_lymphocyte"], total["pct_monocyte"],
             total[f"pct_{OWN_CLASS}"]) == ("7", "57.1", "14.3", "14.3", "14.3")
     assert total["erythroblast_per_100_white"] == "14.3" and total["unidentified_left_out"] == "1"
+    assert (total["unchecked_cells"], total["unchecked_model"], total["unchecked_segmenter"],
+            total["unchecked_imported"]) == ("10", "4", "5", "1")  # the unidentified 0.50 one left out
     assert (total["platelets"], total["red_cells"], total["platelets_per_1000_red_cells"]) == ("3", "10", "300.0")
     first = next(r for name, r in rows.items() if name.endswith(FIRST))  # the project's path to it
     assert total["signed_off"] == "1 of 3" and first["n_lymphocyte"] == "1" and first["unidentified_left_out"] == "1"
@@ -142,3 +146,24 @@ def test_without_white_cells_no_figure_per_100_white_cells_is_printed(tmp_path, 
     printed = capsys.readouterr().out
     assert "Erythroblast" in printed and "– (no white cells counted)" in printed  # before: 0.0 per 100
     assert "0.0 per 100" not in printed
+
+
+def test_counts_csv_opens_in_excel_with_non_ascii_names_intact(tmp_path, capsys):
+    """Excel on Windows reads a CSV without a byte-order mark in the legacy code page: "Zelle ä"
+    became "Zelle Ã¤". The file starts with the mark; read as utf-8-sig its first header is clean."""
+    from bloodview.core.classes import ClassCatalogue
+
+    name = "Blut Müller.png"
+    Image.new("RGB", (400, 60), "white").save(tmp_path / name)
+    classes = ClassCatalogue.pbc()
+    classes.add("Zelle ä", white_cell=True)
+    image = ImageAnnotation(tmp_path / name, 400, 60, [_cell("Zelle ä", 0), _cell("neutrophil", 30)])
+    save_coco(Dataset([image], classes, root=tmp_path), tmp_path / "cells.json")
+    assert main(["count", str(tmp_path / "cells.json"), "--out", str(tmp_path / "counts.csv")]) == 0
+    raw = (tmp_path / "counts.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf") and "Zelle ä".encode() in raw
+    with open(tmp_path / "counts.csv", newline="", encoding="utf-8-sig") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0][0] == "image" and "n_Zelle ä" in rows[0] and "pct_Zelle ä" in rows[0]
+    assert rows[1][0].endswith(name) and rows[1][rows[0].index("pct_Zelle ä")] == "50.0"
+    assert rows[-1][0] == "all images" and "," in raw.decode("utf-8-sig").splitlines()[0]

@@ -41,3 +41,24 @@ def test_no_figure_per_100_white_cells_without_white_cells():
     nrbc_only.instances += [Instance([rectangle(10, 0, 15, 5)], "neutrophil") for _ in range(4)]
     count = differential_count([nrbc_only], ClassCatalogue.pbc())
     assert per_100_white_text(count.row("erythroblast"), count.white_total) == "25.0 per 100 WBC"
+
+
+def test_unchecked_cells_are_told_apart_by_origin_model_segmenter_imported():
+    """Before, every unchecked cell was read as the model's; imported and bootstrap cells are not."""
+    from bloodview.core.differential import review_tally
+    from bloodview.core.review_rules import is_checked, origin
+
+    made = [Instance([rectangle(0, 0, 5, 5)], "neutrophil", source=s, score=0.9 if s == Source.MODEL else None,
+                     quality=0.9 if s == Source.BOOTSTRAP else None)
+            for s in (Source.MODEL, Source.MODEL, Source.BOOTSTRAP, Source.IMPORT, Source.HUMAN)]
+    assert [origin(i) for i in made] == ["model", "model", "segmenter", "imported", "person"]
+    image = ImageAnnotation("a.jpg", 10, 10, made + [_cell("platelet"), _cell("neutrophil", reviewed=True)])
+    diff = differential_count([image], ClassCatalogue.pbc(), checked=is_checked)
+    row = diff.row("neutrophil")
+    assert row.unchecked_by_origin == (("model", 2), ("segmenter", 1), ("imported", 1))
+    assert row.unchecked == 4 and row.checked == 2 and row.unchecked_from("person") == 0
+    assert diff.unchecked_origins == ("model", "segmenter", "imported")
+    assert diff.unchecked_from("model") == 3 and diff.unchecked_from("model", white_only=True) == 2
+    assert sum(diff.unchecked_from(o) for o in diff.unchecked_origins) == diff.unchecked_total
+    tally = review_tally([image], 0.75)
+    assert tally.cells_text() == "7 cells: 2 checked by a person, 5 unchecked (3 model, 1 segmenter, 1 imported)"

@@ -42,7 +42,9 @@ def test_report_json_has_every_figure_under_its_metric_name(report, tmp_path):
 
 def test_confusion_csv_and_png_show_the_matrix(report, tmp_path):
     written = write_report(report, tmp_path)
-    rows = list(csv.reader((tmp_path / "confusion_matrix.csv").open()))
+    raw = (tmp_path / "confusion_matrix.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # the BOM that makes Excel read it as UTF-8
+    rows = list(csv.reader((tmp_path / "confusion_matrix.csv").open(newline="", encoding="utf-8-sig")))
     assert rows[0] == ["true\\predicted", "lymphocyte", "monocyte", "neutrophil", "platelet", "missed"]
     assert rows[1] == ["lymphocyte", "0", "1", "0", "0", "0"]
     assert rows[3] == ["neutrophil", "0", "0", "1", "0", "1"]

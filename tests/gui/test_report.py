@@ -48,7 +48,7 @@ def test_report_with_unsigned_images_is_a_draft_in_title_and_body(dataset):
     assert "1 of 2 image(s) not signed off" in text
     assert "6 of 7 cell(s) not checked by a person, 1 of them unidentified" in text
     assert "resnet50-pbc@2026-11-25" in text and "2 image(s), 1 of 2 signed off" in text
-    assert "7 cells: 1 checked by a person, 6 unchecked (model)" in text
+    assert "7 cells: 1 checked by a person, 6 unchecked (6 model)" in text
     assert "Final" not in text
     assert "b.png — 2 cells — signed off" in text and "a.png — 5 cells — not signed off" in text
 
@@ -96,3 +96,30 @@ def test_pdf_of_a_draft_says_draft_in_its_document_title(dataset, tmp_path, qtbo
     assert data[:5] == b"%PDF-"
     title = data[data.index(b"/Title"):].split(b"\n", 1)[0]
     assert "DRAFT — Differential count".encode("utf-16-be") in title
+
+
+def test_the_report_names_the_origin_of_unchecked_cells_not_all_the_models():
+    """Imported and segmenter (bootstrap) cells were counted as "Unchecked (model)": an auditor
+    read the model as having called cells it never saw."""
+    image = ImageAnnotation("a.png", 100, 100, [
+        cell("neutrophil"), Instance([rectangle(20, 0, 30, 10)], "neutrophil", source=Source.IMPORT),
+        Instance([rectangle(40, 0, 50, 10)], "platelet", source=Source.BOOTSTRAP, quality=0.9),
+        Instance([rectangle(60, 0, 70, 10)], "platelet", source=Source.HUMAN)])
+    text = report_html(Dataset([image]), [image], 0.75)
+    assert "Unchecked (model)</th><th class='n'>Unchecked (segmenter)</th><th class='n'>Unchecked (imported)" in text
+    # checked, unchecked model / segmenter / imported, count, figure
+    assert _row(text, "Neutrophil") == ("0", "1", "0", "1", "2", "100.0")
+    assert _row(text, "Platelet") == ("1", "0", "1", "0", "2", "count only")
+    assert "4 cells: 1 checked by a person, 3 unchecked (1 model, 1 segmenter, 1 imported)" in text
+    assert "<i>imported</i>: read from a file that does not say who made the cell" in text
+    assert re.search(r"Unidentified \(not counted\)</td>(<td></td>){4}<td class=\"n\">0<", text)
+
+
+def test_a_fully_checked_report_has_one_unchecked_column_of_zeros(dataset):
+    for image in dataset.images:
+        for instance in image.instances:
+            instance.reviewed = True
+    text = report_html(dataset, dataset.images, 0.75)
+    assert "<th class='n'>Unchecked</th>" in text and "Unchecked (" not in text
+    assert _row(text, "Neutrophil") == ("2", "0", "2", "40.0")  # of 5 white cells: the 0.3 monocyte counts now
+    assert "7 cells: 7 checked by a person, 0 unchecked ·" in text

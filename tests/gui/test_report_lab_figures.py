@@ -93,15 +93,17 @@ def project(tmp_path):
 
 def test_every_figure_of_the_report_matches_the_hand_count(project):
     text = report_html(project, project.images, 0.75)
-    assert row(text, "Neutrophil") == ("3", "1", "4", "57.1")
-    assert row(text, "Lymphocyte") == ("0", "1", "1", "14.3")  # the 0.50 one is unidentified
-    assert row(text, "Monocyte") == ("1", "0", "1", "14.3")  # corrected: checked
-    assert row(text, OWN_CLASS) == ("1", "0", "1", "14.3")
+    # checked, unchecked from the model / the segmenter / imported, count, figure
+    assert row(text, "Neutrophil") == ("3", "1", "0", "0", "4", "57.1")
+    assert row(text, "Lymphocyte") == ("0", "0", "0", "1", "1", "14.3")  # imported; the 0.50 one is unidentified
+    assert row(text, "Monocyte") == ("1", "0", "0", "0", "1", "14.3")  # corrected: checked
+    assert row(text, OWN_CLASS) == ("1", "0", "0", "0", "1", "14.3")
     assert "of the 7 white cells counted (5 checked by a person,\n2 unchecked)" in text
-    assert row(text, "Erythroblast") == ("0", "1", "1", "14.3 per 100 WBC")
-    assert row(text, "Platelet") == ("1", "2", "3", "count only")
-    assert row(text, "Red cell") == ("5", "5", "10", "count only")
-    assert re.search(r"Unidentified \(not counted\)</td><td></td><td></td><td class=\"n\">1<", text)
+    assert row(text, "Erythroblast") == ("0", "1", "0", "0", "1", "14.3 per 100 WBC")
+    assert row(text, "Platelet") == ("1", "2", "0", "0", "3", "count only")
+    assert row(text, "Red cell") == ("5", "0", "5", "0", "10", "count only")  # the bootstrap's, not the model's
+    assert "22 cells: 11 checked by a person, 11 unchecked (5 model, 5 segmenter, 1 imported)" in text
+    assert re.search(r"Unidentified \(not counted\)</td>(<td></td>){4}<td class=\"n\">1<", text)
     assert lab_figures(text) == {
         "Fields (images) counted": "2", "White cells counted": "7", "Red cells counted": "10",
         "Platelets counted": "3", "Platelets per field (mean)": "1.50", "Platelets per 1,000 red cells": "300.0"}
@@ -156,7 +158,8 @@ def test_the_pdf_is_a_readable_draft_with_the_same_figures(project, tmp_path, qt
     assert document.metaData(QPdfDocument.MetaDataField.Title) == "DRAFT — Differential count"
     text = "".join(pdf_text(document, page) for page in range(document.pageCount()))
     assert "DRAFT—notafinalreport" in text and "DRAFT—Differentialcount—page1of1" in text
-    for line in ("Neutrophil 3 1 4 57.1", f"{OWN_CLASS} 1 0 1 14.3", "Erythroblast 0 1 1 14.3 per 100 WBC",
+    for line in ("Neutrophil 3 1 0 0 4 57.1", f"{OWN_CLASS} 1 0 0 0 1 14.3", "Erythroblast 0 1 0 0 1 14.3 per 100 WBC",
+                 "Red cell 5 0 5 0 10", "Unchecked (segmenter)",
                  "Platelets per 1,000 red cells 300.0", "Platelets per field (mean) 1.50",
                  "b.png — 8 cells — signed off by ana, 2026-11-30 09:00 UTC", f"{FIRST} — 14 cells"):
         assert "".join(line.split()) in text, line

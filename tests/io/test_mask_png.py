@@ -211,3 +211,26 @@ def test_an_image_with_cells_of_several_classes_gets_no_label_row(tmp_path, capl
     assert [c.class_name for c in back["one.jpg"]] == ["eosinophil"]
     assert [c.class_name for c in back["mixed.jpg"]] == ["cell", "cell"]
     assert back["empty.jpg"].image_label == "basophil" and back["plain.jpg"].image_label is None
+
+
+def test_touching_cells_come_back_as_separate_cells_from_a_0_255_mask(tmp_path):
+    """Found converting predictions on BCCD fields: 39 cells written to a 0/255 mask came back
+    as 22, touching red cells merged into one component each."""
+    from bloodview.core.annotation import Dataset, ImageAnnotation
+    from bloodview.core.geometry import rectangle
+    from bloodview.core.instance import Instance
+
+    Image.new("RGB", (60, 30), "white").save(tmp_path / "a.jpg")
+    cells = [Instance(rectangle(2, 2, 20, 20), "rbc"), Instance(rectangle(20, 2, 38, 20), "rbc"),  # side by side
+             Instance(rectangle(35, 5, 55, 25), "rbc"),  # overlaps the second
+             Instance(rectangle(2, 22, 8, 28), "rbc")]  # alone
+    dataset = Dataset([ImageAnnotation("a.jpg", 60, 30, cells)], root=tmp_path)
+    dataset.classes.add("rbc")
+    save_mask_pngs(dataset, tmp_path / "masks")
+    mask = read_label_image(tmp_path / "masks" / "a.png")
+    assert set(np.unique(mask)) == {0, 255}
+    (image,) = load_mask_pngs(tmp_path, masks_dir=tmp_path / "masks", add_unknown_classes=True)
+    assert len(image.instances) == 4
+    back = sorted(image.instances, key=lambda i: i.bbox)
+    for before, after in zip(sorted(cells, key=lambda i: i.bbox), back):
+        assert mask_iou(before.to_mask(30, 60), after.to_mask(30, 60)) > 0.75
