@@ -21,6 +21,10 @@ Three things a technician would otherwise not see go wrong:
   (:mod:`bloodview.gui.workers.warm_up`, once per model and session): switching to
   the new model and detecting again would otherwise pay TensorFlow's load on the
   first Detect. A model chosen while another warms up is warmed up after it.
+* **Only the model in use stays in memory.** Each loaded model holds a hundred MB or more; the
+  ones switched away from are let go (:mod:`bloodview.gui.workers.loaded_models`) once no
+  detection run or warm-up is under way, never under a thread still using one. Choosing one of
+  them again loads it again, in the background.
 """
 
 from __future__ import annotations
@@ -45,7 +49,8 @@ class ModelChoice:
     def __init__(self, models: ModelActions, remembered: Path | None):
         self.models = models
         models.selector.currentIndexChanged.connect(self._chosen)
-        models.warm.finished.connect(lambda *_: models.warm_up())  # a model chosen meanwhile is next
+        models.warm.finished.connect(lambda *_: self._idle())  # a model chosen meanwhile is next
+        models.runner.finished.connect(lambda _cancelled: self._idle())  # after the run's own slot
         models.window.session.opened.connect(self._opened)
         now = models.model_dir()
         if remembered is None and now is not None:  # the first start's model is the one in use, chosen or not
@@ -89,6 +94,24 @@ class ModelChoice:
     def changed(self) -> None:
         """The model in use changed (chosen, or fallen back to when the chosen one went)."""
         self.follow()
+        self._idle()
+
+    def release_unused(self) -> list[str]:
+        """Let go of the models not in use, unless a detection run or a warm-up (each holding the predictor
+        it uses) is under way: then at its end. Returns the model folders let go."""
+        from bloodview.gui.workers.loaded_models import release_all_but
+
+        models = self.models
+        if models.runner.is_running() or models.warm.is_running():
+            return []
+        gone = release_all_but(models.model_dir())
+        for folder in gone:
+            models.warm.forget(Path(folder))  # chosen again, it loads again in the background
+        return gone
+
+    def _idle(self) -> None:
+        """Nothing may be using a predictor now, or the model changed: let go of the others, load the chosen."""
+        self.release_unused()
         self.models.warm_up()
 
     def _chosen(self, _index: int) -> None:

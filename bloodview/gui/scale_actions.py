@@ -87,6 +87,9 @@ class ScaleActions:
                 if image.pixel_size == PixelSize(old, SOURCE_GIVEN):
                     image.set_pixel_size(None)
         self.window.session.set_setting(PIXEL_SIZE_SETTING, value)
+        dialog = getattr(getattr(self.window, "models", None), "retrain_dialog", None)
+        if dialog is not None:  # an open Retrain dialog passes it to the trainer and stops asking for it
+            dialog.set_pixel_size(value)
         self.window.show_status("Pixel size: " + (f"{value:g} µm per pixel for every image" if value
                                                   else "auto, measured on each image's red cells at detection"))
         self.window.schedule_refresh()

@@ -180,35 +180,86 @@ def test_a_file_gone_after_the_dialog_opened_is_left_out_at_start(window, review
     assert "Nothing to train on" in dialog.eta.text() and "files are missing" in dialog.summary.text()
 
 
-def test_adapting_classes_of_images_without_a_pixel_size_says_what_to_give(
-        window, review_current, model_store, qtbot, tmp_path):
-    """A lab's crops of one white cell have no red cells to measure their size from: `train --classes-only`
-    leaves them out and failed blaming the classes ("none of the training cells is of a class the cell
-    classifier names", seen with 8 Zheng crops of lymphocytes and neutrophils). The dialog says the cause."""
-    import sys
-
-    review_current(window)
+def crops_window(make_window, zheng_dir, tmp_path, review_current, model_store, count=3):
+    """A lab's crops of one white cell (Zheng: no red cells, no pixel size), cells confirmed by a person,
+    and fake-model with a cell classifier that can adapt alone."""
+    folder = tmp_path / "crops"
+    folder.mkdir()
+    for source in sorted(zheng_dir.glob("*.bmp"))[:count]:
+        shutil.copy(source, folder / source.name)
+    window = make_window()
+    assert window.files.open([folder])
+    for index in range(count):
+        window.session.set_current(index)
+        review_current(window)
     path = model_store / "fake-model" / "model.json"
     info = json.loads(path.read_text(encoding="utf-8"))
     info["cell_classifier"] = {"backbone": "mobilenetv3large", "class_names": ["neutrophil", "lymphocyte"],
                                "input_size": 224, "pixel_size_um": 0.146, "replay_file": "replay.npz"}
     path.write_text(json.dumps(info), encoding="utf-8")
-    script = tmp_path / "failing_trainer.py"
-    script.write_text("import json, sys\nprint(json.dumps({'event': 'error', 'message': 'none of the training cells "
-                      "is of a class the cell classifier names: nothing to adapt'}), flush=True)\nsys.exit(2)\n")
-    window.models.cli_command = [sys.executable, str(script)]
+    return window
+
+
+def test_crops_without_a_pixel_size_are_found_before_start_and_given_one_there(
+        make_window, zheng_dir, tmp_path, review_current, model_store, qtbot):
+    """Before, a full retrain of such crops trained the detector for minutes and ended without a cell
+    classifier (said only afterwards), and adapting the classes only failed after loading TensorFlow. Now
+    the dialog names them before Start and takes their pixel size in place."""
+    window = crops_window(make_window, zheng_dir, tmp_path, review_current, model_store)
+    window.models.cli_command, seen = fake_cli(tmp_path)
     window.models.retrain()
     dialog = window.models.retrain_dialog
-    assert "pixel size" not in dialog.summary.text()  # adapting the detector too: nothing to say
+    assert dialog.start_from.currentData() == "adapt" and dialog.classifier.currentData() == "auto"
+    text = dialog.summary.text()
+    assert "3 of 3 have no pixel size" in text and "the new model would have no cell classifier" in text
+    assert "Model → Pixel size…" in text
+    assert not dialog.scale_row.isHidden() and not dialog.scale_button.isEnabled()  # "auto" given: nothing
+    assert dialog.start_button.isEnabled()  # the detector still learns: warned, not stopped
     dialog.start_from.setCurrentIndex(dialog.start_from.findData("classes"))
-    assert "1 of the images record no pixel size" in dialog.summary.text()
-    assert "Model → Pixel size…" in dialog.summary.text()
+    assert "adapting the classes stops with nothing to learn from" in dialog.summary.text()
+    assert not dialog.start_button.isEnabled()  # could only fail
+    dialog.classifier.setCurrentIndex(dialog.classifier.findData("none"))
+    dialog.start_from.setCurrentIndex(dialog.start_from.findData("adapt"))
+    assert "pixel size" not in dialog.summary.text() and dialog.scale_row.isHidden()  # no classifier: no need
+    dialog.classifier.setCurrentIndex(dialog.classifier.findData("auto"))
+
+    dialog.scale_spin.setValue(0.1)
+    dialog.scale_button.click()
+    assert [(i.pixel_size.um_per_pixel, i.pixel_size.source) for i in window.session.dataset.images] == \
+        [(0.1, "given")] * 3
+    assert "no pixel size" not in dialog.summary.text() and dialog.scale_row.isHidden()
+    assert "given to 3 images" in dialog.eta.text() and window.session.is_dirty()  # saved with the project
+    dialog.name.setText("with-classifier")
     with qtbot.waitSignal(dialog.process.finished, timeout=20000):
         dialog.start()
-    assert not dialog.outcome.ok and "Note: 1 of the images record no pixel size" in dialog.eta.text()
-    dialog.pixel_size = 0.17  # given for the project
-    dialog._update_summary()
-    assert "pixel size" not in dialog.summary.text()
+    assert dialog.outcome.ok, dialog.outcome.message
+    coco = json.loads(Path(json.loads(seen.read_text())["data"]).read_text())
+    assert [image["bloodview"]["pixel_size"]["um_per_pixel"] for image in coco["images"]] == [0.1] * 3  # train reads it
+
+
+def test_the_projects_pixel_size_given_while_the_dialog_is_open_reaches_it(
+        make_window, zheng_dir, tmp_path, review_current, model_store):
+    """The note's other way, Model → Pixel size…: before, the open dialog kept the old (no) pixel size and
+    passed none to the trainer."""
+    window = crops_window(make_window, zheng_dir, tmp_path, review_current, model_store, count=1)
+    window.models.retrain()
+    dialog = window.models.retrain_dialog
+    assert "1 of 1 have no pixel size" in dialog.summary.text()
+    window.scale.set_project_pixel_size(0.12)
+    assert "no pixel size" not in dialog.summary.text()
+    args = dialog.request(tmp_path / "data").args()
+    assert args[args.index("--pixel-size") + 1] == "0.12"
+
+
+def test_some_crops_without_a_pixel_size_are_counted(make_window, zheng_dir, tmp_path, review_current,
+                                                     model_store):
+    window = crops_window(make_window, zheng_dir, tmp_path, review_current, model_store, count=2)
+    from bloodview.core.measure import SOURCE_RED_CELLS, PixelSize
+
+    window.session.dataset.images[0].set_pixel_size(PixelSize(0.1, SOURCE_RED_CELLS, 12))
+    window.models.retrain()
+    text = window.models.retrain_dialog.summary.text()
+    assert "1 of the 2 training images have no pixel size" in text and "learns nothing from them" in text
 
 
 def test_an_idle_dialog_trains_on_the_images_opened_since(window, review_current, qtbot, tmp_path, bccd_dir):

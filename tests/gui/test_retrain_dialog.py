@@ -25,7 +25,9 @@ Path(%(seen)r).write_text(json.dumps(vars(args)))
 def say(**o): print(json.dumps(o), flush=True)
 say(event="start", epochs=1, steps=1)
 say(event="step", epoch=1, epochs=1, step=1, steps=1, losses={"loss": 1.0}, eta_s=1)
-if %(hang)r:
+if %(hang)r:  # like train: checkpoints from the first epoch on, model.json last
+    (Path(args.out) / "checkpoints").mkdir(parents=True)
+    (Path(args.out) / "checkpoints" / "last.weights.h5").write_bytes(b"w" * 3_000_000)
     time.sleep(60)
 from bloodview.model.store import ModelInfo, write_model_info
 out = Path(args.out); out.mkdir(parents=True)
@@ -81,6 +83,26 @@ def test_killing_the_trainer_leaves_the_editor_working_and_cells_intact(
     window.review.set_class("monocyte")  # still editing
     assert image.instances[0].class_name == "monocyte"
     assert window.models.selector.currentText() == "fake-model"
+
+
+def test_cancelling_a_retrain_removes_its_unfinished_model_folder(window, review_current, qtbot, tmp_path,
+                                                                 model_store):
+    """Before, Cancel training left the run's folder of checkpoints in the model store: not listed, so
+    never seen, but tens of MB a try. Removed once the trainer has exited; the model store keeps the rest."""
+    review_current(window)
+    window.models.cli_command, _seen = fake_cli(tmp_path, hang=True)
+    window.models.retrain()
+    dialog = window.models.retrain_dialog
+    dialog.name.setText("cancelled-run")
+    dialog.start_button.click()
+    qtbot.waitUntil(lambda: (model_store / "cancelled-run" / "checkpoints").is_dir(), timeout=10000)
+    qtbot.waitUntil(lambda: bool(dialog.plot.series["loss"]), timeout=10000)
+    with qtbot.waitSignal(dialog.process.finished, timeout=10000):
+        dialog.cancel_button.click()
+    assert not (model_store / "cancelled-run").exists()
+    assert sorted(p.name for p in model_store.iterdir()) == ["fake-model"]
+    assert "cancelled" in dialog.eta.text() and "(3 MB) were removed" in dialog.eta.text()
+    assert dialog.start_button.isEnabled()
 
 
 def test_nothing_to_train_on_disables_start(make_window, smears):

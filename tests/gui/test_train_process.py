@@ -142,3 +142,72 @@ def test_the_adapt_request_leaves_the_schedule_to_the_trainer():
     pairs = dict(zip(args[1::2], args[2::2]))
     assert pairs == {"--data": "/d/train.json", "--images": "/img", "--out": "/s/new", "--progress": "jsonl",
                      "--init": "/s/old"}
+
+
+CHECKPOINTING = """
+import json, os, sys, time, argparse
+from pathlib import Path
+p = argparse.ArgumentParser(); p.add_argument("cmd")
+for a in ("--data", "--images", "--backbone", "--epochs", "--out", "--progress", "--steps-per-epoch", "--init"):
+    p.add_argument(a)
+args = p.parse_args()
+out = Path(args.out); (out / "checkpoints").mkdir(parents=True)
+(out / "checkpoints" / "last.weights.h5").write_bytes(b"w" * 2_000_000)  # what train writes from epoch 1
+print(json.dumps({"event": "start", "epochs": 10, "steps": 2}), flush=True)
+print("Traceback: ResourceExhaustedError while allocating", file=sys.stderr, flush=True)
+if %(how)r == "crash":
+    os.abort()
+time.sleep(60)
+"""
+
+
+def checkpointing(tmp_path: Path, how: str) -> list[str]:
+    return fake(tmp_path, CHECKPOINTING % {"how": how})
+
+
+def test_a_cancelled_run_leaves_no_checkpoints_in_the_model_store(qtbot, tmp_path):
+    """Before, each cancelled retrain left its --out folder (tens of MB of checkpoints, no model.json):
+    unlisted, so the person never saw it, but on the disk for good."""
+    process = TrainProcess(command=checkpointing(tmp_path, "hang"))
+    req = request(tmp_path)
+    events = []
+    process.progressEvent.connect(events.append)
+    process.start(req.args(), out=req.out)
+    qtbot.waitUntil(lambda: bool(events), timeout=10000)
+    assert (req.out / "checkpoints" / "last.weights.h5").is_file()
+    with qtbot.waitSignal(process.finished, timeout=10000) as finished:
+        process.cancel()
+    outcome = finished.args[0]
+    assert outcome.cancelled and not req.out.exists()
+    assert "Training was cancelled" in outcome.message and "(2 MB) were removed" in outcome.message
+
+
+def test_a_crashed_run_is_removed_and_its_cause_kept(qtbot, tmp_path):
+    process = TrainProcess(command=checkpointing(tmp_path, "crash"))
+    req = request(tmp_path)
+    with qtbot.waitSignal(process.finished, timeout=20000) as finished:
+        process.start(req.args(), out=req.out)
+    outcome = finished.args[0]
+    assert not outcome.ok and not outcome.cancelled and not req.out.exists()
+    assert "crashed" in outcome.message and "ResourceExhaustedError" in outcome.message  # why it ended
+    assert "were removed" in outcome.message
+
+
+def test_a_folder_there_before_the_run_or_holding_a_model_is_never_removed(qtbot, tmp_path):
+    from bloodview.gui.workers.run_folder import MODEL_JSON, RunFolder
+    from bloodview.model.store import MODEL_JSON as STORE_MODEL_JSON
+
+    assert MODEL_JSON == STORE_MODEL_JSON
+    mine = tmp_path / "store" / "m1"
+    mine.mkdir(parents=True)
+    (mine / "notes.txt").write_text("the person's own file")
+    process = TrainProcess(command=checkpointing(tmp_path, "crash"))
+    with qtbot.waitSignal(process.finished, timeout=20000) as finished:
+        process.start(request(tmp_path).args(), out=mine)  # (train refuses such a folder; say it did not)
+    assert (mine / "notes.txt").is_file() and "removed" not in finished.args[0].message
+
+    finished_model = tmp_path / "store" / "m2"
+    run = RunFolder.claim(finished_model)
+    finished_model.mkdir()
+    (finished_model / MODEL_JSON).write_text("{}")
+    assert run.discard_unfinished() == "" and finished_model.is_dir()

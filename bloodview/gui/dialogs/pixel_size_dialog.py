@@ -8,6 +8,18 @@ AUTO_TEXT = "auto"
 MAX_PIXEL_SIZE_UM = 10.0
 
 
+def pixel_size_spin(current: float | None) -> QDoubleSpinBox:
+    """µm per pixel, 0 shown as "auto" (also the Retrain dialog's, for images without a pixel size)."""
+    spin = QDoubleSpinBox()
+    spin.setDecimals(4)
+    spin.setRange(0.0, MAX_PIXEL_SIZE_UM)
+    spin.setSingleStep(0.001)
+    spin.setSuffix(" µm")
+    spin.setSpecialValueText(AUTO_TEXT)
+    spin.setValue(current or 0.0)
+    return spin
+
+
 class PixelSizeDialog(QDialog):
     """One spin box: 0 shows as "auto"; :meth:`pixel_size` is ``None`` for auto, else µm per pixel."""
 
@@ -15,14 +27,8 @@ class PixelSizeDialog(QDialog):
         super().__init__(parent)
         self.setObjectName("pixelSizeDialog")
         self.setWindowTitle("Pixel size")
-        self.spin = QDoubleSpinBox()
+        self.spin = pixel_size_spin(current)
         self.spin.setObjectName("pixelSize")
-        self.spin.setDecimals(4)
-        self.spin.setRange(0.0, MAX_PIXEL_SIZE_UM)
-        self.spin.setSingleStep(0.001)
-        self.spin.setSuffix(" µm")
-        self.spin.setSpecialValueText(AUTO_TEXT)
-        self.spin.setValue(current or 0.0)
         self.spin.setToolTip("µm per image pixel; 0 = auto")
         note = QLabel(
             "µm per pixel of this project's images, if your microscope is calibrated "

@@ -96,23 +96,6 @@ def fresh_model_name(store_dir: Path, now: _dt.datetime | None = None) -> str:
     return name
 
 
-def unscaled_note(mode: str, project_pixel_size: float | None, images) -> str:
-    """What to give when adapting the classes only meets images with no pixel size ("" when nothing to say).
-
-    Why: the cell classifier crops each cell at its size in µm. An image without a pixel size (none given for
-    the project, none recorded) is measured from its red cells; a lab's crops of one white cell have none, so
-    ``train --classes-only`` leaves them out and, when that is all of them, fails blaming the classes ("none
-    of the training cells is of a class the cell classifier names"). The dialog says it before Start and
-    after such a failure."""
-    if mode != "classes" or project_pixel_size:
-        return ""
-    unscaled = sum(1 for image in images if image.pixel_size is None)
-    if not unscaled:
-        return ""
-    return (f" {unscaled} of the images record no pixel size: the cell classifier measures it from their red "
-            "cells and leaves out images without any (crops of one cell); give it with Model → Pixel size….")
-
-
 def unknown_classes_note(mode: str, model: Path | None, images) -> str:
     """What adapting or fine-tuning ``model`` will do with cells of classes it lacks ("" when none).
 
@@ -157,6 +140,18 @@ def model_has_classifier(model: Path | None) -> bool:
     """Whether the model carries a cell classifier to adapt (read from its model.json)."""
     info = _model_info(model)
     return bool(info and info.cell_classifier)
+
+
+def classifier_class_names(model: Path | None) -> list[str] | None:
+    """The classes the model's cell classifier names (``None``: no classifier, or it cannot be read)."""
+    from bloodview.errors import ModelError
+
+    info = _model_info(model)
+    try:
+        spec = info.classifier_spec if info is not None else None
+    except ModelError:
+        return None
+    return list(spec.class_names) if spec is not None else None
 
 
 def model_adapts_classes_alone(model: Path | None) -> bool:

@@ -11,6 +11,9 @@ that half lives in :mod:`bloodview.gui.dialogs.retrain_compare`);
 only then is :attr:`RetrainDialog.modelTrained` emitted with the new model folder
 and the comparison's verdict, so the offer to switch comes with the evidence.
 A failed or refused comparison is said in words and never withholds the model.
+Before Start it says which training images the cell classifier cannot learn from for want of a
+pixel size (:mod:`bloodview.gui.training_scale`), and lets the person give it to them there
+(:meth:`RetrainDialog.give_pixel_size`), so a retrain of a lab's crops ends with a cell classifier.
 It is modeless: the editor stays usable while training runs; while idle it follows
 the model chosen and the images opened in the window (:mod:`bloodview.gui.model_choice`).
 """
@@ -39,8 +42,10 @@ from PyQt6.QtWidgets import (
 )
 
 from bloodview.core.annotation import Dataset
+from bloodview.core.measure import SOURCE_GIVEN, PixelSize
 from bloodview.gui.dialogs.loss_plot import WAITING_TEXT, LossPlot
 from bloodview.gui.dialogs.model_comparison import ModelComparisonView
+from bloodview.gui.dialogs.pixel_size_dialog import pixel_size_spin
 from bloodview.gui.dialogs.retrain_compare import BeforeAfter
 from bloodview.gui.dialogs.retrain_choices import (
     ADAPT_NOTE,
@@ -52,13 +57,13 @@ from bloodview.gui.dialogs.retrain_choices import (
     KEEP_START_TIP,
     backbone_names,
     classifier_args,
+    classifier_class_names,
     fresh_model_name,
     keep_start_args,
     model_has_classifier,
     model_knows_red_cells,
     start_choices,
     unknown_classes_note,
-    unscaled_note,
 )
 from bloodview.gui.training_data import (
     TrainingSet,
@@ -68,6 +73,7 @@ from bloodview.gui.training_data import (
     unreviewed_images,
     write_training_set,
 )
+from bloodview.gui.training_scale import ScaleCheck, check_scales
 from bloodview.gui.workers.evaluate_process import EvaluateQueue
 from bloodview.gui.workers.progress import ProgressEvent, format_eta
 from bloodview.gui.workers.train_process import TrainOutcome, TrainProcess, TrainRequest
@@ -140,6 +146,19 @@ class RetrainDialog(BeforeAfter, QDialog):
         self.overrides.setToolTip("Config fields to change (bloodview train --set FIELD=VALUE)")
         self.summary = QLabel()
         self.summary.setWordWrap(True)
+        # shown while training images lack the pixel size the cell classifier needs (training_scale.py)
+        self.scale_spin = pixel_size_spin(None)
+        self.scale_spin.setObjectName("retrainPixelSize")
+        self.scale_spin.setToolTip("µm per pixel of the images listed above as having none (camera pixel pitch "
+                                   "÷ total magnification; PBC's crops: 0.1 µm)")
+        self.scale_button = QPushButton("Give them this pixel size")
+        self.scale_button.setEnabled(False)
+        self.scale_row = QWidget()
+        scale_layout = QHBoxLayout(self.scale_row)
+        scale_layout.setContentsMargins(0, 0, 0, 0)
+        scale_layout.addWidget(self.scale_spin)
+        scale_layout.addWidget(self.scale_button, 1)
+        self._unscaled: tuple = ()  # images to give the pixel size to (held-out ones too)
         form = QFormLayout()
         form.addRow("New model name", self.name)
         form.addRow("Start from", self.start_from)
@@ -151,6 +170,9 @@ class RetrainDialog(BeforeAfter, QDialog):
         form.addRow("Cell classifier", self.classifier)
         form.addRow("Settings", self.overrides)
         form.addRow("Images", self.summary)
+        form.addRow("Pixel size", self.scale_row)
+        self.form = form
+        form.setRowVisible(self.scale_row, False)
 
         self.bar = QProgressBar()
         self.bar.setRange(0, 1000)
@@ -183,6 +205,9 @@ class RetrainDialog(BeforeAfter, QDialog):
         self.resize(680, 900)  # form (summary unclipped), plot, comparison table and log all readable without scrolling
 
         self.start_from.currentIndexChanged.connect(self._mode_changed)
+        self.classifier.currentIndexChanged.connect(lambda _i: self._update_summary())
+        self.scale_spin.valueChanged.connect(lambda value: self.scale_button.setEnabled(value > 0))
+        self.scale_button.clicked.connect(self.give_pixel_size)
         self.start_button.clicked.connect(self.start)
         self.cancel_button.clicked.connect(self.cancel)
         self.close_button.clicked.connect(self.close)
@@ -232,6 +257,24 @@ class RetrainDialog(BeforeAfter, QDialog):
         self.dataset, self.broken, self.work_dir, self.pixel_size = dataset, broken, work_dir, pixel_size
         self._update_summary()
 
+    def set_pixel_size(self, pixel_size: float | None) -> None:
+        """The project's pixel size changed (Model → Pixel size…): passed to the trainer from now on."""
+        self.pixel_size = pixel_size
+        if not self.is_busy():
+            self._update_summary()
+
+    def give_pixel_size(self) -> None:
+        """Give the reviewed images without a usable pixel size the one typed in (a project change, saved
+        with it, as if given with each image): the cell classifier then learns from their cells."""
+        value = self.scale_spin.value()
+        if value <= 0 or not self._unscaled:
+            return
+        for image in self._unscaled:
+            image.set_pixel_size(PixelSize(float(value), SOURCE_GIVEN))
+        count = len(self._unscaled)
+        self._update_summary()
+        self.eta.setText(f"Pixel size {value:g} µm given to {count} images (saved with the project).")
+
     def _images(self) -> tuple[list, int]:
         """(the reviewed images to use, how many reviewed ones are left out because their file is gone)."""
         images = training_images(self.dataset, self.broken)
@@ -258,10 +301,14 @@ class RetrainDialog(BeforeAfter, QDialog):
             text += f" {left_out} images with unchecked cells are left out."
         if missing:
             text += f" {missing} reviewed images are left out: their files are missing (File → Locate images…)."
-        text += self._unscaled_note(images)
+        scales = self._scale_check(images, held)
+        text += scales.note(self.start_from.currentData() == "classes")
         text += unknown_classes_note(self.start_from.currentData(), self.current_model, images)
         self.summary.setText(text)
-        self.start_button.setEnabled(len(images) > len(held) and not self.is_busy())
+        self.form.setRowVisible(self.scale_row, bool(scales.unscaled))
+        # adapting the classes only with no image of known scale can only fail: give the pixel size first
+        doomed = scales.none_left and self.start_from.currentData() == "classes"
+        self.start_button.setEnabled(len(images) > len(held) and not doomed and not self.is_busy())
 
     def _red_cells_note(self, images) -> str:
         """What the checked red cells teach: a class of a new model, or nothing to a model without one
@@ -279,8 +326,22 @@ class RetrainDialog(BeforeAfter, QDialog):
         return (f" {red} of them are red cells: {name} has no red-cell class, so they train as background "
                 "(detection outlines red cells with the classical red-cell finder).")
 
-    def _unscaled_note(self, images) -> str:
-        return unscaled_note(self.start_from.currentData(), self.pixel_size, images)
+    def _classifier_learns(self) -> bool:
+        """Whether the run trains a cell classifier (which needs each image's pixel size)."""
+        mode = self.start_from.currentData()
+        return mode == "classes" or (mode in ("adapt", "finetune") and self.classifier.isEnabled()
+                                     and self.classifier.currentData() != "none")
+
+    def _scale_check(self, images, held) -> ScaleCheck:
+        """The training images the cell classifier cannot learn from for want of a pixel size; keeps all the
+        reviewed images lacking one (held-out ones too: same microscope) for :meth:`give_pixel_size`."""
+        if not self._classifier_learns():
+            self._unscaled = ()
+            return ScaleCheck(0, ())
+        classes = classifier_class_names(self.current_model)
+        self._unscaled = check_scales(self.dataset, images, classes, self.pixel_size).unscaled
+        kept_back = {id(i) for i in held}
+        return check_scales(self.dataset, [i for i in images if id(i) not in kept_back], classes, self.pixel_size)
 
     def is_busy(self) -> bool:
         """Training or comparing the models."""
@@ -314,7 +375,7 @@ class RetrainDialog(BeforeAfter, QDialog):
             return
         self._update_summary()  # what is used now: cells checked or files gone since the dialog opened
         if not self.start_button.isEnabled():
-            self.eta.setText("Nothing to train on (see Images above).")
+            self.eta.setText("Nothing to train on yet (see Images above).")
             return
         folder = Path(self.work_dir or tempfile.mkdtemp(prefix="bloodview-train-")) / name
         try:
@@ -334,7 +395,7 @@ class RetrainDialog(BeforeAfter, QDialog):
         self.eta.setText("Starting the trainer (loading TensorFlow)…")
         self.start_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
-        self.process.start(request.args())
+        self.process.start(request.args(), out=request.out)  # removed if the run ends without a model
 
     def cancel(self) -> None:
         """Stop the training, or the comparison after it (the new model is then offered uncompared)."""
@@ -373,18 +434,20 @@ class RetrainDialog(BeforeAfter, QDialog):
     def _on_finished(self, outcome: TrainOutcome) -> None:
         self.outcome = outcome
         self.eta.setText(outcome.message)
-        if (self.store_dir / self.name.text().strip()).exists():  # taken now (a cancelled run's checkpoints too)
+        if (self.store_dir / self.name.text().strip()).exists():  # taken now (by the new model, or a folder kept)
             self.name.setText(fresh_model_name(self.store_dir))
         if outcome.ok:
             self.bar.setValue(1000)
             self._caution(outcome.model_dir)
             self._compare(outcome.model_dir or "")
             return
-        note = "" if outcome.cancelled else self._unscaled_note(self._images()[0])
+        self.cancel_button.setEnabled(False)
+        self._update_summary()  # Start again, or not while nothing can be learnt (see Images)
+        images, _missing = self._images()
+        note = "" if outcome.cancelled else self._scale_check(images, held_out_images(images)).note(
+            self.start_from.currentData() == "classes")
         if note:
             self.eta.setText(f"{outcome.message}\nNote:{note}")
-        self.cancel_button.setEnabled(False)
-        self.start_button.setEnabled(True)
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
         if self.is_busy():

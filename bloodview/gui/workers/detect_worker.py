@@ -28,26 +28,14 @@ from typing import Any
 from PyQt6.QtCore import QObject, QThread, pyqtSignal, pyqtSlot
 
 from bloodview.errors import BloodviewError
+from bloodview.gui.workers.loaded_models import load_predictor  # noqa: F401 - the app's predictor_factory
 
 log = logging.getLogger(__name__)
 
 PredictorFactory = Callable[[Path], Any]
-_PREDICTORS: dict[str, Any] = {}  # model folder -> loaded predictor (TF models load once)
-_LOCK = threading.Lock()
 PREDICTOR_IN_USE = threading.Lock()
 """Held by whoever uses a predictor (a detection run, the background warm-up): a predictor is not
 thread-safe, and a run started during the warm-up waits for it, then finds the model loaded."""
-
-
-def load_predictor(model_dir: Path) -> Any:
-    """The real predictor (imports TensorFlow): cached per folder."""
-    key = str(Path(model_dir).resolve())
-    with _LOCK:
-        if key not in _PREDICTORS:
-            from bloodview.model.predict import Predictor
-
-            _PREDICTORS[key] = Predictor.load(model_dir, red_cells=True)
-        return _PREDICTORS[key]
 
 
 def predictor_device(predictor: Any) -> str | None:

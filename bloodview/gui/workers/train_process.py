@@ -4,6 +4,11 @@ A crash, an out-of-memory kill or a Python error in TensorFlow ends only that
 process; the editor keeps running and reports what happened. Progress comes
 from the JSON lines on stdout (:mod:`bloodview.gui.workers.progress`); stderr is
 kept (last lines) to explain a failure.
+
+A run that ends without a model (cancelled, crashed, failed) leaves checkpoints in its ``--out``
+folder; once the process has exited that folder is removed, if this run created it and it holds no
+``model.json`` (:mod:`bloodview.gui.workers.run_folder`), and the outcome's message says so. The
+message and the trainer's last lines (:attr:`TrainProcess.logLine`) are kept: they say why it ended.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from pathlib import Path
 from PyQt6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, pyqtSignal
 
 from bloodview.gui.workers.progress import LineBuffer, ProgressEvent, parse_progress_line
+from bloodview.gui.workers.run_folder import RunFolder
 
 log = logging.getLogger(__name__)
 
@@ -89,13 +95,17 @@ class TrainProcess(QObject):
         self._error_message: str | None = None
         self._done_dir: str | None = None
         self._cancelled = False
+        self._run: RunFolder | None = None  # the --out folder of the run under way
 
     def is_running(self) -> bool:
         return self.process is not None and self.process.state() != QProcess.ProcessState.NotRunning
 
-    def start(self, args: Sequence[str]) -> None:
+    def start(self, args: Sequence[str], out: Path | None = None) -> None:
+        """Run the trainer with ``args``; ``out``: its ``--out`` folder, removed if the run ends without a
+        model and did not find it there (see the module doc; ``None``: nothing is removed)."""
         if self.is_running():
             raise RuntimeError("a training process is already running")
+        self._run = RunFolder.claim(out) if out is not None else None
         self._stdout = LineBuffer()
         self._stderr.clear()
         self._last = self._error_message = self._done_dir = None
@@ -182,6 +192,11 @@ class TrainProcess(QObject):
             outcome = TrainOutcome(True, False, self._done_dir, "Training finished.", 0)
         else:
             outcome = TrainOutcome(False, False, None, self._failure_text(crashed, exit_code), exit_code)
+        run, self._run = self._run, None
+        if not outcome.ok and run is not None:  # the process has exited: nothing writes there any more
+            removed = run.discard_unfinished()
+            if removed:
+                outcome.message = f"{outcome.message}\n{removed}"
         self._emit_outcome(outcome)
 
     def _failure_text(self, crashed: bool, exit_code: int) -> str:

@@ -99,7 +99,7 @@ class ModelWarmUp(QObject):
         self.predictor_factory = predictor_factory
         self._thread: QThread | None = None
         self._worker: _WarmUpWorker | None = None
-        self.started: set[str] = set()  # model folders warmed up (or tried) in this session
+        self.started: set[str] = set()  # model folders warmed up (or tried) and still loaded
 
     def is_running(self) -> bool:
         return self._thread is not None
@@ -118,6 +118,11 @@ class ModelWarmUp(QObject):
         self._thread, self._worker = thread, worker
         thread.start()
         return True
+
+    def forget(self, model_dir: Path) -> None:
+        """``model_dir``'s predictor was let go (:mod:`bloodview.gui.workers.loaded_models`): chosen again,
+        it is warmed up again."""
+        self.started.discard(str(Path(model_dir).resolve()))
 
     def wait(self, ms: int = 30000) -> None:
         """Block until the running warm-up ends (closing the app: a thread importing TensorFlow
