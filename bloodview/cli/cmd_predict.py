@@ -19,6 +19,7 @@ import argparse
 from collections import Counter
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bloodview.cli.options import (
     add_device_option,
@@ -30,6 +31,9 @@ from bloodview.cli.options import (
 from bloodview.cli.predict_inputs import collect_images
 from bloodview.cli.tensorflow_start import start_tensorflow
 from bloodview.errors import ImageError, ModelError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 def register(subparsers) -> None:
@@ -63,10 +67,12 @@ def register(subparsers) -> None:
 SMALLEST_SIDE = 8
 
 
-def _readable(chunk: list[tuple[Path, Path]], skipped: list[str]) -> tuple[list[tuple[Path, Path]], list]:
+def _readable(chunk: list[tuple[Path, Path]], skipped: list[str],
+              grey: list[Path] | None = None) -> tuple[list[tuple[Path, Path]], list]:
     """The images of ``chunk`` that decode, and their arrays; each unreadable one is printed and
     noted in ``skipped`` (a truncated, empty or mislabelled file, a decompression bomb refused
-    from its header, an image too small to hold a cell), so one bad file does not stop the others."""
+    from its header, an image too small to hold a cell), so one bad file does not stop the others.
+    Images without colour (a grey camera or file) are noted in ``grey``."""
     from tqdm import tqdm
 
     from bloodview.io.images import load_image
@@ -82,9 +88,18 @@ def _readable(chunk: list[tuple[Path, Path]], skipped: list[str]) -> tuple[list[
             tqdm.write(f"skipped: {exc}", file=sys.stderr)  # a line of its own, under the progress bar
             skipped.append(str(exc))
             continue
+        if grey is not None and _is_grey(array):
+            grey.append(path)
         arrays.append(array)
         kept.append((path, name))
     return kept, arrays
+
+
+def _is_grey(rgb: np.ndarray) -> bool:
+    """Whether the three channels of ``rgb`` are one (a grey picture repeated by the loader)."""
+    import numpy as np
+
+    return bool(np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 1], rgb[..., 2]))
 
 
 def _read_at_camera_scale(predictor, annotations: list, read_at: list, args) -> None:
@@ -161,10 +176,12 @@ def run(args: argparse.Namespace) -> int:
     annotations: list[ImageAnnotation] = []
     read_at: list[tuple] = []  # per annotation: its file, (height, width), its ImageDetections
     skipped: list[str] = []
+    grey: list[Path] = []
     balanced = 0
     with tqdm(total=len(images), desc="predict", unit="image", file=sys.stderr, disable=None) as bar:
         for start in range(0, len(images), batch):
-            chunk, arrays = _readable(images[start : start + batch], skipped)
+            bar.set_postfix_str(images[start][0].name, refresh=True)  # a big field takes a while
+            chunk, arrays = _readable(images[start : start + batch], skipped, grey)
             bar.update(len(images[start : start + batch]) - len(chunk))
             if not chunk:
                 continue
@@ -183,6 +200,10 @@ def run(args: argparse.Namespace) -> int:
             bar.update(len(chunk))
     if skipped:
         print(f"{len(skipped)} image(s) skipped (unreadable or too small): see the lines above", file=sys.stderr)
+    if grey:
+        print(f"note: {len(grey)} image(s) have no colour (first: {grey[0]}): the model tells white cells by their "
+              "stain colours, so it finds few or none in grey images; take colour images for a differential",
+              file=sys.stderr)
     if args.pixel_size is None:
         _read_at_camera_scale(predictor, annotations, read_at, args)
     if not annotations:

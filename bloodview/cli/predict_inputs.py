@@ -34,7 +34,9 @@ from bloodview.errors import ImageError
 
 def collect_images(inputs: list[Path]) -> list[tuple[Path, Path]]:
     """``(file to read, name to write)`` for each image of ``inputs`` (files and folders), in order."""
-    from bloodview.io.images import is_image_file, list_images
+    from bloodview.io.images import IMAGE_SUFFIXES, is_image_file, list_images
+
+    kinds = ", ".join(sorted(IMAGE_SUFFIXES))
 
     found: list[tuple[Path, Path]] = []
     homes: list[Path] = []  # the folder each input lies in (a folder input: itself)
@@ -42,12 +44,12 @@ def collect_images(inputs: list[Path]) -> list[tuple[Path, Path]]:
         if item.is_dir():
             images = _without_masks(list_images(item))
             if not images:
-                raise ImageError(item, "folder holds no images (.jpg, .png, .tif, .bmp)")
+                raise ImageError(item, f"folder holds no images ({kinds})")
             found.extend((path, path.relative_to(item)) for path in images)
             homes.append(_absolute(item))
         elif item.is_file():
             if not is_image_file(item):
-                raise ImageError(item, "is not an image file (.jpg, .png, .tif, .bmp)")
+                raise ImageError(item, f"is not an image file ({kinds})")
             found.append((item, _name_of_file(item)))
             homes.append(_absolute(item).parent)
         else:

@@ -51,16 +51,21 @@ def is_deep_colour(path: Path, image: Image.Image) -> bool:
     return False
 
 
-def decode_deep_colour(path: Path, size: tuple[int, int]) -> np.ndarray:
+def decode_deep_colour(path: Path, size: tuple[int, int], page: int = 0) -> np.ndarray:
     """Decode ``path`` at full depth to ``uint8`` RGB ``(H, W, 3)``, as *stored* (no EXIF turn).
 
     ``size``: ``(width, height)`` from the header, already checked against the pixel limit;
-    the decoded array must match it. Alpha is composited on white, as for 8-bit images.
+    the decoded array must match it. ``page``: which page of a multi-page TIFF (0: the first).
+    Alpha is composited on white, as for 8-bit images.
     Raises :class:`ImageError` when OpenCV cannot decode the file.
     """
     try:
         data = np.fromfile(path, dtype=np.uint8)  # not cv2.imread: it fails on non-ASCII paths on Windows
-        array = cv2.imdecode(_as_stored(data), cv2.IMREAD_UNCHANGED)
+        if page == 0:
+            array = cv2.imdecode(_as_stored(data), cv2.IMREAD_UNCHANGED)
+        else:  # a later page (the first is a thumbnail); its Orientation tag is not patched
+            ok, pages = cv2.imdecodemulti(data, cv2.IMREAD_UNCHANGED, None, (page, page + 1))
+            array = pages[0] if ok and pages else None
     except (OSError, cv2.error) as exc:
         raise ImageError(path, f"image is corrupt or truncated ({exc})") from exc
     if array is None or array.shape[1::-1] != tuple(size):

@@ -15,7 +15,14 @@ from the largest value (a 12-bit camera's 0..4095 by ``255 / 4095``); float
 data in ``[0, 1]`` by 255, other float ranges are stretched min..max.
 
 Images above :data:`MAX_IMAGE_PIXELS` are refused before decoding (a
-"decompression bomb" would otherwise fill memory), with an :class:`ImageError`.
+"decompression bomb" would otherwise fill memory), with an :class:`ImageError`;
+so are empty files and files cut short (a half-copied JPEG is refused, not shown
+half grey: its cells would be counted as if the field ended there).
+
+A multi-page TIFF is read at its first full-resolution page (pages marked as
+reduced-resolution thumbnails are passed over); :func:`load_image` logs a warning
+naming the file when it has other full pages (a z-stack or several fields), which
+are not read.
 """
 
 from __future__ import annotations
@@ -33,7 +40,7 @@ from bloodview.io.deep_images import decode_deep_colour, is_deep_colour, scale_t
 
 log = logging.getLogger(__name__)
 
-IMAGE_SUFFIXES: frozenset[str] = frozenset({".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp"})
+IMAGE_SUFFIXES: frozenset[str] = frozenset({".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp"})
 
 # ~179 megapixels (Pillow's own hard limit): a 13,000 x 13,000 field still opens.
 MAX_IMAGE_PIXELS = 178_956_970
@@ -42,6 +49,7 @@ MAX_IMAGE_PIXELS = 178_956_970
 _EXIF_ORIENTATION = 0x0112
 _SWAPPING_ORIENTATIONS = {5, 6, 7, 8}
 _TIFF_WIDTH, _TIFF_HEIGHT = 256, 257  # ImageWidth, ImageLength tags
+_TIFF_NEW_SUBFILE_TYPE = 254  # bit 0: a reduced-resolution version of another page
 
 
 def read_image_size(path: str | Path, max_pixels: int = MAX_IMAGE_PIXELS) -> tuple[int, int]:
@@ -64,8 +72,12 @@ def load_image(path: str | Path, max_pixels: int = MAX_IMAGE_PIXELS) -> np.ndarr
     path = Path(path)
     with _open(path) as image:
         _check_pixels(path, image.size[0], image.size[1], max_pixels)
+        page, full_pages = _main_page(image)
+        if full_pages > 1:
+            log.warning("%s: has %d full-size pages; only page %d is read (save each field as its own file "
+                        "to find the cells of the others)", path, full_pages, page + 1)
         if is_deep_colour(path, image):  # Pillow would keep only each sample's high byte
-            return _turn(decode_deep_colour(path, _stored_size(image)), _orientation(image))
+            return _turn(decode_deep_colour(path, _stored_size(image), page), _orientation(image))
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -73,6 +85,9 @@ def load_image(path: str | Path, max_pixels: int = MAX_IMAGE_PIXELS) -> np.ndarr
                 image = ImageOps.exif_transpose(image)
                 array = _to_rgb8(image)
         except (OSError, ValueError, SyntaxError) as exc:
+            if "truncated" in str(exc).lower():
+                raise ImageError(path, "image is corrupt or truncated: the file ends before its last pixels "
+                                       "(copy it again from the camera)") from exc
             raise ImageError(path, f"image is corrupt or truncated ({exc})") from exc
     return array
 
@@ -107,9 +122,11 @@ def _open(path: Path) -> Image.Image:
     if path.is_dir():
         raise ImageError(path, "is a folder, not an image file")
     try:
+        if path.stat().st_size == 0:
+            raise ImageError(path, "is an empty file (0 bytes), not an image")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            return Image.open(path)
+            image = Image.open(path)
     except Image.DecompressionBombError as exc:
         raise ImageError(path, f"image is too large to open safely ({exc})") from exc
     except UnidentifiedImageError as exc:
@@ -118,6 +135,29 @@ def _open(path: Path) -> Image.Image:
         raise ImageError(path, "image cannot be read (permission denied)") from exc
     except OSError as exc:
         raise ImageError(path, f"image cannot be read ({exc})") from exc
+    try:
+        _main_page(image)
+    except (OSError, EOFError, ValueError, SyntaxError) as exc:  # a damaged later page of a TIFF
+        image.close()
+        raise ImageError(path, f"image is corrupt or truncated (its pages cannot be followed: {exc})") from exc
+    return image
+
+
+def _main_page(image: Image.Image) -> tuple[int, int]:
+    """Go to the page of a multi-page TIFF that is read; ``(its index, the number of full-size pages)``.
+
+    The first page not marked as a reduced-resolution thumbnail (NewSubfileType bit 0), else page 0.
+    Other formats (and one-page files) stay at their only picture: ``(0, 1)``.
+    """
+    if image.format != "TIFF" or getattr(image, "n_frames", 1) <= 1:
+        return 0, 1
+    full = []
+    for page in range(image.n_frames):
+        image.seek(page)
+        if not int(image.tag_v2.get(_TIFF_NEW_SUBFILE_TYPE, 0)) & 1:
+            full.append(page)
+    image.seek(full[0] if full else 0)
+    return (full[0], len(full)) if full else (0, 1)
 
 
 def _check_pixels(path: Path, width: int, height: int, max_pixels: int) -> None:

@@ -8,7 +8,9 @@ Regressions, each met by a lab on the command line:
 - a 1 x 1 px image stopped the whole run with a ValueError traceback from the red-cell measure;
 - ``--batch-size -1`` read no image and reported every one unreadable;
 - ``--out`` in a folder that does not exist, or naming a folder, failed only after every image had
-  been predicted, naming a hidden temporary file.
+  been predicted, naming a hidden temporary file;
+- a WebP in a folder was not read ("folder holds no images"), and given by name was "not an image file";
+- a grey camera's images came back with red cells and no white cell, without a word why.
 """
 
 from __future__ import annotations
@@ -213,3 +215,54 @@ def test_the_real_model_skips_a_one_pixel_image_instead_of_crashing(tmp_path, ca
     assert main(["predict", str(folder), "--out", str(out), "--device", "cpu", *pixel_size]) == 0
     assert "dot.png: image of 1x1 px is too small to hold a cell" in capsys.readouterr().err
     assert _names(out) == ["field.jpg"]
+
+
+def test_a_webp_is_read_from_a_folder_and_by_name(tmp_path, model):
+    if not Image.registered_extensions().get(".webp"):
+        pytest.skip("this Pillow has no WebP")
+    (tmp_path / "smears").mkdir()
+    Image.open(NEUTROPHIL).save(tmp_path / "smears" / "field.webp")
+    out = tmp_path / "cells.json"
+    assert main(["predict", str(tmp_path / "smears"), "--model", str(model), "--out", str(out)]) == 0
+    assert _names(out) == ["field.webp"]
+    assert main(["predict", str(tmp_path / "smears" / "field.webp"), "--model", str(model), "--out", str(out)]) == 0
+    assert len(_OneCellPerImage.seen) == 2
+
+
+def test_a_file_that_is_no_image_is_refused_naming_the_kinds_read(tmp_path, model, capsys):
+    (tmp_path / "notes.txt").write_text("slide 3")
+    assert main(["predict", str(tmp_path / "notes.txt"), "--model", str(model), "--out", str(tmp_path / "c.json")]) == 1
+    err = capsys.readouterr().err
+    assert "notes.txt: is not an image file (.bmp, .jpeg, .jpg, .png, .tif, .tiff, .webp)" in err
+    assert not _OneCellPerImage.loaded
+
+
+def test_grey_images_are_predicted_with_a_note_that_white_cells_need_colour(tmp_path, model, capsys):
+    (tmp_path / "smears").mkdir()
+    shutil.copy(NEUTROPHIL, tmp_path / "smears" / "colour.jpg")
+    Image.open(NEUTROPHIL).convert("L").save(tmp_path / "smears" / "grey.png")
+    out = tmp_path / "cells.json"
+    assert main(["predict", str(tmp_path / "smears"), "--model", str(model), "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert f"note: 1 image(s) have no colour (first: {tmp_path / 'smears' / 'grey.png'})" in err
+    assert _names(out) == ["colour.jpg", "grey.png"]
+
+
+def test_camera_files_are_read_as_shown_under_their_own_names(tmp_path, model):
+    """EXIF-turned JPEG, upper-case suffix, spaces and non-ASCII names, a PNG named .jpg: each is read
+    as every viewer shows it, and its size in the file written is that shown size."""
+    folder = tmp_path / "lame 3 — é 中"
+    folder.mkdir()
+    picture = Image.open(NEUTROPHIL).convert("RGB").crop((0, 0, 60, 40))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored on its side, shown upright: 40 wide, 60 high
+    picture.save(folder / "turned.jpg", exif=exif.tobytes())
+    picture.save(folder / "CAMERA 01.JPG")
+    picture.save(folder / "frottis é 中.jpg")
+    picture.save(folder / "really a png.jpg", format="PNG")
+    out = tmp_path / "cells.json"
+    assert main(["predict", str(folder), "--model", str(model), "--out", str(out)]) == 0
+    images = {i["file_name"]: (i["width"], i["height"]) for i in json.loads(out.read_text(encoding="utf-8"))["images"]}
+    assert images == {"CAMERA 01.JPG": (60, 40), "frottis é 中.jpg": (60, 40), "really a png.jpg": (60, 40),
+                      "turned.jpg": (40, 60)}
+    assert sorted(_OneCellPerImage.seen) == [(40, 60)] * 3 + [(60, 40)]
