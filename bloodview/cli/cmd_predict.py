@@ -102,6 +102,20 @@ def _is_grey(rgb: np.ndarray) -> bool:
     return bool(np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 1], rgb[..., 2]))
 
 
+def _note_beyond_reach(annotations: list, config) -> None:
+    """Name the images read at a magnification the model cannot reach (their cells are unreliable)."""
+    from bloodview.core.scale import beyond_reach
+
+    model_um = getattr(config, "pixel_size_um", None)
+    far = [a for a in annotations if a.pixel_size is not None and beyond_reach(a.pixel_size.um_per_pixel, model_um)]
+    if far:
+        first = far[0]
+        print(f"note: {len(far)} image(s) are magnified beyond what the model reads (first: {first.image_path}, "
+              f"{first.pixel_size.um_per_pixel:.4g} µm per pixel against the model's {config.pixel_size_um:.4g}): "
+              "their cells are unreliable; give the images' true --pixel-size, or images nearer the model's "
+              "magnification", file=sys.stderr)
+
+
 def _read_at_camera_scale(predictor, annotations: list, read_at: list, args) -> None:
     """Detect again, at their camera's scale, the images whose own red cells gave none.
 
@@ -206,6 +220,7 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr)
     if args.pixel_size is None:
         _read_at_camera_scale(predictor, annotations, read_at, args)
+    _note_beyond_reach(annotations, predictor.config)
     if not annotations:
         raise ImageError(None, f"none of the {len(images)} image(s) could be read; nothing written")
     dataset = Dataset(annotations, catalogue, root=None)

@@ -111,6 +111,21 @@ class ScaleEstimate:
     spread: float = 0.0
 
 
+MAGNIFICATION_REACH = (0.125, 8.0)
+"""How far a model rescales an image towards its own pixel size (factor = image µm/px ÷ model µm/px).
+Beyond it the image is read clipped and its cells are unreliable: a BCCD field enlarged 12.5x came
+out as ~1,270 fragments instead of ~30 cells (2026-12-07)."""
+
+
+def beyond_reach(um_per_pixel: float, model_um_per_pixel: float | None) -> bool:
+    """Whether an image at ``um_per_pixel`` lies outside :data:`MAGNIFICATION_REACH` of a model at
+    ``model_um_per_pixel`` (None: a model without a pixel size fits every image, so never)."""
+    if not model_um_per_pixel:
+        return False
+    low, high = MAGNIFICATION_REACH
+    return not low <= float(um_per_pixel) / float(model_um_per_pixel) <= high
+
+
 def scale_from_pixel_size(um_per_pixel: float) -> ScaleEstimate:
     """A pixel size the user knows (calibrated microscope): ``source="given"``, ``"good"``."""
     value = float(um_per_pixel)

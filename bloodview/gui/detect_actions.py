@@ -62,6 +62,8 @@ class DetectActions:
         self._unreadable = 0  # images of the run that could not be read
         self._scales: dict[int, object] = {}  # image index -> PixelSize detection read it at
         self._balanced = 0  # images of the run whose glass colour was balanced for the detector
+        self._beyond_reach = 0  # images of the run magnified beyond what the model reads (core.scale.beyond_reach)
+        self._run_model_um = None  # the run's model's pixel size (µm per input pixel), from its model.json
         # per model folder, per image file: how its two networks named the image's white cells (see _advice)
         self._agreement: dict[str, dict[str, object]] = {}
         self._advised: set[str] = set()  # model folders whose 'unlike training' advice was shown
@@ -103,6 +105,9 @@ class DetectActions:
         self._run_tells = self._second_opinion_tells_distance()
         self._unreadable = sum(1 for i in indices if i in session.broken)  # skipped; more may fail to decode
         self._balanced = 0
+        self._beyond_reach = 0
+        info = self._safe_info()
+        self._run_model_um = (getattr(info, "config", None) or {}).get("pixel_size_um")
         window.progress.setRange(0, len(jobs))
         window.progress.setValue(0)
         window.progress.show()
@@ -136,8 +141,15 @@ class DetectActions:
         self.window.progress.setValue(done)
 
     def _image_scale(self, index: int, scale) -> None:
+        from bloodview.core.scale import beyond_reach
+
         if not self._stale():
             self._scales[index] = scale
+            model_um = self._run_model_um
+            if scale is not None and beyond_reach(scale.um_per_pixel, model_um):
+                self._beyond_reach += 1
+                log.warning("image %d read at %.4g µm per pixel, beyond the reach of the model's %.4g: its cells are "
+                            "unreliable", index, scale.um_per_pixel, model_um)
 
     def _image_glass(self, index: int, gains) -> None:
         self._balanced += 1
@@ -210,6 +222,9 @@ class DetectActions:
         if self._balanced:
             skipped += (f"; glass colour of {self._balanced} image(s) outside the model's training range, "
                         "balanced for detection (another lab's lamp)")
+        if self._beyond_reach:
+            skipped += (f"; {self._beyond_reach} image(s) magnified beyond what the model reads: their cells are "
+                        "unreliable (give the true pixel size: Model → Pixel size…)")
         advice = self._advice()
         if advice:
             skipped += "; the model's two networks disagree on many white cells: see the note"

@@ -29,8 +29,16 @@ log = logging.getLogger(__name__)
 RECENT_KEY = "recent"
 IMAGES_FOLDERS_KEY = "images_folders"  # annotation file -> the folder its images were found in
 RECENT_MAX = 10
-OPEN_FILTER = ("Images, projects and annotations (*.jpg *.jpeg *.png *.tif *.tiff *.bmp *.json);;"
-               "All files (*)")
+
+
+def open_filter() -> str:
+    """The Open dialog's filter: every image type the loader reads (``IMAGE_SUFFIXES``), and JSON."""
+    from bloodview.io.images import IMAGE_SUFFIXES  # not at import: the window shows before the loaders load
+
+    patterns = " ".join(f"*{suffix}" for suffix in sorted(IMAGE_SUFFIXES))
+    return f"Images, projects and annotations ({patterns} *.json);;All files (*)"
+
+
 # menu action -> (io.detect format name, file filter, is a folder)
 EXPORTS: dict[str, tuple[str, str, bool]] = {
     "export_coco": ("coco", "COCO JSON (*.json)", False),
@@ -51,7 +59,7 @@ class FileActions:
 
     # --- opening --------------------------------------------------------------------
     def ask_open(self) -> None:
-        paths = self.window.prompts.open_paths(self.window, "Open", OPEN_FILTER)
+        paths = self.window.prompts.open_paths(self.window, "Open", open_filter())
         if paths:
             self.open(paths)
 

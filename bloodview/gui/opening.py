@@ -86,7 +86,7 @@ FOLDER_FORMATS = ("labelme", "voc", "yolo", "class-folders", "mask-png")
 def open_folder(folder: Path) -> OpenResult:
     """A folder of images; its annotations too when it is a LabelMe/VOC/YOLO/class/mask folder."""
     from bloodview.io.detect import detect_format, load_annotations
-    from bloodview.io.images import list_images
+    from bloodview.io.images import IMAGE_SUFFIXES, list_images
 
     try:
         fmt = detect_format(folder)
@@ -103,7 +103,7 @@ def open_folder(folder: Path) -> OpenResult:
 
     images = list_images(folder)
     if not images:
-        raise FormatError(folder, "no image files (.jpg, .png, .tif, .bmp) in this folder")
+        raise FormatError(folder, f"no image files ({', '.join(sorted(IMAGE_SUFFIXES))}) in this folder")
     return _from_image_paths(images, root=folder, kind="folder")
 
 

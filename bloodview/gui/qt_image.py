@@ -12,7 +12,6 @@ from pathlib import Path
 import numpy as np
 from PyQt6.QtGui import QImage
 
-from bloodview.errors import ImageError
 
 
 def numpy_to_qimage(array: np.ndarray) -> QImage:
@@ -56,21 +55,16 @@ def qimage_to_numpy(image: QImage) -> np.ndarray:
 
 
 def load_qimage(path: str | Path) -> QImage:
-    """Read an image file with Qt's readers (EXIF orientation applied).
+    """Read an image file as the rest of bloodview reads it (:func:`bloodview.io.images.load_image`).
 
+    One loader everywhere: Qt's own readers differ from it for 16-bit camera TIFFs, transparent PNGs
+    (composited on white for detection), TIFFs whose first page is a thumbnail and WebP without Qt's
+    plugin, so a picture read here could differ from the one the cells were found on.
     Raises :class:`ImageError` naming the file when it is missing or unreadable.
     """
-    from PyQt6.QtGui import QImageReader
+    from bloodview.io.images import load_image
 
-    path = Path(path)
-    if not path.is_file():
-        raise ImageError(path, "the image file does not exist")
-    reader = QImageReader(str(path))
-    reader.setAutoTransform(True)
-    image = reader.read()
-    if image.isNull():
-        raise ImageError(path, f"cannot read the image ({reader.errorString()})")
-    return image
+    return numpy_to_qimage(load_image(Path(path)))
 
 
 def to_qimage(image: QImage | np.ndarray) -> QImage:

@@ -16,7 +16,13 @@ import logging
 import cv2
 import numpy as np
 
-from bloodview.core.scale import RBC_DIAMETER_UM, ScaleEstimate, estimate_scale, scale_from_pixel_size
+from bloodview.core.scale import (
+    MAGNIFICATION_REACH,
+    RBC_DIAMETER_UM,
+    ScaleEstimate,
+    estimate_scale,
+    scale_from_pixel_size,
+)
 from bloodview.core.white_cell_scale import estimate_scale_from_white_cell
 
 log = logging.getLogger(__name__)
@@ -24,7 +30,7 @@ log = logging.getLogger(__name__)
 SOURCE_MODEL_DEFAULT = "model default"
 # Resize factors outside this range mean an estimate gone wrong (or a wrong --pixel-size):
 # they are clipped, with a warning, rather than turning a field into a 40,000-px image.
-FACTOR_LIMITS = (0.125, 8.0)
+FACTOR_LIMITS = MAGNIFICATION_REACH
 
 
 def image_pixel_size(

@@ -266,3 +266,31 @@ def test_camera_files_are_read_as_shown_under_their_own_names(tmp_path, model):
     assert images == {"CAMERA 01.JPG": (60, 40), "frottis é 中.jpg": (60, 40), "really a png.jpg": (60, 40),
                       "turned.jpg": (40, 60)}
     assert sorted(_OneCellPerImage.seen) == [(40, 60)] * 3 + [(60, 40)]
+
+
+class _ScaledPredictor(_OneCellPerImage):
+    """Reads every image at the pixel size its name says (µm per pixel x 1000), as red cells would."""
+
+    config = types.SimpleNamespace(images_per_gpu=2, pixel_size_um=0.1)
+
+    def detect(self, arrays, batch_size=None, min_confidence=None, pixel_size=None, simplify=True):
+        from bloodview.core.scale import ScaleEstimate
+
+        found = super().detect(arrays, batch_size, min_confidence, pixel_size, simplify)
+        for one, um in zip(found, self.pixel_sizes):
+            one.scale = ScaleEstimate(um, 7.5 / um, 12, "red cells", "good")
+        return found
+
+
+def test_images_magnified_beyond_the_models_reach_are_named(tmp_path, monkeypatch, capsys):
+    """A field enlarged 12.5x read clipped to 8x came out as ~1,270 fragments: the user is told which."""
+    _ScaledPredictor.pixel_sizes = [0.1, 0.008]  # the model's own scale; 12.5x beyond it
+    model = stand_in_predict_model(monkeypatch, tmp_path, _ScaledPredictor)
+    (tmp_path / "smears").mkdir()
+    shutil.copy(NEUTROPHIL, tmp_path / "smears" / "a_normal.jpg")
+    shutil.copy(NEUTROPHIL, tmp_path / "smears" / "b_enlarged.jpg")
+    out = tmp_path / "cells.json"
+    assert main(["predict", str(tmp_path / "smears"), "--model", str(model), "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "note: 1 image(s) are magnified beyond what the model reads (first: b_enlarged.jpg, 0.008 µm" in err
+    assert "a_normal.jpg" not in err

@@ -48,3 +48,28 @@ def test_load_real_pbc_image_and_name_missing_files(qapp, pbc_dir, tmp_path):
     broken.write_bytes(b"not a jpeg")
     with pytest.raises(ImageError, match="broken.jpg"):
         load_qimage(broken)
+
+
+def test_load_qimage_reads_what_detection_reads(qapp, tmp_path):
+    """One loader: a transparent PNG is composited on white (as for detection), not left transparent."""
+    from PIL import Image
+
+    from bloodview.io.images import load_image
+
+    rgba = np.zeros((6, 8, 4), dtype=np.uint8)
+    rgba[..., 0] = 180
+    rgba[2:4, 2:6, 3] = 255  # an opaque red patch on a transparent field
+    path = tmp_path / "border.png"
+    Image.fromarray(rgba, "RGBA").save(path)
+    shown = qimage_to_numpy(load_qimage(path))
+    np.testing.assert_array_equal(shown, load_image(path))
+    assert shown[0, 0].tolist() == [255, 255, 255]
+
+
+def test_open_dialog_offers_every_image_type_the_loader_reads():
+    from bloodview.gui.file_actions import open_filter
+    from bloodview.io.images import IMAGE_SUFFIXES
+
+    images = open_filter().split(";;")[0]
+    assert all(f"*{suffix}" in images for suffix in IMAGE_SUFFIXES)
+    assert "*.webp" in images and "*.json" in images
