@@ -103,7 +103,7 @@ def _is_grey(rgb: np.ndarray) -> bool:
 
 
 def _note_beyond_reach(annotations: list, config) -> None:
-    """Name the images read at a magnification the model cannot reach (their cells are unreliable)."""
+    """Name the images read at a magnification the model cannot reach (their cells need checking)."""
     from bloodview.core.scale import beyond_reach
 
     model_um = getattr(config, "pixel_size_um", None)
@@ -112,8 +112,8 @@ def _note_beyond_reach(annotations: list, config) -> None:
         first = far[0]
         print(f"note: {len(far)} image(s) are magnified beyond what the model reads (first: {first.image_path}, "
               f"{first.pixel_size.um_per_pixel:.4g} µm per pixel against the model's {config.pixel_size_um:.4g}): "
-              "their cells are unreliable; give the images' true --pixel-size, or images nearer the model's "
-              "magnification", file=sys.stderr)
+              "read clipped to the model's reach, their cells may be missed or misnamed: check them, give the images' "
+              "true --pixel-size, or take images nearer the model's magnification", file=sys.stderr)
 
 
 def _read_at_camera_scale(predictor, annotations: list, read_at: list, args) -> None:

@@ -113,8 +113,9 @@ class ScaleEstimate:
 
 MAGNIFICATION_REACH = (0.125, 8.0)
 """How far a model rescales an image towards its own pixel size (factor = image µm/px ÷ model µm/px).
-Beyond it the image is read clipped and its cells are unreliable: a BCCD field enlarged 12.5x came
-out as ~1,270 fragments instead of ~30 cells (2026-12-07)."""
+Beyond it the image is read clipped, its cells larger or smaller than the model learnt them, so its
+results need checking (a BCCD field enlarged 12.5x, 2026-12-07: read 1.7x too large, 32 cells found
+against 34 in the original field; further out the outlines fall apart)."""
 
 
 def beyond_reach(um_per_pixel: float, model_um_per_pixel: float | None) -> bool:

@@ -148,8 +148,8 @@ class DetectActions:
             model_um = self._run_model_um
             if scale is not None and beyond_reach(scale.um_per_pixel, model_um):
                 self._beyond_reach += 1
-                log.warning("image %d read at %.4g µm per pixel, beyond the reach of the model's %.4g: its cells are "
-                            "unreliable", index, scale.um_per_pixel, model_um)
+                log.warning("image %d read at %.4g µm per pixel, beyond the reach of the model's %.4g: its cells "
+                            "need checking", index, scale.um_per_pixel, model_um)
 
     def _image_glass(self, index: int, gains) -> None:
         self._balanced += 1
@@ -223,8 +223,8 @@ class DetectActions:
             skipped += (f"; glass colour of {self._balanced} image(s) outside the model's training range, "
                         "balanced for detection (another lab's lamp)")
         if self._beyond_reach:
-            skipped += (f"; {self._beyond_reach} image(s) magnified beyond what the model reads: their cells are "
-                        "unreliable (give the true pixel size: Model → Pixel size…)")
+            skipped += (f"; {self._beyond_reach} image(s) magnified beyond what the model reads: check their cells "
+                        "(or give the true pixel size: Model → Pixel size…)")
         advice = self._advice()
         if advice:
             skipped += "; the model's two networks disagree on many white cells: see the note"

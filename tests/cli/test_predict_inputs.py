@@ -283,7 +283,7 @@ class _ScaledPredictor(_OneCellPerImage):
 
 
 def test_images_magnified_beyond_the_models_reach_are_named(tmp_path, monkeypatch, capsys):
-    """A field enlarged 12.5x read clipped to 8x came out as ~1,270 fragments: the user is told which."""
+    """A field enlarged 12.5x is read clipped to the model's reach (8x): the user is told which."""
     _ScaledPredictor.pixel_sizes = [0.1, 0.008]  # the model's own scale; 12.5x beyond it
     model = stand_in_predict_model(monkeypatch, tmp_path, _ScaledPredictor)
     (tmp_path / "smears").mkdir()

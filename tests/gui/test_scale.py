@@ -292,12 +292,12 @@ def _make_crops(folder, count):
 
 @pytest.mark.parametrize("um, warned", [(0.1, False), (0.008, True)])
 def test_status_bar_names_images_magnified_beyond_the_models_reach(make_window, smears, detect_current, um, warned):
-    """A field enlarged 12.5x beyond the model's pixel size is read clipped and comes out as fragments
-    (measured on a BCCD field): the technician is told its cells are unreliable, as `predict` says."""
+    """A field enlarged 12.5x beyond the model's pixel size is read clipped (its cells 1.7x larger than the
+    model learnt them): the technician is told to check its cells, as `predict` says."""
     window = make_window(predictor=lambda _d: ScalePredictor(measured=ScaleEstimate(um, 7.5 / um, 30, "red cells", "good")))
     window.models.detection._safe_info = lambda: type("Info", (), {"config": {"pixel_size_um": 0.1}})()
     assert window.files.open([smears])
     detect_current(window)
     message = window.status_label.text()
     assert message.startswith("Detection finished: 1 cells found in 1 image(s)")
-    assert ("1 image(s) magnified beyond what the model reads: their cells are unreliable" in message) == warned
+    assert ("1 image(s) magnified beyond what the model reads: check their cells" in message) == warned
