@@ -3,6 +3,9 @@
 With ``--progress jsonl`` stdout carries only JSON lines (see
 bloodview.model.callbacks); everything else goes to stderr. SIGINT/SIGTERM stop
 after the current step with a checkpoint (exit code 130); ``--resume`` goes on.
+``--no-resume-hint`` is for a caller that removes an unfinished run's folder once the
+trainer has exited (the app's Retrain dialog): the stop message then offers no
+``--resume`` of a folder that will be gone.
 """
 
 from __future__ import annotations
@@ -43,6 +46,9 @@ def register(subparsers) -> None:
     parser.add_argument("--name", help="model name (default: the --out folder's name)")
     parser.add_argument("--progress", choices=["jsonl"], help="machine-readable progress on stdout")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoints")
+    parser.add_argument("--no-resume-hint", action="store_true",
+                        help="a stopped run's message does not offer --resume: for a caller that removes the "
+                             "unfinished OUT folder when the trainer exits (the app's Retrain dialog)")
     parser.add_argument("--val-ratio", type=float, metavar="R",
                         help="share of images for validation (default: the data's own split, else 0.1 from 10 images)")
     parser.add_argument("--backbone-weights", metavar="imagenet|FILE",
@@ -124,7 +130,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"bloodview: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        writer.emit("error", message="training aborted (second interrupt); the last epoch's checkpoint is kept")
+        kept = "" if args.no_resume_hint else "; the last epoch's checkpoint is kept"
+        writer.emit("error", message=f"training aborted (second interrupt){kept}")
         return EXIT_STOPPED
     except Exception as exc:
         writer.emit("error", message=f"{type(exc).__name__}: {exc}")
@@ -149,8 +156,7 @@ def _train(args: argparse.Namespace, writer) -> int:
     try:
         result = train(options, progress=writer, show_bar=writer is None)
     except TrainingInterrupted as exc:
-        message = (f"training stopped during epoch {exc.epoch}; checkpoint saved in "
-                   f"{options.out / 'checkpoints'}; continue with --resume")
+        message = stopped_message(exc.epoch, options.out, resume_hint=not args.no_resume_hint)
         if writer is not None:
             writer.emit("error", message=message)
         print(f"bloodview: {message}", file=sys.stderr)
@@ -159,3 +165,11 @@ def _train(args: argparse.Namespace, writer) -> int:
         losses = ", ".join(f"{k}={v:.4f}" for k, v in result.final_losses.items() if v is not None)
         print(f"model written to {result.model_dir} ({losses})")
     return 0
+
+
+def stopped_message(epoch: int, out: Path, resume_hint: bool = True) -> str:
+    """What a run stopped by SIGINT/SIGTERM says: where its checkpoint is and how to go on, or, for a
+    caller that removes ``out`` (``--no-resume-hint``), only that no model was written."""
+    if not resume_hint:
+        return f"training stopped during epoch {epoch}; no model was written"
+    return f"training stopped during epoch {epoch}; checkpoint saved in {out / 'checkpoints'}; continue with --resume"

@@ -1,5 +1,6 @@
 """The differential dock reads as a lab report: white-cell % over white cells only, NRBC per 100
-white cells, platelets as a count; person-checked cells told apart from unchecked model cells."""
+white cells, platelets as a count; person-checked cells told apart from unchecked ones, these named by
+origin (model, segmenter, imported) as the report and ``bloodview count`` name them."""
 
 from __future__ import annotations
 
@@ -21,6 +22,11 @@ def _model(name: str, x: float, score: float = 0.9) -> Instance:
     return _cell(name, x, source=Source.MODEL, score=score)
 
 
+def _unchecked_tip(panel: DifferentialPanel, name: str) -> str:
+    rows = [panel.table.item(r, 0).text().lower() for r in range(panel.table.rowCount())]
+    return panel.table.item(rows.index(name), 2).toolTip()
+
+
 def test_white_cell_percent_leaves_platelets_and_nrbc_out_of_the_denominator(qtbot):
     image = ImageAnnotation("smear.png", 200, 50)
     image.instances += [_cell("neutrophil", 0), _cell("neutrophil", 20), _cell("lymphocyte", 40),
@@ -30,9 +36,10 @@ def test_white_cell_percent_leaves_platelets_and_nrbc_out_of_the_denominator(qtb
     panel.show_count(Dataset([image]), [image], threshold=0.75)
 
     headers = [panel.table.horizontalHeaderItem(c).text() for c in range(5)]
-    assert headers == ["Class", "✓", "Model", "n", "% WBC"]
+    assert headers == ["Class", "✓", "Unch.", "n", "% WBC"]  # not "Model": imported cells count there too
     assert "Checked" in panel.table.horizontalHeaderItem(1).toolTip()
-    assert "Unchecked" in panel.table.horizontalHeaderItem(2).toolTip()
+    tip = panel.table.horizontalHeaderItem(2).toolTip()
+    assert "Unchecked" in tip and "segmenter: outlined by the classical segmenter" in tip
     assert "white cells only" in panel.table.horizontalHeaderItem(4).toolTip()
     # 2 of 3 white cells are neutrophils (platelets and the NRBC are not in the denominator)
     assert panel.value("neutrophil", 4) == "66.7" and panel.value("lymphocyte", 4) == "33.3"
@@ -58,12 +65,35 @@ def test_checked_and_unchecked_cells_and_signed_off_images_are_counted_apart(qtb
     assert (panel.value("monocyte", 1), panel.value("monocyte", 2)) == ("1", "0")
     assert panel.value("lymphocyte") == "0"  # the unidentified cell is not counted
     text = panel.totals.text()
-    assert "% of 4 white cells: 2 checked, 2 unchecked (model)" in text
+    assert "% of 4 white cells: 2 checked, 2 unchecked (2 model)" in text
+    assert _unchecked_tip(panel, "neutrophil") == "Unchecked: 2 model"
     assert "1 unidentified" in text
     assert "1 of 2 images signed off — a draft count" in text
 
     panel.show_count(Dataset([a, b]), [b], threshold=0.75)
     assert "Image signed off" in panel.totals.text() and "draft" not in panel.totals.text()
+
+
+def test_unchecked_cells_are_named_by_origin_not_all_called_the_models(qtbot):
+    """Before, segmented and imported cells were counted under "Model" and "unchecked (model)": an auditor
+    read another tool's outlines or the classical segmenter's as the trained model's calls."""
+    image = ImageAnnotation("a.png", 300, 50, [
+        _model("neutrophil", 0), _model("neutrophil", 20),
+        _cell("neutrophil", 40, source=Source.BOOTSTRAP, quality=0.9),
+        _cell("lymphocyte", 60, source=Source.IMPORT),  # no score: counts, unchecked
+        _cell("platelet", 80, source=Source.BOOTSTRAP, quality=0.9), _cell("monocyte", 100)])
+    panel = DifferentialPanel()
+    qtbot.addWidget(panel)
+    panel.show_count(Dataset([image]), [image], threshold=0.75)
+
+    assert panel.value("neutrophil", 2) == "3"
+    assert _unchecked_tip(panel, "neutrophil") == "Unchecked: 2 model, 1 segmenter"
+    assert _unchecked_tip(panel, "monocyte") == ""  # all checked: nothing to split
+    assert "5 white cells: 1 checked, 4 unchecked (2 model, 1 segmenter, 1 imported)" in panel.totals.text()
+
+    imported = ImageAnnotation("b.png", 300, 50, [_cell("lymphocyte", 0, source=Source.IMPORT)])
+    panel.show_count(Dataset([imported]), [imported], threshold=0.75)
+    assert "1 white cells: 0 checked, 1 unchecked (1 imported)" in panel.totals.text()
 
 
 def test_class_names_stay_readable_in_a_dock_as_narrow_as_the_window_gives_it(qtbot):

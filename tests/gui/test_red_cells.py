@@ -72,7 +72,7 @@ def test_an_old_project_without_red_cells_shows_what_it_showed_before(qtbot):
     names = [panel.table.item(r, 0).text() for r in range(panel.table.rowCount())]
     assert len(names) == 8 and not any("red" in n.lower() or "rbc" in n.lower() for n in names)
     assert panel.totals.text().splitlines()[:2] == [
-        "% of 3 white cells: 3 checked, 0 unchecked (model)",
+        "% of 3 white cells: 3 checked, 0 unchecked",
         "Not in the %: 1 erythroblast, 2 platelet · 0 unidentified (not counted)"]
     assert "per 1,000" not in panel.estimate.text()
     assert panel.estimate.text().endswith("2.00 platelets per field, no red cells counted")

@@ -20,6 +20,7 @@ sys.path.insert(0, %(repo)r)
 p = argparse.ArgumentParser(); p.add_argument("cmd")
 for a in ("--data", "--images", "--backbone", "--epochs", "--out", "--progress", "--steps-per-epoch", "--init"):
     p.add_argument(a)
+p.add_argument("--no-resume-hint", action="store_true")
 args = p.parse_args()
 Path(%(seen)r).write_text(json.dumps(vars(args)))
 def say(**o): print(json.dumps(o), flush=True)
@@ -28,6 +29,14 @@ say(event="step", epoch=1, epochs=1, step=1, steps=1, losses={"loss": 1.0}, eta_
 if %(hang)r:  # like train: checkpoints from the first epoch on, model.json last
     (Path(args.out) / "checkpoints").mkdir(parents=True)
     (Path(args.out) / "checkpoints" / "last.weights.h5").write_bytes(b"w" * 3_000_000)
+    def stop(*_):  # like train on SIGTERM: its own stop message, then exit 130
+        from bloodview.cli.cmd_train import stopped_message
+        message = stopped_message(1, Path(args.out), resume_hint=not args.no_resume_hint)
+        say(event="error", message=message)
+        print("bloodview: " + message, file=sys.stderr, flush=True)
+        sys.exit(130)
+    import signal
+    signal.signal(signal.SIGTERM, stop)
     time.sleep(60)
 from bloodview.model.store import ModelInfo, write_model_info
 out = Path(args.out); out.mkdir(parents=True)
@@ -103,6 +112,10 @@ def test_cancelling_a_retrain_removes_its_unfinished_model_folder(window, review
     assert sorted(p.name for p in model_store.iterdir()) == ["fake-model"]
     assert "cancelled" in dialog.eta.text() and "(3 MB) were removed" in dialog.eta.text()
     assert dialog.start_button.isEnabled()
+    # the trainer's own stop message, shown in the log: before, "checkpoint saved in …/cancelled-run/
+    # checkpoints; continue with --resume", a folder just removed (and no --resume in the app)
+    assert "training stopped during epoch 1; no model was written" in dialog.log.toPlainText()
+    assert "resume" not in dialog.log.toPlainText() + dialog.eta.text()
 
 
 def test_nothing_to_train_on_disables_start(make_window, smears):
@@ -193,3 +206,29 @@ def test_adapting_the_classes_only_is_offered_where_the_classifier_can_learn_alo
     assert dialog.schedule_note.text() != CLASSES_ONLY_NOTE and "--classes-only" not in dialog.request(
         tmp_path / "adapt").args()
     assert "once training runs" in dialog.plot.empty_text
+
+
+def test_a_pixel_size_typed_into_the_row_and_entered_is_given_and_starts_nothing(
+        make_window, zheng_dir, tmp_path, review_current, model_store, qtbot):
+    """As a technician types it: click into the box (it says "none") and type 0.17, then Enter. Before,
+    the box kept "auto" (typing after it made no number) and Enter reached Start, the dialog's default
+    button: a full retrain without the pixel size, its cell classifier left out."""
+    from PyQt6.QtCore import Qt
+
+    from tests.gui.test_model_switch import crops_window
+
+    window = crops_window(make_window, zheng_dir, tmp_path, review_current, model_store, count=2)
+    window.models.cli_command, seen = fake_cli(tmp_path)
+    window.models.retrain()
+    dialog = window.models.retrain_dialog
+    assert dialog.start_button.isEnabled() and not dialog.scale_row.isHidden()  # adapt: warned, not stopped
+    assert dialog.scale_spin.text() == "none"
+    dialog.scale_spin.setFocus()
+    qtbot.mouseClick(dialog.scale_spin.lineEdit(), Qt.MouseButton.LeftButton)
+    qtbot.keyClicks(dialog.scale_spin.lineEdit(), "0.17")
+    assert dialog.scale_spin.value() == pytest.approx(0.17) and dialog.scale_button.isEnabled()
+    qtbot.keyClick(dialog.scale_spin.lineEdit(), Qt.Key.Key_Return)
+    qtbot.wait(50)
+    assert not dialog.process.is_running() and not seen.exists(), "Enter in the box started training"
+    assert [i.pixel_size.um_per_pixel for i in window.session.dataset.images] == [0.17, 0.17]
+    assert dialog.scale_row.isHidden() and "given to 2 images" in dialog.eta.text()

@@ -301,3 +301,21 @@ def test_status_bar_names_images_magnified_beyond_the_models_reach(make_window, 
     message = window.status_label.text()
     assert message.startswith("Detection finished: 1 cells found in 1 image(s)")
     assert ("1 image(s) magnified beyond what the model reads: check their cells" in message) == warned
+
+
+def test_a_pixel_size_typed_over_auto_is_taken(scaled, qtbot):
+    """Click into Model → Pixel size… (it says "auto") and type 0.17: Qt's own box kept "auto" and made
+    "auto0.17", no number, so the typed size was silently dropped."""
+    from PyQt6.QtCore import Qt
+
+    window, _ = scaled
+    window.acts["pixel_size"].trigger()
+    dialog = window.scale.dialog
+    qtbot.waitUntil(dialog.isVisible, timeout=2000)
+    assert dialog.spin.text() == "auto"
+    qtbot.mouseClick(dialog.spin.lineEdit(), Qt.MouseButton.LeftButton)
+    qtbot.keyClicks(dialog.spin.lineEdit(), "0.17")
+    assert dialog.spin.value() == pytest.approx(0.17)
+    dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
+    qtbot.wait(5)
+    assert scale_text(window) == "Scale 0.17 µm/px (given)"

@@ -7,6 +7,7 @@ well under a second each; the real trainer is tested in test_retrain_real.py.
 
 from __future__ import annotations
 
+import json
 import sys
 import textwrap
 from pathlib import Path
@@ -150,7 +151,10 @@ from pathlib import Path
 p = argparse.ArgumentParser(); p.add_argument("cmd")
 for a in ("--data", "--images", "--backbone", "--epochs", "--out", "--progress", "--steps-per-epoch", "--init"):
     p.add_argument(a)
+p.add_argument("--no-resume-hint", action="store_true")
 args = p.parse_args()
+Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+Path(args.out + ".args.json").write_text(json.dumps(vars(args)))
 out = Path(args.out); (out / "checkpoints").mkdir(parents=True)
 (out / "checkpoints" / "last.weights.h5").write_bytes(b"w" * 2_000_000)  # what train writes from epoch 1
 print(json.dumps({"event": "start", "epochs": 10, "steps": 2}), flush=True)
@@ -180,6 +184,8 @@ def test_a_cancelled_run_leaves_no_checkpoints_in_the_model_store(qtbot, tmp_pat
     outcome = finished.args[0]
     assert outcome.cancelled and not req.out.exists()
     assert "Training was cancelled" in outcome.message and "(2 MB) were removed" in outcome.message
+    # so the trainer's stop message does not send the person to --resume a folder that is gone
+    assert json.loads(Path(f"{req.out}.args.json").read_text())["no_resume_hint"] is True
 
 
 def test_a_crashed_run_is_removed_and_its_cause_kept(qtbot, tmp_path):
@@ -205,6 +211,7 @@ def test_a_folder_there_before_the_run_or_holding_a_model_is_never_removed(qtbot
     with qtbot.waitSignal(process.finished, timeout=20000) as finished:
         process.start(request(tmp_path).args(), out=mine)  # (train refuses such a folder; say it did not)
     assert (mine / "notes.txt").is_file() and "removed" not in finished.args[0].message
+    assert json.loads(Path(f"{mine}.args.json").read_text())["no_resume_hint"] is False  # kept: resumable
 
     finished_model = tmp_path / "store" / "m2"
     run = RunFolder.claim(finished_model)

@@ -8,9 +8,22 @@ AUTO_TEXT = "auto"
 MAX_PIXEL_SIZE_UM = 10.0
 
 
+class TypedOverSpecialText(QDoubleSpinBox):
+    """A spin box whose special text ("auto", "none") is replaced by what is typed after it.
+
+    Qt's own keeps the special text and appends the digits ("auto0.17" is no number), so a person who
+    clicked into the box and typed a pixel size got nothing at all."""
+
+    def validate(self, text: str, pos: int):  # noqa: D102 - Qt API
+        special = self.specialValueText()
+        if special and text.startswith(special) and text != special:
+            text, pos = text[len(special):], max(0, pos - len(special))
+        return super().validate(text, pos)
+
+
 def pixel_size_spin(current: float | None) -> QDoubleSpinBox:
-    """µm per pixel, 0 shown as "auto" (also the Retrain dialog's, for images without a pixel size)."""
-    spin = QDoubleSpinBox()
+    """µm per pixel, 0 shown as "auto"; digits typed over "auto" replace it."""
+    spin = TypedOverSpecialText()
     spin.setDecimals(4)
     spin.setRange(0.0, MAX_PIXEL_SIZE_UM)
     spin.setSingleStep(0.001)

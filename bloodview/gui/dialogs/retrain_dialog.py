@@ -45,8 +45,8 @@ from bloodview.core.annotation import Dataset
 from bloodview.core.measure import SOURCE_GIVEN, PixelSize
 from bloodview.gui.dialogs.loss_plot import WAITING_TEXT, LossPlot
 from bloodview.gui.dialogs.model_comparison import ModelComparisonView
-from bloodview.gui.dialogs.pixel_size_dialog import pixel_size_spin
 from bloodview.gui.dialogs.retrain_compare import BeforeAfter
+from bloodview.gui.dialogs.retrain_scale_row import PixelSizeRow
 from bloodview.gui.dialogs.retrain_choices import (
     ADAPT_NOTE,
     CLASSES_ONLY_NOTE,
@@ -147,17 +147,8 @@ class RetrainDialog(BeforeAfter, QDialog):
         self.summary = QLabel()
         self.summary.setWordWrap(True)
         # shown while training images lack the pixel size the cell classifier needs (training_scale.py)
-        self.scale_spin = pixel_size_spin(None)
-        self.scale_spin.setObjectName("retrainPixelSize")
-        self.scale_spin.setToolTip("µm per pixel of the images listed above as having none (camera pixel pitch "
-                                   "÷ total magnification; PBC's crops: 0.1 µm)")
-        self.scale_button = QPushButton("Give them this pixel size")
-        self.scale_button.setEnabled(False)
-        self.scale_row = QWidget()
-        scale_layout = QHBoxLayout(self.scale_row)
-        scale_layout.setContentsMargins(0, 0, 0, 0)
-        scale_layout.addWidget(self.scale_spin)
-        scale_layout.addWidget(self.scale_button, 1)
+        self.scale_row = PixelSizeRow()
+        self.scale_spin, self.scale_button = self.scale_row.spin, self.scale_row.button
         self._unscaled: tuple = ()  # images to give the pixel size to (held-out ones too)
         form = QFormLayout()
         form.addRow("New model name", self.name)
@@ -206,8 +197,8 @@ class RetrainDialog(BeforeAfter, QDialog):
 
         self.start_from.currentIndexChanged.connect(self._mode_changed)
         self.classifier.currentIndexChanged.connect(lambda _i: self._update_summary())
-        self.scale_spin.valueChanged.connect(lambda value: self.scale_button.setEnabled(value > 0))
         self.scale_button.clicked.connect(self.give_pixel_size)
+        self.scale_spin.entered.connect(self.give_pixel_size)
         self.start_button.clicked.connect(self.start)
         self.cancel_button.clicked.connect(self.cancel)
         self.close_button.clicked.connect(self.close)

@@ -5,6 +5,12 @@ per 100 white cells, platelets and red cells a count only, never inside the
 white-cell %. Below the table, the lab figures: fields counted, white cells, red
 cells and platelets, and the platelet estimate (per field; per 1,000 red cells
 when red cells were counted).
+
+Unchecked cells are named by origin (model, segmenter, imported), in the report's and
+``bloodview count``'s words (:func:`bloodview.core.review_rules.origin`): a lab reads an
+imported or segmented cell very differently from a model's call. The narrow dock has one
+short unchecked column ("Unch.", as wide as the "Model" it replaces, so the class names keep
+their room); each number's tooltip and the totals line under the table give the split.
 """
 
 from __future__ import annotations
@@ -24,18 +30,26 @@ from PyQt6.QtWidgets import (
 )
 
 from bloodview.core.annotation import Dataset, ImageAnnotation
-from bloodview.core.differential import DifferentialCount, DifferentialRow, platelet_estimate_text
-from bloodview.gui.report import differential_for, review_tally
+from bloodview.core.differential import (
+    DifferentialCount,
+    DifferentialRow,
+    platelet_estimate_text,
+    unchecked_text,
+)
+from bloodview.core.review_rules import ORIGINS
+from bloodview.gui.report import ORIGIN_MEANING, differential_for, review_tally
 from bloodview.gui.style import bulk_fill, compact_table, icon, swatch
 
 SCOPES = ("This image", "Whole project")
 # short headers: the dock is narrow and the class names need the width (tooltips say more)
-COLUMNS = ("Class", "✓", "Model", "n", "% WBC")
+COLUMNS = ("Class", "✓", "Unch.", "n", "% WBC")
+UNCHECKED = 2
+UNCHECKED_TIP = ("Unchecked: counted cells no person has checked yet (unidentified ones are not counted), "
+                 "by origin — " + "; ".join(f"{name}: {ORIGIN_MEANING[name]}" for name in ORIGINS))
 COLUMN_TIPS = (
     "Cell class (white cells first)",
     "Checked: cells a person drew, corrected or confirmed",
-    "Unchecked: machine (model) or imported cells no person has checked yet, above the "
-    "unidentified threshold",
+    UNCHECKED_TIP,
     "Count: checked + unchecked",
     "White cells: % of all counted white cells (the differential; the denominator is the white "
     "cells only). Erythroblasts (NRBC): per 100 white cells, not part of the 100 %. "
@@ -107,6 +121,8 @@ class DifferentialPanel(QWidget):
                     QTableWidgetItem(percent),
                 ]
                 values[PERCENT].setToolTip(tip)
+                if entry.unchecked:
+                    values[UNCHECKED].setToolTip(f"Unchecked: {unchecked_text(entry.unchecked_by_origin)}")
                 for column, item in enumerate(values):
                     if column:
                         item.setTextAlignment(right)
@@ -119,8 +135,7 @@ class DifferentialPanel(QWidget):
         else:
             signed = f"{tally.signed_off} of {tally.images} images signed off"
         self.totals.setText(
-            f"% of {white} white cells: {count.white_checked} checked, "
-            f"{white - count.white_checked} unchecked (model)\n"
+            f"% of {white} white cells: {count.white_checked} checked, {white_unchecked_text(count)}\n"
             f"Not in the %: {others or 'no other cells'} · {unidentified} unidentified (not counted)\n"
             f"{signed}{'' if tally.final else ' — a draft count'}"
         )
@@ -132,6 +147,14 @@ class DifferentialPanel(QWidget):
             if self.table.item(row, 0).text().lower().startswith(class_name.lower()[:4]):
                 return self.table.item(row, column).text()
         raise KeyError(class_name)
+
+
+def white_unchecked_text(count: DifferentialCount) -> str:
+    """``"2 unchecked (1 model, 1 imported)"``: the white cells no person has checked, by origin."""
+    by_origin = tuple((name, n) for name in count.unchecked_origins
+                      if (n := count.unchecked_from(name, white_only=True)))
+    unchecked = count.white_total - count.white_checked
+    return f"{unchecked} unchecked" + (f" ({unchecked_text(by_origin)})" if unchecked else "")
 
 
 def lab_figures_text(count: DifferentialCount) -> str:

@@ -9,6 +9,8 @@ A run that ends without a model (cancelled, crashed, failed) leaves checkpoints 
 folder; once the process has exited that folder is removed, if this run created it and it holds no
 ``model.json`` (:mod:`bloodview.gui.workers.run_folder`), and the outcome's message says so. The
 message and the trainer's last lines (:attr:`TrainProcess.logLine`) are kept: they say why it ended.
+Such a run is started with ``--no-resume-hint``, so the trainer's own stop message does not tell the
+person to ``--resume`` from the folder about to be removed.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from bloodview.gui.workers.run_folder import RunFolder
 log = logging.getLogger(__name__)
 
 KILL_AFTER_MS = 5000
+NO_RESUME_HINT = "--no-resume-hint"  # bloodview train: its stop message offers no --resume
 
 
 @dataclass
@@ -106,6 +109,8 @@ class TrainProcess(QObject):
         if self.is_running():
             raise RuntimeError("a training process is already running")
         self._run = RunFolder.claim(out) if out is not None else None
+        if self._run is not None and not self._run.existed:  # removed if it ends without a model: no resuming it
+            args = [*args, NO_RESUME_HINT]
         self._stdout = LineBuffer()
         self._stderr.clear()
         self._last = self._error_message = self._done_dir = None
