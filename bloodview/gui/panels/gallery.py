@@ -7,14 +7,18 @@ Space then acts on all of them at once (the window asks :meth:`selected_cells`).
 In "This image" scope the selection is the canvas selection.
 
 In "All images" scope a thumbnail of another image than the one on screen starts as its frame
-alone; the image is decoded (through the window's picture cache, so within its memory limit)
-only when one of its thumbnails is scrolled into view, and then all its listed cells are drawn
-at once. Drawing them all up front decoded every image of the project (the first 400 cells of a
-slide of 4000 x 3000 camera fields: seconds, and the cache churning through 36 MB pictures).
+alone; the image is decoded only when one of its thumbnails is scrolled into view, and then all its
+listed cells are drawn at once. Drawing them all up front decoded every image of the project (the
+first 400 cells of a slide of 4000 x 3000 camera fields: seconds, and the cache churning through
+36 MB pictures). The decoding happens off the GUI thread (:mod:`bloodview.gui.workers.thumbnails`,
+the images in view first, top to bottom): done here, each camera field froze the window for
+0.1–0.3 s as it scrolled into view. Only thumbnail-sized crops come back, kept in bounded caches;
+an image that cannot be read gets "cannot read" thumbnails, with the reason in their tooltip.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from functools import partial
 
@@ -35,6 +39,7 @@ from PyQt6.QtWidgets import (
 
 from bloodview.core.annotation import Dataset
 from bloodview.core.instance import Instance
+from bloodview.gui.qt_image import numpy_to_qimage
 from bloodview.gui.review import (
     UNIDENTIFIED,
     display_name,
@@ -44,12 +49,14 @@ from bloodview.gui.review import (
     shown_score,
     was_text,
 )
+from bloodview.gui.workers.thumbnails import Decode, Square, ThumbnailBatch, ThumbnailLoader, ThumbnailRequest
 
 THUMB = 72
 MIN_CROP = 40  # image pixels: a platelet thumbnail still shows its surroundings
 MAX_CELLS = 400  # thumbnails shown in "All images" scope (a note says when there are more)
 ALL = "__all__"
 INDEX_ROLE = Qt.ItemDataRole.UserRole + 1
+KEPT = 2 * MAX_CELLS  # thumbnails (and crops) kept in memory: ~20 KB each, so about 30 MB in all
 
 Picture = Callable[[int], QImage | None]  # image index -> its pixels (None: unreadable)
 
@@ -58,7 +65,9 @@ class GalleryPanel(QWidget):
     selectionChangedIds = pyqtSignal(list)  # selected cell ids of the current image
     cellActivated = pyqtSignal(int, str)  # image index, cell id (a plain click)
 
-    def __init__(self, parent: QWidget | None = None):
+    def __init__(self, parent: QWidget | None = None, decode: Decode | None = None):
+        """``decode`` reads an image file for the thumbnails of images not on screen (default: the
+        project's loader); it runs on a pool thread."""
         super().__init__(parent)
         self.filter = QComboBox()
         self.filter.setObjectName("galleryFilter")
@@ -89,9 +98,13 @@ class GalleryPanel(QWidget):
         self._current = -1
         self._picture: Picture = lambda _index: None
         self._threshold = 0.75
-        self._thumbs: dict[tuple, QIcon] = {}
+        self._thumbs: OrderedDict[tuple, QIcon] = OrderedDict()  # the most recent KEPT
+        self._crops: OrderedDict[tuple, QImage] = OrderedDict()  # THUMB-sized pixels, by _crop_key
+        self._unreadable: dict[int, str] = {}  # image index -> why it could not be read
         self._frames: dict[tuple, QIcon] = {}  # thumbnails without their picture, until in view
         self._pending: dict[int, list[tuple[QListWidgetItem, Instance, bool]]] = {}  # by image index
+        self._loader = ThumbnailLoader(THUMB, decode, parent=self)
+        self._loader.ready.connect(self._thumbnails_ready)
         self._draw_timer = QTimer(self)
         self._draw_timer.setSingleShot(True)
         self._draw_timer.setInterval(0)
@@ -129,14 +142,25 @@ class GalleryPanel(QWidget):
         """Show the cells of ``dataset`` (image ``current`` in this-image scope)."""
         if dataset is not self._dataset:
             self._thumbs.clear()
+            self._crops.clear()
+            self._unreadable.clear()
+            self._loader.cancel()  # decodes of the old images would land on the new ones' indices
         self._dataset, self._current, self._picture, self._threshold = dataset, current, picture, threshold
         self._rebuild()
 
     def forget_pictures(self, image_index: int | None = None) -> None:
-        """Drop cached thumbnails (of one image), e.g. when its pixels could not be read."""
-        self._thumbs = {k: v for k, v in self._thumbs.items()
-                        if image_index is not None and k[0] != image_index}
+        """Drop cached thumbnails (of one image), e.g. when its pixels could not be read or the
+        images' indices moved; decodes under way are dropped too and asked for again."""
+        for cache in (self._thumbs, self._crops):
+            for key in [k for k in cache if image_index is None or k[0] == image_index]:
+                del cache[key]
+        if image_index is None:
+            self._unreadable.clear()
+        else:
+            self._unreadable.pop(image_index, None)
         self._frames.clear()
+        self._loader.cancel()
+        self._draw_timer.start()
 
     # --- content ----------------------------------------------------------------------------
     def _cells(self) -> Iterator[tuple[int, Instance]]:
@@ -179,10 +203,9 @@ class GalleryPanel(QWidget):
         was = was_text(cell, partial(display_name, classes))
         score = f" ({was})" if was else ("" if shown is None else f" {shown:.2f}")
         unidentified = is_unidentified(cell, self._threshold)
-        key = _thumb_key(index, cell, unidentified)
-        thumbnail = self._thumbs.get(key)
+        thumbnail = self._ready_thumbnail(index, cell, unidentified)
         if thumbnail is None and index == self._current:  # its picture is the one on screen
-            thumbnail = self._thumbnail(index, cell, unidentified, self._picture(index))
+            thumbnail = self._on_screen_thumbnail(index, cell, unidentified)
         if thumbnail is None:
             item = QListWidgetItem(self._frame(index, cell, unidentified), caption(name, shown))
             self._pending.setdefault(index, []).append((item, cell, unidentified))
@@ -191,7 +214,8 @@ class GalleryPanel(QWidget):
         item.setData(Qt.ItemDataRole.UserRole, cell.id)
         item.setData(INDEX_ROLE, index)
         where = f" · image {index + 1} ({self._dataset.images[index].image_path.name})" if self.all_images else ""
-        item.setToolTip(f"{name}{score}{' · checked' if is_checked(cell) else ''}{where}")
+        item.setToolTip(f"{name}{score}{' · checked' if is_checked(cell) else ''}{where}"
+                        + _unreadable_text(self._unreadable.get(index)))
         return item
 
     def _frame(self, index: int, cell: Instance, unidentified: bool) -> QIcon:
@@ -204,50 +228,102 @@ class GalleryPanel(QWidget):
             frame = self._frames[key] = self._draw(cell, unidentified, None)
         return frame
 
-    def _thumbnail(self, index: int, cell: Instance, unidentified: bool, picture: QImage | None) -> QIcon:
+    def _ready_thumbnail(self, index: int, cell: Instance, unidentified: bool) -> QIcon | None:
+        """The thumbnail if it can be drawn without decoding (cached, its crop cut, or its image
+        known unreadable); None when its image must be decoded first."""
         key = _thumb_key(index, cell, unidentified)
-        cached = self._thumbs.get(key)
-        if cached is None:
-            cached = self._thumbs[key] = self._draw(cell, unidentified, picture)
-        return cached
+        icon = self._thumbs.get(key)
+        if icon is None:
+            crop = self._crops.get(_crop_key(index, cell))
+            if crop is None and index not in self._unreadable:
+                return None
+            icon = self._draw(cell, unidentified, crop, self._unreadable.get(index))
+            _remember(self._thumbs, key, icon)
+        self._thumbs.move_to_end(key)
+        return icon
+
+    def _on_screen_thumbnail(self, index: int, cell: Instance, unidentified: bool) -> QIcon:
+        """Cut from the picture on screen (already decoded: the window's picture cache holds it)."""
+        picture, crop = self._picture(index), None
+        if picture is None or picture.isNull():
+            self._unreadable[index] = "the image cannot be read"
+        else:
+            x, y, side = crop_square(cell.bbox)
+            crop = picture.copy(QRect(x, y, side, side)).scaled(
+                THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
+            _remember(self._crops, _crop_key(index, cell), crop)
+        icon = self._draw(cell, unidentified, crop, self._unreadable.get(index))
+        _remember(self._thumbs, _thumb_key(index, cell, unidentified), icon)
+        return icon
 
     def _draw_pending(self) -> None:
-        """Draw the thumbnails of every image that has one in view, decoding each image once."""
+        """Ask for the thumbnails in view, top first: each image decoded once, on a pool thread."""
         if not self._pending or not self.list.isVisible():
+            self._loader.want([])  # nothing in view: nothing is worth decoding now
             return
         view = self.list.viewport().rect()
-        for index, waiting in list(self._pending.items()):
-            if not any(self.list.visualItemRect(item).intersects(view) for item, _cell, _u in waiting):
-                continue
-            picture = self._picture(index)
-            for item, cell, unidentified in waiting:
-                item.setIcon(self._thumbnail(index, cell, unidentified, picture))
-            del self._pending[index]
+        wanted: list[tuple[tuple[int, int], ThumbnailRequest]] = []  # (where in view, request)
+        for index in list(self._pending):
+            rects = [self.list.visualItemRect(item) for item, _cell, _u in self._pending[index]]
+            shown = [(r.top(), r.left()) for r in rects if r.intersects(view)]
+            if shown and not self._draw_ready(index):
+                squares = tuple((_crop_key(index, cell), crop_square(cell.bbox))
+                                for _item, cell, _u in self._pending[index])
+                path = self._dataset.resolve_image(self._dataset.images[index])
+                wanted.append((min(shown), ThumbnailRequest(index, path, squares)))
+        self._loader.want([request for _where, request in sorted(wanted, key=lambda w: w[0])])
+
+    def _draw_ready(self, index: int) -> bool:
+        """Draw image ``index``'s waiting thumbnails that need no decoding; True when none is left."""
+        waiting = []
+        for item, cell, unidentified in self._pending.pop(index, []):
+            icon = self._ready_thumbnail(index, cell, unidentified)
+            if icon is None:
+                waiting.append((item, cell, unidentified))
+            else:
+                item.setIcon(icon)
+        if waiting:
+            self._pending[index] = waiting
+        return not waiting
+
+    def _thumbnails_ready(self, batch: ThumbnailBatch) -> None:
+        """A decode finished (on the GUI thread now): draw that image's waiting thumbnails."""
+        if batch.error is not None:
+            self._unreadable[batch.image_index] = batch.error
+            for item, _cell, _u in self._pending.get(batch.image_index, []):
+                item.setToolTip(item.toolTip() + _unreadable_text(batch.error))
+        for key, rgb in batch.crops.items():
+            _remember(self._crops, key, numpy_to_qimage(rgb))
+        if batch.image_index in self._pending and not self._draw_ready(batch.image_index):
+            self._draw_timer.start()  # cells listed since it was asked for (another filter): again
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
-        gallery, timer = self.__dict__.get("list"), self.__dict__.get("_draw_timer")
-        if gallery is None or timer is None:  # a window torn down: its viewport outlived this half
+        gallery, timer, loader = (self.__dict__.get(name) for name in ("list", "_draw_timer", "_loader"))
+        if gallery is None or timer is None or loader is None:  # a torn-down window: its viewport outlived this
             return False
         if watched is gallery.viewport() and event.type() in (QEvent.Type.Show, QEvent.Type.Resize):
             timer.start()  # the panel shown (its dock raised) or grown: more in view
+        elif watched is gallery.viewport() and event.type() == QEvent.Type.Hide:
+            loader.want([])  # another dock raised, or the window closed: nothing in view to decode
         return super().eventFilter(watched, event)
 
-    def _draw(self, cell: Instance, unidentified: bool, picture: QImage | None) -> QIcon:
+    def _draw(self, cell: Instance, unidentified: bool, crop: QImage | None, unreadable: str | None = None) -> QIcon:
+        """A thumbnail: ``crop`` (THUMB px, cut by :func:`crop_square`) or, without it, a dark frame
+        (waiting for its picture) that reads "cannot read" when ``unreadable`` says why."""
         pixmap = QPixmap(THUMB, THUMB)
         pixmap.fill(QColor("#303030"))
         painter = QPainter(pixmap)
-        if picture is not None and not picture.isNull():
-            x1, y1, x2, y2 = cell.bbox
-            side = max(x2 - x1, y2 - y1, MIN_CROP) * 1.15 + 4
-            cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
-            rect = QRect(int(cx - side / 2), int(cy - side / 2), int(side), int(side))
-            crop = picture.copy(rect).scaled(THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio,
-                                             Qt.TransformationMode.SmoothTransformation)
-            painter.drawImage(0, 0, crop)
         classes = self._dataset.classes
         rgb = classes[cell.class_name].color if cell.class_name in classes else (136, 136, 136)
-        if picture is not None and not picture.isNull() and max(x2 - x1, y2 - y1) < MIN_CROP:
-            _draw_outline(painter, cell, rect, QColor(*rgb))  # a small cell: show which one it is
+        if crop is not None and not crop.isNull():
+            painter.drawImage(0, 0, crop)
+            x1, y1, x2, y2 = cell.bbox
+            if max(x2 - x1, y2 - y1) < MIN_CROP:  # a small cell: show which one it is
+                x, y, side = crop_square(cell.bbox)
+                _draw_outline(painter, cell, QRect(x, y, side, side), QColor(*rgb))
+        elif unreadable is not None:
+            painter.setPen(QColor("#d0d0d0"))
+            painter.drawText(QRect(4, 4, THUMB - 8, THUMB - 8), Qt.AlignmentFlag.AlignCenter, "cannot\nread")
         pen = QPen(QColor("#c98a00") if unidentified else QColor(*rgb))
         pen.setWidth(2 if is_checked(cell) else 4)
         painter.setPen(pen)
@@ -290,6 +366,32 @@ class GalleryPanel(QWidget):
 def _thumb_key(index: int, cell: Instance, unidentified: bool) -> tuple:
     """What a thumbnail shows: the cell (its box), its class and its check marks."""
     return (index, cell.id, cell.class_name, is_checked(cell), unidentified, tuple(cell.bbox))
+
+
+def _crop_key(index: int, cell: Instance) -> tuple:
+    """What a thumbnail's pixels depend on: the image and the cell's box."""
+    return (index, cell.id, tuple(cell.bbox))
+
+
+def _unreadable_text(error: str | None) -> str:
+    return "" if error is None else f" · cannot read: {error}"
+
+
+def crop_square(bbox) -> Square:
+    """The square of the image a cell's thumbnail shows (image pixels): the cell with a margin,
+    at least :data:`MIN_CROP` wide so a platelet still shows its surroundings."""
+    x1, y1, x2, y2 = bbox
+    side = max(x2 - x1, y2 - y1, MIN_CROP) * 1.15 + 4
+    cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+    return int(cx - side / 2), int(cy - side / 2), int(side)
+
+
+def _remember(cache: OrderedDict, key: tuple, value) -> None:
+    """Keep ``value`` as the most recent entry of ``cache``, dropping the oldest past :data:`KEPT`."""
+    cache[key] = value
+    cache.move_to_end(key)
+    while len(cache) > KEPT:
+        cache.popitem(last=False)
 
 
 def caption(display_name: str, score: float | None) -> str:
