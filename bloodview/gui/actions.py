@@ -83,6 +83,10 @@ MENUS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("&Help", ("shortcuts", "about")),
 )
 
+# Shorter words on the toolbar (the menus and tooltips keep the full text): with the full text
+# the toolbar overflowed a 1280-pixel window (a laptop at 200 %) and hid Cancel detection.
+TOOLBAR_TEXTS = {"accept": "Confirm", "sign_off": "Sign off", "detect": "Detect", "cancel_detect": "Cancel"}
+
 TOOLBAR = ("open", "save", "-", "undo", "redo", "-", "prev_image", "next_image", "fit", "-",
            "tool_select", "tool_draw", "tool_brush", "tool_eraser", "-", "accept", "sign_off", "-",
            "MODEL", "detect", "cancel_detect")
@@ -109,6 +113,8 @@ def build_actions(window: MainWindow) -> dict[str, QAction]:
     actions["toggle_labels"].setChecked(True)
     actions["toggle_red_cells"].setChecked(True)
     actions["cancel_detect"].setEnabled(False)
+    for name, text in TOOLBAR_TEXTS.items():
+        actions[name].setIconText(text)
     # Del belongs to the canvas (it deletes a hovered vertex first); the window adds the
     # delete action to the cell lists only (see MainWindow._build_docks).
     window.removeAction(actions["delete"])

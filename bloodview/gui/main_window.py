@@ -14,8 +14,11 @@ from PyQt6.QtCore import QSettings, Qt, QTimer, pyqtSignal
 from PyQt6.QtGui import QImage
 from PyQt6.QtWidgets import (
     QAbstractItemView,
+    QAbstractSpinBox,
+    QApplication,
     QDockWidget,
     QLabel,
+    QLineEdit,
     QMainWindow,
     QMenu,
     QProgressBar,
@@ -209,6 +212,8 @@ class MainWindow(QMainWindow):
         a["accept"].triggered.connect(self.review.accept_and_next)
         a["next_cell"].triggered.connect(lambda: self.review.next_cell())
         a["prev_cell"].triggered.connect(self.review.prev_cell)
+        for name in ("accept", "next_cell", "prev_cell"):
+            a[name].triggered.connect(self._keys_to_cells)
         a["sign_off"].triggered.connect(self.review.sign_off)
         a["merge_overlaps"].triggered.connect(self.review.merge_overlaps)
         a["next_image"].triggered.connect(lambda: self.review.step_image(1))
@@ -402,11 +407,22 @@ class MainWindow(QMainWindow):
             self.show_status("")
         self._status_stack = stack
 
+    def _keys_to_cells(self) -> None:
+        """Going to a cell takes the focus out of a text box (the threshold spin box), which
+        would otherwise keep the class keys and Space that follow for itself."""
+        if isinstance(QApplication.focusWidget(), (QAbstractSpinBox, QLineEdit)):
+            self.canvas.setFocus()
+
     # --- misc commands --------------------------------------------------------------------
     def show_shortcuts(self) -> None:
         from bloodview.gui.dialogs.shortcuts_dialog import ShortcutsDialog
 
+        focused = QApplication.focusWidget()
         ShortcutsDialog(self).exec()
+        # Not every platform hands activation back to the window (offscreen, some Wayland
+        # compositors): without it the next review key went nowhere.
+        self.activateWindow()
+        (focused if focused is not None and focused.window() is self else self.canvas).setFocus()
 
     def show_about(self) -> None:
         from bloodview import __version__

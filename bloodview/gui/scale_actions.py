@@ -30,7 +30,7 @@ class ScaleActions:
         self.window = window
         self.label = QLabel()
         self.label.setObjectName("scaleLabel")
-        window.statusBar().insertPermanentWidget(0, self.label)
+        window.statusBar().insertPermanentWidget(1, self.label)  # after the message (0), before the progress bar
         self.dialog = None
         window.acts["pixel_size"].triggered.connect(self.ask)
 
