@@ -25,8 +25,10 @@ def register(subparsers) -> None:
 def _metrics_text(info) -> str:
     parts = []
     for key, value in sorted(info.metrics.items()):
-        if isinstance(value, (int, float)):
-            parts.append(f"{key}={value:.3f}")
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            continue
+        integral = isinstance(value, int) or float(value).is_integer() and abs(value) >= 2
+        parts.append(f"{key}={int(value)}" if integral else f"{key}={value:.3f}")
     if not parts and info.final_losses:
         for key in ("loss", "val_loss"):
             if key in info.final_losses:

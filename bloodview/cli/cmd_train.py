@@ -163,7 +163,7 @@ def _train(args: argparse.Namespace, writer) -> int:
         return EXIT_STOPPED
     if writer is None:
         losses = ", ".join(f"{k}={v:.4f}" for k, v in result.final_losses.items() if v is not None)
-        print(f"model written to {result.model_dir} ({losses})")
+        print(f"model written to {result.model_dir}" + (f" ({losses})" if losses else ""))
     return 0
 
 

@@ -87,12 +87,14 @@ def test_models_lists_the_store(tmp_path, capsys):
     for name, backbone in (("pbc-fast", "mobilenetv3large"), ("pbc-r101", "resnet101")):
         write_model_info(ModelInfo(name=name, backbone=backbone, class_names=["neutrophil", "platelet"],
                                    config={}, image_size=512, date="2026-11-25T10:00:00Z",
-                                   metrics={"mask_map50": 0.912}), tmp_path / name)
+                                   metrics={"mask_map50": 0.912, "images": 477.0, "matched_accuracy": 1.0}),
+                        tmp_path / name)
     assert main(["models", "--store", str(tmp_path)]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0].split()[:5] == ["NAME", "BACKBONE", "CLASSES", "SIZE", "DATE"]
     assert "pbc-fast" in out[1] and "mobilenetv3large" in out[1] and "512" in out[1] and "2026-11-25" in out[1]
     assert "mask_map50=0.912" in out[2]
+    assert "images=477 " in out[2] and "matched_accuracy=1.000" in out[2]  # a count is no fraction
     assert main(["models", "--store", str(tmp_path), "--json"]) == 0
     assert [m["name"] for m in json.loads(capsys.readouterr().out)] == ["pbc-fast", "pbc-r101"]
 
