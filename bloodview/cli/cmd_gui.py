@@ -29,6 +29,11 @@ def run(args: argparse.Namespace) -> int:
 
     if args.screenshot is not None:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    if not getattr(args, "debug", False):
+        # The model loads on a worker thread, where stderr cannot be filtered as the command line's
+        # import is (bloodview.model.quiet_import); without this the terminal the app was started
+        # from filled with ~40 lines of TensorFlow's op_level_cost_estimator warnings per Detect.
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     from bloodview.errors import FormatError
     from bloodview.gui.app import run as run_app
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 
@@ -63,3 +64,20 @@ def test_module_entry_point_runs():
     out = subprocess.run([sys.executable, "-m", "bloodview", "--version"],
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and __version__ in out.stdout
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_the_app_keeps_tensorflows_runtime_warnings_off_the_terminal_unless_debugging(monkeypatch, debug):
+    """The model loads on a worker thread (stderr cannot be filtered there): ~24 op_level_cost_estimator
+    warnings per Detect reached the terminal the app was started from; --debug keeps them."""
+    import bloodview.gui.app as app
+
+    seen = {}
+    monkeypatch.delenv("TF_CPP_MIN_LOG_LEVEL", raising=False)
+    def fake_run(*args, **kwargs) -> int:
+        seen["level"] = os.environ.get("TF_CPP_MIN_LOG_LEVEL")
+        return 0
+
+    monkeypatch.setattr(app, "run", fake_run)
+    assert cli.main((["--debug"] if debug else []) + ["gui", "--screenshot", "x.png"]) == 0
+    assert seen["level"] == (None if debug else "3")
