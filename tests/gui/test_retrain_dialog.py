@@ -27,16 +27,17 @@ def say(**o): print(json.dumps(o), flush=True)
 say(event="start", epochs=1, steps=1)
 say(event="step", epoch=1, epochs=1, step=1, steps=1, losses={"loss": 1.0}, eta_s=1)
 if %(hang)r:  # like train: checkpoints from the first epoch on, model.json last
-    (Path(args.out) / "checkpoints").mkdir(parents=True)
-    (Path(args.out) / "checkpoints" / "last.weights.h5").write_bytes(b"w" * 3_000_000)
+    from bloodview.cli.cmd_train import stopped_message
     def stop(*_):  # like train on SIGTERM: its own stop message, then exit 130
-        from bloodview.cli.cmd_train import stopped_message
         message = stopped_message(1, Path(args.out), resume_hint=not args.no_resume_hint)
         say(event="error", message=message)
         print("bloodview: " + message, file=sys.stderr, flush=True)
         sys.exit(130)
     import signal
-    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGTERM, stop)  # before the checkpoint appears: the test cancels once it sees it
+    (Path(args.out) / "checkpoints").mkdir(parents=True)
+    (Path(args.out) / "checkpoints" / "last.tmp").write_bytes(b"w" * 3_000_000)
+    (Path(args.out) / "checkpoints" / "last.tmp").rename(Path(args.out) / "checkpoints" / "last.weights.h5")
     time.sleep(60)
 from bloodview.model.store import ModelInfo, write_model_info
 out = Path(args.out); out.mkdir(parents=True)
@@ -104,7 +105,7 @@ def test_cancelling_a_retrain_removes_its_unfinished_model_folder(window, review
     dialog = window.models.retrain_dialog
     dialog.name.setText("cancelled-run")
     dialog.start_button.click()
-    qtbot.waitUntil(lambda: (model_store / "cancelled-run" / "checkpoints").is_dir(), timeout=10000)
+    qtbot.waitUntil(lambda: (model_store / "cancelled-run" / "checkpoints" / "last.weights.h5").is_file(), timeout=10000)
     qtbot.waitUntil(lambda: bool(dialog.plot.series["loss"]), timeout=10000)
     with qtbot.waitSignal(dialog.process.finished, timeout=10000):
         dialog.cancel_button.click()
