@@ -5,7 +5,8 @@ are :mod:`bloodview.gui.detect_actions`; :class:`ModelActions` creates them with
 and keeps :meth:`ModelActions.detect`, :meth:`ModelActions.cancel` and ``runner`` for the menu,
 the window's close and the tests.
 
-The chosen model is remembered across restarts (QSettings ``model``). After a
+The chosen model is remembered across restarts (QSettings ``model``; the shipped default as this
+install's default, wherever the one remembered was installed: :meth:`ModelActions.index_of`). After a
 retrain, the offer to switch to the new model carries a caution when its
 ``model.json`` training summary shows it learnt from very few cells or was never
 checked on validation images (:func:`training_caution`); the answer then
@@ -93,15 +94,25 @@ class ModelActions:
             self.selector.setItemData(self.selector.count() - 1, _describe(info), 3)  # ToolTipRole
         if not models:
             self.selector.addItem("No model — Model → Retrain…", None)
-        if current is not None:
-            index = self.selector.findData(str(current))
-            if index >= 0:
-                self.selector.setCurrentIndex(index)
+        found = self.index_of(current) if current is not None else -1
+        if found >= 0:
+            self.selector.setCurrentIndex(found)
         self.selector.blockSignals(False)
         self.window.update_enabled()
-        if select is None and current is not None and self.model_dir() != current and hasattr(self, "choice"):
+        if select is None and current is not None and found < 0 and hasattr(self, "choice"):
             self.choice.lost(current)  # the chosen model's folder went: said, not swapped silently
             self.choice.changed()
+
+    def index_of(self, model: Path) -> int:
+        """The selector's row for ``model`` (-1: not listed). The shipped default of another install
+        (the app reinstalled elsewhere, a second checkout) is this install's default: the setting
+        remembered that folder's path, but the choice was "the default model"."""
+        from bloodview.model.store import default_model_dir, is_shipped_default  # TF-free
+
+        index = self.selector.findData(str(model))
+        if index < 0 and is_shipped_default(model):
+            index = self.selector.findData(str(default_model_dir()))
+        return index
 
     def _device_known(self, device: str) -> None:
         self.device = device

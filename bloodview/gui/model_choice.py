@@ -9,7 +9,10 @@ Three things a technician would otherwise not see go wrong:
   falls back to the store's first model. Detection would then count with another model
   than yesterday's without a word, so the fall-back is told in a message naming both. The
   setting is kept: the model is chosen again once its folder is back. The same holds when
-  Model → Reload model list (or a finished retrain) finds the chosen model gone.
+  Model → Reload model list (or a finished retrain) finds the chosen model gone. The shipped
+  default is the exception: remembered by the folder of the install that wrote the setting, it
+  is this install's default after the app was installed elsewhere (a new venv or version, a
+  second checkout), without a word; nobody chose that copy, they chose "the default".
 * **The Retrain dialog adapts the model in use.** The dialog is modeless and stays
   open after a retrain; the loop is retrain, switch to the new model, correct more,
   retrain. A dialog that kept the model it was opened with would adapt, and compare
@@ -53,11 +56,13 @@ class ModelChoice:
         models.runner.finished.connect(lambda _cancelled: self._idle())  # after the run's own slot
         models.window.session.opened.connect(self._opened)
         now = models.model_dir()
-        if remembered is None and now is not None:  # the first start's model is the one in use, chosen or not
-            models.window.settings.setValue(MODEL_KEY, str(now))
-        elif remembered is not None and now != remembered and not _moved(remembered, now):
+        if remembered is not None and models.index_of(remembered) < 0:
             # after the window shows: a message box before it would come from nowhere
             QTimer.singleShot(0, lambda: self.lost(remembered))
+        elif now is not None and now != remembered:
+            # the first start's model is the one in use, chosen or not; another install's default is
+            # remembered as this one's, so the setting names a folder that is there
+            models.window.settings.setValue(MODEL_KEY, str(now))
 
     def lost(self, model_dir: Path) -> None:
         """Tell that ``model_dir``, chosen before, is not in the model store (any more)."""
@@ -117,8 +122,3 @@ class ModelChoice:
     def _chosen(self, _index: int) -> None:
         self.changed()
 
-
-def _moved(remembered: Path, now: Path | None) -> bool:
-    """The remembered folder is gone and one of the same name is in use: the same model moved (the
-    shipped default after the app was installed elsewhere), nothing to tell."""
-    return now is not None and now.name == remembered.name and not remembered.exists()

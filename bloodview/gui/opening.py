@@ -5,7 +5,8 @@ Accepted: image files, a folder of images, a project folder (or its
 recognises (COCO, MakeSense VGG/VIA or COCO, LabelMe). Images whose header
 cannot be read are still listed, with their error in ``OpenResult.broken`` (the
 rest of the set works); annotation files that cannot be parsed raise the io
-layer's :class:`FormatError` and nothing is loaded.
+layer's :class:`FormatError` and nothing is loaded. Multi-page TIFFs, of which
+only one page is read, are named in ``OpenResult.warnings`` (:func:`unread_pages`).
 
 An annotation file need not lie beside its images: given an
 :class:`ImagesFolder`, the folder remembered for that file is tried, then the
@@ -55,6 +56,35 @@ class ImagesFolder:
 
 def open_paths(paths: Sequence[str | Path], images_folder: ImagesFolder | None = None) -> OpenResult:
     """Open ``paths`` (see module doc). Raises :class:`BloodviewError` on bad input."""
+    result = _open_paths(paths, images_folder)
+    result.warnings += unread_pages(result)
+    return result
+
+
+# Up to this many multi-page TIFFs are named one sentence each; more are said in one.
+PAGES_NAMED = 3
+
+
+def unread_pages(result: OpenResult) -> list[str]:
+    """Warnings for the opened TIFFs holding more full-size pages than the one read (z-stacks, several
+    fields in one file): their other fields' cells are not found, which a log line alone would hide."""
+    from bloodview.io.images import multi_page_warning
+
+    dataset = result.dataset
+    notes: list[tuple[str, str]] = []  # (file name, its warning)
+    for index, image in enumerate(dataset.images):
+        note = multi_page_warning(dataset.resolve_image(image)) if index not in result.broken else ""
+        if note:
+            notes.append((image.image_path.name, note))
+    if len(notes) <= PAGES_NAMED:
+        return [note for _name, note in notes]
+    names = ", ".join(name for name, _note in notes[:PAGES_NAMED])
+    return [f"{len(notes)} images are multi-page TIFFs (a z-stack or several fields in one file): only the "
+            f"first full-size page of each is read ({names} and {len(notes) - PAGES_NAMED} more). Save each "
+            "field as its own file to find the cells of the others."]
+
+
+def _open_paths(paths: Sequence[str | Path], images_folder: ImagesFolder | None) -> OpenResult:
     paths = [Path(p).expanduser().resolve() for p in paths]
     if not paths:
         raise FormatError(None, "nothing to open")

@@ -22,12 +22,15 @@ half grey: its cells would be counted as if the field ended there).
 A multi-page TIFF is read at its first full-resolution page (pages marked as
 reduced-resolution thumbnails are passed over); :func:`load_image` logs a warning
 naming the file when it has other full pages (a z-stack or several fields), which
-are not read.
+are not read; once per file and process, as the app decodes a file several times.
+:func:`multi_page_warning` gives the same sentence from the headers, for the GUI
+to show when the file is opened.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
@@ -73,9 +76,8 @@ def load_image(path: str | Path, max_pixels: int = MAX_IMAGE_PIXELS) -> np.ndarr
     with _open(path) as image:
         _check_pixels(path, image.size[0], image.size[1], max_pixels)
         page, full_pages = _main_page(image)
-        if full_pages > 1:
-            log.warning("%s: has %d full-size pages; only page %d is read (save each field as its own file "
-                        "to find the cells of the others)", path, full_pages, page + 1)
+        if full_pages > 1 and _first_time(path):
+            log.warning("%s", _pages_sentence(path, page, full_pages))
         if is_deep_colour(path, image):  # Pillow would keep only each sample's high byte
             return _turn(decode_deep_colour(path, _stored_size(image), page), _orientation(image))
         try:
@@ -90,6 +92,24 @@ def load_image(path: str | Path, max_pixels: int = MAX_IMAGE_PIXELS) -> np.ndarr
                                        "(copy it again from the camera)") from exc
             raise ImageError(path, f"image is corrupt or truncated ({exc})") from exc
     return array
+
+
+def multi_page_warning(path: str | Path) -> str:
+    """What :func:`load_image` leaves unread of ``path``, in a sentence ("" for all but multi-page TIFFs).
+
+    From the headers only, so that opening a folder can say it once where people see it; the log
+    line :func:`load_image` writes reaches only those who read logs. Unreadable files give "" (their
+    error is reported where they are opened).
+    """
+    path = Path(path)
+    if path.suffix.lower() not in (".tif", ".tiff"):
+        return ""
+    try:
+        with _open(path) as image:
+            page, full_pages = _main_page(image)
+    except (ImageError, OSError):
+        return ""
+    return _pages_sentence(path, page, full_pages) if full_pages > 1 else ""
 
 
 def list_images(folder: str | Path, recursive: bool = True) -> list[Path]:
@@ -158,6 +178,27 @@ def _main_page(image: Image.Image) -> tuple[int, int]:
             full.append(page)
     image.seek(full[0] if full else 0)
     return (full[0], len(full)) if full else (0, 1)
+
+
+def _pages_sentence(path: Path, page: int, full_pages: int) -> str:
+    return (f"{path}: has {full_pages} full-size pages; only page {page + 1} is read (save each field as its "
+            "own file to find the cells of the others)")
+
+
+# Files whose unread pages were logged. The app decodes a file for the canvas, the thumbnails and
+# detection (thumbnails on pool threads), so the warning is logged once per file and process.
+_told_pages: set[Path] = set()
+_told_lock = threading.Lock()
+
+
+def _first_time(path: Path) -> bool:
+    """True the first time ``path``'s unread pages are to be told in this process."""
+    key = path.resolve()
+    with _told_lock:
+        if key in _told_pages:
+            return False
+        _told_pages.add(key)
+        return True
 
 
 def _check_pixels(path: Path, width: int, height: int, max_pixels: int) -> None:

@@ -184,6 +184,24 @@ def default_model_dir() -> Path:
     return bundled_path("models/default")
 
 
+# Where every install keeps the shipped default model: a checkout's resources/models/default, or a
+# wheel's bloodview/resources/models/default.
+SHIPPED_DEFAULT_TAIL = ("resources", "models", "default")
+
+
+def is_shipped_default(path: str | Path) -> bool:
+    """``path`` is where some install of bloodview keeps its shipped default model, this one or another.
+
+    Why: the GUI remembers the chosen model by its folder, and that outlives the install. After
+    the app is installed elsewhere (a new venv or version, a second checkout) the remembered
+    folder is another install's copy of the default, gone or not, so "the default" must be
+    recognised by where installs put it, not by its full path. Matched on the last three path
+    parts, either separator (a setting written on Windows names ``...\\resources\\models\\default``).
+    """
+    parts = [part for part in str(path).replace("\\", "/").split("/") if part]
+    return tuple(parts[-len(SHIPPED_DEFAULT_TAIL):]) == SHIPPED_DEFAULT_TAIL
+
+
 def user_store_dir() -> Path:
     """Where trained models go: ``$BLOODVIEW_MODEL_STORE`` or ``~/.local/share/bloodview/models``."""
     env = os.environ.get(STORE_ENV)

@@ -123,3 +123,62 @@ def test_a_remembered_model_that_was_deleted_falls_back_to_the_first_and_says_so
     qtbot.waitUntil(lambda: any(title == "Model not found" for title, _ in again.prompts.messages), timeout=2000)
     text = next(text for title, text in again.prompts.messages if title == "Model not found")
     assert "deleted-later" in text and "Detection now uses fake-model" in text
+
+
+def _installs(tmp_path, monkeypatch) -> tuple[Path, Path]:
+    """An older install's shipped default and this install's (``$BLOODVIEW_DEFAULT_MODEL``, as the tests
+    stand in for the shipped one), each at ``<install>/resources/models/default``."""
+    old = make_fake_model(tmp_path / "venv-1.3" / "resources" / "models", "default")
+    new = make_fake_model(tmp_path / "venv-1.4" / "resources" / "models", "default")
+    monkeypatch.setenv("BLOODVIEW_DEFAULT_MODEL", str(new))
+    return old, new
+
+
+def _remember(tmp_path, model: Path) -> None:
+    """The settings an earlier start (of this or an older version) left: the model chosen last by its folder."""
+    (tmp_path / "settings.ini").write_text(f"[General]\nmodel={model}\n")
+
+
+@pytest.mark.parametrize("old_install", ["still there", "removed"])
+def test_the_default_remembered_by_another_install_is_this_installs_default_without_a_word(
+        model_store, qtbot, tmp_path, monkeypatch, old_install):
+    """Reinstalled in a new venv (the old one kept for a while, or removed), or a second checkout: the
+    setting names the other install's resources/models/default. Before, an old install still there
+    gave "Model not found: The model chosen last, default, is not in the model store any more"."""
+    import shutil
+
+    old, new = _installs(tmp_path, monkeypatch)
+    _remember(tmp_path, old)
+    if old_install == "removed":
+        shutil.rmtree(tmp_path / "venv-1.3")
+    window = new_window(qtbot, tmp_path)
+    qtbot.wait(50)  # the "Model not found" message would come once the window shows
+    assert window.models.model_dir() == new and window.models.selector.currentText() == "default"
+    assert not [m for m in window.prompts.messages if m[0] == "Model not found"]
+    assert "not found" not in window.status_label.text()
+    assert window.settings.value("model") == str(new), "remembered as this install's default from now on"
+    window.acts["refresh_models"].trigger()  # Model → Reload model list finds it the same
+    assert window.models.model_dir() == new
+    assert not [m for m in window.prompts.messages if m[0] == "Model not found"]
+
+
+def test_a_model_of_the_users_store_that_went_is_said_even_when_named_like_the_default(
+        model_store, qtbot, tmp_path, monkeypatch):
+    """Only the shipped default moves with the app; a model the lab trained and named "default" is theirs,
+    remembered by its folder, and its loss is said (before, a same-named model in use hid it)."""
+    _installs(tmp_path, monkeypatch)
+    _remember(tmp_path, model_store / "default")  # deleted since
+    window = new_window(qtbot, tmp_path)
+    qtbot.waitUntil(lambda: any(title == "Model not found" for title, _ in window.prompts.messages), timeout=2000)
+    text = next(text for title, text in window.prompts.messages if title == "Model not found")
+    assert str(model_store / "default") in text
+    assert window.settings.value("model") == str(model_store / "default"), "chosen again once it is back"
+
+
+def test_the_remembered_default_is_said_lost_when_this_install_ships_none(model_store, qtbot, tmp_path):
+    """No default model here (model_store's $BLOODVIEW_DEFAULT_MODEL names no model): detection counts with
+    the lab's own model instead, which is worth a word."""
+    _remember(tmp_path, tmp_path / "venv-1.3" / "resources" / "models" / "default")
+    window = new_window(qtbot, tmp_path)
+    qtbot.waitUntil(lambda: any(title == "Model not found" for title, _ in window.prompts.messages), timeout=2000)
+    assert window.models.selector.currentText() == "fake-model"

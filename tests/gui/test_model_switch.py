@@ -131,13 +131,17 @@ def test_a_selected_model_deleted_meanwhile_is_said_at_refresh(window, model_sto
     assert dialog.current_model == model_store / "fake-model", "the dialog does not adapt a model that is gone"
 
 
-def test_a_remembered_model_moved_under_the_same_name_is_not_an_alarm(make_window, model_store, qtbot, tmp_path):
-    """The shipped default after the app was installed elsewhere: same folder name, new place."""
+def test_the_shipped_default_moved_with_the_app_is_not_an_alarm(make_window, model_store, qtbot, tmp_path,
+                                                                monkeypatch):
+    """The shipped default after the app was installed elsewhere: another install's folder, this one's model
+    (more cases in test_model_choice.py)."""
+    here = make_fake_model(tmp_path / "new-install" / "resources" / "models", "default")
+    monkeypatch.setenv("BLOODVIEW_DEFAULT_MODEL", str(here))
     settings = tmp_path / "settings.ini"
-    settings.write_text(f"[General]\nmodel={tmp_path / 'old-install' / 'fake-model'}\n")
+    settings.write_text(f"[General]\nmodel={tmp_path / 'old-install' / 'resources' / 'models' / 'default'}\n")
     window = new_window(qtbot, tmp_path)
     qtbot.wait(20)
-    assert window.models.selector.currentText() == "fake-model"
+    assert window.models.model_dir() == here
     assert not [m for m in window.prompts.messages if m[0] == "Model not found"]
 
 

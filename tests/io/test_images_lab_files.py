@@ -20,7 +20,7 @@ import pytest
 from PIL import Image, TiffImagePlugin
 
 from bloodview.errors import ImageError
-from bloodview.io.images import is_image_file, list_images, load_image, read_image_size
+from bloodview.io.images import is_image_file, list_images, load_image, multi_page_warning, read_image_size
 
 
 def _field(h=24, w=32):
@@ -64,6 +64,43 @@ def test_a_multi_page_tiff_reads_its_first_page_and_says_the_others_are_not_read
         out = load_image(tmp_path / "stack.tif")
     np.testing.assert_array_equal(out, first)
     assert "stack.tif: has 2 full-size pages; only page 1 is read" in caplog.text
+
+
+def _stack(path):
+    Image.fromarray(_field()).save(path, save_all=True, append_images=[Image.fromarray(255 - _field())] * 2)
+    return path
+
+
+def test_a_multi_page_tiff_decoded_again_and_again_warns_once(tmp_path, caplog):
+    """The app decodes a file for the canvas, the thumbnails and detection: before, the warning came 2-3 times."""
+    path = _stack(tmp_path / "stack.tif")
+    with caplog.at_level(logging.WARNING, logger="bloodview.io.images"):
+        for _ in range(3):
+            load_image(path)
+        load_image(tmp_path / "." / "stack.tif")  # the same file under another spelling
+    assert caplog.text.count("has 3 full-size pages") == 1
+
+
+def test_a_multi_page_tiff_decoded_on_many_threads_at_once_warns_once(tmp_path, caplog):
+    """Thumbnails decode on pool threads, alongside the canvas's decode on the GUI thread."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    paths = [_stack(tmp_path / f"stack{i}.tif") for i in range(3)]
+    with caplog.at_level(logging.WARNING, logger="bloodview.io.images"), ThreadPoolExecutor(8) as pool:
+        list(pool.map(load_image, paths * 8))
+    assert sorted(r.getMessage().split(":")[0] for r in caplog.records) == [str(p) for p in paths]
+
+
+def test_the_multi_page_warning_is_read_from_the_headers_for_the_app_to_show(tmp_path):
+    path = _stack(tmp_path / "stack.tiff")
+    Image.fromarray(_field()).save(tmp_path / "one.tif")
+    assert multi_page_warning(path) == (f"{path}: has 3 full-size pages; only page 1 is read (save each field "
+                                        "as its own file to find the cells of the others)")
+    load_image(path)
+    assert multi_page_warning(path), "said to the user even when the log already had it"
+    assert multi_page_warning(tmp_path / "one.tif") == ""
+    (tmp_path / "broken.tif").write_bytes(b"not a picture at all")
+    assert multi_page_warning(tmp_path / "broken.tif") == ""  # its error is said where it is opened
 
 
 def test_a_tiff_whose_first_page_is_a_thumbnail_is_read_at_full_size(tmp_path, caplog):
