@@ -252,6 +252,7 @@ class MainWindow(QMainWindow):
         self.instances.instanceActivated.connect(lambda i: self.select_cells([i], center=True))
         self.gallery.selectionChangedIds.connect(lambda ids: self.select_cells(ids, False, self.gallery))
         self.gallery.cellActivated.connect(self.go_to_cell)
+        self.gallery.imageUnreadable.connect(self.session.mark_broken)  # marked in the Images list
         self.legend.visibilityChanged.connect(c.set_class_visible)
         self.legend.opacityChanged.connect(c.set_opacity)
         self.legend.labelsVisibleChanged.connect(self._labels_visible)
@@ -320,7 +321,8 @@ class MainWindow(QMainWindow):
         self.scale.refresh()
         self.instances.show_image(image, classes, self.threshold, self.scale.in_use(image))
         self.legend.update_counts(image)
-        self.gallery.show_cells(session.dataset, session.current_index, self.pictures.get, self.threshold)
+        self.gallery.show_cells(session.dataset, session.current_index, self.pictures.get, self.threshold,
+                                held=self.pictures.held)
         scope = session.dataset.images if self.differential.whole_project else ([image] if image else [])
         self.differential.show_count(session.dataset, scope, self.threshold)
         self.queue.refresh(session.dataset, session.current_index, session.generation)

@@ -41,6 +41,12 @@ class PictureCache:
             self._pictures.popitem(last=False)  # the least recently used; never the one just asked for
         return self._pictures[index]
 
+    def held(self, index: int) -> QImage | None:
+        """Image ``index``'s pixels if they are decoded and kept already, else None; never decodes
+        nor changes which pictures are kept (the gallery cuts thumbnails from it, within the
+        canvas's memory budget)."""
+        return self._pictures.get(index)
+
     def bytes_held(self) -> int:
         return sum(p.sizeInBytes() for p in self._pictures.values() if p is not None)
 

@@ -119,3 +119,23 @@ def test_without_white_cells_the_panel_shows_no_percent_and_no_nrbc_figure(qtbot
     assert panel.value("neutrophil", 4) == "–" and panel.value("platelet", 4) == "–"
     assert "No white cells counted" in panel.table.item(
         [panel.table.item(r, 0).text() for r in range(panel.table.rowCount())].index("Erythroblast"), 4).toolTip()
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1400, 900)])
+def test_a_laptop_screen_shows_every_row_of_the_count_and_its_totals_below_it(make_window, smears, qtbot, size):
+    """Seen at 1280 x 720: the table was squeezed to two rows under nine lines of totals text (and
+    a minimum height alone made the text overlap the table)."""
+    window = make_window()
+    window.resize(*size)
+    assert window.files.open([smears])
+    window.refresh_panels()
+    qtbot.wait(50)
+    panel = window.differential
+    table = panel.table
+    assert table.rowCount() >= 8  # the white classes, erythroblasts and platelets
+    view = table.viewport().rect()
+    for row in range(table.rowCount()):
+        assert view.contains(table.visualItemRect(table.item(row, 0))), table.item(row, 0).text()
+    assert panel.text.geometry().top() >= table.geometry().bottom()  # under it, not over it
+    assert panel.text.viewport().height() >= 3 * panel.fontMetrics().lineSpacing()  # lines to read
+    assert panel.text.geometry().bottom() <= panel.height()

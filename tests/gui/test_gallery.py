@@ -12,7 +12,7 @@ from bloodview.core.annotation import Dataset, ImageAnnotation
 from bloodview.core.classes import ClassCatalogue
 from bloodview.core.instance import Instance, Source
 from bloodview.gui.canvas.sample import ellipse
-from bloodview.gui.panels.gallery import THUMB, GalleryPanel
+from bloodview.gui.panels.gallery import INDEX_ROLE, THUMB, GalleryPanel
 from bloodview.gui.qt_image import qimage_to_numpy, to_qimage
 
 pytestmark = pytest.mark.gui
@@ -312,3 +312,117 @@ def test_closing_the_window_while_the_gallery_decodes_is_clean(make_window, smea
     qtbot.waitUntil(finished.is_set, timeout=5000)
     qtbot.wait(100)
     assert not [r for r in qtlog.records if "destroy" in r.message.lower() or "delete" in r.message.lower()]
+
+
+# --- what the gallery tells the window, and what it takes from it ---------------------------------
+def test_an_image_found_unreadable_is_reported_once_on_the_gui_thread(qtbot, tmp_path):
+    """Regression: with decoding moved to the pool, the gallery drew "cannot read" but told nobody."""
+    import threading
+
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"this is not a jpeg at all")
+    reports = []
+    panel = GalleryPanel()
+    qtbot.addWidget(panel)
+    panel.imageUnreadable.connect(lambda index, why: reports.append(
+        (index, why, threading.current_thread() is threading.main_thread())))
+    dataset = Dataset([ImageAnnotation(p, 600, 400, _cells()) for p in
+                       (_field(tmp_path, "a.png", (215, 215, 215)), broken)], ClassCatalogue.pbc())
+    panel.resize(320, 400)
+    panel.set_classes(dataset.classes)
+    panel.show()
+    panel.set_all_images(True)
+    panel.show_cells(dataset, 0, lambda _i: None, 0.75)
+    qtbot.waitUntil(lambda: bool(reports), timeout=5000)
+    assert len(reports) == 1 and reports[0][0] == 1 and "broken.jpg" in reports[0][1]
+    assert reports[0][2]  # delivered on the GUI thread, where the window may touch its widgets
+    panel.set_filter("neutrophil")  # listed again: known unreadable, not reported again
+    qtbot.wait(100)
+    assert len(reports) == 1
+
+
+def test_the_images_list_marks_an_image_the_gallery_cannot_read(make_window, smears, qtbot):
+    """As before thumbnails moved off the GUI thread: a field that became unreadable after opening
+    (a truncated copy, a share gone) is marked "cannot be read" in the Images list, with the reason."""
+    import threading
+
+    window = make_window()
+    assert window.files.open([smears])
+    for image in window.session.dataset.images:
+        image.set_instances(_cells())
+    names = [image.image_path.name for image in window.session.dataset.images]
+    index = next(i for i, name in enumerate(names) if i > 0 and i not in window.session.broken)
+    window.session.dataset.resolve_image(window.session.dataset.images[index]).write_bytes(b"not a jpeg any more")
+    assert not window.image_list.is_marked_broken(index)
+    threads = []
+    window.session.imageChanged.connect(lambda _i: threads.append(threading.current_thread()))
+    window.docks["gallery"].raise_()
+    window.gallery.set_all_images(True)
+    window.refresh_panels()
+    qtbot.waitUntil(lambda: window.image_list.is_marked_broken(index), timeout=5000)
+    assert names[index] in window.session.broken[index]
+    assert set(threads) == {threading.main_thread()}
+
+
+def test_thumbnails_of_an_image_the_window_holds_are_cut_from_it_without_decoding(qtbot, tmp_path):
+    """Regression: the gallery decoded again, on the pool, a picture the window had decoded already."""
+    decoded = []
+
+    def recording_load(path):
+        from bloodview.io.images import load_image
+
+        decoded.append(path.name)
+        return load_image(path)
+
+    paths = [_field(tmp_path, "a.png", (215, 215, 215)), _field(tmp_path, "red.png", PALE_RED),
+             _field(tmp_path, "blue.png", PALE_BLUE)]
+    dataset = Dataset([ImageAnnotation(p, 600, 400, _cells()) for p in paths], ClassCatalogue.pbc())
+    grey = to_qimage(np.full((400, 600, 3), 215, dtype=np.uint8))
+    held_red = to_qimage(np.full((400, 600, 3), PALE_RED, dtype=np.uint8))  # as the window decoded it
+    panel = GalleryPanel(decode=recording_load)
+    qtbot.addWidget(panel)
+    panel.resize(320, 800)
+    panel.set_classes(dataset.classes)
+    panel.show()
+    panel.set_all_images(True)
+    panel.show_cells(dataset, 0, lambda _i: grey, 0.75, held=lambda index: held_red if index == 1 else None)
+    qtbot.waitUntil(lambda: all(_shows(panel, row, PALE_BLUE) for row in (6, 7, 8)), timeout=5000)
+    assert all(_shows(panel, row, PALE_RED) for row in (3, 4, 5))
+    assert decoded == ["blue.png"]  # the held picture was not decoded again
+
+
+def test_the_window_lends_the_gallery_its_pictures_but_the_gallery_adds_none(make_window, smears, qtbot,
+                                                                              monkeypatch):
+    """Images already seen on the canvas are not decoded again for their thumbnails, and the others'
+    pictures stay out of the window's cache (its memory budget is the canvas's)."""
+    from bloodview.gui.workers import thumbnails
+    from bloodview.io.images import load_image
+
+    decoded = []
+
+    def recording_load(path):
+        decoded.append(path.name)
+        return load_image(path)
+
+    monkeypatch.setattr(thumbnails, "load_image", recording_load)
+    window = make_window()
+    assert window.files.open([smears])
+    images = window.session.dataset.images
+    readable = [i for i in range(len(images)) if i not in window.session.broken]
+    assert len(readable) >= 3
+    window.session.set_current(readable[1])  # seen on the canvas: its picture is in the window's cache
+    window.session.set_current(readable[0])
+    for image in images:  # cells found since (no thumbnail of them cut while their image was on screen)
+        image.set_instances(_cells())
+    window.docks["gallery"].raise_()
+    window.gallery.set_all_images(True)
+    window.refresh_panels()
+    unseen = images[readable[2]].image_path.name
+    qtbot.waitUntil(lambda: unseen in decoded and not window.gallery._loader.busy(), timeout=10000)
+    qtbot.wait(50)
+    assert images[readable[1]].image_path.name not in decoded
+    assert images[readable[0]].image_path.name not in decoded
+    assert window.pictures.held(readable[2]) is None  # decoded on the pool, never into the cache
+    light = [_centre(window.gallery, row).mean() for row in range(window.gallery.list.count())
+             if window.gallery.list.item(row).data(INDEX_ROLE) == readable[1]]
+    assert light and min(light) > 60  # drawn from the held picture, not the dark frame

@@ -11,18 +11,24 @@ Unchecked cells are named by origin (model, segmenter, imported), in the report'
 imported or segmented cell very differently from a model's call. The narrow dock has one
 short unchecked column ("Unch.", as wide as the "Model" it replaces, so the class names keep
 their room); each number's tooltip and the totals line under the table give the split.
+
+On a laptop (1280 x 720) the dock is short: the table asks for the height of all its rows, and
+the totals text under it scrolls in what is left (at least four lines), so the count itself is
+never squeezed to a couple of rows by its own footnotes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PyQt6.QtCore import Qt, pyqtSignal
+from PyQt6.QtCore import QSize, Qt, pyqtSignal
 from PyQt6.QtWidgets import (
     QComboBox,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QScrollArea,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -56,6 +62,24 @@ COLUMN_TIPS = (
     "Platelets and red cells: count only (–)",
 )
 PERCENT = 4
+TEXT_LINES = 4  # the totals text's least height, in lines; the rest scrolls when the dock is short
+
+
+class CountTable(QTableWidget):
+    """The count table; its size hints ask for every row, so a short dock takes the room from the
+    text under it (and from the docks above), not from the count."""
+
+    def rows_height(self) -> int:
+        """Pixels that show the header and every row (at least one) without scrolling."""
+        rows = max(self.rowCount(), 1)
+        return (self.horizontalHeader().sizeHint().height() + rows * self.verticalHeader().defaultSectionSize()
+                + 2 * self.frameWidth())
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+        return QSize(super().minimumSizeHint().width(), self.rows_height())
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+        return QSize(super().sizeHint().width(), self.rows_height())
 
 
 class DifferentialPanel(QWidget):
@@ -71,7 +95,7 @@ class DifferentialPanel(QWidget):
         self.export = QPushButton("Report…")
         self.export.setToolTip("Export the differential count as HTML or PDF (a DRAFT until every "
                                "image is signed off)")
-        self.table = QTableWidget(0, len(COLUMNS))
+        self.table = CountTable(0, len(COLUMNS))
         self.table.setObjectName("differential")
         self.table.setHorizontalHeaderLabels(COLUMNS)
         for column, tip in enumerate(COLUMN_TIPS):
@@ -89,10 +113,22 @@ class DifferentialPanel(QWidget):
         top.addWidget(self.export)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
+        text = QWidget()
+        lines = QVBoxLayout(text)
+        lines.setContentsMargins(0, 0, 0, 0)
+        lines.addWidget(self.totals)
+        lines.addWidget(self.estimate)
+        lines.addStretch(1)
+        self.text = QScrollArea()
+        self.text.setObjectName("differentialText")
+        self.text.setWidget(text)
+        self.text.setWidgetResizable(True)
+        self.text.setFrameShape(QFrame.Shape.NoFrame)
+        self.text.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.text.setMinimumHeight(TEXT_LINES * self.fontMetrics().lineSpacing())
         layout.addLayout(top)
-        layout.addWidget(self.table)
-        layout.addWidget(self.totals)
-        layout.addWidget(self.estimate)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.text)
         self.scope.currentIndexChanged.connect(self.scopeChanged)
         self.export.clicked.connect(self.exportRequested)
 
@@ -127,6 +163,7 @@ class DifferentialPanel(QWidget):
                     if column:
                         item.setTextAlignment(right)
                     self.table.setItem(row, column, item)
+        self.table.updateGeometry()  # its height follows its rows
         tally = review_tally(images, threshold)
         white = count.white_total
         others = ", ".join(f"{r.count} {r.display_name.lower()}" for r in count.other_rows if r.count)

@@ -13,7 +13,10 @@ first 400 cells of a slide of 4000 x 3000 camera fields: seconds, and the cache 
 36 MB pictures). The decoding happens off the GUI thread (:mod:`bloodview.gui.workers.thumbnails`,
 the images in view first, top to bottom): done here, each camera field froze the window for
 0.1–0.3 s as it scrolled into view. Only thumbnail-sized crops come back, kept in bounded caches;
-an image that cannot be read gets "cannot read" thumbnails, with the reason in their tooltip.
+an image that cannot be read gets "cannot read" thumbnails, with the reason in their tooltip, and
+:attr:`GalleryPanel.imageUnreadable` tells the window, which marks it broken in the Images list.
+An image whose picture the window holds already (``held``: its picture cache, asked without
+decoding) has its thumbnails cut from that picture at once, on the GUI thread: no second decode.
 """
 
 from __future__ import annotations
@@ -64,6 +67,7 @@ Picture = Callable[[int], QImage | None]  # image index -> its pixels (None: unr
 class GalleryPanel(QWidget):
     selectionChangedIds = pyqtSignal(list)  # selected cell ids of the current image
     cellActivated = pyqtSignal(int, str)  # image index, cell id (a plain click)
+    imageUnreadable = pyqtSignal(int, str)  # image index, why (one sentence naming the file)
 
     def __init__(self, parent: QWidget | None = None, decode: Decode | None = None):
         """``decode`` reads an image file for the thumbnails of images not on screen (default: the
@@ -97,6 +101,7 @@ class GalleryPanel(QWidget):
         self._dataset = Dataset()
         self._current = -1
         self._picture: Picture = lambda _index: None
+        self._held: Picture = lambda _index: None
         self._threshold = 0.75
         self._thumbs: OrderedDict[tuple, QIcon] = OrderedDict()  # the most recent KEPT
         self._crops: OrderedDict[tuple, QImage] = OrderedDict()  # THUMB-sized pixels, by _crop_key
@@ -138,14 +143,20 @@ class GalleryPanel(QWidget):
     def set_all_images(self, value: bool) -> None:
         self.scope.setCurrentIndex(1 if value else 0)
 
-    def show_cells(self, dataset: Dataset, current: int, picture: Picture, threshold: float) -> None:
-        """Show the cells of ``dataset`` (image ``current`` in this-image scope)."""
+    def show_cells(self, dataset: Dataset, current: int, picture: Picture, threshold: float,
+                   held: Picture | None = None) -> None:
+        """Show the cells of ``dataset`` (image ``current`` in this-image scope).
+
+        ``picture`` gives the pixels of the image on screen; ``held`` those of any image the caller
+        has decoded already and None for the rest, without ever decoding (the window's picture
+        cache: its memory budget is the canvas's, so the gallery must not fill it)."""
         if dataset is not self._dataset:
             self._thumbs.clear()
             self._crops.clear()
             self._unreadable.clear()
             self._loader.cancel()  # decodes of the old images would land on the new ones' indices
         self._dataset, self._current, self._picture, self._threshold = dataset, current, picture, threshold
+        self._held = held or (lambda _index: None)
         self._rebuild()
 
     def forget_pictures(self, image_index: int | None = None) -> None:
@@ -248,9 +259,7 @@ class GalleryPanel(QWidget):
         if picture is None or picture.isNull():
             self._unreadable[index] = "the image cannot be read"
         else:
-            x, y, side = crop_square(cell.bbox)
-            crop = picture.copy(QRect(x, y, side, side)).scaled(
-                THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
+            crop = cut_thumbnail(picture, cell)
             _remember(self._crops, _crop_key(index, cell), crop)
         icon = self._draw(cell, unidentified, crop, self._unreadable.get(index))
         _remember(self._thumbs, _thumb_key(index, cell, unidentified), icon)
@@ -266,7 +275,7 @@ class GalleryPanel(QWidget):
         for index in list(self._pending):
             rects = [self.list.visualItemRect(item) for item, _cell, _u in self._pending[index]]
             shown = [(r.top(), r.left()) for r in rects if r.intersects(view)]
-            if shown and not self._draw_ready(index):
+            if shown and not self._draw_ready(index) and not self._draw_from_held(index):
                 squares = tuple((_crop_key(index, cell), crop_square(cell.bbox))
                                 for _item, cell, _u in self._pending[index])
                 path = self._dataset.resolve_image(self._dataset.images[index])
@@ -286,8 +295,20 @@ class GalleryPanel(QWidget):
             self._pending[index] = waiting
         return not waiting
 
+    def _draw_from_held(self, index: int) -> bool:
+        """Cut image ``index``'s waiting thumbnails from its picture when the window holds it
+        decoded already (a few ms on the GUI thread, instead of a second decode on the pool);
+        True when all are drawn."""
+        picture = self._held(index)
+        if picture is None or picture.isNull():
+            return False
+        for _item, cell, _unidentified in self._pending.get(index, []):
+            _remember(self._crops, _crop_key(index, cell), cut_thumbnail(picture, cell))
+        return self._draw_ready(index)
+
     def _thumbnails_ready(self, batch: ThumbnailBatch) -> None:
         """A decode finished (on the GUI thread now): draw that image's waiting thumbnails."""
+        news = batch.error is not None and self._unreadable.get(batch.image_index) != batch.error
         if batch.error is not None:
             self._unreadable[batch.image_index] = batch.error
             for item, _cell, _u in self._pending.get(batch.image_index, []):
@@ -296,6 +317,8 @@ class GalleryPanel(QWidget):
             _remember(self._crops, key, numpy_to_qimage(rgb))
         if batch.image_index in self._pending and not self._draw_ready(batch.image_index):
             self._draw_timer.start()  # cells listed since it was asked for (another filter): again
+        if news:  # last: the window's answer (marking it broken) may rebuild this list
+            self.imageUnreadable.emit(batch.image_index, batch.error)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
         gallery, timer, loader = (self.__dict__.get(name) for name in ("list", "_draw_timer", "_loader"))
@@ -384,6 +407,13 @@ def crop_square(bbox) -> Square:
     side = max(x2 - x1, y2 - y1, MIN_CROP) * 1.15 + 4
     cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
     return int(cx - side / 2), int(cy - side / 2), int(side)
+
+
+def cut_thumbnail(picture: QImage, cell: Instance) -> QImage:
+    """``cell``'s :func:`crop_square` of ``picture``, shrunk (or grown) to THUMB px."""
+    x, y, side = crop_square(cell.bbox)
+    return picture.copy(QRect(x, y, side, side)).scaled(
+        THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
 
 
 def _remember(cache: OrderedDict, key: tuple, value) -> None:
