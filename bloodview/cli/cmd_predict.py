@@ -138,6 +138,19 @@ def _read_at_camera_scale(predictor, annotations: list, read_at: list, args) -> 
               "on the other images of their size", file=sys.stderr)
 
 
+def _within(bar, start: int, images: int):
+    """A ``step_progress`` that moves ``bar`` (whole images, ``start`` done) through a call on ``images``
+    images as their tiles run, so a big field that takes a minute reads 0.46/1 rather than 0/1 all the while."""
+
+    def moved(done: int, total: int) -> None:
+        if total:
+            position = round(start + images * done / total, 2)  # shown as 0.46/1, not 0.4583333/1
+            bar.n = int(position) if position.is_integer() else position  # 1/1, not 1.0/1
+            bar.refresh()
+
+    return moved
+
+
 def write_coco_with_scores(dataset, path: Path) -> None:
     """COCO instances file with each annotation's ``score`` at top level too (as detection tools expect)."""
     from bloodview.io.atomic import atomic_write_json
@@ -199,9 +212,10 @@ def run(args: argparse.Namespace) -> int:
             bar.update(len(images[start : start + batch]) - len(chunk))
             if not chunk:
                 continue
+            done = bar.n
             found = predictor.detect(arrays, batch_size=batch, min_confidence=args.min_confidence,
                                      pixel_size=given_pixel_size(args.pixel_size),
-                                     simplify=not args.full_outlines)
+                                     simplify=not args.full_outlines, step_progress=_within(bar, done, len(chunk)))
             for (path, name), array, one in zip(chunk, arrays, found):
                 balanced += one.glass_gains is not None
                 for cell in one.instances:  # the red-cell finder's class (rbc), which the network lacks
@@ -211,6 +225,7 @@ def run(args: argparse.Namespace) -> int:
                 annotations.append(ImageAnnotation(name, array.shape[1], array.shape[0], one.instances,
                                                    pixel_size=scale))
                 read_at.append((path, array.shape[:2], one))
+            bar.n = done  # the fraction _within showed, made whole
             bar.update(len(chunk))
     if skipped:
         print(f"{len(skipped)} image(s) skipped (unreadable or too small): see the lines above", file=sys.stderr)

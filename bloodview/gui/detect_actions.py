@@ -34,6 +34,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DETECT_MIN_CONFIDENCE = 0.5
+BAR_PER_IMAGE = 100
+"""The progress bar's units per image: whole images as before, and within one the share of its tiles
+(and finishing steps) done, so a big field that takes a minute moves the bar (``imageSteps``)."""
 
 
 class DetectActions:
@@ -48,6 +51,7 @@ class DetectActions:
         self.runner = DetectRunner(window, predictor_factory)
         self.runner.status.connect(window.show_status)
         self.runner.progress.connect(self._progress)
+        self.runner.imageSteps.connect(self._image_steps)
         self.runner.imageScale.connect(self._image_scale)
         self.runner.imageGlass.connect(self._image_glass)
         self.runner.imageDone.connect(self._image_done)
@@ -59,6 +63,7 @@ class DetectActions:
         self._run_images: list = []
         window.session.opened.connect(self._images_replaced)
         self._summary = [0, 0, 0, 0]  # added, kept, images, signed-off images skipped
+        self._images_done = 0  # images of the run done, as the worker last said (the bar's whole part)
         self._unreadable = 0  # images of the run that could not be read
         self._scales: dict[int, object] = {}  # image index -> PixelSize detection read it at
         self._balanced = 0  # images of the run whose glass colour was balanced for the detector
@@ -108,7 +113,8 @@ class DetectActions:
         self._beyond_reach = 0
         info = self._safe_info()
         self._run_model_um = (getattr(info, "config", None) or {}).get("pixel_size_um")
-        window.progress.setRange(0, len(jobs))
+        self._images_done = 0
+        window.progress.setRange(0, len(jobs) * BAR_PER_IMAGE)
         window.progress.setValue(0)
         window.progress.show()
         window.acts["cancel_detect"].setEnabled(True)
@@ -137,8 +143,15 @@ class DetectActions:
         return self._run_dataset is not None and self._run_dataset is not self.window.session.dataset
 
     def _progress(self, done: int, total: int) -> None:
-        self.window.progress.setRange(0, total)
-        self.window.progress.setValue(done)
+        self._images_done = done
+        self.window.progress.setRange(0, total * BAR_PER_IMAGE)
+        self.window.progress.setValue(done * BAR_PER_IMAGE)
+
+    def _image_steps(self, done: int, total: int) -> None:
+        """Within the image under way: ``done`` of its ``total`` steps (tiles, then finishing)."""
+        if total > 0:
+            within = min(BAR_PER_IMAGE, BAR_PER_IMAGE * done // total)
+            self.window.progress.setValue(self._images_done * BAR_PER_IMAGE + within)
 
     def _image_scale(self, index: int, scale) -> None:
         from bloodview.core.scale import beyond_reach

@@ -143,7 +143,7 @@ class _StandInPredictor:
     def load(cls, model_dir, tile_size=None, **options):
         return cls()
 
-    def detect(self, arrays, batch_size=None, min_confidence=None, pixel_size=None, simplify=True):
+    def detect(self, arrays, batch_size=None, min_confidence=None, pixel_size=None, simplify=True, step_progress=None):
         from bloodview.core.geometry import rectangle
         from bloodview.core.instance import Instance, Source
 

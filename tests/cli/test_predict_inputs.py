@@ -46,7 +46,7 @@ class _OneCellPerImage:
         cls.loaded = True
         return cls()
 
-    def detect(self, arrays, batch_size=None, min_confidence=None, pixel_size=None, simplify=True):
+    def detect(self, arrays, batch_size=None, min_confidence=None, pixel_size=None, simplify=True, step_progress=None):
         from bloodview.core.geometry import rectangle
         from bloodview.core.instance import Instance, Source
 
@@ -273,7 +273,7 @@ class _ScaledPredictor(_OneCellPerImage):
 
     config = types.SimpleNamespace(images_per_gpu=2, pixel_size_um=0.1)
 
-    def detect(self, arrays, batch_size=None, min_confidence=None, pixel_size=None, simplify=True):
+    def detect(self, arrays, batch_size=None, min_confidence=None, pixel_size=None, simplify=True, step_progress=None):
         from bloodview.core.scale import ScaleEstimate
 
         found = super().detect(arrays, batch_size, min_confidence, pixel_size, simplify)

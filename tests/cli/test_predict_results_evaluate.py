@@ -43,7 +43,7 @@ class _NamesByReadOrder:
         cls.read = 0
         return cls()
 
-    def detect(self, arrays, batch_size=None, min_confidence=None, pixel_size=None, simplify=True):
+    def detect(self, arrays, batch_size=None, min_confidence=None, pixel_size=None, simplify=True, step_progress=None):
         from bloodview.core.instance import Source
 
         found = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import types
 
 import pytest
 
@@ -78,3 +79,27 @@ def test_image_that_fails_to_decode_is_marked_and_the_rest_detected(window, qtbo
     images = window.session.dataset.images
     assert 1 in window.session.broken and window.image_list.is_marked_broken(1)
     assert len(images[0].instances) == 3 and len(images[2].instances) == 3
+
+
+def test_the_bar_moves_within_each_image_as_its_tiles_run(window, qtbot):
+    """A big field (a minute on a lab PC) held the bar at 0/1 until it was done: it looked hung."""
+    threads = []
+
+    class Tiled:
+        """Reports each image's four tiles as the real predictor does (``step_progress``)."""
+
+        def detect(self, images, min_confidence=None, pixel_size=None, step_progress=None, **_kw):
+            threads.append(threading.current_thread())
+            for done in range(5 if step_progress else 0):
+                step_progress(done, 4)
+            return [types.SimpleNamespace(instances=[], scale=None, glass_gains=None) for _ in images]
+
+    window.models.runner.predictor_factory = lambda _d: Tiled()
+    values = []
+    window.progress.valueChanged.connect(lambda value: values.append((value, window.progress.maximum())))
+    with qtbot.waitSignal(window.detectionFinished, timeout=10000):
+        assert window.models.detect("all")
+    assert {(25, 300), (50, 300), (75, 300), (125, 300), (250, 300)} <= set(values), values
+    assert [v for v, _ in values] == sorted(v for v, _ in values), "never runs back"
+    assert values[-1] == (300, 300)
+    assert threads and all(t is not threading.main_thread() for t in threads)

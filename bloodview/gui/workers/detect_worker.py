@@ -12,6 +12,10 @@ returning one list of :class:`Instance` per image, exactly like
 on and the scale each image was read at is reported (:attr:`imageScale`; an image without usable red
 cells is read again at its camera's scale, measured on the project's other images of its size), and so are the glass
 colour gains of an image whose glass lay outside the model's training range (:attr:`imageGlass`).
+Either method is also given ``step_progress``, which the predictor calls with (steps done, steps in
+all) as the image's tiles run (``Predictor.detect``); the worker passes them on as :attr:`imageSteps`,
+so a big field that takes a minute moves the bar instead of seeming hung. Signals only: the
+worker never touches a widget, and Qt queues each signal to the GUI thread in the order emitted.
 """
 
 from __future__ import annotations
@@ -67,8 +71,10 @@ KnownScale = tuple[int, tuple[int, int], Any]  # image index, (height, width), S
 
 
 def _detect_one(predictor: Any, pixels, job: DetectJob, min_confidence: float | None,
-                known: dict[int, tuple] | None = None) -> tuple[list, Any, Any]:
-    """``(cells, ScaleEstimate or None, glass gains or None)`` for one image.
+                known: dict[int, tuple] | None = None, steps: Callable[[int, int], None] | None = None,
+                ) -> tuple[list, Any, Any]:
+    """``(cells, ScaleEstimate or None, glass gains or None)`` for one image; ``steps`` hears its first
+    reading's progress (a second reading, below, is not reported: the bar would run back).
 
     ``known``: image index -> ((height, width), ScaleEstimate or None) of the project's images
     measured so far. An image read at an assumed scale (no usable red cell of its own) is read
@@ -76,8 +82,9 @@ def _detect_one(predictor: Any, pixels, job: DetectJob, min_confidence: float | 
     (:mod:`bloodview.core.camera_scale`, as ``bloodview predict`` does).
     """
     if not hasattr(predictor, "detect"):
-        return list(predictor.predict([pixels], min_confidence=min_confidence)[0]), None, None
-    found = predictor.detect([pixels], min_confidence=min_confidence, pixel_size=job.pixel_size)[0]
+        return list(predictor.predict([pixels], min_confidence=min_confidence, step_progress=steps)[0]), None, None
+    found = predictor.detect([pixels], min_confidence=min_confidence, pixel_size=job.pixel_size,
+                             step_progress=steps)[0]
     if job.pixel_size is None and known is not None:
         from bloodview.core.camera_scale import needs_camera_scale
 
@@ -105,6 +112,7 @@ class DetectWorker(QObject):
     status = pyqtSignal(str)
     device = pyqtSignal(str)  # where the model runs ("CPU", "GPU: ..."), once it has loaded
     progress = pyqtSignal(int, int)  # images done, images in the job
+    imageSteps = pyqtSignal(int, int)  # steps done, steps in all of the image under way (its tiles, ...)
     imageDone = pyqtSignal(int, list)  # image index, list[Instance]
     imageScale = pyqtSignal(int, object)  # image index, PixelSize it was read at (just before imageDone)
     imageGlass = pyqtSignal(int, object)  # image index, (r, g, b) gains of its glass balance (just before imageDone)
@@ -169,7 +177,7 @@ class DetectWorker(QObject):
             self.status.emit(f"Detecting cells in {job.path.name} ({done}/{total})…")
             try:
                 pixels = load_image(job.path)
-                result = _detect_one(predictor, pixels, job, self.min_confidence, self.known)
+                result = _detect_one(predictor, pixels, job, self.min_confidence, self.known, self.imageSteps.emit)
             except BloodviewError as exc:
                 self.imageFailed.emit(job.image_index, str(exc))
             else:
@@ -228,6 +236,7 @@ class DetectRunner(QObject):
     status = pyqtSignal(str)
     device = pyqtSignal(str)
     progress = pyqtSignal(int, int)
+    imageSteps = pyqtSignal(int, int)
     imageDone = pyqtSignal(int, list)
     imageScale = pyqtSignal(int, object)
     imageGlass = pyqtSignal(int, object)
@@ -254,6 +263,7 @@ class DetectRunner(QObject):
         worker.status.connect(self.status)
         worker.device.connect(self.device)
         worker.progress.connect(self.progress)
+        worker.imageSteps.connect(self.imageSteps)
         worker.imageScale.connect(self.imageScale)
         worker.imageGlass.connect(self.imageGlass)
         worker.imageDone.connect(self.imageDone)
