@@ -426,3 +426,17 @@ def test_the_window_lends_the_gallery_its_pictures_but_the_gallery_adds_none(mak
     light = [_centre(window.gallery, row).mean() for row in range(window.gallery.list.count())
              if window.gallery.list.item(row).data(INDEX_ROLE) == readable[1]]
     assert light and min(light) > 60  # drawn from the held picture, not the dark frame
+
+
+def test_quitting_after_qt_deleted_the_decode_pool_is_quiet(qapp, monkeypatch):
+    """docs/make_screenshots.py ended with "RuntimeError: wrapped C/C++ object of type QThreadPool has been
+    deleted" from the atexit hook: Qt had torn the pool down with the application first."""
+    from PyQt6 import sip
+    from PyQt6.QtCore import QThreadPool
+
+    from bloodview.gui.workers import thumbnails
+
+    pool = QThreadPool()
+    monkeypatch.setattr(thumbnails, "_POOL", pool)
+    sip.delete(pool)
+    assert thumbnails.stop_decoding() is True

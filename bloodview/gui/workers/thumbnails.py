@@ -154,8 +154,11 @@ def stop_decoding(wait_ms: int = SHUTDOWN_WAIT_MS) -> bool:
     is left. Run on quitting, so no pool thread is inside Python while the interpreter shuts down."""
     if _POOL is None:
         return True
-    _POOL.clear()
-    return _POOL.waitForDone(wait_ms)
+    try:
+        _POOL.clear()
+        return _POOL.waitForDone(wait_ms)
+    except RuntimeError:  # Qt already deleted the pool (the application was torn down first): nothing runs
+        return True
 
 
 class ThumbnailLoader(QObject):
