@@ -254,9 +254,12 @@ class ModelActions:
         if self.model_dir() is None:
             self.window.prompts.error(self.window, "No model", "Choose a model to evaluate first.")
             return
-        dialog = EvaluateDialog(self.window.session.dataset, self.model_dir(),
-                                broken=tuple(self.window.session.broken), command=self.cli_command,
-                                parent=self.window, pixel_size=self.window.scale.project_pixel_size())
+        window = self.window
+        dialog = EvaluateDialog(window.session.dataset, self.model_dir(),
+                                broken=tuple(window.session.broken), command=self.cli_command,
+                                parent=window, pixel_size=window.scale.project_pixel_size(),
+                                project=lambda: (window.session.dataset, tuple(window.session.broken),
+                                                 window.scale.project_pixel_size()))
         self.evaluate_dialog = dialog
         dialog.show()
 
