@@ -159,9 +159,11 @@ def read_pixel_size(value: Any, source_file: str | Path, where: str) -> PixelSiz
 def apply_image_record(image: ImageAnnotation, record: Any, source_file: str | Path) -> None:
     """Put an :func:`image_record` back on ``image`` (``None``: nothing to do).
 
-    A sign-off only stands while every cell of the image carries its record: a
-    cell added by another tool was not there when the image was approved, so the
-    sign-off is dropped (with a warning) rather than extended to it.
+    A sign-off only stands while every imported cell of the image was checked: a cell
+    added by another tool (no record: an unchecked import) was not there when the image
+    was approved, so the sign-off is dropped (with a warning) rather than extended to it.
+    An import a person vouched for (``convert --reviewed``, then signed off in the app)
+    carries ``reviewed`` in its record and keeps the sign-off.
     """
     if record is None:
         return
@@ -178,7 +180,7 @@ def apply_image_record(image: ImageAnnotation, record: Any, source_file: str | P
     except (KeyError, TypeError, AttributeError) as exc:
         raise FormatError(source_file, f"{image.image_path.as_posix()}: damaged sign-off history ({exc})") from exc
     image.signed_off = bool(record.get("signed_off", False))
-    if image.signed_off and any(i.source == Source.IMPORT for i in image.instances):
+    if image.signed_off and any(i.source == Source.IMPORT and not (i.reviewed or i.corrected) for i in image.instances):
         log.warning("%s: %s was signed off, but holds cells added without bloodview's record since; "
                     "its sign-off is withdrawn until a person checks them", source_file, image.image_path)
         image.signed_off = False

@@ -247,3 +247,16 @@ def test_convert_reviewed_flag_marks_only_cells_without_provenance(reviewed, tmp
     assert len(imported) == 1 and imported[0].reviewed
     model_guess = next(i for i in image.instances if i.source == Source.MODEL and i.class_name == "neutrophil")
     assert not model_guess.reviewed  # a recorded model guess stays a guess
+
+
+@pytest.mark.parametrize("save, load", [(save_coco, load_coco), (save_via, load_via)])
+def test_a_signed_off_image_of_vouched_imports_stays_signed_off(reviewed, tmp_path, save, load):
+    """Cells imported with --reviewed, signed off in the app, saved and read again: the sign-off stood
+    only until the next reading ("holds cells added without bloodview's record since"), so an
+    evaluation's ground truth or a retrain's lost the image's sign-off."""
+    vouched = reviewed.find("b.png")
+    vouched.instances[0].source, vouched.instances[0].reviewed = Source.IMPORT, True
+    target = tmp_path / "out.json"
+    save(reviewed, target)
+    back = load(target, images_root=tmp_path / "smears")
+    assert back.find("b.png").signed_off
