@@ -217,5 +217,10 @@ def _warnings(alignment) -> list[str]:
     if alignment.dropped_low_score:
         out.append(f"{alignment.dropped_low_score} predictions below min_score were dropped")
     if alignment.unscored:
-        out.append(f"{alignment.unscored} predictions had no score and count as score 1.0")
+        classical = alignment.unscored_classical
+        why = (" (cells of a classical finder, such as the red-cell finder, which gives none)"
+               if classical == alignment.unscored
+               else f" ({classical} of them a classical finder's, such as the red-cell finder's, which gives none)"
+               if classical else "")
+        out.append(f"{alignment.unscored} predictions had no score{why} and count as score 1.0")
     return out

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bloodview.core.annotation import Dataset, ImageAnnotation
-from bloodview.core.instance import Instance
+from bloodview.core.instance import Instance, Source
 from bloodview.errors import BloodviewError, FormatError, UnknownClassError
 
 log = logging.getLogger(__name__)
@@ -51,6 +51,7 @@ class Alignment:
     unknown_images: list[str] = field(default_factory=list)
     dropped_low_score: int = 0
     unscored: int = 0
+    unscored_classical: int = 0  # of those, cells of a classical finder (the red-cell finder): no score by design
 
 
 def _key(path: Path) -> str:
@@ -121,6 +122,7 @@ def align(
             score = _score(instance, image, source)
             if instance.score is None:
                 alignment.unscored += 1
+                alignment.unscored_classical += instance.source == Source.BOOTSTRAP
             if min_score is not None and score < min_score:
                 alignment.dropped_low_score += 1
                 continue

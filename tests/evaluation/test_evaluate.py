@@ -156,3 +156,15 @@ def test_a_ground_truth_without_images_is_refused(make):
         evaluate(make.dataset(), pred, describe={"ground_truth": "gt.json"})
     with pytest.raises(FormatError, match="holds no images"):
         evaluate(make.dataset(), make.dataset())
+
+
+def test_unscored_cells_of_a_classical_finder_are_named_as_such(make):
+    """A BCCD evaluation said "210 predictions had no score": the red-cell finder's cells, which a lab
+    would take for a fault of the model."""
+    from bloodview.core.instance import Source
+
+    gt = make.dataset(make.image("a.png", [make.cell(10, 10, 20, "neutrophil")]))
+    finder = make.cell(50, 50, 20, "platelet").copy(source=Source.BOOTSTRAP)
+    pred = make.dataset(make.image("a.png", [make.cell(10, 10, 20, "neutrophil", 0.9), finder]))
+    warnings = evaluate(gt, pred)["warnings"]
+    assert any(w.startswith("1 predictions had no score (cells of a classical finder") for w in warnings), warnings
