@@ -19,7 +19,7 @@ from pathlib import Path
 
 from bloodview.cli.cmd_info import add_input_options, read_input
 from bloodview.cli.options import check_output_file, finite_float_arg
-from bloodview.core.review_rules import ORIGINS
+from bloodview.core.review_rules import ORIGINS, is_crowd_region
 from bloodview.errors import BloodviewError
 from bloodview.io.spreadsheet_csv import csv_text
 
@@ -99,6 +99,9 @@ def summary_text(dataset, threshold: float) -> str:
     lines.append(tally.cells_text())
     if unidentified:
         lines.append(f"{unidentified} unidentified cell(s) left out (less certain than {threshold:.2f}, unchecked)")
+    crowd = sum(is_crowd_region(c) for i in images for c in i.instances)
+    if crowd:
+        lines.append(f"{crowd} crowd region(s) left out (several cells outlined together, COCO iscrowd: not one cell)")
     lines.append(f"white cells: {count.white_total} ({count.white_checked} checked)")
     for row in count.white_rows:
         if row.count:

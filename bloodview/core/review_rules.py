@@ -64,6 +64,15 @@ def is_unidentified(instance: Instance, threshold: float) -> bool:
     return not is_checked(instance) and certainty(instance) < threshold
 
 
+CROWD_KEY = "iscrowd"  # COCO's crowd flag, kept in ``Instance.extra`` by the COCO reader
+
+
+def is_crowd_region(instance: Instance) -> bool:
+    """A COCO crowd region (``iscrowd: 1``): several cells outlined together, so not one cell."""
+    return bool(instance.extra.get(CROWD_KEY))
+
+
 def counted_instances(image: ImageAnnotation, threshold: float) -> list[Instance]:
-    """The cells that go into the differential count (unidentified ones left out)."""
-    return [i for i in image.instances if not is_unidentified(i, threshold)]
+    """The cells that go into the differential count: unidentified ones left out, and crowd regions
+    (a clump of cells nobody told apart would count as one cell of its class)."""
+    return [i for i in image.instances if not is_unidentified(i, threshold) and not is_crowd_region(i)]

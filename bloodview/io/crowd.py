@@ -23,10 +23,10 @@ from collections.abc import Iterable
 
 from bloodview.core.annotation import Dataset
 from bloodview.core.instance import Instance
+from bloodview.core.review_rules import CROWD_KEY, is_crowd_region
 
 log = logging.getLogger(__name__)
 
-CROWD_KEY = "iscrowd"
 CROWD_DESCRIPTION = "COCO crowd region (iscrowd=1): a clump of several cells, not one cell"
 LEFT_OUT_BY = {
     "via": "VIA/MakeSense VGG has no way to mark a region as several cells; MakeSense would read it as one cell",
@@ -37,7 +37,7 @@ LEFT_OUT_BY = {
 
 def is_crowd(instance: Instance) -> bool:
     """Whether the cell is a COCO crowd region (several cells in one outline)."""
-    return bool(instance.extra.get(CROWD_KEY))
+    return is_crowd_region(instance)
 
 
 def crowd_regions(dataset: Dataset) -> list[tuple[str, int]]:

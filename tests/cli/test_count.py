@@ -167,3 +167,15 @@ def test_counts_csv_opens_in_excel_with_non_ascii_names_intact(tmp_path, capsys)
     assert rows[0][0] == "image" and "n_Zelle ä" in rows[0] and "pct_Zelle ä" in rows[0]
     assert rows[1][0].endswith(name) and rows[1][rows[0].index("pct_Zelle ä")] == "50.0"
     assert rows[-1][0] == "all images" and "," in raw.decode("utf-8-sig").splitlines()[0]
+
+
+def test_a_crowd_region_is_not_counted_as_one_cell(smears, capsys):
+    """A COCO crowd region outlines several red cells nobody told apart: counted, it made a clump one red
+    cell (and a clump of white cells one of its class)."""
+    folder, dataset = smears
+    clump = _cell("rbc", 300, score=None, source=Source.IMPORT, extra={"iscrowd": True})
+    dataset.images[0].instances.append(clump)
+    save_coco(dataset, folder / "cells.json")
+    assert main(["count", str(folder / "cells.json"), "--out", str(folder / "counts.csv")]) == 0
+    assert "1 crowd region(s) left out" in capsys.readouterr().out
+    assert _rows(folder / "counts.csv")["all images"]["red_cells"] == "12"
