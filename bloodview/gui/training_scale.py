@@ -9,8 +9,11 @@ then trained the detector for minutes and ended without a cell classifier (``tra
 app showed it afterwards); adapting the classes only failed outright. The Retrain dialog asks this
 module before Start, with the same rules, so the person can give the pixel size there.
 
-Measuring the red cells reads each image once (15-50 ms for a crop or a 640 x 480 field on the 2-core
-CPU); the answer is kept per file (path, size, modification time) for the session.
+Measuring the red cells reads each image once (2-50 ms for a crop or a 640 x 480 field on the 2-core
+CPU); the answer is kept per file (path, size, modification time) for the session. 300 BCCD fields took
+5.8 s, so the dialog asks :func:`unmeasured_files` first and has more than a few measured off the GUI
+thread (:mod:`bloodview.gui.workers.scale_check`, which hands the answers back to :func:`remember`);
+meanwhile :func:`check_scales` with ``measure=False`` says which are still being checked.
 """
 
 from __future__ import annotations
@@ -37,14 +40,24 @@ class ScaleCheck:
 
     teaching: int
     unscaled: tuple[ImageAnnotation, ...]
+    checking: int = 0  # images not measured yet (their answer is on its way); ``unscaled`` is then partial
+    some_scaled: bool = False  # while checking: a training image is already known to have a pixel size
 
     @property
     def none_left(self) -> bool:
         """No training image is left to teach the classifier: it is left out (or, classes only, fails)."""
-        return bool(self.unscaled) and len(self.unscaled) == self.teaching
+        return not self.checking and bool(self.unscaled) and len(self.unscaled) == self.teaching
+
+    @property
+    def maybe_none_left(self) -> bool:
+        """:attr:`none_left`, or not known yet: no image known to have a size while some are measured."""
+        return self.none_left or (bool(self.checking) and not self.some_scaled)
 
     def note(self, classes_only: bool) -> str:
         """What the person must know before Start ("" when every image has a pixel size)."""
+        if self.checking:
+            return (f" Checking the pixel size of {self.checking} training images (measured on their red "
+                    "cells)…")
         if not self.unscaled:
             return ""
         count = len(self.unscaled)
@@ -60,17 +73,39 @@ class ScaleCheck:
 
 
 def check_scales(dataset: Dataset, images: Sequence[ImageAnnotation], classes: Collection[str] | None,
-                 pixel_size: float | None) -> ScaleCheck:
+                 pixel_size: float | None, measure: bool = True) -> ScaleCheck:
     """Which of ``images`` (the training images, held-out ones left out) teach the classifier nothing.
 
     ``classes``: the classifier's class names (``None``: any cell); ``pixel_size``: the one given for the
-    whole run (then every image has one). Mirrors ``bloodview.model.classifier_training.cell_samples``."""
+    whole run (then every image has one). Mirrors ``bloodview.model.classifier_training.cell_samples``.
+    ``measure=False``: images not measured yet this session are not read but counted in ``checking``."""
     teaching = [image for image in images if _teaches(image, classes)]
     if pixel_size:
         return ScaleCheck(len(teaching), ())
-    unscaled = tuple(image for image in teaching
-                     if image.pixel_size is None and not red_cells_give_scale(dataset.resolve_image(image)))
-    return ScaleCheck(len(teaching), unscaled)
+    unscaled, checking, some_scaled = [], 0, False
+    for image in teaching:
+        if image.pixel_size is not None:
+            some_scaled = True
+            continue
+        path = dataset.resolve_image(image)
+        known = red_cells_give_scale(path) if measure else measured(path)
+        if known is None:
+            checking += 1
+        elif known:
+            some_scaled = True
+        else:
+            unscaled.append(image)
+    return ScaleCheck(len(teaching), tuple(unscaled), checking, some_scaled)
+
+
+def unmeasured_files(dataset: Dataset, images: Sequence[ImageAnnotation], classes: Collection[str] | None,
+                     pixel_size: float | None) -> list[Path]:
+    """The files :func:`check_scales` would have to read for ``images`` (none measured this session)."""
+    if pixel_size:
+        return []
+    paths = (dataset.resolve_image(image) for image in images
+             if image.pixel_size is None and _teaches(image, classes))
+    return [path for path in paths if measured(path) is None]
 
 
 def _teaches(image: ImageAnnotation, classes: Collection[str] | None) -> bool:
@@ -84,14 +119,37 @@ def _teaches(image: ImageAnnotation, classes: Collection[str] | None) -> bool:
 
 def red_cells_give_scale(path: Path) -> bool:
     """Whether the trainer can measure ``path``'s pixel size on its red cells (kept per file version)."""
-    try:
-        stat = path.stat()
-    except OSError:
+    key = _file_key(path)
+    if key is None:
         return False  # a missing file is said elsewhere (training_data.missing_images)
-    key = (str(path), stat.st_size, stat.st_mtime_ns)
     if key not in _MEASURABLE:
         _MEASURABLE[key] = _measure(path)
     return _MEASURABLE[key]
+
+
+def measured(path: Path) -> bool | None:
+    """The answer of :func:`red_cells_give_scale` if known without reading the image, else None."""
+    key = _file_key(path)
+    return False if key is None else _MEASURABLE.get(key)
+
+
+def measure_file(path: Path) -> tuple[tuple[str, int, int], bool] | None:
+    """(file version, whether its red cells give a scale) without touching the session's answers: safe on a
+    worker thread; the GUI thread passes the result to :func:`remember`. None for a file that is gone."""
+    key = _file_key(path)
+    return None if key is None else (key, _measure(path))
+
+
+def remember(key: tuple[str, int, int], measurable: bool) -> None:
+    _MEASURABLE[key] = measurable
+
+
+def _file_key(path: Path) -> tuple[str, int, int] | None:
+    try:
+        stat = Path(path).stat()
+    except OSError:
+        return None
+    return (str(path), stat.st_size, stat.st_mtime_ns)
 
 
 def _measure(path: Path) -> bool:

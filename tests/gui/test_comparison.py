@@ -95,3 +95,20 @@ def test_a_folder_without_a_report_is_a_format_error_naming_it(tmp_path, reports
 def test_the_refusal_sentence_names_the_cells():
     assert too_few_cells_text(3) == ("Too few held-out cells (3) to compare the models; "
                                      "judge the new model on your own images.")
+
+
+def test_the_figures_are_explained_under_the_table(qtbot, reports):
+    """Before, the table gave "classification accuracy" and "mask mAP@0.5" with no word on what they
+    are or how large a difference must be to count."""
+    current, new = reports
+    view = ModelComparisonView()
+    qtbot.addWidget(view)
+    view.show_reports(current, new)
+    legend = view.legend.text()
+    assert not view.legend.isHidden()
+    assert "found and named right" in legend and "not a share of cells" in legend
+    assert f"On 12 cells a difference under ±{clear_margin(12):.2f} is noise" in legend
+    row = next(r for r in range(view.table.rowCount()) if view.table.item(r, 0).text() == "mask mAP@0.5")
+    assert "averaged over the classes" in view.table.item(row, 0).toolTip()
+    view.show_message("Comparing…")
+    assert view.legend.isHidden()

@@ -437,6 +437,6 @@ def test_quitting_after_qt_deleted_the_decode_pool_is_quiet(qapp, monkeypatch):
     from bloodview.gui.workers import thumbnails
 
     pool = QThreadPool()
-    monkeypatch.setattr(thumbnails, "_POOL", pool)
+    monkeypatch.setattr(thumbnails._POOLS, "pool", pool)
     sip.delete(pool)
     assert thumbnails.stop_decoding() is True

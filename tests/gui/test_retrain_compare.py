@@ -193,3 +193,30 @@ def test_a_new_model_that_scores_worse_is_offered_with_no_as_the_default(reviewe
     (text, default, _rows), = asked
     assert "The new model is worse on 6 held-out cells" in text and default is False
     assert window.models.selector.currentText() == "fake-model"  # kept
+
+
+def test_a_cancelled_comparison_says_so_and_offers_the_new_model_uncompared(reviewed, qtbot, tmp_path):
+    """Before, Cancel during the comparison read "Could not compare the models … The evaluation was
+    cancelled." twice, as if something had failed, and the button still said "Cancel training"."""
+    window = reviewed(3, val=(0, 1))
+    window.models.cli_command, _calls = fake_cli(tmp_path)
+    asked = watch_switch_prompt(window)
+    window.models.retrain()
+    dialog = window.models.retrain_dialog
+    dialog.name.setText("adapted-cancelled")
+    labels = []
+
+    def cancel_at_first(_job):
+        labels.append(dialog.cancel_button.text())
+        if len(labels) == 1:
+            dialog.cancel()
+    dialog.evaluations.jobStarted.connect(cancel_at_first)
+    with qtbot.waitSignal(dialog.modelTrained, timeout=30000):
+        dialog.start()
+    assert labels[0] == "Cancel comparison"
+    assert dialog.comparison.verdict.text() == ("The comparison was cancelled; judge the new model on your "
+                                                "own images.")
+    assert dialog.comparison.table.isHidden() and dialog.comparison.comparison is None
+    assert dialog.cancel_button.text() == "Cancel training" and not dialog.cancel_button.isEnabled()
+    (text, _default, _rows), = asked
+    assert "The comparison was cancelled" in text

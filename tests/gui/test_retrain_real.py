@@ -99,6 +99,8 @@ def test_crops_without_a_pixel_size_given_one_in_the_dialog_adapt_the_real_class
     window.models.retrain()
     dialog = window.models.retrain_dialog
     dialog.start_from.setCurrentIndex(dialog.start_from.findData("classes"))
+    assert not dialog.start_button.isEnabled()  # 8 crops are measured aside; not startable meanwhile
+    qtbot.waitUntil(lambda: "Checking" not in dialog.summary.text(), timeout=10000)
     assert "adapting the classes stops with nothing to learn from" in dialog.summary.text()
     assert not dialog.start_button.isEnabled() and not dialog.scale_row.isHidden()
     qtbot.keyClicks(dialog.scale_spin.lineEdit(), "0.17")  # typed, as a technician would

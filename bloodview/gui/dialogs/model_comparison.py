@@ -13,9 +13,24 @@ from pathlib import Path
 from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import QAbstractItemView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
-from bloodview.gui.comparison import Comparison, compare, format_difference, format_value
+from bloodview.gui.comparison import Comparison, clear_margin, compare, format_difference, format_value
 
 HEADERS = ("", "current model", "new model", "difference")
+
+ROW_TIPS = {
+    "classification accuracy": "Share of the held-out cells found and named right; a detection where no cell "
+                               "was marked counts as an error.",
+    "mask mAP@0.5": "Mean average precision of the outlines (overlap ≥ 0.5), averaged over the classes: a cell "
+                    "with the wrong class counts as missed for its class. Not a share of cells.",
+    "mask mAP@0.5:0.95": "As mAP@0.5, averaged over overlaps 0.5 to 0.95: also asks for tight outlines.",
+}
+
+
+def legend_text(cells: int) -> str:
+    """What the figures mean, and how large a difference must be on ``cells`` held-out cells to count."""
+    return (f"Accuracy: share of the held-out cells found and named right. mAP: averaged over the classes, so "
+            f"it falls with wrong classes as well as with poor outlines; not a share of cells. On {cells} cells "
+            f"a difference under ±{clear_margin(cells):.2f} is noise and is not called better or worse.")
 
 
 class ModelComparisonView(QWidget):
@@ -33,6 +48,10 @@ class ModelComparisonView(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.hide()
+        self.legend = QLabel()
+        self.legend.setObjectName("comparisonLegend")
+        self.legend.setWordWrap(True)
+        self.legend.hide()
         self.verdict = QLabel()
         self.verdict.setObjectName("comparisonVerdict")
         self.verdict.setWordWrap(True)
@@ -41,13 +60,16 @@ class ModelComparisonView(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.title)
         layout.addWidget(self.table)
-        layout.addWidget(self.verdict)
+        layout.addWidget(self.verdict)  # the answer first, then what the figures mean
+        layout.addWidget(self.legend)
+
         self.hide()
 
     def clear(self) -> None:
         self.comparison = None
         self.table.setRowCount(0)
         self.table.hide()
+        self.legend.hide()
         self.verdict.clear()
         self.hide()
 
@@ -55,7 +77,9 @@ class ModelComparisonView(QWidget):
         """A sentence instead of the table (working…, too few cells, a failure)."""
         self.comparison = None
         self.table.hide()
+        self.legend.hide()
         self.verdict.setText(text)
+        self.fit_text()
         self.show()
 
     def show_reports(self, current_dir: Path | None, new_dir: Path) -> Comparison:
@@ -67,6 +91,7 @@ class ModelComparisonView(QWidget):
                      format_difference(row))
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
+                item.setToolTip(ROW_TIPS.get(row.label, ""))
                 if column:
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(row_index, column, item)
@@ -74,10 +99,23 @@ class ModelComparisonView(QWidget):
         self.table.setFixedHeight(self.table.horizontalHeader().height()
                                   + sum(self.table.rowHeight(r) for r in range(self.table.rowCount())) + 4)
         self.table.show()
+        self.legend.setText(legend_text(comparison.cells))
+        self.legend.show()
         self.verdict.setText(comparison.verdict)
+        self.fit_text()
         self.comparison = comparison
         self.show()
         return comparison
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().resizeEvent(event)
+        self.fit_text()
+
+    def fit_text(self) -> None:
+        """The verdict and legend keep every wrapped line: squeezed by the plot and log above and below,
+        the verdict showed only its first line (its figures cut off)."""
+        for label in (self.verdict, self.legend):
+            label.setMinimumHeight(label.heightForWidth(max(self.width(), 200)) if label.text() else 0)
 
     def cell_text(self, row_label: str, column: str) -> str:
         """The text in the row ``row_label`` under the header ``column`` (for tests and screenshots)."""

@@ -14,7 +14,8 @@ from pathlib import Path
 
 from bloodview.gui.comparison import MIN_HELD_OUT_CELLS, too_few_cells_text
 from bloodview.gui.seen_images import coco_images, flattery_text, learnt_from
-from bloodview.gui.workers.evaluate_process import EvaluateJob
+from bloodview.gui.workers.evaluate_process import CANCELLED, EvaluateJob
+
 
 
 class BeforeAfter:
@@ -36,12 +37,16 @@ class BeforeAfter:
         self.comparison.show_message(f"Comparing the models on the {held.held_out_images} held-out images "
                                      f"({cells} cells)…")
         self.cancel_button.setEnabled(True)
+        self.cancel_button.setText("Cancel comparison")
         self.evaluations.start(jobs)
 
     def _on_evaluated(self, outcomes: list) -> None:
         model_dir, reports = self._comparing or ("", Path())
         self._comparing = None
         failed = [o for o in outcomes if not o.ok]
+        if any(o.message == CANCELLED for o in failed):
+            self._offer(model_dir, "The comparison was cancelled; judge the new model on your own images.")
+            return
         if failed:
             why = "\n".join(f"{o.job.name} model: {o.message}" for o in failed)
             self._offer(model_dir, f"Could not compare the models; judge the new model on your own images.\n{why}")
@@ -58,6 +63,7 @@ class BeforeAfter:
         if seen:  # the current model's figures come partly from its own training images
             verdict = f"{verdict}\n{flattery_text(seen, self.training_set.held_out_images)}"
             self.comparison.verdict.setText(verdict)
+            self.comparison.fit_text()
         self.flattered = bool(seen)
         self._offer(model_dir, verdict, shown=True)
 
@@ -74,6 +80,7 @@ class BeforeAfter:
             self.comparison.show_message(verdict)
         self.verdict = verdict
         self.cancel_button.setEnabled(False)
+        self.cancel_button.setText("Cancel training")
         self.start_button.setEnabled(True)
         self.modelTrained.emit(model_dir, verdict)
 

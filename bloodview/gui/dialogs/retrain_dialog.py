@@ -14,6 +14,9 @@ A failed or refused comparison is said in words and never withholds the model.
 Before Start it says which training images the cell classifier cannot learn from for want of a
 pixel size (:mod:`bloodview.gui.training_scale`), and lets the person give it to them there
 (:meth:`RetrainDialog.give_pixel_size`), so a retrain of a lab's crops ends with a cell classifier.
+More than :data:`INLINE_MEASURES` images to measure for it are measured off the GUI thread
+(:class:`ScaleChecker`): the note says "Checking…" meanwhile, and classes only cannot start until an
+image is known to have a pixel size.
 It is modeless: the editor stays usable while training runs; while idle it follows
 the model chosen and the images opened in the window (:mod:`bloodview.gui.model_choice`).
 """
@@ -73,12 +76,15 @@ from bloodview.gui.training_data import (
     unreviewed_images,
     write_training_set,
 )
-from bloodview.gui.training_scale import ScaleCheck, check_scales
+from bloodview.gui.training_scale import ScaleCheck, check_scales, unmeasured_files
 from bloodview.gui.workers.evaluate_process import EvaluateQueue
 from bloodview.gui.workers.progress import ProgressEvent, format_eta
+from bloodview.gui.workers.scale_check import ScaleChecker
 from bloodview.gui.workers.train_process import TrainOutcome, TrainProcess, TrainRequest
 
 log = logging.getLogger(__name__)
+
+INLINE_MEASURES = 4  # images measured for their pixel size on the GUI thread at most (≤ 0.2 s); more: ScaleChecker
 
 class RetrainDialog(BeforeAfter, QDialog):
     modelTrained = pyqtSignal(str, str)  # new model folder, the comparison's one-line verdict
@@ -150,6 +156,8 @@ class RetrainDialog(BeforeAfter, QDialog):
         self.scale_row = PixelSizeRow()
         self.scale_spin, self.scale_button = self.scale_row.spin, self.scale_row.button
         self._unscaled: tuple = ()  # images to give the pixel size to (held-out ones too)
+        self.scale_checker = ScaleChecker(self)
+        self.scale_checker.finished.connect(self._update_summary)
         form = QFormLayout()
         form.addRow("New model name", self.name)
         form.addRow("Start from", self.start_from)
@@ -296,9 +304,9 @@ class RetrainDialog(BeforeAfter, QDialog):
         text += scales.note(self.start_from.currentData() == "classes")
         text += unknown_classes_note(self.start_from.currentData(), self.current_model, images)
         self.summary.setText(text)
-        self.form.setRowVisible(self.scale_row, bool(scales.unscaled))
+        self.form.setRowVisible(self.scale_row, bool(scales.unscaled) and not scales.checking)
         # adapting the classes only with no image of known scale can only fail: give the pixel size first
-        doomed = scales.none_left and self.start_from.currentData() == "classes"
+        doomed = scales.maybe_none_left and self.start_from.currentData() == "classes"
         self.start_button.setEnabled(len(images) > len(held) and not doomed and not self.is_busy())
 
     def _red_cells_note(self, images) -> str:
@@ -327,12 +335,20 @@ class RetrainDialog(BeforeAfter, QDialog):
         """The training images the cell classifier cannot learn from for want of a pixel size; keeps all the
         reviewed images lacking one (held-out ones too: same microscope) for :meth:`give_pixel_size`."""
         if not self._classifier_learns():
+            self.scale_checker.cancel()
             self._unscaled = ()
             return ScaleCheck(0, ())
         classes = classifier_class_names(self.current_model)
-        self._unscaled = check_scales(self.dataset, images, classes, self.pixel_size).unscaled
+        unmeasured = unmeasured_files(self.dataset, images, classes, self.pixel_size)
+        measure = len(unmeasured) <= INLINE_MEASURES  # more would hold the window up: measured aside
+        if measure:
+            self.scale_checker.cancel()
+        else:
+            self.scale_checker.check(unmeasured)  # _update_summary again when they are measured
+        self._unscaled = check_scales(self.dataset, images, classes, self.pixel_size, measure).unscaled
         kept_back = {id(i) for i in held}
-        return check_scales(self.dataset, [i for i in images if id(i) not in kept_back], classes, self.pixel_size)
+        return check_scales(self.dataset, [i for i in images if id(i) not in kept_back], classes, self.pixel_size,
+                            measure)
 
     def is_busy(self) -> bool:
         """Training or comparing the models."""
@@ -366,7 +382,8 @@ class RetrainDialog(BeforeAfter, QDialog):
             return
         self._update_summary()  # what is used now: cells checked or files gone since the dialog opened
         if not self.start_button.isEnabled():
-            self.eta.setText("Nothing to train on yet (see Images above).")
+            self.eta.setText("Wait for the pixel-size check (see Images above)." if self.scale_checker.busy()
+                             else "Nothing to train on yet (see Images above).")
             return
         folder = Path(self.work_dir or tempfile.mkdtemp(prefix="bloodview-train-")) / name
         try:
@@ -445,6 +462,7 @@ class RetrainDialog(BeforeAfter, QDialog):
             self.hide()  # keeps training or comparing; the Model menu brings the dialog back
             event.ignore()
             return
+        self.scale_checker.cancel()  # Model → Retrain… opens a new dialog, which checks again
         super().closeEvent(event)
 
 

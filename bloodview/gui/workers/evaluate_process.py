@@ -21,6 +21,7 @@ from bloodview.gui.workers.progress import LineBuffer
 from bloodview.gui.workers.train_process import bloodview_command
 
 log = logging.getLogger(__name__)
+CANCELLED = "The evaluation was cancelled."  # an outcome's message when the user cancelled it
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,7 @@ class EvaluateQueue(QObject):
             return
         job = self._jobs[len(self._outcomes)]
         if self._cancelled:
-            self._record(EvaluateOutcome(job, False, "The evaluation was cancelled."))
+            self._record(EvaluateOutcome(job, False, CANCELLED))
             return
         self._tail.clear()
         self._lines = LineBuffer()
@@ -132,7 +133,7 @@ class EvaluateQueue(QObject):
         self._lines_out(self._lines.flush())
         job = self._jobs[len(self._outcomes)]
         if self._cancelled:
-            self._done("The evaluation was cancelled.")
+            self._done(CANCELLED)
         elif exit_status == QProcess.ExitStatus.CrashExit:
             self._done(self._why("crashed or was killed (out of memory?)"))
         elif exit_code != 0:

@@ -16,7 +16,6 @@ list and the results of every decode under way (the image set changed: indices m
 
 from __future__ import annotations
 
-import atexit
 import itertools
 import logging
 import threading
@@ -26,9 +25,10 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PyQt6.QtCore import QCoreApplication, QObject, QRunnable, Qt, QThread, QThreadPool, pyqtSignal
+from PyQt6.QtCore import QObject, QRunnable, Qt, QThread, pyqtSignal
 
 from bloodview.errors import BloodviewError
+from bloodview.gui.workers.shared_pool import CancelFlag, SharedPool
 from bloodview.io.images import load_image
 
 log = logging.getLogger(__name__)
@@ -119,46 +119,17 @@ class _Job(QRunnable):
         batch = None
         if not self.cancelled.is_set():
             batch = read_thumbnails(self.request, self.size, self.decode, self.cancelled)
-        _relay().done.emit(self.serial, self.ticket, self.request.image_index, batch)
+        _POOLS.relay().done.emit(self.serial, self.ticket, self.request.image_index, batch)
 
 
-_POOL: QThreadPool | None = None
-_RELAY: _Relay | None = None
+_POOLS = SharedPool(lambda: min(2, QThread.idealThreadCount() - 2), SHUTDOWN_WAIT_MS, _Relay)  # the GUI keeps a core
 _SERIALS = itertools.count(1)
-
-
-def _pool() -> QThreadPool:
-    """The threads that decode for every gallery. Process-wide and never deleted, so deleting a
-    gallery never waits for a decode (a destructor that waits while Python holds the lock the
-    decode needs would hang); :func:`stop_decoding` waits for it instead, on quitting."""
-    global _POOL
-    if _POOL is None:
-        _POOL = QThreadPool()
-        _POOL.setMaxThreadCount(max(1, min(2, QThread.idealThreadCount() - 2)))  # the GUI keeps a core
-        app = QCoreApplication.instance()
-        if app is not None:
-            app.aboutToQuit.connect(stop_decoding)
-        atexit.register(stop_decoding)
-    return _POOL
-
-
-def _relay() -> _Relay:
-    global _RELAY
-    if _RELAY is None:  # first made by a loader, so on the GUI thread
-        _RELAY = _Relay()
-    return _RELAY
 
 
 def stop_decoding(wait_ms: int = SHUTDOWN_WAIT_MS) -> bool:
     """Drop decodes not started yet and wait for those under way (one image each); True when none
     is left. Run on quitting, so no pool thread is inside Python while the interpreter shuts down."""
-    if _POOL is None:
-        return True
-    try:
-        _POOL.clear()
-        return _POOL.waitForDone(wait_ms)
-    except RuntimeError:  # Qt already deleted the pool (the application was torn down first): nothing runs
-        return True
+    return _POOLS.stop(wait_ms)
 
 
 class ThumbnailLoader(QObject):
@@ -177,10 +148,10 @@ class ThumbnailLoader(QObject):
         self._decode = decode  # None: the project's loader, looked up when each job starts
         self._serial = next(_SERIALS)
         self._ticket = 0
-        self._cancelled = _Cancelled()
+        self._cancelled = CancelFlag()
         self._waiting: list[ThumbnailRequest] = []
         self._running: list[tuple[int, int]] = []  # (ticket, image index) of each decode under way
-        _relay().done.connect(self._finished, Qt.ConnectionType.QueuedConnection)
+        _POOLS.relay().done.connect(self._finished, Qt.ConnectionType.QueuedConnection)
         self.destroyed.connect(self._cancelled.set_all)  # a deleted gallery's jobs skip their work
 
     def want(self, requests: list[ThumbnailRequest]) -> None:
@@ -201,7 +172,7 @@ class ThumbnailLoader(QObject):
         return bool(self._waiting) or any(ticket == self._ticket for ticket, _index in self._running)
 
     def _start_more(self) -> None:
-        pool = _pool()
+        pool = _POOLS.get()
         while self._waiting and len(self._running) < pool.maxThreadCount():
             request = self._waiting.pop(0)
             self._running.append((self._ticket, request.image_index))
@@ -217,17 +188,3 @@ class ThumbnailLoader(QObject):
         if ticket == self._ticket and batch is not None:
             self.ready.emit(batch)
 
-
-class _Cancelled:
-    """The flag the jobs of one ticket watch; setting it and starting a new one is a cancel.
-    Kept apart from the loader so its ``destroyed`` signal can still reach it."""
-
-    def __init__(self):
-        self._event = threading.Event()
-
-    def current(self) -> threading.Event:
-        return self._event
-
-    def set_all(self, *_args) -> None:
-        self._event.set()
-        self._event = threading.Event()
