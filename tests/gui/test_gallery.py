@@ -242,11 +242,9 @@ def test_an_unreadable_image_gets_cannot_read_thumbnails_that_say_why(qtbot, tmp
     assert "cannot read" in panel.list.item(3).toolTip()
 
 
-def test_closing_the_panel_while_a_thumbnail_decodes_is_clean(qtbot, tmp_path, qtlog):
-    """Closing the window mid-decode: no crash, no exception from the pool thread, no Qt warning."""
+def _slow_loader():
+    """``(started, finished, load)``: the project's loader, held 0.3 s once it starts (events say when)."""
     import threading
-
-    from PyQt6 import sip
 
     from bloodview.io.images import load_image
 
@@ -258,6 +256,15 @@ def test_closing_the_panel_while_a_thumbnail_decodes_is_clean(qtbot, tmp_path, q
         picture = load_image(path)
         finished.set()
         return picture
+
+    return started, finished, slow_load
+
+
+def test_closing_the_panel_while_a_thumbnail_decodes_is_clean(qtbot, tmp_path, qtlog):
+    """Closing the window mid-decode: no crash, no exception from the pool thread, no Qt warning."""
+    from PyQt6 import sip
+
+    started, finished, slow_load = _slow_loader()
 
     paths = [_field(tmp_path, "a.png", (215, 215, 215)), _field(tmp_path, "b.png", PALE_RED)]
     panel, _dataset, _asked = _all_images(qtbot, paths, decode=slow_load)
@@ -283,19 +290,9 @@ def test_cut_squares_keeps_a_cell_at_the_edge_in_its_place():
 
 def test_closing_the_window_while_the_gallery_decodes_is_clean(make_window, smears, qtbot, monkeypatch, qtlog):
     """The real window: quitting while another image's thumbnails decode neither hangs nor warns."""
-    import threading
-
     from bloodview.gui.workers import thumbnails
-    from bloodview.io.images import load_image
 
-    started, finished = threading.Event(), threading.Event()
-
-    def slow_load(path):
-        started.set()
-        threading.Event().wait(0.3)
-        picture = load_image(path)
-        finished.set()
-        return picture
+    started, finished, slow_load = _slow_loader()
 
     monkeypatch.setattr(thumbnails, "load_image", slow_load)
     window = make_window()
