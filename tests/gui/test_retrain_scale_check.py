@@ -18,7 +18,7 @@ from tests.gui.test_model_switch import crops_window
 
 pytestmark = pytest.mark.gui
 
-COUNT = 6  # more than the dialog measures in place (retrain_dialog.INLINE_MEASURES)
+COUNT = 6  # more than the dialog measures in place (retrain_scale.INLINE_MEASURES)
 SLOW_S = 0.5  # the dialog must open in under half the measuring (1.5 s): room for a loaded CI machine
 
 

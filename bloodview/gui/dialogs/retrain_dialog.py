@@ -13,9 +13,9 @@ and the comparison's verdict, so the offer to switch comes with the evidence.
 A failed or refused comparison is said in words and never withholds the model.
 Before Start it says which training images the cell classifier cannot learn from for want of a
 pixel size (:mod:`bloodview.gui.training_scale`), and lets the person give it to them there
-(:meth:`RetrainDialog.give_pixel_size`), so a retrain of a lab's crops ends with a cell classifier.
-More than :data:`INLINE_MEASURES` images to measure for it are measured off the GUI thread
-(:class:`ScaleChecker`): the note says "Checking…" meanwhile, and classes only cannot start until an
+(:meth:`RetrainDialog.give_pixel_size`), so a retrain of a lab's crops ends with a cell classifier
+(that part lives in :mod:`bloodview.gui.dialogs.retrain_scale`). Many images to measure are measured
+off the GUI thread (:class:`ScaleChecker`): the note says "Checking…" meanwhile, and classes only cannot start until an
 image is known to have a pixel size.
 It is modeless: the editor stays usable while training runs; while idle it follows
 the model chosen and the images opened in the window (:mod:`bloodview.gui.model_choice`).
@@ -45,10 +45,10 @@ from PyQt6.QtWidgets import (
 )
 
 from bloodview.core.annotation import Dataset
-from bloodview.core.measure import SOURCE_GIVEN, PixelSize
 from bloodview.gui.dialogs.loss_plot import WAITING_TEXT, LossPlot
 from bloodview.gui.dialogs.model_comparison import ModelComparisonView
 from bloodview.gui.dialogs.retrain_compare import BeforeAfter
+from bloodview.gui.dialogs.retrain_scale import ScaleBeforeStart
 from bloodview.gui.dialogs.retrain_scale_row import PixelSizeRow
 from bloodview.gui.dialogs.retrain_choices import (
     ADAPT_NOTE,
@@ -60,7 +60,6 @@ from bloodview.gui.dialogs.retrain_choices import (
     KEEP_START_TIP,
     backbone_names,
     classifier_args,
-    classifier_class_names,
     fresh_model_name,
     keep_start_args,
     model_has_classifier,
@@ -76,7 +75,6 @@ from bloodview.gui.training_data import (
     unreviewed_images,
     write_training_set,
 )
-from bloodview.gui.training_scale import ScaleCheck, check_scales, unmeasured_files
 from bloodview.gui.workers.evaluate_process import EvaluateQueue
 from bloodview.gui.workers.progress import ProgressEvent, format_eta
 from bloodview.gui.workers.scale_check import ScaleChecker
@@ -84,9 +82,7 @@ from bloodview.gui.workers.train_process import TrainOutcome, TrainProcess, Trai
 
 log = logging.getLogger(__name__)
 
-INLINE_MEASURES = 4  # images measured for their pixel size on the GUI thread at most (≤ 0.2 s); more: ScaleChecker
-
-class RetrainDialog(BeforeAfter, QDialog):
+class RetrainDialog(BeforeAfter, ScaleBeforeStart, QDialog):
     modelTrained = pyqtSignal(str, str)  # new model folder, the comparison's one-line verdict
 
     def __init__(
@@ -256,24 +252,6 @@ class RetrainDialog(BeforeAfter, QDialog):
         self.dataset, self.broken, self.work_dir, self.pixel_size = dataset, broken, work_dir, pixel_size
         self._update_summary()
 
-    def set_pixel_size(self, pixel_size: float | None) -> None:
-        """The project's pixel size changed (Model → Pixel size…): passed to the trainer from now on."""
-        self.pixel_size = pixel_size
-        if not self.is_busy():
-            self._update_summary()
-
-    def give_pixel_size(self) -> None:
-        """Give the reviewed images without a usable pixel size the one typed in (a project change, saved
-        with it, as if given with each image): the cell classifier then learns from their cells."""
-        value = self.scale_spin.value()
-        if value <= 0 or not self._unscaled:
-            return
-        for image in self._unscaled:
-            image.set_pixel_size(PixelSize(float(value), SOURCE_GIVEN))
-        count = len(self._unscaled)
-        self._update_summary()
-        self.eta.setText(f"Pixel size {value:g} µm given to {count} images (saved with the project).")
-
     def _images(self) -> tuple[list, int]:
         """(the reviewed images to use, how many reviewed ones are left out because their file is gone)."""
         images = training_images(self.dataset, self.broken)
@@ -324,31 +302,6 @@ class RetrainDialog(BeforeAfter, QDialog):
         name = self.current_model.name if self.current_model is not None else "the current model"
         return (f" {red} of them are red cells: {name} has no red-cell class, so they train as background "
                 "(detection outlines red cells with the classical red-cell finder).")
-
-    def _classifier_learns(self) -> bool:
-        """Whether the run trains a cell classifier (which needs each image's pixel size)."""
-        mode = self.start_from.currentData()
-        return mode == "classes" or (mode in ("adapt", "finetune") and self.classifier.isEnabled()
-                                     and self.classifier.currentData() != "none")
-
-    def _scale_check(self, images, held) -> ScaleCheck:
-        """The training images the cell classifier cannot learn from for want of a pixel size; keeps all the
-        reviewed images lacking one (held-out ones too: same microscope) for :meth:`give_pixel_size`."""
-        if not self._classifier_learns():
-            self.scale_checker.cancel()
-            self._unscaled = ()
-            return ScaleCheck(0, ())
-        classes = classifier_class_names(self.current_model)
-        unmeasured = unmeasured_files(self.dataset, images, classes, self.pixel_size)
-        measure = len(unmeasured) <= INLINE_MEASURES  # more would hold the window up: measured aside
-        if measure:
-            self.scale_checker.cancel()
-        else:
-            self.scale_checker.check(unmeasured)  # _update_summary again when they are measured
-        self._unscaled = check_scales(self.dataset, images, classes, self.pixel_size, measure).unscaled
-        kept_back = {id(i) for i in held}
-        return check_scales(self.dataset, [i for i in images if id(i) not in kept_back], classes, self.pixel_size,
-                            measure)
 
     def is_busy(self) -> bool:
         """Training or comparing the models."""
