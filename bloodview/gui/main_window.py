@@ -14,11 +14,8 @@ from PyQt6.QtCore import QSettings, Qt, QTimer, pyqtSignal
 from PyQt6.QtGui import QImage
 from PyQt6.QtWidgets import (
     QAbstractItemView,
-    QAbstractSpinBox,
-    QApplication,
     QDockWidget,
     QLabel,
-    QLineEdit,
     QMainWindow,
     QMenu,
     QProgressBar,
@@ -30,8 +27,9 @@ from PyQt6.QtWidgets import (
 from bloodview.gui.canvas import CanvasView
 from bloodview.gui.actions import TOOLBAR, apply_icons, build_actions, build_menus, class_actions
 from bloodview.gui.elided_label import ElidedLabel
-from bloodview.gui.file_actions import EXPORTS, FileActions
+from bloodview.gui.file_actions import FileActions
 from bloodview.gui.image_removal import ImageRemoval
+from bloodview.gui.menu_commands import connect_actions
 from bloodview.gui.model_actions import ModelActions
 from bloodview.gui.panels.class_legend import ClassLegendPanel
 from bloodview.gui.panels.differential import DifferentialPanel
@@ -188,52 +186,8 @@ class MainWindow(QMainWindow):
         self.red_cells.refresh(self.session.current_image, classes)
 
     def _connect(self) -> None:
-        a, s = self.acts, self.session
-        a["open"].triggered.connect(self.files.ask_open)
-        a["open_folder"].triggered.connect(self.files.ask_open_folder)
-        a["import_annotations"].triggered.connect(self.files.import_annotations)
-        a["locate_images"].triggered.connect(lambda: self.files.locate_images())
-        a["save"].triggered.connect(self.files.save)
-        a["save_as"].triggered.connect(self.files.save_as)
-        for name in EXPORTS:
-            a[name].triggered.connect(lambda _c=False, n=name: self.files.export(n))
-        a["export_report"].triggered.connect(lambda: self.files.export_report())
-        a["export_view"].triggered.connect(lambda: self.files.export_view())
-        a["quit"].triggered.connect(self.close)
-        a["undo"].triggered.connect(s.undo_group.undo)
-        a["redo"].triggered.connect(s.undo_group.redo)
-        s.undo_group.canUndoChanged.connect(a["undo"].setEnabled)
-        s.undo_group.canRedoChanged.connect(a["redo"].setEnabled)
-        s.undo_group.indexChanged.connect(self._history_moved)
-        a["undo"].triggered.connect(lambda: self.show_status(f"Undone: {s.undo_group.redoText()}"))
-        a["redo"].triggered.connect(lambda: self.show_status(f"Redone: {s.undo_group.undoText()}"))
-        a["delete"].triggered.connect(self.review.delete_selected)
-        a["select_all"].triggered.connect(self.review.select_all)
-        a["accept"].triggered.connect(self.review.accept_and_next)
-        a["next_cell"].triggered.connect(lambda: self.review.next_cell())
-        a["prev_cell"].triggered.connect(self.review.prev_cell)
-        for name in ("accept", "next_cell", "prev_cell"):
-            a[name].triggered.connect(self._keys_to_cells)
-        a["sign_off"].triggered.connect(self.review.sign_off)
-        a["merge_overlaps"].triggered.connect(self.review.merge_overlaps)
-        a["next_image"].triggered.connect(lambda: self.review.step_image(1))
-        a["prev_image"].triggered.connect(lambda: self.review.step_image(-1))
-        a["fit"].triggered.connect(self.canvas.fit)
-        a["zoom_in"].triggered.connect(self.canvas.zoom_in)
-        a["zoom_out"].triggered.connect(self.canvas.zoom_out)
-        a["toggle_labels"].toggled.connect(self.legend.labels.setChecked)
-        for tool in ("select", "draw", "brush", "eraser"):
-            a[f"tool_{tool}"].triggered.connect(lambda _c=False, t=tool: self.set_tool(t))
-        a["detect"].triggered.connect(lambda: self.models.detect("current"))
-        a["detect_selected"].triggered.connect(lambda: self.models.detect("selected"))
-        a["detect_all"].triggered.connect(lambda: self.models.detect("all"))
-        a["cancel_detect"].triggered.connect(self.models.cancel)
-        a["retrain"].triggered.connect(self.models.retrain)
-        a["evaluate"].triggered.connect(self.models.evaluate)
-        a["refresh_models"].triggered.connect(lambda: self.models.refresh_models())
-        a["about_models"].triggered.connect(self.models.about_models)
-        a["shortcuts"].triggered.connect(self.show_shortcuts)
-        a["about"].triggered.connect(self.show_about)
+        connect_actions(self)
+        s = self.session
 
         s.opened.connect(self._opened)
         s.currentChanged.connect(self.show_image)
@@ -401,37 +355,13 @@ class MainWindow(QMainWindow):
         self.status_label.setToolTip(text)
         self._status_about = about
 
-    def _history_moved(self, _index: int) -> None:
+    def history_moved(self, _index: int) -> None:
         """A message about an edit goes stale once that image's history moves (an edit says its
         own after); switching images is not a move (an autosave failure shown then stays)."""
         stack = self.session.undo_group.activeStack()
         if stack is self._status_stack:
             self.show_status("")
         self._status_stack = stack
-
-    def _keys_to_cells(self) -> None:
-        """Going to a cell takes the focus out of a text box (the threshold spin box), which
-        would otherwise keep the class keys and Space that follow for itself."""
-        if isinstance(QApplication.focusWidget(), (QAbstractSpinBox, QLineEdit)):
-            self.canvas.setFocus()
-
-    # --- misc commands --------------------------------------------------------------------
-    def show_shortcuts(self) -> None:
-        from bloodview.gui.dialogs.shortcuts_dialog import ShortcutsDialog
-
-        focused = QApplication.focusWidget()
-        ShortcutsDialog(self).exec()
-        # Not every platform hands activation back to the window (offscreen, some Wayland
-        # compositors): without it the next review key went nowhere.
-        self.activateWindow()
-        (focused if focused is not None and focused.window() is self else self.canvas).setFocus()
-
-    def show_about(self) -> None:
-        from bloodview import __version__
-
-        self.prompts.info(self, "About bloodview",
-                          f"bloodview {__version__}\nBlood smear cell segmentation, classification "
-                          "and review (Mask R-CNN, Atıcı & Koçer 2023).")
 
     # --- drag and drop, closing --------------------------------------------------------------
     def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt API
