@@ -219,7 +219,7 @@ class ClassCatalogue:
         Without ``color`` it gets one no class of the catalogue uses; without
         ``key`` the first free one of 1-9, 0 (none when all are taken);
         ``white_cell=None`` takes the PBC class's flag for a PBC name (a catalogue
-        built from a model's class list) and otherwise counts it as a white cell
+        built from a model's class list), and a PBC name without ``display_name`` its display name and otherwise counts it as a white cell
         when its name or display name says so (:func:`is_white_cell_name`). A red-cell class
         (:func:`is_red_cell_name`) is never white and gets :data:`RED_CELL_COLOUR` while it is
         free. Adding a name that exists returns the existing class unchanged.
@@ -237,11 +237,13 @@ class ClassCatalogue:
         used_keys = {c.key for c in self._classes}
         if key is None:
             key = next((k for k in CLASS_KEYS if k not in used_keys), None)
+        pbc = next((c for c in PBC_CLASSES if c.name == name.lower()), None)
         if white_cell is None:
-            pbc = next((c for c in PBC_CLASSES if c.name == name.lower()), None)
             white_cell = pbc.white_cell if pbc is not None else (
                 is_white_cell_name(name) or is_white_cell_name(display_name or ""))
-        cell_class = CellClass(new_id, name, display_name or name.capitalize(), color, key, white_cell)
+        if display_name is None:  # a PBC name keeps its display name ("ig": Immature granulocyte, not "Ig")
+            display_name = pbc.display_name if pbc is not None and pbc.name == name else name.capitalize()
+        cell_class = CellClass(new_id, name, display_name, color, key, white_cell)
         self._insert(cell_class)
         return cell_class
 

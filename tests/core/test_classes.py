@@ -98,3 +98,15 @@ def test_a_red_cell_class_brought_by_a_prediction_is_shown_as_red_cell():
     assert shown_name("erythrocytes") == "Red cell"
     assert shown_name("RBC") == "RBC" and shown_name("Erythrocytes") == "Erythrocytes"  # as a file's author wrote it
     assert shown_name("schistocyte") == "schistocyte"
+
+
+def test_a_catalogue_built_from_a_models_class_list_shows_pbc_names_as_the_app_does():
+    """`bloodview predict` builds its catalogue from the model's class names: `count` then said "Ig"
+    where the app and the report say "Immature granulocyte"."""
+    catalogue = ClassCatalogue([])
+    for name in ("ig", "erythroblast", "IG"):
+        catalogue.add(name)
+    assert catalogue["ig"].display_name == "Immature granulocyte" and catalogue["ig"].white_cell
+    assert catalogue["erythroblast"].display_name == "Erythroblast" and not catalogue["erythroblast"].white_cell
+    assert catalogue["IG"].display_name == "Ig"  # another spelling is the file's own choice
+    assert catalogue.add("lymph", display_name="Lymph").display_name == "Lymph"
