@@ -68,6 +68,19 @@ def test_every_red_cell_is_found_once_and_outlined(um_per_px):
     assert all(c.quality > 0.75 for c in cells)
 
 
+@pytest.mark.parametrize("um_per_px", [0.0885, 0.1])
+def test_a_free_red_cells_outline_is_a_smooth_curve_not_a_polygon_of_facets(um_per_px):
+    """The search runs at 0.25 µm/px, ~3x coarser than a camera's pixels: outlines kept with a few
+    vertices there showed on the image as 12-sided polygons (edges a quarter of the cell across)."""
+    image = smear(um_per_px, SPREAD)
+    for cell in find_red_cells(image, um_per_px):
+        edges = np.roll(cell.polygon, -1, axis=0) - cell.polygon
+        heading = np.arctan2(edges[:, 1], edges[:, 0])
+        turn = np.degrees(np.abs(np.angle(np.exp(1j * (np.roll(heading, -1) - heading)))))
+        assert len(cell.polygon) >= 18
+        assert np.median(turn) <= 20  # a 12-gon turns 30 degrees at every corner
+
+
 def test_touching_red_cells_are_split_along_the_line_between_them():
     um = 0.1
     image = smear(um, TOUCHING)
