@@ -66,6 +66,23 @@ def clip_boxes(boxes, windows):
     return ops.stack([y1, x1, y2, x2], axis=-1)
 
 
+def grow_boxes(boxes, factor: float, windows):
+    """Boxes [B, N, 4] grown by ``factor`` about their centres, then clipped to ``windows`` [B, 4].
+
+    Empty rows (all zeros) stay empty. ``factor`` 1 returns the boxes as they are."""
+    if factor == 1.0:
+        return boxes
+    half = (factor - 1.0) / 2.0
+    height = boxes[..., 2] - boxes[..., 0]
+    width = boxes[..., 3] - boxes[..., 1]
+    grown = ops.stack(
+        [boxes[..., 0] - half * height, boxes[..., 1] - half * width,
+         boxes[..., 2] + half * height, boxes[..., 3] + half * width],
+        axis=-1,
+    )
+    return clip_boxes(grown, windows)
+
+
 def box_area(boxes):
     """Area in pixels of boxes [..., 4] (0 for inverted or degenerate boxes)."""
     return ops.maximum(boxes[..., 2] - boxes[..., 0], 0.0) * ops.maximum(boxes[..., 3] - boxes[..., 1], 0.0)

@@ -77,6 +77,11 @@ class MaskRCNNConfig:
     detection_nms_threshold: float = 0.3
     # Class-agnostic suppression after per-class NMS: one cell, one detection (see model/dedupe.py).
     detection_duplicate_iou: float = 0.6
+    # At detection the mask head reads each detected box grown by this factor about its centre
+    # (cut to the image): the box head often draws a box a few pixels inside a round cell, and a
+    # mask read in that box is cut flat along its sides. 1.0 reads the box itself (models trained
+    # before 2026-12-07 and the paper). Chosen by measurement (docs/model.md, "Masks beyond the box").
+    mask_box_scale: float = 1.0
 
     # --- physical scale and tiles (see docs/model.md, "Scale and tiles") --
     # µm per pixel of the network input. Images are rescaled to it before detection and
@@ -170,6 +175,8 @@ class MaskRCNNConfig:
             raise ValueError(f"rpn_inference_skip_levels must be 0..{len(self.backbone_strides) - 1}")
         if not self.tile_overlap_um >= 0:
             raise ValueError("tile_overlap_um must not be negative")
+        if not 1.0 <= self.mask_box_scale <= 2.0:
+            raise ValueError(f"mask_box_scale must be between 1 and 2, got {self.mask_box_scale}")
         if self.tile_proposal_limit < 0:
             raise ValueError(f"tile_proposal_limit must be 0 (no limit) or a number of proposals, "
                              f"got {self.tile_proposal_limit}")

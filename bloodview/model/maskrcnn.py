@@ -21,6 +21,7 @@ from keras import ops
 from bloodview.errors import ModelError
 from bloodview.model import ops as tfops
 from bloodview.model.anchors import feature_shapes, pyramid_anchors
+from bloodview.model.box_coding import grow_boxes
 from bloodview.model.config import MaskRCNNConfig
 from bloodview.model.detection import refine_detections
 from bloodview.model.fpn import FeaturePyramid
@@ -159,9 +160,11 @@ class MaskRCNN(keras.Model):
             nms_threshold=det.nms_threshold,
             min_confidence=min_confidence,
         )
-        # The mask head runs only on the rows that hold a detection.
+        # The mask head runs only on the rows that hold a detection, each on its box grown by
+        # ``mask_box_scale`` (``mask_boxes``: the masks cover these boxes, not ``boxes``).
+        found["mask_boxes"] = grow_boxes(found["boxes"], det.mask_box_scale, windows)
         rows = tfops.true_indices(ops.arange(det.max_instances)[None, :] < found["counts"][:, None])
-        logits = self._mask_logits(pyramid, tfops.gather_rows(found["boxes"], rows), rows[:, 0])
+        logits = self._mask_logits(pyramid, tfops.gather_rows(found["mask_boxes"], rows), rows[:, 0])
         class_ids = tfops.gather_rows(found["class_ids"], rows)
         one_hot = ops.one_hot(class_ids, self.settings.num_classes, dtype=logits.dtype)
         masks = ops.sigmoid(ops.sum(logits * one_hot[:, None, None, :], axis=-1))

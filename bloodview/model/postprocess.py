@@ -103,7 +103,8 @@ def detections_to_instances(
     """One image's detections (no batch axis) -> :class:`Instance` list in original pixels.
 
     ``detections`` holds ``boxes (D, 4)``, ``class_ids (D,)``, ``scores (D,)``,
-    ``masks (D, m, m)`` and ``count`` (valid rows, sorted by score). Rows with
+    ``masks (D, m, m)`` (over ``mask_boxes (D, 4)`` where given, else over ``boxes``) and
+    ``count`` (valid rows, sorted by score). Rows with
     class 0, a score below ``min_confidence`` or an empty mask are dropped.
     Each instance gets the largest connected part first (a cell cut by a
     neighbour may keep several parts). ``simplify`` turns each traced pixel-edge
@@ -111,7 +112,9 @@ def detections_to_instances(
     the traced outline vertex for vertex.
     """
     count = int(detections["count"])
-    boxes = window_to_original(detections["boxes"][:count], window, height, width)
+    # the masks cover ``mask_boxes`` (the boxes grown for the mask head) when the network gives them
+    mask_boxes = detections.get("mask_boxes", detections["boxes"])
+    boxes = window_to_original(mask_boxes[:count], window, height, width)
     instances: list[Instance] = []
     for row in range(count):
         class_id = int(detections["class_ids"][row])

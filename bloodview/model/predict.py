@@ -67,7 +67,7 @@ ImageInput = np.ndarray | str | Path
 Progress = Callable[[int, int], None]  # (images done, images in all)
 StepProgress = Callable[[int, int], None]  # (steps done, steps in all) of the batch of images under way
 PixelSizes = float | Sequence[float | ScaleEstimate | None] | None
-_DETECTION_KEYS = ("boxes", "class_ids", "scores", "masks")
+_DETECTION_KEYS = ("boxes", "class_ids", "scores", "masks", "mask_boxes")
 TILE_AREA = 2.0
 """A tile holds at most this many times ``tile_size ** 2`` pixels: bounds a call's memory (a
 1344 x 1280 tile of the default model peaks near 1.4 GiB) while letting few tiles cover a field."""

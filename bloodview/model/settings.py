@@ -49,6 +49,7 @@ class DetectionSettings:
     max_instances: int = 100
     nms_threshold: float = 0.3
     min_confidence: float = 0.75
+    mask_box_scale: float = 1.0  # the mask head reads each box grown by this (MaskRCNNConfig)
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,7 @@ def settings_from_config(config: MaskRCNNConfig) -> NetworkSettings:
             max_instances=config.detection_max_instances,
             nms_threshold=config.detection_nms_threshold,
             min_confidence=config.detection_min_confidence,
+            mask_box_scale=float(config.mask_box_scale),
         ),
         train=TrainSettings(
             loss_weights=dict(config.loss_weights),

@@ -60,3 +60,15 @@ def test_clip_to_window_per_image():
     clipped = np.asarray(clip_boxes(boxes, windows))
     np.testing.assert_allclose(clipped[0, 0], [0, 0, 50, 100])
     np.testing.assert_allclose(clipped[1, 0], [10, 20, 40, 60])
+
+
+def test_grown_boxes_keep_their_centres_and_stay_in_the_window():
+    from bloodview.model.box_coding import grow_boxes
+
+    boxes = np.array([[[10, 20, 50, 100], [0, 0, 0, 0], [2, 90, 22, 118]]], np.float32)
+    windows = np.array([[0, 0, 100, 120]], np.float32)
+    grown = np.asarray(grow_boxes(boxes, 1.5, windows))
+    np.testing.assert_allclose(grown[0, 0], [0, 0, 60, 120])  # 40 x 80 -> 60 x 120 about (30, 60)
+    np.testing.assert_allclose(grown[0, 1], [0, 0, 0, 0])  # an empty row stays empty
+    np.testing.assert_allclose(grown[0, 2], [0, 83, 27, 120])  # cut by the window's top and right
+    assert np.asarray(grow_boxes(boxes, 1.0, windows)) is boxes or np.array_equal(grow_boxes(boxes, 1.0, windows), boxes)

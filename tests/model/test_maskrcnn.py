@@ -276,3 +276,26 @@ def test_validation_loss_is_the_weighted_losses_plus_weight_decay():
     penalty = 0.5 * 0.01 * sum(float(np.sum(np.square(v))) for v in model.trainable_variables if len(v.shape) > 1)
     weighted = sum(logs[name] for name in LOSS_NAMES) + logs["mask_loss"]
     assert logs["loss"] == pytest.approx(weighted + penalty, rel=1e-4)
+
+
+def test_the_mask_head_reads_the_detected_boxes_grown_by_mask_box_scale(trained, tmp_path):
+    """``mask_box_scale``: ``mask_boxes`` are the boxes grown about their centres, cut to the window;
+    1.0 (older models) reads the boxes themselves."""
+    model, batch, _ = trained
+    path = tmp_path / "model.weights.h5"
+    model.save_weights(path)
+    plain = model.detect(batch["images"], batch["windows"], min_confidence=0.5)
+    np.testing.assert_array_equal(plain["mask_boxes"], plain["boxes"])
+    grown = build_maskrcnn(tiny_config(mask_box_scale=1.2), backbone=tiny_backbone())
+    grown.load_weights(path)
+    found = grown.detect(batch["images"], batch["windows"], min_confidence=0.5)
+    np.testing.assert_allclose(found["boxes"], plain["boxes"], atol=1e-4)
+    for b in range(len(found["counts"])):
+        y0, x0, y1, x1 = (float(v) for v in batch["windows"][b])
+        for d in range(found["counts"][b]):
+            box, mask_box = found["boxes"][b, d], found["mask_boxes"][b, d]
+            h, w = box[2] - box[0], box[3] - box[1]
+            expected = np.clip(box + np.array([-0.1 * h, -0.1 * w, 0.1 * h, 0.1 * w]), [y0, x0, y0, x0], [y1, x1, y1, x1])
+            np.testing.assert_allclose(mask_box, expected, atol=1e-3)
+    with pytest.raises(ValueError, match="mask_box_scale"):
+        tiny_config(mask_box_scale=0.9)

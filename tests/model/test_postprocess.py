@@ -101,3 +101,18 @@ def test_a_simplified_cell_cut_by_the_image_edge_stays_inside_the_image():
     points = np.concatenate(cell.polygons)
     assert points.min() >= 0 and points.max() <= 120
     assert len(points) <= 40
+
+
+def test_a_mask_read_in_a_grown_box_is_pasted_over_that_box_not_the_detection_box():
+    """``mask_boxes``: the network's mask head read the box grown by ``mask_box_scale``; a cell
+    wider than its detection box keeps its round sides instead of being cut flat along them."""
+    yy, xx = np.mgrid[0:28, 0:28] + 0.5
+    disc = ((yy - 14) ** 2 + (xx - 14) ** 2 <= 13 ** 2).astype(np.float32)
+    found = detections([[30, 30, 70, 70]], [1], [0.9], [disc])
+    found["mask_boxes"] = np.array([[26, 26, 74, 74]], np.float32)  # grown by 1.2
+    (cell,) = detections_to_instances(found, (0, 0, 100, 100), 100, 100, ["neutrophil"])
+    x0, y0, x1, y1 = cell.bbox
+    assert x0 < 30 and y0 < 30 and x1 > 70 and y1 > 70  # beyond the detection box
+    ys, xs = np.mgrid[0:100, 0:100] + 0.5
+    expected = (ys - 50) ** 2 + (xs - 50) ** 2 <= (24 * 13 / 14) ** 2
+    assert mask_iou(polygons_to_mask(cell.polygons, 100, 100), expected) >= 0.93
