@@ -335,3 +335,48 @@ def rectangle(x1: float, y1: float, x2: float, y2: float) -> PolygonArray:
 
 def translate(polygon: np.ndarray, dx: float, dy: float) -> PolygonArray:
     return as_polygon(polygon) + np.array([dx, dy])
+
+
+def join_overlapping(parts: Sequence[np.ndarray]) -> list[PolygonArray]:
+    """The parts of one cell with every group of overlapping ones replaced by the outer ring of
+    their union.
+
+    A cell covers the union of its parts; overlapping parts would make the summed polygon
+    area (COCO's ``area``) larger than the mask, and an odd-even fill show the overlap as a
+    hole. ``parts`` must each be valid (see :func:`repair_polygon`). Parts that overlap
+    nothing are returned as the same arrays (touching at a point or along an edge is not
+    overlapping). Joined parts come first, largest first.
+    """
+    if len(parts) < 2:
+        return list(parts)
+    shapes = [Polygon(p) for p in parts]
+    tree = shapely.STRtree(shapes)
+    group = list(range(len(parts)))  # union-find over overlapping pairs
+
+    def root(i: int) -> int:
+        while group[i] != i:
+            group[i] = group[group[i]]
+            i = group[i]
+        return i
+
+    for i, j in zip(*tree.query(shapes, predicate="overlaps")):
+        if i < j:
+            group[root(i)] = root(j)
+    for i, j in zip(*tree.query(shapes, predicate="contains")):
+        if i != j:
+            group[root(i)] = root(j)
+    members: dict[int, list[int]] = {}
+    for i in range(len(parts)):
+        members.setdefault(root(i), []).append(i)
+    if all(len(m) == 1 for m in members.values()):
+        return list(parts)
+    joined: list[Polygon] = []
+    alone: list[np.ndarray] = []
+    for indices in members.values():
+        if len(indices) == 1:
+            alone.append(parts[indices[0]])
+            continue
+        union = shapely.union_all([shapes[i] for i in indices])
+        joined.extend(Polygon(g.exterior) for g in shapely.get_parts(union) if isinstance(g, Polygon))
+    joined.sort(key=lambda g: -g.area)
+    return [np.asarray(g.exterior.coords, dtype=np.float64)[:-1] for g in joined] + alone

@@ -41,6 +41,13 @@ def _same_outline(a: Instance, b: Instance) -> bool:
     )
 
 
+def _unchanged(old: Instance, new: Instance) -> bool:
+    """``new`` is ``old`` again: same outline, class and every other field (id aside)."""
+    return _same_outline(old, new) and (
+        old.score, old.source, old.reviewed, old.box_only, old.quality, old.origin, old.corrected, old.extra
+    ) == (new.score, new.source, new.reviewed, new.box_only, new.quality, new.origin, new.corrected, new.extra)
+
+
 def _require(annotation: ImageAnnotation, instance_id: str) -> Instance:
     instance = annotation.find(instance_id)
     if instance is None:
@@ -93,7 +100,9 @@ class ReplaceInstanceCommand(QUndoCommand):
 
     ``merge_key``: commands with equal non-``None`` keys pushed one after the other
     merge into one undo step (a whole drag). The tool makes a fresh key per drag.
-    ``by_person`` marks model cells as ``corrected``.
+    ``by_person`` marks model cells as ``corrected``. A replacement that equals the cell
+    (outline, class, every other field) is born obsolete: pushing it changes nothing and adds
+    no step.
     """
 
     def __init__(
@@ -109,6 +118,11 @@ class ReplaceInstanceCommand(QUndoCommand):
         self._old = _require(annotation, new_instance.id)
         self._new = mark_corrected(new_instance) if by_person else new_instance
         self._merge_key = merge_key
+        if _unchanged(self._old, new_instance):
+            # Nothing to change (a point on the image's edge pulled further out stays there):
+            # Qt neither runs nor keeps an obsolete command, so no empty step and no
+            # "corrected" mark; a drag's earlier step still merges it.
+            self.setObsolete(True)
 
     @property
     def old_instance(self) -> Instance:

@@ -54,7 +54,7 @@ SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut("toggle_red_cells", ("R",), "Show or hide red cells (fields with over 60 start hidden until you choose)", "View"),
     Shortcut("tool_select", ("S",), "Select tool", "Tools"),
     Shortcut("tool_draw", ("W",), "Polygon tool: draw a new cell", "Tools"),
-    Shortcut("tool_brush", ("B",), "Brush: add to the selected cell's mask", "Tools"),
+    Shortcut("tool_brush", ("B",), "Brush: paint onto the selected cell", "Tools"),
     Shortcut("tool_eraser", ("E",), "Eraser: remove from the selected cell's mask", "Tools"),
     Shortcut("detect", ("D",), "Detect cells in the current image", "Model"),
     Shortcut("detect_all", ("Ctrl+D",), "Detect cells in all images", "Model"),

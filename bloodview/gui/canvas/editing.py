@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from bloodview.core.geometry import is_valid_polygon, repair_polygon
+from bloodview.core.geometry import is_valid_polygon, join_overlapping, repair_polygon
 from bloodview.errors import GeometryError
 
 MIN_VERTICES = 3
@@ -81,8 +81,15 @@ def insert_vertex(polygons: Sequence[np.ndarray], part: int, index: int, xy: tup
 
 
 def delete_vertex(polygons: Sequence[np.ndarray], part: int, index: int) -> list[np.ndarray]:
-    """A copy without one vertex; refuses to leave a part with fewer than 3 points."""
+    """A copy without one vertex; refuses to leave a part with fewer than 3 points.
+
+    A 3-point part of a cell with other parts (the small triangle a point dragged past its
+    neighbour leaves) goes as a whole: removing one of its points removes that part, so it
+    can be cleaned up without deleting the cell.
+    """
     if len(polygons[part]) <= MIN_VERTICES:
+        if len(polygons) > 1:
+            return [np.array(p, dtype=np.float64, copy=True) for i, p in enumerate(polygons) if i != part]
         raise GeometryError("a cell outline needs at least 3 points; delete the cell instead")
     new = np.delete(np.asarray(polygons[part], dtype=np.float64), index, axis=0)
     return _replace_part(polygons, part, new)
@@ -111,8 +118,10 @@ def repaired(polygons: Sequence[np.ndarray]) -> tuple[list[np.ndarray], bool]:
     """Valid simple parts for an outline, and whether anything had to be repaired.
 
     Self-intersecting parts are split with :func:`repair_polygon` (a bow-tie becomes
-    two triangles); parts with no area are dropped. Raises :class:`GeometryError`
-    when nothing with area is left.
+    two triangles); parts with no area are dropped; parts that overlap each other (a
+    point of one part dragged into another) are joined into one, since a cell covers
+    the union of its parts and the mask, the canvas fill and COCO's ``area`` must agree.
+    Raises :class:`GeometryError` when nothing with area is left.
     """
     out: list[np.ndarray] = []
     changed = False
@@ -127,4 +136,5 @@ def repaired(polygons: Sequence[np.ndarray]) -> tuple[list[np.ndarray], bool]:
             continue
     if not out:
         raise GeometryError("the outline encloses no area")
-    return out, changed
+    joined = join_overlapping(out)
+    return joined, changed or len(joined) != len(out)

@@ -34,11 +34,20 @@ TINY_PX = 4.0  # cells smaller than this on screen are drawn as a plain square
 
 
 def polygon_path(polygons: list[np.ndarray]) -> QPainterPath:
-    """A closed path with one sub-path per polygon part (odd-even fill)."""
+    """A closed path with one sub-path per polygon part, filled as the union of the parts.
+
+    Parts are outer boundaries (a cell has no holes), so where two parts overlap (a file
+    that says so) the cell is filled there too, as its mask and pycocotools count it: every
+    part is added turning the same way and filled with the non-zero winding rule (odd-even
+    would show the overlap as a hole).
+    """
     path = QPainterPath()
-    path.setFillRule(Qt.FillRule.OddEvenFill)
+    path.setFillRule(Qt.FillRule.WindingFill)
     for polygon in polygons:
         if len(polygon) >= 2:
+            x, y = polygon[:, 0], polygon[:, 1]
+            if np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1)) < 0:
+                polygon = polygon[::-1]
             path.addPolygon(QPolygonF([QPointF(float(x), float(y)) for x, y in polygon]))
             path.closeSubpath()
     return path

@@ -1,16 +1,16 @@
-"""Brush and eraser: paint a cell's mask with a round brush, one undo step per stroke.
+"""Brush and eraser: paint onto or erase from a cell with a round brush, one undo step per stroke.
 
-The stroke is shown as an overlay while the button is held; on release the cell's
-outline is rasterised (:func:`polygons_to_mask`) in a window around the cell and
-the stroke, the swept discs are set (brush) or cleared (eraser), and the mask is
-traced back to polygons (:func:`mask_to_polygons`). The result replaces the cell in
-ONE :class:`ReplaceInstanceCommand`.
+The stroke is shown as an overlay while the button is held; on release the swept area is
+united with (brush) or cut out of (eraser) the cell's outline as exact geometry
+(:func:`bloodview.gui.canvas.strokes.stroke_outline`): the points of the cell away from the
+stroke stay where they were, parts it does not touch stay as they were, and a stroke that
+changes nothing (it missed the cell, or painted only inside it) leaves no undo step. The result
+replaces the cell in ONE :class:`ReplaceInstanceCommand`.
 
 Which cell: the selected one (when exactly one is selected), else the cell under
 the mouse at the start of the stroke. A brush stroke on empty image starts a new
 cell of the active class. ``[`` and ``]`` change the radius (image pixels).
-Holes are not kept (outlines are outer boundaries only). The traced outline is
-simplified within :data:`OUTLINE_TOLERANCE` pixels so it stays easy to edit.
+Holes are not kept (outlines are outer boundaries only).
 """
 
 from __future__ import annotations
@@ -21,23 +21,23 @@ import numpy as np
 from PyQt6.QtCore import QPointF, Qt
 from PyQt6.QtGui import QKeyEvent, QMouseEvent
 
-from bloodview.core.geometry import mask_to_polygons, polygons_to_mask
 from bloodview.core.instance import Instance, Source
 from bloodview.gui.canvas.overlays import BrushCursorItem, StrokeItem
+from bloodview.gui.canvas.strokes import apply_stroke, stroke_outline  # noqa: F401 - apply_stroke: public here too
 from bloodview.gui.canvas.tools.base import Tool
 from bloodview.gui.commands import AddInstanceCommand, ReplaceInstanceCommand
 
 MIN_RADIUS = 1.0
 MAX_RADIUS = 200.0
 RADIUS_STEP = 1.25
-OUTLINE_TOLERANCE = 1.0  # pixels: smooths the pixel staircase of the painted mask
 
 
 def paint_stroke(mask: np.ndarray, points: np.ndarray, radius: float, value: bool) -> None:
     """Set pixels of ``mask`` whose centre is within ``radius`` of the polyline ``points``.
 
     ``points`` is ``(K, 2)`` ``(x, y)`` in the mask's pixel coordinates (pixel centres at
-    ``+0.5``); one point paints a disc. Changes ``mask`` in place.
+    ``+0.5``); one point paints a disc. Changes ``mask`` in place. For mask editing; the tool
+    itself changes outlines as geometry (:func:`apply_stroke`), never through a mask.
     """
     points = np.asarray(points, dtype=np.float64).reshape(-1, 2)
     if len(points) == 1:
@@ -63,30 +63,6 @@ def paint_stroke(mask: np.ndarray, points: np.ndarray, radius: float, value: boo
         dy = py - (a[1] + t * ab[1])
         inside = dx * dx + dy * dy <= radius * radius
         mask[y1:y2, x1:x2][inside] = value
-
-
-def apply_stroke(
-    polygons: list[np.ndarray], points: np.ndarray, radius: float, erase: bool, width: int, height: int
-) -> list[np.ndarray]:
-    """The outline after painting (or erasing) ``points`` with ``radius`` into ``polygons``.
-
-    Works in a window around the cell and the stroke (clipped to the image) so big
-    images stay fast. Returns ``[]`` when nothing is left.
-    """
-    points = np.asarray(points, dtype=np.float64).reshape(-1, 2)
-    boxes = [points.min(axis=0) - radius, points.max(axis=0) + radius]
-    for polygon in polygons:
-        boxes += [polygon.min(axis=0), polygon.max(axis=0)]
-    low = np.floor(np.min(boxes, axis=0)) - 2
-    high = np.ceil(np.max(boxes, axis=0)) + 2
-    x0, y0 = int(max(low[0], 0)), int(max(low[1], 0))
-    x1, y1 = int(min(high[0], width)), int(min(high[1], height))
-    if x1 <= x0 or y1 <= y0:
-        return [np.asarray(p, dtype=np.float64) for p in polygons]
-    offset = np.array([x0, y0], dtype=np.float64)
-    mask = polygons_to_mask([p - offset for p in polygons], y1 - y0, x1 - x0)
-    paint_stroke(mask, points - offset, radius, not erase)
-    return [p + offset for p in mask_to_polygons(mask, tolerance=OUTLINE_TOLERANCE)]
 
 
 class BrushTool(Tool):
@@ -190,19 +166,37 @@ class BrushTool(Tool):
         points = np.array([(p.x(), p.y()) for p in self._points], dtype=np.float64)
         target = annotation.find(self._target) if self._target is not None else None
         self._end_stroke()
+        if self.erase and target is None:  # deleted (undo, a panel) while the button was held
+            self.view.notify("Not erased: the cell is no longer there")
+            return
         polygons = target.polygons if target is not None else []
-        result = apply_stroke(polygons, points, self.radius, self.erase, *self.view.image_size())
-        if not result:
+        result = stroke_outline(polygons, points, self.radius, self.erase, *self.view.image_size())
+        if result.outside:
+            self.view.notify("Nothing changed: the stroke is outside the image")
+            return
+        if target is not None and not result.changed:
+            self.view.notify(self._unchanged_message(result.hole_only))
+            return
+        if not result.polygons:
             if target is not None:
                 self.view.notify("Not erased: nothing of the cell would be left (press Delete to remove it)")
+            else:
+                self.view.notify("Not painted: the stroke is too small for a cell (at least 4 square pixels)")
             return
         if target is None:
-            instance = Instance(result, self.view.active_class, source=Source.HUMAN, reviewed=True)
+            instance = Instance(result.polygons, self.view.active_class, source=Source.HUMAN, reviewed=True)
             self.view.push(AddInstanceCommand(annotation, instance, f"Paint {instance.class_name}"))
             self.view.set_selection([instance.id])
         else:
             text = "Erase" if self.erase else "Brush"
-            self.view.push(ReplaceInstanceCommand(annotation, target.copy(polygons=result), text))
+            self.view.push(ReplaceInstanceCommand(annotation, target.copy(polygons=result.polygons), text))
+
+    def _unchanged_message(self, hole_only: bool) -> str:
+        if hole_only:
+            return "Not erased: the stroke stays inside the cell, and outlines have no holes; erase from its edge"
+        if self.erase:
+            return "Nothing erased: the stroke does not touch the selected cell"
+        return "Nothing painted: the stroke stays inside the selected cell"
 
     def _end_stroke(self) -> None:
         if self._stroke is not None and self._stroke.scene() is not None:

@@ -70,21 +70,31 @@ class SelectTool(Tool):
         super().__init__(view)
         self._drag: _Drag | None = None
         self._hot: tuple[str, int, int] | None = None  # hovered vertex (id, part, index)
+        self._mouse: QPointF | None = None  # last mouse position (image pixels), to re-find the hot vertex
         self._rubber: QRubberBand | None = None
         self._edge_foot: tuple[float, float] = (0.0, 0.0)
 
     # --- hit tests --------------------------------------------------------------
-    def _selected_instances(self) -> list[Instance]:
+    def _selected_near(self, pos: QPointF, tolerance: float) -> list[Instance]:
+        """Selected, visible cells whose box is within ``tolerance`` of ``pos``, in selection order.
+
+        The box test first (each item keeps its cell's box): with a whole camera field selected
+        (Ctrl+A, 2,000 cells) looking for a handle in every outline took ~20 ms per mouse move.
+        """
+        x, y = pos.x(), pos.y()
         out = []
         for instance_id in self.view.selected_ids():
             item = self.view.instance_item(instance_id)
-            if item is not None and item.isVisible():
+            if item is None or not item.isVisible():
+                continue
+            x1, y1, x2, y2 = item.bbox
+            if x1 - tolerance <= x <= x2 + tolerance and y1 - tolerance <= y <= y2 + tolerance:
                 out.append(item.instance)
         return out
 
     def _vertex_at(self, pos: QPointF) -> tuple[str, int, int] | None:
         tolerance = self.hit_tolerance()
-        for instance in self._selected_instances():
+        for instance in self._selected_near(pos, tolerance):
             hit = editing.nearest_vertex(instance.polygons, (pos.x(), pos.y()), tolerance)
             if hit is not None:
                 return instance.id, hit[0], hit[1]
@@ -92,7 +102,7 @@ class SelectTool(Tool):
 
     def _edge_at(self, pos: QPointF) -> tuple[str, int, int, tuple[float, float]] | None:
         tolerance = self.hit_tolerance()
-        for instance in self._selected_instances():
+        for instance in self._selected_near(pos, tolerance):
             hit = editing.nearest_edge(instance.polygons, (pos.x(), pos.y()), tolerance)
             if hit is not None:
                 return (instance.id, *hit)
@@ -150,7 +160,10 @@ class SelectTool(Tool):
         if changed:
             self._set_hot(None)
             self._push_geometry(current, polygons, "Edit outline", drag.key)
-            self.view.show_status(f"The outline crossed itself and was repaired ({len(polygons)} part(s))")
+            if len(polygons) < len(current.polygons):
+                self.view.show_status(f"Parts of the cell overlapped and were joined ({len(polygons)} part(s) now)")
+            else:
+                self.view.show_status(f"The outline crossed itself and was repaired ({len(polygons)} part(s))")
 
     # --- mouse ------------------------------------------------------------------
     def mouse_press(self, event: QMouseEvent, pos: QPointF) -> bool:
@@ -276,6 +289,7 @@ class SelectTool(Tool):
         return False
 
     def _hover(self, pos: QPointF) -> None:
+        self._mouse = QPointF(pos)
         vertex = self._vertex_at(pos)
         self._set_hot(vertex)
         if vertex is not None:
@@ -317,6 +331,7 @@ class SelectTool(Tool):
         return self._hot is not None and event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace)
 
     def leave(self) -> None:
+        self._mouse = None
         self._set_hot(None)
 
     def deactivate(self) -> None:
@@ -326,5 +341,12 @@ class SelectTool(Tool):
             self._rubber.hide()
 
     def annotation_changed(self, kind, payload) -> None:
-        if self._hot is not None and self.view.instance_item(self._hot[0]) is None:
+        """The cells changed under a still mouse (undo, redo, an edit from a panel): the
+        remembered handle ``(cell, part, index)`` may now name another point, or none, so find
+        the one under the mouse again (Delete must remove the point the person points at)."""
+        if self._hot is None or self._drag is not None:
+            return
+        if self.view.instance_item(self._hot[0]) is None:
             self._hot = None
+        else:
+            self._set_hot(self._vertex_at(self._mouse) if self._mouse is not None else None)
