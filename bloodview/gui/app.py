@@ -28,6 +28,21 @@ def create_application(argv: Sequence[str] | None = None):
     return app
 
 
+WINDOW_FRAME_PX = (16, 40)
+"""What a desktop's window frame and title bar add around the window (width, height), about."""
+
+
+def fit_to_screen(size: tuple[int, int], available) -> tuple[int, int]:
+    """``size`` made no larger than the screen's free area (``available``: a QSize, the screen less
+    its taskbar), less the window's frame.
+
+    The window opened at 1400 x 900 on every screen: on a 1366 x 768 laptop its status bar and the
+    bottoms of its docks were below the screen's edge, and its right edge under the scroll bar."""
+    width = min(size[0], available.width() - WINDOW_FRAME_PX[0])
+    height = min(size[1], available.height() - WINDOW_FRAME_PX[1])
+    return max(width, 1), max(height, 1)
+
+
 WARM_UP_DELAY_MS = 1500
 """The model starts loading in the background this long after the window shows (its first paint and
 the images it opens come first)."""
@@ -47,6 +62,9 @@ def run(
     from bloodview.gui.prompts import Prompts
 
     window = MainWindow(prompts=Prompts(non_interactive=screenshot is not None))
+    screen = app.primaryScreen()
+    if screenshot is None and screen is not None:  # a screenshot's --size is the screen it stands for
+        size = fit_to_screen(size, screen.availableGeometry().size())
     window.resize(*size)
     window.show()
     exit_code = [0]

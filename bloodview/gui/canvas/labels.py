@@ -45,9 +45,16 @@ class LabelItem(QGraphicsItem):
         background = QColor(color)
         background.setAlpha(225)
         self._background = background
-        luminance = 0.299 * color.red() + 0.587 * color.green() + 0.114 * color.blue()
-        self._text_color = QColor(20, 20, 20) if luminance > 140 else QColor(255, 255, 255)
+        self._text_color = readable_text_colour(color)
         self.update()
+
+    def colours(self) -> tuple[QColor, QColor]:
+        """(text, background) of the tag."""
+        return QColor(self._text_color), QColor(self._background)
+
+    def point_size(self) -> float:
+        """The tag's font size in points (:func:`bloodview.gui.canvas.style.label_point_size`)."""
+        return self._font.pointSizeF()
 
     def height(self) -> float:
         """Screen pixels the tag needs above (or below) its anchor."""
@@ -77,6 +84,33 @@ class LabelItem(QGraphicsItem):
         painter.setFont(self._font)
         painter.setPen(self._text_color)
         painter.drawText(self._rect, Qt.AlignmentFlag.AlignCenter, self.text)
+
+
+DARK_TEXT = QColor(20, 20, 20)
+LIGHT_TEXT = QColor(255, 255, 255)
+
+
+def relative_luminance(colour: QColor) -> float:
+    """WCAG relative luminance (0 black to 1 white) of an sRGB colour."""
+    def linear(value: int) -> float:
+        c = value / 255.0
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+    return 0.2126 * linear(colour.red()) + 0.7152 * linear(colour.green()) + 0.0722 * linear(colour.blue())
+
+
+def contrast_ratio(a: QColor, b: QColor) -> float:
+    """WCAG contrast ratio of two colours, 1 (none) to 21 (black on white)."""
+    high, low = sorted((relative_luminance(a), relative_luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def readable_text_colour(background: QColor) -> QColor:
+    """Dark or white text, whichever contrasts more with ``background``.
+
+    The old rule (a brightness over 140 of 255) put white text on the eosinophil's pink (3.7:1),
+    the tag hardest to read on a smear; dark text there is 5:1."""
+    dark, light = contrast_ratio(DARK_TEXT, background), contrast_ratio(LIGHT_TEXT, background)
+    return QColor(DARK_TEXT if dark >= light else LIGHT_TEXT)
 
 
 def declutter(items: Iterable, to_screen: Callable[[QPointF], QPointF], screen: QRectF) -> int:

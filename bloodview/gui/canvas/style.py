@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from PyQt6.QtGui import QColor
+from PyQt6.QtGui import QColor, QGuiApplication
 
 from bloodview.core.classes import ClassCatalogue
 from bloodview.core.instance import Instance
@@ -20,6 +20,21 @@ SELECTION_HALO = QColor(255, 255, 255)
 HANDLE_FILL = QColor(255, 255, 255)
 HANDLE_HOT = QColor(255, 196, 0)
 HANDLE_EDGE = QColor(20, 20, 20)
+
+
+LABEL_POINTS_BELOW_TEXT = 1.0
+"""Cell tags are this much smaller than the application's text (8 pt at the usual 9 pt)."""
+LABEL_MIN_POINTS = 8.0
+
+
+def label_point_size() -> float:
+    """The cell tags' font size: a point under the application font, 8 pt at least.
+
+    A fixed 8 pt ignored a larger system font: a person who set 14 pt text to read the screen
+    got 14 pt docks around 8 pt tags on the cells."""
+    app = QGuiApplication.instance()
+    points = app.font().pointSizeF() if app is not None else -1.0
+    return max(LABEL_MIN_POINTS, points - LABEL_POINTS_BELOW_TEXT)
 
 
 @dataclass
@@ -35,7 +50,7 @@ class CanvasStyle:
     outline_px: float = 1.0  # 1 px cosmetic pens take Qt's fast antialiased path
     selected_outline_px: float = 2.5
     handle_px: float = 7.0
-    label_point_size: float = 8.0
+    label_point_size: float = field(default_factory=lambda: label_point_size())
 
     def class_color(self, class_name: str) -> QColor:
         if class_name in self.classes:

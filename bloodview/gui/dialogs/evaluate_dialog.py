@@ -40,6 +40,7 @@ from bloodview.core.annotation import Dataset
 from bloodview.errors import BloodviewError
 from bloodview.evaluation.reports import load_report
 from bloodview.gui.comparison import clear_margin
+from bloodview.gui.style import resize_within_screen
 from bloodview.gui.training_data import missing_images, training_images, unreviewed_images, write_training_set
 from bloodview.gui.workers.evaluate_process import EvaluateJob, EvaluateOutcome, EvaluateQueue
 
@@ -205,7 +206,7 @@ class EvaluateDialog(QDialog):
         close.clicked.connect(self.close)
         self.queue.logLine.connect(self.log.appendPlainText)
         self.queue.jobFinished.connect(self._finished)
-        self.resize(760, 660)
+        resize_within_screen(self, 760, 660)
         self.refresh()
 
     def _follow_window(self) -> None:

@@ -67,6 +67,7 @@ from bloodview.gui.dialogs.retrain_choices import (
     start_choices,
     unknown_classes_note,
 )
+from bloodview.gui.style import resize_within_screen
 from bloodview.gui.training_data import (
     TrainingSet,
     held_out_images,
@@ -197,7 +198,7 @@ class RetrainDialog(BeforeAfter, ScaleBeforeStart, QDialog):
         layout.addWidget(self.comparison)
         layout.addWidget(self.log)
         layout.addLayout(buttons)
-        self.resize(680, 900)  # form (summary unclipped), plot, comparison table and log all readable without scrolling
+        resize_within_screen(self, 680, 900)  # form (summary unclipped), plot, comparison table and log all readable without scrolling
 
         self.start_from.currentIndexChanged.connect(self._mode_changed)
         self.classifier.currentIndexChanged.connect(lambda _i: self._update_summary())

@@ -17,7 +17,7 @@ from PyQt6.QtWidgets import (
 
 from bloodview.core.annotation import ImageAnnotation
 from bloodview.core.classes import ClassCatalogue
-from bloodview.gui.style import bulk_fill, compact_table, swatch
+from bloodview.gui.style import READABLE_CLASS, bulk_fill, compact_table, keep_readable, swatch
 
 
 class ClassLegendPanel(QWidget):
@@ -32,14 +32,17 @@ class ClassLegendPanel(QWidget):
         super().__init__(parent)
         self.table = QTableWidget(0, 3)
         self.table.setObjectName("classLegend")
+        self.table.setAccessibleName("Cell classes: tick to show, select to draw")
         self.table.setHorizontalHeaderLabels(("Class", "Key", "Cells"))
         compact_table(self.table)
+        keep_readable(self.table, (READABLE_CLASS, "0", "000"), marks=2)  # tick box and swatch
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.opacity = QSlider(Qt.Orientation.Horizontal)
         self.opacity.setRange(0, 100)
         self.opacity.setValue(45)
         self.opacity.setToolTip("Mask opacity")
+        self.opacity.setAccessibleName("Mask opacity")
         self.labels = QCheckBox("Labels")
         self.labels.setChecked(True)
         row = QHBoxLayout()

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PyQt6.QtCore import QSize, Qt, pyqtSignal
+from PyQt6.QtCore import QSize, Qt, QTimer, pyqtSignal
 from PyQt6.QtWidgets import (
     QComboBox,
     QFrame,
@@ -44,7 +44,7 @@ from bloodview.core.differential import (
 )
 from bloodview.core.review_rules import ORIGINS
 from bloodview.gui.report import ORIGIN_MEANING, differential_for, review_tally
-from bloodview.gui.style import bulk_fill, compact_table, icon, swatch
+from bloodview.gui.style import READABLE_CLASS, blank_icon, bulk_fill, compact_table, icon, keep_readable, swatch
 
 SCOPES = ("This image", "Whole project")
 # short headers: the dock is narrow and the class names need the width (tooltips say more)
@@ -63,23 +63,62 @@ COLUMN_TIPS = (
 )
 PERCENT = 4
 TEXT_LINES = 4  # the totals text's least height, in lines; the rest scrolls when the dock is short
+MIN_ROWS = 4  # the count table's least height, in rows, where the screen is too short for every row
+TITLE_BAR_PX = 40  # what a window's title bar takes of the screen's free height (not in its own height)
 
 
 class CountTable(QTableWidget):
     """The count table; its size hints ask for every row, so a short dock takes the room from the
-    text under it (and from the docks above), not from the count."""
+    text under it (and from the docks above), not from the count.
 
-    def rows_height(self) -> int:
-        """Pixels that show the header and every row (at least one) without scrolling."""
-        rows = max(self.rowCount(), 1)
-        return (self.horizontalHeader().sizeHint().height() + rows * self.verticalHeader().defaultSectionSize()
-                + 2 * self.frameWidth())
+    Unless the screen is too short for that: a minimum of every row (nine, more in a project with its
+    own classes) made the window taller than a 1366 x 768 laptop at a 14 pt system font, its status
+    bar and the docks' bottoms off the screen. :meth:`fit_screen` then lowers the minimum by the rows
+    the window is too tall by (to :data:`MIN_ROWS` at least), and the table scrolls."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.spare_rows = 0  # rows the minimum leaves out for the screen's sake (fit_screen)
+
+    def row_height(self) -> int:
+        header = self.verticalHeader()
+        return max(header.defaultSectionSize(), header.minimumSectionSize())  # a big font's rows are taller
+
+    def rows_height(self, rows: int | None = None) -> int:
+        """Pixels that show the header and ``rows`` rows (default: every row, at least one)."""
+        rows = max(self.rowCount() if rows is None else rows, 1)
+        return self.horizontalHeader().sizeHint().height() + rows * self.row_height() + 2 * self.frameWidth()
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt's name
-        return QSize(super().minimumSizeHint().width(), self.rows_height())
+        rows = max(min(self.rowCount(), MIN_ROWS), self.rowCount() - self.spare_rows)
+        return QSize(super().minimumSizeHint().width(), self.rows_height(rows))
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt's name
         return QSize(super().sizeHint().width(), self.rows_height())
+
+    def fit_screen(self, window_minimum: int | None = None) -> None:
+        """Leave out of the minimum as many rows as the window's minimum height overflows its
+        screen's free height (less a title bar), or put back as many as there is room for.
+
+        ``window_minimum``: the window's minimum with this table's minimum as it is now, when the
+        caller knows it before the layouts do (:meth:`DifferentialPanel.show_count` works it out as
+        the rows change, so the window never grows past the screen in between); default: the
+        window's own, exact once the layouts have settled (show_count runs that on the next turn of
+        the event loop)."""
+        window, screen = self.window(), self.screen()
+        if window is self or screen is None:
+            return
+        if window_minimum is None:
+            window_minimum = window.minimumSizeHint().height()
+        overflow = window_minimum + TITLE_BAR_PX - screen.availableGeometry().height()
+        rows = -(-overflow // self.row_height())  # too tall: rows to leave out (rounded up); else to put back
+        spare = min(max(self.spare_rows + rows, 0), max(self.rowCount() - MIN_ROWS, 0))
+        if spare != self.spare_rows:
+            self.spare_rows = spare
+            self.updateGeometry()
+        free = screen.availableGeometry().height() - TITLE_BAR_PX
+        if overflow > 0 and window.height() > free and not (window.isMaximized() or window.isFullScreen()):
+            window.resize(window.width(), free)  # it grew past the screen before the rows were left out
 
 
 class DifferentialPanel(QWidget):
@@ -92,15 +131,20 @@ class DifferentialPanel(QWidget):
         super().__init__(parent)
         self.scope = QComboBox()
         self.scope.addItems(SCOPES)
+        self.scope.setAccessibleName("Count scope")
+        self.scope.setToolTip("Count this image or the whole project")
         self.export = QPushButton("Report…")
+        self.export.setIcon(blank_icon(self.export.iconSize()))  # as tall now as with its icon (apply_icons)
         self.export.setToolTip("Export the differential count as HTML or PDF (a DRAFT until every "
                                "image is signed off)")
         self.table = CountTable(0, len(COLUMNS))
         self.table.setObjectName("differential")
+        self.table.setAccessibleName("Differential count")
         self.table.setHorizontalHeaderLabels(COLUMNS)
         for column, tip in enumerate(COLUMN_TIPS):
             self.table.horizontalHeaderItem(column).setToolTip(tip)
         compact_table(self.table)
+        keep_readable(self.table, (READABLE_CLASS, "000", "000", "000", "0.0/100"))
         self.totals = QLabel()
         self.totals.setWordWrap(True)
         self.estimate = QLabel()
@@ -121,6 +165,7 @@ class DifferentialPanel(QWidget):
         lines.addStretch(1)
         self.text = QScrollArea()
         self.text.setObjectName("differentialText")
+        self.text.setAccessibleName("Differential totals")
         self.text.setWidget(text)
         self.text.setWidgetResizable(True)
         self.text.setFrameShape(QFrame.Shape.NoFrame)
@@ -129,11 +174,16 @@ class DifferentialPanel(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.table, 1)
         layout.addWidget(self.text)
+        self._fit = QTimer(self)
+        self._fit.setSingleShot(True)
+        self._fit.setInterval(0)
+        self._fit.timeout.connect(self.table.fit_screen)
         self.scope.currentIndexChanged.connect(self.scopeChanged)
         self.export.clicked.connect(self.exportRequested)
 
     def apply_icons(self) -> None:
         self.export.setIcon(icon("mdi.file-document-outline"))
+
 
     @property
     def whole_project(self) -> bool:
@@ -144,6 +194,7 @@ class DifferentialPanel(QWidget):
     ) -> None:
         count, unidentified = differential_for(images, dataset, threshold)
         rows = count.white_rows + count.other_rows
+        window_minimum = self.window().minimumSizeHint().height() - self.table.minimumSizeHint().height()
         with bulk_fill(self.table):
             self.table.setRowCount(len(rows))
             right = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
@@ -163,7 +214,9 @@ class DifferentialPanel(QWidget):
                     if column:
                         item.setTextAlignment(right)
                     self.table.setItem(row, column, item)
+        self.table.fit_screen(window_minimum + self.table.minimumSizeHint().height())  # before the window grows
         self.table.updateGeometry()  # its height follows its rows
+        self._fit.start()  # and exactly, once the window's layout has the new rows
         tally = review_tally(images, threshold)
         white = count.white_total
         others = ", ".join(f"{r.count} {r.display_name.lower()}" for r in count.other_rows if r.count)

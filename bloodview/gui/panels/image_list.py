@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from PyQt6.QtCore import pyqtSignal
-from PyQt6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
+from PyQt6.QtCore import QSize, Qt, pyqtSignal
+from PyQt6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QStyledItemDelegate, QVBoxLayout, QWidget
 
 from bloodview.gui.review import is_checked
 from bloodview.gui.session import Session
-from bloodview.gui.style import OK_COLOUR, WARNING_COLOUR, icon
+from bloodview.gui.style import OK_COLOUR, WARNING_COLOUR, icon, muted_colour, text_colour
+
+
+class FitWidthDelegate(QStyledItemDelegate):
+    """Rows as wide as the list, not as their text: the list then shortens what does not fit."""
+
+    def sizeHint(self, option, index) -> QSize:  # noqa: N802 - Qt's name
+        return QSize(0, super().sizeHint(option, index).height())
 
 
 class ImageListPanel(QWidget):
@@ -20,7 +27,14 @@ class ImageListPanel(QWidget):
         self.session = session
         self.list = QListWidget()
         self.list.setObjectName("imageList")
+        self.list.setAccessibleName("Images")
         self.list.setUniformItemSizes(True)
+        # A long file name is shortened in its middle, so the "checked/total" at the end stays in
+        # view: it scrolled out of a narrow dock (a larger font, a camera's long names) behind a
+        # horizontal scroll bar. The tooltip gives the whole path.
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.list.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.list.setItemDelegate(FitWidthDelegate(self.list))
         self.summary = QLabel()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
@@ -64,9 +78,9 @@ class ImageListPanel(QWidget):
         if image.signed_off:
             item.setIcon(icon("mdi.check-decagram", OK_COLOUR))
         elif image.instances and checked == len(image.instances):
-            item.setIcon(icon("mdi.check-all", "#555555"))
+            item.setIcon(icon("mdi.check-all", text_colour(self.list)))
         else:
-            item.setIcon(icon("mdi.image-outline", "#777777"))
+            item.setIcon(icon("mdi.image-outline", muted_colour(self.list)))
         label = f"  [{image.image_label}]" if image.image_label else ""
         item.setText(f"{name}   {checked}/{len(image.instances)}{label}")
         item.setToolTip(

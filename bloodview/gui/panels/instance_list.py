@@ -31,7 +31,7 @@ from bloodview.gui.review import (
     shown_score,
     was_text,
 )
-from bloodview.gui.style import bulk_fill, compact_table, icon, swatch
+from bloodview.gui.style import READABLE_CLASS, bulk_fill, compact_table, icon, keep_readable, swatch
 
 COLUMNS = ("Class", "Score", "Source", "Checked", "Ø µm")
 SIZE_COLUMN = COLUMNS.index("Ø µm")
@@ -48,6 +48,7 @@ class InstanceListPanel(QTableWidget):
     def __init__(self, parent=None):
         super().__init__(0, len(COLUMNS), parent)
         self.setObjectName("instanceList")
+        self.setAccessibleName("Cells of this image")
         self.setHorizontalHeaderLabels(COLUMNS)
         self.horizontalHeaderItem(SIZE_COLUMN).setToolTip(
             "Equivalent diameter in µm (the disc of the cell's area); empty while the image's scale is unknown")
@@ -62,6 +63,7 @@ class InstanceListPanel(QTableWidget):
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Interactive)
         metrics = self.fontMetrics()
         header.resizeSection(1, max(metrics.horizontalAdvance("0.00"), metrics.horizontalAdvance("Score")) + 20)
+        keep_readable(self, (READABLE_CLASS, "0.00", "bootstrap", "yes", "00.0"))
         self._ids: list[str] = []
         self._shown: list = []  # the Instance objects the rows show, row by row
         self._image: ImageAnnotation | None = None  # the image the rows show

@@ -29,7 +29,7 @@ from PyQt6.QtWidgets import (
 from bloodview.core.annotation import Dataset, ImageAnnotation
 from bloodview.gui.review import Overlap, QueueEntry, sign_off_check
 from bloodview.gui.review_index import OverlapIndex, QueueIndex
-from bloodview.gui.style import bulk_fill, compact_table, icon
+from bloodview.gui.style import READABLE_CLASS, blank_icon, bulk_fill, compact_table, icon, keep_readable
 
 QUEUE_LIMIT = 500
 REMOVE_OR_INSERT_AT_MOST = 100
@@ -49,15 +49,19 @@ class ReviewQueuePanel(QWidget):
         self.threshold.setDecimals(2)
         self.threshold.setValue(threshold)
         self.threshold.setToolTip("Machine cells below this score are 'unidentified' and not counted")
+        self.threshold.setAccessibleName("Unidentified below")
         self.status = QLabel()
         self.status.setWordWrap(True)
         self.sign_off = QPushButton("Sign off image")
+        self.sign_off.setIcon(blank_icon(self.sign_off.iconSize()))  # as tall now as with its icon
         self.sign_off.setEnabled(False)  # nothing open yet
         self.table = QTableWidget(0, 3)
         self.table.setObjectName("reviewQueue")
+        self.table.setAccessibleName("Review queue: cells to check, least certain first")
         self.table.setHorizontalHeaderLabels(("Class", "Certainty", "Image #"))
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         compact_table(self.table, stretch=0)
+        keep_readable(self.table, (READABLE_CLASS, "0.00", "000"))
         form = QFormLayout()
         form.addRow("Unidentified below", self.threshold)
         layout = QVBoxLayout(self)
