@@ -15,7 +15,11 @@ from bloodview.gui.canvas.navigation import STEP
 
 
 class InputMixin:
-    """Needs the view's ``annotation``, ``_tool``, ``_pan_button``, ``_space_held`` and navigation."""
+    """Needs the view's ``annotation``, ``_tool``, ``_pan_button``, ``_buttons_held``, ``_space_held`` and navigation."""
+
+    def mouse_held(self) -> bool:
+        """True while a mouse button pressed on the canvas is held (a drag, a stroke, a pan)."""
+        return self._buttons_held != Qt.MouseButton.NoButton
 
     def _scene_pos(self, event: QMouseEvent) -> QPointF:
         return self.mapToScene(event.position().toPoint())
@@ -34,6 +38,7 @@ class InputMixin:
         event.accept()
 
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt's name
+        self._buttons_held |= event.button()  # its own button: Qt's global button state can be stale
         self.setFocus(Qt.FocusReason.MouseFocusReason)
         button = event.button()
         if button in (Qt.MouseButton.MiddleButton, Qt.MouseButton.RightButton) or (
@@ -55,6 +60,7 @@ class InputMixin:
         self._offer(self._tool.mouse_move, event)
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt's name
+        self._buttons_held &= ~event.button()
         if self._pan_button is not None:
             if event.button() != self._pan_button:
                 return  # another button let go while panning: keep panning

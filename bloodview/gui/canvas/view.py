@@ -75,6 +75,7 @@ class CanvasView(InputMixin, NavigationMixin, QGraphicsView):
         self._image_rect = QRectF()
         self._image_item: ImageItem | None = None
         self._pan_button: Qt.MouseButton | None = None  # the button that is panning
+        self._buttons_held = Qt.MouseButton.NoButton  # held on the canvas now (mouse_held)
         self._space_held = False
         self._last_status = ""
         self.toast = Toast(self)
