@@ -32,11 +32,11 @@ RECENT_MAX = 10
 
 
 def open_filter() -> str:
-    """The Open dialog's filter: every image type the loader reads (``IMAGE_SUFFIXES``), and JSON."""
+    """The Open dialog's filter: every image type the loader reads (``IMAGE_SUFFIXES``), JSON and XML."""
     from bloodview.io.images import IMAGE_SUFFIXES  # not at import: the window shows before the loaders load
 
     patterns = " ".join(f"*{suffix}" for suffix in sorted(IMAGE_SUFFIXES))
-    return f"Images, projects and annotations ({patterns} *.json);;All files (*)"
+    return f"Images, projects and annotations ({patterns} *.json *.xml);;All files (*)"
 
 
 # menu action -> (io.detect format name, file filter, is a folder)
@@ -196,7 +196,7 @@ class FileActions:
     def import_annotations(self) -> None:
         """Import an annotation file for the open images (or open it if nothing is open)."""
         paths = self.window.prompts.open_paths(
-            self.window, "Import annotations", "Annotations (*.json);;All files (*)")
+            self.window, "Import annotations", "Annotations (*.json *.xml);;All files (*)")
         if not paths:
             return
         session = self.window.session

@@ -27,6 +27,8 @@ from bloodview.errors import BloodviewError, FormatError, ImageError
 log = logging.getLogger(__name__)
 
 PROJECT_FILE = "project.json"
+ANNOTATION_SUFFIXES = (".json", ".xml")
+"""Files opened as annotations: JSON (COCO, MakeSense, VIA, LabelMe) and XML (CVAT, Pascal VOC)."""
 
 
 @dataclass
@@ -99,7 +101,7 @@ def _open_paths(paths: Sequence[str | Path], images_folder: ImagesFolder | None)
             return open_project(path.parent)
         if path.is_dir():
             return open_folder(path)
-        if path.suffix.lower() == ".json":
+        if path.suffix.lower() in ANNOTATION_SUFFIXES:
             return open_annotations_anywhere(path, images_folder or ImagesFolder())
     from bloodview.io.images import is_image_file
 
@@ -126,8 +128,9 @@ def open_folder(folder: Path) -> OpenResult:
         dataset = load_annotations(folder, images=folder, fmt=fmt)
         if dataset.root is None:
             dataset.root = folder
+        moved = _find_moved(dataset)
         _add_unannotated(dataset, list_images(folder), folder)
-        result = OpenResult(dataset, "folder", sources=[folder])
+        result = OpenResult(dataset, "folder", sources=[folder], warnings=moved)
         result.broken = check_images(dataset)
         return result
 
@@ -144,7 +147,7 @@ def open_project(folder: Path) -> OpenResult:
     dataset = _as_dataset(project)
     result = OpenResult(dataset, "project", project_path=folder, sources=[folder],
                         settings=dict(getattr(project, "settings", {}) or {}),
-                        warnings=list(getattr(project, "warnings", []) or []))
+                        warnings=list(getattr(project, "warnings", []) or []) + _find_moved(dataset))
     result.broken = check_images(dataset)
     return result
 
@@ -156,7 +159,7 @@ def open_annotations(path: Path, images_root: Path | None = None) -> OpenResult:
     dataset = load_annotations(path, images=images_root)
     if dataset.root is None:
         dataset.root = images_root or path.parent
-    result = OpenResult(dataset, "annotations", sources=[path])
+    result = OpenResult(dataset, "annotations", sources=[path], warnings=_find_moved(dataset))
     result.broken = check_images(dataset)
     return result
 
@@ -180,13 +183,39 @@ def open_for_import(path: Path, dataset: Dataset, max_folders: int = 20) -> Open
     error: FormatError | None = None
     for root in roots:
         try:
-            return open_annotations(path, images_root=root)
+            result = open_annotations(path, images_root=root)
         except FormatError as exc:
             if not _needs_images(exc):
                 raise
             error = error or exc
+            continue
+        if _found_in(result, [r for r in roots[1:] if r is not None]):
+            result.broken = check_images(result.dataset)
+        return result
     assert error is not None
     raise error
+
+
+def _found_in(result: OpenResult, folders: list[Path]) -> bool:
+    """Point the imported images not found at a file of the same name, in another letter case or NFC/NFD
+    spelling, in the folders of the open images (absolute paths); True when any was.
+
+    Why: the import is matched to the open images by name, exactly; a file written on a PC that
+    recorded ``IMG_0001.JPG`` for the open ``img_0001.jpg`` imported no cells.
+    """
+    from bloodview.io.image_lookup import FolderListings, find_image
+
+    listings = FolderListings()
+    changed = False
+    for index in sorted(result.broken):
+        image = result.dataset.images[index]
+        for folder in folders:
+            hit = find_image(folder, Path(image.image_path.name), listings)
+            if hit is not None:
+                image.image_path = folder / hit
+                changed = True
+                break
+    return changed
 
 
 def images_found(result: OpenResult) -> bool:
@@ -228,6 +257,24 @@ def open_annotations_anywhere(path: Path, images_folder: ImagesFolder) -> OpenRe
         return opened
     assert error is not None
     raise error
+
+
+def _find_moved(dataset: Dataset) -> list[str]:
+    """Point images recorded on another computer (other letter case, NFD names, Windows absolute
+    paths) at their files here; the sentence that says so, for :attr:`OpenResult.warnings`."""
+    from bloodview.io.image_lookup import find_moved_images
+    from bloodview.io.images import read_image_size
+
+    moved = find_moved_images(dataset)
+    found = {path for _recorded, path in moved.found}
+    for image in dataset.images:
+        if image.width <= 0 and image.image_path in found:
+            try:  # listed without cells, so its size was not known while it was not found
+                image.width, image.height = read_image_size(dataset.resolve_image(image))
+            except BloodviewError:
+                pass  # marked as unreadable by check_images
+    sentence = moved.sentence()
+    return [sentence] if sentence else []
 
 
 def _needs_images(error: FormatError) -> bool:
@@ -302,22 +349,11 @@ def relocate_images(dataset: Dataset, folder: Path) -> int:
     ever shorter tails of that path (``../smears/basophil/a.jpg`` → ``smears/basophil/a.jpg``
     → ``basophil/a.jpg`` → ``a.jpg``): a project stores its images relative to the project
     folder, often climbing out of it (``../smears/…``), and image files opened one by one
-    have absolute paths, so re-rooting alone would find none of them once they moved.
-    An image still found where it was is left alone. Returns how many image paths were
-    rewritten (relative to ``folder``).
+    have absolute paths, so re-rooting alone would find none of them once they moved. Names
+    match ignoring letter case and NFC/NFD spelling when no exact one is there (files from a
+    Windows PC or a Mac; see :mod:`bloodview.io.image_lookup`). An image still found where it
+    was is left alone. Returns how many image paths were rewritten (relative to ``folder``).
     """
-    folder = Path(folder)
-    rewritten = 0
-    for image in dataset.images:
-        path = image.image_path
-        if (path if path.is_absolute() else folder / path).is_file():
-            continue
-        parts = [p for p in path.parts if p not in ("..", ".") and p != path.anchor]
-        for start in range(len(parts)):
-            candidate = Path(*parts[start:])
-            if (folder / candidate).is_file():
-                image.image_path = candidate
-                rewritten += 1
-                break
-    dataset.root = folder
-    return rewritten
+    from bloodview.io.image_lookup import find_moved_images
+
+    return len(find_moved_images(dataset, Path(folder)).found)

@@ -17,7 +17,9 @@ import logging
 import math
 import os
 import shutil
+import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +49,7 @@ def atomic_write_bytes(path: str | Path, data: bytes, backup: bool = True, sync_
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+        fd, tmp_name = tempfile.mkstemp(prefix=_temporary_prefix(path.name), suffix=".tmp", dir=folder)
     except OSError as exc:  # name the file the user asked for, not our hidden temporary one
         raise OSError(exc.errno, exc.strerror, str(path)) from exc
     tmp = Path(tmp_name)
@@ -62,7 +64,7 @@ def atomic_write_bytes(path: str | Path, data: bytes, backup: bool = True, sync_
                 _keep_backup(path)
         else:
             os.chmod(tmp, 0o666 & ~_UMASK)  # as open() would create it, not mkstemp's 0600
-        os.replace(tmp, path)
+        _replace(tmp, path)
     except IsADirectoryError as exc:
         tmp.unlink(missing_ok=True)
         raise OSError(exc.errno, "is a folder, not a file", str(path)) from exc
@@ -73,6 +75,41 @@ def atomic_write_bytes(path: str | Path, data: bytes, backup: bool = True, sync_
         fsync_folder(folder)
     log.debug("wrote %s (%d bytes)", path, len(data))
     return path
+
+
+# Bytes of the target's name kept in its temporary file's name: file systems (ext4, APFS, NTFS, SMB)
+# allow 255 per name, and mkstemp adds a dot, 8 random characters and ".tmp".
+TEMPORARY_NAME_BYTES = 200
+
+
+def _temporary_prefix(name: str) -> str:
+    """``.<name>.`` for the temporary file, the name cut to :data:`TEMPORARY_NAME_BYTES` of UTF-8.
+
+    Why: an image with a long name (camera software, a name kept from a Windows path) gave an
+    export file whose name fit, but whose temporary file's did not: "File name too long".
+    """
+    return "." + name.encode("utf-8")[:TEMPORARY_NAME_BYTES].decode("utf-8", "ignore") + "."
+
+
+# Pauses (seconds) before trying a refused rename again on Windows: about 1.5 s in all.
+WINDOWS_REPLACE_RETRIES = (0.05, 0.1, 0.2, 0.4, 0.8)
+
+
+def _replace(tmp: Path, path: Path) -> None:
+    """``os.replace``, tried again for a moment on Windows when refused.
+
+    Why: Windows refuses to rename over a file another program has open for a moment (the virus
+    scanner or search indexer reading the file just written, a colleague's PC reading
+    ``project.json`` over the share): the save failed with "Permission denied" although a
+    retry a tenth of a second later succeeds. Elsewhere a refusal is final and said at once.
+    """
+    for pause in WINDOWS_REPLACE_RETRIES if sys.platform == "win32" else ():
+        try:
+            os.replace(tmp, path)
+            return
+        except PermissionError:
+            time.sleep(pause)
+    os.replace(tmp, path)
 
 
 def atomic_write_text(path: str | Path, text: str, backup: bool = True) -> Path:

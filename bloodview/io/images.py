@@ -30,6 +30,7 @@ to show when the file is opened.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import warnings
 from collections.abc import Iterable
@@ -115,20 +116,38 @@ def multi_page_warning(path: str | Path) -> str:
 def list_images(folder: str | Path, recursive: bool = True) -> list[Path]:
     """Image files under ``folder`` (by suffix, case-insensitive), sorted by path.
 
-    Hidden files (``.name``, e.g. macOS ``._`` resource forks) are skipped.
+    Hidden files (``.name``, e.g. macOS ``._`` resource forks) are skipped. A sub-folder
+    that cannot be read, or that vanishes while the folder is read (a colleague tidying the
+    lab's share), is left out with a warning; before, the vanished one made opening the folder
+    fail with a bare "No such file or directory".
     """
     folder = Path(folder)
     if not folder.is_dir():
         raise ImageError(folder, "is not a folder of images")
     try:
-        entries: Iterable[Path] = folder.rglob("*") if recursive else folder.iterdir()
+        entries: Iterable[Path] = _walk(folder) if recursive else folder.iterdir()
         found = [
             p for p in entries
             if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".") and p.is_file()
         ]
     except PermissionError as exc:
         raise ImageError(exc.filename or folder, "cannot be read (permission denied)") from exc
+    except OSError as exc:
+        raise ImageError(exc.filename or folder, f"cannot be read ({exc.strerror or exc})") from exc
     return sorted(found)
+
+
+def _walk(folder: Path) -> Iterable[Path]:
+    """Every entry under ``folder`` (symbolic links to folders not followed, as ``rglob``); sub-folders
+    that cannot be listed are skipped with a warning, ``folder`` itself raises ``OSError``."""
+    def skipped(error: OSError) -> None:
+        if Path(error.filename or "") == folder:
+            raise error
+        log.warning("%s: left out (%s)", error.filename, error.strerror or error)
+
+    for parent, folders, files in os.walk(folder, onerror=skipped):
+        for name in folders + files:
+            yield Path(parent, name)
 
 
 def is_image_file(path: str | Path) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 import math
 from pathlib import Path
@@ -10,11 +11,19 @@ from typing import Any
 from bloodview.errors import FormatError
 
 
-def read_text(path: str | Path, what: str = "annotation file") -> str:
-    """The UTF-8 text of ``path`` (a BOM is tolerated).
+# Byte-order marks of the UTF-16/32 text Windows tools write, longest first (UTF-32 LE starts as UTF-16 LE).
+_WIDE_MARKS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+               (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
 
-    Raises :class:`FormatError` naming the file for a missing/unreadable file
-    and for bytes that are not UTF-8 (with the offset of the first bad byte).
+
+def read_text(path: str | Path, what: str = "annotation file") -> str:
+    """The text of ``path``: UTF-8 (a BOM is tolerated), or UTF-16/32 when it starts with their BOM.
+
+    Why UTF-16: on a Windows PC, Notepad's "Unicode" and Windows PowerShell's ``>`` and
+    ``Out-File`` save text as UTF-16 with a BOM, so a file a technician fixed there was
+    "not a UTF-8 text file". Raises :class:`FormatError` naming the file for a
+    missing/unreadable file and for bytes that are not UTF-8 (with the offset of the
+    first bad byte).
     """
     path = Path(path)
     try:
@@ -27,14 +36,18 @@ def read_text(path: str | Path, what: str = "annotation file") -> str:
         raise FormatError(path, f"{what} cannot be read (permission denied)") from exc
     except OSError as exc:
         raise FormatError(path, f"{what} cannot be read ({exc.strerror or exc})") from exc
+    encoding = next((name for mark, name in _WIDE_MARKS if data.startswith(mark)), "utf-8-sig")
     try:
-        return data.decode("utf-8-sig")
+        return data.decode(encoding)
     except UnicodeDecodeError as exc:
+        if encoding != "utf-8-sig":
+            raise FormatError(path, f"is not a readable {encoding.upper()} text file "
+                                    f"(byte {exc.start} is invalid)") from exc
         raise FormatError(path, f"is not a UTF-8 text file (byte {exc.start} is invalid)") from exc
 
 
 def read_json(path: str | Path, what: str = "annotation file") -> Any:
-    """Parse ``path`` as UTF-8 JSON (a BOM is tolerated).
+    """Parse ``path`` as JSON text (see :func:`read_text`: UTF-8, a BOM tolerated, or UTF-16/32 with a BOM).
 
     Raises :class:`FormatError` naming the file for a missing/unreadable file,
     for bytes that are not UTF-8 and for malformed or truncated JSON (with the

@@ -1,10 +1,12 @@
 """Rules for file names written inside annotation files.
 
 An annotation file (COCO, VIA, LabelMe, ...) names its images relative to a data
-folder. Those names come from other people's files, so they are checked: an
-absolute path or a ``..`` that climbs out of the data folder is refused with a
-:class:`FormatError` (a crafted file must not make bloodview read or overwrite
-files elsewhere). Backslashes (Windows tools) are read as folder separators.
+folder. Those names come from other people's files, so they are checked: a ``..`` that
+climbs out of the data folder is refused with a :class:`FormatError`, and an
+absolute path is read from inside the data folder (a crafted file must not make
+bloodview read or overwrite files elsewhere; a file written on a Windows PC that
+recorded ``C:\\Users\\tech\\a.jpg`` must still open elsewhere). Backslashes
+(Windows tools) are read as folder separators.
 
 The project file is different: it may point at images beside the project
 (``../images/a.jpg``) because labs keep images apart from annotations; see
@@ -14,6 +16,7 @@ The project file is different: it may point at images beside the project
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from bloodview.core.annotation import Dataset, ImageAnnotation
@@ -23,15 +26,18 @@ from bloodview.errors import FormatError
 def member_path(name: str, source: str | Path, what: str = "image") -> Path:
     """A relative, normalised path for ``name`` that stays inside the data folder.
 
-    ``source`` is the annotation file quoted in the error message.
+    An absolute path (``C:\\Users\\tech\\a.jpg``, ``\\\\labserver\\share\\a.jpg``,
+    ``/home/tech/a.jpg``: a tool that recorded where the images were on the computer that
+    wrote the file) is taken without its drive, share or root (``Users/tech/a.jpg``), inside
+    the data folder like any other name: the file opens, and
+    :func:`bloodview.io.image_lookup.find_moved_images` finds the image under the tail of that
+    path. ``source`` is the annotation file quoted in the error message.
     """
     if not isinstance(name, str) or not name.strip():
         raise FormatError(source, f"an {what} has an empty or missing file name")
-    text = name.strip().replace("\\", "/")
-    if PurePosixPath(text).is_absolute() or PureWindowsPath(name).is_absolute() or PureWindowsPath(name).drive:
-        raise FormatError(source, f"{what} file name {name!r} is an absolute path; only paths inside the data folder are allowed")
+    text = name.strip()
     parts: list[str] = []
-    for part in PurePosixPath(text).parts:
+    for part in _without_anchor(text):
         if part in ("", "."):
             continue
         if part == "..":
@@ -43,6 +49,17 @@ def member_path(name: str, source: str | Path, what: str = "image") -> Path:
     if not parts:
         raise FormatError(source, f"an {what} has an empty file name {name!r}")
     return Path(*parts)
+
+
+def _without_anchor(text: str) -> tuple[str, ...]:
+    """The parts of ``text`` after its drive, share or root, either separator.
+
+    ``a:b.jpg`` (a Linux name; a drive without a root is no path a Windows tool records) stays whole.
+    """
+    windows = PureWindowsPath(text)
+    if windows.root:
+        return windows.parts[1:]
+    return PurePosixPath(text.replace("\\", "/")).parts
 
 
 def image_name_for_export(dataset: Dataset, image: ImageAnnotation, images_root: Path | None) -> str:
@@ -104,3 +121,35 @@ def output_relative(image_path: Path) -> Path:
     if image_path.is_absolute() or ".." in image_path.parts:
         return Path(image_path.name)
     return image_path
+
+
+# Characters Windows (and an SMB share serving Windows) cannot store in a file name.
+_NOT_ON_WINDOWS = re.compile(r'[<>:"/\\|?*\x00-\x1f]')
+PORTABLE_NAME_BYTES = 120
+_WINDOWS_DEVICES = {"CON", "PRN", "AUX", "NUL", *(f"COM{n}" for n in range(1, 10)), *(f"LPT{n}" for n in range(1, 10))}
+
+
+def portable_name(name: str, max_chars: int = 60) -> str:
+    """``name`` as a file name Windows, macOS, Linux and a lab's share can all store.
+
+    Why: a project saved on Linux from an image ``smear 12:30.jpg`` named its annotation file
+    after it, and the project could not be copied to a Windows PC (``:`` ``?`` ``*`` ``"`` ``<``
+    ``>`` ``|`` and trailing dots or spaces are refused there, as are device names like ``CON``).
+    Those characters become ``_``; the name is cut to ``max_chars`` and to :data:`PORTABLE_NAME_BYTES`
+    of UTF-8 (a project deep in a share otherwise passes Windows' 260-character path limit, and
+    60 emoji or CJK characters pass the 255 bytes a name may have). Never empty.
+    """
+    text = _NOT_ON_WINDOWS.sub("_", name)[:max_chars]
+    text = text.encode("utf-8")[:PORTABLE_NAME_BYTES].decode("utf-8", "ignore").rstrip(". ") or "_"
+    if text.split(".")[0].upper() in _WINDOWS_DEVICES:
+        text = "_" + text
+    return text
+
+
+def visible(paths):
+    """``paths`` without hidden files (names starting with a dot).
+
+    A Mac copying to a USB stick or a lab's SMB share leaves a ``._name`` file (AppleDouble: the
+    Finder's metadata, binary) beside every file: ``._a.json`` beside ``a.json`` made a LabelMe
+    folder refused as "not valid JSON". Image listings already left them out."""
+    return [p for p in paths if not Path(p).name.startswith(".")]

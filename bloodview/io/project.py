@@ -62,7 +62,7 @@ from bloodview.io.atomic import (
 )
 from bloodview.io.jsonio import read_json
 from bloodview.io.outlines import polygon_from_points
-from bloodview.io.paths import member_path
+from bloodview.io.paths import member_path, portable_name
 from bloodview.io.provenance import instance_record, make_instance, read_pixel_size
 
 log = logging.getLogger(__name__)
@@ -113,13 +113,15 @@ def annotation_file_name(image_path: Path, content: bytes | None = None) -> str:
     """``annotations/<stem>-<8 hex of the path>[-<12 hex of the content>].json``.
 
     Unique per image path; with ``content``, also per saved content (what
-    :func:`save_project` writes). Without it, the name projects written before
-    content names used, still read when an entry names no file.
+    :func:`save_project` writes), and the stem made storable on Windows and a share
+    (:func:`bloodview.io.paths.portable_name`: an image ``smear 12:30.jpg`` on Linux
+    gave a file the project could not be copied to a PC with). Without it, the name
+    projects written before content names used, still read when an entry names no file.
     """
     digest = hashlib.sha1(image_path.as_posix().encode("utf-8")).hexdigest()[:8]
     if content is None:
         return f"{ANNOTATIONS_DIR}/{image_path.stem}-{digest}.json"
-    return f"{ANNOTATIONS_DIR}/{image_path.stem}-{digest}-{hashlib.sha1(content).hexdigest()[:12]}.json"
+    return f"{ANNOTATIONS_DIR}/{portable_name(image_path.stem)}-{digest}-{hashlib.sha1(content).hexdigest()[:12]}.json"
 
 
 def project_image_path(dataset: Dataset, image: ImageAnnotation, folder: Path) -> Path:
@@ -240,8 +242,9 @@ def _ours(path: Path) -> bool:
     image = record.get("image") if isinstance(record, dict) else None
     if not isinstance(image, str) or not image:
         return False
-    ours = annotation_file_name(Path(image)).removeprefix(f"{ANNOTATIONS_DIR}/").removesuffix(".json")
-    return path.name.startswith(ours + ".json") or path.name.startswith(ours + "-")
+    legacy = annotation_file_name(Path(image)).removeprefix(f"{ANNOTATIONS_DIR}/").removesuffix(".json")
+    current = annotation_file_name(Path(image), b"").removeprefix(f"{ANNOTATIONS_DIR}/").rsplit("-", 1)[0]
+    return path.name.startswith((legacy + ".json", legacy + "-", current + "-"))
 
 
 def _remove_unreferenced(folder: Path, keep: set[str]) -> None:
@@ -333,7 +336,7 @@ def _load_image(folder: Path, entry: Any, project_file: Path, classes: ClassCata
                 warnings: list[str]) -> ImageAnnotation:
     if not isinstance(entry, dict) or not isinstance(entry.get("path"), str):
         raise ProjectError(f"{project_file}: an image entry has no 'path': {entry!r}{_backup_hint(project_file)}")
-    image_path = Path(entry["path"])
+    image_path = _recorded_image_path(folder, entry["path"])
     try:
         annotation = member_path(entry.get("annotation") or annotation_file_name(image_path), project_file,
                                  "annotation")
@@ -381,10 +384,28 @@ def _missing_annotation(project_file: Path, image_path: Path, annotation: Path) 
             f"the image opens without cells{hint}")
 
 
+def _recorded_image_path(folder: Path, text: str) -> Path:
+    """An entry's image path; backslashes are folder separators unless a file here has them in its name.
+
+    Why: a project.json written or edited on a Windows PC (``..\\smears\\a.jpg``) named on Linux one
+    file called ``..\\smears\\a.jpg`` beside the project, which is not there.
+    """
+    if "\\" in text and not (folder / text).exists():
+        text = text.replace("\\", "/")
+    return Path(text)
+
+
 def _unannotated(folder: Path, image_path: Path) -> ImageAnnotation:
+    """An image listed without cells; size 0 x 0 when its file cannot be read now (moved, on a share
+    that is down): the project still opens, and the app marks the image as not found."""
+    from bloodview.errors import BloodviewError
     from bloodview.io.images import read_image_size
 
-    width, height = read_image_size(folder / image_path)
+    try:
+        width, height = read_image_size(folder / image_path)
+    except (BloodviewError, OSError) as exc:
+        log.info("%s: size unknown until the image is found (%s)", image_path, exc)
+        width, height = 0, 0
     return ImageAnnotation(image_path, width, height)
 
 

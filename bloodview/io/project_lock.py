@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import socket
+import sys
 import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -67,13 +68,49 @@ class LockHolder:
         """False only when the holder surely is gone: same host, no such process."""
         if self.host != socket.gethostname():
             return True
-        try:
-            os.kill(self.pid, 0)
-        except ProcessLookupError:
-            return False
-        except OSError:
-            return True  # exists, owned by someone else
-        return True
+        return process_running(self.pid)
+
+
+def process_running(pid: int) -> bool:
+    """Whether a process ``pid`` runs on this computer (True when that cannot be told).
+
+    Why not ``os.kill(pid, 0)`` everywhere: on Windows signal 0 is ``CTRL_C_EVENT``, so it sends
+    a Ctrl+C to a console process group instead of asking (a bloodview started from a console
+    interrupted itself when saving its own project), and never says "no such process": after a
+    crash on a PC the project's stale lock was never taken over, and the project reopened
+    read-only until ``bloodview.lock`` was deleted by hand. Windows is asked with ``OpenProcess``.
+    """
+    if sys.platform == "win32":
+        return _windows_process_running(pid)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists, owned by someone else
+    return True
+
+
+_QUERY_LIMITED_INFORMATION = 0x1000  # PROCESS_QUERY_LIMITED_INFORMATION
+_ERROR_INVALID_PARAMETER = 87  # OpenProcess's answer for a process id no process has
+_STILL_ACTIVE = 259  # GetExitCodeProcess's code for a process that has not ended
+
+
+def _windows_process_running(pid: int) -> bool:
+    import ctypes
+
+    kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)  # type: ignore[attr-defined]
+    kernel32.OpenProcess.restype = ctypes.c_void_p
+    handle = kernel32.OpenProcess(_QUERY_LIMITED_INFORMATION, False, pid)
+    if not handle:
+        return ctypes.get_last_error() != _ERROR_INVALID_PARAMETER  # type: ignore[attr-defined]
+    try:
+        code = ctypes.c_ulong()
+        if not kernel32.GetExitCodeProcess(ctypes.c_void_p(handle), ctypes.byref(code)):
+            return True
+        return code.value == _STILL_ACTIVE
+    finally:
+        kernel32.CloseHandle(ctypes.c_void_p(handle))
 
 
 def lock_path(folder: str | Path) -> Path:
@@ -145,11 +182,12 @@ def check_not_locked(folder: str | Path) -> None:
     A lock held by this process (the window saving its own project) passes.
     """
     current = read_lock(folder)
-    if current is None or not current.token or not current.is_alive():
+    if current is None or not current.token:
         return
     if current.pid == os.getpid() and current.host == socket.gethostname():
-        return
-    raise ProjectLockedError(Path(folder), current)
+        return  # ours: never probed (see process_running)
+    if current.is_alive():
+        raise ProjectLockedError(Path(folder), current)
 
 
 def _create(folder: Path, holder: LockHolder) -> bool:

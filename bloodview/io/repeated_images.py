@@ -9,7 +9,9 @@ entries of one image are merged into one that holds all their cells.
 
 LabelMe, VOC, YOLO and mask PNGs also name each file after its image without
 the extension, so two images ``a.jpg`` and ``a.png`` would share ``a.json``:
-that is refused, naming both, before anything is written.
+that is refused, naming both, before anything is written; so are ``A.jpg`` and
+``a.jpg`` (``A.json`` and ``a.json`` are two files on Linux, but one on the Windows PC
+or Mac the export is copied to, where the second overwrote the first).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import logging
 
 from bloodview.core.annotation import Dataset, ImageAnnotation
 from bloodview.errors import FormatError
+from bloodview.io.image_lookup import name_key
 from bloodview.io.paths import output_relative
 
 log = logging.getLogger(__name__)
@@ -75,8 +78,11 @@ def check_one_file_per_image(dataset: Dataset, fmt: str) -> None:
     first: dict = {}
     for image in dataset.images:
         target = output_relative(image.image_path).with_suffix(suffix)
-        other = first.setdefault(target, image.image_path)
+        other, other_target = first.setdefault(name_key(target.as_posix()), (image.image_path, target))
         if other != image.image_path:
+            same_case = other_target == target
+            shown = target.as_posix() if same_case else f"{other_target.as_posix()} and {target.as_posix()}"
+            why = (f"{fmt} names each file after its image without the extension" if same_case else
+                   "names differing only in letter case are one file on Windows and macOS")
             raise FormatError(None, f"images {other.as_posix()} and {image.image_path.as_posix()} would both be "
-                              f"written to {target.as_posix()} ({fmt} names each file after its image without the "
-                              "extension): rename one, or write coco or project")
+                              f"written to {shown} ({why}): rename one, or write coco or project")

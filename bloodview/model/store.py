@@ -196,9 +196,11 @@ def is_shipped_default(path: str | Path) -> bool:
     the app is installed elsewhere (a new venv or version, a second checkout) the remembered
     folder is another install's copy of the default, gone or not, so "the default" must be
     recognised by where installs put it, not by its full path. Matched on the last three path
-    parts, either separator (a setting written on Windows names ``...\\resources\\models\\default``).
+    parts, either separator (a setting written on Windows names ``...\\resources\\models\\default``),
+    in any letter case: Windows and macOS ignore it, so a path typed or stored there as
+    ``...\\Resources\\Models\\Default`` is that same folder.
     """
-    parts = [part for part in str(path).replace("\\", "/").split("/") if part]
+    parts = [part.casefold() for part in str(path).replace("\\", "/").split("/") if part]
     return tuple(parts[-len(SHIPPED_DEFAULT_TAIL):]) == SHIPPED_DEFAULT_TAIL
 
 

@@ -154,8 +154,6 @@ def _one(segmentation=None, file_name="x.png", **image):
         ('{"foo": 1}', r"bad.json: is not a COCO instances file"),
         (_one([[1, 1, 5, 5]]), r"annotation 1: outline has 2 point\(s\)"),
         (_one([[1, 1, 5, 5, 1, 9]], file_name="../secret.png"), r"'../secret.png' points outside the data folder"),
-        (_one([[1, 1, 5, 5, 1, 9]], file_name="/etc/passwd"), r"'/etc/passwd' is an absolute path"),
-        (_one([[1, 1, 5, 5, 1, 9]], file_name="C:\\data\\a.png"), r"is an absolute path"),
         (_one([[1, 1, 5, 5, 1, 9]], width="50"), r"needs positive integer 'width' and 'height'"),
         (_one(), r"annotation 1 has neither a segmentation nor a bbox"),
         # was "a region has an empty or missing class label ('')": which region, of which category?

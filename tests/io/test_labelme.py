@@ -121,8 +121,6 @@ def test_a_climbing_image_path_never_makes_an_export_write_outside_its_folder(tm
     ("content", "message"),
     [
         (_labelme([_shape("ig", [[1, 1], [2, 2]])]), r"shape 0: outline has 2 point"),
-        (_labelme([_shape("ig", [[1, 1], [5, 1], [5, 5]])], image_path="/etc/a.jpg"), "is an absolute path"),
-        (_labelme([_shape("ig", [[1, 1], [5, 1], [5, 5]])], image_path="/etc/../a.jpg"), "is an absolute path"),
         (_labelme([_shape("ig", [[1, 1], [5, 1], [5, 5]])], image_path="../../no/a.jpg"),
          "points outside the data folder and no image is there"),
         (_labelme([_shape("ig", [[1, 1], [5, 1], [5, 5]])], w=None), "needs positive integer 'imageWidth'"),
