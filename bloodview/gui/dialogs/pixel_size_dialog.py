@@ -6,6 +6,7 @@ from PyQt6.QtWidgets import QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayo
 
 AUTO_TEXT = "auto"
 MAX_PIXEL_SIZE_UM = 10.0
+NOTE_CHARS = 60  # the note's least width, in average characters
 
 
 class TypedOverSpecialText(QDoubleSpinBox):
@@ -48,6 +49,12 @@ class PixelSizeDialog(QDialog):
             "(camera pixel pitch ÷ total magnification).\n"
             "Leave at auto to measure each image on its red cells (~7.5 µm across) when cells are detected.")
         note.setWordWrap(True)
+        note.setObjectName("pixelSizeNote")
+        # A dialog does not ask a wrapped label's height for its width: at a 14 pt font the note was
+        # cut above and below. At NOTE_CHARS wide, its lines fit in the height asked here.
+        width = NOTE_CHARS * note.fontMetrics().averageCharWidth()
+        note.setMinimumWidth(width)
+        note.setMinimumHeight(note.heightForWidth(width))
         form = QFormLayout()
         form.addRow("Pixel size:", self.spin)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
