@@ -18,7 +18,9 @@ display name) so a file we wrote restores its catalogue exactly. An annotation
 without a ``"bloodview"`` record (another tool's file) is an unreviewed import.
 
 ``file_name`` is relative to the images folder (``images_root``, by default the
-JSON file's folder); absolute names or ``..`` escaping it are refused.
+JSON file's folder, or where Datumaro, CVAT and FiftyOne exports keep the images:
+:func:`images_folder`); a ``..`` escaping it is refused, an absolute name is read inside it
+(:func:`bloodview.io.paths.member_path`).
 """
 
 from __future__ import annotations
@@ -82,7 +84,7 @@ def load_coco_with_ids(
     categories = data.get("categories", [])
     require(isinstance(annotations, list), path, "'annotations' must be a list")
     require(isinstance(categories, list), path, "'categories' must be a list")
-    root = Path(images_root) if images_root is not None else path.parent
+    root = Path(images_root) if images_root is not None else images_folder(path, data["images"])
     if classes is None:
         classes = _stored_catalogue(categories) or ClassCatalogue.pbc()
     resolver = ClassResolver(classes, add_unknown_classes, path)
@@ -118,7 +120,19 @@ def load_coco_with_ids(
             image.instances.append(instance)
     for image_id, image in by_id.items():
         apply_image_record(image, records[image_id], path)
+    _warn_tool_masks(annotations, path)
     return Dataset(list(by_id.values()), classes, root), by_id, category_names
+
+
+def _warn_tool_masks(annotations: list[Any], path: Path) -> None:
+    """Say so when crowd masks may be single cells: CVAT and Datumaro (their annotations carry an
+    ``attributes`` object) write every mask (brush, SAM tool) as an ``iscrowd: 1`` RLE in COCO."""
+    masks = sum(1 for e in annotations if isinstance(e, dict) and e.get("iscrowd")
+                and isinstance(e.get("attributes"), dict) and isinstance(e.get("segmentation"), dict))
+    if masks:
+        log.warning("%s: %d mask(s) marked iscrowd=1, as CVAT and Datumaro write every mask in COCO, are read as "
+                    "crowd regions (clumps of cells, left out of counts); if they are single cells, export "
+                    "\"CVAT for images 1.1\" from CVAT instead: bloodview reads its masks as cells", path, masks)
 
 
 def annotation_to_instance(
@@ -180,6 +194,37 @@ def _category_names(categories: list[Any], path: Path) -> dict[int, str]:
         require(entry.get("id") not in names, path, f"category id {entry.get('id')!r} appears twice")
         names[entry.get("id")] = entry["name"]  # type: ignore[index]
     return names
+
+
+def images_folder(path: Path, entries: list[Any]) -> Path:
+    """Where the images of the COCO file ``path`` are, when no images folder is given.
+
+    The JSON's own folder (Roboflow, MakeSense, bloodview) unless none of the first images is
+    there but is in a folder that other tools' exports put them in: ``images/<subset>/``
+    or ``images/`` beside an ``annotations/`` folder holding ``instances_<subset>.json``
+    (Datumaro, CVAT "COCO 1.0"), ``<subset>/`` there (COCO 2017's own ``val2017/``), or
+    ``data/`` or ``images/`` beside the JSON (FiftyOne).
+    """
+    here = path.parent
+    names = [e["file_name"] for e in entries[:5] if isinstance(e, dict) and isinstance(e.get("file_name"), str)]
+    candidates = [here, here / "data", here / "images"]
+    if here.name == "annotations":
+        subset = path.stem.split("_", 1)[1] if path.stem.startswith("instances_") else ""
+        above = here.parent
+        candidates[1:1] = [above / "images" / subset, above / "images", above / subset, above]
+    for folder in candidates:
+        if any(_is_file(folder, name) for name in names):
+            if folder != here:
+                log.info("%s: images found in %s", path, folder)
+            return folder
+    return here
+
+
+def _is_file(folder: Path, name: str) -> bool:
+    try:
+        return (folder / member_path(name, folder)).is_file()
+    except FormatError:
+        return False
 
 
 def _stored_catalogue(categories: list[Any]) -> ClassCatalogue | None:

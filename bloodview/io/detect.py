@@ -1,15 +1,18 @@
 """Recognise an annotation file or folder and read or write it in the right format.
 
-Files (JSON): a list is a COCO *results* file; ``_via_img_metadata`` or image
-entries with ``regions`` is VIA/MakeSense VGG; ``shapes`` + ``imagePath`` is
+Files (JSON): a list of detections (``image_id``) is a COCO *results* file (a
+list of Label Studio tasks is refused with a sentence saying to export COCO);
+``_via_img_metadata`` or image entries with ``regions`` is VIA/MakeSense VGG; ``shapes`` + ``imagePath`` is
 LabelMe; ``schema_version`` + ``classes`` + ``images`` is our project file; an
 ``images`` list is COCO, and MakeSense's COCO when it has MakeSense's marks
 (``info`` with only a ``description``, no ``supercategory``, annotation ids from
-0). An ``.xml`` file is Pascal VOC.
+0). An ``.xml`` file is CVAT's XML when its root element is ``<annotations>``,
+else Pascal VOC.
 
-Folders, in this order: a project (``project.json``), Pascal VOC (``*.xml`` or
-``Annotations/``), YOLO (``labels/`` or ``*.txt`` with ``classes.txt``/
-``data.yaml``), LabelMe (``*.json`` with ``shapes``), image + mask PNG pairs,
+Folders, in this order: a project (``project.json``), CVAT XML (an ``.xml``
+file with the root ``<annotations>``), Pascal VOC (``*.xml`` or
+``Annotations/``), YOLO (``labels/``, or ``*.txt`` or ``<split>/labels/`` with
+``classes.txt``/``data.yaml``), LabelMe (``*.json`` with ``shapes``), image + mask PNG pairs,
 class folders (sub-folders of images), a folder of nothing but PNG files (masks
 kept apart from their images, as ``convert --to mask-png`` writes them).
 """
@@ -25,13 +28,14 @@ from bloodview.core.annotation import Dataset
 from bloodview.core.classes import ClassCatalogue
 from bloodview.errors import FormatError
 from bloodview.io.jsonio import read_json
+from bloodview.io.paths import visible
 from bloodview.io.read_warnings import summarised_warnings
 
 log = logging.getLogger(__name__)
 
 # Formats we read; those we write are the keys of SAVERS below.
 LOAD_FORMATS: tuple[str, ...] = (
-    "coco", "makesense-coco", "coco-results", "via", "labelme", "voc", "yolo",
+    "coco", "makesense-coco", "coco-results", "via", "labelme", "voc", "cvat", "yolo",
     "class-folders", "mask-png", "project",
 )
 SAVE_FORMATS: tuple[str, ...] = ("coco", "via", "makesense-coco", "labelme", "voc", "yolo", "mask-png", "project")
@@ -39,6 +43,7 @@ FILE_FORMATS: frozenset[str] = frozenset({"coco", "via", "makesense-coco"})
 ALIASES = {
     "vgg": "via", "makesense-vgg": "via", "makesense": "via", "masks": "mask-png", "mask": "mask-png",
     "folders": "class-folders", "pascal-voc": "voc", "coco-makesense": "makesense-coco",
+    "cvat-xml": "cvat", "cvat-images": "cvat",
 }
 
 
@@ -59,7 +64,9 @@ def detect_format(path: str | Path) -> str:
         return _folder_format(path)
     suffix = _suffix(path)
     if suffix == ".xml":
-        return "voc"
+        from bloodview.io.cvat import is_cvat_xml
+
+        return "cvat" if is_cvat_xml(path) else "voc"
     if suffix != ".json":
         raise FormatError(path, "is not an annotation file bloodview reads (expected .json or .xml, or a folder)")
     return json_format(read_json(path), path)
@@ -77,7 +84,7 @@ def _suffix(path: Path) -> str:
 
 def json_format(data: Any, path: Path) -> str:
     if isinstance(data, list):
-        return "coco-results"
+        return _list_format(data, path)
     if not isinstance(data, dict):
         raise FormatError(path, "is JSON but not an annotation file (expected an object or a list)")
     if isinstance(data.get("_via_img_metadata"), dict):
@@ -91,6 +98,20 @@ def json_format(data: Any, path: Path) -> str:
     if data and all(isinstance(v, dict) and "regions" in v for v in data.values()):
         return "via"
     raise FormatError(path, "is JSON but not COCO, MakeSense, VIA or LabelMe (no 'images', 'regions' or 'shapes')")
+
+
+def _list_format(data: list[Any], path: Path) -> str:
+    """A JSON list is a COCO results file when its entries are detections (``image_id``); Label
+    Studio's JSON export is a list of tasks too, and was taken for one ("needs the ground truth")."""
+    if not data:
+        return "coco-results"  # a detector that found nothing
+    first = data[0]
+    if isinstance(first, dict) and "image_id" in first:
+        return "coco-results"
+    if isinstance(first, dict) and ("annotations" in first or "data" in first):
+        raise FormatError(path, "is a Label Studio JSON export (a list of tasks), which bloodview does not read; "
+                                "export the project from Label Studio as COCO instead")
+    raise FormatError(path, "is a JSON list but not a COCO results file (its entries have no 'image_id')")
 
 
 def _looks_like_makesense(data: dict[str, Any]) -> bool:
@@ -111,22 +132,29 @@ def _folder_format(folder: Path, class_folders: bool = True) -> str:
     """The format of ``folder``; ``class_folders=False`` when judging a sub-folder of a possible
     class-folder set (a class folder holds one class's images, never a set of its own)."""
     from bloodview.io.class_folders import class_subfolders
+    from bloodview.io.cvat import is_cvat_xml
     from bloodview.io.labelme import is_labelme
     from bloodview.io.mask_png import LABELS_CSV, is_mask_folder, looks_like_mask
     from bloodview.io.yolo import NAME_FILES
 
     try:
-        names = {p.name for p in folder.iterdir()}
+        names = {p.name for p in visible(folder.iterdir())}
     except PermissionError as exc:
         raise FormatError(folder, "folder cannot be read (permission denied)") from exc
     if "project.json" in names:
         return "project"
-    if (folder / "Annotations").is_dir() or any(n.lower().endswith(".xml") for n in names):
+    xml_names = sorted(n for n in names if n.lower().endswith(".xml"))
+    if not (folder / "Annotations").is_dir() and any(is_cvat_xml(folder / n) for n in xml_names[:20]):
+        return "cvat"
+    # VOC masks alone (CVAT's "Segmentation mask 1.1") are voc too: its reader says what to export instead
+    voc_masks = any((folder / f"Segmentation{kind}").is_dir() for kind in ("Object", "Class"))
+    if (folder / "Annotations").is_dir() or voc_masks or xml_names:
         return "voc"
     has_names = any(n in names for n in NAME_FILES) or any((folder.parent / n).is_file() for n in NAME_FILES)
-    if (folder / "labels").is_dir() or (has_names and any(n.endswith(".txt") and n not in NAME_FILES for n in names)):
+    if (folder / "labels").is_dir() or (has_names and any(
+            (n.endswith(".txt") and n not in NAME_FILES) or (folder / n / "labels").is_dir() for n in names)):
         return "yolo"
-    for json_file in sorted(folder.rglob("*.json"))[:20]:
+    for json_file in visible(sorted(folder.rglob("*.json")))[:20]:
         try:
             if is_labelme(read_json(json_file)):
                 return "labelme"
@@ -143,8 +171,8 @@ def _folder_format(folder: Path, class_folders: bool = True) -> str:
     if pngs and all(n.lower().endswith(".png") for n in pngs) and all(
             looks_like_mask(folder / n) for n in pngs[:3]):
         return "mask-png"  # masks written apart from their images (give the images with --images)
-    raise FormatError(folder, "is not a recognised annotation folder (looked for project.json, VOC .xml files, "
-                      "YOLO labels, LabelMe .json files, image + mask PNG pairs, class sub-folders of images)")
+    raise FormatError(folder, "is not a recognised annotation folder (looked for project.json, CVAT or VOC .xml "
+                      "files, YOLO labels, LabelMe .json files, image + mask PNG pairs, class sub-folders of images)")
 
 
 def _refuse_annotated_subfolder(folder: Path, subfolders: list[Path]) -> None:
@@ -204,7 +232,7 @@ def load_annotations(
 
 
 def _loader(name: str) -> Callable[[Path, Any, dict[str, Any]], Dataset]:
-    from bloodview.io import class_folders, coco, labelme, makesense_coco, mask_png, project, via, voc, yolo
+    from bloodview.io import class_folders, coco, cvat, labelme, makesense_coco, mask_png, project, via, voc, yolo
 
     def project_loader(path: Path, images: Any, options: dict[str, Any]) -> Dataset:
         return project.load_project(path).dataset
@@ -215,6 +243,7 @@ def _loader(name: str) -> Callable[[Path, Any, dict[str, Any]], Dataset]:
         "via": lambda p, i, o: via.load_via(p, i, **o),
         "labelme": lambda p, i, o: labelme.load_labelme(p, i, **o),
         "voc": lambda p, i, o: voc.load_voc(p, i, **o),
+        "cvat": lambda p, i, o: cvat.load_cvat(p, i, **o),
         "yolo": lambda p, i, o: yolo.load_yolo(p, i, **o),
         "class-folders": lambda p, i, o: class_folders.load_class_folders(p, **o),
         # masks in their own folder: PATH holds the masks, --images the images

@@ -1,9 +1,11 @@
 """LabelMe JSON: one file per image.
 
 What we read: ``shapes`` of type ``polygon``, ``rectangle`` (two corners; a
-box-only cell) and ``circle`` (centre + a point on the rim; a 32-gon); shapes
-sharing a ``group_id`` and label become one multi-part cell; other shape types
-(points, lines, masks) are skipped with a warning. ``imagePath`` is relative to
+box-only cell), ``oriented_rectangle`` (LabelMe 6: four corners; a box-only
+cell), ``circle`` (centre + a point on the rim; a 32-gon) and ``mask`` (LabelMe's
+AI mask tool: a base64 PNG patch from ``points[0]`` to ``points[1]``, pixels
+included; traced to outlines); shapes sharing a ``group_id`` and label become one
+multi-part cell; other shape types (points, lines) are skipped with a warning. ``imagePath`` is relative to
 the JSON file. Inside the data folder (the folder loaded, or ``images_root``) it
 is kept relative to that folder. It may climb out with ``..`` (LabelMe writes
 ``../smears/a.jpg`` for annotations kept apart from their images, and so does
@@ -36,6 +38,8 @@ that ignores flags would take such a region for one cell.
 
 from __future__ import annotations
 
+import base64
+import io
 import logging
 import math
 import os
@@ -43,10 +47,11 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 import numpy as np
+from PIL import Image
 
 from bloodview.core.annotation import Dataset, ImageAnnotation
 from bloodview.core.classes import ClassCatalogue
-from bloodview.core.geometry import rectangle
+from bloodview.core.geometry import mask_to_polygons, rectangle, translate
 from bloodview.errors import FormatError
 from bloodview.io.atomic import atomic_write_json, json_number
 from bloodview.io.images import check_image_size
@@ -55,7 +60,7 @@ from bloodview.io.class_records import CLASSES_KEY, adopt_record_classes, class_
 from bloodview.io.crowd import CROWD_DESCRIPTION, CROWD_KEY, is_crowd
 from bloodview.io.labels import ClassResolver
 from bloodview.io.outlines import fit_to_image, polygon_from_points
-from bloodview.io.paths import member_path, output_relative
+from bloodview.io.paths import member_path, output_relative, visible
 from bloodview.io.provenance import RECORD_KEY, apply_image_record, image_record, instance_record, make_instance
 
 log = logging.getLogger(__name__)
@@ -80,7 +85,7 @@ def load_labelme(
     path = Path(path)
     given_root = images_root is not None
     if path.is_dir():
-        files = sorted(path.rglob("*.json"))
+        files = visible(sorted(path.rglob("*.json")))
         root = Path(images_root) if given_root else path
     else:
         files = [path]
@@ -119,11 +124,11 @@ def _read_file(
     for index, shape in enumerate(data["shapes"]):
         where = f"shape {index}"
         require(isinstance(shape, dict), file, f"{where} is not an object")
-        polygon, box_only = _shape_polygon(shape, file, where)
-        if polygon is None:
+        outlines, box_only = _shape_polygons(shape, file, where)
+        if not outlines:
             continue
         class_name = resolver(shape.get("label"))
-        polygons = fit_to_image([polygon], width, height, file, where)
+        polygons = fit_to_image(outlines, width, height, file, where)
         if not polygons:
             continue
         group = shape.get("group_id")
@@ -182,23 +187,51 @@ def _relative_to(path: Path, folder: Path) -> Path | None:
         return None
 
 
-def _shape_polygon(shape: dict[str, Any], file: Path, where: str) -> tuple[np.ndarray | None, bool]:
+def _shape_polygons(shape: dict[str, Any], file: Path, where: str) -> tuple[list[np.ndarray], bool]:
+    """The shape's outlines (none for shapes that are not cells) and whether it is only a box."""
     kind = shape.get("shape_type") or "polygon"
     points = shape.get("points")
     if kind == "polygon":
-        return polygon_from_points(points, file, where), False
+        return [polygon_from_points(points, file, where)], False
+    if kind == "oriented_rectangle":  # LabelMe 6: its 4 corners, turned; a box, not an outline
+        require(isinstance(points, list) and len(points) == 4, file,
+                f"{where}: an oriented rectangle needs 4 points")
+        return [polygon_from_points(points, file, where)], True
+    if kind == "mask":
+        return _mask_outlines(shape, file, where), False
     if kind in ("rectangle", "circle"):
         require(isinstance(points, list) and len(points) == 2, file, f"{where}: a {kind} needs 2 points")
         (xa, ya), (xb, yb) = (polygon_from_xy_pair(p, file, where) for p in points)
         if kind == "rectangle":
             require(xa != xb and ya != yb, file, f"{where}: rectangle has no area")
-            return rectangle(min(xa, xb), min(ya, yb), max(xa, xb), max(ya, yb)), True
+            return [rectangle(min(xa, xb), min(ya, yb), max(xa, xb), max(ya, yb))], True
         radius = math.hypot(xb - xa, yb - ya)
         require(radius > 0, file, f"{where}: circle has no area")
         t = np.linspace(0, 2 * math.pi, CIRCLE_VERTICES, endpoint=False)
-        return np.stack([xa + radius * np.cos(t), ya + radius * np.sin(t)], axis=1), False
+        return [np.stack([xa + radius * np.cos(t), ya + radius * np.sin(t)], axis=1)], False
     log.warning("%s: %s: %s shapes are not cell outlines; skipped", file, where, kind)
-    return None, False
+    return [], False
+
+
+def _mask_outlines(shape: dict[str, Any], file: Path, where: str) -> list[np.ndarray]:
+    """Outlines of a LabelMe mask shape (its AI mask tool): ``mask`` is a base64 PNG of the patch whose
+    first and last pixels are ``points`` ``[[x1, y1], [x2, y2]]`` (pixel indices, both included)."""
+    points = shape.get("points")
+    require(isinstance(points, list) and len(points) == 2, file, f"{where}: a mask needs 2 points")
+    (x1, y1), (x2, y2) = (polygon_from_xy_pair(p, file, where) for p in points)
+    encoded = shape.get("mask")
+    require(isinstance(encoded, str) and encoded, file, f"{where}: a mask shape needs its 'mask' (a base64 PNG)")
+    try:
+        with Image.open(io.BytesIO(base64.b64decode(encoded, validate=True))) as picture:
+            patch = np.asarray(picture.convert("L")) > 0
+    except (ValueError, OSError) as exc:
+        raise FormatError(file, f"{where}: 'mask' is not a base64 PNG ({exc})") from exc
+    expected = (int(y2) - int(y1) + 1, int(x2) - int(x1) + 1)
+    require(patch.shape == expected, file, f"{where}: mask is {patch.shape[1]}x{patch.shape[0]} pixels but its "
+                                           f"points span {expected[1]}x{expected[0]}")
+    outlines = [translate(p, int(x1), int(y1)) for p in mask_to_polygons(patch, min_area=1.0)]
+    require(bool(outlines), file, f"{where}: mask is empty")
+    return outlines
 
 
 def polygon_from_xy_pair(point: Any, file: Path, where: str) -> tuple[float, float]:

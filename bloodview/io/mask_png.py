@@ -43,7 +43,7 @@ from bloodview.io.atomic import atomic_write_bytes, atomic_write_text
 from bloodview.io.images import IMAGE_SUFFIXES, list_images, read_image_size
 from bloodview.io.jsonio import read_text
 from bloodview.io.labels import ClassResolver
-from bloodview.io.paths import output_relative
+from bloodview.io.paths import output_relative, visible
 from bloodview.io.provenance import imported_instance
 
 log = logging.getLogger(__name__)
@@ -87,7 +87,7 @@ def find_labels_csv(folder: Path) -> Path | None:
     if (folder / LABELS_CSV).is_file():
         return folder / LABELS_CSV
     for place in (folder, folder.parent):
-        for csv_file in sorted(place.glob("*.csv")):
+        for csv_file in visible(sorted(place.glob("*.csv"))):
             if csv_file.stem.lower().endswith(folder.name.lower()):
                 return csv_file
     return None
@@ -306,5 +306,5 @@ def _background(value) -> bool:
 
 def is_mask_folder(folder: Path) -> bool:
     """Whether ``folder`` looks like image + mask pairs (cheap check for detection)."""
-    files = [p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES] if folder.is_dir() else []
+    files = [p for p in visible(folder.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES] if folder.is_dir() else []
     return bool(files) and bool(find_mask_pairs(folder))

@@ -31,9 +31,10 @@ from bloodview.core.geometry import rectangle
 from bloodview.errors import FormatError, ImageError
 from bloodview.io.atomic import atomic_write_text
 from bloodview.io.images import check_image_size, read_image_size
+from bloodview.io.jsonio import read_text
 from bloodview.io.labels import ClassResolver
 from bloodview.io.outlines import fit_to_image
-from bloodview.io.paths import member_path, output_relative
+from bloodview.io.paths import member_path, output_relative, visible
 from bloodview.io.provenance import imported_instance
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,11 @@ def voc_folders(path: Path, images_root: Path | None) -> tuple[list[Path], Path,
         xml_files, xml_dir = [path], path.parent
     else:
         xml_dir = path / "Annotations" if (path / "Annotations").is_dir() else path
-        xml_files = sorted(xml_dir.glob("*.xml"))
+        xml_files = visible(sorted(xml_dir.glob("*.xml")))
+        if not xml_files and any((path / f"Segmentation{k}").is_dir() for k in ("Object", "Class")):
+            raise FormatError(path, "holds VOC segmentation masks (Segmentation*/, as CVAT's \"Segmentation "
+                                    "mask 1.1\" exports) but no Annotations/*.xml; bloodview does not read those "
+                                    "masks: export \"CVAT for images 1.1\" or COCO instead")
         if not xml_files:
             raise FormatError(path, "holds no Pascal VOC .xml files")
     if images_root is None:
@@ -131,7 +136,7 @@ def _splits(folder: Path) -> dict[str, str]:
     for split in SPLITS:
         listing = folder / f"{split}.txt"
         if listing.is_file():
-            for line in listing.read_text(encoding="utf-8").split():
+            for line in read_text(listing, "image list").split():  # a BOM is not part of the first name
                 splits.setdefault(line.strip(), split)
     return splits
 

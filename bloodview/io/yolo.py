@@ -3,16 +3,23 @@
 Coordinates are fractions of the image width/height. Class numbers index the
 names in ``classes.txt`` (one per line) or ``data.yaml`` (``names:`` as a list,
 a block list or a ``0: name`` mapping), looked for beside the labels and one
-folder up. Labels sit in ``labels/`` beside ``images/`` or next to the images.
+or two folders up. Labels sit in ``labels/`` beside ``images/`` (also per split, as
+Roboflow exports: ``train/images/``, ``train/labels/``, ``data.yaml`` at the top) or
+next to the images.
 
 What we read: every ``*.txt`` label file whose image (same stem, same sub-folders,
 less an ``images/`` folder) is found;
 boxes become box-only rectangles, polygons become outlines; images without a
 label file are included with no cells. Image sizes come from the image files,
-so label files without an image are skipped with a warning, and a labels folder
-none of whose images is found is an error (give ``--images``).
+so label files without an image are skipped with a warning (Darknet's image lists
+``train.txt``/``valid.txt`` are not label files), and a labels folder none of whose
+images is found is an error (give ``--images``). A ``train``/``val``/``valid``/``test``
+folder in an image's path (Ultralytics ``images/train/``, Darknet ``obj_train_data/``
+as CVAT and Datumaro export) gives its split.
 What we write: ``labels/<stem>.txt`` boxes (or polygons with
-``polygons=True``) and ``classes.txt`` in catalogue order.
+``polygons=True``: box-only cells as their four corners, since Ultralytics reads a
+file with one polygon line as all polygons; a four-corner axis-aligned rectangle
+reads back as a box-only cell) and ``classes.txt`` in catalogue order.
 """
 
 from __future__ import annotations
@@ -30,16 +37,17 @@ from bloodview.core.geometry import rectangle
 from bloodview.core.instance import Instance
 from bloodview.errors import FormatError
 from bloodview.io.atomic import atomic_write_text
-from bloodview.io.images import list_images, read_image_size
+from bloodview.io.images import IMAGE_SUFFIXES, list_images, read_image_size
 from bloodview.io.jsonio import read_text
 from bloodview.io.labels import ClassResolver
 from bloodview.io.outlines import fit_to_image, polygon_from_points
-from bloodview.io.paths import output_relative
+from bloodview.io.paths import output_relative, visible
 from bloodview.io.provenance import imported_instance
 
 log = logging.getLogger(__name__)
 
 NAME_FILES = ("classes.txt", "obj.names", "data.yaml", "dataset.yaml")
+SPLITS = {"train": "train", "val": "val", "valid": "val", "validation": "val", "test": "test"}
 
 
 def yolo_folders(path: Path, images_root: Path | None) -> tuple[Path, Path]:
@@ -52,7 +60,7 @@ def yolo_folders(path: Path, images_root: Path | None) -> tuple[Path, Path]:
 
 
 def find_class_names(labels: Path) -> list[str] | None:
-    for folder in (labels, labels.parent):
+    for folder in (labels, labels.parent, labels.parent.parent):  # Roboflow: data.yaml above train/labels/
         for name in NAME_FILES:
             if (folder / name).is_file():
                 return read_class_names(folder / name)
@@ -101,7 +109,9 @@ def load_yolo(
     labels, root = yolo_folders(Path(path), Path(images_root) if images_root else None)
     names = class_names or find_class_names(labels)
     if names is None:
-        raise FormatError(labels, "has YOLO labels but no classes.txt or data.yaml naming the classes")
+        raise FormatError(labels, "has YOLO labels but no classes.txt or data.yaml naming the classes (MakeSense "
+                                  "exports none): write the class names, one per line in class-number order, "
+                                  "into classes.txt beside the labels")
     classes = classes if classes is not None else ClassCatalogue.pbc()
     resolver = ClassResolver(classes, add_unknown_classes, labels)
     resolved = [resolver(n) for n in names]
@@ -111,6 +121,7 @@ def load_yolo(
         relative = image_file.relative_to(root)
         width, height = read_image_size(image_file)
         image = ImageAnnotation(relative, width, height)
+        image.split = _split(relative)
         label_file = _label_file(labels, relative)
         if label_file.is_file():
             image.instances = _read_labels(label_file, resolved, width, height)
@@ -122,15 +133,19 @@ def load_yolo(
 
 def _label_file(labels: Path, relative: Path) -> Path:
     """The label file of the image at ``relative`` (to the images folder): mirrored under
-    ``labels``, or, for an image under an ``images/`` folder (the data set folder given as the
-    images folder, as the app does when it opens one), with that folder left out, as
-    Ultralytics pairs ``images/train/a.jpg`` with ``labels/train/a.txt``."""
+    ``labels``; or, for an image under an ``images/`` folder, with that folder left out (the data
+    set folder given as the images folder, as the app does when it opens one: Ultralytics pairs
+    ``images/train/a.jpg`` with ``labels/train/a.txt``) or turned into ``labels/`` (Roboflow's
+    ``train/images/a.jpg`` with ``train/labels/a.txt``; Ultralytics' own rule, on the last
+    ``images`` folder of the path)."""
     mirrored = labels / relative.with_suffix(".txt")
     if mirrored.is_file() or "images" not in relative.parts[:-1]:
         return mirrored
     parts = list(relative.parts)
-    del parts[parts.index("images")]
-    return labels / Path(*parts).with_suffix(".txt")
+    last = len(parts) - 2 - parts[-2::-1].index("images")
+    left_out = labels / Path(*parts[:last], *parts[last + 1:]).with_suffix(".txt")
+    turned = labels / Path(*parts[:last], "labels", *parts[last + 1:]).with_suffix(".txt")
+    return turned if turned.is_file() and not left_out.is_file() else left_out
 
 
 def _check_orphans(labels: Path, root: Path, used: set[Path]) -> None:
@@ -139,7 +154,8 @@ def _check_orphans(labels: Path, root: Path, used: set[Path]) -> None:
     None found at all (the images kept in another folder) is an error; a few, a warning. Both
     used to pass silently, and convert wrote an empty data set as a success.
     """
-    orphans = sorted(p for p in labels.rglob("*.txt") if p not in used and p.name not in NAME_FILES)
+    orphans = sorted(p for p in visible(labels.rglob("*.txt"))
+                     if p not in used and p.name not in NAME_FILES and not _is_image_list(p))
     if not orphans:
         return
     if not used:
@@ -147,6 +163,28 @@ def _check_orphans(labels: Path, root: Path, used: set[Path]) -> None:
                           "(YOLO boxes are fractions of the image size): give the images folder")
     log.warning("%s: %d label file(s) have no image in %s; their cells are skipped (first: %s)", labels,
                 len(orphans), root, orphans[0].relative_to(labels).as_posix())
+
+
+def _is_image_list(path: Path) -> bool:
+    """Whether ``path`` lists image paths (Darknet's ``train.txt``/``valid.txt``), not boxes."""
+    try:
+        with path.open(encoding="utf-8", errors="replace") as stream:
+            first = next((line.strip() for line in stream if line.strip()), "")
+    except OSError:
+        return False
+    return Path(first).suffix.lower() in IMAGE_SUFFIXES
+
+
+def _split(relative: Path) -> str | None:
+    """The split a folder of the image's path names: ``train``/``val``/``test`` (Ultralytics'
+    ``images/train/``) or Darknet's ``obj_train_data``/``obj_valid_data`` (CVAT, Datumaro)."""
+    for part in relative.parts[:-1]:
+        name = part.lower()
+        if name.startswith("obj_") and name.endswith("_data"):
+            name = name[4:-5]
+        if name in SPLITS:
+            return SPLITS[name]
+    return None
 
 
 def _read_labels(label_file: Path, names: list[str], width: int, height: int) -> list[Instance]:
@@ -173,7 +211,7 @@ def _read_labels(label_file: Path, names: list[str], width: int, height: int) ->
             polygons, box_only = [box], True
         elif len(values) >= 6 and len(values) % 2 == 0:
             points = np.asarray(values).reshape(-1, 2) * [width, height]
-            polygons, box_only = [polygon_from_points(points, label_file, where)], False
+            polygons, box_only = [polygon_from_points(points, label_file, where)], _is_box(points)
         else:
             raise FormatError(label_file, f"{where}: expected 4 box values or an even number (>= 6) of polygon values")
         polygons = fit_to_image(polygons, width, height, label_file, where)
@@ -181,6 +219,15 @@ def _read_labels(label_file: Path, names: list[str], width: int, height: int) ->
             continue
         instances.append(imported_instance(polygons, names[index], box_only=box_only))
     return instances
+
+
+def _is_box(points: np.ndarray) -> bool:
+    """Whether a polygon line is a box written as its four corners (``save_yolo(polygons=True)``,
+    Roboflow's segmentation exports of boxes): an axis-aligned rectangle, corner by corner."""
+    if len(points) != 4:
+        return False
+    xs, ys = points[:, 0], points[:, 1]
+    return bool(np.all(np.isclose(xs, np.roll(xs, 1)) != np.isclose(ys, np.roll(ys, 1))))
 
 
 def save_yolo(dataset: Dataset, folder: str | Path, polygons: bool = False) -> list[Path]:
@@ -197,9 +244,13 @@ def save_yolo(dataset: Dataset, folder: str | Path, polygons: bool = False) -> l
 
 
 def _line(dataset: Dataset, image: ImageAnnotation, instance: Instance, polygons: bool) -> str:
+    """One label line. With ``polygons`` every line is a polygon, a box-only cell its four corners:
+    Ultralytics reads a whole file as polygons once one line has more than 5 values, and took a
+    ``cx cy w h`` line there for the segment ``(cx, cy)-(w, h)``."""
     index = dataset.classes.index(instance.class_name)
-    if polygons and not instance.box_only:
-        points = instance.polygons[0] / [image.width, image.height]
+    if polygons:
+        outline = rectangle(*instance.bbox) if instance.box_only else instance.polygons[0]
+        points = outline / [image.width, image.height]
         return f"{index} " + " ".join(f"{v:.6f}" for v in points.reshape(-1))
     x1, y1, x2, y2 = instance.bbox
     values = ((x1 + x2) / 2 / image.width, (y1 + y2) / 2 / image.height, (x2 - x1) / image.width, (y2 - y1) / image.height)

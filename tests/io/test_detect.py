@@ -72,8 +72,8 @@ def test_unknown_folder_and_format_name(tmp_path):
     (tmp_path / "notes.txt").write_text("x")
     with pytest.raises(FormatError, match="is not a recognised annotation folder"):
         detect_format(tmp_path)
-    with pytest.raises(FormatError, match="unknown annotation format 'cvat'; known formats: coco"):
-        load_annotations(tmp_path, fmt="cvat")
+    with pytest.raises(FormatError, match="unknown annotation format 'labelbox'; known formats: coco"):
+        load_annotations(tmp_path, fmt="labelbox")
     with pytest.raises(FormatError, match="not found"):
         detect_format(tmp_path / "missing")
 
