@@ -68,6 +68,7 @@ from bloodview.gui.dialogs.retrain_choices import (
     unknown_classes_note,
 )
 from bloodview.gui.style import resize_within_screen
+from bloodview.io.paths import portable_name
 from bloodview.gui.training_data import (
     TrainingSet,
     held_out_images,
@@ -333,6 +334,11 @@ class RetrainDialog(BeforeAfter, ScaleBeforeStart, QDialog):
         name = self.name.text().strip()
         if not name or "/" in name or (self.store_dir / name).exists():
             self.eta.setText("Choose a new model name (a folder of that name exists or the name is empty).")
+            return
+        if portable_name(name, max_chars=len(name)) != name:
+            # the model is a folder: a name a Windows PC or the lab's share cannot store breaks a copy
+            self.eta.setText("Choose a model name a Windows PC can store: no \\ : * ? \" < > |, no trailing dot "
+                             f"or space, at most 120 bytes (the model is a folder called {name!r}).")
             return
         self._update_summary()  # what is used now: cells checked or files gone since the dialog opened
         if not self.start_button.isEnabled():
