@@ -10,7 +10,8 @@ Before Start the dialog says what will be evaluated and what weakens it (images
 whose file is missing are left out and named, box-only ground truth, no pixel
 size, too few cells); after the run it says the headline figures in a lab's
 words (:func:`headline`) above the full report, and where the report folder is
-kept (:func:`default_reports_root`, one folder per run) so it can be opened again.
+kept (:func:`default_reports_root`, one folder per run, the last :data:`KEEP_RUNS`) so it can be
+opened again.
 """
 
 from __future__ import annotations
@@ -48,6 +49,35 @@ log = logging.getLogger(__name__)
 
 FEW_CELLS = 100  # below this, a figure's noise (±1/sqrt(cells)) is said beside it: ±0.10 at 100
 NAMED = 5  # missing files named one by one, then "and N more"
+
+
+KEEP_RUNS = 30
+"""Evaluation folders kept under the reports root; older ones go when a new run starts."""
+
+
+def prune_old_runs(root: Path, keep: int = KEEP_RUNS) -> list[Path]:
+    """Remove all but the ``keep`` newest run folders under ``root`` (by modification time); the
+    folders removed.
+
+    Why: each run keeps its ground truth and report, and nothing ever removed them, so a lab that
+    evaluates after every Retrain filled its data folder for good. Only folders holding a ``report``
+    folder or a ``train.json`` (what :meth:`EvaluateDialog.start` writes) are touched; a folder that
+    cannot be removed is left with a line in the log."""
+    import shutil
+
+    if not root.is_dir():
+        return []
+    runs = [p for p in root.iterdir()
+            if p.is_dir() and not p.is_symlink() and ((p / "report").is_dir() or (p / "train.json").is_file())]
+    runs.sort(key=lambda p: p.stat().st_mtime, reverse=True)
+    removed = []
+    for old in runs[keep:]:
+        try:
+            shutil.rmtree(old)
+            removed.append(old)
+        except OSError as exc:
+            log.warning("could not remove the old evaluation folder %s: %s", old, exc)
+    return removed
 
 
 def default_reports_root() -> Path:
@@ -233,6 +263,7 @@ class EvaluateDialog(QDialog):
         ready = self.refresh()
         if not ready.ok:
             return
+        prune_old_runs(self.reports_root, KEEP_RUNS - 1)  # room for this one
         stamp = time.strftime("%Y%m%d-%H%M%S")
         run = self.reports_root / f"{self.model_dir.name}-{stamp}"
         suffix = 1
