@@ -67,7 +67,7 @@ ImageInput = np.ndarray | str | Path
 Progress = Callable[[int, int], None]  # (images done, images in all)
 StepProgress = Callable[[int, int], None]  # (steps done, steps in all) of the batch of images under way
 PixelSizes = float | Sequence[float | ScaleEstimate | None] | None
-_DETECTION_KEYS = ("boxes", "class_ids", "scores", "masks", "mask_boxes")
+_DETECTION_KEYS = ("boxes", "class_ids", "scores", "masks", "mask_boxes")  # mask_boxes: networks since mask_box_scale
 TILE_AREA = 2.0
 """A tile holds at most this many times ``tile_size ** 2`` pixels: bounds a call's memory (a
 1344 x 1280 tile of the default model peaks near 1.4 GiB) while letting few tiles cover a field."""
@@ -347,7 +347,7 @@ class Predictor:
                 found = network.detect(inputs, windows, min_confidence=threshold)
                 for row, (frame, tile) in enumerate(chunk):
                     count = int(found["counts"][row])
-                    one = {key: np.asarray(found[key][row][:count]) for key in _DETECTION_KEYS}
+                    one = {key: np.asarray(found[key][row][:count]) for key in _DETECTION_KEYS if key in found}
                     rows[frame.index].append((tile, one))
                 steps.advance(len(chunk))
         return [self._instances(frame, rows[frame.index], threshold, simplify, steps) for frame in frames]
@@ -376,7 +376,7 @@ class Predictor:
             for index in sorted(keep, key=lambda k: -scores[k]):
                 tile, one, row = picked[index]
                 window = (-tile.y0, -tile.x0, height - tile.y0, width - tile.x0)
-                single = {key: one[key][row : row + 1] for key in _DETECTION_KEYS} | {"count": 1}
+                single = {key: value[row : row + 1] for key, value in one.items()} | {"count": 1}
                 instances.extend(
                     detections_to_instances(
                         single, window, orig_h, orig_w, self.class_names,
