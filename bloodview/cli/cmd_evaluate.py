@@ -20,6 +20,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from bloodview.cli.log_progress import LogProgress
 from bloodview.cli.options import add_pixel_size_option, finite_float_arg, given_pixel_size
 from bloodview.cli.tensorflow_start import start_tensorflow
 from bloodview.errors import BloodviewError
@@ -130,8 +131,14 @@ def _predict(model_dir: Path, gt, pixel_size: float | None = None, cell_classifi
     sizes = [pixel_size or (i.pixel_size_um if i.pixel_size and i.pixel_size.source == SOURCE_GIVEN else None)
              for i in gt.images]
     shapes = [(image.height, image.width) for image in gt.images]
-    with tqdm(total=len(paths), desc="predicting", unit="image", file=sys.stderr) as bar:
-        found = _detect(predictor, paths, sizes, shapes, lambda done, _total: bar.update(done - bar.n))
+    log_lines = LogProgress("evaluate", len(paths))  # a log file gets whole lines, not the bar's \r updates
+
+    def moved(done: int, _total: int) -> None:
+        bar.update(done - bar.n)
+        log_lines.update(done)
+
+    with tqdm(total=len(paths), desc="predicting", unit="image", file=sys.stderr, disable=None) as bar:
+        found = _detect(predictor, paths, sizes, shapes, moved)
     if red_cells:  # the finder's ``rbc`` is the ground truth's red-cell class, however it is spelt
         for instances, _ in found:
             for cell in instances:

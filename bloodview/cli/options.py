@@ -63,13 +63,24 @@ def check_output_file(path: Path, option: str = "--out") -> None:
     """Refuse, before any work, an output file that could not be written at the end.
 
     ``predict`` and ``bootstrap`` write their one file after minutes or hours of work; a
-    missing folder or a folder given as the file used to be found only then, with the
-    work lost.
+    missing folder, a folder given as the file, or a folder that takes no files (a read-only
+    disk, no permission, no room for one more file) used to be found only then, with the
+    work lost. The last is tried with an empty temporary file, removed at once.
     """
-    from bloodview.errors import FormatError
+    import os
+    import tempfile
+
+    from bloodview.cli.run_errors import OutputError
 
     if path.is_dir():
-        raise FormatError(path, f"is a folder; give {option} a file name (e.g. {path / 'cells.json'})")
+        raise OutputError(path, f"is a folder; give {option} a file name (e.g. {path / 'cells.json'})")
     folder = path.parent
     if not folder.is_dir():
-        raise FormatError(path, f"cannot be written: its folder {folder} does not exist")
+        raise OutputError(path, f"cannot be written: its folder {folder} does not exist")
+    try:
+        handle, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise OutputError(path, f"cannot be written: its folder {folder} takes no new file "
+                                f"({exc.strerror or exc})") from None
+    os.close(handle)
+    os.unlink(probe)
