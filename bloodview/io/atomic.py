@@ -68,6 +68,12 @@ def atomic_write_bytes(path: str | Path, data: bytes, backup: bool = True, sync_
     except IsADirectoryError as exc:
         tmp.unlink(missing_ok=True)
         raise OSError(exc.errno, "is a folder, not a file", str(path)) from exc
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        if exc.filename:
+            raise
+        # a write or fsync on a full disk names no file: "error: No space left on device", of what?
+        raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -94,3 +94,22 @@ def test_errors_name_the_file_asked_for_not_the_temporary_one(tmp_path):
         atomic_write_text(tmp_path / "taken", "x")
     assert folder.value.filename == str(tmp_path / "taken") and folder.value.strerror == "is a folder, not a file"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["taken"] and not any((tmp_path / "taken").iterdir())
+
+
+def test_a_full_disk_names_the_file_being_written(tmp_path, monkeypatch):
+    """A write or fsync on a full disk raises an OSError without a file name: convert, count and
+    bootstrap printed a bare "No space left on device"."""
+    import errno
+
+    target = tmp_path / "counts.csv"
+    atomic_write_text(target, "good")
+
+    def full(_fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    with pytest.raises(OSError) as raised:
+        atomic_write_text(target, "more")
+    assert raised.value.filename == str(target) and raised.value.errno == errno.ENOSPC
+    assert target.read_text() == "good"
+    assert not any(p.name.endswith(".tmp") for p in tmp_path.iterdir())
