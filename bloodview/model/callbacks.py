@@ -182,27 +182,64 @@ class ProgressLines(keras.callbacks.Callback):
         )
 
 
-class TqdmProgress(keras.callbacks.Callback):
-    """A tqdm bar per epoch on stderr with the running losses (the CLI without ``--progress``)."""
+LOG_LINE_EVERY_S = 60.0
+"""Off a terminal, seconds between two progress lines within an epoch."""
 
-    def __init__(self, epochs: int, steps: int):
+
+class TqdmProgress(keras.callbacks.Callback):
+    """A tqdm bar per epoch on stderr with the running losses (the CLI without ``--progress``).
+
+    Off a terminal (``train ... 2>> train.log``) the bar's ``\\r`` redraws filled the log with one
+    unreadable line per epoch; there it writes whole lines instead: one at most every
+    :data:`LOG_LINE_EVERY_S` seconds within an epoch and one at its end, with the losses."""
+
+    def __init__(self, epochs: int, steps: int, stream=None, clock=time.monotonic):
         super().__init__()
         self.epochs, self.steps = epochs, steps
+        self.stream = sys.stderr if stream is None else stream
+        isatty = getattr(self.stream, "isatty", None)
+        self.lines = not (isatty is not None and isatty())
+        self.clock = clock
         self.bar = None
+        self._epoch = 0
+        self._started = self._last = 0.0
 
     def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+        self._started = self._last = self.clock()
+        if self.lines:
+            return
         from tqdm import tqdm
 
-        self.bar = tqdm(total=self.steps, desc=f"epoch {epoch + 1}/{self.epochs}", file=sys.stderr, leave=True,
+        self.bar = tqdm(total=self.steps, desc=f"epoch {epoch + 1}/{self.epochs}", file=self.stream, leave=True,
                         dynamic_ncols=True)
 
+    def _line(self, text: str) -> None:
+        print(f"epoch {self._epoch + 1}/{self.epochs}: {text}", file=self.stream, flush=True)
+
     def on_train_batch_end(self, batch, logs=None):
+        if self.lines:
+            now = self.clock()
+            if now - self._last >= LOG_LINE_EVERY_S:
+                self._last = now
+                loss = clean_losses(logs).get("loss")
+                per_step = (now - self._started) / (batch + 1)
+                self._line(f"step {batch + 1} of {self.steps}, {per_step:.2f} s per step"
+                           + (f", loss {loss:.3f}" if loss is not None else ""))
+            return
         if self.bar is not None:
             losses = clean_losses(logs)
             self.bar.set_postfix({k: f"{v:.3f}" for k, v in losses.items() if v is not None and k in ("loss", "mask_loss")})
             self.bar.update(1)
 
     def on_epoch_end(self, epoch, logs=None):
+        if self.lines:
+            loss, val = clean_losses(logs).get("loss"), clean_losses(logs, prefix="val_").get("loss")
+            text = f"done in {self.clock() - self._started:.0f} s"
+            text += f", loss {loss:.3f}" if loss is not None else ""
+            text += f", val_loss {val:.3f}" if val is not None else ""
+            self._line(text)
+            return
         if self.bar is not None:
             val = clean_losses(logs, prefix="val_").get("loss")
             if val is not None:
