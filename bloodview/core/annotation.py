@@ -176,6 +176,9 @@ class Dataset:
     images: list[ImageAnnotation] = field(default_factory=list)
     classes: ClassCatalogue = field(default_factory=ClassCatalogue.pbc)
     root: Path | None = None
+    # Images a reader found elsewhere than their file recorded, as (recorded, found) pairs, not yet
+    # told to the user: the window says them once (bloodview.io.image_lookup.find_moved_on_read).
+    moved_on_read: list[tuple[Path, Path]] = field(default_factory=list, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.root is not None:

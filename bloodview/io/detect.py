@@ -210,6 +210,12 @@ def load_annotations(
     file gives no provenance for are unreviewed imports unless ``reviewed``
     (the user vouches for them: see :func:`bloodview.io.provenance.mark_imports_reviewed`).
     The reader's warnings are summarised, one line per kind (:mod:`bloodview.io.read_warnings`).
+    Images not where the file records them (written on a Windows PC or a Mac: another letter
+    case, ``C:\\Users\\tech\\smears\\day1\\a.jpg`` read as ``Users/tech/smears/day1/a.jpg``) are
+    pointed at the file found under ``images`` (default: the file's folder), as the window does
+    (:func:`bloodview.io.image_lookup.find_moved_on_read`), so ``convert``, ``count`` and ``info``
+    name them as the window does. Overlapping parts of one cell are joined
+    (:func:`bloodview.io.outlines.join_overlapping_parts`).
     """
     path = Path(path)
     name = canonical_format(fmt) if fmt else detect_format(path)
@@ -224,11 +230,30 @@ def load_annotations(
     log.debug("reading %s as %s", path, name)
     with summarised_warnings():
         dataset = _loader(name)(path, images, options)
+        _find_moved(dataset, path, images)
+        if name != "project":  # the editor keeps a project's parts apart; other tools may not
+            from bloodview.io.outlines import join_overlapping_parts
+
+            join_overlapping_parts(dataset, path)
     if reviewed:
         from bloodview.io.provenance import mark_imports_reviewed
 
         mark_imports_reviewed(dataset)
     return dataset
+
+
+def _find_moved(dataset: Dataset, path: Path, images: str | Path | None) -> None:
+    """Look for the images not where recorded, under the dataset's root (else ``images``, else the
+    annotation file's folder, where the window looks too); a root the reader left unset stays unset
+    unless an image was found under it."""
+    from bloodview.io.image_lookup import find_moved_on_read
+
+    root = dataset.root if dataset.root is not None else Path(images) if images is not None else (
+        path if path.is_dir() else path.parent)
+    had_root = dataset.root is not None
+    if find_moved_on_read(dataset, root).found or had_root:
+        return
+    dataset.root = None
 
 
 def _loader(name: str) -> Callable[[Path, Any, dict[str, Any]], Dataset]:

@@ -134,21 +134,24 @@ def find_moved_images(dataset: Dataset, root: Path | None = None) -> MovedImages
     (see :func:`_search`). An image found where recorded (under
     ``root``) is left alone; a
     file is given to one recorded path only (``day1/a.jpg`` and ``day2/a.jpg`` never both
-    become one ``a.jpg``). Rewritten paths are relative to ``root``.
+    become one ``a.jpg``). Rewritten paths are relative to ``root``. The result also holds
+    what :func:`find_moved_on_read` found in ``dataset`` and nobody has said yet (once).
     """
     root = root if root is not None else dataset.root
-    result = MovedImages()
+    result = MovedImages(found=dataset.moved_on_read)
+    dataset.moved_on_read = []  # said once
     if root is None:
+        return result
+    missing = [image for image in dataset.images if not _at(root, image.image_path).is_file()]
+    if not missing:  # the usual case: no listing, no resolving
+        dataset.root = root
         return result
     listings = FolderListings()
     claimed: dict[Path, str] = {}  # file on disk -> the recorded path that has it, as Windows compares
-    missing = []
+    missing_ids = {id(image) for image in missing}
     for image in dataset.images:
-        path = image.image_path if image.image_path.is_absolute() else root / image.image_path
-        if path.is_file():
-            claimed.setdefault(_key(path), name_key(image.image_path.as_posix()))
-        else:
-            missing.append(image)
+        if id(image) not in missing_ids:
+            claimed.setdefault(_key(_at(root, image.image_path)), name_key(image.image_path.as_posix()))
     for image in missing:
         recorded = image.image_path
         found = _search(root, recorded, listings, lambda path, image=image: _same_size(image, root / path))
@@ -161,6 +164,46 @@ def find_moved_images(dataset: Dataset, root: Path | None = None) -> MovedImages
         log.debug("%s: found at %s", recorded.as_posix(), found.as_posix())
     dataset.root = root
     return result
+
+
+def _at(root: Path, path: Path) -> Path:
+    return path if path.is_absolute() else root / path
+
+
+def find_moved_on_read(dataset: Dataset, root: Path) -> MovedImages:
+    """:func:`find_moved_images` as a reader does it: images found elsewhere also get their size
+    (one listed without cells had none while it was not found), and the sentence is logged.
+
+    Why here: the command line (``convert``, ``count``, ``info``) and the window must see one
+    dataset; a Windows path read as ``Users/tech/smears/day1/a.jpg`` was found as ``day1/a.jpg``
+    by the window only. The finds are kept in ``dataset.moved_on_read`` for the next
+    :func:`find_moved_images` call on it, so a caller that looks again (the window, which says it
+    in a dialog) still reports them, once.
+    """
+    from bloodview.errors import BloodviewError
+    from bloodview.io.images import read_image_size
+
+    moved = find_moved_images(dataset, root)
+    found = {path for _recorded, path in moved.found}
+    for image in dataset.images:
+        if image.width <= 0 and image.image_path in found:
+            try:
+                image.width, image.height = read_image_size(dataset.resolve_image(image))
+            except BloodviewError:
+                pass  # unreadable: said where it is opened
+    if moved.found:
+        log.warning("%s", moved.sentence())
+        dataset.moved_on_read = list(moved.found)
+    return moved
+
+
+def find_recorded(root: Path, recorded: Path, listings: FolderListings | None = None) -> Path | None:
+    """Where the image recorded as ``recorded`` is under ``root`` (relative to it), or None: as
+    :func:`find_moved_images` looks for one (case, spelling, tails, folders above), for a reader
+    that needs the file itself while reading (VIA stores no image sizes)."""
+    if (root / recorded).is_file():
+        return recorded
+    return _search(root, recorded, listings or FolderListings())
 
 
 # How many folders above the data folder are searched, and the fewest path parts matched there.
@@ -176,8 +219,11 @@ def _search(root: Path, recorded: Path, listings: FolderListings,
     Why above: a project on a share stores images beside it (``../smears/a.jpg``); written on a PC
     that reached them by another drive letter or UNC name, it stored them absolute
     (``//labserver/lab/smears/a.jpg``), and on the workstation that mounts the share the images are
-    beside the project again.
+    beside the project again. Only image files are taken there: a crafted ``C:\\etc\\passwd`` must
+    not lead to a file outside the data folder.
     """
+    from bloodview.io.images import is_image_file
+
     tails = recorded_tails(recorded)
     for tail in tails:
         if (hit := find_image(root, tail, listings)) is not None and fits(hit):
@@ -186,7 +232,7 @@ def _search(root: Path, recorded: Path, listings: FolderListings,
         for tail in tails:
             if len(tail.parts) < ANCESTOR_TAIL_PARTS or (hit := find_image(folder, tail, listings)) is None:
                 continue
-            if fits(found := Path(*[".."] * level, hit)):
+            if is_image_file(hit) and fits(found := Path(*[".."] * level, hit)):
                 return found
     return None
 

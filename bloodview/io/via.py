@@ -2,14 +2,15 @@
 
 What we write (compact JSON, as MakeSense's ``JSON.stringify``)::
 
-    {"<file name>": {"fileref": "", "size": <file bytes>, "filename": "<file name>",
+    {"<file name><file bytes>": {"fileref": "", "size": <file bytes>, "filename": "<file name>",
                      "base64_img_data": "", "file_attributes": {"bloodview": "<image record>"},
                      "regions": {"0": {"shape_attributes": {"name": "polygon",
                                         "all_points_x": [x0, ..., x0], "all_points_y": [y0, ..., y0]},
                                        "region_attributes": {"label": "<class>",
                                                              "bloodview": "<cell record>"}}}}}
 
-That is MakeSense's layout plus one namespaced ``bloodview`` attribute per region
+That is MakeSense's layout, keyed as VIA 2 keys images (:func:`via_key`; MakeSense keys by the
+bare file name, which VIA 2 does not match to the images), plus one namespaced ``bloodview`` attribute per region
 (and per file when the image has a sign-off, label or split): the provenance
 records of :mod:`bloodview.io.provenance` as compact JSON *text*, because VIA
 attributes are strings (VIA shows it as a text attribute; tools that read
@@ -45,6 +46,7 @@ from bloodview.core.classes import ClassCatalogue
 from bloodview.core.geometry import rectangle
 from bloodview.errors import FormatError, ImageError
 from bloodview.io.atomic import atomic_write_json, json_number
+from bloodview.io.image_lookup import FolderListings, find_recorded
 from bloodview.io.images import read_image_size
 from bloodview.io.jsonio import as_number, read_json, require, short
 from bloodview.io.class_records import CLASSES_KEY, adopt_record_classes, class_records
@@ -85,14 +87,11 @@ def load_via(
     classes = classes if classes is not None else ClassCatalogue.pbc()
     resolver = ClassResolver(classes, add_unknown_classes, path)
     images = []
+    listings = FolderListings()
     for key, entry in data.items():
         name = entry.get("filename", key)
         relative = member_path(name, path)
-        try:
-            width, height = read_image_size(root / relative)
-        except ImageError as exc:
-            raise ImageError(root / relative, f"{exc.reason}; VIA files do not store image sizes, "
-                             f"so {path.name} needs its images (give the images folder)") from exc
+        width, height = _image_size(root, relative, path, listings)
         image = ImageAnnotation(relative, width, height)
         attributes = entry.get("file_attributes")
         record = decode_record(attributes.get(RECORD_KEY), path, name) if isinstance(attributes, dict) else None
@@ -108,6 +107,19 @@ def load_via(
             apply_image_record(image, record, path)
         images.append(image)
     return Dataset(images, classes, root)
+
+
+def _image_size(root: Path, relative: Path, path: Path, listings: FolderListings) -> tuple[int, int]:
+    """``(width, height)`` of the image recorded as ``relative``, looked for as the window looks
+    (:func:`bloodview.io.image_lookup.find_recorded`: a file written on a PC names
+    ``C:\\smears\\IMG_1.JPG`` for ``img_1.jpg``). The recorded path is kept; the reader's caller
+    (:func:`bloodview.io.detect.load_annotations`) points it at the file and says so."""
+    found = find_recorded(root, relative, listings)
+    try:
+        return read_image_size(root / (found if found is not None else relative))
+    except ImageError as exc:
+        raise ImageError(root / relative, f"{exc.reason}; VIA files do not store image sizes, "
+                         f"so {path.name} needs its images (give the images folder)") from exc
 
 
 def _region_instance(region: Any, image: ImageAnnotation, resolver: ClassResolver, path: Path, where: str):
@@ -175,8 +187,9 @@ def _ellipse(shape: dict[str, Any], path: Path, where: str) -> np.ndarray:
 def via_dict(dataset: Dataset, provenance: bool = True) -> dict[str, Any]:
     """The dataset laid out as MakeSense's VGG export (see module doc).
 
-    ``provenance=False`` leaves out the ``bloodview`` attributes: byte for byte
-    MakeSense's layout, but every cell then comes back as an unreviewed import.
+    Keyed as VIA 2 keys images (:func:`via_key`). ``provenance=False`` writes MakeSense's layout
+    byte for byte instead: no ``bloodview`` attributes (every cell then comes back as an
+    unreviewed import) and keyed by the bare file name, as MakeSense keys.
     """
     out: dict[str, Any] = {}
     for name, image in zip(flat_export_names(dataset), dataset.images):
@@ -199,15 +212,30 @@ def via_dict(dataset: Dataset, provenance: bool = True) -> dict[str, Any]:
             kept[CLASSES_KEY] = own_classes
         if not regions and not (kept.get("signed_off") or kept.get("sign_off_history")):
             continue
-        out[name] = {
+        size = _file_size(dataset.resolve_image(image))
+        out[via_key(name, size) if provenance else name] = {
             "fileref": "",
-            "size": _file_size(dataset.resolve_image(image)),
+            "size": size,
             "filename": name,
             "base64_img_data": "",
             "file_attributes": {RECORD_KEY: encode_record(kept)} if kept else {},
             "regions": regions,
         }
     return out
+
+
+def via_key(name: str, size: int) -> str:
+    """The key VIA 2 gives an image: its file name followed by its size in bytes (``"a.jpg51234"``;
+    ``"a.jpg-1"`` when the size is unknown).
+
+    Why not the bare name, as MakeSense writes it: VIA 2 (2.0.11, ``import_annotations_from_json``)
+    keeps the key as the image's id, and when the user then adds the image files
+    (``project_file_add_local``) it looks for ``name + size`` or ``name + "-1"``: under a bare-name
+    key the cells sat on an entry of their own and each image came in again without them (older
+    VIA 2 releases drop an entry whose key is not ``name + size`` as malformed). MakeSense imports
+    no VGG JSON, and every reader we know takes the entry's ``filename``, not its key.
+    """
+    return f"{name}{size}"
 
 
 def save_via(dataset: Dataset, path: str | Path, provenance: bool = True) -> Path:

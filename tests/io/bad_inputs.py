@@ -118,7 +118,8 @@ def build_cases(folder: Path) -> dict[str, Case]:
 
     where, ds = place("via")
     data = via.via_dict(ds)
-    data["b.png"]["regions"] = [  # VIA 2: regions as a list, other shapes, a checkbox attribute
+    (b_png,) = [entry for entry in data.values() if entry["filename"] == "b.png"]  # keyed as VIA 2: name + size
+    b_png["regions"] = [  # VIA 2: regions as a list, other shapes, a checkbox attribute
         {"shape_attributes": {"name": "rect", "x": 2, "y": 2, "width": 10, "height": 8},
          "region_attributes": {"type": {"monocyte": True}}},
         {"shape_attributes": {"name": "circle", "cx": 20, "cy": 15, "r": 5}, "region_attributes": {"label": "RBC"}},

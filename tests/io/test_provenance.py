@@ -87,14 +87,15 @@ def test_via_keeps_every_record_in_a_namespaced_region_attribute(reviewed, tmp_p
     back = load_via(target, images_root=tmp_path / "smears")
     assert provenance_of(back) == provenance_of(reviewed)
     data = json.loads(target.read_text())
-    region = data["a.png"]["regions"]["0"]
+    by_name = {entry["filename"]: entry for entry in data.values()}  # keyed as VIA 2: name + size
+    region = by_name["a.png"]["regions"]["0"]
     # MakeSense's layout, plus one string attribute (VIA attributes are text) other tools leave alone
     assert set(region["region_attributes"]) == {"label", "bloodview"}
     assert region["region_attributes"]["label"] == "neutrophil"
     assert json.loads(region["region_attributes"]["bloodview"])["source"] == "model"
-    assert json.loads(data["b.png"]["file_attributes"]["bloodview"])["sign_off_history"][1]["by"] == "ben"
-    assert data["c.png"]["regions"] == {}  # signed off as empty: kept so the sign-off survives
-    assert len(data["a.png"]["regions"]) == 6  # the two-part cell is two regions, joined again on reading
+    assert json.loads(by_name["b.png"]["file_attributes"]["bloodview"])["sign_off_history"][1]["by"] == "ben"
+    assert by_name["c.png"]["regions"] == {}  # signed off as empty: kept so the sign-off survives
+    assert len(by_name["a.png"]["regions"]) == 6  # the two-part cell is two regions, joined again on reading
 
 
 def test_labelme_keeps_records_and_shows_the_sign_off_as_a_flag(reviewed, tmp_path):
@@ -197,7 +198,8 @@ def test_a_cell_added_in_another_tool_withdraws_the_sign_off(reviewed, tmp_path)
     target = tmp_path / "out.json"
     save_via(reviewed, target)
     data = json.loads(target.read_text())
-    data["b.png"]["regions"]["1"] = {  # drawn in VIA after bloodview's sign-off
+    by_name = {entry["filename"]: entry for entry in data.values()}  # keyed as VIA 2: name + size
+    by_name["b.png"]["regions"]["1"] = {  # drawn in VIA after bloodview's sign-off
         "shape_attributes": {"name": "polygon", "all_points_x": [1, 20, 20, 1], "all_points_y": [1, 1, 20, 1]},
         "region_attributes": {"label": "lymphocyte"}}
     target.write_text(json.dumps(data))
@@ -211,7 +213,8 @@ def test_a_damaged_via_record_keeps_the_cell_as_an_unreviewed_import(reviewed, t
     target = tmp_path / "out.json"
     save_via(reviewed, target)
     data = json.loads(target.read_text())
-    data["b.png"]["regions"]["0"]["region_attributes"]["bloodview"] = "{not json"
+    by_name = {entry["filename"]: entry for entry in data.values()}  # keyed as VIA 2: name + size
+    by_name["b.png"]["regions"]["0"]["region_attributes"]["bloodview"] = "{not json"
     target.write_text(json.dumps(data))
     back = load_via(target, images_root=tmp_path / "smears")
     (cell,) = back.find("b.png").instances
