@@ -206,6 +206,9 @@ def _overlap_row(dataset: Dataset, index: int, overlap: Overlap) -> tuple:
 
 def _entry_row(dataset: Dataset, entry: QueueEntry) -> tuple:
     """What an unchecked cell's row shows (its cell names it: rows are unique)."""
+    # an imported cell whose file gave no score is no machine call (counted, never unidentified):
+    # "0.00" read as "the model is sure it is wrong"
+    unscored = entry.certainty == 0.0 and not entry.unidentified
     return ("cell", entry.image_index, entry.instance_id, _display(dataset, entry.class_name),
-            f"{entry.certainty:.2f}", str(entry.image_index + 1), entry.unidentified,
+            "–" if unscored else f"{entry.certainty:.2f}", str(entry.image_index + 1), entry.unidentified,
             str(dataset.images[entry.image_index].image_path))
