@@ -1,4 +1,7 @@
-"""The differential count report as HTML (PDF via Qt in :func:`write_pdf`).
+"""The differential count report as HTML (as a printable PDF by :mod:`bloodview.gui.report_pdf`).
+
+What identifies it when filed (folder, images, time in UTC, version, model, scale) comes from
+:mod:`bloodview.gui.report_identity`.
 
 The HTML is self-contained (inline CSS), readable in any browser and printable.
 It says what a lab signs: the white-cell differential with its denominator,
@@ -10,9 +13,10 @@ model's calls, the classical segmenter's outlines, cells imported from a file th
 does not say who made them (an auditor must not read an imported or segmented cell
 as the model's) — and how many images are signed off, and each image with who signed it off and when. Until
 every image is signed off (and every cell checked) the report is a **DRAFT** in
-its title, its body and the footer of every PDF page; it is never printed as
-final before. Without white cells there is no % and no figure per 100 white
-cells ("–"), never a 0.0 that would hide erythroblasts.
+its title, its body and on every PDF page; it is never printed as final before;
+a final one ends with a line for the lab lead's signature. Without white cells
+there is no % and no figure per 100 white cells ("–"), never a 0.0 that would
+hide erythroblasts.
 Unidentified cells (below the review threshold, unchecked) are reported on their
 own line and left out of the percentages, as a lab report would.
 """
@@ -33,7 +37,8 @@ from bloodview.core.differential import (  # noqa: F401 - ReviewTally: the GUI's
     per_100_white_text,
     review_tally,
 )
-from bloodview.core.review_rules import ORIGINS
+from bloodview.core.review_rules import ORIGINS, is_crowd_region
+from bloodview.gui.report_identity import identity_rows, report_id
 from bloodview.gui.review import counted_instances, is_checked, is_unidentified
 
 DRAFT = "DRAFT"
@@ -62,13 +67,26 @@ def other_cell_figure(row: DifferentialRow, white_total: int) -> str:
     return per_100_white_text(row, white_total)
 
 
+def _utc(at: str) -> str:
+    """An ISO 8601 time as ``"2026-11-30 09:00 UTC"``: a record with another offset is converted
+    (it was printed as if it were UTC), one without an offset is taken as UTC, and text that is
+    not a time is shown as it is."""
+    try:
+        moment = _dt.datetime.fromisoformat(at)
+    except ValueError:
+        return at
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(_dt.timezone.utc)
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
 def sign_off_text(image: ImageAnnotation) -> str:
     """An image's sign-off as the report lists it: who and when (UTC), as the record keeps it.
 
     ``"signed off by ana, 2026-11-30 09:00 UTC"``; a withdrawn sign-off says who withdrew it;
     an old project's sign-off without a record says so rather than name nobody."""
     last = image.last_sign_off
-    when = "" if last is None else last.at.replace("T", " ")[:16] + " UTC"
+    when = "" if last is None else _utc(last.at)
     if image.signed_off:
         if last is None or not last.signed_off:
             return "signed off (who and when not recorded)"
@@ -138,14 +156,46 @@ def _row_html(row: DifferentialRow, colour: str, figure: str, origins: Sequence[
             f"<td class='n'>{figure}</td></tr>")
 
 
+def crowd_note(images: Sequence[ImageAnnotation]) -> str:
+    """`` · 2 crowd region(s) left out …`` when COCO crowd regions were left out of the count, as
+    ``bloodview count`` says: several cells outlined together are not one cell."""
+    crowd = sum(is_crowd_region(c) for i in images for c in i.instances)
+    return (f" · {crowd} crowd region(s) left out (several cells outlined together, COCO iscrowd: "
+            "not one cell)" if crowd else "")
+
+
+def print_css(final: bool) -> str:
+    """CSS for a browser's printout of the HTML: table headers repeated on each page, rows kept
+    whole and, on a draft, "DRAFT — not a final report" in the top margin of every page (a CSS
+    page-margin box, printed by current Chrome and Edge; Qt's text engine ignores all of it,
+    the PDF marks its pages itself)."""
+    css = "@media print { thead { display: table-header-group; } tr { page-break-inside: avoid; } }"
+    if not final:
+        css += ("\n@page { @top-center { content: 'DRAFT — not a final report'; font-weight: bold;"
+                " font-family: sans-serif; } }")
+    return css
+
+
+def signature_html(final: bool) -> str:
+    """Where the lab lead signs a final printout (a draft, marked DRAFT on every page, has none)."""
+    if not final:
+        return ""
+    return ("<table class='sign'><tr><td>Signed (laboratory lead):</td><td>______________________________</td>"
+            "<td>Date:</td><td>______________</td></tr></table>")
+
+
 def report_html(
     dataset: Dataset,
     images: Sequence[ImageAnnotation],
     threshold: float,
     title: str = "Differential count",
     model_name: str | None = None,
+    generated: _dt.datetime | None = None,
 ) -> str:
-    """A complete HTML document for ``images`` of ``dataset`` (a DRAFT unless all are signed off)."""
+    """A complete HTML document for ``images`` of ``dataset`` (a DRAFT unless all are signed off).
+
+    ``model_name`` is the model selected in the app; ``generated`` the time the report is made
+    (default now), printed in UTC like the sign-offs."""
     count, unidentified = differential_for(images, dataset, threshold)
     tally = review_tally(images, threshold)
     shown_title = title if tally.final else f"{DRAFT} — {title}"
@@ -168,8 +218,10 @@ def report_html(
         status = (f"<p class='draft'><b>{DRAFT} — not a final report</b>: "
                   f"{html.escape(tally.draft_reason())}. Sign off every image to print a final "
                   "report.</p>")
-    now = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
-    model = f"<br>Model: {html.escape(model_name)}" if model_name else ""
+    generated = generated or _dt.datetime.now(_dt.timezone.utc)
+    identity = "".join(f"<tr><td>{label}</td><td>{html.escape(value)}</td></tr>"
+                       for label, value in identity_rows(dataset, images, model_name, generated))
+    page_id = html.escape(report_id(dataset, images, generated), quote=True)
     image_list = "".join(
         f"<li>{html.escape(str(i.image_path))} — {len(i.instances)} cells — {html.escape(sign_off_text(i))}</li>"
         for i in images
@@ -181,27 +233,35 @@ def report_html(
     else:
         denominator = ("No white cells were counted: there is no white-cell differential, and no figure per "
                        "100 white cells.")
-    head = ("<tr><th>Class</th><th class='n'>Checked</th>" + _unchecked_head(origins) +
-            "<th class='n'>Count</th><th class='n'>{}</th></tr>")
+    head = ("<thead><tr><th>Class</th><th class='n'>Checked</th>" + _unchecked_head(origins) +
+            "<th class='n'>Count</th><th class='n'>{}</th></tr></thead>")
     return f"""<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>{html.escape(shown_title)}</title>
+<meta name="report-id" content="{page_id}">
 <style>
-body {{ font-family: sans-serif; margin: 2em; color: #222; }}
+body {{ font-family: sans-serif; margin: 0.5em; color: #222; }}
 table {{ border-collapse: collapse; min-width: 34em; margin-bottom: 1em; }}
-th, td {{ border-bottom: 1px solid #ccc; padding: 4px 10px; text-align: left; }}
+th, td {{ border-bottom: 1px solid #ccc; padding: 2px 6px; text-align: left; }}
 td.n, th.n {{ text-align: right; font-variant-numeric: tabular-nums; }}
 .sw {{ display: inline-block; width: 0.9em; height: 0.9em; margin-right: 0.5em;
        border: 1px solid #555; vertical-align: middle; }}
 .meta {{ color: #555; }}
+table.id td {{ border: none; padding: 0 12px 0 0; }}
+table.sign {{ margin-top: 2em; }}
+table.sign td {{ border: none; padding: 0 8px 0 0; }}
 .draft {{ color: #a00; border: 2px solid #a00; padding: 6px 10px; }}
 .final {{ color: #060; }}
+{print_css(tally.final)}
 </style></head><body>
 <h1>{html.escape(shown_title)}</h1>
 {status}
-<p class="meta">{now} · {tally.images} image(s), {tally.signed_off} of {tally.images} signed off ·
+<p class="meta">{tally.images} image(s), {tally.signed_off} of {tally.images} signed off ·
 {count.fields} field(s) counted ·
 {html.escape(tally.cells_text())} ·
-unidentified threshold {threshold:.2f}{model}</p>
+unidentified threshold {threshold:.2f}{crowd_note(images)}</p>
+<table class="id">
+{identity}
+</table>
 <h2>White-cell differential</h2>
 <p>{denominator}</p>
 {origins_note(origins)}
@@ -220,57 +280,20 @@ unidentified threshold {threshold:.2f}{model}</p>
 </table>
 {lab_figures_html(count, tally.images)}
 <h2>Images</h2><ul>{image_list}</ul>
+{signature_html(tally.final)}
 </body></html>
 """
 
 
 def write_report(path: Path, text_html: str) -> None:
-    """Write the report as ``.html`` (atomically) or ``.pdf`` (by the suffix)."""
+    """Write the report as ``.html`` (atomically) or ``.pdf`` (by the suffix; the locale's paper,
+    see :mod:`bloodview.gui.report_pdf`)."""
     path = Path(path)
     if path.suffix.lower() == ".pdf":
+        from bloodview.gui.report_pdf import write_pdf
+
         write_pdf(path, text_html)
         return
     from bloodview.io.atomic import atomic_write_text
 
     atomic_write_text(path, text_html)
-
-
-def write_pdf(path: Path, text_html: str) -> None:
-    """Render the HTML to an A4 PDF with Qt's text engine (needs a QGuiApplication).
-
-    Every page carries a footer with the report's title and "page i of n": a draft of 300
-    fields runs to several pages, and each printed page must say DRAFT on its own, not only
-    the first (``QTextDocument.print`` gives the later pages no mark at all)."""
-    from PyQt6.QtCore import QRectF, QSizeF, Qt
-    from PyQt6.QtGui import QPageSize, QPainter, QPdfWriter, QTextDocument
-
-    writer = QPdfWriter(str(path))
-    writer.setPageSize(QPageSize(QPageSize.PageSizeId.A4))
-    writer.setResolution(150)
-    document = QTextDocument()
-    document.documentLayout().setPaintDevice(writer)  # fonts laid out at the PDF's resolution
-    document.setHtml(text_html)
-    title = document.metaInformation(QTextDocument.MetaInformation.DocumentTitle)
-    writer.setTitle(title)
-    area = writer.pageLayout().paintRectPixels(writer.resolution())
-    footer = writer.resolution() // 3
-    body = QSizeF(area.width(), area.height() - footer)
-    document.setPageSize(body)
-    pages = document.pageCount()
-    painter = QPainter(writer)
-    try:
-        for index in range(pages):
-            if index:
-                writer.newPage()
-            top = index * body.height()
-            painter.save()
-            painter.translate(0, -top)
-            document.drawContents(painter, QRectF(0, top, body.width(), body.height()))
-            painter.restore()
-            painter.drawText(QRectF(0, body.height(), body.width(), footer),
-                             int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignBottom),
-                             f"{title} — page {index + 1} of {pages}")
-    finally:
-        painter.end()
-    if not path.exists():
-        raise OSError(f"{path}: the PDF could not be written")
