@@ -31,6 +31,19 @@ IMAGES_FOLDERS_KEY = "images_folders"  # annotation file -> the folder its image
 RECENT_MAX = 10
 
 
+def report_file_name(whole: bool, image, today=None) -> str:
+    """The Report dialog's suggested name: the date, and the image for a one-image report.
+
+    It was always ``differential.html``, so a second report offered to overwrite the first, which
+    a lab files as its record ("differential-2026-12-07.html", "differential-2026-12-07-a.html")."""
+    import datetime
+
+    day = (today or datetime.date.today()).isoformat()
+    if whole or image is None:
+        return f"differential-{day}.html"
+    return f"differential-{day}-{image.image_path.stem}.html"
+
+
 def open_filter() -> str:
     """The Open dialog's filter: every image type the loader reads (``IMAGE_SUFFIXES``), JSON and XML."""
     from bloodview.io.images import IMAGE_SUFFIXES  # not at import: the window shows before the loaders load
@@ -371,7 +384,7 @@ class FileActions:
         whole = window.differential.whole_project or session.current_image is None
         images = session.dataset.images if whole else [session.current_image]
         if path is None:
-            start = session.suggested_project_folder() / "differential.html"
+            start = session.suggested_project_folder() / report_file_name(whole, session.current_image)
             path = window.prompts.save_path(window, "export_report", "Export differential count report",
                                             start, "HTML (*.html);;PDF (*.pdf)")
         if path is None:
