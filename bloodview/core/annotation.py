@@ -19,25 +19,45 @@ from bloodview.core.measure import SOURCE_GIVEN, CellSize, PixelSize, cell_size
 class SignOffEvent:
     """One sign-off (``signed_off=True``) or withdrawal (``False``) of an image: who and when.
 
-    ``at`` is an ISO 8601 UTC time. Kept in :attr:`ImageAnnotation.sign_off_history`,
-    oldest first, so a lab can see who approved an image and who took that back.
+    ``by`` is the name the person gave when signing (or ``$BLOODVIEW_USER``, or the login
+    name); ``login`` is the computer's login it was done under, kept beside it because a
+    lab's bench PC has one login for the whole shift: "A. Smith" says who, "labuser" says
+    where. ``login`` is ``""`` in records written before it was kept. ``at`` is an ISO 8601
+    UTC time. Kept in :attr:`ImageAnnotation.sign_off_history`, oldest first, so a lab can
+    see who approved an image and who took that back.
     """
 
     signed_off: bool
     by: str
     at: str
+    login: str = ""
 
     @classmethod
-    def now(cls, signed_off: bool, by: str) -> SignOffEvent:
-        return cls(bool(signed_off), str(by), datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    def now(cls, signed_off: bool, by: str, login: str = "") -> SignOffEvent:
+        return cls(bool(signed_off), str(by), datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                   str(login))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"signed_off": self.signed_off, "by": self.by, "at": self.at}
+        """``login`` only when known, so records without it are written as before."""
+        record: dict[str, Any] = {"signed_off": self.signed_off, "by": self.by, "at": self.at}
+        if self.login:
+            record["login"] = self.login
+        return record
 
     @classmethod
     def from_dict(cls, record: dict[str, Any]) -> SignOffEvent:
         """Raises ``KeyError``/``TypeError`` on a damaged record (the reader names the file)."""
-        return cls(bool(record["signed_off"]), str(record["by"]), str(record["at"]))
+        login = record.get("login")
+        return cls(bool(record["signed_off"]), str(record["by"]), str(record["at"]),
+                   "" if login is None else str(login))
+
+    @property
+    def who(self) -> str:
+        """``by`` for people: ``"A. Smith (login labuser)"``, just ``"labuser"`` when the name
+        is the login (or the login is not known)."""
+        if self.login and self.login != self.by:
+            return f"{self.by} (login {self.login})"
+        return self.by
 
     @property
     def verb(self) -> str:

@@ -44,6 +44,7 @@ TEXTS: dict[str, tuple[str, str | None]] = {
     "next_cell": ("Next &unchecked cell", "mdi.arrow-right-bold-circle-outline"),
     "prev_cell": ("&Previous cell", None),
     "sign_off": ("&Sign off image", "mdi.check-decagram"),
+    "signer": ("Sign off &as…", "mdi.account-edit"),  # "Signing as NAME…" once known (gui/signer_label.py)
     "merge_overlaps": ("&Merge overlapping cells", "mdi.set-merge"),
     "next_image": ("&Next image", "mdi.chevron-right"),
     "prev_image": ("&Previous image", "mdi.chevron-left"),
@@ -74,7 +75,7 @@ MENUS: tuple[tuple[str, tuple[str, ...]], ...] = (
                "export_coco", "export_makesense_vgg", "export_makesense_coco", "export_labelme", "-",
                "export_report", "export_view", "-", "quit")),
     ("&Edit", ("undo", "redo", "-", "delete", "select_all", "-", "classes", "-", "remove_image")),
-    ("&Review", ("accept", "next_cell", "prev_cell", "-", "merge_overlaps", "sign_off", "-", "next_image",
+    ("&Review", ("accept", "next_cell", "prev_cell", "-", "merge_overlaps", "sign_off", "signer", "-", "next_image",
                  "prev_image")),
     ("&View", ("fit", "zoom_in", "zoom_out", "toggle_labels", "toggle_red_cells", "-", "docks")),
     ("&Tools", ("tool_select", "tool_draw", "tool_brush", "tool_eraser")),

@@ -126,7 +126,7 @@ class ImageRemoval:
             image = session.dataset.images[index]
             if image.signed_off:
                 last = image.last_sign_off
-                who = f" by {last.by}" if last is not None and last.signed_off else ""
+                who = f" by {last.who}" if last is not None and last.signed_off else ""
                 return (f"{image.image_path.name} is signed off{who}: withdraw the sign-off (Ctrl+Enter) "
                         "before removing it from the project")
         return ""

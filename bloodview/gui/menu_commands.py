@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from PyQt6.QtWidgets import QAbstractSpinBox, QApplication, QLineEdit
 
 from bloodview.gui.file_actions import EXPORTS
+from bloodview.gui.signer_label import show_signer
 
 if TYPE_CHECKING:
     from bloodview.gui.main_window import MainWindow
@@ -46,6 +47,8 @@ def connect_actions(window: MainWindow) -> None:
     for name in ("accept", "next_cell", "prev_cell"):
         a[name].triggered.connect(lambda _c=False: keys_to_cells(window))
     a["sign_off"].triggered.connect(window.review.sign_off)
+    a["signer"].triggered.connect(window.review.change_signer)
+    show_signer(window)  # the item's text and the Review panel's line say who is signing
     a["merge_overlaps"].triggered.connect(window.review.merge_overlaps)
     a["next_image"].triggered.connect(lambda: window.review.step_image(1))
     a["prev_image"].triggered.connect(lambda: window.review.step_image(-1))

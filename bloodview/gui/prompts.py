@@ -51,6 +51,27 @@ class Prompts:
         box.exec()
         return buttons.get(box.clickedButton(), default)
 
+    def sign_as(self, parent: QWidget | None, key: str, suggestion: str, login: str,
+                always_login: bool) -> tuple[str, bool] | None:
+        """Who signs off: (name as given, always sign as the login name), ``None`` when cancelled.
+
+        ``answers[key]`` may be a name, a ``(name, always_login)`` pair or ``None``;
+        non-interactive runs take the suggestion."""
+        if key in self.answers:
+            value = self.answers[key]
+            if value is None or isinstance(value, tuple):
+                return value  # type: ignore[return-value]
+            return str(value), False
+        if self.non_interactive:
+            return suggestion, always_login
+        from bloodview.gui.signer_dialog import SignerDialog
+
+        dialog = SignerDialog(suggestion, login, always_login, parent)
+        try:
+            return dialog.answer() if dialog.exec() == SignerDialog.DialogCode.Accepted else None
+        finally:
+            dialog.deleteLater()
+
     def error(self, parent: QWidget | None, title: str, text: str) -> None:
         self.messages.append((title, text))
         log.warning("%s: %s", title, text)

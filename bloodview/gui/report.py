@@ -90,9 +90,9 @@ def sign_off_text(image: ImageAnnotation) -> str:
     if image.signed_off:
         if last is None or not last.signed_off:
             return "signed off (who and when not recorded)"
-        return f"signed off by {last.by}, {when}"
+        return f"signed off by {last.who}, {when}"
     if last is not None and not last.signed_off:
-        return f"not signed off (sign-off withdrawn by {last.by}, {when})"
+        return f"not signed off (sign-off withdrawn by {last.who}, {when})"
     return "not signed off"
 
 

@@ -17,6 +17,7 @@ from bloodview.gui.review import (
     sign_off_check,
 )
 from bloodview.gui.sign_off import SignOffCommand
+from bloodview.gui.signer import Signer
 
 if TYPE_CHECKING:
     from bloodview.gui.main_window import MainWindow
@@ -26,6 +27,7 @@ class ReviewActions:
     def __init__(self, window: MainWindow):
         self.window = window
         self.menu: QMenu | None = None  # the last context menu (kept for tests)
+        self.signer = Signer(window.settings, window.prompts, window)  # who signs, asked once a session
 
     @property
     def _image(self):
@@ -231,14 +233,18 @@ class ReviewActions:
         """Sign the image off, or withdraw its sign-off (both undoable and recorded with who/when).
 
         Refused while cells are unchecked; asks first when the image has no cells, and when
-        cells overlap (one cell found twice), offering to merge them."""
+        cells overlap (one cell found twice), offering to merge them. The first sign-off or
+        withdrawal of a session asks who is signing (:class:`Signer`); no name, no sign-off."""
         image, session = self._image, self.window.session
         if image is None:
             return False
         if image.signed_off:
-            command = SignOffCommand(image, False)
+            by = self._who("Sign-off not withdrawn")
+            if not by:
+                return False
+            command = SignOffCommand(image, False, by)
             session.push(session.current_index, command)
-            self._say(f"Sign-off of {image.image_path.name} withdrawn by {command.event.by}: "
+            self._say(f"Sign-off of {image.image_path.name} withdrawn by {command.event.who}: "
                       "its cells can be changed again")
             return True
         if session.current_index in session.broken:  # nobody can have looked at it ("empty" was offered)
@@ -248,6 +254,9 @@ class ReviewActions:
         check = sign_off_check(image, self.window.threshold)
         if not check.ok:
             self.window.canvas.notify(f"Cannot sign off: {check.reason}")
+            return False
+        by = self._who("Not signed off")  # before the questions below: cancelling it changes nothing
+        if not by:
             return False
         if not image.instances and not self.window.prompts.ask(
                 self.window, "sign_off_empty", "No cells found",
@@ -269,10 +278,23 @@ class ReviewActions:
             elif answer != anyway:
                 self._say("Not signed off: overlapping cells left as they are")
                 return False
-        command = SignOffCommand(image, True)
+        command = SignOffCommand(image, True, by)
         session.push(session.current_index, command)
-        self._say(f"{image.image_path.name} signed off by {command.event.by}")
+        self._say(f"{image.image_path.name} signed off by {command.event.who}")
         return True
+
+    def _who(self, refused: str) -> str:
+        """Who signs (asked the first time in a session); ``""`` and a message when nobody."""
+        by = self.signer.who_signs(self.window)
+        if not by:
+            self._say(f"{refused}: type your name or initials when asked who is signing "
+                      "(Review → Sign off as…)")
+        return by
+
+    def change_signer(self) -> None:
+        """Review → Signing as …: ask who is signing from now on (the next person on the shift)."""
+        if self.signer.ask(self.window):
+            self.window.show_status(self.signer.describe())
 
     def merge_overlaps(self) -> int:
         """Drop all but the best cell of each overlapping group in the image on screen

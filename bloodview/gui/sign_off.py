@@ -7,30 +7,26 @@ so none of them can reach a signed-off image, whichever tool or menu sent it; th
 stack refuses the command and says why (``refused``). Undo and redo are not pushes:
 the only command above a sign-off is the sign-off itself, so undoing it withdraws it.
 
-Signing off and withdrawing are :class:`SignOffCommand`\\ s, recorded with who and
-when in :attr:`ImageAnnotation.sign_off_history`.
+Signing off and withdrawing are :class:`SignOffCommand`\\ s, recorded with who (the
+name given, :mod:`bloodview.gui.signer`, and the computer's login) and when in
+:attr:`ImageAnnotation.sign_off_history`.
 """
 
 from __future__ import annotations
 
-import getpass
 import os
 
 from PyQt6.QtCore import QObject, pyqtSignal
 from PyQt6.QtGui import QUndoCommand, QUndoStack
 
 from bloodview.core.annotation import ImageAnnotation, SignOffEvent
+from bloodview.gui.signer import clean_name, login_name
 
 
 def current_user() -> str:
-    """Who is signing: ``$BLOODVIEW_USER`` when set (a shared lab login), else the login name."""
-    name = os.environ.get("BLOODVIEW_USER")
-    if name:
-        return name
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no user name in the environment or the password database
-        return "unknown"
+    """Who signs when nobody was asked (recovery, scripts): ``$BLOODVIEW_USER`` when set,
+    else the login name. The window asks the person instead (:class:`bloodview.gui.signer.Signer`)."""
+    return clean_name(os.environ.get("BLOODVIEW_USER", "")) or login_name()
 
 
 def locked_message(image: ImageAnnotation) -> str:
@@ -50,7 +46,7 @@ class SignOffCommand(QUndoCommand):
     def __init__(self, image: ImageAnnotation, value: bool, by: str | None = None):
         super().__init__("Sign off image" if value else "Withdraw sign-off")
         self._image, self._old = image, image.signed_off
-        self.event = SignOffEvent.now(value, by or current_user())
+        self.event = SignOffEvent.now(value, by or current_user(), login_name())
 
     def redo(self) -> None:
         self._image.apply_sign_off(self.event)

@@ -21,7 +21,7 @@ Each annotation file holds everything that changes while editing one image::
 
     {"schema_version": 1, "image": "../smears/a.jpg", "width": W, "height": H,
      "split": null, "image_label": null, "signed_off": false,
-     "sign_off_history": [{"signed_off": true, "by": "...", "at": "<ISO time>"}, ...],
+     "sign_off_history": [{"signed_off": true, "by": "...", "at": "<ISO time>", "login": "..."}, ...],
      "pixel_size": {"um_per_pixel": 0.109, "source": "red cells", "cells_measured": 41},
      "instances": [{"id", "class", "polygons": [[[x, y], ...], ...], "score", "source",
                     "reviewed", "box_only", "quality", "origin", "corrected", "extra"}]}

@@ -6,7 +6,7 @@ who/when of a review, the model's class before a correction, ...); reading it
 back with :func:`make_instance` restores the :class:`Instance` exactly.
 
 Per image, :func:`image_record` gives the sign-off (``signed_off`` and its
-``sign_off_history``: who signed off or withdrew, and when), ``image_label``,
+``sign_off_history``: who signed off or withdrew, under which login, and when), ``image_label``,
 ``split`` and ``pixel_size`` (``{"um_per_pixel", "source", "cells_measured"}``)
 when set; :func:`apply_image_record` puts them back.
 

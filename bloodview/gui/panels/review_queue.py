@@ -159,7 +159,7 @@ class ReviewQueuePanel(QWidget):
                 self.sign_off.setEnabled(True)
             elif image.signed_off:
                 last = image.last_sign_off
-                who = f" by {last.by} ({last.at[:16].replace('T', ' ')} UTC)" if last and last.signed_off else ""
+                who = f" by {last.who} ({last.at[:16].replace('T', ' ')} UTC)" if last and last.signed_off else ""
                 self.status.setText(f"This image is signed off{who}: its cells cannot change until the "
                                     "sign-off is withdrawn.")
                 self.sign_off.setText("Withdraw sign-off")
