@@ -3,7 +3,9 @@
 Prints versions (Python, bloodview, TensorFlow, Keras, NumPy, OpenCV, PyQt6/Qt), the
 machine (CPUs, memory, NVIDIA GPUs as the driver reports them), the default model and the
 model store, the sample smears, Qt's platform plugins, and what is missing with the
-command that installs it. TensorFlow is loaded only with ``--devices`` (it takes seconds),
+command that installs it. ``--check`` exits 1 when anything is missing or damaged (a default
+model whose weights are half-copied, a model in the store that cannot be used), for a setup
+script; without it the report always exits 0. TensorFlow is loaded only with ``--devices`` (it takes seconds),
 to say which GPUs it sees and what ``--device auto`` would use. ``--json`` prints the same
 as one JSON object.
 """
@@ -25,6 +27,8 @@ def register(subparsers) -> None:
     parser.add_argument("--devices", action="store_true",
                         help="also load TensorFlow and list the devices it sees (takes a few seconds)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--check", action="store_true",
+                        help="exit 1 when something is missing or damaged (for a setup script); the report is the same")
     parser.set_defaults(func=run)
 
 
@@ -36,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(report, indent=2))
     else:
         print(format_report(report))
-    return 0
+    return 1 if args.check and report["problems"] else 0
 
 
 def format_report(report: dict[str, Any]) -> str:
@@ -66,8 +70,15 @@ def format_report(report: dict[str, Any]) -> str:
     models = report["models"]
     lines.append("models:")
     name = models.get("default_model_name") or "MISSING"
-    lines.append(f"  {'default model':<15} {name} — {models['default_model']} ({models['default_model_from']})")
-    lines.append(f"  {'model store':<15} {models['user_store']} ({models['user_models']} model(s))")
+    if models.get("default_model_name") and models.get("default_model_date"):
+        name += f" ({models['default_model_date'][:10]}, {len(models.get('default_model_classes') or [])} classes)"
+    state = " DAMAGED" if models.get("default_model_error") and models.get("default_model_name") else ""
+    lines.append(f"  {'default model':<15} {name}{state} — {models['default_model']} ({models['default_model_from']})")
+    unusable = len(models.get("user_models_unusable") or [])
+    store_notes = [f"{models['user_models']} model(s)"] + ([f"{unusable} problem(s) below"] if unusable else [])
+    if models.get("user_store_writable") is False:
+        store_notes.append("read-only: Retrain cannot save models here; $BLOODVIEW_MODEL_STORE names another")
+    lines.append(f"  {'model store':<15} {models['user_store']} ({', '.join(store_notes)})")
     lines.append(f"  {'samples':<15} {models['samples']} ({models['sample_images']} images)")
     qt = report["qt"]
     lines.append("Qt:")

@@ -152,10 +152,16 @@ def tensorflow_devices() -> dict[str, Any]:
 
 
 def models() -> dict[str, Any]:
+    """The default model (read whole: every weight, ~0.3 s) and the user store (each folder's files opened).
+
+    Why thorough for the default: it is what a new lab PC counts with, and a damaged install or a
+    half-copied ``$BLOODVIEW_DEFAULT_MODEL`` otherwise shows only at the first Detect.
+    """
     from bloodview.bundled import INSTALLED_RESOURCES, samples_dir
-    from bloodview.errors import ModelError
+    from bloodview.errors import BloodviewError
     from bloodview.io.images import list_images
-    from bloodview.model.store import DEFAULT_MODEL_ENV, default_model_dir, list_models, read_model_info, user_store_dir
+    from bloodview.model.store import DEFAULT_MODEL_ENV, default_model_dir, user_store_dir
+    from bloodview.model.store_check import check_folder, scan_store
 
     default = default_model_dir()
     if os.environ.get(DEFAULT_MODEL_ENV):
@@ -165,17 +171,36 @@ def models() -> dict[str, Any]:
     else:
         origin = "source checkout"
     entry: dict[str, Any] = {"default_model": str(default), "default_model_from": origin, "default_model_name": None}
-    try:
-        entry["default_model_name"] = read_model_info(default).name
-    except ModelError as exc:
-        entry["default_model_error"] = str(exc)
+    checked = check_folder(default, thorough=True)
+    if checked.info is not None:
+        entry["default_model_name"] = checked.info.name
+        entry["default_model_date"] = checked.info.date
+        entry["default_model_classes"] = list(checked.info.class_names)
+    if checked.problems:
+        entry["default_model_error"] = "; ".join(checked.problems)
     store = user_store_dir()
     entry["user_store"] = str(store)
-    entry["user_models"] = len(list_models(store)) if store.is_dir() else 0
+    try:
+        entries = scan_store(store) if store.is_dir() else []
+    except (OSError, BloodviewError) as exc:  # the report goes on: the store is one line of it
+        entries = []
+        entry["user_store_error"] = str(exc)
+    entry["user_models"] = sum(1 for e in entries if e.usable)
+    entry["user_models_unusable"] = [problem for e in entries for problem in e.problems]
+    entry["user_store_writable"] = _writable(store)
     samples = samples_dir()
     entry["samples"] = str(samples)
     entry["sample_images"] = len(list_images(samples)) if samples.is_dir() else 0
     return entry
+
+
+def _writable(folder: Path) -> bool:
+    """Can this user create the model store's folders (Retrain saves new models there)? A folder not made
+    yet is judged by the nearest folder above it that exists."""
+    for place in (folder, *folder.parents):
+        if place.exists():
+            return place.is_dir() and os.access(place, os.W_OK | os.X_OK)
+    return False
 
 
 def qt_plugins() -> dict[str, Any]:
@@ -234,9 +259,14 @@ def problems(report: dict[str, Any]) -> list[str]:
         if version is None and label in DISTRIBUTIONS and label != "bloodview":
             found.append(f"{label} is not installed: pip install {DISTRIBUTIONS[label][0]}")
     models_info = report["models"]
-    if models_info.get("default_model_name") is None:
+    if models_info.get("default_model_name") is None and not Path(models_info["default_model"]).exists():
         found.append(f"no default model at {models_info['default_model']}: reinstall bloodview, "
                      "or name one with --model / $BLOODVIEW_DEFAULT_MODEL")
+    elif models_info.get("default_model_error"):
+        found.append(f"the default model cannot be used: {models_info['default_model_error']}")
+    if models_info.get("user_store_error"):
+        found.append(models_info["user_store_error"])
+    found += [f"a model in the store cannot be used: {problem}" for problem in models_info.get("user_models_unusable", [])]
     missing = report["qt"].get("xcb_missing_libraries")
     if missing:
         found.append("the window cannot open on X11: Qt's xcb plugin lacks " + ", ".join(missing)

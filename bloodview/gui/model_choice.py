@@ -9,7 +9,12 @@ Three things a technician would otherwise not see go wrong:
   falls back to the store's first model. Detection would then count with another model
   than yesterday's without a word, so the fall-back is told in a message naming both. The
   setting is kept: the model is chosen again once its folder is back. The same holds when
-  Model → Reload model list (or a finished retrain) finds the chosen model gone. The shipped
+  Model → Reload model list (or a finished retrain) finds the chosen model gone. A folder still
+  there but left out of the list (its ``model.json`` written by a newer bloodview on another PC
+  sharing the store, or damaged) is said with that reason, not as "deleted or moved". A folder
+  renamed or moved within the store is no loss: the chosen model's name and date are remembered
+  too (QSettings ``model_origin``), and the model listed with them is chosen again, said in the
+  status bar. The shipped
   default is the exception: remembered by the folder of the install that wrote the setting, it
   is this install's default after the app was installed elsewhere (a new venv or version, a
   second checkout), without a word; nobody chose that copy, they chose "the default".
@@ -44,6 +49,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MODEL_KEY = "model"  # QSettings: the folder of the model chosen last
+ORIGIN_KEY = "model_origin"  # QSettings: that model's name@date, to find it again in a renamed folder
 
 
 class ModelChoice:
@@ -56,6 +62,8 @@ class ModelChoice:
         models.runner.finished.connect(lambda _cancelled: self._idle())  # after the run's own slot
         models.window.session.opened.connect(self._opened)
         now = models.model_dir()
+        if remembered is None or models.index_of(remembered) >= 0:
+            self._remember_origin()
         if remembered is not None and models.index_of(remembered) < 0:
             # after the window shows: a message box before it would come from nowhere
             QTimer.singleShot(0, lambda: self.lost(remembered))
@@ -65,12 +73,23 @@ class ModelChoice:
             models.window.settings.setValue(MODEL_KEY, str(now))
 
     def lost(self, model_dir: Path) -> None:
-        """Tell that ``model_dir``, chosen before, is not in the model store (any more)."""
+        """Tell that ``model_dir``, chosen before, is not in the model store (any more); a model of the same
+        name and date in another folder (the folder renamed or moved within the store) is chosen instead."""
+        if self._found_elsewhere(model_dir):
+            return
         now = self.models.model_dir()
         using = (f"Detection now uses {self.models.selector.currentText()} ({now})." if now is not None
                  else "No other model is installed.")
         log.warning("the chosen model %s is not in the model store; using %s", model_dir, now)
         window = self.models.window
+        unreadable = _unreadable(model_dir)
+        if unreadable is not None:  # there, but this bloodview cannot read it (a newer one wrote it, a bad copy)
+            window.show_status(f"Model {model_dir.name} cannot be used; using {self.models.selector.currentText()}")
+            window.prompts.info(window, "Model cannot be used",
+                                f"The model chosen last, {model_dir.name}, cannot be used: {unreadable}\n\n{using}\n\n"
+                                "Choose another in the Model selector; once the folder is fixed, Model → Reload "
+                                "model list finds it again.")
+            return
         window.show_status(f"Model {model_dir.name} not found; using {self.models.selector.currentText()}")
         window.prompts.info(window, "Model not found",
                             f"The model chosen last, {model_dir.name}, is not in the model store any more "
@@ -120,5 +139,53 @@ class ModelChoice:
         self.models.warm_up()
 
     def _chosen(self, _index: int) -> None:
+        self._remember_origin()
         self.changed()
 
+    def _remember_origin(self) -> None:
+        info = self.models._safe_info()
+        if info is not None:
+            self.models.window.settings.setValue(ORIGIN_KEY, info.origin)
+
+    def _found_elsewhere(self, model_dir: Path) -> bool:
+        """Choose the listed model whose name@date is the one remembered with the gone ``model_dir``."""
+        from bloodview.errors import BloodviewError
+        from bloodview.model.store import read_model_info  # TF-free
+
+        window = self.models.window
+        origin = window.settings.value(ORIGIN_KEY)
+        if not origin or model_dir.exists():
+            return False
+        selector = self.models.selector
+        for index in range(selector.count()):
+            folder = selector.itemData(index)
+            try:
+                if folder and read_model_info(Path(folder)).origin == str(origin):
+                    break
+            except BloodviewError:
+                continue
+        else:
+            return False
+        log.info("the chosen model %s is now in %s", model_dir, selector.itemData(index))
+        if selector.currentIndex() == index:  # already the fall-back: no signal remembers it
+            window.settings.setValue(MODEL_KEY, str(selector.itemData(index)))
+            self.changed()
+        else:
+            selector.setCurrentIndex(index)  # remembered by its new folder from now on
+        window.show_status(f"Model {selector.itemText(index)} found in its new folder {selector.itemData(index)}")
+        return True
+
+
+def _unreadable(model_dir: Path) -> str | None:
+    """Why the folder ``model_dir``, still there, is left out of the model list (its ``model.json`` unreadable,
+    or written by a newer bloodview); None when the folder is gone or reads fine."""
+    from bloodview.errors import BloodviewError
+    from bloodview.model.store import MODEL_JSON, read_model_info  # TF-free
+
+    if not (model_dir / MODEL_JSON).exists():
+        return None
+    try:
+        read_model_info(model_dir)
+    except BloodviewError as exc:
+        return str(exc)
+    return None

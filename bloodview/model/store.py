@@ -117,12 +117,17 @@ class ModelInfo:
             raise ModelError(f"{where}: model.json lacks {', '.join(missing)}")
         if values.get("format", FORMAT) != FORMAT:
             raise ModelError(f"{where}: not a bloodview model (format {values.get('format')!r})")
-        if int(values.get("format_version", 1)) > FORMAT_VERSION:
-            raise ModelError(
-                f"{where}: made by a newer bloodview (model format {values['format_version']}); update bloodview"
-            )
+        version = _whole_number(values.get("format_version", 1))
+        if version is None:
+            raise ModelError(f"{where}: model.json 'format_version' must be a whole number, "
+                             f"not {values.get('format_version')!r}")
+        if version > FORMAT_VERSION:
+            made_by = values.get("versions", {}).get("bloodview") if isinstance(values.get("versions"), dict) else None
+            by = f"bloodview {made_by}, " if made_by else ""
+            raise ModelError(f"{where}: made by a newer bloodview ({by}model format {version}; this bloodview "
+                             f"{_own_version()} reads format {FORMAT_VERSION} and older); update bloodview")
         known = {f for f in cls.__dataclass_fields__ if f != "path"}
-        clean = {k: v for k, v in values.items() if k in known}
+        clean = {k: v for k, v in values.items() if k in known} | {"format_version": version}
         try:
             info = cls(**clean, path=path)
             info.class_names = [str(n) for n in info.class_names]
@@ -137,6 +142,25 @@ class ModelInfo:
 
     def _json_path(self) -> Path | None:
         return self.path / MODEL_JSON if self.path is not None else None
+
+
+def _whole_number(value: Any) -> int | None:
+    """``value`` as an int when it is one (``2``, ``2.0``, ``"2"``: what other JSON writers make of it); else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return None
+
+
+def _own_version() -> str:
+    from bloodview import __version__
+
+    return __version__
 
 
 def read_model_info(model_dir: str | Path) -> ModelInfo:
@@ -220,15 +244,9 @@ def list_models(store_root: str | Path | None = None) -> list[ModelInfo]:
     Without ``store_root``: the default model (if present) then the user store.
     Folders whose ``model.json`` is broken are skipped with a warning naming the file.
     """
-    if store_root is not None:
-        roots = [Path(store_root)]
-        candidates = _model_folders(roots[0])
-    else:
-        candidates = [default_model_dir()] if is_model_dir(default_model_dir()) else []
-        candidates += _model_folders(user_store_dir())
     models: list[ModelInfo] = []
     seen: set[Path] = set()
-    for folder in candidates:
+    for folder in candidate_folders(store_root):
         resolved = folder.resolve()
         if resolved in seen:
             continue
@@ -240,6 +258,14 @@ def list_models(store_root: str | Path | None = None) -> list[ModelInfo]:
     return models
 
 
+def candidate_folders(store_root: str | Path | None = None) -> list[Path]:
+    """The folders holding a ``model.json`` that :func:`list_models` reads, in its order."""
+    if store_root is not None:
+        return _model_folders(Path(store_root))
+    candidates = [default_model_dir()] if is_model_dir(default_model_dir()) else []
+    return candidates + _model_folders(user_store_dir())
+
+
 def _model_folders(root: Path) -> list[Path]:
     if not root.is_dir():
         return []
@@ -247,4 +273,7 @@ def _model_folders(root: Path) -> list[Path]:
         return [root]
     # a dot-folder is work in progress (classes_only.py stages a model in ".NAME.classes-only-partial"
     # and writes its model.json there before moving it in): a run killed then left no model
-    return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".") and is_model_dir(p))
+    try:
+        return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".") and is_model_dir(p))
+    except OSError as exc:  # a share that dropped (stale handle, host down), a folder this user may not read
+        raise ModelError(f"{root}: cannot read the model store ({exc.strerror or exc})") from exc

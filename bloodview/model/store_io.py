@@ -160,10 +160,12 @@ def load_model(model_dir: str | Path, config: MaskRCNNConfig | None = None):
     ``config`` may override settings that do not change the weights' shapes
     (e.g. ``detection_min_confidence``, ``images_per_gpu``).
     """
+    from bloodview.model.store_check import weights_problem
+
     info = read_model_info(model_dir)
-    weights = info.weights_path
-    if not weights.is_file():
-        raise ModelError(f"{weights}: weights file missing from the model folder")
+    problem = weights_problem(info.weights_path, "weights file")  # before seconds of building the network
+    if problem:
+        raise ModelError(problem)
     model = build_from_info(info, config)
-    load_weights_checked(model, weights)
+    load_weights_checked(model, info.weights_path)
     return model, info
