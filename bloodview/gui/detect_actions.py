@@ -68,6 +68,7 @@ class DetectActions:
         self._scales: dict[int, object] = {}  # image index -> PixelSize detection read it at
         self._balanced = 0  # images of the run whose glass colour was balanced for the detector
         self._beyond_reach = 0  # images of the run magnified beyond what the model reads (core.scale.beyond_reach)
+        self._failure = ""  # the error that stopped the run, if one did
         self._run_model_um = None  # the run's model's pixel size (µm per input pixel), from its model.json
         # per model folder, per image file: how its two networks named the image's white cells (see _advice)
         self._agreement: dict[str, dict[str, object]] = {}
@@ -111,6 +112,7 @@ class DetectActions:
         self._unreadable = sum(1 for i in indices if i in session.broken)  # skipped; more may fail to decode
         self._balanced = 0
         self._beyond_reach = 0
+        self._failure = ""
         info = self._safe_info()
         self._run_model_um = (getattr(info, "config", None) or {}).get("pixel_size_um")
         self._images_done = 0
@@ -214,6 +216,7 @@ class DetectActions:
         self.window.session.mark_broken(self._now(index), message)
 
     def _failed(self, message: str) -> None:
+        self._failure = message
         self.window.prompts.error(self.window, "Detection failed", message)
 
     def _finished(self, cancelled: bool) -> None:
@@ -228,6 +231,11 @@ class DetectActions:
             return
         self._run_dataset = None
         added, kept, images, signed = self._summary
+        if self._failure and not added:
+            # the run stopped on an error (a model half-copied): "finished: 0 cells" read as "no cells"
+            window.show_status(f"Detection failed: {self._failure.splitlines()[0]}")
+            window.detectionFinished.emit(cancelled)
+            return
         what = "Detection cancelled" if cancelled else "Detection finished"
         skipped = f"; {signed} signed-off image(s) skipped (withdraw their sign-off to detect)" if signed else ""
         if self._unreadable:

@@ -58,7 +58,7 @@ class ModelChoice:
     def __init__(self, models: ModelActions, remembered: Path | None):
         self.models = models
         models.selector.currentIndexChanged.connect(self._chosen)
-        models.warm.finished.connect(lambda *_: self._idle())  # a model chosen meanwhile is next
+        models.warm.finished.connect(self._warmed)
         models.runner.finished.connect(lambda _cancelled: self._idle())  # after the run's own slot
         models.window.session.opened.connect(self._opened)
         now = models.model_dir()
@@ -96,6 +96,16 @@ class ModelChoice:
                             f"({model_dir}: deleted, moved, or on a drive that is not connected).\n\n{using}\n\n"
                             "Choose another in the Model selector; once the folder is back, Model → Reload "
                             "model list finds it again.")
+
+    def _warmed(self, model_dir: str, _seconds: float, error: str) -> None:
+        """The background load of a model ended. When the model in use failed to load (its weights
+        half-copied, a newer bloodview's folder), the status bar says so now: the error was only
+        logged, and the user learnt it at Detect."""
+        now = self.models.model_dir()
+        if error and now is not None and Path(model_dir) == now:
+            self.models.window.show_status(
+                f"Model {self.models.selector.currentText()} cannot be used: {error.split(': ', 1)[-1]}")
+        self._idle()  # a model chosen meanwhile is next
 
     def follow(self) -> None:
         """An idle Retrain dialog adapts (and compares against) the model now chosen."""

@@ -77,6 +77,9 @@ def test_a_model_that_fails_to_load_is_left_for_the_detection_to_report(window, 
         assert models.warm_up()
     assert "damaged" in done.args[2]
     assert window.prompts.messages == before, "no message box from a background load nobody asked for"
+    # but the status bar says it now, not first at Detect
+    status = window.status_label.text()
+    assert "cannot be used" in status and "model.weights.h5 is damaged" in status, status
 
 
 def test_closing_the_window_during_the_warm_up_waits_for_it(slow, qtbot):
