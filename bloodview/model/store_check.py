@@ -48,7 +48,7 @@ def check_folder(folder: str | Path, thorough: bool = False) -> StoreEntry:
     return StoreEntry(folder, info, folder_problems(info, thorough))
 
 
-def folder_problems(info: ModelInfo, thorough: bool = False, open_files: bool = True) -> list[str]:
+def folder_problems(info: ModelInfo, thorough: bool = False) -> list[str]:
     """Sentences naming what keeps the model in ``info.path`` from loading (empty: nothing found).
 
     Looks at the detector's weights file, the cell classifier's (when the model has one) and
@@ -58,7 +58,7 @@ def folder_problems(info: ModelInfo, thorough: bool = False, open_files: bool = 
     if folder is None:
         raise ModelError("this model description was not read from a model folder")
     found: list[str] = []
-    problem = weights_problem(folder / WEIGHTS_FILE, "weights file", thorough, open_files)
+    problem = weights_problem(folder / WEIGHTS_FILE, "weights file", thorough)
     if problem:
         found.append(problem)
     try:
@@ -67,7 +67,7 @@ def folder_problems(info: ModelInfo, thorough: bool = False, open_files: bool = 
         found.append(str(exc))
         spec = None
     if spec is not None:
-        problem = weights_problem(folder / spec.weights_file, "cell classifier weights file", thorough, open_files)
+        problem = weights_problem(folder / spec.weights_file, "cell classifier weights file", thorough)
         if problem:
             found.append(problem)
         replay = folder / spec.replay_file if spec.replay_file else None
@@ -83,18 +83,13 @@ def folder_problems(info: ModelInfo, thorough: bool = False, open_files: bool = 
     return found
 
 
-def weights_problem(path: Path, what: str, thorough: bool = False, open_file: bool = True) -> str | None:
-    """One sentence when the HDF5 weights file ``path`` is missing, empty, cut short or unreadable; else None.
-
-    ``open_file=False`` looks only at whether the file is there and not empty (no h5py import: the
-    window's model list, built before its first paint)."""
+def weights_problem(path: Path, what: str, thorough: bool = False) -> str | None:
+    """One sentence when the HDF5 weights file ``path`` is missing, empty, cut short or unreadable; else None."""
     if not path.is_file():
         return f"{path}: {what} missing (the model folder was not copied whole)"
     size = path.stat().st_size
     if size == 0:
         return f"{path}: {what} is empty (0 bytes; copy it again)"
-    if not open_file:
-        return None
     import h5py  # a Keras dependency, no TensorFlow
 
     try:
