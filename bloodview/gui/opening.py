@@ -112,7 +112,9 @@ def _open_paths(paths: Sequence[str | Path], images_folder: ImagesFolder | None)
 
 
 # folder formats whose annotations come with the images when a folder is opened
-FOLDER_FORMATS = ("labelme", "voc", "yolo", "class-folders", "mask-png")
+FOLDER_FORMATS = ("labelme", "voc", "cvat", "yolo", "class-folders", "mask-png")
+# formats whose reader knows where a folder's images are (CVAT and Datumaro exports keep them in images/)
+OWN_IMAGES_FOLDER = ("cvat",)
 
 
 def open_folder(folder: Path) -> OpenResult:
@@ -125,7 +127,7 @@ def open_folder(folder: Path) -> OpenResult:
     except FormatError:
         fmt = None
     if fmt in FOLDER_FORMATS:
-        dataset = load_annotations(folder, images=folder, fmt=fmt)
+        dataset = load_annotations(folder, images=None if fmt in OWN_IMAGES_FOLDER else folder, fmt=fmt)
         if dataset.root is None:
             dataset.root = folder
         moved = _find_moved(dataset)
@@ -287,6 +289,7 @@ def _add_unannotated(dataset: Dataset, image_files: Sequence[Path], folder: Path
     from bloodview.io.images import read_image_size
 
     known = {dataset.resolve_image(i).resolve() for i in dataset.images}
+    base = dataset.root if dataset.root is not None else folder
     for path in image_files:
         if path.resolve() in known:
             continue
@@ -294,7 +297,9 @@ def _add_unannotated(dataset: Dataset, image_files: Sequence[Path], folder: Path
             width, height = read_image_size(path)
         except BloodviewError:
             width, height = 0, 0
-        dataset.images.append(ImageAnnotation(path.relative_to(folder), width, height))
+        # named as the dataset names its images (its root may be the folder's images/, as in a CVAT export)
+        name = path.relative_to(base) if path.is_relative_to(base) else path.resolve()
+        dataset.images.append(ImageAnnotation(name, width, height))
     dataset.images.sort(key=lambda i: str(i.image_path))
 
 

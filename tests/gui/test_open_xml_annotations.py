@@ -47,3 +47,19 @@ def test_a_cvat_xml_file_is_imported_into_open_images(make_window, cvat_file):
     window.prompts.answers["open_paths"] = [str(cvat_file)]
     window.files.import_annotations()
     assert sorted(c.class_name for c in window.session.current_image.instances) == ["neutrophil", "rbc"]
+
+
+def test_a_cvat_export_folder_opens_with_its_cells_and_its_other_images(make_window, tmp_path):
+    """CVAT's and Datumaro's export folder: annotations.xml beside images/ (the images not annotated
+    there opened too, named as the others)."""
+    export = tmp_path / "export"
+    (export / "images").mkdir(parents=True)
+    cv2.imwrite(str(export / "images" / "field.png"), np.full((90, 120, 3), 220, np.uint8))
+    cv2.imwrite(str(export / "images" / "other.png"), np.full((90, 120, 3), 200, np.uint8))
+    (export / "annotations.xml").write_text(CVAT_XML, encoding="utf-8")
+    window = make_window()
+    assert window.files.open([export]), window.prompts.messages
+    images = {i.image_path.name: i for i in window.session.dataset.images}
+    assert sorted(images) == ["field.png", "other.png"]
+    assert sorted(c.class_name for c in images["field.png"].instances) == ["neutrophil", "rbc"]
+    assert all(window.session.dataset.resolve_image(i).is_file() for i in images.values())
