@@ -27,7 +27,9 @@ def register(subparsers) -> None:
 
 def add_input_options(parser: argparse.ArgumentParser) -> None:
     """Options shared with ``convert`` for reading annotations."""
-    from_formats = "coco, makesense-coco, via, labelme, voc, yolo, class-folders, mask-png, project"
+    from bloodview.io.detect import LOAD_FORMATS  # light: no reader is imported before it is needed
+
+    from_formats = ", ".join(name for name in LOAD_FORMATS if name != "coco-results")
     parser.add_argument("--from", dest="fmt", metavar="FMT", help=f"input format ({from_formats}); detected if left out")
     parser.add_argument("--images", type=Path, metavar="DIR", help="folder the annotation file's image names refer to")
     parser.add_argument("--add-classes", action="store_true",

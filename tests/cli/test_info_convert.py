@@ -139,3 +139,13 @@ def test_a_class_folder_set_still_reads_beside_plain_image_folders(tmp_path, cap
     assert main(["info", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert ": class-folders" in out and "basophil" in out and "platelet" in out
+
+
+def test_the_from_option_lists_every_format_the_readers_take(capsys):
+    from bloodview.cli.main import main
+    from bloodview.io.detect import LOAD_FORMATS
+
+    with pytest.raises(SystemExit):
+        main(["info", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert all(name in text for name in LOAD_FORMATS if name != "coco-results")  # cvat was missing
