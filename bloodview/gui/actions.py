@@ -86,11 +86,15 @@ MENUS: tuple[tuple[str, tuple[str, ...]], ...] = (
 
 # Shorter words on the toolbar (the menus and tooltips keep the full text): with the full text
 # the toolbar overflowed a 1280-pixel window (a laptop at 200 %) and hid Cancel detection.
-TOOLBAR_TEXTS = {"accept": "Confirm", "sign_off": "Sign off", "detect": "Detect", "cancel_detect": "Cancel"}
+TOOLBAR_TEXTS = {"save": "Save", "accept": "Confirm", "sign_off": "Sign off", "detect": "Detect",
+                 "cancel_detect": "Cancel"}
 
+# Qt moves a toolbar's last buttons into its "»" menu when the window is too narrow (a 14 pt font on
+# a 1366-px laptop): Detect and Cancel come before the tools and the model selector, so those go
+# first (they have keys and menus); see bloodview/gui/toolbar.py.
 TOOLBAR = ("open", "save", "-", "undo", "redo", "-", "prev_image", "next_image", "fit", "-",
-           "tool_select", "tool_draw", "tool_brush", "tool_eraser", "-", "accept", "sign_off", "-",
-           "MODEL", "detect", "cancel_detect")
+           "accept", "sign_off", "-", "detect", "cancel_detect", "-",
+           "tool_select", "tool_draw", "tool_brush", "tool_eraser", "-", "MODEL")
 
 
 def make_action(window: MainWindow, name: str) -> QAction:

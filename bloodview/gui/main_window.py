@@ -19,7 +19,6 @@ from PyQt6.QtWidgets import (
     QMainWindow,
     QMenu,
     QProgressBar,
-    QToolBar,
     QUndoView,
     QWidget,
 )
@@ -28,6 +27,7 @@ from bloodview.gui.canvas import CanvasView
 from bloodview.gui.actions import TOOLBAR, apply_icons, build_actions, build_menus, class_actions
 from bloodview.gui.elided_label import ElidedLabel
 from bloodview.gui.file_actions import FileActions
+from bloodview.gui.focus_ring import mark_keyboard_focus
 from bloodview.gui.image_removal import ImageRemoval
 from bloodview.gui.menu_commands import connect_actions
 from bloodview.gui.model_actions import ModelActions
@@ -44,6 +44,7 @@ from bloodview.gui.review import DEFAULT_UNIDENTIFIED_THRESHOLD
 from bloodview.gui.review_actions import ReviewActions
 from bloodview.gui.scale_actions import ScaleActions
 from bloodview.gui.session import Session
+from bloodview.gui.toolbar import TEXT_GIVEN_UP, FittingToolBar
 from bloodview.gui.workers.detect_worker import PredictorFactory
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,7 @@ class MainWindow(QMainWindow):
         self._status_about = None  # the image the status message is about (see show_status)
         self.canvas = CanvasView(self)
         self.setCentralWidget(self.canvas)
+        self.focus_marker = mark_keyboard_focus(self)  # the canvas (and the lists) framed while they have the keys
         self.acts = build_actions(self)
         self.files = FileActions(self, self.settings)
         self.review = ReviewActions(self)
@@ -158,7 +160,7 @@ class MainWindow(QMainWindow):
         return QMenu("Model", self)  # placeholder sub-menu slot; the selector is on the toolbar
 
     def _build_toolbar(self) -> None:
-        bar = QToolBar("Main", self)
+        bar = FittingToolBar("Main", self)
         bar.setObjectName("mainToolbar")
         bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         for name in TOOLBAR:
@@ -174,6 +176,7 @@ class MainWindow(QMainWindow):
                 widget = bar.widgetForAction(self.acts[name])
                 if widget is not None:
                     widget.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
+        bar.give_up_text([self.acts[name] for name in TEXT_GIVEN_UP])
         self.addToolBar(bar)
 
     def install_classes(self) -> None:

@@ -17,6 +17,10 @@ an image that cannot be read gets "cannot read" thumbnails, with the reason in t
 :attr:`GalleryPanel.imageUnreadable` tells the window, which marks it broken in the Images list.
 An image whose picture the window holds already (``held``: its picture cache, asked without
 decoding) has its thumbnails cut from that picture at once, on the GUI thread: no second decode.
+
+Thumbnails are cut and drawn at the screen's resolution (:mod:`.thumbnail_drawing`: 144 pixels at
+200 % scaling, 72 at 100 %); the panel cuts them again when the window moves to a screen of another
+scaling.
 """
 
 from __future__ import annotations
@@ -25,8 +29,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from functools import partial
 
-from PyQt6.QtCore import QEvent, QObject, QPointF, QRect, QSize, Qt, QTimer, pyqtSignal
-from PyQt6.QtGui import QColor, QIcon, QImage, QPainter, QPen, QPixmap, QPolygonF
+from PyQt6.QtCore import QEvent, QObject, QSize, Qt, QTimer, pyqtSignal
+from PyQt6.QtGui import QIcon, QImage
 from PyQt6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -42,6 +46,14 @@ from PyQt6.QtWidgets import (
 
 from bloodview.core.annotation import Dataset
 from bloodview.core.instance import Instance
+from bloodview.gui.panels.thumbnail_drawing import (
+    THUMB,
+    caption,
+    crop_square,
+    cut_thumbnail,
+    draw_thumbnail,
+    thumb_pixels,
+)
 from bloodview.gui.qt_image import numpy_to_qimage
 from bloodview.gui.review import (
     UNIDENTIFIED,
@@ -52,14 +64,12 @@ from bloodview.gui.review import (
     shown_score,
     was_text,
 )
-from bloodview.gui.workers.thumbnails import Decode, Square, ThumbnailBatch, ThumbnailLoader, ThumbnailRequest
+from bloodview.gui.workers.thumbnails import Decode, ThumbnailBatch, ThumbnailLoader, ThumbnailRequest
 
-THUMB = 72
-MIN_CROP = 40  # image pixels: a platelet thumbnail still shows its surroundings
 MAX_CELLS = 400  # thumbnails shown in "All images" scope (a note says when there are more)
 ALL = "__all__"
 INDEX_ROLE = Qt.ItemDataRole.UserRole + 1
-KEPT = 2 * MAX_CELLS  # thumbnails (and crops) kept in memory: ~20 KB each, so about 30 MB in all
+KEPT = 2 * MAX_CELLS  # thumbnails (and crops) kept in memory: ~20 KB each, so about 30 MB in all (x4 at 200 %)
 
 Picture = Callable[[int], QImage | None]  # image index -> its pixels (None: unreadable)
 
@@ -113,7 +123,8 @@ class GalleryPanel(QWidget):
         self._unreadable: dict[int, str] = {}  # image index -> why it could not be read
         self._frames: dict[tuple, QIcon] = {}  # thumbnails without their picture, until in view
         self._pending: dict[int, list[tuple[QListWidgetItem, Instance, bool]]] = {}  # by image index
-        self._loader = ThumbnailLoader(THUMB, decode, parent=self)
+        self._pixels = thumb_pixels(self.list.devicePixelRatioF())  # a thumbnail's side in device pixels
+        self._loader = ThumbnailLoader(self._pixels, decode, parent=self)
         self._loader.ready.connect(self._thumbnails_ready)
         self._draw_timer = QTimer(self)
         self._draw_timer.setSingleShot(True)
@@ -162,6 +173,7 @@ class GalleryPanel(QWidget):
             self._loader.cancel()  # decodes of the old images would land on the new ones' indices
         self._dataset, self._current, self._picture, self._threshold = dataset, current, picture, threshold
         self._held = held or (lambda _index: None)
+        self._follow_screen()
         self._rebuild()
 
     def forget_pictures(self, image_index: int | None = None) -> None:
@@ -177,6 +189,19 @@ class GalleryPanel(QWidget):
         self._frames.clear()
         self._loader.cancel()
         self._draw_timer.start()
+
+    def _follow_screen(self) -> bool:
+        """Cut thumbnails at the device pixel ratio of the screen the list is on now (the window
+        moved to a screen of another scaling); True when it changed and the cached ones were dropped."""
+        pixels = thumb_pixels(self.list.devicePixelRatioF())
+        if pixels == self._pixels:
+            return False
+        self._pixels = self._loader.size = pixels
+        self._thumbs.clear()
+        self._crops.clear()
+        self._frames.clear()
+        self._loader.cancel()  # crops under way have the old size
+        return True
 
     # --- content ----------------------------------------------------------------------------
     def _cells(self) -> Iterator[tuple[int, Instance]]:
@@ -264,7 +289,7 @@ class GalleryPanel(QWidget):
         if picture is None or picture.isNull():
             self._unreadable[index] = "the image cannot be read"
         else:
-            crop = cut_thumbnail(picture, cell)
+            crop = cut_thumbnail(picture, cell, self._pixels)
             _remember(self._crops, _crop_key(index, cell), crop)
         icon = self._draw(cell, unidentified, crop, self._unreadable.get(index))
         _remember(self._thumbs, _thumb_key(index, cell, unidentified), icon)
@@ -308,7 +333,7 @@ class GalleryPanel(QWidget):
         if picture is None or picture.isNull():
             return False
         for _item, cell, _unidentified in self._pending.get(index, []):
-            _remember(self._crops, _crop_key(index, cell), cut_thumbnail(picture, cell))
+            _remember(self._crops, _crop_key(index, cell), cut_thumbnail(picture, cell, self._pixels))
         return self._draw_ready(index)
 
     def _thumbnails_ready(self, batch: ThumbnailBatch) -> None:
@@ -319,7 +344,8 @@ class GalleryPanel(QWidget):
             for item, _cell, _u in self._pending.get(batch.image_index, []):
                 item.setToolTip(item.toolTip() + _unreadable_text(batch.error))
         for key, rgb in batch.crops.items():
-            _remember(self._crops, key, numpy_to_qimage(rgb))
+            if rgb.shape[0] == self._pixels:  # else cut for a screen the window has left
+                _remember(self._crops, key, numpy_to_qimage(rgb))
         if batch.image_index in self._pending and not self._draw_ready(batch.image_index):
             self._draw_timer.start()  # cells listed since it was asked for (another filter): again
         if news:  # last: the window's answer (marking it broken) may rebuild this list
@@ -329,38 +355,17 @@ class GalleryPanel(QWidget):
         gallery, timer, loader = (self.__dict__.get(name) for name in ("list", "_draw_timer", "_loader"))
         if gallery is None or timer is None or loader is None:  # a torn-down window: its viewport outlived this
             return False
-        if watched is gallery.viewport() and event.type() in (QEvent.Type.Show, QEvent.Type.Resize):
+        if watched is gallery.viewport() and event.type() == QEvent.Type.DevicePixelRatioChange:
+            if self._follow_screen():  # moved to a screen of another scaling: cut them again
+                self._rebuild()
+        elif watched is gallery.viewport() and event.type() in (QEvent.Type.Show, QEvent.Type.Resize):
             timer.start()  # the panel shown (its dock raised) or grown: more in view
         elif watched is gallery.viewport() and event.type() == QEvent.Type.Hide:
             loader.want([])  # another dock raised, or the window closed: nothing in view to decode
         return super().eventFilter(watched, event)
 
     def _draw(self, cell: Instance, unidentified: bool, crop: QImage | None, unreadable: str | None = None) -> QIcon:
-        """A thumbnail: ``crop`` (THUMB px, cut by :func:`crop_square`) or, without it, a dark frame
-        (waiting for its picture) that reads "cannot read" when ``unreadable`` says why."""
-        pixmap = QPixmap(THUMB, THUMB)
-        pixmap.fill(QColor("#303030"))
-        painter = QPainter(pixmap)
-        classes = self._dataset.classes
-        rgb = classes[cell.class_name].color if cell.class_name in classes else (136, 136, 136)
-        if crop is not None and not crop.isNull():
-            painter.drawImage(0, 0, crop)
-            x1, y1, x2, y2 = cell.bbox
-            if max(x2 - x1, y2 - y1) < MIN_CROP:  # a small cell: show which one it is
-                x, y, side = crop_square(cell.bbox)
-                _draw_outline(painter, cell, QRect(x, y, side, side), QColor(*rgb))
-        elif unreadable is not None:
-            painter.setPen(QColor("#d0d0d0"))
-            painter.drawText(QRect(4, 4, THUMB - 8, THUMB - 8), Qt.AlignmentFlag.AlignCenter, "cannot\nread")
-        pen = QPen(QColor("#c98a00") if unidentified else QColor(*rgb))
-        pen.setWidth(2 if is_checked(cell) else 4)
-        painter.setPen(pen)
-        painter.drawRect(1, 1, THUMB - 3, THUMB - 3)
-        if is_checked(cell):
-            painter.setPen(QColor("#ffffff"))
-            painter.drawText(QRect(0, 0, THUMB - 4, 16), Qt.AlignmentFlag.AlignRight, "✓")
-        painter.end()
-        return QIcon(pixmap)
+        return draw_thumbnail(cell, self._dataset.classes, unidentified, crop, unreadable, self._pixels)
 
     # --- selection -----------------------------------------------------------------------------
     def selected_cells(self) -> list[tuple[int, str]]:
@@ -405,44 +410,9 @@ def _unreadable_text(error: str | None) -> str:
     return "" if error is None else f" · cannot read: {error}"
 
 
-def crop_square(bbox) -> Square:
-    """The square of the image a cell's thumbnail shows (image pixels): the cell with a margin,
-    at least :data:`MIN_CROP` wide so a platelet still shows its surroundings."""
-    x1, y1, x2, y2 = bbox
-    side = max(x2 - x1, y2 - y1, MIN_CROP) * 1.15 + 4
-    cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
-    return int(cx - side / 2), int(cy - side / 2), int(side)
-
-
-def cut_thumbnail(picture: QImage, cell: Instance) -> QImage:
-    """``cell``'s :func:`crop_square` of ``picture``, shrunk (or grown) to THUMB px."""
-    x, y, side = crop_square(cell.bbox)
-    return picture.copy(QRect(x, y, side, side)).scaled(
-        THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
-
-
 def _remember(cache: OrderedDict, key: tuple, value) -> None:
     """Keep ``value`` as the most recent entry of ``cache``, dropping the oldest past :data:`KEPT`."""
     cache[key] = value
     cache.move_to_end(key)
     while len(cache) > KEPT:
         cache.popitem(last=False)
-
-
-def caption(display_name: str, score: float | None) -> str:
-    """Two lines under a thumbnail: the class (first word when long) and the score."""
-    name = display_name if len(display_name) <= 12 else display_name.split()[0]
-    return name if score is None else f"{name}\n{score:.2f}"
-
-
-def _draw_outline(painter: QPainter, cell: Instance, crop: QRect, color: QColor) -> None:
-    """The cell's outline over its thumbnail (``crop``, a square of the image, drawn at THUMB px)."""
-    scale = THUMB / max(crop.width(), 1)
-    pen = QPen(color)
-    pen.setWidthF(1.5)
-    painter.setPen(pen)
-    painter.setBrush(Qt.BrushStyle.NoBrush)
-    painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-    for polygon in cell.polygons:
-        points = [QPointF((x - crop.x()) * scale, (y - crop.y()) * scale) for x, y in polygon]
-        painter.drawPolygon(QPolygonF(points))

@@ -136,8 +136,11 @@ class ThumbnailLoader(QObject):
     """Decodes the images of :class:`ThumbnailRequest`s on the shared pool, most wanted first.
 
     ``ready`` is emitted on the GUI thread, once per request that finished since the last
-    :meth:`cancel`. At most as many images as the pool has threads are decoded at once (one, or two
-    on a machine with four cores or more, so the GUI thread keeps a core).
+    :meth:`cancel`. ``size`` is a crop's side in device pixels: the gallery sets it to its thumbnails'
+    logical size times the screen's device pixel ratio (144 at 200 %), so they are not enlarged, and
+    soft, on a scaled screen; a change applies to the decodes started after it. At most as many
+    images as the pool has threads are decoded at once (one, or two on a machine with four cores or
+    more, so the GUI thread keeps a core).
     """
 
     ready = pyqtSignal(object)  # ThumbnailBatch
