@@ -11,7 +11,11 @@ folders, a project). PRED is a COCO results list (paired with GT by the
 GT's) or any annotation file with scores. With ``--model`` the ground truth's images (in
 ``--images`` when given) are predicted first
 (TensorFlow loads only then) and the predictions are kept as
-``REPORT_DIR/predictions.json``. Definitions: docs/evaluation.md.
+``REPORT_DIR/predictions.json``; while they are made, each finished batch is kept in
+``REPORT_DIR/predictions.json.partial`` so that a stopped run (Ctrl-C: exit 130, ``kill``: 143)
+carries on when the same command is run again (:mod:`bloodview.cli.evaluate_predictions`;
+``--restart`` predicts all again). The headline figures and the report's path go to stdout,
+progress and notes of the run to stderr. Definitions: docs/evaluation.md.
 """
 
 from __future__ import annotations
@@ -20,7 +24,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from bloodview.cli.log_progress import LogProgress
 from bloodview.cli.options import add_pixel_size_option, finite_float_arg, given_pixel_size
 from bloodview.cli.tensorflow_start import start_tensorflow
 from bloodview.errors import BloodviewError
@@ -51,6 +54,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", type=Path, help="report folder (with --compare: a Markdown file)")
     parser.add_argument("--min-score", type=finite_float_arg, default=None,
                         help="ignore predictions scoring below this (default: use all)")
+    parser.add_argument("--restart", action="store_true",
+                        help="with --model: predict every image again, setting aside the predictions a stopped earlier "
+                             "run with this --out kept (by default the same command carries on from them)")
     parser.add_argument("--compare", nargs="+", type=Path, metavar="REPORT_DIR",
                         help="print a side-by-side table of earlier reports")
     parser.set_defaults(func=run)
@@ -74,19 +80,46 @@ def run(args: argparse.Namespace) -> int:
     gt = load_annotations(args.gt, images=args.images, fmt=args.gt_format)
     require_images(gt, args.gt)  # before reading predictions or loading a model
     describe = {"ground_truth": str(args.gt)}
-    input_warnings: list[str] = []
-    if args.pred is not None:
-        pred, input_warnings = load_predictions(args.pred, gt, gt_path=args.gt, images=args.images)
-        describe["predictions"] = str(args.pred)
-    else:
-        start_tensorflow(args)
-        pred = _predict(args.model, gt, given_pixel_size(args.pixel_size), not args.no_cell_classifier)
-        describe.update(model=str(args.model), images_folder=str(args.images) if args.images else None)
+    if args.model is not None:
+        return _run_model(args, gt, describe)
+    pred, input_warnings = load_predictions(args.pred, gt, gt_path=args.gt, images=args.images)
+    describe["predictions"] = str(args.pred)
     report = evaluate(gt, pred, min_score=args.min_score, source=args.pred, describe=describe,
                       input_warnings=input_warnings)
-    if args.model is not None:
-        _save_predictions(gt, pred, args.out, report, args.gt)
     write_report(report, args.out)
+    _print_headline(report, args.out)
+    return 0
+
+
+def _run_model(args: argparse.Namespace, gt, describe: dict) -> int:
+    """Predict the ground truth's images with ``--model`` (carrying on from a stopped run), then score and write."""
+    from bloodview.cli.evaluate_predictions import (
+        close_journal,
+        ground_truth_images,
+        open_journal,
+        predict_ground_truth,
+        read_at_sizes,
+    )
+    from bloodview.evaluation.evaluate import evaluate
+    from bloodview.evaluation.reports import write_report
+
+    paths = ground_truth_images(gt)  # a missing image is named before the model loads
+    pixel_size = given_pixel_size(args.pixel_size)
+    sizes = read_at_sizes(gt, pixel_size)
+    made_out = not args.out.exists()
+    journal = open_journal(args.out, args.model, gt, paths, sizes, pixel_size, not args.no_cell_classifier,
+                           args.restart)
+    finished = False
+    try:
+        start_tensorflow(args)
+        pred = predict_ground_truth(args.model, gt, paths, sizes, not args.no_cell_classifier, journal)
+        describe.update(model=str(args.model), images_folder=str(args.images) if args.images else None)
+        report = evaluate(gt, pred, min_score=args.min_score, source=None, describe=describe)
+        _save_predictions(gt, pred, args.out, report, args.gt)
+        write_report(report, args.out)
+        finished = True
+    finally:
+        close_journal(journal, finished, len(paths), args.out, made_out)
     _print_headline(report, args.out)
     return 0
 
@@ -102,77 +135,6 @@ def _compare(args: argparse.Namespace) -> int:
     if args.out is not None:
         atomic_write_text(args.out, text)
     return 0
-
-
-def _predict(model_dir: Path, gt, pixel_size: float | None = None, cell_classifier: bool = True):
-    """Run the model on the ground truth's images (found through ``--images``) -> Dataset.
-
-    Only images with ground truth are predicted: others could not be scored.
-    ``pixel_size`` (µm) holds for every image; without it an image whose ground
-    truth was given a pixel size is read at that one, the others are measured.
-    """
-    from tqdm import tqdm
-
-    from bloodview.core.annotation import Dataset, ImageAnnotation
-    from bloodview.core.classes import is_red_cell_name
-    from bloodview.core.measure import SOURCE_GIVEN
-    from bloodview.errors import ImageError
-    from bloodview.model.predict import Predictor
-
-    paths = [Path(gt.resolve_image(i)) for i in gt.images]
-    missing = [p for p in paths if not p.is_file()]
-    if missing:
-        raise ImageError(missing[0], f"image not found ({len(missing)} of {len(paths)} ground-truth images "
-                         "are missing; give their folder with --images)")
-    # A ground truth with red cells (a lab's checked fields) is compared with what the app gives: the
-    # model plus the classical red-cell finder; without, the model alone (as every evaluation before).
-    red_cells = bool(gt.classes.red_cell_names)
-    predictor = Predictor.load(model_dir, cell_classifier=cell_classifier, red_cells=red_cells)
-    sizes = [pixel_size or (i.pixel_size_um if i.pixel_size and i.pixel_size.source == SOURCE_GIVEN else None)
-             for i in gt.images]
-    shapes = [(image.height, image.width) for image in gt.images]
-    log_lines = LogProgress("evaluate", len(paths))  # a log file gets whole lines, not the bar's \r updates
-
-    def moved(done: int, _total: int) -> None:
-        bar.update(done - bar.n)
-        log_lines.update(done)
-
-    with tqdm(total=len(paths), desc="predicting", unit="image", file=sys.stderr, disable=None) as bar:
-        found = _detect(predictor, paths, sizes, shapes, moved)
-    if red_cells:  # the finder's ``rbc`` is the ground truth's red-cell class, however it is spelt
-        for instances, _ in found:
-            for cell in instances:
-                if is_red_cell_name(cell.class_name):
-                    cell.class_name = gt.classes.resolve(cell.class_name)
-    images = [
-        ImageAnnotation(path, image.width, image.height, instances, pixel_size=scale)
-        for path, image, (instances, scale) in zip(paths, gt.images, found)
-    ]
-    return Dataset(images, gt.classes)
-
-
-def _detect(predictor, paths: list[Path], sizes: list[float | None], shapes: list[tuple[int, int]],
-            progress) -> list[tuple[list, object]]:
-    """``(cells, PixelSize or None)`` per image; a predictor without ``detect`` (a stand-in) gives no scale.
-
-    As ``bloodview predict`` does, an image read at an assumed scale (no usable red cells of its
-    own) is read again at the scale the other images of its size measured
-    (:mod:`bloodview.model.camera_pass`), so the report scores what a user gets.
-    """
-    from bloodview.core.measure import PixelSize
-    from bloodview.model.camera_pass import read_again_at_camera_scale
-
-    if not hasattr(predictor, "detect"):
-        return [(list(cells), None) for cells in predictor.predict(paths, progress=progress)]
-    results = predictor.detect(paths, progress=progress, pixel_size=sizes)
-    again = read_again_at_camera_scale(predictor, paths, shapes, results)
-    if again:  # a line of its own, under the progress bar that is still open
-        from tqdm import tqdm
-
-        tqdm.write(f"{len(again)} image(s) without usable red cells read again at their camera's scale, measured "
-                   "on the other images of their size", file=sys.stderr)
-    return [(list(one.instances), None if one.scale is None else PixelSize.from_estimate(one.scale))
-            for one in results]
 
 
 def _save_predictions(gt, pred, out: Path, report: dict, gt_path: Path) -> None:

@@ -9,7 +9,9 @@ finishes, into the folder ``OUT.partial`` beside ``--out``:
   change what is found; a run with other ones starts over instead of mixing two kinds of result;
 * ``batch-NNNNNN.json``: a COCO file of that batch's images (the reader a user's file goes
   through reads it back, so nothing is kept that the final file would not keep), with each
-  image's file (absolute path, size, modification time), first scale estimate and notes.
+  image's file (absolute path, size, modification time), first scale estimate and notes. Its
+  outlines keep every digit (a user's COCO file rounds them to 4 decimals), so a cell carried
+  over is the cell found, to the last bit of its box and area.
 
 Each file is written atomically, so a kill leaves whole batches only. The same command run
 again skips the images found there unchanged (same file, size and modification time) and says
@@ -19,6 +21,10 @@ all images, carried over or new, as in one run that was never stopped.
 
 While a run writes, it holds a lock on ``OUT.partial/lock`` (``fcntl``, where the system has
 it): a second run with the same ``--out`` is refused instead of mixing batches.
+
+``bloodview evaluate --model`` keeps its predictions the same way, for the file it writes at the
+end, ``REPORT_DIR/predictions.json`` (:mod:`bloodview.cli.evaluate_predictions`); ``command``
+names the command in what the journal says.
 """
 
 from __future__ import annotations
@@ -53,6 +59,18 @@ def image_key(path: Path) -> tuple[str, int, int]:
     return os.path.abspath(path), stat.st_size, stat.st_mtime_ns
 
 
+def model_stamp(model_dir: Path) -> dict[str, Any]:
+    """The model a carried-over result is tied to, for ``run.json``: its folder, and the size and time of its
+    ``model.json`` (rewritten when the model is retrained in place; None when the folder has none)."""
+    from bloodview.model.store import MODEL_JSON
+
+    try:
+        stat = (model_dir / MODEL_JSON).stat()
+    except OSError:
+        stat = None
+    return {"model": os.path.abspath(model_dir), "model_json": None if stat is None else [stat.st_size, stat.st_mtime_ns]}
+
+
 @dataclass
 class DoneImage:
     """One finished image: its cells and scale (``annotation``, named as in the run that made it) and
@@ -69,24 +87,27 @@ class PredictJournal:
     """The ``OUT.partial`` folder of one run; open with :meth:`open`, then :meth:`add` per batch,
     :meth:`finish` after ``--out`` is written, :meth:`close` in any case."""
 
-    def __init__(self, folder: Path, settings: dict[str, Any], lock_handle):
+    def __init__(self, folder: Path, settings: dict[str, Any], lock_handle, command: str = "predict"):
         self.folder = folder
         self.settings = settings
+        self.command = command
         self._lock = lock_handle
         self._batches = len(list(folder.glob("batch-*.json")))
 
     @classmethod
-    def open(cls, out: Path, settings: dict[str, Any], restart: bool = False) -> tuple[PredictJournal, str | None]:
-        """The journal for ``out``, locked; and a note when kept work was set aside (other settings,
-        ``--restart``). Raises :class:`BloodviewError` when another run holds it or it cannot be made."""
+    def open(cls, out: Path, settings: dict[str, Any], restart: bool = False,
+             command: str = "predict") -> tuple[PredictJournal, str | None]:
+        """The journal for ``out`` (the file ``command`` writes at the end), locked; and a note when kept
+        work was set aside (other settings, ``--restart``). Raises :class:`BloodviewError` when another
+        run holds it or it cannot be made."""
         from bloodview.io.atomic import atomic_write_json
 
         folder = partial_folder(out)
         try:
             folder.mkdir(exist_ok=True)
-            handle = _lock(folder / LOCK_FILE, out)
+            handle = _lock(folder / LOCK_FILE, out, command)
         except OSError as exc:
-            raise OutputError(folder, f"cannot be written ({exc.strerror or exc}); predict keeps its finished "
+            raise OutputError(folder, f"cannot be written ({exc.strerror or exc}); {command} keeps its finished "
                                       "images there while it runs: free space or give an --out on a writable disk") from exc
         note = None
         kept = _read_run(folder)
@@ -102,7 +123,7 @@ class PredictJournal:
         except BaseException:
             _unlock(handle)
             raise
-        return cls(folder, settings, handle), note
+        return cls(folder, settings, handle, command), note
 
     def done(self, catalogue) -> dict[tuple[str, int, int], DoneImage]:
         """The images finished by earlier runs, by :func:`image_key`; classes they name are added to
@@ -130,6 +151,8 @@ class PredictJournal:
         data = coco_dict(Dataset(stand_ins, catalogue, root=None))
         for entry, one in zip(data["annotations"], [i for image in stand_ins for i in image.instances]):
             entry["score"] = one.score
+            if not entry["iscrowd"]:  # exact outlines, not COCO's 4 decimals: a carried-over cell is the cell found
+                entry["segmentation"] = [polygon.reshape(-1).tolist() for polygon in one.polygons]
         data[JOURNAL_KEY] = [
             {"file": one.key[0], "size": one.key[1], "mtime_ns": one.key[2], "grey": one.grey,
              "balanced": one.balanced, "scale": _scale_record(one.detections.scale)}
@@ -140,7 +163,7 @@ class PredictJournal:
         try:
             atomic_write_json(target, data, compact=True, backup=False)
         except OSError as exc:  # a full disk: say which, not a bare "No space left on device"
-            raise OutputError(target, f"cannot be written ({exc.strerror or exc}); predict keeps its finished "
+            raise OutputError(target, f"cannot be written ({exc.strerror or exc}); {self.command} keeps its finished "
                                       "images there while it runs: free space and run the same command again") from exc
 
     def carried_over(self, images: list[tuple[Path, Path]], catalogue) -> list[DoneImage | None]:
@@ -234,7 +257,7 @@ def _read_batch(batch: Path, catalogue) -> list[DoneImage]:
     return done
 
 
-def _lock(path: Path, out: Path):
+def _lock(path: Path, out: Path, command: str = "predict"):
     """An open, exclusively locked ``path``; refused when another run holds it."""
     handle = open(path, "a+")  # noqa: SIM115 - held for the run
     try:
@@ -245,7 +268,7 @@ def _lock(path: Path, out: Path):
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         handle.close()
-        raise BusyError(f"{out}: another bloodview predict is writing this file now (its finished images are "
+        raise BusyError(f"{out}: another bloodview {command} is writing this file now (its finished images are "
                         f"in {partial_folder(out)}); wait for it to end or give another --out") from None
     return handle
 
