@@ -12,6 +12,7 @@ exports its viewport, which the ring is not part of).
 
 from __future__ import annotations
 
+from PyQt6 import sip
 from PyQt6.QtCore import QEvent, QObject, QRect, Qt
 from PyQt6.QtGui import QPainter, QPalette, QRegion
 from PyQt6.QtWidgets import QAbstractItemView, QApplication, QComboBox, QGraphicsView, QWidget
@@ -62,15 +63,21 @@ class FocusMarker(QObject):
         super().__init__(window)
         self._window = window
         self.ring: FocusRing | None = None
-        QApplication.instance().focusChanged.connect(self._focus_moved)
+        _follow_focus(self)
 
     def _focus_moved(self, _old: QWidget | None, new: QWidget | None) -> None:
+        if self.ring is not None and sip.isdeleted(self.ring):
+            self.ring = None  # deleted with its widget
         target = new if isinstance(new, MARKED) and new.window() is self._window else None
+        if target is not None and not self._window.isVisible():
+            target = None  # a window closing hands its focus round its dying widgets: no ring there
         if self.ring is not None and self.ring.parentWidget() is target:
             return
         if self.ring is not None:
             self.ring.destroyed.disconnect(self._ring_gone)
-            self.ring.parentWidget().removeEventFilter(self)
+            parent = self.ring.parentWidget()
+            if parent is not None:
+                parent.removeEventFilter(self)
             self.ring.hide()
             self.ring.deleteLater()
             self.ring = None
@@ -87,6 +94,24 @@ class FocusMarker(QObject):
         if self.ring is not None and watched is self.ring.parentWidget() and event.type() == QEvent.Type.Resize:
             self.ring.fit()
         return False
+
+
+def _follow_focus(marker: FocusMarker) -> None:
+    """Send the application's focus changes to ``marker`` while it lives, then stop.
+
+    The application outlives every window: a connection to a marker whose window was deleted
+    (each test makes and closes one) reached a deleted ring and crashed the process later, in
+    Qt's painting. The slot is a plain function that checks the marker first and disconnects
+    itself once the marker is gone."""
+    app = QApplication.instance()
+
+    def moved(old: QWidget | None, new: QWidget | None) -> None:
+        if sip.isdeleted(marker):
+            app.focusChanged.disconnect(moved)
+            return
+        marker._focus_moved(old, new)
+
+    app.focusChanged.connect(moved)
 
 
 def mark_keyboard_focus(window: QWidget) -> FocusMarker:
