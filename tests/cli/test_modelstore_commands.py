@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -13,15 +12,7 @@ import pytest
 from bloodview.cli.main import main
 from bloodview.model.store import MODEL_JSON, WEIGHTS_FILE
 
-DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "resources" / "models" / "default"
-
-
-def copied_default(target: Path, name: str = "lab-2026-11", **changes) -> Path:
-    shutil.copytree(DEFAULT_MODEL, target)
-    values = json.loads((target / MODEL_JSON).read_text(encoding="utf-8"))
-    values.update({"name": name, "date": "2026-11-20T10:00:00Z"}, **changes)
-    (target / MODEL_JSON).write_text(json.dumps(values), encoding="utf-8")
-    return target
+from tests.model.test_modelstore_check import copied_default
 
 
 @pytest.fixture

@@ -137,3 +137,21 @@ def review_current(detect_current):
         window.review.accept_and_next()
         return image
     return run
+
+
+@pytest.fixture
+def app_font(qapp):
+    """``app_font(points)`` sets the application font as a desktop's "larger text" setting does;
+    the usual font comes back after the test."""
+    from PyQt6.QtGui import QFont
+    from PyQt6.QtWidgets import QApplication
+
+    before = QFont(qapp.font())
+
+    def set_points(points: float) -> None:
+        font = QFont(before)
+        font.setPointSizeF(points)
+        QApplication.setFont(font)
+
+    yield set_points
+    QApplication.setFont(before)

@@ -8,24 +8,9 @@ from __future__ import annotations
 
 import pytest
 from PyQt6.QtCore import Qt
-from PyQt6.QtGui import QFont
-from PyQt6.QtWidgets import QApplication, QToolBar
+from PyQt6.QtWidgets import QToolBar
 
 pytestmark = pytest.mark.gui
-
-
-@pytest.fixture
-def app_font(qapp):
-    """``app_font(points)`` sets the application font as a desktop's "larger text" setting does."""
-    before = QFont(qapp.font())
-
-    def set_points(points: float) -> None:
-        font = QFont(before)
-        font.setPointSizeF(points)
-        QApplication.setFont(font)
-
-    yield set_points
-    QApplication.setFont(before)
 
 
 def toolbar_at(window, qtbot, width: int) -> QToolBar:

@@ -5,29 +5,13 @@ from __future__ import annotations
 
 import pytest
 from PyQt6.QtCore import QSize
-from PyQt6.QtGui import QFont
-from PyQt6.QtWidgets import QApplication, QTableWidget
+from PyQt6.QtWidgets import QTableWidget
 
 from bloodview.gui.app import fit_to_screen
 from bloodview.gui.canvas.labels import LabelItem
 from bloodview.gui.panels.differential import MIN_ROWS, TITLE_BAR_PX
 
 pytestmark = pytest.mark.gui
-
-
-@pytest.fixture
-def app_font(qapp):
-    """``app_font(points)`` sets the application font as a desktop's "larger text" setting does;
-    the usual font comes back after the test."""
-    before = QFont(qapp.font())
-
-    def set_points(points: float) -> None:
-        font = QFont(before)
-        font.setPointSizeF(points)
-        QApplication.setFont(font)
-
-    yield set_points
-    QApplication.setFont(before)
 
 
 @pytest.mark.parametrize("points", [14, 16])
