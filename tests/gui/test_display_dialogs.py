@@ -8,7 +8,6 @@ from PyQt6.QtWidgets import QLabel, QTableWidget
 
 from bloodview.gui.dialogs.pixel_size_dialog import PixelSizeDialog
 from bloodview.gui.dialogs.shortcuts_dialog import ShortcutsDialog
-from tests.gui.test_display_screens import app_font  # noqa: F401 - a fixture
 
 pytestmark = pytest.mark.gui
 
